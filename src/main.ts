@@ -1,0 +1,54 @@
+import { parseArgs } from "node:util";
+import { ConfigError } from "./config/config-error.ts";
+import { createLogger } from "./log/logger.ts";
+import { startStrangler } from "./strangler.ts";
+
+function intFrom(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    console.error(`${name} must be a port number (0-65535), got ${JSON.stringify(value)}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const { values } = parseArgs({
+  options: {
+    config: { type: "string" },
+    port: { type: "string" },
+    "admin-port": { type: "string" },
+  },
+});
+
+const logger = createLogger({ level: process.env.LOG_LEVEL, pretty: process.env.LOG_PRETTY === "1" });
+
+try {
+  const proxy = await startStrangler({
+    configPath: values.config ?? process.env.CONFIG ?? "routes.config.ts",
+    port: intFrom(values.port ?? process.env.PORT, "PORT", 8080),
+    host: process.env.HOST ?? "0.0.0.0",
+    adminPort: intFrom(values["admin-port"] ?? process.env.ADMIN_PORT, "ADMIN_PORT", 9901),
+    adminHost: process.env.ADMIN_HOST ?? "127.0.0.1",
+    dataDir: process.env.DATA_DIR ?? "data",
+    logger,
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    void proxy.close().then(() => process.exit(0));
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+} catch (error) {
+  if (error instanceof ConfigError) {
+    logger.fatal({ issues: error.issues, config: error.source }, "invalid config");
+    console.error(error.message);
+  } else {
+    logger.fatal({ err: error }, "could not start");
+  }
+  // Let the logger flush before exiting.
+  setTimeout(() => process.exit(1), 50);
+}

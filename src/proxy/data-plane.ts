@@ -1,0 +1,137 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Logger } from "pino";
+import type { BackendRole, RoutingDecider } from "../decision/decider.ts";
+import { normalizeRequestTarget } from "../routing/normalize-path.ts";
+import type { CompiledRoute } from "../routing/route-table.ts";
+import type { Backend } from "./backend-pool.ts";
+import { forward, type Exchange } from "./forward.ts";
+import type { ProxyState, StateHolder } from "./proxy-state.ts";
+import { requestIdFor } from "./request-id.ts";
+import { sendProxyError } from "./upstream-error.ts";
+import { createUpgradeProxy } from "./websocket.ts";
+
+export interface DataPlaneOptions {
+  readonly state: StateHolder;
+  readonly decider: RoutingDecider;
+  readonly logger: Logger;
+  /** Largest request head accepted, in bytes; larger ones get 431. Default 16 KiB. */
+  readonly maxHeaderSize?: number;
+}
+
+/** Where one request goes: the route that claimed it (if any) and the backend chosen. */
+interface Destination {
+  readonly route: CompiledRoute | undefined;
+  readonly backend: Backend;
+}
+
+function backendFor(state: ProxyState, route: CompiledRoute, role: BackendRole): Backend {
+  const name = role === "target" ? route.config.target : route.config.legacy;
+  // Validation guarantees every named backend exists; the monolith is the safe answer regardless.
+  return state.backends.get(name) ?? state.legacy;
+}
+
+/**
+ * Resolves where a request goes and calls `then` with it: synchronously when the decider answers
+ * synchronously (the common case), after its promise otherwise. A decider that fails sends the request
+ * to the monolith: the proxy is never the reason a request fails.
+ */
+function resolveDestination(
+  state: ProxyState,
+  decider: RoutingDecider,
+  req: IncomingMessage,
+  path: string,
+  logger: Logger,
+  then: (destination: Destination) => void,
+): void {
+  const route = state.table.match(req.method ?? "GET", path, req.headers);
+  if (!route) return then({ route: undefined, backend: state.legacy });
+  let role: BackendRole | Promise<BackendRole>;
+  try {
+    role = decider.decide(route, req);
+  } catch (error) {
+    logger.error({ route: route.id, err: (error as Error).message }, "routing decision failed; serving from legacy");
+    role = "legacy";
+  }
+  if (typeof role === "string") return then({ route, backend: backendFor(state, route, role) });
+  role.then(
+    (r) => then({ route, backend: backendFor(state, route, r) }),
+    (error: unknown) => {
+      logger.error({ route: route.id, err: (error as Error).message }, "routing decision failed; serving from legacy");
+      then({ route, backend: backendFor(state, route, "legacy") });
+    },
+  );
+}
+
+/**
+ * The data plane: an HTTP server that normalises each request target, matches it against the route
+ * table, asks the decision seam which backend serves it, and streams the exchange through.
+ */
+export function createDataPlane(options: DataPlaneOptions): Server {
+  const { state, decider, logger } = options;
+  const upgrades = createUpgradeProxy(logger);
+
+  function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const requestId = requestIdFor(req.headers);
+    const target = normalizeRequestTarget(req.url ?? "/");
+    if (!target.ok) {
+      sendProxyError(res, 400, "bad_request_target", target.reason, requestId);
+      return;
+    }
+    const pathAndQuery = target.query === "" ? target.path : `${target.path}?${target.query}`;
+    const current = state.current; // one table for the whole request, even if a reload lands meanwhile
+    resolveDestination(current, decider, req, target.path, logger, ({ route, backend }) => {
+      const servedByHeader = current.config.servedByHeader;
+      const exchange: Exchange = {
+        req,
+        res,
+        backend,
+        requestId,
+        servedBy: servedByHeader === false ? undefined : [servedByHeader, backend.name],
+        routeId: route?.id,
+        logger,
+        abort: new AbortController(),
+      };
+      forward(exchange, pathAndQuery);
+    });
+  }
+
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const requestId = requestIdFor(req.headers);
+    const target = normalizeRequestTarget(req.url ?? "/");
+    if (!target.ok) {
+      const body = JSON.stringify({ error: { code: "bad_request_target", message: target.reason, requestId } });
+      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      return;
+    }
+    const pathAndQuery = target.query === "" ? target.path : `${target.path}?${target.query}`;
+    resolveDestination(state.current, decider, req, target.path, logger, ({ backend }) => {
+      upgrades.upgrade(req, socket, head, backend, pathAndQuery, requestId);
+    });
+  }
+
+  const server = createServer(
+    {
+      maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
+      keepAliveTimeout: 65_000,
+      headersTimeout: 30_000,
+      requestTimeout: 0, // long uploads are bounded by idle timeouts, not a total
+      requireHostHeader: true,
+    },
+    onRequest,
+  );
+  server.on("upgrade", onUpgrade);
+  // Malformed requests (bad framing, conflicting Content-Length/Transfer-Encoding, oversized heads) are
+  // refused by Node's parser before any routing; answer them plainly and close, never forward.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request";
+    const body = JSON.stringify({ error: { code: "malformed_request", message: error.code ?? "malformed request" } });
+    socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
+  server.on("close", () => upgrades.close());
+  return server;
+}

@@ -1,0 +1,78 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Dispatcher } from "undici";
+import type { Logger } from "pino";
+import type { Backend } from "./backend-pool.ts";
+import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
+import { classifyUpstreamError, isClientAbort, sendProxyError } from "./upstream-error.ts";
+
+/** One request on its way through the proxy; passed to undici as `opaque` so no closures are made per request. */
+export interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly backend: Backend;
+  readonly requestId: string;
+  /** `[header, backend name]` to add to the response, or undefined when turned off. */
+  readonly servedBy: readonly [string, string] | undefined;
+  readonly routeId: string | undefined;
+  readonly logger: Logger;
+  readonly abort: AbortController;
+}
+
+/** True when the request carries a body (RFC 9112 §6.3: a length or a transfer coding says so). */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  if (length !== undefined) return length !== "0";
+  return req.headers["transfer-encoding"] !== undefined;
+}
+
+function writeHead({ statusCode, headers, opaque }: Dispatcher.StreamFactoryData<Exchange>): ServerResponse {
+  const ex = opaque;
+  ex.res.writeHead(statusCode, clientResponseHeaders(headers, ex.requestId, ex.servedBy));
+  return ex.res;
+}
+
+function finished(error: Error | null, data: Dispatcher.StreamData<Exchange>): void {
+  const ex = data.opaque;
+  if (!error) return;
+  if (ex.abort.signal.aborted || isClientAbort(error)) {
+    ex.res.destroy();
+    return;
+  }
+  const failure = classifyUpstreamError(error, ex.backend.name);
+  ex.logger.warn(
+    { requestId: ex.requestId, route: ex.routeId, backend: ex.backend.name, code: failure.code, err: error.message, started: ex.res.headersSent },
+    "upstream failure",
+  );
+  sendProxyError(ex.res, failure.status, failure.code, failure.message, ex.requestId);
+}
+
+/**
+ * Streams the request to `ex.backend` and its answer back to the client, with bounded memory both ways.
+ * A client that goes away aborts the upstream exchange; a backend that fails gives a clean 502/504.
+ */
+export function forward(ex: Exchange, pathAndQuery: string): void {
+  const { req, res, backend } = ex;
+  // Abort upstream when the client connection closes before the response is complete.
+  res.once("close", () => {
+    if (!res.writableFinished) ex.abort.abort();
+  });
+  const headers = upstreamRequestHeaders(req.headers, {
+    clientAddress: req.socket.remoteAddress,
+    proto: "encrypted" in req.socket && req.socket.encrypted ? "https" : "http",
+    host: req.headers.host,
+    requestId: ex.requestId,
+    upstreamHost: backend.host,
+  });
+  backend.pool.stream<Exchange>(
+    {
+      path: backend.basePath + pathAndQuery,
+      method: req.method as Dispatcher.HttpMethod,
+      headers,
+      body: hasBody(req) ? req : null,
+      signal: ex.abort.signal,
+      opaque: ex,
+    },
+    writeHead,
+    finished,
+  );
+}

@@ -1,0 +1,70 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+
+/** Headers that describe one connection, never forwarded either way (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/** Headers the proxy sets itself on the way up. `expect` is answered by the proxy (100-continue). */
+const SET_BY_PROXY = new Set(["host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-request-id", "expect"]);
+
+/** Names listed in a `Connection` header, which are hop-by-hop for this message too. */
+function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const joined = Array.isArray(value) ? value.join(",") : value;
+  const tokens = joined.split(",").map((t) => t.trim().toLowerCase()).filter((t) => t !== "" && t !== "close" && t !== "keep-alive");
+  return tokens.length > 0 ? new Set(tokens) : undefined;
+}
+
+export interface ForwardedFor {
+  readonly clientAddress: string | undefined;
+  readonly proto: "http" | "https";
+  readonly host: string | undefined;
+  readonly requestId: string;
+  readonly upstreamHost: string;
+}
+
+/** The headers sent to the backend: the client's, less hop-by-hop ones, plus X-Forwarded-* and the request id. */
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, info: ForwardedFor): Record<string, string | string[]> {
+  const extra = connectionTokens(incoming.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const name in incoming) {
+    if (HOP_BY_HOP.has(name) || SET_BY_PROXY.has(name) || extra?.has(name)) continue;
+    const value = incoming[name];
+    if (value !== undefined) out[name] = value;
+  }
+  out.host = info.upstreamHost;
+  const prior = incoming["x-forwarded-for"];
+  const address = info.clientAddress ?? "unknown";
+  out["x-forwarded-for"] = prior ? `${Array.isArray(prior) ? prior.join(", ") : prior}, ${address}` : address;
+  out["x-forwarded-proto"] = info.proto;
+  if (info.host !== undefined) out["x-forwarded-host"] = info.host;
+  out["x-request-id"] = info.requestId;
+  return out;
+}
+
+/** The headers sent back to the client: the backend's, less hop-by-hop ones, plus the proxy's own. */
+export function clientResponseHeaders(
+  upstream: Record<string, string | string[] | undefined>,
+  requestId: string,
+  servedBy: readonly [header: string, backend: string] | undefined,
+): OutgoingHttpHeaders {
+  const extra = connectionTokens(upstream.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const name in upstream) {
+    if (HOP_BY_HOP.has(name) || extra?.has(name)) continue;
+    const value = upstream[name];
+    if (value !== undefined) out[name] = value;
+  }
+  out["x-request-id"] = requestId;
+  if (servedBy) out[servedBy[0]] = servedBy[1];
+  return out;
+}

@@ -1,0 +1,19 @@
+import type { StranglerConfig } from "../config/schema.ts";
+import type { RouteTable } from "../routing/route-table.ts";
+import type { Backend } from "./backend-pool.ts";
+
+/**
+ * Everything the data plane reads per request, built from one validated config. Immutable: a reload
+ * builds a new one and swaps a single reference, so each request sees one whole table, old or new.
+ */
+export interface ProxyState {
+  readonly config: StranglerConfig;
+  readonly table: RouteTable;
+  readonly backends: ReadonlyMap<string, Backend>;
+  readonly legacy: Backend;
+}
+
+/** Holds the current state; the data plane reads `current` once per request. */
+export interface StateHolder {
+  readonly current: ProxyState;
+}

@@ -1,0 +1,74 @@
+import type { ServerResponse } from "node:http";
+
+/** What the client is told when the backend could not answer. */
+export interface UpstreamFailure {
+  readonly status: 502 | 504;
+  readonly code: string;
+  readonly message: string;
+}
+
+function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  // undici wraps socket errors; the first code on the cause chain is the telling one.
+  for (let depth = 0; depth < 4 && current && typeof current === "object"; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && code !== "UND_ERR_SOCKET") return code;
+    if (code === "UND_ERR_SOCKET") {
+      const cause = (current as { cause?: unknown }).cause;
+      const inner = cause && typeof cause === "object" ? (cause as { code?: unknown }).code : undefined;
+      return typeof inner === "string" ? inner : code;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Maps a transport error from the forwarding engine to the 502 or 504 the client gets. */
+export function classifyUpstreamError(error: unknown, backend: string): UpstreamFailure {
+  const code = errorCode(error);
+  switch (code) {
+    case "UND_ERR_CONNECT_TIMEOUT":
+    case "ETIMEDOUT":
+      return { status: 504, code: "upstream_connect_timeout", message: `backend "${backend}" did not accept a connection in time` };
+    case "UND_ERR_HEADERS_TIMEOUT":
+    case "UND_ERR_BODY_TIMEOUT":
+      return { status: 504, code: "upstream_timeout", message: `backend "${backend}" did not answer in time` };
+    case "ECONNREFUSED":
+      return { status: 502, code: "upstream_refused", message: `backend "${backend}" refused the connection` };
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return { status: 502, code: "upstream_unresolvable", message: `backend "${backend}" has a host name that does not resolve` };
+    case "ECONNRESET":
+    case "EPIPE":
+    case "UND_ERR_SOCKET":
+    case "UND_ERR_CLOSED":
+      return { status: 502, code: "upstream_reset", message: `backend "${backend}" closed the connection before answering` };
+    default:
+      return { status: 502, code: "upstream_error", message: `backend "${backend}" could not be reached (${code ?? "unknown error"})` };
+  }
+}
+
+/** True for errors that mean the client went away, which need no answer. */
+export function isClientAbort(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === "UND_ERR_ABORTED" || (error instanceof Error && error.name === "AbortError");
+}
+
+/**
+ * Answers the client with a JSON error body `{ error: { code, message, requestId } }`, or, when the
+ * response has already started, cuts the connection so the client sees a truncated body, not a wrong one.
+ */
+export function sendProxyError(res: ServerResponse, status: number, code: string, message: string, requestId: string): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: { code, message, requestId } });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+    "x-request-id": requestId,
+    "cache-control": "no-store",
+  });
+  res.end(body);
+}

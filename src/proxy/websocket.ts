@@ -1,0 +1,34 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { createProxyServer } from "http-proxy";
+import type { Logger } from "pino";
+import type { Backend } from "./backend-pool.ts";
+
+/** Proxies WebSocket (and other HTTP/1.1 upgrade) requests to a backend, through `http-proxy` (http-proxy-3). */
+export interface UpgradeProxy {
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, backend: Backend, pathAndQuery: string, requestId: string): void;
+  close(): void;
+}
+
+export function createUpgradeProxy(logger: Logger): UpgradeProxy {
+  const proxy = createProxyServer({ ws: true, xfwd: true, changeOrigin: true });
+  return {
+    upgrade(req, socket, head, backend, pathAndQuery, requestId) {
+      req.url = backend.basePath + pathAndQuery;
+      req.headers["x-request-id"] = requestId;
+      socket.on("error", () => socket.destroy());
+      proxy.ws(req, socket, head, { target: backend.config.url, proxyTimeout: backend.config.responseTimeoutMs }, (error: Error) => {
+        logger.warn({ requestId, backend: backend.name, err: error.message }, "websocket upstream failure");
+        if (socket.writable && !socket.destroyed) {
+          const body = JSON.stringify({ error: { code: "upstream_error", message: `backend "${backend.name}" refused the upgrade`, requestId } });
+          socket.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+        } else {
+          socket.destroy();
+        }
+      });
+    },
+    close() {
+      proxy.close();
+    },
+  };
+}
