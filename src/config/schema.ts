@@ -46,7 +46,7 @@ export const matchSchema = z.strictObject({
 
 /** The share of traffic a route sends to its target, in percent. */
 export const percentSchema = z
-  .number({ error: (i) => `must be a number between 0 and 100, got ${JSON.stringify(i.input)}` })
+  .number({ error: (i) => (i.input === undefined ? "is required" : `must be a number between 0 and 100, got ${JSON.stringify(i.input)}`) })
   .refine((n) => Number.isFinite(n) && n >= 0 && n <= 100, {
     error: (i) => `must be between 0 and 100, got ${String(i.input)}`,
   })

@@ -1,0 +1,17 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pino } from "pino";
+import type { StranglerConfigInput } from "../../src/config/schema.ts";
+import { startStrangler, type Strangler } from "../../src/strangler.ts";
+
+/** Writes a config as a TypeScript module, as a user would, and returns its path. */
+export function writeConfig(dir: string, config: StranglerConfigInput, name = "routes.config.ts"): string {
+  const path = join(dir, name);
+  writeFileSync(path, `export default ${JSON.stringify(config, null, 2)};\n`);
+  return path;
+}
+
+/** Starts a real proxy in this process on free ports, with logs off. */
+export function startTestProxy(configPath: string, watch = false): Promise<Strangler> {
+  return startStrangler({ configPath, port: 0, host: "127.0.0.1", adminPort: 0, watch, logger: pino({ level: "silent" }) });
+}
