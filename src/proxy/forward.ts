@@ -31,9 +31,18 @@ function writeHead({ statusCode, headers, opaque }: Dispatcher.StreamFactoryData
   return ex.res;
 }
 
+/** Closes the client connection once the response is out: its unread request body cannot be skipped. */
+function closeAfterResponse(ex: Exchange): void {
+  if (ex.res.writableFinished) ex.req.socket.destroySoon();
+  else ex.res.once("finish", () => ex.req.socket.destroySoon());
+}
+
 function finished(error: Error | null, data: Dispatcher.StreamData<Exchange>): void {
   const ex = data.opaque;
-  if (!error) return;
+  if (!error) {
+    if (!ex.req.complete) closeAfterResponse(ex);
+    return;
+  }
   if (ex.abort.signal.aborted || isClientAbort(error)) {
     ex.res.destroy();
     return;
@@ -43,7 +52,7 @@ function finished(error: Error | null, data: Dispatcher.StreamData<Exchange>): v
     { requestId: ex.requestId, route: ex.routeId, backend: ex.backend.name, code: failure.code, err: error.message, started: ex.res.headersSent },
     "upstream failure",
   );
-  sendProxyError(ex.res, failure.status, failure.code, failure.message, ex.requestId);
+  sendProxyError(ex.res, failure.status, failure.code, failure.message, ex.requestId, !ex.req.complete);
 }
 
 /**

@@ -57,8 +57,9 @@ export function isClientAbort(error: unknown): boolean {
 /**
  * Answers the client with a JSON error body `{ error: { code, message, requestId } }`, or, when the
  * response has already started, cuts the connection so the client sees a truncated body, not a wrong one.
+ * `closeConnection` closes the client connection after the answer (when the request body was not read).
  */
-export function sendProxyError(res: ServerResponse, status: number, code: string, message: string, requestId: string): void {
+export function sendProxyError(res: ServerResponse, status: number, code: string, message: string, requestId: string, closeConnection = false): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
@@ -69,6 +70,8 @@ export function sendProxyError(res: ServerResponse, status: number, code: string
     "content-length": Buffer.byteLength(body),
     "x-request-id": requestId,
     "cache-control": "no-store",
+    // A request body left unread would be parsed as the next request: close instead of keeping alive.
+    ...(closeConnection ? { connection: "close" } : {}),
   });
   res.end(body);
 }
