@@ -1,0 +1,86 @@
+import { writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStrangler, type Strangler } from "../../src/strangler.ts";
+import { eventually, startFixture, type Fixture } from "../helpers/fixture-server.ts";
+import { capturingLogger } from "../helpers/log-capture.ts";
+import { makeTempDir } from "../helpers/temp-dir.ts";
+
+describe("hot reload of routes.config.ts", () => {
+  const temp = makeTempDir();
+  const capture = capturingLogger();
+  let legacy: Fixture;
+  let service: Fixture;
+  let proxy: Strangler;
+  let configPath: string;
+
+  /** Writes the config file as an editor would: TypeScript, with a type annotation, replaced whole. */
+  function writeRoutes(percent: number | string): void {
+    writeFileSync(
+      configPath,
+      `const percent: number = ${percent};
+export default {
+  backends: { legacy: { url: ${JSON.stringify(legacy.url)} }, svc: { url: ${JSON.stringify(service.url)} } },
+  routes: [{ id: "things", match: { path: "/things/*" }, target: "svc", rollout: { percent } }],
+};
+`,
+    );
+  }
+
+  async function servedBy(path = "/things/1"): Promise<string | null> {
+    const res = await fetch(`${proxy.url}${path}`);
+    await res.arrayBuffer();
+    return res.headers.get("x-served-by");
+  }
+
+  beforeAll(async () => {
+    const slowOrFast = (name: string) => (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => {
+      const delay = req.url?.includes("slow") ? 1_500 : 0;
+      setTimeout(() => res.end(name), delay);
+    };
+    legacy = await startFixture(slowOrFast("legacy"));
+    service = await startFixture(slowOrFast("svc"));
+    configPath = `${temp.dir}/routes.config.ts`;
+    writeRoutes(0);
+    proxy = await startStrangler({ configPath, port: 0, host: "127.0.0.1", adminPort: 0, logger: capture.logger });
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await Promise.all([legacy.close(), service.close()]);
+    temp.remove();
+  });
+
+  it("applies a valid edit to new requests within a second, without dropping in-flight ones", async () => {
+    expect(await servedBy()).toBe("legacy");
+    const inFlight = fetch(`${proxy.url}/things/slow`).then(async (res) => ({ status: res.status, body: await res.text() }));
+    await new Promise((r) => setTimeout(r, 100));
+    const edited = Date.now();
+    writeRoutes(100);
+    let now: string | null = null;
+    while (Date.now() - edited < 5_000 && (now = await servedBy()) !== "svc") await new Promise((r) => setTimeout(r, 20));
+    expect(now).toBe("svc");
+    // Generous for a loaded CI machine; the debounce is 100 ms.
+    expect(Date.now() - edited).toBeLessThan(2_000);
+    expect(await inFlight).toEqual({ status: 200, body: "legacy" });
+  });
+
+  it("refuses an invalid edit with the precise message, and the last good table keeps serving", async () => {
+    const before = capture.lines().length;
+    writeRoutes(140);
+    expect(
+      await eventually(() => capture.lines().slice(before).some((l) => l.msg === "config reload refused; the last good config keeps serving")),
+    ).toBe(true);
+    const refusal = capture.lines().slice(before).find((l) => l.msg?.toString().startsWith("config reload refused"));
+    expect(refusal?.issues).toEqual(['routes[0] (id "things").rollout.percent: must be between 0 and 100, got 140']);
+    expect(await servedBy()).toBe("svc");
+  });
+
+  it("refuses a file that does not even evaluate, and recovers on the next good edit", async () => {
+    const before = capture.lines().length;
+    writeRoutes("oops(");
+    expect(await eventually(() => capture.lines().slice(before).some((l) => String(l.msg).startsWith("config reload refused")))).toBe(true);
+    expect(await servedBy()).toBe("svc");
+    writeRoutes(0);
+    expect(await eventually(() => capture.lines().slice(before).some((l) => l.msg === "config reloaded"))).toBe(true);
+    expect(await servedBy()).toBe("legacy");
+  });
+});
