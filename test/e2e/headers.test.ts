@@ -116,9 +116,9 @@ describe("headers and request framing", () => {
   });
 
   it.each([
-    ["an encoded slash", "GET /api/products%2F1 HTTP/1.1\r\nHost: x\r\n\r\n", "400", "encoded slash"],
-    ["dot-segments above the root", "GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", "400", "climb above the root"],
-    ["an encoded NUL", "GET /api/x%00 HTTP/1.1\r\nHost: x\r\n\r\n", "400", "NUL"],
+    ["an encoded slash", "GET /api/products%2F1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "400", "encoded slash"],
+    ["dot-segments above the root", "GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "400", "climb above the root"],
+    ["an encoded NUL", "GET /api/x%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "400", "NUL"],
     ["conflicting Content-Length and Transfer-Encoding", "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400", "malformed_request"],
     ["two different Content-Lengths", "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", "400", "malformed_request"],
     ["an oversized head", `GET /x HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`, "431", "malformed_request"],

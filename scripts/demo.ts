@@ -1,0 +1,103 @@
+/**
+ * `npm run demo`: starts the demo monolith, the extracted catalog and orders services, and the proxy in
+ * front of them with the shipped routes.config.ts; prints the URLs; stops everything on Ctrl-C.
+ *
+ * Environment: DATA_DIR (default ./data), PORT (proxy, 8080), ADMIN_PORT (9901), LEGACY_PORT (3001),
+ * CATALOG_PORT (3002), ORDERS_PORT (3003); 0 picks a free port.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const dataDir = resolve(process.env.DATA_DIR ?? "data");
+const children: ChildProcess[] = [];
+let stopping = false;
+
+interface Listening {
+  readonly port: number;
+  readonly adminPort?: number;
+}
+
+/** Starts `entry` under tsx and resolves with its "listening" log line (a JSON object naming its port). */
+function start(name: string, entry: string, env: Record<string, string>): Promise<Listening> {
+  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+    cwd: ROOT,
+    env: { ...process.env, DATA_DIR: dataDir, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  children.push(child);
+  child.on("exit", (code, signal) => {
+    if (stopping) return;
+    console.error(`${name} exited (${signal ?? code}); stopping the demo`);
+    void stopAll(1);
+  });
+  return new Promise((resolveListening, reject) => {
+    let buffered = "";
+    let ready = false;
+    child.stdout?.on("data", (chunk: Buffer) => {
+      const text = chunk.toString();
+      if (ready) return void process.stdout.write(text);
+      buffered += text;
+      for (const line of buffered.split("\n")) {
+        if (!/"msg":"(proxy )?listening"/.test(line)) continue;
+        ready = true;
+        resolveListening(JSON.parse(line) as Listening);
+        return;
+      }
+    });
+    child.once("exit", () => reject(new Error(`${name} exited before it was listening`)));
+  });
+}
+
+async function stopAll(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  await Promise.all(
+    children.map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await once(child, "exit");
+      clearTimeout(timer);
+    }),
+  );
+  process.exit(code);
+}
+
+process.on("SIGINT", () => void stopAll(0));
+process.on("SIGTERM", () => void stopAll(0));
+
+try {
+  const [legacy, catalog, orders] = await Promise.all([
+    start("legacy-monolith", "legacy-monolith/src/main.ts", { PORT: process.env.LEGACY_PORT ?? "3001" }),
+    start("catalog", "extracted-services/catalog/src/main.ts", { PORT: process.env.CATALOG_PORT ?? "3002" }),
+    start("orders", "extracted-services/orders/src/main.ts", { PORT: process.env.ORDERS_PORT ?? "3003" }),
+  ]);
+  const proxy = await start("proxy", "src/main.ts", {
+    PORT: process.env.PORT ?? "8080",
+    ADMIN_PORT: process.env.ADMIN_PORT ?? "9901",
+    LEGACY_URL: `http://127.0.0.1:${legacy.port}`,
+    CATALOG_URL: `http://127.0.0.1:${catalog.port}`,
+    ORDERS_URL: `http://127.0.0.1:${orders.port}`,
+  });
+  const proxyUrl = `http://127.0.0.1:${proxy.port}`;
+  console.log(`
+strangler-fig demo is up (data in ${dataDir})
+  proxy            ${proxyUrl}
+  admin            http://127.0.0.1:${proxy.adminPort}/healthz
+  legacy-monolith  http://127.0.0.1:${legacy.port}
+  catalog          http://127.0.0.1:${catalog.port}
+  orders           http://127.0.0.1:${orders.port}
+
+Try:
+  curl -i ${proxyUrl}/api/products/p_001                      # served by catalog (100%)
+  curl -i -H 'x-user-id: alice' ${proxyUrl}/api/products     # catalog or legacy (50%), sticky per user
+  curl -i ${proxyUrl}/api/users/u_001                         # no route claims it: legacy
+Edit routes.config.ts and save: the new percentages apply within a second. Ctrl-C stops everything.
+`);
+} catch (error) {
+  console.error(`demo failed to start: ${(error as Error).message}`);
+  await stopAll(1);
+}
