@@ -30,8 +30,10 @@ function start(name: string, entry: string, env: Record<string, string>): Promis
   children.push(child);
   child.on("exit", (code, signal) => {
     if (stopping) return;
-    console.error(`${name} exited (${signal ?? code}); stopping the demo`);
-    void stopAll(1);
+    // Ctrl-C in a terminal signals the whole process group: a child that stopped cleanly is part of that.
+    const clean = code === 0 || signal === "SIGINT" || signal === "SIGTERM";
+    if (!clean) console.error(`${name} exited (${signal ?? code}); stopping the demo`);
+    void stopAll(clean ? 0 : 1);
   });
   return new Promise((resolveListening, reject) => {
     let buffered = "";
