@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { AdminConfigError, adminTokensFromEnv } from "./admin/admin-tokens.ts";
 import { ConfigError } from "./config/config-error.ts";
 import { createLogger } from "./log/logger.ts";
 import { startStrangler } from "./strangler.ts";
@@ -31,6 +32,7 @@ try {
     adminPort: intFrom(values["admin-port"] ?? process.env.ADMIN_PORT, "ADMIN_PORT", 9901),
     adminHost: process.env.ADMIN_HOST ?? "127.0.0.1",
     dataDir: process.env.DATA_DIR ?? "data",
+    adminTokens: adminTokensFromEnv(process.env),
     logger,
   });
   let stopping = false;
@@ -45,6 +47,9 @@ try {
 } catch (error) {
   if (error instanceof ConfigError) {
     logger.fatal({ issues: error.issues, config: error.source }, "invalid config");
+    console.error(error.message);
+  } else if (error instanceof AdminConfigError) {
+    logger.fatal({ err: error.message }, "admin listener refused");
     console.error(error.message);
   } else {
     logger.fatal({ err: error }, "could not start");

@@ -2,14 +2,23 @@ import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
+import { randomUUID } from "node:crypto";
 import { createAdaptorServer } from "@hono/node-server";
+import { NOOP_PROVIDER, OpenFeature, ProviderStatus } from "@openfeature/server-sdk";
 import type { Logger } from "pino";
+import { Registry } from "prom-client";
 import { createAdminApp } from "./admin/admin-app.ts";
+import { checkAdminExposure, type AdminToken } from "./admin/admin-tokens.ts";
 import { ConfigError } from "./config/config-error.ts";
 import { loadConfigFile } from "./config/load-config.ts";
+import type { StranglerConfig } from "./config/schema.ts";
 import { watchFile } from "./config/watch-config.ts";
-import { createPercentageDecider } from "./decision/decider.ts";
+import { createFlagDecider } from "./decision/decider.ts";
+import { StranglerRolloutProvider } from "./flags/rollout-provider.ts";
 import { createLogger } from "./log/logger.ts";
+import { createProxyMetrics, type ProxyMetrics } from "./metrics/proxy-metrics.ts";
+import { createRolloutService, type RolloutService } from "./rollout/rollout-service.ts";
+import { openDatabase } from "./store/database.ts";
 import { BackendPools } from "./proxy/backend-pool.ts";
 import { buildProxyState } from "./proxy/build-state.ts";
 import { createDataPlane } from "./proxy/data-plane.ts";
@@ -26,8 +35,14 @@ export interface StranglerOptions {
   readonly adminPort?: number;
   /** Admin listener address. Default `127.0.0.1`. */
   readonly adminHost?: string;
-  /** Where state lives (SQLite files, later issues). Default `./data`. */
+  /** Where state lives (`strangler.db`, SQLite). Default `./data`. */
   readonly dataDir?: string;
+  /** Bearer tokens for the admin API; none is allowed only on a loopback admin address. */
+  readonly adminTokens?: readonly AdminToken[];
+  /** Metrics registry; a fresh one per instance by default. */
+  readonly registry?: Registry;
+  /** How often to look for rollout changes made by other processes. Default 250 ms. */
+  readonly pollMs?: number;
   /** Reload the config file when it changes. Default true. */
   readonly watch?: boolean;
   readonly logger?: Logger;
@@ -43,6 +58,8 @@ export interface Strangler {
   readonly url: string;
   readonly adminUrl: string;
   readonly state: () => ProxyState;
+  readonly rollouts: RolloutService;
+  readonly registry: Registry;
   /** Reads the config file again now (the watcher calls this on every edit). */
   reload(): Promise<ReloadResult>;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), closes pools and listeners. */
@@ -74,19 +91,48 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   const logger = options.logger ?? createLogger();
   const configPath = resolve(options.configPath);
   const config = await loadConfigFile(configPath);
+  const adminHost = options.adminHost ?? "127.0.0.1";
+  const tokens = options.adminTokens ?? [];
+  checkAdminExposure(adminHost, tokens);
+
+  const db = openDatabase(resolve(options.dataDir ?? "data"));
+  const rollouts = createRolloutService({ db, logger, pollMs: options.pollMs });
+  const registry = options.registry ?? new Registry();
+  const metrics = createProxyMetrics(registry);
+  rollouts.reconcile(config.routes);
   const pools = new BackendPools();
   let current = buildProxyState(config, pools);
+  publishRolloutGauges(metrics, rollouts, config, undefined);
+  rollouts.state.onChange(() => publishRolloutGauges(metrics, rollouts, current.config, undefined));
+
+  // Each instance gets its own OpenFeature domain, so several proxies (or tests) in one process never share a provider.
+  const domain = `strangler-fig:${randomUUID()}`;
+  const provider = config.openFeature?.provider ?? new StranglerRolloutProvider(rollouts.state);
+  await OpenFeature.setProviderAndWait(domain, provider);
+  const client = OpenFeature.getClient(domain);
   const holder = {
     get current() {
       return current;
     },
   };
   let serving = false;
-  const dataPlane = createDataPlane({ state: holder, decider: createPercentageDecider(), logger });
-  const admin = createAdaptorServer({ fetch: createAdminApp({ isServing: () => serving }).fetch }) as Server;
+  const decider = createFlagDecider({
+    client,
+    settings: () => ({ stickyCookie: current.config.stickyCookie, forceSecret: current.config.forceRouting?.secret }),
+  });
+  const dataPlane = createDataPlane({ state: holder, decider, logger, metrics });
+  const adminApp = createAdminApp({
+    isServing: () => serving,
+    isReady: () => serving && db.open && client.providerStatus === ProviderStatus.READY,
+    tokens,
+    routes: () => current.config.routes,
+    rollouts,
+    registry,
+    externallyManaged: () => config.openFeature !== undefined,
+  });
+  const admin = createAdaptorServer({ fetch: adminApp.fetch }) as Server;
 
   const host = options.host ?? "0.0.0.0";
-  const adminHost = options.adminHost ?? "127.0.0.1";
   let port: number;
   let adminPort: number;
   try {
@@ -96,6 +142,9 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     admin.close();
     dataPlane.close();
     await pools.close(true);
+    rollouts.close();
+    db.close();
+    await OpenFeature.setProviderAndWait(domain, NOOP_PROVIDER);
     throw error;
   }
   serving = true;
@@ -105,7 +154,10 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   async function reloadNow(): Promise<ReloadResult> {
     try {
       const next = await loadConfigFile(configPath);
+      const previous = current.config;
       current = buildProxyState(next, pools);
+      rollouts.reconcile(next.routes);
+      publishRolloutGauges(metrics, rollouts, next, previous);
       logger.info({ routes: next.routes.length }, "config reloaded");
       return { applied: true };
     } catch (error) {
@@ -124,6 +176,8 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     url: urlOf(host, port),
     adminUrl: urlOf(adminHost, adminPort),
     state: () => current,
+    rollouts,
+    registry,
     reload,
     async close(graceMs = 5_000) {
       stopWatching();
@@ -141,6 +195,17 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       await closed;
       clearTimeout(timer);
       await pools.close(true);
+      rollouts.close();
+      db.close();
+      // Replacing our provider closes it and releases this instance's domain.
+      await OpenFeature.setProviderAndWait(domain, NOOP_PROVIDER);
     },
   };
+}
+
+/** Sets the rollout gauge of every configured route to its live percentage; drops routes that left the config. */
+function publishRolloutGauges(metrics: ProxyMetrics, rollouts: RolloutService, config: StranglerConfig, previous: StranglerConfig | undefined): void {
+  const ids = new Set(config.routes.map((r) => r.id));
+  for (const route of previous?.routes ?? []) if (!ids.has(route.id)) metrics.forgetRoute(route.id);
+  for (const route of config.routes) metrics.setRolloutPercent(route.id, rollouts.state.get(route.id)?.percent ?? route.rollout.percent);
 }

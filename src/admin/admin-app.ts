@@ -1,15 +1,142 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Registry } from "prom-client";
+import type { z } from "zod";
+import type { RouteConfig } from "../config/schema.ts";
+import { formatIssues } from "../config/validate.ts";
+import type { ChangeResult, RolloutService } from "../rollout/rollout-service.ts";
+import { AdminError } from "./admin-error.ts";
+import { auditQuerySchema, reasonOnlySchema, rolloutUpdateSchema } from "./admin-schemas.ts";
+import { actorOf, type AdminToken } from "./admin-tokens.ts";
+import { openApiDocument } from "./openapi.ts";
+import { routeView } from "./route-views.ts";
 
 export interface AdminAppOptions {
   /** True once the data plane is listening. */
   readonly isServing: () => boolean;
+  /** True when requests can be decided: serving, the database answers, the flag provider is ready. */
+  readonly isReady: () => boolean;
+  /** Bearer tokens; with none, the API is open (the listener then only starts on loopback). */
+  readonly tokens: readonly AdminToken[];
+  /** The routes of the config in force. */
+  readonly routes: () => readonly RouteConfig[];
+  readonly rollouts: RolloutService;
+  readonly registry: Registry;
+  /** True when another OpenFeature provider decides routes: percentages are then changed there, not here. */
+  readonly externallyManaged: () => boolean;
 }
 
-/** The admin listener's app. For now: `GET /healthz`, 200 once the data plane serves, 503 before. */
-export function createAdminApp(options: AdminAppOptions): Hono {
-  const app = new Hono();
+/** Largest request body the admin API reads. */
+const MAX_BODY_BYTES = 16 * 1024;
+
+type Env = { Variables: { actor: string } };
+
+async function readBody<T extends z.ZodType>(c: Context<Env>, schema: T): Promise<z.output<T>> {
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    throw new AdminError(400, "invalid_json", "the body must be a JSON object (Content-Type: application/json)");
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = formatIssues(parsed.error.issues, raw);
+    const field = parsed.error.issues[0]?.path.join(".") ?? "";
+    throw new AdminError(400, "invalid_input", issues.join("; "), { field, issues });
+  }
+  return parsed.data;
+}
+
+/**
+ * The admin listener's app: `/healthz`, `/readyz`, `/metrics` and `/openapi.json` open; `/api/*` behind
+ * a bearer token. Every change is audited with the token's label as the actor.
+ */
+export function createAdminApp(options: AdminAppOptions): Hono<Env> {
+  const { rollouts } = options;
+  const app = new Hono<Env>();
+
+  const findRoute = (id: string): RouteConfig => {
+    const route = options.routes().find((r) => r.id === id);
+    if (!route) throw new AdminError(404, "route_not_found", `no route "${id}" in the config in force`);
+    return route;
+  };
+  const view = (route: RouteConfig) => routeView(route, rollouts.repository.get(route.id));
+  const changed = (c: Context<Env>, route: RouteConfig, result: ChangeResult) => {
+    if (!result.ok) throw new AdminError(404, "route_not_found", `no rollout state for route "${route.id}"`);
+    return c.json({ route: view(route), previousPercent: result.before.percent });
+  };
+  const writable = () => {
+    if (options.externallyManaged()) {
+      throw new AdminError(409, "externally_managed", "routes are decided by the OpenFeature provider configured in routes.config.ts: change percentages there");
+    }
+  };
+
   app.get("/healthz", (c) => (options.isServing() ? c.json({ status: "ok" }) : c.json({ status: "starting" }, 503)));
-  app.notFound((c) => c.json({ error: { code: "not_found", message: `no admin endpoint ${c.req.method} ${c.req.path}` } }, 404));
-  app.onError((error, c) => c.json({ error: { code: "internal", message: error.message } }, 500));
+  app.get("/readyz", (c) => {
+    return options.isReady() ? c.json({ status: "ready" }) : c.json({ status: "not_ready" }, 503);
+  });
+  app.get("/metrics", async (c) => c.body(await options.registry.metrics(), 200, { "content-type": options.registry.contentType }));
+  app.get("/openapi.json", (c) => c.json(openApiDocument()));
+
+  app.use("/api/*", async (c, next) => {
+    if (options.tokens.length === 0) {
+      c.set("actor", "anonymous@loopback");
+      return next();
+    }
+    const actor = actorOf(c.req.header("authorization"), options.tokens);
+    if (!actor) {
+      c.header("www-authenticate", 'Bearer realm="strangler-fig admin"');
+      throw new AdminError(401, "unauthorized", c.req.header("authorization") ? "the bearer token is not valid" : "an Authorization: Bearer <token> header is required");
+    }
+    c.set("actor", actor);
+    return next();
+  });
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new AdminError(413, "body_too_large", `the body must be at most ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+
+  app.get("/api/routes", (c) => c.json({ routes: options.routes().map(view) }));
+  app.get("/api/routes/:id", (c) => c.json(view(findRoute(c.req.param("id")))));
+  app.put("/api/routes/:id/rollout", async (c) => {
+    const route = findRoute(c.req.param("id"));
+    writable();
+    const { percent, reason } = await readBody(c, rolloutUpdateSchema);
+    return changed(c, route, rollouts.setPercent(route.id, percent, c.get("actor"), reason));
+  });
+  app.post("/api/routes/:id/rollback", async (c) => {
+    const route = findRoute(c.req.param("id"));
+    writable();
+    const { reason } = await readBody(c, reasonOnlySchema);
+    return changed(c, route, rollouts.rollback(route.id, c.get("actor"), reason));
+  });
+  app.post("/api/routes/:id/reroll", async (c) => {
+    const route = findRoute(c.req.param("id"));
+    writable();
+    const { reason } = await readBody(c, reasonOnlySchema);
+    return changed(c, route, rollouts.reroll(route.id, c.get("actor"), reason));
+  });
+  app.get("/api/audit", (c) => {
+    const query = auditQuerySchema.safeParse(c.req.query());
+    if (!query.success) {
+      const issues = formatIssues(query.error.issues, c.req.query());
+      throw new AdminError(400, "invalid_query", issues.join("; "), { issues });
+    }
+    const { limit, before, route } = query.data;
+    const entries = rollouts.repository.audit({ limit, before, routeId: route });
+    const last = entries.at(-1);
+    return c.json({ entries, nextBefore: entries.length === limit && last ? last.id : null });
+  });
+
+  app.notFound((c) => c.json(new AdminError(404, "not_found", `no admin endpoint ${c.req.method} ${c.req.path}`).toJSON(), 404));
+  app.onError((error, c) => {
+    if (error instanceof AdminError) return c.json(error.toJSON(), error.status);
+    return c.json({ error: { code: "internal", message: error.message } }, 500);
+  });
   return app;
 }

@@ -1,3 +1,4 @@
+import type { Provider } from "@openfeature/server-sdk";
 import { z } from "zod";
 import { isValidPathTemplate } from "../routing/path-template.ts";
 
@@ -54,6 +55,26 @@ export const percentSchema = z
     error: (i) => `resolution is 0.01, got ${String(i.input)}`,
   });
 
+/**
+ * Where a route's sticky key comes from: a header, a cookie, a query parameter, the client's address,
+ * or `"random"` for a fresh split on every request. When the named header, cookie or parameter is
+ * absent, the proxy's own id cookie keys the request (and is issued if the client has none).
+ */
+export const stickyKeySchema = z.union([
+  z.literal("ip"),
+  z.literal("random"),
+  z.strictObject({ header: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be a valid header name").transform((h) => h.toLowerCase()) }),
+  z.strictObject({ cookie: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be a valid cookie name") }),
+  z.strictObject({ query: z.string().min(1, "must name a query parameter") }),
+]);
+
+export const rolloutSchema = z.strictObject({
+  /** Initial share of users sent to the target, 0–100 (0.01 resolution). The admin API can override it. */
+  percent: percentSchema,
+  /** Where the sticky key comes from. Default `{ header: "x-user-id" }`. */
+  key: stickyKeySchema.default({ header: "x-user-id" }),
+});
+
 export const routeSchema = z.strictObject({
   /** Stable id, used in metrics, flags and the admin API: lower-case letters, digits, '.', '-', '_'. */
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,79}$/, "must be 1-80 lower-case letters, digits, '.', '-' or '_'"),
@@ -62,7 +83,7 @@ export const routeSchema = z.strictObject({
   legacy: backendName.default("legacy"),
   /** Backend (an extracted service) that now owns this endpoint. */
   target: backendName,
-  rollout: z.strictObject({ percent: percentSchema }),
+  rollout: rolloutSchema,
 });
 
 export const configSchema = z
@@ -71,6 +92,26 @@ export const configSchema = z
     backends: z.record(backendName, backendSchema),
     routes: z.array(routeSchema).default([]),
     /** Response header naming the backend that answered; `false` turns it off. Default `x-served-by`. */
+    /** Cookie the proxy issues to clients with no sticky key, so anonymous users stay on one side. Default `strangler_id`. */
+    stickyCookie: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, '_' or '-'").default("strangler_id"),
+    /**
+     * Forced routing for QA: a request with `x-strangler-force: legacy|target` and
+     * `x-strangler-force-secret: <secret>` is routed as told. Without it (or with a wrong secret) both
+     * headers are ignored; they are never forwarded.
+     */
+    forceRouting: z.strictObject({ secret: z.string().min(16, "must be at least 16 characters") }).optional(),
+    /**
+     * Another OpenFeature provider to decide routes with (e.g. flagd for a fleet), instead of the built-in
+     * one. It must serve the string flags `strangler.route.<id>` with variants `legacy` and `target`.
+     */
+    openFeature: z
+      .strictObject({
+        provider: z.custom<Provider>(
+          (value) => typeof value === "object" && value !== null && typeof (value as Provider).resolveStringEvaluation === "function",
+          "must be an OpenFeature server Provider (an object with resolveStringEvaluation)",
+        ),
+      })
+      .optional(),
     servedByHeader: z
       .union([z.literal(false), z.string().regex(/^[a-z0-9-]+$/, "must be a lower-case header name")])
       .default("x-served-by"),

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
-import type { BackendRole, RoutingDecider } from "../decision/decider.ts";
+import type { BackendRole, Decision, RoutingDecider } from "../decision/decider.ts";
+import { UNROUTED, type ProxyMetrics } from "../metrics/proxy-metrics.ts";
 import { normalizeRequestTarget } from "../routing/normalize-path.ts";
 import type { CompiledRoute } from "../routing/route-table.ts";
 import type { Backend } from "./backend-pool.ts";
@@ -15,15 +16,19 @@ export interface DataPlaneOptions {
   readonly state: StateHolder;
   readonly decider: RoutingDecider;
   readonly logger: Logger;
+  readonly metrics: ProxyMetrics;
   /** Largest request head accepted, in bytes; larger ones get 431. Default 16 KiB. */
   readonly maxHeaderSize?: number;
 }
 
-/** Where one request goes: the route that claimed it (if any) and the backend chosen. */
+/** Where one request goes: the route that claimed it (if any), the backend chosen, and a cookie to set. */
 interface Destination {
   readonly route: CompiledRoute | undefined;
   readonly backend: Backend;
+  readonly setCookie: string | undefined;
 }
+
+const DECIDER_FAILED: Decision = { role: "legacy", reason: "ERROR" };
 
 function backendFor(state: ProxyState, route: CompiledRoute, role: BackendRole): Backend {
   const name = role === "target" ? route.config.target : route.config.legacy;
@@ -45,22 +50,20 @@ function resolveDestination(
   then: (destination: Destination) => void,
 ): void {
   const route = state.table.match(req.method ?? "GET", path, req.headers);
-  if (!route) return then({ route: undefined, backend: state.legacy });
-  let role: BackendRole | Promise<BackendRole>;
-  try {
-    role = decider.decide(route, req);
-  } catch (error) {
+  if (!route) return then({ route: undefined, backend: state.legacy, setCookie: undefined });
+  const toDestination = (d: Decision): Destination => ({ route, backend: backendFor(state, route, d.role), setCookie: d.setCookie });
+  const failed = (error: unknown): void => {
     logger.error({ route: route.id, err: (error as Error).message }, "routing decision failed; serving from legacy");
-    role = "legacy";
+    then(toDestination(DECIDER_FAILED));
+  };
+  let decision: Decision | Promise<Decision>;
+  try {
+    decision = decider.decide(route, req);
+  } catch (error) {
+    return failed(error);
   }
-  if (typeof role === "string") return then({ route, backend: backendFor(state, route, role) });
-  role.then(
-    (r) => then({ route, backend: backendFor(state, route, r) }),
-    (error: unknown) => {
-      logger.error({ route: route.id, err: (error as Error).message }, "routing decision failed; serving from legacy");
-      then({ route, backend: backendFor(state, route, "legacy") });
-    },
-  );
+  if ("then" in decision) decision.then((d) => then(toDestination(d)), failed);
+  else then(toDestination(decision));
 }
 
 /**
@@ -68,19 +71,21 @@ function resolveDestination(
  * table, asks the decision seam which backend serves it, and streams the exchange through.
  */
 export function createDataPlane(options: DataPlaneOptions): Server {
-  const { state, decider, logger } = options;
+  const { state, decider, logger, metrics } = options;
   const upgrades = createUpgradeProxy(logger);
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const requestId = requestIdFor(req.headers);
     const target = normalizeRequestTarget(req.url ?? "/");
     if (!target.ok) {
+      metrics.rejected("bad_request_target");
       sendProxyError(res, 400, "bad_request_target", target.reason, requestId);
       return;
     }
+    const started = performance.now();
     const pathAndQuery = target.query === "" ? target.path : `${target.path}?${target.query}`;
     const current = state.current; // one table for the whole request, even if a reload lands meanwhile
-    resolveDestination(current, decider, req, target.path, logger, ({ route, backend }) => {
+    resolveDestination(current, decider, req, target.path, logger, ({ route, backend, setCookie }) => {
       const servedByHeader = current.config.servedByHeader;
       const exchange: Exchange = {
         req,
@@ -88,7 +93,10 @@ export function createDataPlane(options: DataPlaneOptions): Server {
         backend,
         requestId,
         servedBy: servedByHeader === false ? undefined : [servedByHeader, backend.name],
-        routeId: route?.id,
+        routeId: route?.id ?? UNROUTED,
+        setCookie,
+        started,
+        metrics,
         logger,
         abort: new AbortController(),
       };

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
+import { statusClassOf, type ProxyMetrics } from "../metrics/proxy-metrics.ts";
 import type { Backend } from "./backend-pool.ts";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
 import { classifyUpstreamError, isClientAbort, sendProxyError } from "./upstream-error.ts";
@@ -13,7 +14,13 @@ export interface Exchange {
   readonly requestId: string;
   /** `[header, backend name]` to add to the response, or undefined when turned off. */
   readonly servedBy: readonly [string, string] | undefined;
-  readonly routeId: string | undefined;
+  /** Route id, or the unrouted label. */
+  readonly routeId: string;
+  /** Set-Cookie to add (a sticky id the proxy issued), if any. */
+  readonly setCookie: string | undefined;
+  /** `performance.now()` when the request arrived. */
+  readonly started: number;
+  readonly metrics: ProxyMetrics;
   readonly logger: Logger;
   readonly abort: AbortController;
 }
@@ -27,7 +34,7 @@ function hasBody(req: IncomingMessage): boolean {
 
 function writeHead({ statusCode, headers, opaque }: Dispatcher.StreamFactoryData<Exchange>): ServerResponse {
   const ex = opaque;
-  ex.res.writeHead(statusCode, clientResponseHeaders(headers, ex.requestId, ex.servedBy));
+  ex.res.writeHead(statusCode, clientResponseHeaders(headers, ex.requestId, ex.servedBy, ex.setCookie));
   return ex.res;
 }
 
@@ -61,9 +68,11 @@ function finished(error: Error | null, data: Dispatcher.StreamData<Exchange>): v
  */
 export function forward(ex: Exchange, pathAndQuery: string): void {
   const { req, res, backend } = ex;
-  // Abort upstream when the client connection closes before the response is complete.
+  // Record the exchange when it ends; abort upstream when the client left before the response was complete.
   res.once("close", () => {
-    if (!res.writableFinished) ex.abort.abort();
+    const completed = res.writableFinished;
+    if (!completed) ex.abort.abort();
+    ex.metrics.observe(ex.routeId, backend.name, statusClassOf(res.statusCode, completed), (performance.now() - ex.started) / 1000);
   });
   const headers = upstreamRequestHeaders(req.headers, {
     clientAddress: req.socket.remoteAddress,

@@ -14,7 +14,17 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** Headers the proxy sets itself on the way up. `expect` is answered by the proxy (100-continue). */
-const SET_BY_PROXY = new Set(["host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-request-id", "expect"]);
+const SET_BY_PROXY = new Set([
+  "host",
+  "x-forwarded-for",
+  "x-forwarded-proto",
+  "x-forwarded-host",
+  "x-request-id",
+  "expect",
+  // Forced routing is between the client and the proxy: the secret never reaches a backend.
+  "x-strangler-force",
+  "x-strangler-force-secret",
+]);
 
 /** Names listed in a `Connection` header, which are hop-by-hop for this message too. */
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
@@ -56,6 +66,7 @@ export function clientResponseHeaders(
   upstream: Record<string, string | string[] | undefined>,
   requestId: string,
   servedBy: readonly [header: string, backend: string] | undefined,
+  setCookie?: string,
 ): OutgoingHttpHeaders {
   const extra = connectionTokens(upstream.connection);
   const out: OutgoingHttpHeaders = {};
@@ -66,5 +77,9 @@ export function clientResponseHeaders(
   }
   out["x-request-id"] = requestId;
   if (servedBy) out[servedBy[0]] = servedBy[1];
+  if (setCookie !== undefined) {
+    const existing = out["set-cookie"];
+    out["set-cookie"] = existing === undefined ? [setCookie] : [...(Array.isArray(existing) ? existing : [String(existing)]), setCookie];
+  }
   return out;
 }

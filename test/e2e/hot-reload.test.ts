@@ -41,7 +41,7 @@ export default {
     service = await startFixture(slowOrFast("svc"));
     configPath = `${temp.dir}/routes.config.ts`;
     writeRoutes(0);
-    proxy = await startStrangler({ configPath, port: 0, host: "127.0.0.1", adminPort: 0, logger: capture.logger });
+    proxy = await startStrangler({ configPath, port: 0, host: "127.0.0.1", adminPort: 0, dataDir: `${temp.dir}/data`, logger: capture.logger });
   });
   afterAll(async () => {
     await proxy.close();

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -30,7 +31,7 @@ export async function runMain(args: string[], env: Record<string, string> = {}):
 export async function spawnProxy(configPath: string, env: Record<string, string> = {}): Promise<ChildProxy> {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--config", configPath], {
     cwd: ROOT,
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", ADMIN_PORT: "0", LOG_LEVEL: "info", ...env },
+    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", ADMIN_PORT: "0", LOG_LEVEL: "info", DATA_DIR: mkdtempSync(join(dirname(configPath), "data-")), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";

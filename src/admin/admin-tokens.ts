@@ -1,0 +1,58 @@
+import { secretsMatch } from "../decision/forced-routing.ts";
+
+/** A bearer token that may use the admin API; its label names the actor in the audit log. */
+export interface AdminToken {
+  readonly label: string;
+  readonly token: string;
+}
+
+/** Thrown when the admin listener must not start as configured. */
+export class AdminConfigError extends Error {
+  readonly code = "invalid_admin_config";
+  override name = "AdminConfigError";
+}
+
+const LABEL = /^[A-Za-z0-9._@-]{1,64}$/;
+
+/**
+ * Reads admin tokens from the environment: `STRANGLER_ADMIN_TOKENS="alice:<token>,ci:<token>"`, or a
+ * single `STRANGLER_ADMIN_TOKEN=<token>` (label `admin`). Tokens must be at least 16 characters.
+ */
+export function adminTokensFromEnv(env: NodeJS.ProcessEnv): AdminToken[] {
+  const tokens: AdminToken[] = [];
+  if (env.STRANGLER_ADMIN_TOKEN) tokens.push({ label: "admin", token: env.STRANGLER_ADMIN_TOKEN });
+  for (const entry of (env.STRANGLER_ADMIN_TOKENS ?? "").split(",").map((e) => e.trim()).filter(Boolean)) {
+    const colon = entry.indexOf(":");
+    if (colon <= 0) throw new AdminConfigError(`STRANGLER_ADMIN_TOKENS: entries are label:token, got one without a label`);
+    tokens.push({ label: entry.slice(0, colon), token: entry.slice(colon + 1) });
+  }
+  for (const { label, token } of tokens) {
+    if (!LABEL.test(label)) throw new AdminConfigError(`admin token label ${JSON.stringify(label)}: must be 1-64 letters, digits, '.', '_', '@' or '-'`);
+    if (token.length < 16) throw new AdminConfigError(`admin token "${label}": must be at least 16 characters`);
+  }
+  return tokens;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/** Refuses an admin listener reachable from the network without a token. */
+export function checkAdminExposure(host: string, tokens: readonly AdminToken[]): void {
+  if (tokens.length === 0 && !LOOPBACK.test(host)) {
+    throw new AdminConfigError(
+      `the admin listener would listen on ${host} without a token: set STRANGLER_ADMIN_TOKEN (or STRANGLER_ADMIN_TOKENS), or keep ADMIN_HOST on 127.0.0.1`,
+    );
+  }
+}
+
+/**
+ * The label of the token in an `Authorization: Bearer <token>` header, or undefined. Every configured
+ * token is compared, in constant time, whatever matches first.
+ */
+export function actorOf(authorization: string | undefined, tokens: readonly AdminToken[]): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
+  if (!match) return undefined;
+  const given = match[1] as string;
+  let actor: string | undefined;
+  for (const { label, token } of tokens) if (secretsMatch(given, token) && actor === undefined) actor = label;
+  return actor;
+}

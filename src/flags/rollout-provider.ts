@@ -1,0 +1,70 @@
+import {
+  ErrorCode,
+  OpenFeatureEventEmitter,
+  ProviderEvents,
+  StandardResolutionReasons,
+  type EvaluationContext,
+  type JsonValue,
+  type Provider,
+  type ResolutionDetails,
+} from "@openfeature/server-sdk";
+import { bucketOf, inRollout } from "../decision/bucketing.ts";
+import type { RolloutReader } from "../rollout/rollout-state.ts";
+import { flagKeyFor, routeIdOfFlag } from "./flag-key.ts";
+
+/**
+ * The OpenFeature provider of strangler-fig: resolves `strangler.route.<id>` to the variant `target` or
+ * `legacy` by sticky bucketing of the context's `targetingKey` against the route's live percentage
+ * (reason `SPLIT`), and emits `ConfigurationChanged` when a percentage or salt changes.
+ *
+ * @example
+ * await OpenFeature.setProviderAndWait("strangler", new StranglerRolloutProvider(rolloutState));
+ * const details = await OpenFeature.getClient("strangler").getStringDetails("strangler.route.products-list", "legacy", { targetingKey: "alice" });
+ */
+export class StranglerRolloutProvider implements Provider {
+  readonly metadata = { name: "strangler-fig rollout" } as const;
+  readonly runsOn = "server" as const;
+  readonly events = new OpenFeatureEventEmitter();
+  readonly #unsubscribe: () => void;
+
+  constructor(private readonly rollouts: RolloutReader) {
+    this.#unsubscribe = rollouts.onChange((routeIds) =>
+      this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: routeIds.map(flagKeyFor) }),
+    );
+  }
+
+  async onClose(): Promise<void> {
+    this.#unsubscribe();
+  }
+
+  async resolveStringEvaluation(flagKey: string, defaultValue: string, context: EvaluationContext): Promise<ResolutionDetails<string>> {
+    const routeId = routeIdOfFlag(flagKey);
+    const live = routeId === undefined ? undefined : this.rollouts.get(routeId);
+    if (routeId === undefined || !live) {
+      return { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.FLAG_NOT_FOUND, errorMessage: `no route for flag ${flagKey}` };
+    }
+    const key = context.targetingKey;
+    if (key === undefined || key === "") {
+      return { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.TARGETING_KEY_MISSING };
+    }
+    const bucket = bucketOf(routeId, key, live.salt);
+    const variant = inRollout(bucket, live.percent) ? "target" : "legacy";
+    return { value: variant, variant, reason: StandardResolutionReasons.SPLIT, flagMetadata: { bucket, percent: live.percent } };
+  }
+
+  async resolveBooleanEvaluation(flagKey: string, defaultValue: boolean): Promise<ResolutionDetails<boolean>> {
+    return this.#typeMismatch(flagKey, defaultValue);
+  }
+
+  async resolveNumberEvaluation(flagKey: string, defaultValue: number): Promise<ResolutionDetails<number>> {
+    return this.#typeMismatch(flagKey, defaultValue);
+  }
+
+  async resolveObjectEvaluation<T extends JsonValue>(flagKey: string, defaultValue: T): Promise<ResolutionDetails<T>> {
+    return this.#typeMismatch(flagKey, defaultValue);
+  }
+
+  #typeMismatch<T>(flagKey: string, defaultValue: T): ResolutionDetails<T> {
+    return { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.TYPE_MISMATCH, errorMessage: `${flagKey} is a string flag` };
+  }
+}

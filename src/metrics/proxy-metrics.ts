@@ -1,0 +1,92 @@
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+
+/** Route label for requests no route claims (served by the monolith). */
+export const UNROUTED = "_unrouted";
+
+/** Status classes used as label values: a fixed, small set. `aborted` is a client that left before the end. */
+export type StatusClass = "1xx" | "2xx" | "3xx" | "4xx" | "5xx" | "aborted";
+
+export function statusClassOf(status: number, completed: boolean): StatusClass {
+  if (!completed) return "aborted";
+  if (status >= 500) return "5xx";
+  if (status >= 400) return "4xx";
+  if (status >= 300) return "3xx";
+  if (status >= 200) return "2xx";
+  return "1xx";
+}
+
+/** The data plane's metrics. Label values are route ids, backend names and status classes only. */
+export interface ProxyMetrics {
+  /** Records one finished exchange. */
+  observe(route: string, backend: string, status: StatusClass, seconds: number): void;
+  /** Records a request refused before routing (bad target). */
+  rejected(reason: "bad_request_target"): void;
+  setRolloutPercent(route: string, percent: number): void;
+  /** Drops the gauge of a route no longer in the config. */
+  forgetRoute(route: string): void;
+}
+
+interface BoundChildren {
+  readonly duration: ReturnType<Histogram<"route" | "backend">["labels"]>;
+  readonly byStatus: Map<StatusClass, ReturnType<Counter<"route" | "backend" | "status_class">["labels"]>>;
+}
+
+/**
+ * Creates the metrics in `registry` (one per proxy instance: nothing global). Label children are bound
+ * once per (route, backend) and reused, so recording costs a map lookup, not a label resolution.
+ */
+export function createProxyMetrics(registry: Registry): ProxyMetrics {
+  const requests = new Counter({
+    name: "strangler_requests_total",
+    help: "Requests answered, by route, backend and status class",
+    labelNames: ["route", "backend", "status_class"] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: "strangler_request_duration_seconds",
+    help: "Time from request to the end of the response, by route and backend",
+    labelNames: ["route", "backend"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const rollout = new Gauge({
+    name: "strangler_rollout_percent",
+    help: "Live share of users a route sends to its target, in percent",
+    labelNames: ["route"] as const,
+    registers: [registry],
+  });
+  const rejections = new Counter({
+    name: "strangler_rejected_requests_total",
+    help: "Requests refused before routing, by reason",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  });
+  const bound = new Map<string, BoundChildren>();
+
+  return {
+    observe(route, backend, status, seconds) {
+      const key = `${route}\u0000${backend}`;
+      let children = bound.get(key);
+      if (!children) {
+        children = { duration: duration.labels(route, backend), byStatus: new Map() };
+        bound.set(key, children);
+      }
+      let counter = children.byStatus.get(status);
+      if (!counter) {
+        counter = requests.labels(route, backend, status);
+        children.byStatus.set(status, counter);
+      }
+      counter.inc();
+      children.duration.observe(seconds);
+    },
+    rejected(reason) {
+      rejections.labels(reason).inc();
+    },
+    setRolloutPercent(route, percent) {
+      rollout.labels(route).set(percent);
+    },
+    forgetRoute(route) {
+      rollout.remove(route);
+    },
+  };
+}

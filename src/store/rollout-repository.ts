@@ -1,0 +1,205 @@
+import type Database from "better-sqlite3";
+
+/** Where a route's live percentage last came from. */
+export type RolloutSource = "config" | "admin";
+
+/** A route's persisted rollout state. */
+export interface RolloutRecord {
+  readonly routeId: string;
+  readonly percent: number;
+  readonly salt: string;
+  /** The config file's percentage when last reconciled. */
+  readonly configPercent: number;
+  readonly source: RolloutSource;
+  readonly changedBy: string;
+  readonly changedAt: string;
+  readonly reason: string;
+}
+
+/** One audit entry. `oldValue`/`newValue` are JSON-able snapshots. */
+export interface AuditEntry {
+  readonly id: number;
+  readonly at: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly routeId: string | null;
+  readonly oldValue: unknown;
+  readonly newValue: unknown;
+  readonly reason: string;
+  readonly source: string;
+}
+
+export type NewAuditEntry = Omit<AuditEntry, "id">;
+
+/** A change to a route's state, applied with its audit entry in one transaction. */
+export interface RolloutChange {
+  readonly routeId: string;
+  readonly actor: string;
+  readonly reason: string;
+  readonly source: RolloutSource;
+  readonly action: string;
+  readonly percent?: number;
+  readonly salt?: string;
+}
+
+/**
+ * Rollout state and its audit log. Every write is a transaction that also appends the audit entry, so
+ * state and history never disagree. SQL lives here (and in the other store modules) only.
+ */
+export interface RolloutRepository {
+  all(): RolloutRecord[];
+  get(routeId: string): RolloutRecord | undefined;
+  /**
+   * Applies the config file's percentages: a route never seen gets the file's value; a route whose file
+   * value changed since the last reconcile gets the new file value (source `config`); otherwise the live
+   * value (perhaps set through the admin API) stays. Returns the routes whose live percentage changed.
+   */
+  reconcile(configured: ReadonlyArray<{ routeId: string; percent: number }>, actor: string): string[];
+  /** Changes a route's live percentage and/or salt; returns the state before and after, or undefined for an unknown route. */
+  change(change: RolloutChange): { before: RolloutRecord; after: RolloutRecord } | undefined;
+  audit(query: { limit: number; before?: number; routeId?: string }): AuditEntry[];
+}
+
+interface RolloutRow {
+  route_id: string;
+  percent: number;
+  salt: string;
+  config_percent: number;
+  source: RolloutSource;
+  changed_by: string;
+  changed_at: string;
+  reason: string;
+}
+
+interface AuditRow {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  route_id: string | null;
+  old_value: string | null;
+  new_value: string | null;
+  reason: string;
+  source: string;
+}
+
+function toRecord(row: RolloutRow): RolloutRecord {
+  return {
+    routeId: row.route_id,
+    percent: row.percent,
+    salt: row.salt,
+    configPercent: row.config_percent,
+    source: row.source,
+    changedBy: row.changed_by,
+    changedAt: row.changed_at,
+    reason: row.reason,
+  };
+}
+
+function toEntry(row: AuditRow): AuditEntry {
+  return {
+    id: row.id,
+    at: row.at,
+    actor: row.actor,
+    action: row.action,
+    routeId: row.route_id,
+    oldValue: row.old_value === null ? null : (JSON.parse(row.old_value) as unknown),
+    newValue: row.new_value === null ? null : (JSON.parse(row.new_value) as unknown),
+    reason: row.reason,
+    source: row.source,
+  };
+}
+
+const snapshot = (r: RolloutRecord | undefined) => (r ? { percent: r.percent, salt: r.salt } : null);
+
+export function createRolloutRepository(db: Database.Database): RolloutRepository {
+  const selectAll = db.prepare("SELECT * FROM rollout_state ORDER BY route_id");
+  const selectOne = db.prepare("SELECT * FROM rollout_state WHERE route_id = ?");
+  const insert = db.prepare(
+    `INSERT INTO rollout_state (route_id, percent, salt, config_percent, source, changed_by, changed_at, reason)
+     VALUES (@route_id, @percent, @salt, @config_percent, @source, @changed_by, @changed_at, @reason)`,
+  );
+  const update = db.prepare(
+    `UPDATE rollout_state SET percent = @percent, salt = @salt, config_percent = @config_percent, source = @source,
+       changed_by = @changed_by, changed_at = @changed_at, reason = @reason WHERE route_id = @route_id`,
+  );
+  const appendAudit = db.prepare(
+    `INSERT INTO audit_log (at, actor, action, route_id, old_value, new_value, reason, source)
+     VALUES (@at, @actor, @action, @route_id, @old_value, @new_value, @reason, @source)`,
+  );
+  const get = (routeId: string) => {
+    const row = selectOne.get(routeId) as RolloutRow | undefined;
+    return row ? toRecord(row) : undefined;
+  };
+  const audit = (entry: NewAuditEntry) =>
+    appendAudit.run({
+      at: entry.at,
+      actor: entry.actor,
+      action: entry.action,
+      route_id: entry.routeId,
+      old_value: entry.oldValue === null ? null : JSON.stringify(entry.oldValue),
+      new_value: entry.newValue === null ? null : JSON.stringify(entry.newValue),
+      reason: entry.reason,
+      source: entry.source,
+    });
+
+  const reconcile = db.transaction((configured: ReadonlyArray<{ routeId: string; percent: number }>, actor: string): string[] => {
+    const changed: string[] = [];
+    const at = new Date().toISOString();
+    for (const { routeId, percent } of configured) {
+      const before = get(routeId);
+      if (before && before.configPercent === percent) continue;
+      const row: RolloutRow = {
+        route_id: routeId,
+        percent,
+        salt: before?.salt ?? "",
+        config_percent: percent,
+        source: "config",
+        changed_by: actor,
+        changed_at: at,
+        reason: before ? "routes.config.ts changed" : "route added in routes.config.ts",
+      };
+      (before ? update : insert).run(row);
+      if (before?.percent !== percent) changed.push(routeId);
+      audit({ at, actor, action: before ? "config_change" : "route_added", routeId, oldValue: snapshot(before), newValue: { percent, salt: row.salt }, reason: row.reason, source: "config" });
+    }
+    return changed;
+  });
+
+  const change = db.transaction((c: RolloutChange) => {
+    const before = get(c.routeId);
+    if (!before) return undefined;
+    const at = new Date().toISOString();
+    const row: RolloutRow = {
+      route_id: c.routeId,
+      percent: c.percent ?? before.percent,
+      salt: c.salt ?? before.salt,
+      config_percent: before.configPercent,
+      source: c.source,
+      changed_by: c.actor,
+      changed_at: at,
+      reason: c.reason,
+    };
+    update.run(row);
+    const after = toRecord(row);
+    audit({ at, actor: c.actor, action: c.action, routeId: c.routeId, oldValue: snapshot(before), newValue: snapshot(after), reason: c.reason, source: c.source });
+    return { before, after };
+  });
+
+  return {
+    all: () => (selectAll.all() as RolloutRow[]).map(toRecord),
+    get,
+    // IMMEDIATE: take the write lock before reading, so concurrent writers (other processes) serialise.
+    reconcile: (configured, actor) => reconcile.immediate(configured, actor),
+    change: (c) => change.immediate(c),
+    audit({ limit, before, routeId }) {
+      const rows = db
+        .prepare(
+          `SELECT * FROM audit_log WHERE (@before IS NULL OR id < @before) AND (@route IS NULL OR route_id = @route)
+           ORDER BY id DESC LIMIT @limit`,
+        )
+        .all({ before: before ?? null, route: routeId ?? null, limit }) as AuditRow[];
+      return rows.map(toEntry);
+    },
+  };
+}
