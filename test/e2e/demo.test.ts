@@ -38,8 +38,9 @@ describe("the demo command", () => {
       expect(await user.json()).toMatchObject({ id: "u_001" });
       expect((await fetch(`${adminUrl}/healthz`)).status).toBe(200);
     } finally {
+      const exited = demo.exitCode !== null || demo.signalCode !== null ? Promise.resolve([demo.exitCode]) : once(demo, "exit");
       demo.kill("SIGINT");
-      const [code] = (await once(demo, "exit")) as [number | null];
+      const [code] = (await exited) as [number | null];
       expect(code, output).toBe(0);
     }
     expect(output).toContain('"msg":"shutting down"');

@@ -1,0 +1,130 @@
+/**
+ * `strangler`: the admin API from a terminal.
+ *
+ *   strangler routes
+ *   strangler route <id>
+ *   strangler rollout <id> <percent> --reason "..."
+ *   strangler rollback <id> --reason "..."
+ *   strangler audit [--route <id>] [--limit <n>]
+ *
+ * The admin URL comes from --url or STRANGLER_ADMIN_URL (default http://127.0.0.1:9901), the token from
+ * --token or STRANGLER_ADMIN_TOKEN.
+ */
+import { parseArgs } from "node:util";
+import type { routeView } from "../admin/route-views.ts";
+import type { AuditEntry } from "../store/rollout-repository.ts";
+import { AdminApiError, callAdmin, type AdminClientOptions } from "./admin-client.ts";
+import { renderTable } from "./table.ts";
+
+type RouteView = ReturnType<typeof routeView>;
+
+const USAGE = `usage:
+  strangler routes                                   list routes with configured and live percentages
+  strangler route <id>                               one route, in full
+  strangler rollout <id> <percent> --reason "..."    set a route's live percentage
+  strangler rollback <id> --reason "..."             send a route back to legacy (0%)
+  strangler audit [--route <id>] [--limit <n>]       the audit log, newest first
+options: --url <admin url> (STRANGLER_ADMIN_URL), --token <token> (STRANGLER_ADMIN_TOKEN)`;
+
+class UsageError extends Error {}
+
+function methodsOf(route: RouteView): string {
+  return route.match.methods === "*" ? "*" : route.match.methods.join(",");
+}
+
+function routesTable(routes: readonly RouteView[]): string {
+  return renderTable(
+    ["ROUTE", "MATCH", "LEGACY", "TARGET", "CONFIG %", "LIVE %", "SOURCE", "LAST CHANGE"],
+    routes.map((r) => [
+      r.id,
+      `${methodsOf(r)} ${r.match.path}`,
+      r.legacy,
+      r.target,
+      String(r.rollout.configuredPercent),
+      String(r.rollout.livePercent),
+      r.rollout.source,
+      r.lastChange ? `${r.lastChange.at} by ${r.lastChange.by}: ${r.lastChange.reason}` : "",
+    ]),
+  );
+}
+
+function auditTable(entries: readonly AuditEntry[]): string {
+  const show = (v: unknown) => (v && typeof v === "object" && "percent" in v ? `${String((v as { percent: unknown }).percent)}%` : v === null ? "-" : JSON.stringify(v));
+  return renderTable(
+    ["ID", "AT", "ACTOR", "ACTION", "ROUTE", "OLD", "NEW", "REASON"],
+    entries.map((e) => [String(e.id), e.at, e.actor, e.action, e.routeId ?? "", show(e.oldValue), show(e.newValue), e.reason]),
+  );
+}
+
+function requireReason(reason: string | undefined): string {
+  if (!reason) throw new UsageError('--reason "..." is required: every change is audited with why');
+  return reason;
+}
+
+async function run(argv: string[]): Promise<string> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      url: { type: "string" },
+      token: { type: "string" },
+      reason: { type: "string" },
+      route: { type: "string" },
+      limit: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const admin: AdminClientOptions = {
+    url: values.url ?? process.env.STRANGLER_ADMIN_URL ?? "http://127.0.0.1:9901",
+    token: values.token ?? process.env.STRANGLER_ADMIN_TOKEN,
+  };
+  const [command, ...args] = positionals;
+  if (values.help || command === undefined) return USAGE;
+  switch (command) {
+    case "routes": {
+      const { routes } = await callAdmin<{ routes: RouteView[] }>(admin, "GET", "/api/routes");
+      return routesTable(routes);
+    }
+    case "route": {
+      if (args.length !== 1) throw new UsageError("route takes one route id");
+      return JSON.stringify(await callAdmin<RouteView>(admin, "GET", `/api/routes/${encodeURIComponent(args[0] as string)}`), null, 2);
+    }
+    case "rollout": {
+      if (args.length !== 2) throw new UsageError("rollout takes a route id and a percentage");
+      const percent = Number(args[1]);
+      if (args[1] === "" || !Number.isFinite(percent)) throw new UsageError(`percentage must be a number, got ${JSON.stringify(args[1])}`);
+      const reason = requireReason(values.reason);
+      const result = await callAdmin<{ route: RouteView; previousPercent: number }>(admin, "PUT", `/api/routes/${encodeURIComponent(args[0] as string)}/rollout`, { percent, reason });
+      return `${result.route.id}: ${result.previousPercent}% -> ${result.route.rollout.livePercent}%\n\n${routesTable([result.route])}`;
+    }
+    case "rollback": {
+      if (args.length !== 1) throw new UsageError("rollback takes one route id");
+      const reason = requireReason(values.reason);
+      const result = await callAdmin<{ route: RouteView; previousPercent: number }>(admin, "POST", `/api/routes/${encodeURIComponent(args[0] as string)}/rollback`, { reason });
+      return `${result.route.id}: rolled back, ${result.previousPercent}% -> ${result.route.rollout.livePercent}%`;
+    }
+    case "audit": {
+      const query = new URLSearchParams();
+      if (values.route) query.set("route", values.route);
+      if (values.limit) query.set("limit", values.limit);
+      const { entries } = await callAdmin<{ entries: AuditEntry[] }>(admin, "GET", `/api/audit?${query}`);
+      return auditTable(entries);
+    }
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+try {
+  console.log(await run(process.argv.slice(2)));
+} catch (error) {
+  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    console.error(`strangler: ${(error as Error).message}\n\n${USAGE}`);
+    process.exitCode = 2;
+  } else if (error instanceof AdminApiError) {
+    console.error(`strangler: ${error.status ? `${error.status} ` : ""}${error.code}: ${error.message}`);
+    process.exitCode = 1;
+  } else {
+    throw error;
+  }
+}
