@@ -12,6 +12,8 @@ export default defineConfig({
     catalog: { url: process.env.CATALOG_URL ?? "http://127.0.0.1:3002", connectTimeoutMs: 1_000, responseTimeoutMs: 5_000 },
     orders: { url: process.env.ORDERS_URL ?? "http://127.0.0.1:3003", connectTimeoutMs: 1_000, responseTimeoutMs: 5_000 },
   },
+  // QA can force a backend with x-strangler-force + x-strangler-force-secret when a secret is set.
+  ...(process.env.STRANGLER_FORCE_SECRET ? { forceRouting: { secret: process.env.STRANGLER_FORCE_SECRET } } : {}),
   routes: [
     { id: "products-list", match: { methods: ["GET"], path: "/api/products" }, target: "catalog", rollout: { percent: 50 } },
     { id: "product-detail", match: { methods: ["GET"], path: "/api/products/:id" }, target: "catalog", rollout: { percent: 100 } },

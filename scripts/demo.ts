@@ -88,7 +88,7 @@ try {
   console.log(`
 strangler-fig demo is up (data in ${dataDir})
   proxy            ${proxyUrl}
-  admin            http://127.0.0.1:${proxy.adminPort}/healthz
+  admin            http://127.0.0.1:${proxy.adminPort}/api/routes
   legacy-monolith  http://127.0.0.1:${legacy.port}
   catalog          http://127.0.0.1:${catalog.port}
   orders           http://127.0.0.1:${orders.port}
@@ -97,6 +97,8 @@ Try:
   curl -i ${proxyUrl}/api/products/p_001                      # served by catalog (100%)
   curl -i -H 'x-user-id: alice' ${proxyUrl}/api/products     # catalog or legacy (50%), sticky per user
   curl -i ${proxyUrl}/api/users/u_001                         # no route claims it: legacy
+  npx strangler routes --url http://127.0.0.1:${proxy.adminPort}     # live percentages
+  npx strangler rollout products-list 100 --reason "catalog ready" --url http://127.0.0.1:${proxy.adminPort}
 Edit routes.config.ts and save: the new percentages apply within a second. Ctrl-C stops everything.
 `);
 } catch (error) {

@@ -23,7 +23,7 @@ describe("the demo command", () => {
     demo.stderr.on("data", (d: Buffer) => (output += d.toString()));
     try {
       const deadline = Date.now() + 30_000;
-      while (!/admin\s+http:\/\/127\.0\.0\.1:\d+\/healthz/.test(output) && Date.now() < deadline && demo.exitCode === null) {
+      while (!/admin\s+http:\/\/127\.0\.0\.1:\d+\/api\/routes/.test(output) && Date.now() < deadline && demo.exitCode === null) {
         await new Promise((r) => setTimeout(r, 50));
       }
       proxyUrl = /proxy\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];

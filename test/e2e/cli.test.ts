@@ -1,0 +1,91 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Strangler } from "../../src/strangler.ts";
+import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
+import { startTestProxy, writeConfig } from "../helpers/proxy.ts";
+import { makeTempDir } from "../helpers/temp-dir.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const TOKEN = "operator-token-0123456789";
+
+describe("the strangler CLI", () => {
+  const temp = makeTempDir();
+  let backend: Fixture;
+  let proxy: Strangler;
+
+  beforeAll(async () => {
+    backend = await startFixture((_req, res) => res.end("ok"));
+    proxy = await startTestProxy(
+      writeConfig(temp.dir, {
+        backends: { legacy: { url: backend.url }, catalog: { url: backend.url } },
+        routes: [{ id: "products-list", match: { methods: ["GET"], path: "/api/products" }, target: "catalog", rollout: { percent: 5 } }],
+      }),
+      { adminTokens: [{ label: "operator", token: TOKEN }] },
+    );
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await backend.close();
+    temp.remove();
+  });
+
+  /** Runs `bin/strangler.js` (what `npx strangler` runs) against the proxy's admin URL. */
+  async function strangler(args: string[], token: string | null = TOKEN) {
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), STRANGLER_ADMIN_URL: proxy.adminUrl };
+    if (token) env.STRANGLER_ADMIN_TOKEN = token;
+    else delete env.STRANGLER_ADMIN_TOKEN;
+    const child = spawn(process.execPath, ["bin/strangler.js", ...args], { cwd: ROOT, env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const [code] = (await once(child, "exit")) as [number];
+    return { code, stdout, stderr };
+  }
+
+  it("lists routes as a table", async () => {
+    const { code, stdout } = await strangler(["routes"]);
+    expect(code).toBe(0);
+    const [header, rule, row] = stdout.split("\n");
+    expect(header).toMatch(/^ROUTE\s+MATCH\s+LEGACY\s+TARGET\s+CONFIG %\s+LIVE %\s+SOURCE\s+LAST CHANGE$/);
+    expect(rule).toMatch(/^-+ +-+/);
+    expect(row).toMatch(/^products-list\s+GET \/api\/products\s+legacy\s+catalog\s+5\s+5\s+config\s+/);
+  });
+
+  it("sets a percentage with a reason, rolls back, and shows the audit log", async () => {
+    const rollout = await strangler(["rollout", "products-list", "25", "--reason", "second step"]);
+    expect(rollout.code).toBe(0);
+    expect(rollout.stdout).toContain("products-list: 5% -> 25%");
+    const rollback = await strangler(["rollback", "products-list", "--reason", "errors"]);
+    expect(rollback.code).toBe(0);
+    expect(rollback.stdout).toContain("products-list: rolled back, 25% -> 0%");
+    const audit = await strangler(["audit", "--route", "products-list"]);
+    expect(audit.code).toBe(0);
+    const lines = audit.stdout.trim().split("\n");
+    expect(lines[2]).toMatch(/operator\s+rollback\s+products-list\s+25%\s+0%\s+errors$/);
+    expect(lines[3]).toMatch(/operator\s+set_percent\s+products-list\s+5%\s+25%\s+second step$/);
+  });
+
+  it("says what the API refused, with exit code 1", async () => {
+    const bad = await strangler(["rollout", "products-list", "140", "--reason", "too far"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("400 invalid_input: percent: must be between 0 and 100, got 140");
+    const unknown = await strangler(["rollback", "nope", "--reason", "x"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("404 route_not_found");
+    const noToken = await strangler(["routes"], null);
+    expect(noToken.code).toBe(1);
+    expect(noToken.stderr).toContain("401 unauthorized");
+  });
+
+  it("refuses a command without its reason or arguments, with usage and exit code 2", async () => {
+    const noReason = await strangler(["rollout", "products-list", "10"]);
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toContain('--reason "..." is required');
+    const notNumber = await strangler(["rollout", "products-list", "ten", "--reason", "x"]);
+    expect(notNumber.code).toBe(2);
+    expect((await strangler(["frobnicate"])).stderr).toContain('unknown command "frobnicate"');
+  });
+});
