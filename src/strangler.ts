@@ -155,8 +155,9 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     try {
       const next = await loadConfigFile(configPath);
       const previous = current.config;
-      current = buildProxyState(next, pools);
+      // Percentages first: if the database refuses, the reload is refused whole and the old table serves on.
       rollouts.reconcile(next.routes);
+      current = buildProxyState(next, pools);
       publishRolloutGauges(metrics, rollouts, next, previous);
       logger.info({ routes: next.routes.length }, "config reloaded");
       return { applied: true };

@@ -25,6 +25,17 @@ const writeErrors = {
   413: errorResponse("Body over 16 KiB"),
 };
 
+/** A route action whose body is just a reason. */
+function reasonAction(summary: string, done: string) {
+  return {
+    summary,
+    security: secured,
+    parameters: [routeId],
+    requestBody: { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/Reason" } } } },
+    responses: { 200: json(done), ...writeErrors },
+  };
+}
+
 /** The OpenAPI 3.1 description of the admin API; request bodies come from the same zod schemas that check them. */
 export function openApiDocument() {
   return {
@@ -78,24 +89,8 @@ export function openApiDocument() {
           responses: { 200: json("Changed"), ...writeErrors },
         },
       },
-      "/api/routes/{id}/rollback": {
-        post: {
-          summary: "Send the whole route back to legacy: percentage 0 (audited)",
-          security: secured,
-          parameters: [routeId],
-          requestBody: { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/Reason" } } } },
-          responses: { 200: json("Rolled back"), ...writeErrors },
-        },
-      },
-      "/api/routes/{id}/reroll": {
-        post: {
-          summary: "Draw a new bucketing salt: every user of the route is bucketed anew (audited)",
-          security: secured,
-          parameters: [routeId],
-          requestBody: { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/Reason" } } } },
-          responses: { 200: json("Re-rolled"), ...writeErrors },
-        },
-      },
+      "/api/routes/{id}/rollback": { post: reasonAction("Send the whole route back to legacy: percentage 0 (audited)", "Rolled back") },
+      "/api/routes/{id}/reroll": { post: reasonAction("Draw a new bucketing salt: every user of the route is bucketed anew (audited)", "Re-rolled") },
       "/api/audit": {
         get: {
           summary: "The audit log, newest first, paged with `before`",

@@ -43,6 +43,16 @@ describe("sticky percentage rollout", () => {
     return res.text();
   }
 
+  /** Runs `body` against a fresh proxy on the shared config, closing it after. */
+  async function withProxy(body: (proxy: Strangler) => Promise<void>): Promise<void> {
+    const proxy = await startTestProxy(configPath);
+    try {
+      await body(proxy);
+    } finally {
+      await proxy.close();
+    }
+  }
+
   /** The side each of `count` users lands on. */
   async function assignments(baseUrl: string, count = 40): Promise<string[]> {
     const out: string[] = [];
@@ -51,8 +61,7 @@ describe("sticky percentage rollout", () => {
   }
 
   it("keys by header, cookie or query parameter: the same key always gets the same side", async () => {
-    const proxy = await startTestProxy(configPath);
-    try {
+    await withProxy(async (proxy) => {
       for (const [path, headersOf] of [
         ["/h/x", (k: string) => ({ "x-user-id": k })],
         ["/c/x", (k: string) => ({ cookie: `theme=dark; session=${k}` })],
@@ -71,25 +80,19 @@ describe("sticky percentage rollout", () => {
       const byIp = new Set<string>();
       for (let i = 0; i < 5; i++) byIp.add(await sideOf(proxy.url, "/ip/x"));
       expect(byIp.size).toBe(1);
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 
   it("random splits vary per request", async () => {
-    const proxy = await startTestProxy(configPath);
-    try {
+    await withProxy(async (proxy) => {
       const sides = new Set<string>();
       for (let i = 0; i < 40; i++) sides.add(await sideOf(proxy.url, "/r/x", { "x-user-id": "same-user" }));
       expect(sides).toEqual(new Set(["legacy", "service"]));
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 
   it("an anonymous user gets an HttpOnly, SameSite=Lax id cookie and stays on one side with it", async () => {
-    const proxy = await startTestProxy(configPath);
-    try {
+    await withProxy(async (proxy) => {
       const sides = new Set<string>();
       for (let user = 0; user < 30; user++) {
         const first = await fetch(`${proxy.url}/h/x`);
@@ -105,14 +108,11 @@ describe("sticky percentage rollout", () => {
         }
       }
       expect(sides).toEqual(new Set(["legacy", "service"]));
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 
   it("forced routing works with the secret, and is ignored and stripped without it", async () => {
-    const proxy = await startTestProxy(configPath);
-    try {
+    await withProxy(async (proxy) => {
       expect(await sideOf(proxy.url, "/none/x", { "x-strangler-force": "target", "x-strangler-force-secret": FORCE_SECRET })).toBe("service");
       expect(seenByService.at(-1)?.["x-strangler-force"]).toBeUndefined();
       expect(seenByService.at(-1)?.["x-strangler-force-secret"]).toBeUndefined();
@@ -122,9 +122,7 @@ describe("sticky percentage rollout", () => {
       const natural = await sideOf(proxy.url, "/h/x", user);
       const opposite = natural === "service" ? "legacy" : "target";
       expect(await sideOf(proxy.url, "/h/x", { ...user, "x-strangler-force": opposite, "x-strangler-force-secret": FORCE_SECRET })).not.toBe(natural);
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 
   it("a change through the admin API survives a restart, and the same keys keep their sides", async () => {
