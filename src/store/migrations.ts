@@ -36,6 +36,59 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_log_route ON audit_log (route_id, id);
     `,
   },
+  {
+    version: 2,
+    name: "shadow comparison evidence",
+    sql: `
+      CREATE TABLE shadow_signatures (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        route_id      TEXT NOT NULL,
+        path          TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        count         INTEGER NOT NULL,
+        first_seen    TEXT NOT NULL,
+        last_seen     TEXT NOT NULL,
+        status        TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'fixed', 'accepted')),
+        status_reason TEXT NOT NULL DEFAULT '',
+        UNIQUE (route_id, path, kind)
+      );
+      CREATE TABLE shadow_examples (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        signature_id    INTEGER NOT NULL,
+        at              TEXT NOT NULL,
+        request_id      TEXT NOT NULL,
+        method          TEXT NOT NULL,
+        path            TEXT NOT NULL,
+        query           TEXT NOT NULL,
+        primary_side    TEXT NOT NULL,
+        legacy_status   INTEGER,
+        target_status   INTEGER,
+        legacy_ms       REAL NOT NULL,
+        target_ms       REAL NOT NULL,
+        request_headers TEXT NOT NULL,   -- JSON, redacted
+        legacy_body     TEXT NOT NULL,   -- redacted, truncated
+        target_body     TEXT NOT NULL,
+        differences     TEXT NOT NULL    -- JSON
+      );
+      CREATE INDEX shadow_examples_signature ON shadow_examples (signature_id, id);
+      CREATE TABLE shadow_outcomes (
+        route_id TEXT NOT NULL,
+        minute   INTEGER NOT NULL,       -- minutes since the epoch
+        outcome  TEXT NOT NULL,
+        count    INTEGER NOT NULL,
+        PRIMARY KEY (route_id, minute, outcome)
+      );
+      CREATE TABLE shadow_noise (
+        route_id    TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        occurrences INTEGER NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('learned', 'confirmed', 'rejected')),
+        last_seen   TEXT NOT NULL,
+        PRIMARY KEY (route_id, path)
+      );
+      CREATE TABLE shadow_noise_samples (route_id TEXT PRIMARY KEY, samples INTEGER NOT NULL);
+    `,
+  },
 ];
 
 /** Brings the database to the latest schema. Safe to run from several processes at once. */

@@ -1,0 +1,135 @@
+import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
+import { compileDiffRules, diffJson, type CompiledDiffRules, type Difference, type DiffRules } from "./json-diff.ts";
+
+/** One backend's answer as captured for comparison (bounded: `truncated` when it was cut). */
+export interface CapturedResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Uint8Array;
+  readonly truncated: boolean;
+}
+
+/** One side of a comparison: an answer, or the transport error that stood in for one. */
+export type ComparedSide = { readonly ok: true; readonly response: CapturedResponse } | { readonly ok: false; readonly error: string };
+
+export interface ComparisonRequest {
+  readonly left: ComparedSide;
+  readonly right: ComparedSide;
+  /** Response headers compared (lower-case names). */
+  readonly headers: readonly string[];
+  readonly rules: DiffRules;
+}
+
+export type ComparisonOutcome = "match" | "diverge" | "error";
+
+export interface ComparisonResult {
+  readonly outcome: ComparisonOutcome;
+  readonly differences: readonly Difference[];
+}
+
+/** The most a compressed body may inflate to before it is not compared (a zip bomb is not our problem to open). */
+const MAX_DECODED_BYTES = 64 * 1024 * 1024;
+const EXCERPT = 160;
+
+function header(r: CapturedResponse, name: string): string | undefined {
+  const value = r.headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
+}
+
+function decode(r: CapturedResponse): Buffer {
+  const body = Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength);
+  const encoding = header(r, "content-encoding")?.trim().toLowerCase();
+  const options = { maxOutputLength: MAX_DECODED_BYTES };
+  if (encoding === "gzip" || encoding === "x-gzip") return gunzipSync(body, options);
+  if (encoding === "br") return brotliDecompressSync(body, options);
+  if (encoding === "deflate") return inflateSync(body, options);
+  return body;
+}
+
+function normalizeHeader(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return name === "content-type" ? value.toLowerCase().replace(/\s+/g, "") : value.trim();
+}
+
+function normalizeText(text: string): string {
+  return text.replace(/\r\n/g, "\n").replace(/[ \t]+/g, " ").replace(/ ?\n ?/g, "\n").trim();
+}
+
+function excerpt(text: string): string {
+  return text.length > EXCERPT ? `${text.slice(0, EXCERPT - 1)}…` : text;
+}
+
+function looksJson(r: CapturedResponse, text: string): boolean {
+  return /json/i.test(header(r, "content-type") ?? "") || /^\s*[[{]/.test(text);
+}
+
+const compiledRules = new Map<string, CompiledDiffRules>();
+function rulesFor(rules: DiffRules): CompiledDiffRules {
+  const key = JSON.stringify(rules);
+  let compiled = compiledRules.get(key);
+  if (!compiled) {
+    if (compiledRules.size > 1000) compiledRules.clear();
+    compiled = compileDiffRules(rules);
+    compiledRules.set(key, compiled);
+  }
+  return compiled;
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+/**
+ * Compares two answers to the same request: transport errors, then status, then the chosen headers,
+ * then the body (JSON structurally after decoding gzip/br/deflate; anything else as normalised text).
+ * `left` is the legacy side, `right` the target side. Pure and synchronous: run it in a worker for
+ * large bodies.
+ */
+export function compareExchange(request: ComparisonRequest): ComparisonResult {
+  const { left, right } = request;
+  if (!left.ok || !right.ok) {
+    return {
+      outcome: "error",
+      differences: [{ path: "$", kind: "error", left: left.ok ? `HTTP ${left.response.status}` : left.error, right: right.ok ? `HTTP ${right.response.status}` : right.error }],
+    };
+  }
+  const a = left.response;
+  const b = right.response;
+  if (a.status !== b.status) {
+    return { outcome: "diverge", differences: [{ path: "status", kind: "status", left: String(a.status), right: String(b.status) }] };
+  }
+  const differences: Difference[] = [];
+  for (const name of request.headers) {
+    const ha = normalizeHeader(name, header(a, name));
+    const hb = normalizeHeader(name, header(b, name));
+    if (ha === hb) continue;
+    const kind = ha === undefined ? "added" : hb === undefined ? "removed" : "changed";
+    differences.push({ path: `header:${name}`, kind, ...(ha !== undefined ? { left: ha } : {}), ...(hb !== undefined ? { right: hb } : {}) });
+  }
+  // The cheap test first: the same bytes with the same encoding are the same body.
+  const sameEncoding = header(a, "content-encoding") === header(b, "content-encoding");
+  if (!(sameEncoding && bytesEqual(a.body, b.body))) differences.push(...compareBodies(a, b, request.rules));
+  return { outcome: differences.length === 0 ? "match" : "diverge", differences };
+}
+
+function compareBodies(a: CapturedResponse, b: CapturedResponse, rules: DiffRules): Difference[] {
+  let ta: string;
+  let tb: string;
+  try {
+    ta = decode(a).toString("utf8");
+    tb = decode(b).toString("utf8");
+  } catch (error) {
+    return [{ path: "body", kind: "changed", left: "(undecodable)", right: (error as Error).message }];
+  }
+  if (ta === tb) return [];
+  if (looksJson(a, ta) && looksJson(b, tb) && !a.truncated && !b.truncated) {
+    try {
+      return diffJson(JSON.parse(ta), JSON.parse(tb), rulesFor(rules));
+    } catch {
+      // Not JSON after all: fall through to text.
+    }
+  }
+  const na = normalizeText(ta);
+  const nb = normalizeText(tb);
+  return na === nb ? [] : [{ path: "body", kind: "changed", left: excerpt(na), right: excerpt(nb) }];
+}

@@ -1,0 +1,66 @@
+import { Piscina } from "piscina";
+import { compareExchange, type ComparisonRequest, type ComparisonResult } from "./compare-exchange.ts";
+
+export interface ComparerOptions {
+  /** Comparisons waiting or running at once; beyond it a new one is refused (counted as overload). Default 256. */
+  readonly maxQueued?: number;
+  /** Pairs whose bodies add up to more than this are compared in a worker thread. Default 256 KiB. */
+  readonly workerThresholdBytes?: number;
+  /** Worker threads for large comparisons. Default 1 (the data plane keeps the other core). */
+  readonly maxThreads?: number;
+}
+
+/** Compares response pairs off the hot path: small ones on a later turn of the event loop, large ones in a worker pool. */
+export interface Comparer {
+  /** Starts a comparison, or returns undefined when the queue is full. */
+  compare(request: ComparisonRequest): Promise<ComparisonResult> | undefined;
+  readonly pending: number;
+  close(): Promise<void>;
+}
+
+function sizeOf(request: ComparisonRequest): number {
+  const side = (s: ComparisonRequest["left"]) => (s.ok ? s.response.body.byteLength : 0);
+  return side(request.left) + side(request.right);
+}
+
+export function createComparer(options: ComparerOptions = {}): Comparer {
+  const maxQueued = options.maxQueued ?? 256;
+  const threshold = options.workerThresholdBytes ?? 256 * 1024;
+  let pool: Piscina | undefined;
+  let pending = 0;
+
+  const workerPool = (): Piscina => {
+    pool ??= new Piscina({
+      filename: new URL("./compare-worker.ts", import.meta.url).href,
+      // The worker is TypeScript like the rest: load it through tsx, whatever started this process.
+      execArgv: ["--import", "tsx"],
+      maxThreads: options.maxThreads ?? 1,
+      minThreads: 0,
+      idleTimeout: 30_000,
+    });
+    return pool;
+  };
+
+  return {
+    get pending() {
+      return pending;
+    },
+    compare(request) {
+      if (pending >= maxQueued) return undefined;
+      pending++;
+      const done = <T>(p: Promise<T>) => p.finally(() => pending--);
+      if (sizeOf(request) > threshold) return done(workerPool().run(request) as Promise<ComparisonResult>);
+      // Small pairs: on the next turn, after the response that produced them has been handled.
+      return done(new Promise<ComparisonResult>((resolve, reject) => setImmediate(() => {
+        try {
+          resolve(compareExchange(request));
+        } catch (error) {
+          reject(error as Error);
+        }
+      })));
+    },
+    async close() {
+      await pool?.destroy();
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * JSON paths as the comparer writes them: `$`, `$.items`, `$.items[3].price`, `$["odd key"]`.
+ * A signature path replaces every index with `[*]` (`$.items[*].price`), so one field that differs in
+ * every element of a list is one divergence, not one per element. Patterns in config (ignore lists,
+ * array rules, redaction) are signature paths where `*` also stands for any one key: `$.*.updatedAt`.
+ */
+const SIMPLE_KEY = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+export function childPath(parent: string, key: string | number): string {
+  if (typeof key === "number") return `${parent}[${key}]`;
+  return SIMPLE_KEY.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
+}
+
+/** `$.items[3].tags[0]` → `$.items[*].tags[*]`. */
+export function signaturePath(path: string): string {
+  return path.replace(/\[\d+\]/g, "[*]");
+}
+
+/** Splits a path into its steps: `$.a[*]["b c"]` → ["a", "*", "b c"]. */
+function steps(path: string): string[] | undefined {
+  if (!path.startsWith("$")) return undefined;
+  const out: string[] = [];
+  const re = /\.([A-Za-z_$*][A-Za-z0-9_$]*)|\[(\*|\d+)\]|\[("(?:[^"\\]|\\.)*")\]/y;
+  re.lastIndex = 1;
+  while (re.lastIndex < path.length) {
+    const m = re.exec(path);
+    if (!m) return undefined;
+    if (m[1] !== undefined) out.push(m[1]);
+    else if (m[2] !== undefined) out.push("*"); // an index matches as [*]
+    else out.push(JSON.parse(m[3] as string) as string);
+  }
+  return out;
+}
+
+/** True when `pattern` is a valid path pattern. */
+export function isPathPattern(pattern: string): boolean {
+  return steps(pattern) !== undefined;
+}
+
+/** A compiled set of path patterns, tested against concrete or signature paths. */
+export interface PathMatcher {
+  matches(path: string): boolean;
+}
+
+/** Compiles patterns once; `*` in a pattern matches any one key or index. */
+export function compilePathPatterns(patterns: readonly string[]): PathMatcher {
+  const compiled = patterns.map((p) => steps(p)).filter((s): s is string[] => s !== undefined);
+  const exact = new Set(patterns.filter((p) => !p.includes("*")).map(signaturePath));
+  return {
+    matches(path) {
+      if (compiled.length === 0) return false;
+      const signature = signaturePath(path);
+      if (exact.has(signature)) return true;
+      const target = steps(signature);
+      if (!target) return false;
+      return compiled.some((pattern) => pattern.length === target.length && pattern.every((step, i) => step === "*" || step === target[i]));
+    },
+  };
+}

@@ -1,0 +1,288 @@
+import type Database from "better-sqlite3";
+
+/** A group of divergences with the same route, field path and kind. */
+export interface SignatureRecord {
+  readonly id: number;
+  readonly routeId: string;
+  readonly path: string;
+  readonly kind: string;
+  readonly count: number;
+  readonly firstSeen: string;
+  readonly lastSeen: string;
+  /** `open`, or acknowledged as `fixed` or `accepted` (intended). */
+  readonly status: "open" | "fixed" | "accepted";
+  readonly statusReason: string;
+}
+
+/** One example pair of a signature, redacted and truncated before it was stored. */
+export interface ExampleRecord {
+  readonly id: number;
+  readonly signatureId: number;
+  readonly at: string;
+  readonly requestId: string;
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly primary: "legacy" | "target";
+  readonly legacyStatus: number | null;
+  readonly targetStatus: number | null;
+  readonly legacyMs: number;
+  readonly targetMs: number;
+  readonly requestHeaders: Record<string, string>;
+  readonly legacyBody: string;
+  readonly targetBody: string;
+  readonly differences: unknown;
+}
+
+export type NewExample = Omit<ExampleRecord, "id" | "signatureId" | "at">;
+
+/** One comparison's evidence, written in a batch. */
+export interface EvidenceBatchItem {
+  readonly routeId: string;
+  readonly at: string;
+  readonly outcome: "match" | "diverge" | "error" | "skipped";
+  /** Signatures seen (route, path, kind) with one example for them. */
+  readonly signatures: ReadonlyArray<{ readonly path: string; readonly kind: string }>;
+  readonly example?: NewExample;
+  /** Noise learning: one more primary-against-primary sample, and the paths that differed in it. */
+  readonly noiseSample?: { readonly paths: readonly string[] };
+}
+
+export type NoiseStatus = "learned" | "confirmed" | "rejected";
+
+export interface NoiseRecord {
+  readonly routeId: string;
+  readonly path: string;
+  readonly occurrences: number;
+  readonly status: NoiseStatus;
+  readonly lastSeen: string;
+}
+
+export interface OutcomeCounts {
+  match: number;
+  diverge: number;
+  error: number;
+  skipped: number;
+}
+
+/** Retention of the evidence, applied after every batch. */
+export interface EvidenceRetention {
+  readonly examplesPerSignature: number;
+  readonly signaturesPerRoute: number;
+  readonly maxAgeDays: number;
+}
+
+/** Shadow comparison evidence: signatures with counts and examples, outcomes per minute, learned noise. */
+export interface ShadowRepository {
+  writeBatch(items: readonly EvidenceBatchItem[], retention: EvidenceRetention): void;
+  outcomes(routeId: string, sinceMinute: number): OutcomeCounts;
+  signatures(routeId: string, status?: SignatureRecord["status"]): SignatureRecord[];
+  signature(id: number): SignatureRecord | undefined;
+  examples(signatureId: number, limit: number): ExampleRecord[];
+  acknowledge(id: number, status: SignatureRecord["status"], reason: string): SignatureRecord | undefined;
+  resetRoute(routeId: string): { signatures: number; outcomes: number };
+  noise(routeId?: string): NoiseRecord[];
+  noiseSamples(routeId: string): number;
+  setNoiseStatus(routeId: string, path: string, status: NoiseStatus): NoiseRecord;
+}
+
+interface SignatureRow {
+  id: number;
+  route_id: string;
+  path: string;
+  kind: string;
+  count: number;
+  first_seen: string;
+  last_seen: string;
+  status: SignatureRecord["status"];
+  status_reason: string;
+}
+
+const toSignature = (r: SignatureRow): SignatureRecord => ({
+  id: r.id,
+  routeId: r.route_id,
+  path: r.path,
+  kind: r.kind,
+  count: r.count,
+  firstSeen: r.first_seen,
+  lastSeen: r.last_seen,
+  status: r.status,
+  statusReason: r.status_reason,
+});
+
+interface ExampleRow {
+  id: number;
+  signature_id: number;
+  at: string;
+  request_id: string;
+  method: string;
+  path: string;
+  query: string;
+  primary_side: "legacy" | "target";
+  legacy_status: number | null;
+  target_status: number | null;
+  legacy_ms: number;
+  target_ms: number;
+  request_headers: string;
+  legacy_body: string;
+  target_body: string;
+  differences: string;
+}
+
+const toExample = (r: ExampleRow): ExampleRecord => ({
+  id: r.id,
+  signatureId: r.signature_id,
+  at: r.at,
+  requestId: r.request_id,
+  method: r.method,
+  path: r.path,
+  query: r.query,
+  primary: r.primary_side,
+  legacyStatus: r.legacy_status,
+  targetStatus: r.target_status,
+  legacyMs: r.legacy_ms,
+  targetMs: r.target_ms,
+  requestHeaders: JSON.parse(r.request_headers) as Record<string, string>,
+  legacyBody: r.legacy_body,
+  targetBody: r.target_body,
+  differences: JSON.parse(r.differences) as unknown,
+});
+
+interface NoiseRow {
+  route_id: string;
+  path: string;
+  occurrences: number;
+  status: NoiseStatus;
+  last_seen: string;
+}
+
+const toNoise = (r: NoiseRow): NoiseRecord => ({ routeId: r.route_id, path: r.path, occurrences: r.occurrences, status: r.status, lastSeen: r.last_seen });
+
+export function createShadowRepository(db: Database.Database): ShadowRepository {
+  const upsertSignature = db.prepare(
+    `INSERT INTO shadow_signatures (route_id, path, kind, count, first_seen, last_seen) VALUES (@route, @path, @kind, 1, @at, @at)
+     ON CONFLICT (route_id, path, kind) DO UPDATE SET count = count + 1, last_seen = excluded.last_seen
+     RETURNING id`,
+  );
+  const insertExample = db.prepare(
+    `INSERT INTO shadow_examples (signature_id, at, request_id, method, path, query, primary_side, legacy_status, target_status,
+       legacy_ms, target_ms, request_headers, legacy_body, target_body, differences)
+     VALUES (@signature_id, @at, @request_id, @method, @path, @query, @primary_side, @legacy_status, @target_status,
+       @legacy_ms, @target_ms, @request_headers, @legacy_body, @target_body, @differences)`,
+  );
+  const trimExamples = db.prepare(
+    `DELETE FROM shadow_examples WHERE signature_id = @id AND id NOT IN
+       (SELECT id FROM shadow_examples WHERE signature_id = @id ORDER BY id DESC LIMIT @keep)`,
+  );
+  const countOutcome = db.prepare(
+    `INSERT INTO shadow_outcomes (route_id, minute, outcome, count) VALUES (?, ?, ?, 1)
+     ON CONFLICT (route_id, minute, outcome) DO UPDATE SET count = count + 1`,
+  );
+  const noiseSample = db.prepare(
+    `INSERT INTO shadow_noise_samples (route_id, samples) VALUES (?, 1) ON CONFLICT (route_id) DO UPDATE SET samples = samples + 1`,
+  );
+  const noiseHit = db.prepare(
+    `INSERT INTO shadow_noise (route_id, path, occurrences, status, last_seen) VALUES (?, ?, 1, 'learned', ?)
+     ON CONFLICT (route_id, path) DO UPDATE SET occurrences = occurrences + 1, last_seen = excluded.last_seen`,
+  );
+
+  const writeBatch = db.transaction((items: readonly EvidenceBatchItem[], retention: EvidenceRetention) => {
+    const touchedRoutes = new Set<string>();
+    for (const item of items) {
+      touchedRoutes.add(item.routeId);
+      countOutcome.run(item.routeId, Math.floor(Date.parse(item.at) / 60_000), item.outcome);
+      for (const signature of item.signatures) {
+        const { id } = upsertSignature.get({ route: item.routeId, path: signature.path, kind: signature.kind, at: item.at }) as { id: number };
+        if (item.example) {
+          const e = item.example;
+          insertExample.run({
+            signature_id: id,
+            at: item.at,
+            request_id: e.requestId,
+            method: e.method,
+            path: e.path,
+            query: e.query,
+            primary_side: e.primary,
+            legacy_status: e.legacyStatus,
+            target_status: e.targetStatus,
+            legacy_ms: e.legacyMs,
+            target_ms: e.targetMs,
+            request_headers: JSON.stringify(e.requestHeaders),
+            legacy_body: e.legacyBody,
+            target_body: e.targetBody,
+            differences: JSON.stringify(e.differences),
+          });
+          trimExamples.run({ id, keep: retention.examplesPerSignature });
+        }
+      }
+      if (item.noiseSample) {
+        noiseSample.run(item.routeId);
+        for (const path of item.noiseSample.paths) noiseHit.run(item.routeId, path, item.at);
+      }
+    }
+    // Retention: the least recently seen signatures beyond the cap go, and everything past the age limit.
+    const cutoff = new Date(Date.now() - retention.maxAgeDays * 86_400_000).toISOString();
+    for (const route of touchedRoutes) {
+      db.prepare(
+        `DELETE FROM shadow_signatures WHERE route_id = @route AND id NOT IN
+           (SELECT id FROM shadow_signatures WHERE route_id = @route ORDER BY last_seen DESC LIMIT @keep)`,
+      ).run({ route, keep: retention.signaturesPerRoute });
+    }
+    db.prepare("DELETE FROM shadow_signatures WHERE last_seen < ?").run(cutoff);
+    db.prepare("DELETE FROM shadow_examples WHERE at < ? OR signature_id NOT IN (SELECT id FROM shadow_signatures)").run(cutoff);
+    db.prepare("DELETE FROM shadow_outcomes WHERE minute < ?").run(Math.floor(Date.parse(cutoff) / 60_000));
+  });
+
+  return {
+    writeBatch: (items, retention) => writeBatch.immediate(items, retention),
+    outcomes(routeId, sinceMinute) {
+      const counts: OutcomeCounts = { match: 0, diverge: 0, error: 0, skipped: 0 };
+      const rows = db
+        .prepare("SELECT outcome, sum(count) AS n FROM shadow_outcomes WHERE route_id = ? AND minute >= ? GROUP BY outcome")
+        .all(routeId, sinceMinute) as Array<{ outcome: keyof OutcomeCounts; n: number }>;
+      for (const row of rows) counts[row.outcome] = row.n;
+      return counts;
+    },
+    signatures(routeId, status) {
+      const rows = db
+        .prepare("SELECT * FROM shadow_signatures WHERE route_id = ? AND (? IS NULL OR status = ?) ORDER BY count DESC, id")
+        .all(routeId, status ?? null, status ?? null) as SignatureRow[];
+      return rows.map(toSignature);
+    },
+    signature(id) {
+      const row = db.prepare("SELECT * FROM shadow_signatures WHERE id = ?").get(id) as SignatureRow | undefined;
+      return row ? toSignature(row) : undefined;
+    },
+    examples(signatureId, limit) {
+      return (db.prepare("SELECT * FROM shadow_examples WHERE signature_id = ? ORDER BY id DESC LIMIT ?").all(signatureId, limit) as ExampleRow[]).map(toExample);
+    },
+    acknowledge(id, status, reason) {
+      db.prepare("UPDATE shadow_signatures SET status = ?, status_reason = ? WHERE id = ?").run(status, reason, id);
+      const row = db.prepare("SELECT * FROM shadow_signatures WHERE id = ?").get(id) as SignatureRow | undefined;
+      return row ? toSignature(row) : undefined;
+    },
+    resetRoute: db.transaction((routeId: string) => {
+      const ids = db.prepare("SELECT id FROM shadow_signatures WHERE route_id = ?").pluck().all(routeId) as number[];
+      for (const id of ids) db.prepare("DELETE FROM shadow_examples WHERE signature_id = ?").run(id);
+      const signatures = db.prepare("DELETE FROM shadow_signatures WHERE route_id = ?").run(routeId).changes;
+      const outcomes = db.prepare("DELETE FROM shadow_outcomes WHERE route_id = ?").run(routeId).changes;
+      return { signatures, outcomes };
+    }),
+    noise(routeId) {
+      const rows = db
+        .prepare("SELECT * FROM shadow_noise WHERE (? IS NULL OR route_id = ?) ORDER BY route_id, occurrences DESC, path")
+        .all(routeId ?? null, routeId ?? null) as NoiseRow[];
+      return rows.map(toNoise);
+    },
+    noiseSamples(routeId) {
+      return (db.prepare("SELECT samples FROM shadow_noise_samples WHERE route_id = ?").pluck().get(routeId) as number | undefined) ?? 0;
+    },
+    setNoiseStatus(routeId, path, status) {
+      db.prepare(
+        `INSERT INTO shadow_noise (route_id, path, occurrences, status, last_seen) VALUES (?, ?, 0, ?, ?)
+         ON CONFLICT (route_id, path) DO UPDATE SET status = excluded.status`,
+      ).run(routeId, path, status, new Date().toISOString());
+      return toNoise(db.prepare("SELECT * FROM shadow_noise WHERE route_id = ? AND path = ?").get(routeId, path) as NoiseRow);
+    },
+  };
+}
