@@ -18,7 +18,10 @@ import { StranglerRolloutProvider } from "./flags/rollout-provider.ts";
 import { createLogger } from "./log/logger.ts";
 import { createProxyMetrics, type ProxyMetrics } from "./metrics/proxy-metrics.ts";
 import { createRolloutService, type RolloutService } from "./rollout/rollout-service.ts";
+import { createShadowMetrics } from "./metrics/shadow-metrics.ts";
+import { createShadowRunner, type ShadowRunner } from "./shadow/shadow-runner.ts";
 import { openDatabase } from "./store/database.ts";
+import { createShadowRepository, type ShadowRepository } from "./store/shadow-repository.ts";
 import { BackendPools } from "./proxy/backend-pool.ts";
 import { buildProxyState } from "./proxy/build-state.ts";
 import { createDataPlane } from "./proxy/data-plane.ts";
@@ -59,6 +62,8 @@ export interface Strangler {
   readonly adminUrl: string;
   readonly state: () => ProxyState;
   readonly rollouts: RolloutService;
+  readonly shadows: ShadowRunner;
+  readonly shadowEvidence: ShadowRepository;
   readonly registry: Registry;
   /** Reads the config file again now (the watcher calls this on every edit). */
   reload(): Promise<ReloadResult>;
@@ -101,7 +106,15 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   const metrics = createProxyMetrics(registry);
   rollouts.reconcile(config.routes);
   const pools = new BackendPools();
-  let current = buildProxyState(config, pools);
+  const shadowPools = new BackendPools();
+  let current = buildProxyState(config, pools, shadowPools);
+  const shadowEvidence = createShadowRepository(db);
+  const shadows = createShadowRunner({
+    repository: shadowEvidence,
+    metrics: createShadowMetrics(registry),
+    limits: () => current.config.shadowing,
+    logger,
+  });
   publishRolloutGauges(metrics, rollouts, config, undefined);
   rollouts.state.onChange(() => publishRolloutGauges(metrics, rollouts, current.config, undefined));
 
@@ -120,13 +133,15 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     client,
     settings: () => ({ stickyCookie: current.config.stickyCookie, forceSecret: current.config.forceRouting?.secret }),
   });
-  const dataPlane = createDataPlane({ state: holder, decider, logger, metrics });
+  const dataPlane = createDataPlane({ state: holder, decider, logger, metrics, shadows });
   const adminApp = createAdminApp({
     isServing: () => serving,
     isReady: () => serving && db.open && client.providerStatus === ProviderStatus.READY,
     tokens,
     routes: () => current.config.routes,
     rollouts,
+    shadows,
+    shadowEvidence,
     registry,
     externallyManaged: () => config.openFeature !== undefined,
   });
@@ -141,7 +156,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   } catch (error) {
     admin.close();
     dataPlane.close();
-    await pools.close(true);
+    await Promise.all([pools.close(true), shadowPools.close(true), shadows.close()]);
     rollouts.close();
     db.close();
     await OpenFeature.setProviderAndWait(domain, NOOP_PROVIDER);
@@ -157,7 +172,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       const previous = current.config;
       // Percentages first: if the database refuses, the reload is refused whole and the old table serves on.
       rollouts.reconcile(next.routes);
-      current = buildProxyState(next, pools);
+      current = buildProxyState(next, pools, shadowPools);
       publishRolloutGauges(metrics, rollouts, next, previous);
       logger.info({ routes: next.routes.length }, "config reloaded");
       return { applied: true };
@@ -178,6 +193,8 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     adminUrl: urlOf(adminHost, adminPort),
     state: () => current,
     rollouts,
+    shadows,
+    shadowEvidence,
     registry,
     reload,
     async close(graceMs = 5_000) {
@@ -195,7 +212,8 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       }, graceMs);
       await closed;
       clearTimeout(timer);
-      await pools.close(true);
+      await Promise.all([pools.close(true), shadowPools.close(true)]);
+      await shadows.close(); // writes the evidence still queued
       rollouts.close();
       db.close();
       // Replacing our provider closes it and releases this instance's domain.

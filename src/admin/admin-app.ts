@@ -10,6 +10,9 @@ import { auditQuerySchema, reasonOnlySchema, rolloutUpdateSchema } from "./admin
 import { actorOf, type AdminToken } from "./admin-tokens.ts";
 import { openApiDocument } from "./openapi.ts";
 import { routeView } from "./route-views.ts";
+import { registerShadowApi } from "./shadow-api.ts";
+import type { ShadowRunner } from "../shadow/shadow-runner.ts";
+import type { ShadowRepository } from "../store/shadow-repository.ts";
 
 export interface AdminAppOptions {
   /** True once the data plane is listening. */
@@ -21,6 +24,8 @@ export interface AdminAppOptions {
   /** The routes of the config in force. */
   readonly routes: () => readonly RouteConfig[];
   readonly rollouts: RolloutService;
+  readonly shadows: ShadowRunner;
+  readonly shadowEvidence: ShadowRepository;
   readonly registry: Registry;
   /** True when another OpenFeature provider decides routes: percentages are then changed there, not here. */
   readonly externallyManaged: () => boolean;
@@ -131,6 +136,15 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
     const entries = rollouts.repository.audit({ limit, before, routeId: route });
     const last = entries.at(-1);
     return c.json({ entries, nextBefore: entries.length === limit && last ? last.id : null });
+  });
+
+  registerShadowApi(app, {
+    routes: options.routes,
+    shadows: options.shadows,
+    evidence: options.shadowEvidence,
+    audit: rollouts.repository,
+    findRoute,
+    readBody,
   });
 
   app.notFound((c) => c.json(new AdminError(404, "not_found", `no admin endpoint ${c.req.method} ${c.req.path}`).toJSON(), 404));

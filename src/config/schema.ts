@@ -1,6 +1,7 @@
 import type { Provider } from "@openfeature/server-sdk";
 import { z } from "zod";
 import { isValidPathTemplate } from "../routing/path-template.ts";
+import { isPathPattern } from "../shadow/json-path.ts";
 
 /** HTTP methods a route may name; `*` means any. */
 export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
@@ -75,6 +76,87 @@ export const rolloutSchema = z.strictObject({
   key: stickyKeySchema.default({ header: "x-user-id" }),
 });
 
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
+
+const pathPattern = z.string().refine(isPathPattern, { error: (i) => `must be a JSON path such as "$.items[*].price", got ${JSON.stringify(i.input)}` });
+
+/** How the two answers of a shadowed request are compared. */
+export const compareSchema = z.strictObject({
+  /** Response headers compared, besides status and body. Default `["content-type"]`. */
+  headers: z.array(z.string().regex(/^[a-z0-9-]+$/, "must be a lower-case header name")).default(["content-type"]),
+  /** Body paths whose differences never count (`*` matches any key or index): `["$.meta.requestId"]`. */
+  ignore: z.array(pathPattern).default([]),
+  /** Arrays matched by a key field, or compared as sets, instead of by position. */
+  arrays: z
+    .array(z.union([z.strictObject({ path: pathPattern, key: z.string().min(1) }), z.strictObject({ path: pathPattern, unordered: z.literal(true) })]))
+    .default([]),
+  /** Numbers within this distance are equal. Default 0. */
+  numericTolerance: z.number().min(0).default(0),
+  /** ISO-8601 timestamps within this many milliseconds are equal. Default 0 (exact). */
+  timestampToleranceMs: z.number().int().min(0).default(0),
+});
+
+/** Noise learning: the primary backend asked twice; what differs between its own answers is noise. */
+export const noiseSchema = z.strictObject({
+  learn: z.boolean().default(true),
+  /** The first N shadowed reads of a route are all double-asked, to learn quickly. Default 20. */
+  warmupSamples: z.number().int().min(0).default(20),
+  /** After the warm-up, the share of shadowed reads double-asked (0–1). Default 0.05. */
+  sampleRate: z.number().min(0).max(1).default(0.05),
+  /** A path is noise once it differed between two answers of the same backend this many times. Default 2. */
+  minOccurrences: z.number().int().min(1).default(2),
+});
+
+/** Shadow comparison of a route: a sample of requests also goes to the backend that did not answer. */
+export const shadowSchema = z
+  .strictObject({
+    /** Share of the route's requests shadowed, 0–100. */
+    percent: percentSchema,
+    /** `sticky`: sampled by the request's sticky key (its own salt), so a user is shadowed consistently; `random`: per request. */
+    sampling: z.enum(["sticky", "random"]).default("sticky"),
+    /** Methods shadowed. Default GET, HEAD, OPTIONS: writes only with `shadowWrites`. */
+    methods: z.array(method).min(1).default(["GET", "HEAD", "OPTIONS"]),
+    /** Shadow writes too (for services with a dry-run mode); such shadow requests carry `x-strangler-shadow: 1`. */
+    shadowWrites: z.boolean().default(false),
+    /** Longest wait for the shadow's whole answer. Default 5000 ms. */
+    timeoutMs: z.number().int().positive().max(600_000).default(5_000),
+    /** Request bodies larger than this are not shadowed (counted `body_too_large`). Default 1 MiB. */
+    maxBodyBytes: z.number().int().min(0).default(1024 * 1024),
+    /** Responses larger than this are not compared (counted `response_too_large`). Default 4 MiB. */
+    maxResponseBytes: z.number().int().min(1).default(4 * 1024 * 1024),
+    compare: compareSchema.default(compareSchema.parse({})),
+    /** Body fields replaced by "[redacted]" before an example is stored (headers authorization, cookie and set-cookie always are). */
+    redact: z.strictObject({ bodyFields: z.array(pathPattern).default([]) }).default({ bodyFields: [] }),
+    noise: noiseSchema.default(noiseSchema.parse({})),
+  })
+  .superRefine((shadow, ctx) => {
+    shadow.methods.forEach((m, i) => {
+      if (!IDEMPOTENT.has(m) && !shadow.shadowWrites) {
+        ctx.addIssue({ code: "custom", path: ["methods", i], message: `${m} is a write: set shadowWrites: true (for a service with a dry-run mode) to shadow it` });
+      }
+    });
+  });
+
+/** Limits that bound shadowing across all routes. */
+export const shadowingSchema = z.strictObject({
+  /** Shadow exchanges in flight at once; beyond it requests are not shadowed (`overload`). Default 64. */
+  maxInFlight: z.number().int().min(1).default(64),
+  /** Comparisons waiting or running; beyond it a pair is dropped (`overload`). Default 256. */
+  maxQueuedComparisons: z.number().int().min(1).default(256),
+  /** Bytes all captures together may hold. Default 256 MiB. */
+  maxBufferedBytes: z.number().int().min(1024).default(256 * 1024 * 1024),
+  /** Pairs larger than this are compared in a worker thread. Default 256 KiB. */
+  workerThresholdBytes: z.number().int().min(0).default(256 * 1024),
+  /** Example pairs kept per divergence signature. Default 5. */
+  examplesPerSignature: z.number().int().min(1).max(100).default(5),
+  /** Signatures kept per route (least recently seen go first). Default 200. */
+  signaturesPerRoute: z.number().int().min(1).default(200),
+  /** Evidence older than this is deleted. Default 7 days. */
+  retentionDays: z.number().positive().default(7),
+  /** Each stored body is cut to this many bytes. Default 8 KiB. */
+  exampleBodyBytes: z.number().int().min(256).default(8 * 1024),
+});
+
 export const routeSchema = z.strictObject({
   /** Stable id, used in metrics, flags and the admin API: lower-case letters, digits, '.', '-', '_'. */
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,79}$/, "must be 1-80 lower-case letters, digits, '.', '-' or '_'"),
@@ -84,6 +166,8 @@ export const routeSchema = z.strictObject({
   /** Backend (an extracted service) that now owns this endpoint. */
   target: backendName,
   rollout: rolloutSchema,
+  /** Shadow comparison; off when absent. */
+  shadow: shadowSchema.optional(),
 });
 
 export const configSchema = z
@@ -112,6 +196,7 @@ export const configSchema = z
         ),
       })
       .optional(),
+    shadowing: shadowingSchema.default(shadowingSchema.parse({})),
     servedByHeader: z
       .union([z.literal(false), z.string().regex(/^[a-z0-9-]+$/, "must be a lower-case header name")])
       .default("x-served-by"),
@@ -146,3 +231,5 @@ export type StranglerConfigInput = z.input<typeof configSchema>;
 export type StranglerConfig = z.output<typeof configSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
 export type BackendConfig = z.output<typeof backendSchema>;
+export type ShadowConfig = z.output<typeof shadowSchema>;
+export type ShadowingLimits = z.output<typeof shadowingSchema>;

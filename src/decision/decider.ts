@@ -15,6 +15,8 @@ export interface Decision {
   readonly reason: string;
   /** A Set-Cookie header to send back when the proxy issued the client a sticky id. */
   readonly setCookie?: string;
+  /** The sticky key the decision was made with (absent when forced); shadow sampling uses it too. */
+  readonly key?: string;
 }
 
 /**
@@ -51,7 +53,7 @@ export function createFlagDecider({ client, settings }: FlagDeciderOptions): Rou
         clientAddress: req.socket.remoteAddress ?? "",
       });
       const role: BackendRole = details.value === "target" ? "target" : "legacy";
-      return { role, reason: details.reason ?? "UNKNOWN", ...(sticky.setCookie ? { setCookie: sticky.setCookie } : {}) };
+      return { role, reason: details.reason ?? "UNKNOWN", key: sticky.key, ...(sticky.setCookie ? { setCookie: sticky.setCookie } : {}) };
     },
   };
 }

@@ -4,10 +4,11 @@ import type { BackendPools } from "./backend-pool.ts";
 import type { ProxyState } from "./proxy-state.ts";
 
 /** Builds the data plane's immutable state from a validated config, reusing unchanged backend pools. */
-export function buildProxyState(config: StranglerConfig, pools: BackendPools): ProxyState {
+export function buildProxyState(config: StranglerConfig, pools: BackendPools, shadowPools: BackendPools): ProxyState {
   const table = buildRouteTable(config.routes);
   const backends = pools.update(config.backends);
+  const shadowBackends = shadowPools.update(config.backends);
   const legacy = backends.get("legacy");
   if (!legacy) throw new Error("validated config has no legacy backend"); // the schema requires one
-  return { config, table, backends, legacy };
+  return { config, table, backends, shadowBackends, legacy };
 }

@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { BackendRole, Decision, RoutingDecider } from "../decision/decider.ts";
 import { UNROUTED, type ProxyMetrics } from "../metrics/proxy-metrics.ts";
+import type { ShadowRunner } from "../shadow/shadow-runner.ts";
 import { normalizeRequestTarget } from "../routing/normalize-path.ts";
 import type { CompiledRoute } from "../routing/route-table.ts";
 import type { Backend } from "./backend-pool.ts";
@@ -17,6 +18,8 @@ export interface DataPlaneOptions {
   readonly decider: RoutingDecider;
   readonly logger: Logger;
   readonly metrics: ProxyMetrics;
+  /** Starts shadow comparisons for sampled requests; none when absent. */
+  readonly shadows?: ShadowRunner;
   /** Largest request head accepted, in bytes; larger ones get 431. Default 16 KiB. */
   readonly maxHeaderSize?: number;
 }
@@ -26,6 +29,7 @@ interface Destination {
   readonly route: CompiledRoute | undefined;
   readonly backend: Backend;
   readonly setCookie: string | undefined;
+  readonly decision: Decision | undefined;
 }
 
 const DECIDER_FAILED: Decision = { role: "legacy", reason: "ERROR" };
@@ -50,8 +54,8 @@ function resolveDestination(
   then: (destination: Destination) => void,
 ): void {
   const route = state.table.match(req.method ?? "GET", path, req.headers);
-  if (!route) return then({ route: undefined, backend: state.legacy, setCookie: undefined });
-  const toDestination = (d: Decision): Destination => ({ route, backend: backendFor(state, route, d.role), setCookie: d.setCookie });
+  if (!route) return then({ route: undefined, backend: state.legacy, setCookie: undefined, decision: undefined });
+  const toDestination = (d: Decision): Destination => ({ route, backend: backendFor(state, route, d.role), setCookie: d.setCookie, decision: d });
   const failed = (error: unknown): void => {
     logger.error({ route: route.id, err: (error as Error).message }, "routing decision failed; serving from legacy");
     then(toDestination(DECIDER_FAILED));
@@ -71,7 +75,7 @@ function resolveDestination(
  * table, asks the decision seam which backend serves it, and streams the exchange through.
  */
 export function createDataPlane(options: DataPlaneOptions): Server {
-  const { state, decider, logger, metrics } = options;
+  const { state, decider, logger, metrics, shadows } = options;
   const upgrades = createUpgradeProxy(logger);
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -85,8 +89,22 @@ export function createDataPlane(options: DataPlaneOptions): Server {
     const started = performance.now();
     const pathAndQuery = target.query === "" ? target.path : `${target.path}?${target.query}`;
     const current = state.current; // one table for the whole request, even if a reload lands meanwhile
-    resolveDestination(current, decider, req, target.path, logger, ({ route, backend, setCookie }) => {
+    resolveDestination(current, decider, req, target.path, logger, ({ route, backend, setCookie, decision }) => {
       const servedByHeader = current.config.servedByHeader;
+      const shadow =
+        shadows && route?.config.shadow && decision?.key !== undefined
+          ? shadows.start({
+              route,
+              key: decision.key,
+              primaryRole: decision.role,
+              primary: backend,
+              shadowPool: (name) => current.shadowBackends.get(name),
+              req,
+              requestId,
+              path: target.path,
+              query: target.query,
+            })
+          : undefined;
       const exchange: Exchange = {
         req,
         res,
@@ -95,6 +113,7 @@ export function createDataPlane(options: DataPlaneOptions): Server {
         servedBy: servedByHeader === false ? undefined : [servedByHeader, backend.name],
         routeId: route?.id ?? UNROUTED,
         setCookie,
+        shadow,
         started,
         metrics,
         logger,

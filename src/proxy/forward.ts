@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Writable } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
 import { statusClassOf, type ProxyMetrics } from "../metrics/proxy-metrics.ts";
+import type { ShadowSession } from "../shadow/shadow-session.ts";
 import type { Backend } from "./backend-pool.ts";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
 import { classifyUpstreamError, isClientAbort, sendProxyError } from "./upstream-error.ts";
@@ -18,6 +20,8 @@ export interface Exchange {
   readonly routeId: string;
   /** Set-Cookie to add (a sticky id the proxy issued), if any. */
   readonly setCookie: string | undefined;
+  /** The shadow comparison this request is part of, if sampled. */
+  readonly shadow: ShadowSession | undefined;
   /** `performance.now()` when the request arrived. */
   readonly started: number;
   readonly metrics: ProxyMetrics;
@@ -32,10 +36,10 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers["transfer-encoding"] !== undefined;
 }
 
-function writeHead({ statusCode, headers, opaque }: Dispatcher.StreamFactoryData<Exchange>): ServerResponse {
+function writeHead({ statusCode, headers, opaque }: Dispatcher.StreamFactoryData<Exchange>): Writable {
   const ex = opaque;
   ex.res.writeHead(statusCode, clientResponseHeaders(headers, ex.requestId, ex.servedBy, ex.setCookie));
-  return ex.res;
+  return ex.shadow ? ex.shadow.primaryResponse(ex.res, statusCode, headers) : ex.res;
 }
 
 /** Closes the client connection once the response is out: its unread request body cannot be skipped. */
@@ -46,6 +50,7 @@ function closeAfterResponse(ex: Exchange): void {
 
 function finished(error: Error | null, data: Dispatcher.StreamData<Exchange>): void {
   const ex = data.opaque;
+  ex.shadow?.primaryDone(error, ex.abort.signal.aborted);
   if (!error) {
     if (!ex.req.complete) closeAfterResponse(ex);
     return;
@@ -86,7 +91,7 @@ export function forward(ex: Exchange, pathAndQuery: string): void {
       path: backend.basePath + pathAndQuery,
       method: req.method as Dispatcher.HttpMethod,
       headers,
-      body: hasBody(req) ? req : null,
+      body: hasBody(req) ? (ex.shadow?.requestBody(req) ?? req) : null,
       signal: ex.abort.signal,
       opaque: ex,
     },

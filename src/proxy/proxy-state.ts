@@ -10,6 +10,8 @@ export interface ProxyState {
   readonly config: StranglerConfig;
   readonly table: RouteTable;
   readonly backends: ReadonlyMap<string, Backend>;
+  /** The same backends on pools of their own, so slow shadows never take the client's connections. */
+  readonly shadowBackends: ReadonlyMap<string, Backend>;
   readonly legacy: Backend;
 }
 

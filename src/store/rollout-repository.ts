@@ -58,6 +58,8 @@ export interface RolloutRepository {
   /** Changes a route's live percentage and/or salt; returns the state before and after, or undefined for an unknown route. */
   change(change: RolloutChange): { before: RolloutRecord; after: RolloutRecord } | undefined;
   audit(query: { limit: number; before?: number; routeId?: string }): AuditEntry[];
+  /** Appends an entry for an action that is not a rollout change (acknowledging a divergence, say). */
+  appendAudit(entry: Omit<NewAuditEntry, "at">): void;
 }
 
 interface RolloutRow {
@@ -192,6 +194,9 @@ export function createRolloutRepository(db: Database.Database): RolloutRepositor
     // IMMEDIATE: take the write lock before reading, so concurrent writers (other processes) serialise.
     reconcile: (configured, actor) => reconcile.immediate(configured, actor),
     change: (c) => change.immediate(c),
+    appendAudit(entry) {
+      audit({ ...entry, at: new Date().toISOString() });
+    },
     audit({ limit, before, routeId }) {
       const rows = db
         .prepare(

@@ -1,0 +1,129 @@
+import type { Context, Hono } from "hono";
+import { z } from "zod";
+import type { RouteConfig } from "../config/schema.ts";
+import type { RolloutRepository } from "../store/rollout-repository.ts";
+import type { ExampleRecord, ShadowRepository, SignatureRecord } from "../store/shadow-repository.ts";
+import type { ShadowRunner } from "../shadow/shadow-runner.ts";
+import { AdminError } from "./admin-error.ts";
+import { reasonSchema } from "./admin-schemas.ts";
+
+export interface ShadowApiOptions {
+  readonly routes: () => readonly RouteConfig[];
+  readonly shadows: ShadowRunner;
+  readonly evidence: ShadowRepository;
+  readonly audit: RolloutRepository;
+  readonly findRoute: (id: string) => RouteConfig;
+  readonly readBody: <T extends z.ZodType>(c: Context<{ Variables: { actor: string } }>, schema: T) => Promise<z.output<T>>;
+}
+
+const windowSchema = z.strictObject({
+  windowMinutes: z.coerce.number().int().min(1).max(60 * 24 * 30).default(60),
+});
+const divergenceQuery = z.strictObject({
+  status: z.enum(["open", "fixed", "accepted", "all"]).default("open"),
+  examples: z.coerce.number().int().min(0).max(20).default(3),
+});
+const acknowledgeSchema = z.strictObject({ status: z.enum(["fixed", "accepted", "open"]), reason: reasonSchema });
+const noiseSchema = z.strictObject({ path: z.string().min(1).max(500), status: z.enum(["confirmed", "rejected"]), reason: reasonSchema });
+
+function queryOf<T extends z.ZodType>(c: Context, schema: T): z.output<T> {
+  const parsed = schema.safeParse(c.req.query());
+  if (!parsed.success) {
+    throw new AdminError(400, "invalid_query", parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+  }
+  return parsed.data;
+}
+
+/** One line per difference: `type_changed $.items[0].price: 4.99 → "4.99"`. */
+function readableDiff(differences: unknown): string[] {
+  if (!Array.isArray(differences)) return [];
+  return differences.map((d: { path?: string; kind?: string; left?: string; right?: string }) => {
+    const values = d.left !== undefined || d.right !== undefined ? `: ${d.left ?? "(absent)"} → ${d.right ?? "(absent)"}` : "";
+    return `${d.kind} ${d.path}${values}`;
+  });
+}
+
+function exampleView(e: ExampleRecord) {
+  return { ...e, diff: readableDiff(e.differences) };
+}
+
+/**
+ * The shadow evidence of each route over the admin API: match rate over a window, divergence
+ * signatures with example pairs and a readable diff, acknowledgement, reset, and the noise learned.
+ */
+export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, options: ShadowApiOptions): void {
+  const { evidence, shadows } = options;
+  const isNoise = (route: RouteConfig, signature: Pick<SignatureRecord, "path" | "kind">) =>
+    signature.kind !== "status" && signature.kind !== "error" && shadows.noise.isNoise(route.id, signature.path, route.shadow?.noise.minOccurrences ?? 2);
+
+  app.get("/api/routes/:id/shadow", (c) => {
+    const route = options.findRoute(c.req.param("id"));
+    const { windowMinutes } = queryOf(c, windowSchema);
+    shadows.flush();
+    const counts = evidence.outcomes(route.id, Math.floor(Date.now() / 60_000) - windowMinutes + 1);
+    const compared = counts.match + counts.diverge + counts.error;
+    const signatures = evidence.signatures(route.id);
+    return c.json({
+      routeId: route.id,
+      shadow: route.shadow ?? null,
+      windowMinutes,
+      counts,
+      compared,
+      matchRate: compared === 0 ? null : counts.match / compared,
+      topDivergences: signatures.filter((s) => s.status === "open" && !isNoise(route, s)).slice(0, 10),
+      noise: {
+        samples: shadows.noise.samples(route.id),
+        fields: evidence.noise(route.id).map((n) => ({ ...n, isNoise: isNoise(route, { path: n.path, kind: "changed" }) })),
+        suppressedSignatures: signatures.filter((s) => isNoise(route, s)).map((s) => ({ path: s.path, kind: s.kind, count: s.count })),
+      },
+    });
+  });
+
+  app.get("/api/routes/:id/divergences", (c) => {
+    const route = options.findRoute(c.req.param("id"));
+    const { status, examples } = queryOf(c, divergenceQuery);
+    shadows.flush();
+    const signatures = evidence
+      .signatures(route.id, status === "all" ? undefined : status)
+      .filter((s) => !isNoise(route, s))
+      .map((s) => ({ ...s, examples: evidence.examples(s.id, examples).map(exampleView) }));
+    return c.json({ routeId: route.id, signatures });
+  });
+
+  app.post("/api/divergences/:signatureId/acknowledge", async (c) => {
+    const id = Number(c.req.param("signatureId"));
+    const before = Number.isInteger(id) ? evidence.signature(id) : undefined;
+    if (!before) throw new AdminError(404, "signature_not_found", `no divergence signature ${c.req.param("signatureId")}`);
+    const { status, reason } = await options.readBody(c, acknowledgeSchema);
+    const after = evidence.acknowledge(id, status, reason);
+    options.audit.appendAudit({
+      actor: c.get("actor"),
+      action: "acknowledge_divergence",
+      routeId: before.routeId,
+      oldValue: { signature: id, path: before.path, kind: before.kind, status: before.status },
+      newValue: { signature: id, status },
+      reason,
+      source: "admin",
+    });
+    return c.json(after);
+  });
+
+  app.post("/api/routes/:id/shadow/reset", async (c) => {
+    const route = options.findRoute(c.req.param("id"));
+    const { reason } = await options.readBody(c, z.strictObject({ reason: reasonSchema }));
+    shadows.flush();
+    const removed = evidence.resetRoute(route.id);
+    options.audit.appendAudit({ actor: c.get("actor"), action: "reset_shadow_evidence", routeId: route.id, oldValue: removed, newValue: null, reason, source: "admin" });
+    return c.json({ routeId: route.id, removed });
+  });
+
+  app.post("/api/routes/:id/noise", async (c) => {
+    const route = options.findRoute(c.req.param("id"));
+    const { path, status, reason } = await options.readBody(c, noiseSchema);
+    shadows.flush();
+    const record = evidence.setNoiseStatus(route.id, path, status);
+    shadows.noise.setStatus(route.id, path, status);
+    options.audit.appendAudit({ actor: c.get("actor"), action: `noise_${status}`, routeId: route.id, oldValue: null, newValue: { path, status }, reason, source: "admin" });
+    return c.json(record);
+  });
+}

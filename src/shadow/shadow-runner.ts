@@ -1,0 +1,115 @@
+import type { IncomingMessage } from "node:http";
+import type { Logger } from "pino";
+import type { ShadowingLimits } from "../config/schema.ts";
+import type { BackendRole } from "../decision/decider.ts";
+import { bucketOf, inRollout } from "../decision/bucketing.ts";
+import type { ShadowMetrics } from "../metrics/shadow-metrics.ts";
+import type { Backend } from "../proxy/backend-pool.ts";
+import type { CompiledRoute } from "../routing/route-table.ts";
+import type { ShadowRepository } from "../store/shadow-repository.ts";
+import { ByteBudget } from "./byte-budget.ts";
+import { createComparer, type Comparer } from "./comparer.ts";
+import { EvidenceWriter } from "./evidence-writer.ts";
+import { NoiseModel } from "./noise-model.ts";
+import { ShadowSession } from "./shadow-session.ts";
+
+/** The salt that keeps shadow sampling independent of the rollout split. */
+const SHADOW_SALT = "shadow";
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
+
+export interface ShadowRequest {
+  readonly route: CompiledRoute;
+  /** The sticky key the decision used. */
+  readonly key: string;
+  readonly primaryRole: BackendRole;
+  readonly primary: Backend;
+  /** Looks up a backend on the shadow pools by name. */
+  readonly shadowPool: (name: string) => Backend | undefined;
+  readonly req: IncomingMessage;
+  readonly requestId: string;
+  readonly path: string;
+  readonly query: string;
+}
+
+/** Starts shadow sessions for sampled requests, within the global bounds. */
+export interface ShadowRunner {
+  /** A session when this request is shadowed; undefined when not sampled, not shadowable, or over the bounds. */
+  start(request: ShadowRequest): ShadowSession | undefined;
+  readonly inFlight: number;
+  readonly noise: NoiseModel;
+  /** Writes queued evidence now (tests and shutdown). */
+  flush(): void;
+  close(): Promise<void>;
+}
+
+export interface ShadowRunnerOptions {
+  readonly repository: ShadowRepository;
+  readonly metrics: ShadowMetrics;
+  readonly limits: () => ShadowingLimits;
+  readonly logger: Logger;
+}
+
+function sampled(request: ShadowRequest, percent: number, mode: "sticky" | "random"): boolean {
+  if (percent <= 0) return false;
+  if (percent >= 100) return true;
+  if (mode === "random") return Math.random() * 100 < percent;
+  return inRollout(bucketOf(request.route.id, request.key, SHADOW_SALT), percent);
+}
+
+export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
+  const initial = options.limits();
+  const comparer: Comparer = createComparer({ maxQueued: initial.maxQueuedComparisons, workerThresholdBytes: initial.workerThresholdBytes });
+  const budget = new ByteBudget(initial.maxBufferedBytes);
+  const evidence = new EvidenceWriter(
+    options.repository,
+    () => {
+      const l = options.limits();
+      return { examplesPerSignature: l.examplesPerSignature, signaturesPerRoute: l.signaturesPerRoute, maxAgeDays: l.retentionDays };
+    },
+    options.logger,
+  );
+  const noise = NoiseModel.load(options.repository);
+  let inFlight = 0;
+
+  return {
+    get inFlight() {
+      return inFlight;
+    },
+    noise,
+    start(request) {
+      const shadow = request.route.config.shadow;
+      const method = request.req.method ?? "GET";
+      if (!shadow || !(shadow.methods as readonly string[]).includes(method) || !sampled(request, shadow.percent, shadow.sampling)) return undefined;
+      const otherRole: BackendRole = request.primaryRole === "legacy" ? "target" : "legacy";
+      const shadowBackend = request.shadowPool(request.route.config[otherRole]);
+      if (!shadowBackend) return undefined;
+      const limits = options.limits();
+      if (inFlight >= limits.maxInFlight) {
+        options.metrics.skipped(request.route.id, "overload");
+        return undefined;
+      }
+      const noiseSample = shadow.noise.learn && IDEMPOTENT.has(method) && noise.wantsSample(request.route.id, shadow.noise.warmupSamples, shadow.noise.sampleRate);
+      inFlight++;
+      return new ShadowSession(
+        {
+          routeId: request.route.id,
+          shadow,
+          primaryRole: request.primaryRole,
+          primary: request.primary,
+          shadowBackend,
+          noiseBackend: noiseSample ? request.shadowPool(request.primary.name) : undefined,
+          req: request.req,
+          requestId: request.requestId,
+          path: request.path,
+          query: request.query,
+        },
+        { comparer, evidence, noise, metrics: options.metrics, budget, limits, onEnd: () => inFlight-- },
+      );
+    },
+    flush: () => evidence.flush(),
+    async close() {
+      evidence.close();
+      await comparer.close();
+    },
+  };
+}

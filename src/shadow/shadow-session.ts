@@ -1,0 +1,306 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Transform, type Readable, type Writable } from "node:stream";
+import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
+import type { Dispatcher } from "undici";
+import type { ShadowConfig, ShadowingLimits } from "../config/schema.ts";
+import type { BackendRole } from "../decision/decider.ts";
+import type { ShadowMetrics, SkipReason } from "../metrics/shadow-metrics.ts";
+import type { Backend } from "../proxy/backend-pool.ts";
+import { upstreamRequestHeaders } from "../proxy/headers.ts";
+import { classifyUpstreamError } from "../proxy/upstream-error.ts";
+import type { EvidenceBatchItem } from "../store/shadow-repository.ts";
+import { BoundedCapture, type ByteBudget } from "./byte-budget.ts";
+import type { ComparedSide, ComparisonResult } from "./compare-exchange.ts";
+import type { Comparer } from "./comparer.ts";
+import type { EvidenceWriter } from "./evidence-writer.ts";
+import { signaturePath } from "./json-path.ts";
+import type { Difference } from "./json-diff.ts";
+import type { NoiseModel } from "./noise-model.ts";
+import { redactBody, redactHeaders } from "./redact.ts";
+import { ResponseTee } from "./response-tee.ts";
+
+/** What a session needs from the runner that made it. */
+export interface SessionContext {
+  readonly comparer: Comparer;
+  readonly evidence: EvidenceWriter;
+  readonly noise: NoiseModel;
+  readonly metrics: ShadowMetrics;
+  readonly budget: ByteBudget;
+  readonly limits: ShadowingLimits;
+  /** Called exactly once when the session is over, whatever happened. */
+  readonly onEnd: () => void;
+}
+
+export interface SessionPlan {
+  readonly routeId: string;
+  readonly shadow: ShadowConfig;
+  readonly primaryRole: BackendRole;
+  readonly primary: Backend;
+  /** The other backend, on the shadow pools. */
+  readonly shadowBackend: Backend;
+  /** The primary backend on the shadow pools, for noise samples; undefined when this request is not one. */
+  readonly noiseBackend: Backend | undefined;
+  readonly req: IncomingMessage;
+  readonly requestId: string;
+  readonly path: string;
+  readonly query: string;
+}
+
+interface FetchedSide {
+  readonly side: ComparedSide;
+  readonly ms: number;
+  readonly capture?: BoundedCapture;
+}
+
+const SHADOW_HEADER = "x-strangler-shadow";
+/** Compressed bodies up to this size are decoded for a stored example; larger ones are described. */
+const DECODE_FOR_EXAMPLE = 256 * 1024;
+const DIFFERENCES_PER_EXAMPLE = 50;
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  if (length !== undefined) return length !== "0";
+  return req.headers["transfer-encoding"] !== undefined;
+}
+
+function exampleText(side: ComparedSide | undefined, fields: readonly string[], maxBytes: number): string {
+  if (!side) return "";
+  if (!side.ok) return `(no answer: ${side.error})`;
+  const { body, headers } = side.response;
+  const buffer = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const encoding = String(headers["content-encoding"] ?? "").toLowerCase();
+  let text: string;
+  try {
+    if (encoding && buffer.length > DECODE_FOR_EXAMPLE) text = `(${encoding}-encoded body, ${buffer.length} bytes)`;
+    else if (encoding === "gzip") text = gunzipSync(buffer).toString("utf8");
+    else if (encoding === "br") text = brotliDecompressSync(buffer).toString("utf8");
+    else if (encoding === "deflate") text = inflateSync(buffer).toString("utf8");
+    else text = buffer.toString("utf8");
+  } catch {
+    text = `(undecodable ${encoding} body)`;
+  }
+  return redactBody(text, fields, maxBytes);
+}
+
+/**
+ * One shadowed request: captures the request body and the primary's answer (bounded), sends the same
+ * request to the other backend (and, for a noise sample, to the primary again) on the shadow pools,
+ * then compares and records, all after the client's answer and never in its way.
+ */
+export class ShadowSession {
+  readonly #started = performance.now();
+  readonly #abort = new AbortController();
+  readonly #primaryCapture: BoundedCapture;
+  readonly #requestCapture: BoundedCapture | undefined;
+  #primaryHead: { status: number; headers: Record<string, string | string[] | undefined> } | undefined;
+  #primary: FetchedSide | undefined;
+  #shadow: FetchedSide | undefined;
+  #noise: FetchedSide | undefined;
+  #skipped: SkipReason | undefined;
+  #ended = false;
+  readonly #deadline: NodeJS.Timeout;
+
+  constructor(
+    private readonly plan: SessionPlan,
+    private readonly ctx: SessionContext,
+  ) {
+    this.#primaryCapture = new BoundedCapture(plan.shadow.maxResponseBytes, ctx.budget);
+    this.#requestCapture = hasBody(plan.req) ? new BoundedCapture(plan.shadow.maxBodyBytes, ctx.budget) : undefined;
+    // A session that cannot finish (a body that never ends, a hung socket) is abandoned, never leaked.
+    this.#deadline = setTimeout(() => this.#skip("aborted"), plan.shadow.timeoutMs * 2 + 30_000);
+    this.#deadline.unref();
+    if (!this.#requestCapture) this.#send(undefined);
+  }
+
+  /** The stream to send the primary as the request body: the client's, with a bounded copy kept. */
+  requestBody(req: IncomingMessage): Readable {
+    const capture = this.#requestCapture;
+    if (!capture) return req;
+    const tee = new Transform({
+      transform: (chunk: Buffer, _encoding, done) => {
+        capture.add(chunk);
+        done(null, chunk);
+      },
+      flush: (done) => {
+        if (capture.truncated) this.#skip("body_too_large");
+        else if (capture.overBudget) this.#skip("overload");
+        else this.#send(capture.bytes());
+        done();
+      },
+    });
+    req.on("error", (error) => tee.destroy(error));
+    return req.pipe(tee);
+  }
+
+  /** The writable the primary's answer goes to: the client's response, with a bounded copy kept. */
+  primaryResponse(res: ServerResponse, status: number, headers: Record<string, string | string[] | undefined>): Writable {
+    this.#primaryHead = { status, headers };
+    return new ResponseTee(res, this.#primaryCapture);
+  }
+
+  /** The primary exchange is over: `error` is its transport error, or null when the client has its whole answer. */
+  primaryDone(error: Error | null, clientAborted: boolean): void {
+    const ms = performance.now() - this.#started;
+    if (clientAborted) return this.#skip("aborted");
+    if (error && this.#requestCapture && !this.#shadow && !this.#sendStarted) return this.#skip("aborted");
+    if (error || !this.#primaryHead) {
+      this.#primary = { side: { ok: false, error: classifyUpstreamError(error, this.plan.primary.name).code }, ms };
+    } else {
+      this.#primary = {
+        side: { ok: true, response: { ...this.#primaryHead, body: this.#primaryCapture.bytes(), truncated: this.#primaryCapture.truncated } },
+        ms,
+      };
+    }
+    this.#maybeCompare();
+  }
+
+  #sendStarted = false;
+
+  #send(body: Buffer | undefined): void {
+    if (this.#ended) return;
+    this.#sendStarted = true;
+    const { plan } = this;
+    void this.#fetch(plan.shadowBackend, body).then((fetched) => {
+      if (this.#ended) return fetched.capture?.release(); // abandoned meanwhile: give the bytes back
+      this.#shadow = fetched;
+      this.#maybeCompare();
+    });
+    if (plan.noiseBackend) {
+      void this.#fetch(plan.noiseBackend, body).then((fetched) => {
+        if (this.#ended) return fetched.capture?.release();
+        this.#noise = fetched;
+        this.#maybeCompare();
+      });
+    }
+  }
+
+  async #fetch(backend: Backend, body: Buffer | undefined): Promise<FetchedSide> {
+    const { plan } = this;
+    const started = performance.now();
+    const headers = upstreamRequestHeaders(plan.req.headers, {
+      clientAddress: plan.req.socket.remoteAddress,
+      proto: "http",
+      host: plan.req.headers.host,
+      requestId: plan.requestId,
+      upstreamHost: backend.host,
+    });
+    headers[SHADOW_HEADER] = "1";
+    const capture = new BoundedCapture(plan.shadow.maxResponseBytes, this.ctx.budget);
+    try {
+      const response = await backend.pool.request({
+        path: backend.basePath + (plan.query === "" ? plan.path : `${plan.path}?${plan.query}`),
+        method: (plan.req.method ?? "GET") as Dispatcher.HttpMethod,
+        headers,
+        body: body ?? null,
+        signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(plan.shadow.timeoutMs)]),
+        headersTimeout: plan.shadow.timeoutMs,
+        bodyTimeout: plan.shadow.timeoutMs,
+      });
+      for await (const chunk of response.body) {
+        capture.add(chunk as Buffer);
+        if (capture.truncated || capture.overBudget) {
+          response.body.destroy();
+          break;
+        }
+      }
+      const side: ComparedSide = { ok: true, response: { status: response.statusCode, headers: response.headers, body: capture.bytes(), truncated: capture.truncated } };
+      return { side, ms: performance.now() - started, capture };
+    } catch (error) {
+      capture.release();
+      const failure = this.#abort.signal.aborted ? "aborted" : classifyUpstreamError(error, backend.name).code;
+      return { side: { ok: false, error: failure }, ms: performance.now() - started };
+    }
+  }
+
+  #maybeCompare(): void {
+    if (this.#ended || !this.#primary || !this.#shadow || (this.plan.noiseBackend && !this.#noise)) return;
+    const primary = this.#primary;
+    const shadow = this.#shadow;
+    const tooLarge = [primary, shadow, this.#noise].some((f) => f?.side.ok && f.side.response.truncated);
+    if (tooLarge) return this.#skip("response_too_large");
+    if ([this.#primaryCapture, shadow.capture, this.#noise?.capture].some((c) => c?.overBudget)) return this.#skip("overload");
+    const { plan, ctx } = this;
+    const legacy = plan.primaryRole === "legacy" ? primary : shadow;
+    const target = plan.primaryRole === "legacy" ? shadow : primary;
+    const rules = { ignore: plan.shadow.compare.ignore, arrays: plan.shadow.compare.arrays, numericTolerance: plan.shadow.compare.numericTolerance, timestampToleranceMs: plan.shadow.compare.timestampToleranceMs };
+    const main = ctx.comparer.compare({ left: legacy.side, right: target.side, headers: plan.shadow.compare.headers, rules });
+    const noise = this.#noise ? ctx.comparer.compare({ left: primary.side, right: this.#noise.side, headers: plan.shadow.compare.headers, rules }) : undefined;
+    if (!main || (this.#noise && !noise)) return this.#skip("overload");
+    this.#ended = true;
+    Promise.all([main, noise])
+      .then(([result, noiseResult]) => this.#record(legacy, target, result, noiseResult))
+      // A comparison that throws (a worker that died) is an error outcome, never an unhandled rejection.
+      .catch(() => ctx.metrics.outcome(plan.routeId, "error"))
+      .finally(() => this.#end());
+  }
+
+  #record(legacy: FetchedSide, target: FetchedSide, result: ComparisonResult, noiseResult: ComparisonResult | undefined): void {
+    const { plan, ctx } = this;
+    const route = plan.routeId;
+    ctx.metrics.latency(route, plan.primaryRole === "legacy" ? plan.primary.name : plan.shadowBackend.name, legacy.ms / 1000);
+    ctx.metrics.latency(route, plan.primaryRole === "legacy" ? plan.shadowBackend.name : plan.primary.name, target.ms / 1000);
+
+    // Noise: what differs between two answers of the same backend to this very request, and what was learned before.
+    const sampleNoise = noiseResult && noiseResult.outcome !== "error" ? noiseResult.differences.filter((d) => d.kind !== "status").map((d) => signaturePath(d.path)) : undefined;
+    if (sampleNoise) ctx.noise.observe(route, sampleNoise);
+    const thisRequest = new Set(sampleNoise);
+    const minOccurrences = plan.shadow.noise.minOccurrences;
+    const real: Difference[] = [];
+    let noisy = 0;
+    for (const d of result.differences) {
+      const path = signaturePath(d.path);
+      if (d.kind !== "error" && d.kind !== "status" && (thisRequest.has(path) || ctx.noise.isNoise(route, path, minOccurrences))) noisy++;
+      else real.push(d);
+    }
+    if (noisy > 0) ctx.metrics.noise(route, noisy);
+    const outcome = result.outcome === "error" ? "error" : real.length > 0 ? "diverge" : "match";
+    ctx.metrics.outcome(route, outcome);
+
+    const signatures = [...new Map(real.map((d) => [`${signaturePath(d.path)}\u0000${d.kind}`, { path: signaturePath(d.path), kind: d.kind }])).values()];
+    const item: EvidenceBatchItem = {
+      routeId: route,
+      at: new Date().toISOString(),
+      outcome,
+      signatures,
+      ...(sampleNoise ? { noiseSample: { paths: sampleNoise } } : {}),
+      ...(outcome === "match"
+        ? {}
+        : {
+            example: {
+              requestId: plan.requestId,
+              method: plan.req.method ?? "GET",
+              path: plan.path,
+              query: plan.query,
+              primary: plan.primaryRole,
+              legacyStatus: legacy.side.ok ? legacy.side.response.status : null,
+              targetStatus: target.side.ok ? target.side.response.status : null,
+              legacyMs: Math.round(legacy.ms * 10) / 10,
+              targetMs: Math.round(target.ms * 10) / 10,
+              requestHeaders: redactHeaders(plan.req.headers),
+              legacyBody: exampleText(legacy.side, plan.shadow.redact.bodyFields, ctx.limits.exampleBodyBytes),
+              targetBody: exampleText(target.side, plan.shadow.redact.bodyFields, ctx.limits.exampleBodyBytes),
+              differences: real.slice(0, DIFFERENCES_PER_EXAMPLE),
+            },
+          }),
+    };
+    ctx.evidence.push(item);
+  }
+
+  #skip(reason: SkipReason): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#abort.abort();
+    this.ctx.metrics.skipped(this.plan.routeId, reason);
+    this.ctx.evidence.push({ routeId: this.plan.routeId, at: new Date().toISOString(), outcome: "skipped", signatures: [] });
+    this.#end();
+  }
+
+  #end(): void {
+    clearTimeout(this.#deadline);
+    this.#primaryCapture.release();
+    this.#requestCapture?.release();
+    this.#shadow?.capture?.release();
+    this.#noise?.capture?.release();
+    this.ctx.onEnd();
+  }
+}
