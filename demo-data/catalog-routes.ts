@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { Hono } from "hono";
 import { getInventory, getProduct, listProducts, type ProductFilters, type ProductRow } from "./catalog-repo.ts";
@@ -47,7 +48,7 @@ export function registerCatalogRoutes(app: Hono, db: Database.Database, productJ
     const filters = filtersOf(c.req.query());
     if (typeof filters === "string") return jsonError(c, 400, "invalid_query", filters);
     const { rows, total } = listProducts(db, { ...filters, ...paging });
-    return c.json({ items: rows.map(productJson), page: paging.page, pageSize: paging.pageSize, total, generatedAt: new Date().toISOString() });
+    return c.json({ items: rows.map(productJson), page: paging.page, pageSize: paging.pageSize, total, generatedAt: new Date().toISOString(), requestId: randomUUID() });
   });
 
   app.get("/api/products/:id", (c) => {

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { Hono } from "hono";
 import { jsonError, money, pagingOf } from "./http.ts";
@@ -67,7 +68,7 @@ export function registerOrderRoutes(app: Hono, db: Database.Database, tieBreak: 
     const paging = pagingOf(c);
     if (typeof paging === "string") return jsonError(c, 400, "invalid_query", paging);
     const { rows, total } = listOrders(db, { userId: c.req.query("userId"), status: c.req.query("status"), ...paging }, tieBreak);
-    return c.json({ items: rows.map(orderJson), page: paging.page, pageSize: paging.pageSize, total, generatedAt: new Date().toISOString() });
+    return c.json({ items: rows.map(orderJson), page: paging.page, pageSize: paging.pageSize, total, generatedAt: new Date().toISOString(), requestId: randomUUID() });
   });
 
   app.get("/api/orders/:id", (c) => {

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
 import { Hono } from "hono";
 import { monolithProductJson, registerCatalogRoutes } from "../../demo-data/catalog-routes.ts";
@@ -20,7 +21,7 @@ function registerUserRoutes(app: Hono, db: Database.Database): void {
     if (typeof paging === "string") return jsonError(c, 400, "invalid_query", paging);
     const rows = db.prepare("SELECT * FROM users ORDER BY id LIMIT ? OFFSET ?").all(paging.pageSize, (paging.page - 1) * paging.pageSize) as UserRow[];
     const total = (db.prepare("SELECT count(*) AS n FROM users").get() as { n: number }).n;
-    return c.json({ items: rows.map(userJson), ...paging, total, generatedAt: new Date().toISOString() });
+    return c.json({ items: rows.map(userJson), ...paging, total, generatedAt: new Date().toISOString(), requestId: randomUUID() });
   });
   app.get("/api/users/:id", (c) => {
     const row = db.prepare("SELECT * FROM users WHERE id = ?").get(c.req.param("id")) as UserRow | undefined;

@@ -1,4 +1,5 @@
 import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
+import { redactBody } from "./redact.ts";
 import { compileDiffRules, diffJson, type CompiledDiffRules, type Difference, type DiffRules } from "./json-diff.ts";
 
 /** One backend's answer as captured for comparison (bounded: `truncated` when it was cut). */
@@ -18,6 +19,8 @@ export interface ComparisonRequest {
   /** Response headers compared (lower-case names). */
   readonly headers: readonly string[];
   readonly rules: DiffRules;
+  /** When set and the answers differ, both bodies are rendered for a stored example (decoded, redacted, cut). */
+  readonly example?: { readonly redactFields: readonly string[]; readonly maxBytes: number };
 }
 
 export type ComparisonOutcome = "match" | "diverge" | "error";
@@ -25,6 +28,8 @@ export type ComparisonOutcome = "match" | "diverge" | "error";
 export interface ComparisonResult {
   readonly outcome: ComparisonOutcome;
   readonly differences: readonly Difference[];
+  /** Both bodies as stored in an example, when asked for and the answers differ. */
+  readonly example?: { readonly left: string; readonly right: string };
 }
 
 /** The most a compressed body may inflate to before it is not compared (a zip bomb is not our problem to open). */
@@ -86,6 +91,25 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
  * large bodies.
  */
 export function compareExchange(request: ComparisonRequest): ComparisonResult {
+  const result = compareSides(request);
+  if (!request.example || result.outcome === "match") return result;
+  const { redactFields, maxBytes } = request.example;
+  return { ...result, example: { left: exampleText(request.left, redactFields, maxBytes), right: exampleText(request.right, redactFields, maxBytes) } };
+}
+
+/** One side's body as stored in an example: decoded, with the configured fields redacted, cut to `maxBytes`. */
+function exampleText(side: ComparedSide, fields: readonly string[], maxBytes: number): string {
+  if (!side.ok) return `(no answer: ${side.error})`;
+  let text: string;
+  try {
+    text = decode(side.response).toString("utf8");
+  } catch {
+    text = `(undecodable ${String(header(side.response, "content-encoding"))} body)`;
+  }
+  return redactBody(text, fields, maxBytes);
+}
+
+function compareSides(request: ComparisonRequest): ComparisonResult {
   const { left, right } = request;
   if (!left.ok || !right.ok) {
     return {

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Transform, type Readable, type Writable } from "node:stream";
-import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
 import type { Dispatcher } from "undici";
 import type { ShadowConfig, ShadowingLimits } from "../config/schema.ts";
 import type { BackendRole } from "../decision/decider.ts";
@@ -16,7 +15,7 @@ import type { EvidenceWriter } from "./evidence-writer.ts";
 import { signaturePath } from "./json-path.ts";
 import type { Difference } from "./json-diff.ts";
 import type { NoiseModel } from "./noise-model.ts";
-import { redactBody, redactHeaders } from "./redact.ts";
+import { redactHeaders } from "./redact.ts";
 import { ResponseTee } from "./response-tee.ts";
 
 /** What a session needs from the runner that made it. */
@@ -53,33 +52,12 @@ interface FetchedSide {
 }
 
 const SHADOW_HEADER = "x-strangler-shadow";
-/** Compressed bodies up to this size are decoded for a stored example; larger ones are described. */
-const DECODE_FOR_EXAMPLE = 256 * 1024;
 const DIFFERENCES_PER_EXAMPLE = 50;
 
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers["content-length"];
   if (length !== undefined) return length !== "0";
   return req.headers["transfer-encoding"] !== undefined;
-}
-
-function exampleText(side: ComparedSide | undefined, fields: readonly string[], maxBytes: number): string {
-  if (!side) return "";
-  if (!side.ok) return `(no answer: ${side.error})`;
-  const { body, headers } = side.response;
-  const buffer = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const encoding = String(headers["content-encoding"] ?? "").toLowerCase();
-  let text: string;
-  try {
-    if (encoding && buffer.length > DECODE_FOR_EXAMPLE) text = `(${encoding}-encoded body, ${buffer.length} bytes)`;
-    else if (encoding === "gzip") text = gunzipSync(buffer).toString("utf8");
-    else if (encoding === "br") text = brotliDecompressSync(buffer).toString("utf8");
-    else if (encoding === "deflate") text = inflateSync(buffer).toString("utf8");
-    else text = buffer.toString("utf8");
-  } catch {
-    text = `(undecodable ${encoding} body)`;
-  }
-  return redactBody(text, fields, maxBytes);
 }
 
 /**
@@ -223,7 +201,13 @@ export class ShadowSession {
     const legacy = plan.primaryRole === "legacy" ? primary : shadow;
     const target = plan.primaryRole === "legacy" ? shadow : primary;
     const rules = { ignore: plan.shadow.compare.ignore, arrays: plan.shadow.compare.arrays, numericTolerance: plan.shadow.compare.numericTolerance, timestampToleranceMs: plan.shadow.compare.timestampToleranceMs };
-    const main = ctx.comparer.compare({ left: legacy.side, right: target.side, headers: plan.shadow.compare.headers, rules });
+    const main = ctx.comparer.compare({
+      left: legacy.side,
+      right: target.side,
+      headers: plan.shadow.compare.headers,
+      rules,
+      example: { redactFields: plan.shadow.redact.bodyFields, maxBytes: ctx.limits.exampleBodyBytes },
+    });
     const noise = this.#noise ? ctx.comparer.compare({ left: primary.side, right: this.#noise.side, headers: plan.shadow.compare.headers, rules }) : undefined;
     if (!main || (this.#noise && !noise)) return this.#skip("overload");
     this.#ended = true;
@@ -277,8 +261,8 @@ export class ShadowSession {
               legacyMs: Math.round(legacy.ms * 10) / 10,
               targetMs: Math.round(target.ms * 10) / 10,
               requestHeaders: redactHeaders(plan.req.headers),
-              legacyBody: exampleText(legacy.side, plan.shadow.redact.bodyFields, ctx.limits.exampleBodyBytes),
-              targetBody: exampleText(target.side, plan.shadow.redact.bodyFields, ctx.limits.exampleBodyBytes),
+              legacyBody: result.example?.left ?? "",
+              targetBody: result.example?.right ?? "",
               differences: real.slice(0, DIFFERENCES_PER_EXAMPLE),
             },
           }),

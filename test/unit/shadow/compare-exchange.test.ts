@@ -1,0 +1,60 @@
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { compareExchange, type ComparedSide } from "../../../src/shadow/compare-exchange.ts";
+
+const json = (value: unknown, headers: Record<string, string> = {}, status = 200): ComparedSide => ({
+  ok: true,
+  response: { status, headers: { "content-type": "application/json", ...headers }, body: Buffer.from(JSON.stringify(value)), truncated: false },
+});
+const encoded = (value: unknown, encoding: string, encode: (b: Buffer) => Buffer): ComparedSide => ({
+  ok: true,
+  response: { status: 200, headers: { "content-type": "application/json; charset=utf-8", "content-encoding": encoding }, body: encode(Buffer.from(JSON.stringify(value))), truncated: false },
+});
+const compare = (left: ComparedSide, right: ComparedSide) => compareExchange({ left, right, headers: ["content-type"], rules: {} });
+
+describe("compareExchange", () => {
+  const doc = { items: [{ id: 1, price: 4.99 }], total: 1 };
+
+  it("gzip, brotli or deflate on one side and plain on the other compare equal when equal", () => {
+    for (const [name, fn] of [["gzip", gzipSync], ["br", brotliCompressSync], ["deflate", deflateSync]] as const) {
+      expect(compare(json(doc, { "content-type": "application/json; charset=utf-8" }), encoded(doc, name, fn)), name).toEqual({ outcome: "match", differences: [] });
+    }
+    expect(compare(json(doc, { "content-type": "application/json; charset=utf-8" }), encoded({ ...doc, total: 2 }, "gzip", gzipSync)).differences).toMatchObject([{ path: "$.total", kind: "changed" }]);
+  });
+
+  it("a status difference is its own kind, and the bodies are not diffed", () => {
+    expect(compare(json(doc), json({ error: "x" }, {}, 500))).toEqual({
+      outcome: "diverge",
+      differences: [{ path: "status", kind: "status", left: "200", right: "500" }],
+    });
+  });
+
+  it("a side that did not answer makes an error outcome", () => {
+    expect(compare(json(doc), { ok: false, error: "upstream_timeout" })).toEqual({
+      outcome: "error",
+      differences: [{ path: "$", kind: "error", left: "HTTP 200", right: "upstream_timeout" }],
+    });
+  });
+
+  it("compares the configured headers", () => {
+    const result = compare(json(doc), json(doc, { "content-type": "text/plain" }));
+    expect(result.differences).toMatchObject([{ path: "header:content-type", kind: "changed" }]);
+  });
+
+  it("non-JSON bodies compare as normalised text", () => {
+    const text = (t: string): ComparedSide => ({ ok: true, response: { status: 200, headers: { "content-type": "text/html" }, body: Buffer.from(t), truncated: false } });
+    expect(compare(text("<p>hi</p>\r\n"), text("<p>hi</p>\n")).outcome).toBe("match");
+    expect(compare(text("<p>hi</p>"), text("<p>bye</p>")).differences).toEqual([{ path: "body", kind: "changed", left: "<p>hi</p>", right: "<p>bye</p>" }]);
+  });
+
+  it("renders redacted examples of both bodies when they differ", () => {
+    const result = compareExchange({
+      left: json({ email: "a@example.com", price: 1 }),
+      right: json({ email: "a@example.com", price: 2 }),
+      headers: [],
+      rules: {},
+      example: { redactFields: ["$.email"], maxBytes: 1000 },
+    });
+    expect(result.example).toEqual({ left: '{"email":"[redacted]","price":1}', right: '{"email":"[redacted]","price":2}' });
+  });
+});
