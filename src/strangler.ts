@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { createAdaptorServer } from "@hono/node-server";
 import { NOOP_PROVIDER, OpenFeature, ProviderStatus } from "@openfeature/server-sdk";
 import type { Logger } from "pino";
-import { Registry } from "prom-client";
+import { collectDefaultMetrics, Registry } from "prom-client";
 import { createAdminApp } from "./admin/admin-app.ts";
 import { checkAdminExposure, type AdminToken } from "./admin/admin-tokens.ts";
 import { ConfigError } from "./config/config-error.ts";
@@ -103,6 +103,8 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   const db = openDatabase(resolve(options.dataDir ?? "data"));
   const rollouts = createRolloutService({ db, logger, pollMs: options.pollMs });
   const registry = options.registry ?? new Registry();
+  // Process metrics (CPU, memory, event loop lag, handles), so an operator sees what the proxy itself costs.
+  if (!options.registry) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 5 });
   const metrics = createProxyMetrics(registry);
   rollouts.reconcile(config.routes);
   const pools = new BackendPools();

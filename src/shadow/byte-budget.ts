@@ -22,10 +22,16 @@ export class ByteBudget {
   }
 }
 
-/** Chunks collected up to a byte limit, charged to a budget; released once. */
+/**
+ * A body kept up to a byte limit, charged to a budget; released once. Chunks are copied as they
+ * arrive into one buffer of its own (sized from Content-Length when known, else grown by doubling), so
+ * no large concatenation ever runs in one turn of the event loop, and the result can be transferred to
+ * a worker without copying.
+ */
 export class BoundedCapture {
-  readonly #chunks: Buffer[] = [];
+  #buffer: Buffer | undefined;
   #size = 0;
+  #charged = 0;
   #released = false;
   /** Set when the body was longer than the limit: what was kept is a prefix. */
   truncated = false;
@@ -41,6 +47,24 @@ export class BoundedCapture {
     return this.#size;
   }
 
+  /** Reserves room for a body of `bytes` (from Content-Length), so it is copied once. */
+  expect(bytes: number): void {
+    if (bytes > 0 && !this.#buffer) this.#grow(Math.min(bytes, this.limit));
+  }
+
+  #grow(capacity: number): boolean {
+    const extra = capacity - this.#charged;
+    if (extra > 0 && !this.budget.take(extra)) {
+      this.overBudget = true;
+      return false;
+    }
+    this.#charged = Math.max(this.#charged, capacity);
+    const next = Buffer.allocUnsafeSlow(capacity);
+    if (this.#buffer) this.#buffer.copy(next, 0, 0, this.#size);
+    this.#buffer = next;
+    return true;
+  }
+
   add(chunk: Buffer): void {
     if (this.#released || this.overBudget) return;
     const room = this.limit - this.#size;
@@ -50,24 +74,25 @@ export class BoundedCapture {
     }
     const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
     if (kept.length < chunk.length) this.truncated = true;
-    if (!this.budget.take(kept.length)) {
-      this.overBudget = true;
-      return;
+    const needed = this.#size + kept.length;
+    if (!this.#buffer || needed > this.#buffer.length) {
+      const capacity = Math.min(this.limit, Math.max(needed, (this.#buffer?.length ?? 0) * 2, 16 * 1024));
+      if (!this.#grow(capacity)) return;
     }
-    this.#chunks.push(kept);
-    this.#size += kept.length;
+    kept.copy(this.#buffer as Buffer, this.#size);
+    this.#size = needed;
   }
 
-  /** The bytes kept, as one buffer. */
+  /** The bytes kept: a view on this capture's own buffer (transferable as a whole). */
   bytes(): Buffer {
-    return this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks, this.#size);
+    return this.#buffer ? this.#buffer.subarray(0, this.#size) : Buffer.alloc(0);
   }
 
   /** Returns the bytes to the budget; the capture keeps nothing afterwards. */
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.budget.give(this.#size);
-    this.#chunks.length = 0;
+    this.budget.give(this.#charged);
+    this.#buffer = undefined;
   }
 }

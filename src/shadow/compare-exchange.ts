@@ -21,6 +21,8 @@ export interface ComparisonRequest {
   readonly rules: DiffRules;
   /** When set and the answers differ, both bodies are rendered for a stored example (decoded, redacted, cut). */
   readonly example?: { readonly redactFields: readonly string[]; readonly maxBytes: number };
+  /** A noise sample: the primary backend's second answer, compared with its first (`side`) in the same task. */
+  readonly noise?: { readonly side: "left" | "right"; readonly again: ComparedSide };
 }
 
 export type ComparisonOutcome = "match" | "diverge" | "error";
@@ -30,6 +32,8 @@ export interface ComparisonResult {
   readonly differences: readonly Difference[];
   /** Both bodies as stored in an example, when asked for and the answers differ. */
   readonly example?: { readonly left: string; readonly right: string };
+  /** With a noise sample: how the primary's two answers differ (an error outcome when one failed). */
+  readonly noise?: ComparisonResult;
 }
 
 /** The most a compressed body may inflate to before it is not compared (a zip bomb is not our problem to open). */
@@ -91,7 +95,11 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
  * large bodies.
  */
 export function compareExchange(request: ComparisonRequest): ComparisonResult {
-  const result = compareSides(request);
+  let result = compareSides(request);
+  if (request.noise) {
+    const first = request.noise.side === "left" ? request.left : request.right;
+    result = { ...result, noise: compareSides({ left: first, right: request.noise.again, headers: request.headers, rules: request.rules }) };
+  }
   if (!request.example || result.outcome === "match") return result;
   const { redactFields, maxBytes } = request.example;
   return { ...result, example: { left: exampleText(request.left, redactFields, maxBytes), right: exampleText(request.right, redactFields, maxBytes) } };

@@ -113,6 +113,7 @@ export class ShadowSession {
   /** The writable the primary's answer goes to: the client's response, with a bounded copy kept. */
   primaryResponse(res: ServerResponse, status: number, headers: Record<string, string | string[] | undefined>): Writable {
     this.#primaryHead = { status, headers };
+    this.#primaryCapture.expect(Number(headers["content-length"] ?? 0));
     return new ResponseTee(res, this.#primaryCapture);
   }
 
@@ -174,6 +175,7 @@ export class ShadowSession {
         headersTimeout: plan.shadow.timeoutMs,
         bodyTimeout: plan.shadow.timeoutMs,
       });
+      capture.expect(Number(response.headers["content-length"] ?? 0));
       for await (const chunk of response.body) {
         capture.add(chunk as Buffer);
         if (capture.truncated || capture.overBudget) {
@@ -201,24 +203,26 @@ export class ShadowSession {
     const legacy = plan.primaryRole === "legacy" ? primary : shadow;
     const target = plan.primaryRole === "legacy" ? shadow : primary;
     const rules = { ignore: plan.shadow.compare.ignore, arrays: plan.shadow.compare.arrays, numericTolerance: plan.shadow.compare.numericTolerance, timestampToleranceMs: plan.shadow.compare.timestampToleranceMs };
-    const main = ctx.comparer.compare({
+    const noise = this.#noise;
+    const comparison = ctx.comparer.compare({
       left: legacy.side,
       right: target.side,
       headers: plan.shadow.compare.headers,
       rules,
       example: { redactFields: plan.shadow.redact.bodyFields, maxBytes: ctx.limits.exampleBodyBytes },
+      ...(noise ? { noise: { side: plan.primaryRole === "legacy" ? ("left" as const) : ("right" as const), again: noise.side } } : {}),
     });
-    const noise = this.#noise ? ctx.comparer.compare({ left: primary.side, right: this.#noise.side, headers: plan.shadow.compare.headers, rules }) : undefined;
-    if (!main || (this.#noise && !noise)) return this.#skip("overload");
+    if (!comparison) return this.#skip("overload");
     this.#ended = true;
-    Promise.all([main, noise])
-      .then(([result, noiseResult]) => this.#record(legacy, target, result, noiseResult))
+    comparison
+      .then((result) => this.#record(legacy, target, result))
       // A comparison that throws (a worker that died) is an error outcome, never an unhandled rejection.
       .catch(() => ctx.metrics.outcome(plan.routeId, "error"))
       .finally(() => this.#end());
   }
 
-  #record(legacy: FetchedSide, target: FetchedSide, result: ComparisonResult, noiseResult: ComparisonResult | undefined): void {
+  #record(legacy: FetchedSide, target: FetchedSide, result: ComparisonResult): void {
+    const noiseResult = result.noise;
     const { plan, ctx } = this;
     const route = plan.routeId;
     ctx.metrics.latency(route, plan.primaryRole === "legacy" ? plan.primary.name : plan.shadowBackend.name, legacy.ms / 1000);

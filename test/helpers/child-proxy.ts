@@ -28,8 +28,8 @@ export async function runMain(args: string[], env: Record<string, string> = {}):
 }
 
 /** Starts the proxy on free ports and waits for its "proxy listening" log line. */
-export async function spawnProxy(configPath: string, env: Record<string, string> = {}): Promise<ChildProxy> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--config", configPath], {
+export async function spawnProxy(configPath: string, env: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<ChildProxy> {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/main.ts", "--config", configPath], {
     cwd: ROOT,
     env: { ...process.env, PORT: "0", HOST: "127.0.0.1", ADMIN_PORT: "0", LOG_LEVEL: "info", DATA_DIR: mkdtempSync(join(dirname(configPath), "data-")), ...env },
     stdio: ["ignore", "pipe", "pipe"],
