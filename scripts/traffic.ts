@@ -1,0 +1,40 @@
+/**
+ * `npm run traffic`: sends a bounded burst of realistic reads to the demo proxy, as many users, so the
+ * rollout split, the shadow comparison and the metrics have something to show.
+ *
+ * Environment: PROXY_URL (default http://127.0.0.1:8080), COUNT (requests, default 300; at most 100000).
+ */
+export {};
+
+const proxyUrl = process.env.PROXY_URL ?? "http://127.0.0.1:8080";
+const count = Math.min(Number(process.env.COUNT ?? 300), 100_000);
+if (!/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(proxyUrl)) {
+  console.error(`PROXY_URL must be a loopback address, got ${proxyUrl}`);
+  process.exit(2);
+}
+
+const pad = (n: number) => String(n).padStart(3, "0");
+const paths = [
+  (i: number) => `/api/products?page=${1 + (i % 3)}`,
+  (i: number) => `/api/products?category=books&sort=price`,
+  (i: number) => `/api/products/p_${pad(1 + (i % 60))}`,
+  (i: number) => `/api/inventory/p_${pad(1 + (i % 60))}`,
+  (i: number) => `/api/orders?page=${1 + (i % 2)}`,
+  (i: number) => `/api/orders/ord_seed_${pad(1 + (i % 40))}`,
+  (i: number) => `/api/users/u_${pad(1 + (i % 25))}`,
+];
+
+const tally = new Map<string, number>();
+let failed = 0;
+for (let i = 0; i < count; i++) {
+  const path = (paths[i % paths.length] as (i: number) => string)(Math.floor(i / paths.length));
+  try {
+    const res = await fetch(`${proxyUrl}${path}`, { headers: { "x-user-id": `user-${i % 50}` } });
+    await res.arrayBuffer();
+    const key = `${res.status} ${res.headers.get("x-served-by") ?? "?"}`;
+    tally.set(key, (tally.get(key) ?? 0) + 1);
+  } catch {
+    failed++;
+  }
+}
+console.log(`sent ${count} requests to ${proxyUrl}: ${[...tally].map(([k, v]) => `${v} × ${k}`).join(", ")}${failed ? `, ${failed} failed` : ""}`);
