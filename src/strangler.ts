@@ -18,7 +18,12 @@ import { StranglerRolloutProvider } from "./flags/rollout-provider.ts";
 import { createLogger } from "./log/logger.ts";
 import { createProxyMetrics, type ProxyMetrics } from "./metrics/proxy-metrics.ts";
 import { createRolloutService, type RolloutService } from "./rollout/rollout-service.ts";
-import { createShadowMetrics } from "./metrics/shadow-metrics.ts";
+import { createShadowMetrics, type ShadowMetrics } from "./metrics/shadow-metrics.ts";
+import { systemClock, type Clock } from "./guard/clock.ts";
+import { EvidenceWindow } from "./guard/evidence-window.ts";
+import { createGuardMetrics } from "./guard/guard-metrics.ts";
+import { createMigrationService, type MigrationService } from "./guard/migration-service.ts";
+import { createMigrationRepository } from "./store/migration-repository.ts";
 import { createShadowRunner, type ShadowRunner } from "./shadow/shadow-runner.ts";
 import { openDatabase } from "./store/database.ts";
 import { createShadowRepository, type ShadowRepository } from "./store/shadow-repository.ts";
@@ -46,6 +51,10 @@ export interface StranglerOptions {
   readonly registry?: Registry;
   /** How often to look for rollout changes made by other processes. Default 250 ms. */
   readonly pollMs?: number;
+  /** Time for guard windows, promotion intervals and circuit breakers. Default the system clock. */
+  readonly clock?: Clock;
+  /** Evaluate guards and promotions on a timer (`guards.intervalMs`). Default true; tests call `migrations.tick()`. */
+  readonly guardTimer?: boolean;
   /** Reload the config file when it changes. Default true. */
   readonly watch?: boolean;
   readonly logger?: Logger;
@@ -64,6 +73,8 @@ export interface Strangler {
   readonly rollouts: RolloutService;
   readonly shadows: ShadowRunner;
   readonly shadowEvidence: ShadowRepository;
+  readonly migrations: MigrationService;
+  readonly evidence: EvidenceWindow;
   readonly registry: Registry;
   /** Reads the config file again now (the watcher calls this on every edit). */
   reload(): Promise<ReloadResult>;
@@ -105,17 +116,33 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   const registry = options.registry ?? new Registry();
   // Process metrics (CPU, memory, event loop lag, handles), so an operator sees what the proxy itself costs.
   if (!options.registry) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 5 });
-  const metrics = createProxyMetrics(registry);
+  const clock = options.clock ?? systemClock;
+  const evidence = new EvidenceWindow(clock);
+  const routeById = (id: string) => current.config.routes.find((r) => r.id === id);
+  const metrics = withEvidence(createProxyMetrics(registry), evidence, (id) => routeById(id)?.target);
   rollouts.reconcile(config.routes);
   const pools = new BackendPools();
   const shadowPools = new BackendPools();
   let current = buildProxyState(config, pools, shadowPools);
   const shadowEvidence = createShadowRepository(db);
+  const migrationRepository = createMigrationRepository(db, (entry) => rollouts.repository.appendAudit(entry));
+  const migrations = createMigrationService({
+    routes: () => current.config.routes,
+    rollouts,
+    repository: migrationRepository,
+    window: evidence,
+    clock,
+    metrics: createGuardMetrics(registry),
+    logger,
+  });
+  migrations.sync();
+  rollouts.state.onChange(() => migrations.sync());
   const shadows = createShadowRunner({
     repository: shadowEvidence,
-    metrics: createShadowMetrics(registry),
+    metrics: withShadowEvidence(createShadowMetrics(registry), evidence),
     limits: () => current.config.shadowing,
     logger,
+    shouldShadow: (routeId) => !migrations.isRetired(routeId),
   });
   publishRolloutGauges(metrics, rollouts, config, undefined);
   rollouts.state.onChange(() => publishRolloutGauges(metrics, rollouts, current.config, undefined));
@@ -144,6 +171,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     rollouts,
     shadows,
     shadowEvidence,
+    migrations,
     registry,
     externallyManaged: () => config.openFeature !== undefined,
   });
@@ -165,6 +193,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     throw error;
   }
   serving = true;
+  const stopGuards = options.guardTimer === false ? () => undefined : migrations.schedule(() => current.config.guards.intervalMs);
   logger.info({ port, host, adminPort, adminHost, routes: config.routes.length, config: configPath }, "proxy listening");
 
   let reloading: Promise<ReloadResult> = Promise.resolve({ applied: true });
@@ -175,6 +204,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       // Percentages first: if the database refuses, the reload is refused whole and the old table serves on.
       rollouts.reconcile(next.routes);
       current = buildProxyState(next, pools, shadowPools);
+      migrations.sync();
       publishRolloutGauges(metrics, rollouts, next, previous);
       logger.info({ routes: next.routes.length }, "config reloaded");
       return { applied: true };
@@ -197,10 +227,13 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     rollouts,
     shadows,
     shadowEvidence,
+    migrations,
+    evidence,
     registry,
     reload,
     async close(graceMs = 5_000) {
       stopWatching();
+      stopGuards();
       serving = false;
       const closed = Promise.all([
         new Promise<void>((r) => dataPlane.close(() => r())),
@@ -229,4 +262,27 @@ function publishRolloutGauges(metrics: ProxyMetrics, rollouts: RolloutService, c
   const ids = new Set(config.routes.map((r) => r.id));
   for (const route of previous?.routes ?? []) if (!ids.has(route.id)) metrics.forgetRoute(route.id);
   for (const route of config.routes) metrics.setRolloutPercent(route.id, rollouts.state.get(route.id)?.percent ?? route.rollout.percent);
+}
+
+/** Proxy metrics that also feed the guards' evidence window (the side is known by the route's target backend). */
+function withEvidence(metrics: ProxyMetrics, window: EvidenceWindow, targetOf: (routeId: string) => string | undefined): ProxyMetrics {
+  return {
+    ...metrics,
+    observe(route, backend, status, seconds) {
+      metrics.observe(route, backend, status, seconds);
+      const target = targetOf(route);
+      if (target !== undefined && status !== "aborted") window.request(route, backend === target ? "target" : "legacy", status === "5xx", seconds * 1000);
+    },
+  };
+}
+
+/** Shadow metrics that also feed the guards' evidence window. */
+function withShadowEvidence(metrics: ShadowMetrics, window: EvidenceWindow): ShadowMetrics {
+  return {
+    ...metrics,
+    outcome(route, outcome) {
+      metrics.outcome(route, outcome);
+      window.shadow(route, outcome);
+    },
+  };
 }

@@ -11,6 +11,8 @@ import { actorOf, type AdminToken } from "./admin-tokens.ts";
 import { openApiDocument } from "./openapi.ts";
 import { routeView } from "./route-views.ts";
 import { registerShadowApi } from "./shadow-api.ts";
+import { registerMigrationApi } from "./migration-api.ts";
+import type { MigrationService } from "../guard/migration-service.ts";
 import type { ShadowRunner } from "../shadow/shadow-runner.ts";
 import type { ShadowRepository } from "../store/shadow-repository.ts";
 
@@ -26,6 +28,7 @@ export interface AdminAppOptions {
   readonly rollouts: RolloutService;
   readonly shadows: ShadowRunner;
   readonly shadowEvidence: ShadowRepository;
+  readonly migrations: MigrationService;
   readonly registry: Registry;
   /** True when another OpenFeature provider decides routes: percentages are then changed there, not here. */
   readonly externallyManaged: () => boolean;
@@ -65,7 +68,7 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
     if (!route) throw new AdminError(404, "route_not_found", `no route "${id}" in the config in force`);
     return route;
   };
-  const view = (route: RouteConfig) => routeView(route, rollouts.repository.get(route.id));
+  const view = (route: RouteConfig) => ({ ...routeView(route, rollouts.repository.get(route.id)), state: options.migrations.get(route.id)?.state ?? null });
   const changed = (c: Context<Env>, route: RouteConfig, result: ChangeResult) => {
     if (!result.ok) throw new AdminError(404, "route_not_found", `no rollout state for route "${route.id}"`);
     return c.json({ route: view(route), previousPercent: result.before.percent });
@@ -112,13 +115,17 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
     const route = findRoute(c.req.param("id"));
     writable();
     const { percent, reason } = await readBody(c, rolloutUpdateSchema);
-    return changed(c, route, rollouts.setPercent(route.id, percent, c.get("actor"), reason));
+    const result = rollouts.setPercent(route.id, percent, c.get("actor"), reason);
+    options.migrations.percentSetByHand(route.id, c.get("actor"));
+    return changed(c, route, result);
   });
   app.post("/api/routes/:id/rollback", async (c) => {
     const route = findRoute(c.req.param("id"));
     writable();
     const { reason } = await readBody(c, reasonOnlySchema);
-    return changed(c, route, rollouts.rollback(route.id, c.get("actor"), reason));
+    const result = rollouts.rollback(route.id, c.get("actor"), reason);
+    options.migrations.percentSetByHand(route.id, c.get("actor"));
+    return changed(c, route, result);
   });
   app.post("/api/routes/:id/reroll", async (c) => {
     const route = findRoute(c.req.param("id"));
@@ -138,6 +145,7 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
     return c.json({ entries, nextBefore: entries.length === limit && last ? last.id : null });
   });
 
+  registerMigrationApi(app, { migrations: options.migrations, findRoute, readBody });
   registerShadowApi(app, {
     routes: options.routes,
     shadows: options.shadows,

@@ -22,6 +22,10 @@ export const backendSchema = z.strictObject({
   bodyTimeoutMs: z.number().int().positive().max(3_600_000).default(60_000),
   /** Keep-alive connections the proxy may hold open to this backend. Default 128. */
   maxSockets: z.number().int().min(1).max(10_000).default(128),
+  /** After this many transport failures in a row, stop sending for `cooldownMs`, then let one probe through. */
+  circuitBreaker: z
+    .strictObject({ failures: z.number().int().min(1).default(5), cooldownMs: z.number().int().min(100).default(10_000) })
+    .default({ failures: 5, cooldownMs: 10_000 }),
 });
 
 const pathTemplate = z.string().superRefine((value, ctx) => {
@@ -137,6 +141,60 @@ export const shadowSchema = z
     });
   });
 
+/** Automatic rollback: thresholds over a sliding window of the target's evidence. */
+export const guardSchema = z
+  .strictObject({
+    /** The sliding window judged. Default 60000 ms. */
+    windowMs: z.number().int().min(1_000).default(60_000),
+    /** No verdict below this many target requests (for errors and latency) or comparisons (for divergence). Default 20. */
+    minSamples: z.number().int().min(1).default(20),
+    /** Trip when the target's share of 5xx answers and transport failures exceeds this (0–1). */
+    maxErrorRate: z.number().min(0).max(1).optional(),
+    /** Trip when the target's p99 latency exceeds the monolith's p99 for the same route times this. */
+    maxP99Ratio: z.number().positive().optional(),
+    /** Trip when the share of shadow comparisons that diverge exceeds this (0–1). */
+    maxDivergenceRate: z.number().min(0).max(1).optional(),
+    /** What a trip does to the percentage: back to 0, or to the previous promotion step. Default `zero`. */
+    onTrip: z.enum(["zero", "previous_step"]).default("zero"),
+  })
+  .refine((g) => g.maxErrorRate !== undefined || g.maxP99Ratio !== undefined || g.maxDivergenceRate !== undefined, {
+    error: "names no threshold: set maxErrorRate, maxP99Ratio or maxDivergenceRate",
+  });
+
+/** Progressive promotion: one step up per interval, when the interval's evidence passes. */
+export const promoteSchema = z
+  .strictObject({
+    /** Percentages, rising, ending at 100. Default [1, 5, 25, 50, 100]. */
+    steps: z.array(percentSchema).min(1).default([1, 5, 25, 50, 100]),
+    /** Time at each step before the evidence is judged. Default 300000 ms. */
+    intervalMs: z.number().int().min(1_000).default(300_000),
+    /** Evidence needed at a step (shadow comparisons, and target requests when an error rate is set). Default 100. */
+    minSamples: z.number().int().min(1).default(100),
+    /**
+     * The upper confidence bound of the divergence rate must be under this (0–1). Default 0.05: with no
+     * divergence at all, 95% confidence needs about 75 comparisons to get under it.
+     */
+    maxDivergenceRate: z.number().min(0).max(1).default(0.05),
+    /** The upper confidence bound of the target's error rate must be under this (0–1); unset to ignore errors. */
+    maxErrorRate: z.number().min(0).max(1).optional(),
+    /** Confidence of the bounds (Wilson score interval). Default 0.95. */
+    confidence: z.number().min(0.5).max(0.999).default(0.95),
+    /** Start promoting as soon as the route is loaded (otherwise start it through the admin API or CLI). Default false. */
+    autoStart: z.boolean().default(false),
+  })
+  .refine((p) => p.steps.every((v, i) => i === 0 || v > (p.steps[i - 1] as number)) && p.steps[p.steps.length - 1] === 100, {
+    error: "steps must rise and end at 100",
+    path: ["steps"],
+  });
+
+/** Replaying a failed request to the monolith. */
+export const fallbackSchema = z.strictObject({
+  /** A write carrying this header (an idempotency key) may be replayed too; GET, HEAD and OPTIONS always may. */
+  idempotencyKeyHeader: z.string().regex(/^[a-z0-9-]+$/, "must be a lower-case header name").optional(),
+  /** Request bodies up to this size are buffered so they can be replayed; larger ones are not replayed. Default 1 MiB. */
+  maxBodyBytes: z.number().int().min(0).default(1024 * 1024),
+});
+
 /** Limits that bound shadowing across all routes. */
 export const shadowingSchema = z.strictObject({
   /** Shadow exchanges in flight at once; beyond it requests are not shadowed (`overload`). Default 64. */
@@ -168,6 +226,12 @@ export const routeSchema = z.strictObject({
   rollout: rolloutSchema,
   /** Shadow comparison; off when absent. */
   shadow: shadowSchema.optional(),
+  /** Automatic rollback on evidence; off when absent. */
+  guard: guardSchema.optional(),
+  /** Progressive promotion through steps; off when absent. */
+  promote: promoteSchema.optional(),
+  /** Replay to the monolith when the target fails an idempotent request; off when absent. */
+  fallback: fallbackSchema.optional(),
 });
 
 export const configSchema = z
@@ -197,6 +261,8 @@ export const configSchema = z
       })
       .optional(),
     shadowing: shadowingSchema.default(shadowingSchema.parse({})),
+    /** How often guards and promotions are evaluated. Default 10000 ms. */
+    guards: z.strictObject({ intervalMs: z.number().int().min(100).default(10_000) }).default({ intervalMs: 10_000 }),
     servedByHeader: z
       .union([z.literal(false), z.string().regex(/^[a-z0-9-]+$/, "must be a lower-case header name")])
       .default("x-served-by"),
@@ -233,3 +299,6 @@ export type RouteConfig = z.output<typeof routeSchema>;
 export type BackendConfig = z.output<typeof backendSchema>;
 export type ShadowConfig = z.output<typeof shadowSchema>;
 export type ShadowingLimits = z.output<typeof shadowingSchema>;
+export type GuardConfig = z.output<typeof guardSchema>;
+export type PromoteConfig = z.output<typeof promoteSchema>;
+export type FallbackConfig = z.output<typeof fallbackSchema>;

@@ -21,7 +21,8 @@ export interface RolloutService {
   readonly repository: RolloutRepository;
   /** Applies the config file's percentages by the documented rule (a changed file value wins). */
   reconcile(routes: readonly RouteConfig[]): void;
-  setPercent(routeId: string, percent: number, actor: string, reason: string): ChangeResult;
+  /** Sets the live percentage; `action` names the change in the audit log (default `set_percent`). */
+  setPercent(routeId: string, percent: number, actor: string, reason: string, action?: string): ChangeResult;
   rollback(routeId: string, actor: string, reason: string): ChangeResult;
   /** Draws a new salt: re-buckets every user of the route. */
   reroll(routeId: string, actor: string, reason: string): ChangeResult;
@@ -66,7 +67,7 @@ export function createRolloutService({ db, logger, pollMs = 250 }: RolloutServic
       state.refresh();
       if (changed.length > 0) logger.info({ routes: changed }, "rollout set from routes.config.ts");
     },
-    setPercent: (routeId, percent, actor, reason) => apply(routeId, { percent, action: "set_percent" }, actor, reason),
+    setPercent: (routeId, percent, actor, reason, action = "set_percent") => apply(routeId, { percent, action }, actor, reason),
     rollback: (routeId, actor, reason) => apply(routeId, { percent: 0, action: "rollback" }, actor, reason),
     reroll: (routeId, actor, reason) => apply(routeId, { salt: randomBytes(4).toString("hex"), action: "reroll_salt" }, actor, reason),
     close() {

@@ -47,6 +47,8 @@ export interface ShadowRunnerOptions {
   readonly metrics: ShadowMetrics;
   readonly limits: () => ShadowingLimits;
   readonly logger: Logger;
+  /** False for a route that must not be shadowed now (a retired route no longer consults the monolith). */
+  readonly shouldShadow?: (routeId: string) => boolean;
 }
 
 function sampled(request: ShadowRequest, percent: number, mode: "sticky" | "random"): boolean {
@@ -80,6 +82,7 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
       const shadow = request.route.config.shadow;
       const method = request.req.method ?? "GET";
       if (!shadow || !(shadow.methods as readonly string[]).includes(method) || !sampled(request, shadow.percent, shadow.sampling)) return undefined;
+      if (options.shouldShadow && !options.shouldShadow(request.route.id)) return undefined;
       const otherRole: BackendRole = request.primaryRole === "legacy" ? "target" : "legacy";
       const shadowBackend = request.shadowPool(request.route.config[otherRole]);
       if (!shadowBackend) return undefined;

@@ -89,6 +89,23 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE shadow_noise_samples (route_id TEXT PRIMARY KEY, samples INTEGER NOT NULL);
     `,
   },
+  {
+    version: 3,
+    name: "migration state and promotion",
+    sql: `
+      CREATE TABLE route_migration (
+        route_id        TEXT PRIMARY KEY,
+        state           TEXT NOT NULL CHECK (state IN ('legacy', 'shadowing', 'canary', 'migrated', 'retired', 'halted', 'paused')),
+        state_since     TEXT NOT NULL,
+        state_by        TEXT NOT NULL,
+        state_reason    TEXT NOT NULL DEFAULT '',
+        promotion       TEXT NOT NULL DEFAULT 'off' CHECK (promotion IN ('off', 'running', 'paused', 'done')),
+        step_index      INTEGER,
+        step_started_at INTEGER,         -- ms since the epoch, by the proxy's clock
+        last_verdict    TEXT             -- JSON: the last guard and promotion verdicts
+      );
+    `,
+  },
 ];
 
 /** Brings the database to the latest schema. Safe to run from several processes at once. */

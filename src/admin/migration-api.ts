@@ -1,0 +1,42 @@
+import type { Context, Hono } from "hono";
+import { z } from "zod";
+import type { RouteConfig } from "../config/schema.ts";
+import type { MigrationResult, MigrationService } from "../guard/migration-service.ts";
+import { AdminError } from "./admin-error.ts";
+import { reasonOnlySchema } from "./admin-schemas.ts";
+
+type Env = { Variables: { actor: string } };
+
+export interface MigrationApiOptions {
+  readonly migrations: MigrationService;
+  readonly findRoute: (id: string) => RouteConfig;
+  readonly readBody: <T extends z.ZodType>(c: Context<Env>, schema: T) => Promise<z.output<T>>;
+}
+
+function answer(c: Context<Env>, result: MigrationResult): Response {
+  if (!result.ok) throw new AdminError(409, result.code, result.message);
+  return c.json(result.record);
+}
+
+/** Migration state, promotion control (start, pause, resume, step), resume after a halt, retire. */
+export function registerMigrationApi(app: Hono<Env>, { migrations, findRoute, readBody }: MigrationApiOptions): void {
+  app.get("/api/routes/:id/migration", (c) => {
+    const route = findRoute(c.req.param("id"));
+    return c.json({ ...migrations.get(route.id), guard: route.guard ?? null, promote: route.promote ?? null });
+  });
+  const actions: Record<string, (id: string, actor: string, reason: string) => MigrationResult> = {
+    "promotion/start": migrations.startPromotion,
+    "promotion/pause": migrations.pausePromotion,
+    "promotion/resume": migrations.resumePromotion,
+    "promotion/step": migrations.stepPromotion,
+    resume: migrations.resume,
+    retire: migrations.retire,
+  };
+  for (const [path, act] of Object.entries(actions)) {
+    app.post(`/api/routes/:id/${path}`, async (c) => {
+      const route = findRoute(c.req.param("id"));
+      const { reason } = await readBody(c, reasonOnlySchema);
+      return answer(c, act(route.id, c.get("actor"), reason));
+    });
+  }
+}

@@ -1,0 +1,255 @@
+import type { Logger } from "pino";
+import type { RouteConfig } from "../config/schema.ts";
+import type { RolloutService } from "../rollout/rollout-service.ts";
+import type { MigrationRecord, MigrationRepository, MigrationState } from "../store/migration-repository.ts";
+import type { Clock } from "./clock.ts";
+import type { EvidenceSummary, EvidenceWindow } from "./evidence-window.ts";
+import { evaluateGuard, evaluatePromotion } from "./guard-policy.ts";
+import type { GuardMetrics } from "./guard-metrics.ts";
+
+/** The outcome of an operator's action on a route's migration. */
+export type MigrationResult =
+  | { readonly ok: true; readonly record: MigrationRecord }
+  | { readonly ok: false; readonly code: "no_promotion" | "conflict"; readonly message: string };
+
+/**
+ * Each route's migration: its state (legacy → shadowing → canary → migrated → retired, or halted,
+ * paused), the guards that roll it back by themselves, and the promotion that steps it up by evidence.
+ * Percentages change only through the rollout service (the decision seam's source); state and steps
+ * live in SQLite, so they survive restarts, and steps are taken with compare-and-set, so two processes
+ * never both take one.
+ */
+export interface MigrationService {
+  /** Creates missing rows and lets every route's state follow its percentage. */
+  sync(): void;
+  /** One evaluation of every guard and promotion, at the clock's now. */
+  tick(): void;
+  get(routeId: string): MigrationRecord | undefined;
+  startPromotion(routeId: string, actor: string, reason: string): MigrationResult;
+  pausePromotion(routeId: string, actor: string, reason: string): MigrationResult;
+  resumePromotion(routeId: string, actor: string, reason: string): MigrationResult;
+  stepPromotion(routeId: string, actor: string, reason: string): MigrationResult;
+  /** Lifts `halted` or `paused`: the state follows the percentage again; a paused promotion stays paused. */
+  resume(routeId: string, actor: string, reason: string): MigrationResult;
+  retire(routeId: string, actor: string, reason: string): MigrationResult;
+  /** A person set the percentage: a running promotion pauses rather than overriding them. */
+  percentSetByHand(routeId: string, actor: string): void;
+  isRetired(routeId: string): boolean;
+  /** Starts evaluating every `intervalMs`; returns the stop function. */
+  schedule(intervalMs: () => number): () => void;
+}
+
+export interface MigrationServiceOptions {
+  readonly routes: () => readonly RouteConfig[];
+  readonly rollouts: RolloutService;
+  readonly repository: MigrationRepository;
+  readonly window: EvidenceWindow;
+  readonly clock: Clock;
+  readonly metrics: GuardMetrics;
+  readonly logger: Logger;
+}
+
+const HELD: ReadonlySet<MigrationState> = new Set(["halted", "paused", "retired"]);
+
+/** The state a percentage means, for a route not held by a guard or a person. */
+export function stateFor(percent: number, shadowed: boolean): MigrationState {
+  if (percent <= 0) return shadowed ? "shadowing" : "legacy";
+  return percent >= 100 ? "migrated" : "canary";
+}
+
+function evidenceSnapshot(e: EvidenceSummary) {
+  return { target: e.target, legacy: e.legacy, shadow: e.shadow, fallbacks: e.fallbacks, windowMs: e.toMs - e.fromMs };
+}
+
+export function createMigrationService(options: MigrationServiceOptions): MigrationService {
+  const { repository, rollouts, window, clock, logger, metrics } = options;
+  const routeOf = (id: string) => options.routes().find((r) => r.id === id);
+  const percentOf = (id: string) => rollouts.state.get(id)?.percent ?? 0;
+  const fail = (code: "no_promotion" | "conflict", message: string): MigrationResult => ({ ok: false, code, message });
+  const done = (record: MigrationRecord | undefined): MigrationResult => (record ? { ok: true, record } : fail("conflict", "changed meanwhile by another process; try again"));
+
+  function follow(route: RouteConfig, actor: string, reason: string): void {
+    const record = repository.ensure(route.id, stateFor(percentOf(route.id), route.shadow !== undefined), "routes.config.ts");
+    metrics.state(route.id, record.state);
+    if (HELD.has(record.state)) return;
+    const next = stateFor(percentOf(route.id), route.shadow !== undefined);
+    if (next === record.state) return;
+    const changed = repository.change(
+      route.id,
+      { state: next, actor, reason },
+      { actor, action: "state_change", routeId: route.id, oldValue: { state: record.state }, newValue: { state: next, percent: percentOf(route.id) }, reason, source: "admin" },
+    );
+    if (changed) metrics.state(route.id, changed.state);
+  }
+
+  function guardRoute(route: RouteConfig, record: MigrationRecord, now: number): unknown {
+    const guard = route.guard;
+    if (!guard || percentOf(route.id) <= 0 || record.state === "halted") return undefined;
+    const evidence = window.summary(route.id, now - guard.windowMs);
+    const verdict = evaluateGuard(guard, evidence);
+    if (verdict.verdict !== "trip") return verdict;
+    const steps = route.promote?.steps;
+    const back = guard.onTrip === "previous_step" && steps && record.stepIndex !== null && record.stepIndex > 0 ? (steps[record.stepIndex - 1] as number) : 0;
+    const reason = `guard: ${verdict.reasons.join("; ")}`;
+    // Halt first, then move the percentage: a state that follows percentages must already see "halted".
+    repository.change(
+      route.id,
+      {
+        state: "halted",
+        actor: "guard",
+        reason,
+        promotion: record.promotion === "running" ? "paused" : record.promotion,
+        ...(back > 0 && record.stepIndex !== null ? { stepIndex: record.stepIndex - 1 } : {}),
+      },
+      { actor: "guard", action: "halted", routeId: route.id, oldValue: { state: record.state, percent: percentOf(route.id) }, newValue: { state: "halted", percent: back, evidence: evidenceSnapshot(evidence) }, reason, source: "guard" },
+    );
+    rollouts.setPercent(route.id, back, "guard", reason, "guard_rollback");
+    metrics.trip(route.id);
+    metrics.state(route.id, "halted");
+    logger.warn({ route: route.id, reasons: verdict.reasons, percent: back, evidence: evidenceSnapshot(evidence) }, "guard tripped: route rolled back and halted");
+    return verdict;
+  }
+
+  function promoteRoute(route: RouteConfig, record: MigrationRecord, now: number): unknown {
+    const promote = route.promote;
+    if (!promote || record.promotion !== "running" || HELD.has(record.state)) return undefined;
+    const index = record.stepIndex ?? 0;
+    const started = record.stepStartedAt ?? now;
+    const stepPercent = promote.steps[index] as number;
+    // A process that died between taking a step and setting its percentage: finish the job.
+    if (percentOf(route.id) !== stepPercent) rollouts.setPercent(route.id, stepPercent, "promotion", `promotion step ${index + 1} of ${promote.steps.length}`, "promote");
+    if (now - started < promote.intervalMs) return { verdict: "waiting", untilMs: started + promote.intervalMs };
+    const evidence = window.summary(route.id, started);
+    const verdict = evaluatePromotion(promote, evidence);
+    if (verdict.verdict !== "advance") return verdict;
+    const last = index >= promote.steps.length - 1;
+    const next = last ? index : index + 1;
+    const nextPercent = promote.steps[next] as number;
+    const reason = last
+      ? `promotion complete: ${evidence.shadow.compared} comparisons at 100%`
+      : `evidence passed at ${stepPercent}% (${evidence.shadow.diverged}/${evidence.shadow.compared} diverged, ${evidence.target.errors}/${evidence.target.requests} target errors)`;
+    const won = repository.change(
+      route.id,
+      { actor: "promotion", reason, stepIndex: next, stepStartedAt: now, ...(last ? { promotion: "done" as const } : {}) },
+      { actor: "promotion", action: last ? "promotion_done" : "promote_step", routeId: route.id, oldValue: { percent: stepPercent, step: index }, newValue: { percent: nextPercent, step: next, evidence: evidenceSnapshot(evidence) }, reason, source: "promotion" },
+      { stepIndex: record.stepIndex, stepStartedAt: record.stepStartedAt },
+    );
+    if (!won) return { verdict: "taken_by_another_process" };
+    if (!last) {
+      rollouts.setPercent(route.id, nextPercent, "promotion", reason, "promote");
+      metrics.step(route.id);
+      logger.info({ route: route.id, from: stepPercent, to: nextPercent }, "promotion step taken");
+    }
+    return verdict;
+  }
+
+  const service: MigrationService = {
+    sync() {
+      for (const route of options.routes()) {
+        const last = rollouts.repository.get(route.id);
+        follow(route, last?.changedBy ?? "routes.config.ts", `percentage ${percentOf(route.id)}%${last ? `: ${last.reason}` : ""}`);
+      }
+    },
+    tick() {
+      const now = clock.now();
+      for (const route of options.routes()) {
+        const record = repository.ensure(route.id, stateFor(percentOf(route.id), route.shadow !== undefined), "routes.config.ts");
+        const guard = guardRoute(route, record, now);
+        const fresh = repository.get(route.id) ?? record;
+        const promotion = promoteRoute(route, fresh, now);
+        if (guard !== undefined || promotion !== undefined) repository.setVerdict(route.id, { at: now, guard: guard ?? null, promotion: promotion ?? null });
+      }
+    },
+    get: (routeId) => repository.get(routeId),
+    startPromotion(routeId, actor, reason) {
+      const route = routeOf(routeId);
+      if (!route?.promote) return fail("no_promotion", `route "${routeId}" has no promote section in routes.config.ts`);
+      const record = repository.ensure(routeId, stateFor(percentOf(routeId), route.shadow !== undefined), actor);
+      const first = route.promote.steps[0] as number;
+      const state = stateFor(first, route.shadow !== undefined);
+      const result = repository.change(
+        routeId,
+        { promotion: "running", stepIndex: 0, stepStartedAt: clock.now(), state, actor, reason },
+        { actor, action: "promotion_start", routeId, oldValue: { percent: percentOf(routeId), state: record.state }, newValue: { percent: first, steps: route.promote.steps }, reason, source: "admin" },
+      );
+      rollouts.setPercent(routeId, first, actor, reason, "promote");
+      return done(result);
+    },
+    pausePromotion(routeId, actor, reason) {
+      const record = repository.get(routeId);
+      if (!record || record.promotion !== "running") return fail("no_promotion", `route "${routeId}" has no running promotion`);
+      return done(
+        repository.change(routeId, { promotion: "paused", state: "paused", actor, reason }, { actor, action: "promotion_pause", routeId, oldValue: { state: record.state }, newValue: { state: "paused" }, reason, source: "admin" }),
+      );
+    },
+    resumePromotion(routeId, actor, reason) {
+      const route = routeOf(routeId);
+      const record = repository.get(routeId);
+      if (!route?.promote || !record || record.promotion !== "paused") return fail("no_promotion", `route "${routeId}" has no paused promotion`);
+      const step = route.promote.steps[record.stepIndex ?? 0] as number;
+      const result = repository.change(
+        routeId,
+        { promotion: "running", state: stateFor(step, route.shadow !== undefined), stepStartedAt: clock.now(), actor, reason },
+        { actor, action: "promotion_resume", routeId, oldValue: { state: record.state }, newValue: { percent: step }, reason, source: "admin" },
+      );
+      rollouts.setPercent(routeId, step, actor, reason, "promote");
+      return done(result);
+    },
+    stepPromotion(routeId, actor, reason) {
+      const route = routeOf(routeId);
+      const record = repository.get(routeId);
+      if (!route?.promote || !record || record.promotion === "off" || record.promotion === "done") return fail("no_promotion", `route "${routeId}" has no promotion to step`);
+      const next = Math.min((record.stepIndex ?? 0) + 1, route.promote.steps.length - 1);
+      const percent = route.promote.steps[next] as number;
+      const result = repository.change(
+        routeId,
+        { stepIndex: next, stepStartedAt: clock.now(), actor, reason },
+        { actor, action: "promote_step", routeId, oldValue: { step: record.stepIndex }, newValue: { step: next, percent }, reason, source: "admin" },
+        { stepIndex: record.stepIndex, stepStartedAt: record.stepStartedAt },
+      );
+      if (result) rollouts.setPercent(routeId, percent, actor, reason, "promote");
+      return done(result);
+    },
+    resume(routeId, actor, reason) {
+      const route = routeOf(routeId);
+      const record = repository.get(routeId);
+      if (!route || !record) return fail("conflict", `no migration state for route "${routeId}"`);
+      const state = stateFor(percentOf(routeId), route.shadow !== undefined);
+      return done(
+        repository.change(routeId, { state, actor, reason }, { actor, action: "resume", routeId, oldValue: { state: record.state }, newValue: { state }, reason, source: "admin" }),
+      );
+    },
+    retire(routeId, actor, reason) {
+      const record = repository.get(routeId);
+      if (!record || percentOf(routeId) < 100) return fail("conflict", `route "${routeId}" can only be retired at 100%`);
+      return done(
+        repository.change(routeId, { state: "retired", promotion: record.promotion === "running" ? "done" : record.promotion, actor, reason }, { actor, action: "retire", routeId, oldValue: { state: record.state }, newValue: { state: "retired" }, reason, source: "admin" }),
+      );
+    },
+    percentSetByHand(routeId, actor) {
+      const record = repository.get(routeId);
+      if (record?.promotion === "running") {
+        repository.change(routeId, { promotion: "paused", actor, reason: "percentage set by hand" }, { actor, action: "promotion_pause", routeId, oldValue: { promotion: "running" }, newValue: { promotion: "paused" }, reason: "percentage set by hand", source: "admin" });
+      }
+      const route = routeOf(routeId);
+      if (route) follow(route, actor, "percentage set by hand");
+    },
+    isRetired: (routeId) => repository.get(routeId)?.state === "retired",
+    schedule(intervalMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const loop = () => {
+        try {
+          service.tick();
+        } catch (error) {
+          logger.error({ err: (error as Error).message }, "guard evaluation failed");
+        }
+        timer = setTimeout(loop, intervalMs());
+        timer.unref();
+      };
+      timer = setTimeout(loop, intervalMs());
+      timer.unref();
+      return () => clearTimeout(timer);
+    },
+  };
+  return service;
+}

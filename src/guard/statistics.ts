@@ -1,0 +1,47 @@
+/**
+ * Wilson score interval upper bound of a proportion: with `failures` out of `trials`, the rate is below
+ * this with the given confidence. Unlike the raw ratio, it stays high when there are few trials, so a
+ * step is not taken on the strength of 3 clean samples. `z` is 1.96 for 95%, 2.576 for 99%.
+ */
+export function wilsonUpperBound(failures: number, trials: number, z = 1.96): number {
+  if (trials <= 0) return 1;
+  const p = failures / trials;
+  const z2 = z * z;
+  const centre = p + z2 / (2 * trials);
+  const margin = z * Math.sqrt((p * (1 - p)) / trials + z2 / (4 * trials * trials));
+  return Math.min(1, (centre + margin) / (1 + z2 / trials));
+}
+
+/** The z score of a two-sided confidence level (0.9, 0.95, 0.99, 0.999); others are interpolated conservatively. */
+export function zFor(confidence: number): number {
+  if (confidence >= 0.999) return 3.291;
+  if (confidence >= 0.99) return 2.576;
+  if (confidence >= 0.95) return 1.96;
+  if (confidence >= 0.9) return 1.645;
+  return 1.282;
+}
+
+/** Upper bounds (seconds) of the latency buckets the evidence window counts in. */
+export const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, Infinity] as const;
+
+export function latencyBucket(ms: number): number {
+  let i = 0;
+  while (ms > (LATENCY_BUCKETS_MS[i] as number)) i++;
+  return i;
+}
+
+/** A quantile estimated from bucket counts: the upper bound of the bucket where it falls. */
+export function quantileFromBuckets(counts: readonly number[], q: number): number | undefined {
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total === 0) return undefined;
+  const rank = Math.ceil(q * total);
+  let seen = 0;
+  for (let i = 0; i < counts.length; i++) {
+    seen += counts[i] as number;
+    if (seen >= rank) {
+      const bound = LATENCY_BUCKETS_MS[i] as number;
+      return Number.isFinite(bound) ? bound : (LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 2] as number) * 2;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,106 @@
+import type Database from "better-sqlite3";
+import type { NewAuditEntry } from "./rollout-repository.ts";
+
+/** Where a route is in its migration. */
+export type MigrationState = "legacy" | "shadowing" | "canary" | "migrated" | "retired" | "halted" | "paused";
+export type PromotionStatus = "off" | "running" | "paused" | "done";
+
+export interface MigrationRecord {
+  readonly routeId: string;
+  readonly state: MigrationState;
+  readonly stateSince: string;
+  readonly stateBy: string;
+  readonly stateReason: string;
+  readonly promotion: PromotionStatus;
+  readonly stepIndex: number | null;
+  /** When the current step began, ms since the epoch by the proxy's clock. */
+  readonly stepStartedAt: number | null;
+  readonly lastVerdict: unknown;
+}
+
+export type MigrationChange = Partial<Pick<MigrationRecord, "state" | "promotion" | "stepIndex" | "stepStartedAt">> & {
+  readonly actor: string;
+  readonly reason: string;
+};
+
+interface Row {
+  route_id: string;
+  state: MigrationState;
+  state_since: string;
+  state_by: string;
+  state_reason: string;
+  promotion: PromotionStatus;
+  step_index: number | null;
+  step_started_at: number | null;
+  last_verdict: string | null;
+}
+
+const toRecord = (r: Row): MigrationRecord => ({
+  routeId: r.route_id,
+  state: r.state,
+  stateSince: r.state_since,
+  stateBy: r.state_by,
+  stateReason: r.state_reason,
+  promotion: r.promotion,
+  stepIndex: r.step_index,
+  stepStartedAt: r.step_started_at,
+  lastVerdict: r.last_verdict === null ? null : (JSON.parse(r.last_verdict) as unknown),
+});
+
+/** Migration state and promotion progress per route, with compare-and-set so processes never double-step. */
+export interface MigrationRepository {
+  get(routeId: string): MigrationRecord | undefined;
+  /** Creates the row of a route seen for the first time. */
+  ensure(routeId: string, state: MigrationState, actor: string): MigrationRecord;
+  /**
+   * Applies `change` if the row still has `expected` step (compare-and-set), appending `audit` in the
+   * same transaction. Returns the new record, or undefined when another process got there first.
+   */
+  change(routeId: string, change: MigrationChange, audit: Omit<NewAuditEntry, "at">, expected?: Pick<MigrationRecord, "stepIndex" | "stepStartedAt">): MigrationRecord | undefined;
+  setVerdict(routeId: string, verdict: unknown): void;
+}
+
+export function createMigrationRepository(db: Database.Database, appendAudit: (entry: Omit<NewAuditEntry, "at">) => void): MigrationRepository {
+  const select = db.prepare("SELECT * FROM route_migration WHERE route_id = ?");
+  const get = (routeId: string) => {
+    const row = select.get(routeId) as Row | undefined;
+    return row ? toRecord(row) : undefined;
+  };
+  const change = db.transaction(
+    (routeId: string, c: MigrationChange, audit: Omit<NewAuditEntry, "at">, expected?: Pick<MigrationRecord, "stepIndex" | "stepStartedAt">) => {
+      const before = get(routeId);
+      if (!before) return undefined;
+      if (expected && (before.stepIndex !== expected.stepIndex || before.stepStartedAt !== expected.stepStartedAt)) return undefined;
+      const stateChanged = c.state !== undefined && c.state !== before.state;
+      db.prepare(
+        `UPDATE route_migration SET state = @state, state_since = @since, state_by = @by, state_reason = @reason,
+           promotion = @promotion, step_index = @step, step_started_at = @started WHERE route_id = @route`,
+      ).run({
+        route: routeId,
+        state: c.state ?? before.state,
+        since: stateChanged ? new Date().toISOString() : before.stateSince,
+        by: stateChanged ? c.actor : before.stateBy,
+        reason: stateChanged ? c.reason : before.stateReason,
+        promotion: c.promotion ?? before.promotion,
+        step: c.stepIndex === undefined ? before.stepIndex : c.stepIndex,
+        started: c.stepStartedAt === undefined ? before.stepStartedAt : c.stepStartedAt,
+      });
+      appendAudit(audit);
+      return get(routeId);
+    },
+  );
+  return {
+    get,
+    ensure(routeId, state, actor) {
+      db.prepare(
+        `INSERT INTO route_migration (route_id, state, state_since, state_by, state_reason) VALUES (?, ?, ?, ?, 'route added')
+         ON CONFLICT (route_id) DO NOTHING`,
+      ).run(routeId, state, new Date().toISOString(), actor);
+      return get(routeId) as MigrationRecord;
+    },
+    change: (routeId, c, audit, expected) => change.immediate(routeId, c, audit, expected),
+    setVerdict(routeId, verdict) {
+      db.prepare("UPDATE route_migration SET last_verdict = ? WHERE route_id = ?").run(JSON.stringify(verdict), routeId);
+    },
+  };
+}
