@@ -29,6 +29,7 @@ import { openDatabase } from "./store/database.ts";
 import { createShadowRepository, type ShadowRepository } from "./store/shadow-repository.ts";
 import { BackendPools } from "./proxy/backend-pool.ts";
 import { buildProxyState } from "./proxy/build-state.ts";
+import { CircuitBreakers } from "./proxy/circuit-breaker.ts";
 import { createDataPlane } from "./proxy/data-plane.ts";
 import type { ProxyState } from "./proxy/proxy-state.ts";
 
@@ -162,7 +163,11 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     client,
     settings: () => ({ stickyCookie: current.config.stickyCookie, forceSecret: current.config.forceRouting?.secret }),
   });
-  const dataPlane = createDataPlane({ state: holder, decider, logger, metrics, shadows });
+  const breakers = new CircuitBreakers(clock, (backend, state) => {
+    metrics.circuit(backend, state);
+    logger.warn({ backend, state }, "circuit breaker changed");
+  });
+  const dataPlane = createDataPlane({ state: holder, decider, logger, metrics, shadows, breakers });
   const adminApp = createAdminApp({
     isServing: () => serving,
     isReady: () => serving && db.open && client.providerStatus === ProviderStatus.READY,
@@ -272,6 +277,10 @@ function withEvidence(metrics: ProxyMetrics, window: EvidenceWindow, targetOf: (
       metrics.observe(route, backend, status, seconds);
       const target = targetOf(route);
       if (target !== undefined && status !== "aborted") window.request(route, backend === target ? "target" : "legacy", status === "5xx", seconds * 1000);
+    },
+    fallback(route, reason) {
+      metrics.fallback(route, reason);
+      window.fallback(route);
     },
   };
 }

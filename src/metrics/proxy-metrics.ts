@@ -19,6 +19,10 @@ export function statusClassOf(status: number, completed: boolean): StatusClass {
 export interface ProxyMetrics {
   /** Records one finished exchange. */
   observe(route: string, backend: string, status: StatusClass, seconds: number): void;
+  /** Records a request replayed to the monolith after its target failed it. */
+  fallback(route: string, reason: "status_5xx" | "transport_error" | "circuit_open"): void;
+  /** Records a backend's circuit breaker state. */
+  circuit(backend: string, state: "closed" | "open" | "half_open"): void;
   /** Records a request refused before routing (bad target). */
   rejected(reason: "bad_request_target"): void;
   setRolloutPercent(route: string, percent: number): void;
@@ -61,6 +65,18 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
     labelNames: ["reason"] as const,
     registers: [registry],
   });
+  const fallbacks = new Counter({
+    name: "strangler_fallbacks_total",
+    help: "Requests the target failed and the monolith answered instead, by reason",
+    labelNames: ["route", "reason"] as const,
+    registers: [registry],
+  });
+  const circuits = new Gauge({
+    name: "strangler_circuit_state",
+    help: "Each backend's circuit breaker (1 on the current state)",
+    labelNames: ["backend", "state"] as const,
+    registers: [registry],
+  });
   const bound = new Map<string, BoundChildren>();
 
   return {
@@ -78,6 +94,12 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
       }
       counter.inc();
       children.duration.observe(seconds);
+    },
+    fallback(route, reason) {
+      fallbacks.labels(route, reason).inc();
+    },
+    circuit(backend, state) {
+      for (const s of ["closed", "open", "half_open"] as const) circuits.labels(backend, s).set(s === state ? 1 : 0);
     },
     rejected(reason) {
       rejections.labels(reason).inc();

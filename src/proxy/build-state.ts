@@ -10,5 +10,5 @@ export function buildProxyState(config: StranglerConfig, pools: BackendPools, sh
   const shadowBackends = shadowPools.update(config.backends);
   const legacy = backends.get("legacy");
   if (!legacy) throw new Error("validated config has no legacy backend"); // the schema requires one
-  return { config, table, backends, shadowBackends, legacy };
+  return { config, table, backends, shadowBackends, legacy, legacyOf: (route) => backends.get(route.config.legacy) ?? legacy };
 }

@@ -7,7 +7,8 @@ import type { ShadowRunner } from "../shadow/shadow-runner.ts";
 import { normalizeRequestTarget } from "../routing/normalize-path.ts";
 import type { CompiledRoute } from "../routing/route-table.ts";
 import type { Backend } from "./backend-pool.ts";
-import { forward, type Exchange } from "./forward.ts";
+import type { CircuitBreakers } from "./circuit-breaker.ts";
+import { forward, hasBody, type Exchange } from "./forward.ts";
 import type { ProxyState, StateHolder } from "./proxy-state.ts";
 import { requestIdFor } from "./request-id.ts";
 import { sendProxyError } from "./upstream-error.ts";
@@ -18,6 +19,8 @@ export interface DataPlaneOptions {
   readonly decider: RoutingDecider;
   readonly logger: Logger;
   readonly metrics: ProxyMetrics;
+  /** Circuit breakers per backend. */
+  readonly breakers: CircuitBreakers;
   /** Starts shadow comparisons for sampled requests; none when absent. */
   readonly shadows?: ShadowRunner;
   /** Largest request head accepted, in bytes; larger ones get 431. Default 16 KiB. */
@@ -70,12 +73,47 @@ function resolveDestination(
   else then(toDestination(decision));
 }
 
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * Whether a request to a route's target may be replayed to the monolith if the target fails it: the
+ * route asks for fallback, and the request is idempotent (or carries the route's idempotency key) with
+ * no body, or a body of known length within the limit.
+ */
+function fallbackPlan(route: CompiledRoute, req: IncomingMessage, legacy: Backend): { legacy: Backend; maxBodyBytes: number } | undefined {
+  const fallback = route.config.fallback;
+  if (!fallback) return undefined;
+  const keyed = fallback.idempotencyKeyHeader !== undefined && req.headers[fallback.idempotencyKeyHeader] !== undefined;
+  if (!IDEMPOTENT.has(req.method ?? "GET") && !keyed) return undefined;
+  if (hasBody(req)) {
+    const length = Number(req.headers["content-length"]);
+    if (!Number.isFinite(length) || length > fallback.maxBodyBytes) return undefined;
+  }
+  return { legacy, maxBodyBytes: fallback.maxBodyBytes };
+}
+
+/** Reads a body of known, bounded length whole; null for none. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  if (!hasBody(req)) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) return reject(new Error("body over the fallback limit"));
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
 /**
  * The data plane: an HTTP server that normalises each request target, matches it against the route
  * table, asks the decision seam which backend serves it, and streams the exchange through.
  */
 export function createDataPlane(options: DataPlaneOptions): Server {
-  const { state, decider, logger, metrics, shadows } = options;
+  const { state, decider, logger, metrics, shadows, breakers } = options;
   const upgrades = createUpgradeProxy(logger);
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -91,8 +129,9 @@ export function createDataPlane(options: DataPlaneOptions): Server {
     const current = state.current; // one table for the whole request, even if a reload lands meanwhile
     resolveDestination(current, decider, req, target.path, logger, ({ route, backend, setCookie, decision }) => {
       const servedByHeader = current.config.servedByHeader;
+      const fallback = route && decision?.role === "target" ? fallbackPlan(route, req, current.legacyOf(route)) : undefined;
       const shadow =
-        shadows && route?.config.shadow && decision?.key !== undefined
+        shadows && route?.config.shadow && decision?.key !== undefined && !(fallback && hasBody(req))
           ? shadows.start({
               route,
               key: decision.key,
@@ -110,16 +149,25 @@ export function createDataPlane(options: DataPlaneOptions): Server {
         res,
         backend,
         requestId,
+        pathAndQuery,
         servedBy: servedByHeader === false ? undefined : [servedByHeader, backend.name],
         routeId: route?.id ?? UNROUTED,
         setCookie,
         shadow,
+        fallback: undefined,
+        replay: undefined,
         started,
+        breakers,
         metrics,
         logger,
         abort: new AbortController(),
       };
-      forward(exchange, pathAndQuery);
+      if (!fallback) return forward(exchange);
+      // A replayable write is read whole first (it is within the limit), so it can be sent twice.
+      void readBody(req, fallback.maxBodyBytes).then((body) => {
+        exchange.fallback = { legacy: fallback.legacy, body };
+        forward(exchange);
+      }, () => req.socket.destroy());
     });
   }
 

@@ -1,43 +1,65 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Writable } from "node:stream";
+import { Writable } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
 import { statusClassOf, type ProxyMetrics } from "../metrics/proxy-metrics.ts";
 import type { ShadowSession } from "../shadow/shadow-session.ts";
 import type { Backend } from "./backend-pool.ts";
+import type { CircuitBreakers } from "./circuit-breaker.ts";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
 import { classifyUpstreamError, isClientAbort, sendProxyError } from "./upstream-error.ts";
 
-/** One request on its way through the proxy; passed to undici as `opaque` so no closures are made per request. */
+/** Why a request was replayed to the monolith. A fixed set: used as a label value. */
+export type FallbackReason = "status_5xx" | "transport_error" | "circuit_open";
+
+/**
+ * One request on its way through the proxy; passed to undici as `opaque` so no closures are made per
+ * request. `backend`, `servedBy`, `shadow` and `fallback` change when the request is replayed.
+ */
 export interface Exchange {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  readonly backend: Backend;
+  backend: Backend;
   readonly requestId: string;
+  readonly pathAndQuery: string;
   /** `[header, backend name]` to add to the response, or undefined when turned off. */
-  readonly servedBy: readonly [string, string] | undefined;
+  servedBy: readonly [string, string] | undefined;
   /** Route id, or the unrouted label. */
   readonly routeId: string;
   /** Set-Cookie to add (a sticky id the proxy issued), if any. */
   readonly setCookie: string | undefined;
   /** The shadow comparison this request is part of, if sampled. */
-  readonly shadow: ShadowSession | undefined;
-  /** `performance.now()` when the request arrived. */
-  readonly started: number;
+  shadow: ShadowSession | undefined;
+  /** Where to replay the request if the target fails it, with its buffered body; undefined when not eligible. */
+  fallback: { readonly legacy: Backend; readonly body: Buffer | null } | undefined;
+  /** Set when the target answered 5xx and the request will be replayed once that answer is drained. */
+  replay: FallbackReason | undefined;
+  /** `performance.now()` when the request (or its current attempt) started. */
+  started: number;
+  readonly breakers: CircuitBreakers;
   readonly metrics: ProxyMetrics;
   readonly logger: Logger;
   readonly abort: AbortController;
 }
 
 /** True when the request carries a body (RFC 9112 §6.3: a length or a transfer coding says so). */
-function hasBody(req: IncomingMessage): boolean {
+export function hasBody(req: IncomingMessage): boolean {
   const length = req.headers["content-length"];
   if (length !== undefined) return length !== "0";
   return req.headers["transfer-encoding"] !== undefined;
 }
 
+/** Where a 5xx answer goes when the request is about to be replayed: nowhere. */
+function discard(): Writable {
+  return new Writable({ write: (_chunk, _encoding, done) => done() });
+}
+
 function writeHead({ statusCode, headers, opaque }: Dispatcher.StreamFactoryData<Exchange>): Writable {
   const ex = opaque;
+  if (ex.fallback && statusCode >= 500) {
+    ex.replay = "status_5xx"; // nothing has reached the client yet: the monolith answers instead
+    return discard();
+  }
   ex.res.writeHead(statusCode, clientResponseHeaders(headers, ex.requestId, ex.servedBy, ex.setCookie));
   return ex.shadow ? ex.shadow.primaryResponse(ex.res, statusCode, headers) : ex.res;
 }
@@ -48,14 +70,42 @@ function closeAfterResponse(ex: Exchange): void {
   else ex.res.once("finish", () => ex.req.socket.destroySoon());
 }
 
+function breakerOf(ex: Exchange) {
+  return ex.breakers.for(ex.backend.name, ex.backend.config.circuitBreaker);
+}
+
+/** Sends the request to the monolith instead, counting the target's failure where the guards see it. */
+function replayToLegacy(ex: Exchange, reason: FallbackReason): void {
+  const fallback = ex.fallback;
+  if (!fallback) return;
+  ex.metrics.observe(ex.routeId, ex.backend.name, "5xx", (performance.now() - ex.started) / 1000);
+  ex.metrics.fallback(ex.routeId, reason);
+  ex.logger.info({ requestId: ex.requestId, route: ex.routeId, backend: ex.backend.name, reason }, "replayed to legacy");
+  ex.shadow?.primaryDone(null, true); // the pair is no longer the one the client sees
+  ex.shadow = undefined;
+  ex.fallback = undefined; // one replay at most
+  ex.replay = undefined;
+  ex.backend = fallback.legacy;
+  if (ex.servedBy) ex.servedBy = [ex.servedBy[0], fallback.legacy.name];
+  ex.started = performance.now();
+  dispatch(ex, fallback.body);
+}
+
 function finished(error: Error | null, data: Dispatcher.StreamData<Exchange>): void {
   const ex = data.opaque;
+  const clientGone = ex.abort.signal.aborted || (error !== null && isClientAbort(error));
+  if (!error || !clientGone) {
+    if (error) breakerOf(ex).failure();
+    else breakerOf(ex).success();
+  }
+  if (!error && ex.replay) return replayToLegacy(ex, ex.replay);
+  if (error && !clientGone && ex.fallback && !ex.res.headersSent) return replayToLegacy(ex, "transport_error");
   ex.shadow?.primaryDone(error, ex.abort.signal.aborted);
   if (!error) {
     if (!ex.req.complete) closeAfterResponse(ex);
     return;
   }
-  if (ex.abort.signal.aborted || isClientAbort(error)) {
+  if (clientGone) {
     ex.res.destroy();
     return;
   }
@@ -67,18 +117,14 @@ function finished(error: Error | null, data: Dispatcher.StreamData<Exchange>): v
   sendProxyError(ex.res, failure.status, failure.code, failure.message, ex.requestId, !ex.req.complete);
 }
 
-/**
- * Streams the request to `ex.backend` and its answer back to the client, with bounded memory both ways.
- * A client that goes away aborts the upstream exchange; a backend that fails gives a clean 502/504.
- */
-export function forward(ex: Exchange, pathAndQuery: string): void {
-  const { req, res, backend } = ex;
-  // Record the exchange when it ends; abort upstream when the client left before the response was complete.
-  res.once("close", () => {
-    const completed = res.writableFinished;
-    if (!completed) ex.abort.abort();
-    ex.metrics.observe(ex.routeId, backend.name, statusClassOf(res.statusCode, completed), (performance.now() - ex.started) / 1000);
-  });
+function dispatch(ex: Exchange, bufferedBody: Buffer | null | undefined): void {
+  const { req, backend } = ex;
+  if (!breakerOf(ex).allow()) {
+    if (ex.fallback) return replayToLegacy(ex, "circuit_open");
+    ex.shadow?.primaryDone(null, true);
+    sendProxyError(ex.res, 503, "circuit_open", `backend "${backend.name}" is failing; not sending to it until its cool-down ends`, ex.requestId, !req.complete);
+    return;
+  }
   const headers = upstreamRequestHeaders(req.headers, {
     clientAddress: req.socket.remoteAddress,
     proto: "encrypted" in req.socket && req.socket.encrypted ? "https" : "http",
@@ -86,16 +132,26 @@ export function forward(ex: Exchange, pathAndQuery: string): void {
     requestId: ex.requestId,
     upstreamHost: backend.host,
   });
+  const body = bufferedBody !== undefined ? bufferedBody : hasBody(req) ? (ex.shadow?.requestBody(req) ?? req) : null;
   backend.pool.stream<Exchange>(
-    {
-      path: backend.basePath + pathAndQuery,
-      method: req.method as Dispatcher.HttpMethod,
-      headers,
-      body: hasBody(req) ? (ex.shadow?.requestBody(req) ?? req) : null,
-      signal: ex.abort.signal,
-      opaque: ex,
-    },
+    { path: backend.basePath + ex.pathAndQuery, method: req.method as Dispatcher.HttpMethod, headers, body, signal: ex.abort.signal, opaque: ex },
     writeHead,
     finished,
   );
+}
+
+/**
+ * Streams the request to `ex.backend` and its answer back to the client, with bounded memory both ways.
+ * A client that goes away aborts the upstream exchange; a backend that fails gives a clean 502/504, or,
+ * for a route with fallback, the monolith's answer.
+ */
+export function forward(ex: Exchange): void {
+  const { res } = ex;
+  // Record the exchange when it ends; abort upstream when the client left before the response was complete.
+  res.once("close", () => {
+    const completed = res.writableFinished;
+    if (!completed) ex.abort.abort();
+    ex.metrics.observe(ex.routeId, ex.backend.name, statusClassOf(res.statusCode, completed), (performance.now() - ex.started) / 1000);
+  });
+  dispatch(ex, ex.fallback ? ex.fallback.body : undefined);
 }

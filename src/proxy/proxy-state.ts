@@ -1,5 +1,6 @@
 import type { StranglerConfig } from "../config/schema.ts";
 import type { RouteTable } from "../routing/route-table.ts";
+import type { CompiledRoute } from "../routing/route-table.ts";
 import type { Backend } from "./backend-pool.ts";
 
 /**
@@ -13,6 +14,8 @@ export interface ProxyState {
   /** The same backends on pools of their own, so slow shadows never take the client's connections. */
   readonly shadowBackends: ReadonlyMap<string, Backend>;
   readonly legacy: Backend;
+  /** The legacy backend of a route (its `legacy`, the monolith by default). */
+  readonly legacyOf: (route: CompiledRoute) => Backend;
 }
 
 /** Holds the current state; the data plane reads `current` once per request. */

@@ -1,0 +1,77 @@
+import type { Clock } from "../guard/clock.ts";
+
+export type CircuitState = "closed" | "open" | "half_open";
+
+/**
+ * A backend's circuit breaker: after `failures` transport failures in a row it opens, and the proxy
+ * stops sending to the backend for `cooldownMs`; then one probe goes through (half-open): success closes
+ * it, failure opens it again. Answers with a 5xx status are not transport failures: the guards judge those.
+ */
+export class CircuitBreaker {
+  #state: CircuitState = "closed";
+  #failures = 0;
+  #openedAt = 0;
+  #probing = false;
+
+  constructor(
+    private readonly settings: { readonly failures: number; readonly cooldownMs: number },
+    private readonly clock: Clock,
+    private readonly onChange: (state: CircuitState) => void = () => undefined,
+  ) {}
+
+  get state(): CircuitState {
+    return this.#state;
+  }
+
+  #set(state: CircuitState): void {
+    if (state === this.#state) return;
+    this.#state = state;
+    this.onChange(state);
+  }
+
+  /** Whether a request may be sent now. In half-open, only one probe at a time. */
+  allow(): boolean {
+    if (this.#state === "closed") return true;
+    if (this.#state === "open") {
+      if (this.clock.now() - this.#openedAt < this.settings.cooldownMs) return false;
+      this.#set("half_open");
+    }
+    if (this.#probing) return false;
+    this.#probing = true;
+    return true;
+  }
+
+  success(): void {
+    this.#failures = 0;
+    this.#probing = false;
+    this.#set("closed");
+  }
+
+  failure(): void {
+    this.#probing = false;
+    this.#failures++;
+    if (this.#state === "half_open" || this.#failures >= this.settings.failures) {
+      this.#openedAt = this.clock.now();
+      this.#set("open");
+    }
+  }
+}
+
+/** One breaker per backend name, created on first use with the backend's settings. */
+export class CircuitBreakers {
+  readonly #breakers = new Map<string, CircuitBreaker>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly onChange: (backend: string, state: CircuitState) => void = () => undefined,
+  ) {}
+
+  for(backend: string, settings: { readonly failures: number; readonly cooldownMs: number }): CircuitBreaker {
+    let breaker = this.#breakers.get(backend);
+    if (!breaker) {
+      breaker = new CircuitBreaker(settings, this.clock, (state) => this.onChange(backend, state));
+      this.#breakers.set(backend, breaker);
+    }
+    return breaker;
+  }
+}
