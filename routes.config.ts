@@ -14,16 +14,39 @@ export default defineConfig({
     catalog: { url: process.env.CATALOG_URL ?? "http://127.0.0.1:3002", connectTimeoutMs: 1_000, responseTimeoutMs: 5_000 },
     orders: { url: process.env.ORDERS_URL ?? "http://127.0.0.1:3003", connectTimeoutMs: 1_000, responseTimeoutMs: 5_000 },
   },
+  // Guards and promotions are evaluated every 5 s in the demo (default 10 s).
+  guards: { intervalMs: 5_000 },
   // QA can force a backend with x-strangler-force + x-strangler-force-secret when a secret is set.
   ...(process.env.STRANGLER_FORCE_SECRET ? { forceRouting: { secret: process.env.STRANGLER_FORCE_SECRET } } : {}),
   routes: [
     // Reads are shadowed: the backend that did not answer is asked too, and the answers compared.
     // Timestamps within 5 s are equal; generated ids (requestId) are learned as noise.
     { id: "products-list", match: { methods: ["GET"], path: "/api/products" }, target: "catalog", rollout: { percent: 50 }, shadow: readShadow },
-    { id: "product-detail", match: { methods: ["GET"], path: "/api/products/:id" }, target: "catalog", rollout: { percent: 100 }, shadow: readShadow },
+    // Guarded: if the catalog starts failing, the proxy answers from the monolith (fallback) and, once the
+    // error rate over 30 s passes 20%, rolls the route back to 0% and halts it by itself.
+    {
+      id: "product-detail",
+      match: { methods: ["GET"], path: "/api/products/:id" },
+      target: "catalog",
+      rollout: { percent: 100 },
+      shadow: readShadow,
+      guard: { windowMs: 30_000, minSamples: 10, maxErrorRate: 0.2 },
+      fallback: {},
+    },
     { id: "inventory-read", match: { methods: ["GET"], path: "/api/inventory/:productId" }, target: "catalog", rollout: { percent: 100 }, shadow: readShadow },
     { id: "orders-list", match: { methods: ["GET"], path: "/api/orders" }, target: "orders", rollout: { percent: 25 }, shadow: readShadow },
-    { id: "order-detail", match: { methods: ["GET"], path: "/api/orders/:id" }, target: "orders", rollout: { percent: 25 }, shadow: readShadow },
+    // Promoted by evidence: `npx strangler promote start order-detail --reason "..."` takes it from 1% to
+    // 100%, a step every 10 s while at least 20 comparisons keep the 95% upper bound of divergence under
+    // 20% (short for a demo; a real route would ask for more samples and a lower bound).
+    {
+      id: "order-detail",
+      match: { methods: ["GET"], path: "/api/orders/:id" },
+      target: "orders",
+      rollout: { percent: 0 },
+      shadow: readShadow,
+      promote: { steps: [1, 5, 25, 50, 100], intervalMs: 10_000, minSamples: 20, maxDivergenceRate: 0.2 },
+      guard: { windowMs: 30_000, minSamples: 10, maxErrorRate: 0.2, maxDivergenceRate: 0.5 },
+    },
     { id: "order-create", match: { methods: ["POST"], path: "/api/orders" }, target: "orders", rollout: { percent: 0 } },
     { id: "order-cancel", match: { methods: ["POST"], path: "/api/orders/:id/cancel" }, target: "orders", rollout: { percent: 0 } },
   ],

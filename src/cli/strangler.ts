@@ -6,6 +6,9 @@
  *   strangler rollout <id> <percent> --reason "..."
  *   strangler rollback <id> --reason "..."
  *   strangler audit [--route <id>] [--limit <n>]
+ *   strangler promote start|pause|resume|step <id> --reason "..."
+ *   strangler resume <id> --reason "..."
+ *   strangler retire <id> --reason "..."
  *
  * The admin URL comes from --url or STRANGLER_ADMIN_URL (default http://127.0.0.1:9901), the token from
  * --token or STRANGLER_ADMIN_TOKEN.
@@ -16,7 +19,7 @@ import type { AuditEntry } from "../store/rollout-repository.ts";
 import { AdminApiError, callAdmin, type AdminClientOptions } from "./admin-client.ts";
 import { renderTable } from "./table.ts";
 
-type RouteView = ReturnType<typeof routeView>;
+type RouteView = ReturnType<typeof routeView> & { state?: string | null };
 
 const USAGE = `usage:
   strangler routes                                   list routes with configured and live percentages
@@ -24,6 +27,9 @@ const USAGE = `usage:
   strangler rollout <id> <percent> --reason "..."    set a route's live percentage
   strangler rollback <id> --reason "..."             send a route back to legacy (0%)
   strangler audit [--route <id>] [--limit <n>]       the audit log, newest first
+  strangler promote start|pause|resume|step <id> --reason "..."   progressive promotion
+  strangler resume <id> --reason "..."               lift a halt (after a guard) or a pause
+  strangler retire <id> --reason "..."               a route at 100%: stop consulting the monolith
 options: --url <admin url> (STRANGLER_ADMIN_URL), --token <token> (STRANGLER_ADMIN_TOKEN)`;
 
 class UsageError extends Error {}
@@ -34,12 +40,13 @@ function methodsOf(route: RouteView): string {
 
 function routesTable(routes: readonly RouteView[]): string {
   return renderTable(
-    ["ROUTE", "MATCH", "LEGACY", "TARGET", "CONFIG %", "LIVE %", "SOURCE", "LAST CHANGE"],
+    ["ROUTE", "MATCH", "LEGACY", "TARGET", "STATE", "CONFIG %", "LIVE %", "SOURCE", "LAST CHANGE"],
     routes.map((r) => [
       r.id,
       `${methodsOf(r)} ${r.match.path}`,
       r.legacy,
       r.target,
+      r.state ?? "",
       String(r.rollout.configuredPercent),
       String(r.rollout.livePercent),
       r.rollout.source,
@@ -109,6 +116,18 @@ async function run(argv: string[]): Promise<string> {
       if (values.limit) query.set("limit", values.limit);
       const { entries } = await callAdmin<{ entries: AuditEntry[] }>(admin, "GET", `/api/audit?${query}`);
       return auditTable(entries);
+    }
+    case "promote": {
+      const [action, id] = args;
+      if (!["start", "pause", "resume", "step"].includes(action ?? "") || args.length !== 2) throw new UsageError("promote takes start|pause|resume|step and a route id");
+      const record = await callAdmin<{ state: string; promotion: string; stepIndex: number | null }>(admin, "POST", `/api/routes/${encodeURIComponent(id as string)}/promotion/${action}`, { reason: requireReason(values.reason) });
+      return `${id}: promotion ${record.promotion}, state ${record.state}, step ${record.stepIndex === null ? "-" : record.stepIndex + 1}`;
+    }
+    case "resume":
+    case "retire": {
+      if (args.length !== 1) throw new UsageError(`${command} takes one route id`);
+      const record = await callAdmin<{ state: string }>(admin, "POST", `/api/routes/${encodeURIComponent(args[0] as string)}/${command}`, { reason: requireReason(values.reason) });
+      return `${args[0]}: state ${record.state}`;
     }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);

@@ -49,9 +49,9 @@ describe("the strangler CLI", () => {
     const { code, stdout } = await strangler(["routes"]);
     expect(code).toBe(0);
     const [header, rule, row] = stdout.split("\n");
-    expect(header).toMatch(/^ROUTE\s+MATCH\s+LEGACY\s+TARGET\s+CONFIG %\s+LIVE %\s+SOURCE\s+LAST CHANGE$/);
+    expect(header).toMatch(/^ROUTE\s+MATCH\s+LEGACY\s+TARGET\s+STATE\s+CONFIG %\s+LIVE %\s+SOURCE\s+LAST CHANGE$/);
     expect(rule).toMatch(/^-+ +-+/);
-    expect(row).toMatch(/^products-list\s+GET \/api\/products\s+legacy\s+catalog\s+5\s+5\s+config\s+/);
+    expect(row).toMatch(/^products-list\s+GET \/api\/products\s+legacy\s+catalog\s+canary\s+5\s+5\s+config\s+/);
   });
 
   it("sets a percentage with a reason, rolls back, and shows the audit log", async () => {
@@ -80,6 +80,16 @@ describe("the strangler CLI", () => {
     const noToken = await strangler(["routes"], null);
     expect(noToken.code).toBe(1);
     expect(noToken.stderr).toContain("401 unauthorized");
+  });
+
+  it("drives promotion and resume, and says what the API refused", async () => {
+    const promote = await strangler(["promote", "start", "products-list", "--reason", "go"]);
+    expect(promote.code).toBe(1);
+    expect(promote.stderr).toContain("409 no_promotion");
+    const resume = await strangler(["resume", "products-list", "--reason", "all good"]);
+    expect(resume.code).toBe(0);
+    expect(resume.stdout).toMatch(/^products-list: state (legacy|canary)$/m);
+    expect((await strangler(["promote", "fly", "products-list", "--reason", "x"])).code).toBe(2);
   });
 
   it("refuses a command without its reason or arguments, with usage and exit code 2", async () => {

@@ -2,6 +2,7 @@ import type Database from "better-sqlite3";
 import { Hono } from "hono";
 import type { ProductRow } from "../../../demo-data/catalog-repo.ts";
 import { monolithProductJson, registerCatalogRoutes, type ProductSerializer } from "../../../demo-data/catalog-routes.ts";
+import { registerFailureSwitch } from "../../../demo-data/failure-switch.ts";
 import { jsonError } from "../../../demo-data/http.ts";
 import { startDemoApp, type DemoAppOptions, type RunningDemoApp } from "../../../demo-data/start-demo-app.ts";
 
@@ -17,6 +18,7 @@ export const catalogProductJson: ProductSerializer = (row: ProductRow) => {
 /** The catalog service: product reads and inventory, carved out of the monolith. */
 export function createCatalogApp(db: Database.Database): Hono {
   const app = new Hono();
+  registerFailureSwitch(app);
   app.get("/healthz", (c) => c.json({ status: "ok", service: "catalog" }));
   registerCatalogRoutes(app, db, catalogProductJson);
   app.notFound((c) => jsonError(c, 404, "not_found", `no such endpoint: ${c.req.method} ${c.req.path}`));

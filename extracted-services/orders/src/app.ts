@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import { Hono } from "hono";
+import { registerFailureSwitch } from "../../../demo-data/failure-switch.ts";
 import { jsonError } from "../../../demo-data/http.ts";
 import { registerOrderRoutes } from "../../../demo-data/order-routes.ts";
 import { startDemoApp, type DemoAppOptions, type RunningDemoApp } from "../../../demo-data/start-demo-app.ts";
@@ -10,6 +11,7 @@ import { startDemoApp, type DemoAppOptions, type RunningDemoApp } from "../../..
  */
 export function createOrdersApp(db: Database.Database): Hono {
   const app = new Hono();
+  registerFailureSwitch(app);
   app.get("/healthz", (c) => c.json({ status: "ok", service: "orders" }));
   registerOrderRoutes(app, db, "DESC");
   app.notFound((c) => jsonError(c, 404, "not_found", `no such endpoint: ${c.req.method} ${c.req.path}`));

@@ -1,0 +1,73 @@
+import { join } from "node:path";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ManualClock } from "../../src/guard/clock.ts";
+import { startStrangler, type Strangler } from "../../src/strangler.ts";
+import { adminJson, until } from "../helpers/admin.ts";
+import { startDemoBackends, type DemoBackends } from "../helpers/demo.ts";
+
+/** The shipped routes.config.ts against the demo, as the README's guardrail commands use it. */
+describe("the demo's guardrails, with the shipped routes.config.ts", () => {
+  let demo: DemoBackends;
+  let proxy: Strangler;
+  const clock = new ManualClock();
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    demo = await startDemoBackends();
+    process.env.LEGACY_URL = demo.monolith.url;
+    process.env.CATALOG_URL = demo.catalog.url;
+    process.env.ORDERS_URL = demo.orders.url;
+    proxy = await startStrangler({
+      configPath: join(process.cwd(), "routes.config.ts"),
+      port: 0,
+      host: "127.0.0.1",
+      adminPort: 0,
+      dataDir: join(demo.dataDir, "proxy"),
+      watch: false,
+      guardTimer: false,
+      clock,
+      logger: pino({ level: "silent" }),
+    });
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await proxy.close();
+    await demo.close();
+  });
+
+  async function reads(path: (i: number) => string, n: number): Promise<string[]> {
+    const served: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const res = await fetch(`${proxy.url}${path(i)}`, { headers: { "x-user-id": `user-${i}` } });
+      expect(res.status).toBe(200);
+      served.push(res.headers.get("x-served-by") ?? "");
+      await res.arrayBuffer();
+    }
+    await until(async () => proxy.shadows.inFlight, (x) => x === 0);
+    return served;
+  }
+
+  it("a failing catalog: users keep getting answers (fallback), and the guard rolls product-detail back by itself", async () => {
+    const failing = await fetch(`${demo.catalog.url}/__demo/failure`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ status: 500 }) });
+    expect(await failing.json()).toEqual({ failing: true, status: 500 });
+    const served = await reads((i) => `/api/products/p_${String(1 + (i % 60)).padStart(3, "0")}`, 15);
+    expect(new Set(served)).toEqual(new Set(["legacy"])); // every answer came from the monolith
+    proxy.migrations.tick();
+    expect(proxy.rollouts.state.get("product-detail")?.percent).toBe(0);
+    expect(proxy.migrations.get("product-detail")?.state).toBe("halted");
+  });
+
+  it("order-detail runs from 0% to 100% by evidence", async () => {
+    await adminJson(proxy.adminUrl, "/api/routes/order-detail/promotion/start", { method: "POST", json: { reason: "the README's promotion command" } });
+    const seen = [proxy.rollouts.state.get("order-detail")?.percent];
+    for (let step = 0; step < 5; step++) {
+      await reads((i) => `/api/orders/ord_seed_${String(1 + (i % 40)).padStart(3, "0")}`, 25);
+      clock.advance(10_000);
+      proxy.migrations.tick();
+      seen.push(proxy.rollouts.state.get("order-detail")?.percent);
+    }
+    expect(seen).toEqual([1, 5, 25, 50, 100, 100]);
+    expect(proxy.migrations.get("order-detail")).toMatchObject({ state: "migrated", promotion: "done" });
+  });
+});
