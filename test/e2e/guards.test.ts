@@ -85,6 +85,26 @@ describe("guards and progressive promotion (a hand-driven clock)", () => {
     expect(resumed.state).toBe("legacy");
   });
 
+  it("a guard set to previous_step goes back one promotion step; pause and step by hand work", async () => {
+    const clock = new ManualClock();
+    const proxy = await proxyWith(
+      [{ id: "ps", match: { path: "/ps" }, target: "svc", rollout: { percent: 0 }, promote: { steps: [10, 50, 100], intervalMs: 60_000, minSamples: 10 }, guard: { minSamples: 10, maxErrorRate: 0.2, onTrip: "previous_step" } }],
+      clock,
+    );
+    await adminJson(proxy.adminUrl, "/api/routes/ps/promotion/start", { method: "POST", json: { reason: "go" } });
+    const paused = await adminJson<{ state: string; promotion: string }>(proxy.adminUrl, "/api/routes/ps/promotion/pause", { method: "POST", json: { reason: "lunch" } });
+    expect(paused).toMatchObject({ state: "paused", promotion: "paused" });
+    await adminJson(proxy.adminUrl, "/api/routes/ps/promotion/resume", { method: "POST", json: { reason: "back" } });
+    const stepped = await adminJson<{ stepIndex: number }>(proxy.adminUrl, "/api/routes/ps/promotion/step", { method: "POST", json: { reason: "confident" } });
+    expect(stepped.stepIndex).toBe(1);
+    expect(live(proxy, "ps")).toBe(50);
+    mode = "error";
+    await traffic(proxy, "/ps", 40);
+    proxy.migrations.tick();
+    expect(live(proxy, "ps")).toBe(10);
+    expect(proxy.migrations.get("ps")).toMatchObject({ state: "halted", stepIndex: 0, promotion: "paused" });
+  });
+
   it("a target whose shadow divergence rate rises past the threshold is rolled back", async () => {
     const clock = new ManualClock();
     const proxy = await proxyWith(

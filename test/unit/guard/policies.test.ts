@@ -1,0 +1,108 @@
+import { describe, expect, it } from "vitest";
+import { guardSchema, promoteSchema } from "../../../src/config/schema.ts";
+import { ManualClock } from "../../../src/guard/clock.ts";
+import { EvidenceWindow, type EvidenceSummary } from "../../../src/guard/evidence-window.ts";
+import { evaluateGuard, evaluatePromotion } from "../../../src/guard/guard-policy.ts";
+import { wilsonUpperBound } from "../../../src/guard/statistics.ts";
+import { CircuitBreaker } from "../../../src/proxy/circuit-breaker.ts";
+
+function summary(over: Partial<{ target: Partial<EvidenceSummary["target"]>; legacy: Partial<EvidenceSummary["legacy"]>; shadow: Partial<EvidenceSummary["shadow"]> }> = {}): EvidenceSummary {
+  return {
+    fromMs: 0,
+    toMs: 60_000,
+    target: { requests: 0, errors: 0, p99Ms: undefined, ...over.target },
+    legacy: { requests: 0, errors: 0, p99Ms: undefined, ...over.legacy },
+    shadow: { compared: 0, diverged: 0, errors: 0, ...over.shadow },
+    fallbacks: 0,
+  };
+}
+
+describe("wilsonUpperBound", () => {
+  it("matches known values and stays high with few trials", () => {
+    expect(wilsonUpperBound(0, 0)).toBe(1);
+    expect(wilsonUpperBound(0, 10)).toBeCloseTo(0.2775, 3);
+    expect(wilsonUpperBound(0, 100)).toBeCloseTo(0.037, 3);
+    expect(wilsonUpperBound(5, 100)).toBeCloseTo(0.1118, 3);
+    expect(wilsonUpperBound(0, 3)).toBeGreaterThan(0.5);
+  });
+});
+
+describe("evaluateGuard", () => {
+  const guard = guardSchema.parse({ minSamples: 10, maxErrorRate: 0.1, maxP99Ratio: 2, maxDivergenceRate: 0.2 });
+
+  it("waits without enough samples", () => {
+    expect(evaluateGuard(guard, summary({ target: { requests: 5, errors: 5 } }))).toMatchObject({ verdict: "insufficient_data" });
+  });
+  it("trips on errors, latency relative to the monolith, or divergence, naming each", () => {
+    const verdict = evaluateGuard(
+      guard,
+      summary({ target: { requests: 20, errors: 5, p99Ms: 500 }, legacy: { requests: 20, p99Ms: 100 }, shadow: { compared: 20, diverged: 10 } }),
+    );
+    expect(verdict.verdict).toBe("trip");
+    expect(verdict.verdict === "trip" && verdict.reasons).toEqual([
+      "error rate 25.00% over 10.00% (5/20)",
+      "p99 500 ms is 5.0× the monolith's 100 ms (limit 2×)",
+      "divergence rate 50.00% over 20.00% (10/20)",
+    ]);
+  });
+  it("passes healthy evidence", () => {
+    expect(evaluateGuard(guard, summary({ target: { requests: 20, errors: 1, p99Ms: 100 }, legacy: { requests: 20, p99Ms: 100 } }))).toEqual({ verdict: "ok" });
+  });
+  it("a guard with no threshold is a config error", () => {
+    expect(guardSchema.safeParse({ minSamples: 5 }).success).toBe(false);
+  });
+});
+
+describe("evaluatePromotion", () => {
+  const promote = promoteSchema.parse({ minSamples: 50, maxDivergenceRate: 0.05, maxErrorRate: 0.05 });
+  it("advances only when the confidence bound is under the threshold, not the raw ratio", () => {
+    expect(evaluatePromotion(promote, summary({ shadow: { compared: 40 }, target: { requests: 100 } }))).toMatchObject({ verdict: "insufficient_data" });
+    // 1 in 60 is 1.7%, under 5%, but its 95% upper bound is about 8.9%: hold.
+    expect(evaluatePromotion(promote, summary({ shadow: { compared: 60, diverged: 1 }, target: { requests: 100 } }))).toMatchObject({ verdict: "hold" });
+    expect(evaluatePromotion(promote, summary({ shadow: { compared: 400, diverged: 2 }, target: { requests: 400 } }))).toEqual({ verdict: "advance" });
+    expect(evaluatePromotion(promote, summary({ shadow: { compared: 400 }, target: { requests: 400, errors: 40 } }))).toMatchObject({ verdict: "hold" });
+  });
+  it("steps must rise and end at 100", () => {
+    expect(promoteSchema.safeParse({ steps: [5, 1, 100] }).success).toBe(false);
+    expect(promoteSchema.safeParse({ steps: [5, 50] }).success).toBe(false);
+  });
+});
+
+describe("EvidenceWindow", () => {
+  it("sums what happened since a time, per side, with a p99 estimate", () => {
+    const clock = new ManualClock(1_000_000);
+    const window = new EvidenceWindow(clock);
+    window.request("r", "target", true, 40);
+    clock.advance(5_000);
+    for (let i = 0; i < 99; i++) window.request("r", "target", false, 8);
+    window.request("r", "legacy", false, 3);
+    window.shadow("r", "diverge");
+    window.shadow("r", "match");
+    expect(window.summary("r", 1_000_000)).toMatchObject({ target: { requests: 100, errors: 1, p99Ms: 10 }, legacy: { requests: 1 }, shadow: { compared: 2, diverged: 1 } });
+    expect(window.summary("r", 1_004_000).target).toMatchObject({ requests: 99, errors: 0 });
+  });
+});
+
+describe("CircuitBreaker", () => {
+  it("opens after consecutive failures, lets one probe through after the cool-down, closes on success", () => {
+    const clock = new ManualClock();
+    const breaker = new CircuitBreaker({ failures: 2, cooldownMs: 1_000 }, clock);
+    breaker.failure();
+    breaker.success();
+    breaker.failure();
+    expect(breaker.state).toBe("closed"); // not consecutive
+    breaker.failure();
+    expect(breaker.state).toBe("open");
+    expect(breaker.allow()).toBe(false);
+    clock.advance(1_000);
+    expect(breaker.allow()).toBe(true);
+    expect(breaker.state).toBe("half_open");
+    expect(breaker.allow()).toBe(false); // one probe at a time
+    breaker.failure();
+    expect(breaker.state).toBe("open");
+    clock.advance(1_000);
+    expect(breaker.allow()).toBe(true);
+    breaker.success();
+    expect(breaker.state).toBe("closed");
+  });
+});
