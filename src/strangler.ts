@@ -8,6 +8,7 @@ import { NOOP_PROVIDER, OpenFeature, ProviderStatus } from "@openfeature/server-
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { createAdminApp } from "./admin/admin-app.ts";
+import { buildHistory, buildOverview } from "./admin/overview.ts";
 import { checkAdminExposure, type AdminToken } from "./admin/admin-tokens.ts";
 import { ConfigError } from "./config/config-error.ts";
 import { loadConfigFile } from "./config/load-config.ts";
@@ -168,6 +169,15 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     logger.warn({ backend, state }, "circuit breaker changed");
   });
   const dataPlane = createDataPlane({ state: holder, decider, logger, metrics, shadows, breakers });
+  const overviewSources = {
+    routes: () => current.config.routes,
+    rollouts,
+    migrations,
+    evidence,
+    shadows,
+    shadowEvidence,
+    clock,
+  };
   const adminApp = createAdminApp({
     isServing: () => serving,
     isReady: () => serving && db.open && client.providerStatus === ProviderStatus.READY,
@@ -178,6 +188,8 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     shadowEvidence,
     migrations,
     registry,
+    overview: () => buildOverview(overviewSources),
+    history: (routeId, hours) => buildHistory(overviewSources, routeId, hours),
     externallyManaged: () => config.openFeature !== undefined,
   });
   const admin = createAdaptorServer({ fetch: adminApp.fetch }) as Server;
@@ -275,8 +287,10 @@ function withEvidence(metrics: ProxyMetrics, window: EvidenceWindow, targetOf: (
     ...metrics,
     observe(route, backend, status, seconds) {
       metrics.observe(route, backend, status, seconds);
+      if (status === "aborted") return;
+      // Unrouted traffic is the monolith's; it counts towards the migration's overall progress.
       const target = targetOf(route);
-      if (target !== undefined && status !== "aborted") window.request(route, backend === target ? "target" : "legacy", status === "5xx", seconds * 1000);
+      window.request(route, target !== undefined && backend === target ? "target" : "legacy", status === "5xx", seconds * 1000);
     },
     fallback(route, reason) {
       metrics.fallback(route, reason);

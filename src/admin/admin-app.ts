@@ -8,6 +8,7 @@ import type { ChangeResult, RolloutService } from "../rollout/rollout-service.ts
 import { AdminError } from "./admin-error.ts";
 import { auditQuerySchema, reasonOnlySchema, rolloutUpdateSchema } from "./admin-schemas.ts";
 import { actorOf, type AdminToken } from "./admin-tokens.ts";
+import { DASHBOARD_CSP, dashboardAssets } from "./dashboard/dashboard-page.ts";
 import { openApiDocument } from "./openapi.ts";
 import { routeView } from "./route-views.ts";
 import { registerShadowApi } from "./shadow-api.ts";
@@ -30,6 +31,9 @@ export interface AdminAppOptions {
   readonly shadowEvidence: ShadowRepository;
   readonly migrations: MigrationService;
   readonly registry: Registry;
+  /** The dashboard's overview (see overview.ts) and a route's history. */
+  readonly overview: () => unknown;
+  readonly history: (routeId: string, hours: number) => unknown;
   /** True when another OpenFeature provider decides routes: percentages are then changed there, not here. */
   readonly externallyManaged: () => boolean;
 }
@@ -86,19 +90,32 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
   app.get("/metrics", async (c) => c.body(await options.registry.metrics(), 200, { "content-type": options.registry.contentType }));
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
 
-  app.use("/api/*", async (c, next) => {
+  // The API and the dashboard share one authentication: a Bearer token, or Basic with the token as the
+  // password (a browser prompts for it on the dashboard and then sends it with every call the page makes).
+  const authenticate = (realm: "api" | "dashboard") => async (c: Context<Env>, next: () => Promise<void>) => {
     if (options.tokens.length === 0) {
       c.set("actor", "anonymous@loopback");
       return next();
     }
     const actor = actorOf(c.req.header("authorization"), options.tokens);
     if (!actor) {
-      c.header("www-authenticate", 'Bearer realm="strangler-fig admin"');
+      c.header("www-authenticate", realm === "dashboard" ? 'Basic realm="strangler-fig admin", charset="UTF-8"' : 'Bearer realm="strangler-fig admin"');
       throw new AdminError(401, "unauthorized", c.req.header("authorization") ? "the bearer token is not valid" : "an Authorization: Bearer <token> header is required");
     }
     c.set("actor", actor);
     return next();
-  });
+  };
+  app.use("/api/*", authenticate("api"));
+  app.use("/dashboard", authenticate("dashboard"));
+  app.use("/dashboard/*", authenticate("dashboard"));
+  const page = (body: string, type: string) => (c: Context<Env>) =>
+    c.body(body, 200, { "content-type": type, "content-security-policy": DASHBOARD_CSP, "x-content-type-options": "nosniff", "cache-control": "no-store" });
+  app.get("/dashboard", page(dashboardAssets.page, "text/html; charset=utf-8"));
+  app.get("/dashboard/dashboard.css", page(dashboardAssets.css, "text/css; charset=utf-8"));
+  app.get("/dashboard/dashboard.js", page(dashboardAssets.script, "text/javascript; charset=utf-8"));
+  app.get("/", (c) => c.redirect("/dashboard"));
+  app.get("/favicon.ico", (c) => c.body(null, 204));
+
   app.use(
     "/api/*",
     bodyLimit({
@@ -110,6 +127,13 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
   );
 
   app.get("/api/routes", (c) => c.json({ routes: options.routes().map(view) }));
+  app.get("/api/overview", (c) => c.json(options.overview() as object));
+  app.get("/api/routes/:id/history", (c) => {
+    const route = findRoute(c.req.param("id"));
+    const hours = Number(c.req.query("hours") ?? "6");
+    if (!Number.isFinite(hours) || hours <= 0 || hours > 24 * 7) throw new AdminError(400, "invalid_query", "hours must be a number from 0 to 168");
+    return c.json(options.history(route.id, hours) as object);
+  });
   app.get("/api/routes/:id", (c) => c.json(view(findRoute(c.req.param("id")))));
   app.put("/api/routes/:id/rollout", async (c) => {
     const route = findRoute(c.req.param("id"));

@@ -44,14 +44,24 @@ export function checkAdminExposure(host: string, tokens: readonly AdminToken[]):
   }
 }
 
+/** The token in `Bearer <token>`, or the password of `Basic base64(user:token)` (what a browser sends for the dashboard). */
+function presentedToken(authorization: string | undefined): string | undefined {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
+  if (bearer) return bearer[1];
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? "");
+  if (!basic) return undefined;
+  const decoded = Buffer.from(basic[1] as string, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  return colon === -1 ? undefined : decoded.slice(colon + 1);
+}
+
 /**
- * The label of the token in an `Authorization: Bearer <token>` header, or undefined. Every configured
- * token is compared, in constant time, whatever matches first.
+ * The label of the token presented in an `Authorization` header (Bearer, or Basic with the token as the
+ * password), or undefined. Every configured token is compared, in constant time, whatever matches first.
  */
 export function actorOf(authorization: string | undefined, tokens: readonly AdminToken[]): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
-  if (!match) return undefined;
-  const given = match[1] as string;
+  const given = presentedToken(authorization);
+  if (given === undefined || given === "") return undefined;
   let actor: string | undefined;
   for (const { label, token } of tokens) if (secretsMatch(given, token) && actor === undefined) actor = label;
   return actor;

@@ -6,7 +6,8 @@ export interface SideSummary {
   readonly requests: number;
   /** 5xx answers and transport failures (refused, reset, timeout). */
   readonly errors: number;
-  /** Estimated p99 latency in ms (bucket upper bound), undefined without requests. */
+  /** Estimated p50 and p99 latency in ms (bucket upper bounds), undefined without requests. */
+  readonly p50Ms?: number | undefined;
   readonly p99Ms: number | undefined;
 }
 
@@ -109,7 +110,12 @@ export class EvidenceWindow {
       acc.shadowErrors += b.shadowErrors;
       acc.fallbacks += b.fallbacks;
     }
-    const done = (s: ReturnType<typeof side>): SideSummary => ({ requests: s.requests, errors: s.errors, p99Ms: quantileFromBuckets(s.latency, 0.99) });
+    const done = (s: ReturnType<typeof side>): SideSummary => ({
+      requests: s.requests,
+      errors: s.errors,
+      p50Ms: quantileFromBuckets(s.latency, 0.5),
+      p99Ms: quantileFromBuckets(s.latency, 0.99),
+    });
     return {
       fromMs,
       toMs,

@@ -76,6 +76,8 @@ export interface EvidenceRetention {
 export interface ShadowRepository {
   writeBatch(items: readonly EvidenceBatchItem[], retention: EvidenceRetention): void;
   outcomes(routeId: string, sinceMinute: number): OutcomeCounts;
+  /** Per minute since `sinceMinute`: comparisons and matches, for a chart. */
+  outcomesByMinute(routeId: string, sinceMinute: number): Array<{ minute: number; compared: number; match: number }>;
   signatures(routeId: string, status?: SignatureRecord["status"]): SignatureRecord[];
   signature(id: number): SignatureRecord | undefined;
   examples(signatureId: number, limit: number): ExampleRecord[];
@@ -242,6 +244,14 @@ export function createShadowRepository(db: Database.Database): ShadowRepository 
         .all(routeId, sinceMinute) as Array<{ outcome: keyof OutcomeCounts; n: number }>;
       for (const row of rows) counts[row.outcome] = row.n;
       return counts;
+    },
+    outcomesByMinute(routeId, sinceMinute) {
+      return db
+        .prepare(
+          `SELECT minute, sum(CASE WHEN outcome != 'skipped' THEN count ELSE 0 END) AS compared, sum(CASE WHEN outcome = 'match' THEN count ELSE 0 END) AS match
+           FROM shadow_outcomes WHERE route_id = ? AND minute >= ? GROUP BY minute ORDER BY minute`,
+        )
+        .all(routeId, sinceMinute) as Array<{ minute: number; compared: number; match: number }>;
     },
     signatures(routeId, status) {
       const rows = db
