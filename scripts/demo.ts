@@ -88,6 +88,7 @@ try {
   console.log(`
 strangler-fig demo is up (data in ${dataDir})
   proxy            ${proxyUrl}
+  dashboard        http://127.0.0.1:${proxy.adminPort}/dashboard
   admin            http://127.0.0.1:${proxy.adminPort}/api/routes
   legacy-monolith  http://127.0.0.1:${legacy.port}
   catalog          http://127.0.0.1:${catalog.port}
