@@ -1,0 +1,26 @@
+import { defineConfig } from "../src/config/define-config.ts";
+
+/**
+ * The benchmark's route table: 60 routes shaped like a real monolith's (literals, params, wildcards,
+ * methods) so that matching is not trivial, and the measured route among them at 50% rollout, keyed by
+ * header. BENCH_SHADOW=1 shadows it (and the large-body route) at 100%.
+ */
+const shadow = process.env.BENCH_SHADOW === "1" ? { shadow: { percent: 100, maxResponseBytes: 4 * 1024 * 1024 } } : {};
+const filler = Array.from({ length: 58 }, (_, i) => ({
+  id: `filler-${i}`,
+  match: { methods: i % 3 === 0 ? ["POST"] : ["GET"], path: i % 5 === 0 ? `/api/v${i % 4}/res${i}/*` : `/api/v${i % 4}/res${i}/:id/sub${i % 7}` },
+  target: "target",
+  rollout: { percent: (i * 7) % 100 },
+}));
+
+export default defineConfig({
+  backends: {
+    legacy: { url: process.env.LEGACY_URL ?? "http://127.0.0.1:3001" },
+    target: { url: process.env.TARGET_URL ?? "http://127.0.0.1:3001" },
+  },
+  routes: [
+    ...filler,
+    { id: "bench-items", match: { methods: ["GET"], path: "/bench/items/:id" }, target: "target", rollout: { percent: 50 }, ...shadow },
+    { id: "bench-large", match: { methods: ["GET"], path: "/bench/large/:id" }, target: "target", rollout: { percent: 50 }, ...shadow },
+  ],
+});

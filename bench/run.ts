@@ -1,0 +1,271 @@
+/**
+ * `npm run bench`: the proxy's cost per request beside its baselines, measured in one run.
+ *
+ * On 127.0.0.1: a fixed backend (node:http, 1 KB JSON, keep-alive), then in turn each setup, driven by
+ * autocannon at a fixed concurrency after a warm-up, the setups alternated over several rounds. For each:
+ * req/s, p50, p99, the proxy's CPU per request (its own utime + stime from /proc, workers included), its
+ * peak RSS, and ratios to the baselines of the same run. Then a memory soak of the real proxy. Prints a
+ * table and writes bench/results/latest.json.
+ *
+ *   npm run bench -- [--duration 5] [--warmup 2] [--connections 50] [--rounds 2] [--soak 60] [--workers 2] [--cpu-prof]
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import autocannon from "autocannon";
+import { cpuSeconds, processTree, ROOT, rssBytes, startProcess, type Started } from "./processes.ts";
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: "string", default: "5" },
+    warmup: { type: "string", default: "2" },
+    connections: { type: "string", default: "50" },
+    rounds: { type: "string", default: "2" },
+    soak: { type: "string", default: "60" },
+    workers: { type: "string", default: String(Math.max(2, cpus().length)) },
+    "cpu-prof": { type: "boolean", default: false },
+  },
+});
+const DURATION = Number(values.duration);
+const WARMUP = Number(values.warmup);
+const CONNECTIONS = Number(values.connections);
+const ROUNDS = Math.max(1, Number(values.rounds));
+const SOAK = Number(values.soak);
+const WORKERS = Number(values.workers);
+const RESULTS = join(ROOT, "bench", "results");
+mkdirSync(RESULTS, { recursive: true });
+
+const node = process.execPath;
+const tsx = ["--import", "tsx"];
+const isPort = (line: Record<string, unknown>) => typeof line.port === "number";
+const isProxy = (line: Record<string, unknown>) => line.msg === "proxy listening";
+
+interface Setup {
+  readonly name: string;
+  readonly description: string;
+  readonly path: string;
+  /** Starts the system under test; undefined when it cannot run here (the reason is printed). */
+  readonly start: (backends: { legacy: number; target: number }) => Promise<{ port: number; proc?: Started; stop: () => Promise<void> } | string>;
+}
+
+function ours(extraEnv: Record<string, string>, extraArgs: string[] = []): Setup["start"] {
+  return async ({ legacy, target }) => {
+    const data = mkdtempSync(join(tmpdir(), "strangler-bench-"));
+    const prof = values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${join(RESULTS, "profiles")}`] : [];
+    const proc = await startProcess(node, [...prof, ...tsx, "src/main.ts", "--config", "bench/routes.bench.ts", ...extraArgs], {
+      PORT: "0",
+      HOST: "127.0.0.1",
+      ADMIN_PORT: "0",
+      DATA_DIR: data,
+      LOG_LEVEL: "info", // lifecycle lines only: the proxy logs no line per request
+      LEGACY_URL: `http://127.0.0.1:${legacy}`,
+      TARGET_URL: `http://127.0.0.1:${target}`,
+      ...extraEnv,
+    }, isProxy);
+    return { port: proc.ready.port as number, proc, stop: () => proc.stop() };
+  };
+}
+
+function nginxStart(): Setup["start"] {
+  return async ({ legacy }) => {
+    let binary: string;
+    try {
+      binary = execFileSync("sh", ["-c", "command -v nginx"], { encoding: "utf8" }).trim();
+    } catch {
+      return "nginx is not installed (apt-get install -y nginx to include it)";
+    }
+    const dir = mkdtempSync(join(tmpdir(), "strangler-bench-nginx-"));
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    writeFileSync(
+      join(dir, "nginx.conf"),
+      `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
+events { worker_connections 4096; }
+http { access_log off; upstream backend { server 127.0.0.1:${legacy}; keepalive 128; }
+  server { listen 127.0.0.1:${port}; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+`,
+    );
+    // nginx prints nothing when it starts: spawn it, then wait until it answers.
+    const child = spawn(binary, ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: "ignore" });
+    const started: Started = {
+      child,
+      ready: {},
+      async stop() {
+        const exited = once(child, "exit");
+        child.kill("SIGTERM");
+        await exited;
+      },
+    };
+    for (let i = 0; i < 100; i++) {
+      try {
+        await fetch(`http://127.0.0.1:${port}/`);
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    return { port, proc: started, stop: () => started.stop() };
+  };
+}
+
+const SETUPS: Setup[] = [
+  { name: "direct", description: "the client talks to the backend (the floor)", path: "/bench/items/1", start: async ({ legacy }) => ({ port: legacy, stop: async () => undefined }) },
+  {
+    name: "bare undici",
+    description: "a 30-line Pool.stream pass-through: the forwarding engine alone",
+    path: "/bench/items/1",
+    start: async ({ legacy }) => {
+      const proc = await startProcess(node, [...tsx, "bench/bare-undici.ts"], { TARGET: `http://127.0.0.1:${legacy}` }, isPort);
+      return { port: proc.ready.port as number, proc, stop: () => proc.stop() };
+    },
+  },
+  { name: "ours pass-through", description: "the real proxy: 60 routes, flags evaluated, metrics on, rollout 50%", path: "/bench/items/1", start: ours({}) },
+  { name: "ours shadow 100%", description: "the same route shadowed at 100%: both backends answer, compared", path: "/bench/items/1", start: ours({ BENCH_SHADOW: "1" }) },
+  { name: "ours large bodies", description: "1 MB responses streamed and shadowed", path: "/bench/large/1", start: ours({ BENCH_SHADOW: "1" }) },
+  { name: "nginx", description: "nginx reverse proxy with upstream keep-alive (when installed)", path: "/bench/items/1", start: nginxStart() },
+  { name: `ours cluster ×${WORKERS}`, description: `the real proxy with --workers ${WORKERS}`, path: "/bench/items/1", start: ours({}, ["--workers", String(WORKERS)]) },
+];
+
+interface Measurement {
+  readonly setup: string;
+  readonly round: number;
+  readonly requests: number;
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly cpuUsPerRequest: number | null;
+  readonly peakRssMb: number | null;
+  readonly errors: number;
+}
+
+async function load(url: string, seconds: number): Promise<autocannon.Result> {
+  return autocannon({ url, connections: CONNECTIONS, duration: seconds, pipelining: 1, headers: { "x-user-id": "bench-user" } });
+}
+
+async function measure(setup: Setup, backends: { legacy: number; target: number }, round: number): Promise<Measurement | string> {
+  const started = await setup.start(backends);
+  if (typeof started === "string") return started;
+  try {
+    const url = `http://127.0.0.1:${started.port}${setup.path}`;
+    await load(url, WARMUP);
+    const pids = started.proc?.child.pid ? processTree(started.proc.child.pid) : [];
+    const cpuBefore = cpuSeconds(pids);
+    let peak = rssBytes(pids);
+    const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pids))), 100);
+    const result = await load(url, DURATION);
+    clearInterval(sampler);
+    const cpu = cpuSeconds(pids) - cpuBefore;
+    const requests = result.requests.total;
+    return {
+      setup: setup.name,
+      round,
+      requests,
+      rps: Math.round(result.requests.average),
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      cpuUsPerRequest: pids.length > 0 && requests > 0 ? Math.round((cpu / requests) * 1e6 * 10) / 10 : null,
+      peakRssMb: pids.length > 0 ? Math.round(peak / 1048576) : null,
+      errors: result.errors + result.non2xx,
+    };
+  } finally {
+    await started.stop();
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+};
+
+async function soak(backends: { legacy: number; target: number }): Promise<{ seconds: number; afterWarmupMb: number; endMb: number; peakMb: number; growth: number } | undefined> {
+  if (SOAK <= 0) return undefined;
+  const started = await ours({})(backends);
+  if (typeof started === "string" || !started.proc?.child.pid) return undefined;
+  try {
+    const pids = processTree(started.proc.child.pid);
+    const url = `http://127.0.0.1:${started.port}/bench/items/1`;
+    const warm = Math.min(10, Math.floor(SOAK / 4));
+    await load(url, warm);
+    const afterWarmup = rssBytes(pids);
+    let peak = afterWarmup;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pids))), 1000);
+    await load(url, SOAK);
+    clearInterval(sampler);
+    const end = rssBytes(pids);
+    return { seconds: SOAK, afterWarmupMb: Math.round(afterWarmup / 1048576), endMb: Math.round(end / 1048576), peakMb: Math.round(peak / 1048576), growth: (peak - afterWarmup) / afterWarmup };
+  } finally {
+    await started.stop();
+  }
+}
+
+const legacy = await startProcess(node, [...tsx, "bench/backend.ts"], {}, isPort);
+const target = await startProcess(node, [...tsx, "bench/backend.ts"], {}, isPort);
+const backends = { legacy: legacy.ready.port as number, target: target.ready.port as number };
+const measurements: Measurement[] = [];
+const skipped = new Map<string, string>();
+try {
+  console.log(`strangler-fig bench: ${cpus().length} cores, ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s per run, ${ROUNDS} rounds, node ${process.version}`);
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const setup of SETUPS) {
+      if (skipped.has(setup.name)) continue;
+      const m = await measure(setup, backends, round);
+      if (typeof m === "string") skipped.set(setup.name, m);
+      else {
+        measurements.push(m);
+        console.log(`  round ${round} ${setup.name}: ${m.rps} req/s, p99 ${m.p99} ms, ${m.cpuUsPerRequest ?? "-"} µs CPU/req`);
+      }
+    }
+  }
+  const soakResult = await soak(backends);
+
+  const summary = SETUPS.filter((s) => !skipped.has(s.name)).map((s) => {
+    const ms = measurements.filter((m) => m.setup === s.name);
+    return {
+      setup: s.name,
+      description: s.description,
+      rps: Math.round(median(ms.map((m) => m.rps))),
+      p50: median(ms.map((m) => m.p50)),
+      p99: median(ms.map((m) => m.p99)),
+      cpuUsPerRequest: ms[0]?.cpuUsPerRequest === null ? null : median(ms.map((m) => m.cpuUsPerRequest as number)),
+      peakRssMb: ms[0]?.peakRssMb === null ? null : Math.max(...ms.map((m) => m.peakRssMb as number)),
+      errors: ms.reduce((a, m) => a + m.errors, 0),
+    };
+  });
+  const by = (name: string) => summary.find((s) => s.setup === name);
+  const bare = by("bare undici");
+  const direct = by("direct");
+  const pass = by("ours pass-through");
+  const shadowed = by("ours shadow 100%");
+  const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? Math.round((a / b) * 100) / 100 : null);
+  const rows = summary.map((s) => ({
+    ...s,
+    rpsVsDirect: ratio(s.rps, direct?.rps),
+    cpuVsBare: ratio(s.cpuUsPerRequest, bare?.cpuUsPerRequest),
+    p99MinusBareMs: bare ? Math.round((s.p99 - bare.p99) * 100) / 100 : null,
+  }));
+  const targets = [
+    { target: "ours pass-through CPU/request ≤ 1.15 × bare undici", value: ratio(pass?.cpuUsPerRequest, bare?.cpuUsPerRequest), pass: (ratio(pass?.cpuUsPerRequest, bare?.cpuUsPerRequest) ?? Infinity) <= 1.15 },
+    { target: "ours pass-through p99 within 1 ms of bare undici", value: pass && bare ? pass.p99 - bare.p99 : null, pass: !!pass && !!bare && pass.p99 - bare.p99 <= 1 },
+    { target: "a shadowed request ≤ 2.5 × a pass-through one in proxy CPU", value: ratio(shadowed?.cpuUsPerRequest, pass?.cpuUsPerRequest), pass: (ratio(shadowed?.cpuUsPerRequest, pass?.cpuUsPerRequest) ?? Infinity) <= 2.5 },
+    { target: `memory flat over a ${SOAK} s run (peak ≤ 1.10 × after warm-up)`, value: soakResult ? Math.round(soakResult.growth * 1000) / 1000 : null, pass: !!soakResult && soakResult.growth <= 0.1 },
+  ];
+
+  const header = ["setup", "req/s", "× direct", "p50 ms", "p99 ms", "p99 − bare", "CPU µs/req", "× bare", "peak RSS MB", "errors"];
+  const table = [header, ...rows.map((r) => [r.setup, String(r.rps), String(r.rpsVsDirect ?? "-"), String(r.p50), String(r.p99), String(r.p99MinusBareMs ?? "-"), String(r.cpuUsPerRequest ?? "-"), String(r.cpuVsBare ?? "-"), String(r.peakRssMb ?? "-"), String(r.errors)])];
+  const widths = header.map((_, i) => Math.max(...table.map((row) => (row[i] ?? "").length)));
+  console.log("");
+  for (const row of table) console.log(`| ${row.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`);
+  console.log("");
+  for (const [name, why] of skipped) console.log(`skipped ${name}: ${why}`);
+  if (soakResult) console.log(`soak: ${soakResult.seconds} s of pass-through: RSS ${soakResult.afterWarmupMb} MB after warm-up, peak ${soakResult.peakMb} MB, end ${soakResult.endMb} MB`);
+  for (const t of targets) console.log(`${t.pass ? "PASS" : "MISS"}  ${t.target}: ${t.value ?? "-"}`);
+  writeFileSync(
+    join(RESULTS, "latest.json"),
+    JSON.stringify({ at: new Date().toISOString(), cores: cpus().length, node: process.version, connections: CONNECTIONS, durationSeconds: DURATION, rounds: ROUNDS, rows, measurements, soak: soakResult ?? null, targets, skipped: Object.fromEntries(skipped) }, null, 2),
+  );
+  console.log(`\nwritten to bench/results/latest.json`);
+} finally {
+  await Promise.all([legacy.stop(), target.stop()]);
+}
