@@ -162,6 +162,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   let serving = false;
   const decider = createFlagDecider({
     client,
+    ...(provider instanceof StranglerRolloutProvider ? { syncProvider: provider } : {}),
     settings: () => ({ stickyCookie: current.config.stickyCookie, forceSecret: current.config.forceRouting?.secret }),
   });
   const breakers = new CircuitBreakers(clock, (backend, state) => {

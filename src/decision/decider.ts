@@ -1,7 +1,8 @@
 import type { IncomingMessage } from "node:http";
 import type { Client } from "@openfeature/server-sdk";
 import { flagKeyFor } from "../flags/flag-key.ts";
-import { stickyKeyOf } from "../flags/sticky-key.ts";
+import type { StranglerRolloutProvider } from "../flags/rollout-provider.ts";
+import { stickyKeyOf, type StickyKey } from "../flags/sticky-key.ts";
 import type { CompiledRoute } from "../routing/route-table.ts";
 import { forcedRole } from "./forced-routing.ts";
 
@@ -30,6 +31,12 @@ export interface RoutingDecider {
 export interface FlagDeciderOptions {
   /** An OpenFeature client bound to the provider that decides routes. */
   readonly client: Client;
+  /**
+   * Our own provider, when it is the one in use: evaluated synchronously, without a promise and the
+   * SDK's per-call bookkeeping (about a tenth of the proxy's CPU per request in `npm run bench`). An
+   * external provider is always evaluated through the SDK client.
+   */
+  readonly syncProvider?: StranglerRolloutProvider;
   /** Current settings, read per request so a config reload applies at once. */
   readonly settings: () => { readonly stickyCookie: string; readonly forceSecret: string | undefined };
 }
@@ -39,21 +46,25 @@ export interface FlagDeciderOptions {
  * as `targetingKey`. A forced-routing header with the right secret wins. Anything but the variant
  * `target` (including a provider error) means legacy: the monolith is the safe answer.
  */
-export function createFlagDecider({ client, settings }: FlagDeciderOptions): RoutingDecider {
+export function createFlagDecider({ client, settings, syncProvider }: FlagDeciderOptions): RoutingDecider {
+  const decision = (value: string, reason: string | undefined, sticky: StickyKey): Decision => ({
+    role: value === "target" ? "target" : "legacy",
+    reason: reason ?? "UNKNOWN",
+    key: sticky.key,
+    ...(sticky.setCookie ? { setCookie: sticky.setCookie } : {}),
+  });
   return {
-    async decide(route, req) {
+    decide(route, req) {
       const { stickyCookie, forceSecret } = settings();
       const forced = forcedRole(req.headers, forceSecret);
       if (forced) return { role: forced, reason: "FORCED" };
       const sticky = stickyKeyOf(req, route.config.rollout.key, stickyCookie);
-      const details = await client.getStringDetails(flagKeyFor(route.id), "legacy", {
-        targetingKey: sticky.key,
-        routeId: route.id,
-        method: req.method ?? "GET",
-        clientAddress: req.socket.remoteAddress ?? "",
-      });
-      const role: BackendRole = details.value === "target" ? "target" : "legacy";
-      return { role, reason: details.reason ?? "UNKNOWN", key: sticky.key, ...(sticky.setCookie ? { setCookie: sticky.setCookie } : {}) };
+      const context = { targetingKey: sticky.key, routeId: route.id, method: req.method ?? "GET", clientAddress: req.socket.remoteAddress ?? "" };
+      if (syncProvider) {
+        const details = syncProvider.resolveSync(flagKeyFor(route.id), "legacy", context);
+        return decision(details.value, details.reason, sticky);
+      }
+      return client.getStringDetails(flagKeyFor(route.id), "legacy", context).then((details) => decision(details.value, details.reason, sticky));
     },
   };
 }

@@ -38,6 +38,14 @@ export class StranglerRolloutProvider implements Provider {
   }
 
   async resolveStringEvaluation(flagKey: string, defaultValue: string, context: EvaluationContext): Promise<ResolutionDetails<string>> {
+    return this.resolveSync(flagKey, defaultValue, context);
+  }
+
+  /**
+   * The same resolution, synchronously: the data plane's fast path when this provider is the one in
+   * use, since it needs no I/O (the percentages are an in-memory copy). Same code, same answers.
+   */
+  resolveSync(flagKey: string, defaultValue: string, context: EvaluationContext): ResolutionDetails<string> {
     const routeId = routeIdOfFlag(flagKey);
     const live = routeId === undefined ? undefined : this.rollouts.get(routeId);
     if (routeId === undefined || !live) {

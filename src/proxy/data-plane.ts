@@ -160,7 +160,7 @@ export function createDataPlane(options: DataPlaneOptions): Server {
         breakers,
         metrics,
         logger,
-        abort: new AbortController(),
+        clientGone: false,
       };
       if (!fallback) return forward(exchange);
       // A replayable write is read whole first (it is within the limit), so it can be sent twice.
