@@ -25,8 +25,8 @@ export class ByteBudget {
 /**
  * A body kept up to a byte limit, charged to a budget; released once. Chunks are copied as they
  * arrive into one buffer of its own (sized from Content-Length when known, else grown by doubling), so
- * no large concatenation ever runs in one turn of the event loop, and the result can be transferred to
- * a worker without copying.
+ * no large concatenation ever runs in one turn of the event loop, and a large result can be transferred
+ * to a worker without copying.
  */
 export class BoundedCapture {
   #buffer: Buffer | undefined;
@@ -59,7 +59,9 @@ export class BoundedCapture {
       return false;
     }
     this.#charged = Math.max(this.#charged, capacity);
-    const next = Buffer.allocUnsafeSlow(capacity);
+    // allocUnsafe: a capacity of Buffer.poolSize / 2 or more gets an ArrayBuffer of its own (safe to
+    // transfer, see comparer.ts); smaller ones come from the pool, cheaply, and are never transferred.
+    const next = Buffer.allocUnsafe(capacity);
     if (this.#buffer) this.#buffer.copy(next, 0, 0, this.#size);
     this.#buffer = next;
     return true;

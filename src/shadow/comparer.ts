@@ -26,7 +26,9 @@ export interface Comparer {
 function transferListOf(request: ComparisonRequest): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
   for (const side of [request.left, request.right, request.noise?.again]) {
-    if (side?.ok && side.response.body.buffer instanceof ArrayBuffer && side.response.body.byteLength > 0) buffers.add(side.response.body.buffer);
+    const body = side?.ok ? side.response.body : undefined;
+    // Only buffers of their own: a body under Buffer.poolSize may share the pool's ArrayBuffer with others.
+    if (body && body.buffer instanceof ArrayBuffer && body.byteLength >= Buffer.poolSize && body.buffer.byteLength >= body.byteLength) buffers.add(body.buffer);
   }
   return [...buffers];
 }

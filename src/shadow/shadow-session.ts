@@ -171,7 +171,8 @@ export class ShadowSession {
         method: (plan.req.method ?? "GET") as Dispatcher.HttpMethod,
         headers,
         body: body ?? null,
-        signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(plan.shadow.timeoutMs)]),
+        // One signal per session; the time limits are undici's (headers, then body idle) and the session's deadline.
+        signal: this.#abort.signal,
         headersTimeout: plan.shadow.timeoutMs,
         bodyTimeout: plan.shadow.timeoutMs,
       });
