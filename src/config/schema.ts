@@ -80,7 +80,8 @@ export const rolloutSchema = z.strictObject({
   key: stickyKeySchema.default({ header: "x-user-id" }),
 });
 
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
+/** Methods that may be sent twice without effect: shadowed, double-asked for noise, and replayed by default. */
+export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
 
 const pathPattern = z.string().refine(isPathPattern, { error: (i) => `must be a JSON path such as "$.items[*].price", got ${JSON.stringify(i.input)}` });
 
@@ -135,7 +136,7 @@ export const shadowSchema = z
   })
   .superRefine((shadow, ctx) => {
     shadow.methods.forEach((m, i) => {
-      if (!IDEMPOTENT.has(m) && !shadow.shadowWrites) {
+      if (!IDEMPOTENT_METHODS.has(m) && !shadow.shadowWrites) {
         ctx.addIssue({ code: "custom", path: ["methods", i], message: `${m} is a write: set shadowWrites: true (for a service with a dry-run mode) to shadow it` });
       }
     });

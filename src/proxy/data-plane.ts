@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
+import { IDEMPOTENT_METHODS } from "../config/schema.ts";
 import type { BackendRole, Decision, RoutingDecider } from "../decision/decider.ts";
 import { UNROUTED, type ProxyMetrics } from "../metrics/proxy-metrics.ts";
 import type { ShadowRunner } from "../shadow/shadow-runner.ts";
@@ -8,10 +9,11 @@ import { normalizeRequestTarget } from "../routing/normalize-path.ts";
 import type { CompiledRoute } from "../routing/route-table.ts";
 import type { Backend } from "./backend-pool.ts";
 import type { CircuitBreakers } from "./circuit-breaker.ts";
-import { forward, hasBody, type Exchange } from "./forward.ts";
+import { forward, type Exchange } from "./forward.ts";
+import { hasBody } from "./has-body.ts";
 import type { ProxyState, StateHolder } from "./proxy-state.ts";
 import { requestIdFor } from "./request-id.ts";
-import { sendProxyError } from "./upstream-error.ts";
+import { endSocketWithError, sendProxyError } from "./upstream-error.ts";
 import { createUpgradeProxy } from "./websocket.ts";
 
 export interface DataPlaneOptions {
@@ -73,8 +75,6 @@ function resolveDestination(
   else then(toDestination(decision));
 }
 
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
-
 /**
  * Whether a request to a route's target may be replayed to the monolith if the target fails it: the
  * route asks for fallback, and the request is idempotent (or carries the route's idempotency key) with
@@ -84,7 +84,7 @@ function fallbackPlan(route: CompiledRoute, req: IncomingMessage, legacy: Backen
   const fallback = route.config.fallback;
   if (!fallback) return undefined;
   const keyed = fallback.idempotencyKeyHeader !== undefined && req.headers[fallback.idempotencyKeyHeader] !== undefined;
-  if (!IDEMPOTENT.has(req.method ?? "GET") && !keyed) return undefined;
+  if (!IDEMPOTENT_METHODS.has(req.method ?? "GET") && !keyed) return undefined;
   if (hasBody(req)) {
     const length = Number(req.headers["content-length"]);
     if (!Number.isFinite(length) || length > fallback.maxBodyBytes) return undefined;
@@ -175,8 +175,7 @@ export function createDataPlane(options: DataPlaneOptions): Server {
     const requestId = requestIdFor(req.headers);
     const target = normalizeRequestTarget(req.url ?? "/");
     if (!target.ok) {
-      const body = JSON.stringify({ error: { code: "bad_request_target", message: target.reason, requestId } });
-      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      endSocketWithError(socket, "400 Bad Request", { code: "bad_request_target", message: target.reason, requestId });
       return;
     }
     const pathAndQuery = target.query === "" ? target.path : `${target.path}?${target.query}`;
@@ -204,8 +203,7 @@ export function createDataPlane(options: DataPlaneOptions): Server {
       return;
     }
     const status = error.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request";
-    const body = JSON.stringify({ error: { code: "malformed_request", message: error.code ?? "malformed request" } });
-    socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    endSocketWithError(socket, status, { code: "malformed_request", message: error.code ?? "malformed request" });
   });
   server.on("close", () => upgrades.close());
   return server;

@@ -6,6 +6,7 @@ import { statusClassOf, type ProxyMetrics } from "../metrics/proxy-metrics.ts";
 import type { ShadowSession } from "../shadow/shadow-session.ts";
 import type { Backend } from "./backend-pool.ts";
 import type { CircuitBreakers } from "./circuit-breaker.ts";
+import { hasBody } from "./has-body.ts";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
 import { classifyUpstreamError, isClientAbort, sendProxyError } from "./upstream-error.ts";
 
@@ -41,13 +42,6 @@ export interface Exchange {
   readonly logger: Logger;
   /** Set when the client went away before its answer was complete. */
   clientGone: boolean;
-}
-
-/** True when the request carries a body (RFC 9112 §6.3: a length or a transfer coding says so). */
-export function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers["content-length"];
-  if (length !== undefined) return length !== "0";
-  return req.headers["transfer-encoding"] !== undefined;
 }
 
 /** Where a 5xx answer goes when the request is about to be replayed: nowhere. */

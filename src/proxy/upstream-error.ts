@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 
 /** What the client is told when the backend could not answer. */
 export interface UpstreamFailure {
@@ -74,4 +75,13 @@ export function sendProxyError(res: ServerResponse, status: number, code: string
     ...(closeConnection ? { connection: "close" } : {}),
   });
   res.end(body);
+}
+
+/**
+ * Answers on a raw socket (an upgrade, or a request Node's parser refused, where there is no
+ * ServerResponse) with a JSON error body, and closes it.
+ */
+export function endSocketWithError(socket: Duplex, statusLine: string, error: Readonly<Record<string, string>>): void {
+  const body = JSON.stringify({ error });
+  socket.end(`HTTP/1.1 ${statusLine}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }

@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import { createProxyServer } from "http-proxy";
 import type { Logger } from "pino";
 import type { Backend } from "./backend-pool.ts";
+import { endSocketWithError } from "./upstream-error.ts";
 
 /** Proxies WebSocket (and other HTTP/1.1 upgrade) requests to a backend, through `http-proxy` (http-proxy-3). */
 export interface UpgradeProxy {
@@ -20,8 +21,7 @@ export function createUpgradeProxy(logger: Logger): UpgradeProxy {
       proxy.ws(req, socket, head, { target: backend.config.url, proxyTimeout: backend.config.responseTimeoutMs }, (error: Error) => {
         logger.warn({ requestId, backend: backend.name, err: error.message }, "websocket upstream failure");
         if (socket.writable && !socket.destroyed) {
-          const body = JSON.stringify({ error: { code: "upstream_error", message: `backend "${backend.name}" refused the upgrade`, requestId } });
-          socket.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+          endSocketWithError(socket, "502 Bad Gateway", { code: "upstream_error", message: `backend "${backend.name}" refused the upgrade`, requestId });
         } else {
           socket.destroy();
         }

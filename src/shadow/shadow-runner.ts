@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
-import type { ShadowingLimits } from "../config/schema.ts";
+import { IDEMPOTENT_METHODS, type ShadowingLimits } from "../config/schema.ts";
 import type { BackendRole } from "../decision/decider.ts";
 import { bucketOf, inRollout } from "../decision/bucketing.ts";
 import type { ShadowMetrics } from "../metrics/shadow-metrics.ts";
@@ -15,7 +15,6 @@ import { ShadowSession } from "./shadow-session.ts";
 
 /** The salt that keeps shadow sampling independent of the rollout split. */
 const SHADOW_SALT = "shadow";
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
 
 export interface ShadowRequest {
   readonly route: CompiledRoute;
@@ -91,7 +90,7 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
         options.metrics.skipped(request.route.id, "overload");
         return undefined;
       }
-      const noiseSample = shadow.noise.learn && IDEMPOTENT.has(method) && noise.wantsSample(request.route.id, shadow.noise.warmupSamples, shadow.noise.sampleRate);
+      const noiseSample = shadow.noise.learn && IDEMPOTENT_METHODS.has(method) && noise.wantsSample(request.route.id, shadow.noise.warmupSamples, shadow.noise.sampleRate);
       inFlight++;
       return new ShadowSession(
         {

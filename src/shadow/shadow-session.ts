@@ -5,6 +5,7 @@ import type { ShadowConfig, ShadowingLimits } from "../config/schema.ts";
 import type { BackendRole } from "../decision/decider.ts";
 import type { ShadowMetrics, SkipReason } from "../metrics/shadow-metrics.ts";
 import type { Backend } from "../proxy/backend-pool.ts";
+import { hasBody } from "../proxy/has-body.ts";
 import { upstreamRequestHeaders } from "../proxy/headers.ts";
 import { classifyUpstreamError } from "../proxy/upstream-error.ts";
 import type { EvidenceBatchItem } from "../store/shadow-repository.ts";
@@ -54,12 +55,6 @@ interface FetchedSide {
 const SHADOW_HEADER = "x-strangler-shadow";
 const DIFFERENCES_PER_EXAMPLE = 50;
 
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers["content-length"];
-  if (length !== undefined) return length !== "0";
-  return req.headers["transfer-encoding"] !== undefined;
-}
-
 /**
  * One shadowed request: captures the request body and the primary's answer (bounded), sends the same
  * request to the other backend (and, for a noise sample, to the primary again) on the shadow pools,
@@ -74,7 +69,6 @@ export class ShadowSession {
   #primary: FetchedSide | undefined;
   #shadow: FetchedSide | undefined;
   #noise: FetchedSide | undefined;
-  #skipped: SkipReason | undefined;
   #ended = false;
   readonly #deadline: NodeJS.Timeout;
 
