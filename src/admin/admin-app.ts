@@ -1,15 +1,14 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Registry } from "prom-client";
-import type { z } from "zod";
 import type { RouteConfig } from "../config/schema.ts";
-import { formatIssues } from "../config/validate.ts";
 import type { ChangeResult, RolloutService } from "../rollout/rollout-service.ts";
 import { AdminError } from "./admin-error.ts";
 import { auditQuerySchema, reasonOnlySchema, rolloutUpdateSchema } from "./admin-schemas.ts";
 import { actorOf, type AdminToken } from "./admin-tokens.ts";
 import { DASHBOARD_CSP, dashboardAssets } from "./dashboard/dashboard-page.ts";
 import { openApiDocument } from "./openapi.ts";
+import { readBody, readQuery } from "./read-input.ts";
 import { routeView } from "./route-views.ts";
 import { registerShadowApi } from "./shadow-api.ts";
 import { registerMigrationApi } from "./migration-api.ts";
@@ -43,21 +42,6 @@ const MAX_BODY_BYTES = 16 * 1024;
 
 type Env = { Variables: { actor: string } };
 
-async function readBody<T extends z.ZodType>(c: Context<Env>, schema: T): Promise<z.output<T>> {
-  let raw: unknown;
-  try {
-    raw = await c.req.json();
-  } catch {
-    throw new AdminError(400, "invalid_json", "the body must be a JSON object (Content-Type: application/json)");
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = formatIssues(parsed.error.issues, raw);
-    const field = parsed.error.issues[0]?.path.join(".") ?? "";
-    throw new AdminError(400, "invalid_input", issues.join("; "), { field, issues });
-  }
-  return parsed.data;
-}
 
 /**
  * The admin listener's app: `/healthz`, `/readyz`, `/metrics` and `/openapi.json` open; `/api/*` behind
@@ -158,25 +142,19 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
     return changed(c, route, rollouts.reroll(route.id, c.get("actor"), reason));
   });
   app.get("/api/audit", (c) => {
-    const query = auditQuerySchema.safeParse(c.req.query());
-    if (!query.success) {
-      const issues = formatIssues(query.error.issues, c.req.query());
-      throw new AdminError(400, "invalid_query", issues.join("; "), { issues });
-    }
-    const { limit, before, route } = query.data;
+    const { limit, before, route } = readQuery(c, auditQuerySchema);
     const entries = rollouts.repository.audit({ limit, before, routeId: route });
     const last = entries.at(-1);
     return c.json({ entries, nextBefore: entries.length === limit && last ? last.id : null });
   });
 
-  registerMigrationApi(app, { migrations: options.migrations, findRoute, readBody });
+  registerMigrationApi(app, { migrations: options.migrations, findRoute });
   registerShadowApi(app, {
     routes: options.routes,
     shadows: options.shadows,
     evidence: options.shadowEvidence,
     audit: rollouts.repository,
     findRoute,
-    readBody,
   });
 
   app.notFound((c) => c.json(new AdminError(404, "not_found", `no admin endpoint ${c.req.method} ${c.req.path}`).toJSON(), 404));

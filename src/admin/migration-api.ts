@@ -1,16 +1,15 @@
 import type { Context, Hono } from "hono";
-import { z } from "zod";
 import type { RouteConfig } from "../config/schema.ts";
 import type { MigrationResult, MigrationService } from "../guard/migration-service.ts";
 import { AdminError } from "./admin-error.ts";
 import { reasonOnlySchema } from "./admin-schemas.ts";
+import { readBody } from "./read-input.ts";
 
 type Env = { Variables: { actor: string } };
 
 export interface MigrationApiOptions {
   readonly migrations: MigrationService;
   readonly findRoute: (id: string) => RouteConfig;
-  readonly readBody: <T extends z.ZodType>(c: Context<Env>, schema: T) => Promise<z.output<T>>;
 }
 
 function answer(c: Context<Env>, result: MigrationResult): Response {
@@ -19,7 +18,7 @@ function answer(c: Context<Env>, result: MigrationResult): Response {
 }
 
 /** Migration state, promotion control (start, pause, resume, step), resume after a halt, retire. */
-export function registerMigrationApi(app: Hono<Env>, { migrations, findRoute, readBody }: MigrationApiOptions): void {
+export function registerMigrationApi(app: Hono<Env>, { migrations, findRoute }: MigrationApiOptions): void {
   app.get("/api/routes/:id/migration", (c) => {
     const route = findRoute(c.req.param("id"));
     return c.json({ ...migrations.get(route.id), guard: route.guard ?? null, promote: route.promote ?? null });

@@ -1,4 +1,4 @@
-import type { Context, Hono } from "hono";
+import type { Hono } from "hono";
 import { z } from "zod";
 import type { RouteConfig } from "../config/schema.ts";
 import type { RolloutRepository } from "../store/rollout-repository.ts";
@@ -6,6 +6,7 @@ import type { ExampleRecord, ShadowRepository, SignatureRecord } from "../store/
 import type { ShadowRunner } from "../shadow/shadow-runner.ts";
 import { AdminError } from "./admin-error.ts";
 import { reasonSchema } from "./admin-schemas.ts";
+import { readBody, readQuery } from "./read-input.ts";
 
 export interface ShadowApiOptions {
   readonly routes: () => readonly RouteConfig[];
@@ -13,7 +14,6 @@ export interface ShadowApiOptions {
   readonly evidence: ShadowRepository;
   readonly audit: RolloutRepository;
   readonly findRoute: (id: string) => RouteConfig;
-  readonly readBody: <T extends z.ZodType>(c: Context<{ Variables: { actor: string } }>, schema: T) => Promise<z.output<T>>;
 }
 
 const windowSchema = z.strictObject({
@@ -25,14 +25,6 @@ const divergenceQuery = z.strictObject({
 });
 const acknowledgeSchema = z.strictObject({ status: z.enum(["fixed", "accepted", "open"]), reason: reasonSchema });
 const noiseSchema = z.strictObject({ path: z.string().min(1).max(500), status: z.enum(["confirmed", "rejected"]), reason: reasonSchema });
-
-function queryOf<T extends z.ZodType>(c: Context, schema: T): z.output<T> {
-  const parsed = schema.safeParse(c.req.query());
-  if (!parsed.success) {
-    throw new AdminError(400, "invalid_query", parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
-  }
-  return parsed.data;
-}
 
 /** One line per difference: `type_changed $.items[0].price: 4.99 → "4.99"`. */
 function readableDiff(differences: unknown): string[] {
@@ -58,7 +50,7 @@ export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, o
 
   app.get("/api/routes/:id/shadow", (c) => {
     const route = options.findRoute(c.req.param("id"));
-    const { windowMinutes } = queryOf(c, windowSchema);
+    const { windowMinutes } = readQuery(c, windowSchema);
     shadows.flush();
     const counts = evidence.outcomes(route.id, Math.floor(Date.now() / 60_000) - windowMinutes + 1);
     const compared = counts.match + counts.diverge + counts.error;
@@ -81,7 +73,7 @@ export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, o
 
   app.get("/api/routes/:id/divergences", (c) => {
     const route = options.findRoute(c.req.param("id"));
-    const { status, examples } = queryOf(c, divergenceQuery);
+    const { status, examples } = readQuery(c, divergenceQuery);
     shadows.flush();
     const signatures = evidence
       .signatures(route.id, status === "all" ? undefined : status)
@@ -94,7 +86,7 @@ export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, o
     const id = Number(c.req.param("signatureId"));
     const before = Number.isInteger(id) ? evidence.signature(id) : undefined;
     if (!before) throw new AdminError(404, "signature_not_found", `no divergence signature ${c.req.param("signatureId")}`);
-    const { status, reason } = await options.readBody(c, acknowledgeSchema);
+    const { status, reason } = await readBody(c, acknowledgeSchema);
     const after = evidence.acknowledge(id, status, reason);
     options.audit.appendAudit({
       actor: c.get("actor"),
@@ -110,7 +102,7 @@ export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, o
 
   app.post("/api/routes/:id/shadow/reset", async (c) => {
     const route = options.findRoute(c.req.param("id"));
-    const { reason } = await options.readBody(c, z.strictObject({ reason: reasonSchema }));
+    const { reason } = await readBody(c, z.strictObject({ reason: reasonSchema }));
     shadows.flush();
     const removed = evidence.resetRoute(route.id);
     options.audit.appendAudit({ actor: c.get("actor"), action: "reset_shadow_evidence", routeId: route.id, oldValue: removed, newValue: null, reason, source: "admin" });
@@ -119,7 +111,7 @@ export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, o
 
   app.post("/api/routes/:id/noise", async (c) => {
     const route = options.findRoute(c.req.param("id"));
-    const { path, status, reason } = await options.readBody(c, noiseSchema);
+    const { path, status, reason } = await readBody(c, noiseSchema);
     shadows.flush();
     const record = evidence.setNoiseStatus(route.id, path, status);
     shadows.noise.setStatus(route.id, path, status);
