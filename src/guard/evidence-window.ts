@@ -126,8 +126,4 @@ export class EvidenceWindow {
     };
   }
 
-  /** Forgets a route's evidence (after a reset or a step). */
-  forget(routeId: string): void {
-    this.#routes.delete(routeId);
-  }
 }

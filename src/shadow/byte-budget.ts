@@ -6,10 +6,6 @@ export class ByteBudget {
   #used = 0;
   constructor(readonly limit: number) {}
 
-  get used(): number {
-    return this.#used;
-  }
-
   /** Takes `bytes` if they fit; false (and nothing taken) otherwise. */
   take(bytes: number): boolean {
     if (this.#used + bytes > this.limit) return false;

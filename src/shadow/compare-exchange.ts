@@ -55,6 +55,19 @@ function decode(r: CapturedResponse): Buffer {
   return body;
 }
 
+// A diverging pair is decoded for the diff and again for its stored example: once is enough.
+const decodedTexts = new WeakMap<CapturedResponse, string>();
+
+/** The body as text, decoded from its Content-Encoding; remembered per response. */
+function decodedText(r: CapturedResponse): string {
+  let text = decodedTexts.get(r);
+  if (text === undefined) {
+    text = decode(r).toString("utf8");
+    decodedTexts.set(r, text);
+  }
+  return text;
+}
+
 function normalizeHeader(name: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   return name === "content-type" ? value.toLowerCase().replace(/\s+/g, "") : value.trim();
@@ -110,7 +123,7 @@ function exampleText(side: ComparedSide, fields: readonly string[], maxBytes: nu
   if (!side.ok) return `(no answer: ${side.error})`;
   let text: string;
   try {
-    text = decode(side.response).toString("utf8");
+    text = decodedText(side.response);
   } catch {
     text = `(undecodable ${String(header(side.response, "content-encoding"))} body)`;
   }
@@ -148,8 +161,8 @@ function compareBodies(a: CapturedResponse, b: CapturedResponse, rules: DiffRule
   let ta: string;
   let tb: string;
   try {
-    ta = decode(a).toString("utf8");
-    tb = decode(b).toString("utf8");
+    ta = decodedText(a);
+    tb = decodedText(b);
   } catch (error) {
     return [{ path: "body", kind: "changed", left: "(undecodable)", right: (error as Error).message }];
   }

@@ -66,9 +66,4 @@ export class NoiseModel {
   setStatus(routeId: string, path: string, status: NoiseStatus): void {
     this.#route(routeId).status.set(path, status);
   }
-
-  /** Forgets what was learned for a route (after a reset). */
-  forget(routeId: string): void {
-    this.#routes.delete(routeId);
-  }
 }
