@@ -19,7 +19,7 @@ if (!/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(proxyUrl)) 
 const pad = (n: number) => String(n).padStart(3, "0");
 const paths = [
   (i: number) => `/api/products?page=${1 + (i % 3)}`,
-  (i: number) => `/api/products?category=books&sort=price`,
+  () => `/api/products?category=books&sort=price`,
   (i: number) => `/api/products/p_${pad(1 + (i % 60))}`,
   (i: number) => `/api/inventory/p_${pad(1 + (i % 60))}`,
   (i: number) => `/api/orders?page=${1 + (i % 2)}`,

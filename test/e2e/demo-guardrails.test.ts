@@ -3,7 +3,8 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/guard/clock.ts";
 import { startStrangler, type Strangler } from "../../src/strangler.ts";
-import { adminJson, until } from "../helpers/admin.ts";
+import { adminJson } from "../helpers/admin.ts";
+import { until } from "../helpers/wait.ts";
 import { startDemoBackends, type DemoBackends } from "../helpers/demo.ts";
 
 /** The shipped routes.config.ts against the demo, as the README's guardrail commands use it. */

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/guard/clock.ts";
 import type { Strangler } from "../../src/strangler.ts";
-import { adminJson, until } from "../helpers/admin.ts";
+import { adminJson } from "../helpers/admin.ts";
+import { until } from "../helpers/wait.ts";
 import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
 import { startTestProxy, writeConfig } from "../helpers/proxy.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";

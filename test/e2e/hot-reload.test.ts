@@ -1,7 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStrangler, type Strangler } from "../../src/strangler.ts";
-import { eventually, startFixture, type Fixture } from "../helpers/fixture-server.ts";
+import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
+import { eventually } from "../helpers/wait.ts";
 import { capturingLogger } from "../helpers/log-capture.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Strangler } from "../../src/strangler.ts";
-import { adminJson, until } from "../helpers/admin.ts";
+import { adminJson } from "../helpers/admin.ts";
+import { until } from "../helpers/wait.ts";
 import { startDemoBackends, type DemoBackends } from "../helpers/demo.ts";
 import { startTestProxy, writeConfig } from "../helpers/proxy.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";

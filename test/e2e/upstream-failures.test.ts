@@ -1,7 +1,8 @@
 import { Client } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Strangler } from "../../src/strangler.ts";
-import { eventually, startFixture, type Fixture } from "../helpers/fixture-server.ts";
+import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
+import { eventually } from "../helpers/wait.ts";
 import { startTestProxy, writeConfig } from "../helpers/proxy.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
 

@@ -8,14 +8,3 @@ export async function adminJson<T = Record<string, unknown>>(adminUrl: string, p
   if (!res.ok) throw new Error(`${init.method ?? "GET"} ${path}: ${res.status} ${JSON.stringify(body)}`);
   return body;
 }
-
-/** Polls `read` until `done` holds on its result, or `timeoutMs` passes; returns the last result. */
-export async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    value = await read();
-  }
-  return value;
-}

@@ -34,13 +34,3 @@ export async function startFixture(handler: (req: IncomingMessage, res: ServerRe
       }),
   };
 }
-
-/** Polls `check` until it holds or `timeoutMs` passes; returns whether it held. */
-export async function eventually(check: () => boolean, timeoutMs = 5_000, everyMs = 20): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  return check();
-}
