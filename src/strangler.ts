@@ -17,6 +17,7 @@ import { watchFile } from "./config/watch-config.ts";
 import { createFlagDecider } from "./decision/decider.ts";
 import { StranglerRolloutProvider } from "./flags/rollout-provider.ts";
 import { createLogger } from "./log/logger.ts";
+import { createRepeatedEvents } from "./log/repeated-events.ts";
 import { createProxyMetrics, type ProxyMetrics } from "./metrics/proxy-metrics.ts";
 import { createRolloutService, type RolloutService } from "./rollout/rollout-service.ts";
 import { createShadowMetrics, type ShadowMetrics } from "./metrics/shadow-metrics.ts";
@@ -31,7 +32,7 @@ import { createShadowRepository, type ShadowRepository } from "./store/shadow-re
 import { BackendPools } from "./proxy/backend-pool.ts";
 import { buildProxyState } from "./proxy/build-state.ts";
 import { CircuitBreakers } from "./proxy/circuit-breaker.ts";
-import { createDataPlane } from "./proxy/data-plane.ts";
+import { applyServerLimits, createDataPlane } from "./proxy/data-plane.ts";
 import type { ProxyState } from "./proxy/proxy-state.ts";
 
 export interface StranglerOptions {
@@ -169,7 +170,8 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     metrics.circuit(backend, state);
     logger.warn({ backend, state }, "circuit breaker changed");
   });
-  const dataPlane = createDataPlane({ state: holder, decider, logger, metrics, shadows, breakers });
+  const events = createRepeatedEvents(logger);
+  const dataPlane = createDataPlane({ state: holder, decider, logger, metrics, shadows, breakers, events });
   const overviewSources = {
     routes: () => current.config.routes,
     rollouts,
@@ -222,6 +224,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       // Percentages first: if the database refuses, the reload is refused whole and the old table serves on.
       rollouts.reconcile(next.routes);
       current = buildProxyState(next, pools, shadowPools);
+      applyServerLimits(dataPlane, next.server);
       migrations.sync();
       publishRolloutGauges(metrics, rollouts, next, previous);
       logger.info({ routes: next.routes.length }, "config reloaded");
@@ -267,6 +270,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       clearTimeout(timer);
       await Promise.all([pools.close(true), shadowPools.close(true)]);
       await shadows.close(); // writes the evidence still queued
+      events.close();
       rollouts.close();
       db.close();
       // Replacing our provider closes it and releases this instance's domain.

@@ -22,6 +22,17 @@ export const backendSchema = z.strictObject({
   bodyTimeoutMs: z.number().int().positive().max(3_600_000).default(60_000),
   /** Keep-alive connections the proxy may hold open to this backend. Default 128. */
   maxSockets: z.number().int().min(1).max(10_000).default(128),
+  /**
+   * Requests allowed to wait for a free connection to this backend (Envoy's `max_pending_requests`).
+   * Beyond it the proxy answers 503 `upstream_overloaded` at once instead of queueing. Default 1024.
+   */
+  maxPendingRequests: z.number().int().min(0).max(1_000_000).default(1_024),
+  /**
+   * Connections to this backend that requests still streaming their body may hold at once; beyond it such
+   * requests get 503 `upstream_overloaded`, so slow uploads can never take every connection. Default half
+   * of `maxSockets`.
+   */
+  maxStreamingUploads: z.number().int().min(1).max(10_000).optional(),
   /** After this many transport failures in a row, stop sending for `cooldownMs`, then let one probe through. */
   circuitBreaker: z
     .strictObject({ failures: z.number().int().min(1).default(5), cooldownMs: z.number().int().min(100).default(10_000) })
@@ -196,6 +207,49 @@ export const fallbackSchema = z.strictObject({
   maxBodyBytes: z.number().int().min(0).default(1024 * 1024),
 });
 
+/**
+ * Bounds on what clients may hold of the proxy (nginx's and Envoy's listener limits). Each has a default;
+ * `maxHeaderBytes` is read at start-up, the others also on reload.
+ */
+export const serverSchema = z.strictObject({
+  /** Client connections open at once; a request on a connection beyond it gets 503 `too_many_connections`. Default 10000. */
+  maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
+  /** Longest wait for a whole request head; then 408 and the connection is closed. Default 30000 ms. */
+  headersTimeoutMs: z.number().int().min(1_000).max(600_000).default(30_000),
+  /** Longest a whole request (head and body) may take; 0 for no limit (slow uploads are bounded by `clientBodyTimeoutMs`). Default 0. */
+  requestTimeoutMs: z.number().int().min(0).max(3_600_000).default(0),
+  /** Longest silence inside a request body; then 408 `client_body_timeout` and the connection is closed. Default 30000 ms. */
+  clientBodyTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
+  /** How long an idle keep-alive client connection is kept open. Default 65000 ms (longer than a load balancer's 60 s). */
+  keepAliveTimeoutMs: z.number().int().min(100).max(3_600_000).default(65_000),
+  /** Largest request head, in bytes; larger ones get 431. Read at start-up. Default 16384. */
+  maxHeaderBytes: z.number().int().min(1_024).max(1_048_576).default(16 * 1024),
+  /**
+   * A request body is read up to this many bytes before a backend connection is taken: a body that fits
+   * is sent whole, so a slow client never holds an upstream connection for it. Default 65536.
+   */
+  requestBufferBytes: z.number().int().min(0).max(64 * 1024 * 1024).default(64 * 1024),
+  /** Bytes all requests' buffered bodies may hold together; beyond it bodies stream instead. Default 64 MiB. */
+  maxBufferedRequestBytes: z.number().int().min(0).default(64 * 1024 * 1024),
+  /**
+   * When the answer is complete before the request body was read (a backend that refused an upload), the
+   * rest of the body is read and discarded for up to this long, so the client sees the answer, not a reset
+   * (nginx's `lingering_close`). Default 5000 ms.
+   */
+  lingerTimeoutMs: z.number().int().min(0).max(600_000).default(5_000),
+  /** ...and up to this many bytes. Default 16 MiB. */
+  lingerMaxBytes: z.number().int().min(0).default(16 * 1024 * 1024),
+});
+
+/** The admin listener's protection against cross-site pages and DNS rebinding. */
+export const adminSchema = z.strictObject({
+  /**
+   * Host names (with or without a port) the admin listener answers to, besides loopback names and its bind
+   * address: the names an operator reaches it by (`["proxy-1.internal"]`). Others get 403 `host_not_allowed`.
+   */
+  allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/, "must be a host name or address, optionally with :port")).default([]),
+});
+
 /** Limits that bound shadowing across all routes. */
 export const shadowingSchema = z.strictObject({
   /** Shadow exchanges in flight at once; beyond it requests are not shadowed (`overload`). Default 64. */
@@ -262,6 +316,8 @@ export const configSchema = z
       })
       .optional(),
     shadowing: shadowingSchema.default(shadowingSchema.parse({})),
+    server: serverSchema.default(serverSchema.parse({})),
+    admin: adminSchema.default({ allowedHosts: [] }),
     /** How often guards and promotions are evaluated. Default 10000 ms. */
     guards: z.strictObject({ intervalMs: z.number().int().min(100).default(10_000) }).default({ intervalMs: 10_000 }),
     servedByHeader: z
@@ -300,6 +356,7 @@ export type RouteConfig = z.output<typeof routeSchema>;
 export type BackendConfig = z.output<typeof backendSchema>;
 export type ShadowConfig = z.output<typeof shadowSchema>;
 export type ShadowingLimits = z.output<typeof shadowingSchema>;
+export type ServerLimits = z.output<typeof serverSchema>;
 export type GuardConfig = z.output<typeof guardSchema>;
 export type PromoteConfig = z.output<typeof promoteSchema>;
 export type FallbackConfig = z.output<typeof fallbackSchema>;

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { OverloadReason } from "../proxy/admission.ts";
 
 /** Route label for requests no route claims (served by the monolith). */
 export const UNROUTED = "_unrouted";
@@ -15,16 +16,28 @@ export function statusClassOf(status: number, completed: boolean): StatusClass {
   return "1xx";
 }
 
+/** Why the proxy refused a request itself. A fixed set: used as a label value. */
+export type RejectionReason =
+  | "bad_request_target"
+  | "malformed_request"
+  | "client_header_timeout"
+  | "client_body_timeout"
+  | "too_many_connections"
+  | "upstream_overloaded"
+  | "websocket_bad_request";
+
 /** The data plane's metrics. Label values are route ids, backend names and status classes only. */
 export interface ProxyMetrics {
   /** Records one finished exchange. */
   observe(route: string, backend: string, status: StatusClass, seconds: number): void;
   /** Records a request replayed to the monolith after its target failed it. */
-  fallback(route: string, reason: "status_5xx" | "transport_error" | "circuit_open"): void;
+  fallback(route: string, reason: "status_5xx" | "transport_error" | "circuit_open" | "overloaded"): void;
+  /** Records a request refused at once because a backend's queue was full (503 `upstream_overloaded`). */
+  overloaded(backend: string, reason: OverloadReason): void;
   /** Records a backend's circuit breaker state. */
   circuit(backend: string, state: "closed" | "open" | "half_open"): void;
-  /** Records a request refused before routing (bad target). */
-  rejected(reason: "bad_request_target"): void;
+  /** Records a request the proxy answered itself, refusing it (a fixed set of reasons). */
+  rejected(reason: RejectionReason): void;
   setRolloutPercent(route: string, percent: number): void;
   /** Drops the gauge of a route no longer in the config. */
   forgetRoute(route: string): void;
@@ -61,7 +74,7 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
   });
   const rejections = new Counter({
     name: "strangler_rejected_requests_total",
-    help: "Requests refused before routing, by reason",
+    help: "Requests the proxy refused itself (bad target, malformed, client body timeout, overload), by reason",
     labelNames: ["reason"] as const,
     registers: [registry],
   });
@@ -69,6 +82,12 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
     name: "strangler_fallbacks_total",
     help: "Requests the target failed and the monolith answered instead, by reason",
     labelNames: ["route", "reason"] as const,
+    registers: [registry],
+  });
+  const overloads = new Counter({
+    name: "strangler_upstream_overloaded_total",
+    help: "Requests answered 503 at once because a backend's queue was full, by backend and bound",
+    labelNames: ["backend", "reason"] as const,
     registers: [registry],
   });
   const circuits = new Gauge({
@@ -97,6 +116,10 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
     },
     fallback(route, reason) {
       fallbacks.labels(route, reason).inc();
+    },
+    overloaded(backend, reason) {
+      overloads.labels(backend, reason).inc();
+      rejections.labels("upstream_overloaded").inc();
     },
     circuit(backend, state) {
       for (const s of ["closed", "open", "half_open"] as const) circuits.labels(backend, s).set(s === state ? 1 : 0);

@@ -1,11 +1,21 @@
 import { Pool } from "undici";
 import type { BackendConfig } from "../config/schema.ts";
 
+/** Requests a backend's pool is carrying now, counted by the data plane (see admission.ts). */
+export interface BackendLoad {
+  /** Requests sent and not yet finished: those beyond `maxSockets` wait for a connection. */
+  inFlight: number;
+  /** Of those, requests whose body is still streaming from the client. */
+  streamingUploads: number;
+}
+
 /** A backend ready to forward to: a keep-alive connection pool and where its paths start. */
 export interface Backend {
   readonly name: string;
   readonly config: BackendConfig;
   readonly pool: Pool;
+  /** Shared by every Backend object on the same pool, so a reload keeps the counts. */
+  readonly load: BackendLoad;
   /** `host:port` sent as the Host header. */
   readonly host: string;
   /** Base path from the URL without its trailing slash ("" for none), prefixed to every forwarded path. */
@@ -26,7 +36,7 @@ function openBackend(name: string, config: BackendConfig): Backend {
     keepAliveTimeout: 4_000,
     pipelining: 1,
   });
-  return { name, config, pool, host: url.host, basePath: url.pathname.replace(/\/+$/, "") };
+  return { name, config, pool, load: { inFlight: 0, streamingUploads: 0 }, host: url.host, basePath: url.pathname.replace(/\/+$/, "") };
 }
 
 /**
@@ -42,10 +52,11 @@ export class BackendPools {
     const next = new Map<string, Backend>();
     for (const [name, config] of Object.entries(configs)) {
       const existing = this.#open.get(name);
-      next.set(name, existing && fingerprint(existing.config) === fingerprint(config) ? existing : openBackend(name, config));
+      // The same pool (and its counts) under the new settings that need no new pool: bounds, circuit breaker.
+      next.set(name, existing && fingerprint(existing.config) === fingerprint(config) ? { ...existing, config } : openBackend(name, config));
     }
     for (const [name, backend] of this.#open) {
-      if (next.get(name) !== backend) void backend.pool.close().catch(() => undefined);
+      if (next.get(name)?.pool !== backend.pool) void backend.pool.close().catch(() => undefined);
     }
     this.#open = next;
     return next;

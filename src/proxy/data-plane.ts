@@ -1,9 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
-import { IDEMPOTENT_METHODS } from "../config/schema.ts";
+import { IDEMPOTENT_METHODS, type ServerLimits } from "../config/schema.ts";
 import type { BackendRole, Decision, RoutingDecider } from "../decision/decider.ts";
-import { UNROUTED, type ProxyMetrics } from "../metrics/proxy-metrics.ts";
+import type { RepeatedEvents } from "../log/repeated-events.ts";
+import { UNROUTED, type ProxyMetrics, type RejectionReason } from "../metrics/proxy-metrics.ts";
+import { ByteBudget } from "../shadow/byte-budget.ts";
 import type { ShadowRunner } from "../shadow/shadow-runner.ts";
 import { normalizeRequestTarget } from "../routing/normalize-path.ts";
 import type { CompiledRoute } from "../routing/route-table.ts";
@@ -12,6 +15,7 @@ import type { CircuitBreakers } from "./circuit-breaker.ts";
 import { forward, type Exchange } from "./forward.ts";
 import { hasBody } from "./has-body.ts";
 import type { ProxyState, StateHolder } from "./proxy-state.ts";
+import { readRequestBody } from "./request-body.ts";
 import { requestIdFor } from "./request-id.ts";
 import { endSocketWithError, sendProxyError } from "./upstream-error.ts";
 import { createUpgradeProxy } from "./websocket.ts";
@@ -25,8 +29,8 @@ export interface DataPlaneOptions {
   readonly breakers: CircuitBreakers;
   /** Starts shadow comparisons for sampled requests; none when absent. */
   readonly shadows?: ShadowRunner;
-  /** Largest request head accepted, in bytes; larger ones get 431. Default 16 KiB. */
-  readonly maxHeaderSize?: number;
+  /** Per-request events (upstream failures, replays), logged rate-limited. */
+  readonly events: RepeatedEvents;
 }
 
 /** Where one request goes: the route that claimed it (if any), the backend chosen, and a cookie to set. */
@@ -78,7 +82,7 @@ function resolveDestination(
 /**
  * Whether a request to a route's target may be replayed to the monolith if the target fails it: the
  * route asks for fallback, and the request is idempotent (or carries the route's idempotency key) with
- * no body, or a body of known length within the limit.
+ * no body, or a body of known length within the limit (read whole first, so it can be sent twice).
  */
 function fallbackPlan(route: CompiledRoute, req: IncomingMessage, legacy: Backend): { legacy: Backend; maxBodyBytes: number } | undefined {
   const fallback = route.config.fallback;
@@ -92,20 +96,32 @@ function fallbackPlan(route: CompiledRoute, req: IncomingMessage, legacy: Backen
   return { legacy, maxBodyBytes: fallback.maxBodyBytes };
 }
 
-/** Reads a body of known, bounded length whole; null for none. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  if (!hasBody(req)) return Promise.resolve(null);
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) return reject(new Error("body over the fallback limit"));
-      chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
+/** RFC 9112 §3.2: a request with several Host headers is refused; Node keeps only the first. */
+function hostCount(req: IncomingMessage): number {
+  let count = 0;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) if ((raw[i] as string).length === 4 && (raw[i] as string).toLowerCase() === "host") count++;
+  return count;
+}
+
+/** The reason a request head is refused before routing, or undefined: a missing or repeated Host. */
+export function hostProblem(req: IncomingMessage): string | undefined {
+  const hosts = hostCount(req);
+  if (hosts > 1) return "the request has more than one Host header";
+  if (hosts === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) return "an HTTP/1.1 request needs a Host header";
+  return undefined;
+}
+
+/**
+ * Sets the client-side bounds Node enforces itself: time for a request head, for a whole request, and
+ * for an idle keep-alive connection. Called at start and on every reload.
+ */
+export function applyServerLimits(server: Server, limits: ServerLimits): void {
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  // A hard stop at accept, well past the soft bound whose connections are answered 503 (onRequest).
+  server.maxConnections = limits.maxConnections * 2;
 }
 
 /**
@@ -115,23 +131,35 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
 export function createDataPlane(options: DataPlaneOptions): Server {
   const { state, decider, logger, metrics, shadows, breakers } = options;
   const upgrades = createUpgradeProxy(logger);
+  const initialLimits = state.current.config.server;
+  const requestBudget = new ByteBudget(initialLimits.maxBufferedRequestBytes);
+  const overCapacity = new WeakSet<Socket>();
+  let connections = 0;
+
+  function refuse(req: IncomingMessage, res: ServerResponse, status: number, reason: RejectionReason, message: string, requestId: string): void {
+    metrics.rejected(reason);
+    sendProxyError(res, status, reason, message, requestId, !req.complete || reason === "too_many_connections");
+  }
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const requestId = requestIdFor(req.headers);
-    const target = normalizeRequestTarget(req.url ?? "/");
-    if (!target.ok) {
-      metrics.rejected("bad_request_target");
-      sendProxyError(res, 400, "bad_request_target", target.reason, requestId);
+    if (overCapacity.has(req.socket)) {
+      refuse(req, res, 503, "too_many_connections", "the proxy holds as many client connections as it allows; try again shortly", requestId);
       return;
     }
+    const badHost = hostProblem(req);
+    if (badHost) return refuse(req, res, 400, "malformed_request", badHost, requestId);
+    const target = normalizeRequestTarget(req.url ?? "/");
+    if (!target.ok) return refuse(req, res, 400, "bad_request_target", target.reason, requestId);
     const started = performance.now();
     const pathAndQuery = target.query === "" ? target.path : `${target.path}?${target.query}`;
     const current = state.current; // one table for the whole request, even if a reload lands meanwhile
+    const limits = current.config.server;
     resolveDestination(current, decider, req, target.path, logger, ({ route, backend, setCookie, decision }) => {
       const servedByHeader = current.config.servedByHeader;
       const fallback = route && decision?.role === "target" ? fallbackPlan(route, req, current.legacyOf(route)) : undefined;
       const shadow =
-        shadows && route?.config.shadow && decision?.key !== undefined && !(fallback && hasBody(req))
+        shadows && route?.config.shadow && decision?.key !== undefined
           ? shadows.start({
               route,
               key: decision.key,
@@ -154,20 +182,36 @@ export function createDataPlane(options: DataPlaneOptions): Server {
         routeId: route?.id ?? UNROUTED,
         setCookie,
         shadow,
-        fallback: undefined,
+        body: null,
+        admitted: undefined,
+        fallback: fallback ? { legacy: fallback.legacy } : undefined,
         replay: undefined,
         started,
         breakers,
+        limits,
         metrics,
-        logger,
+        events: options.events,
         clientGone: false,
       };
-      if (!fallback) return forward(exchange);
-      // A replayable write is read whole first (it is within the limit), so it can be sent twice.
-      void readBody(req, fallback.maxBodyBytes).then((body) => {
-        exchange.fallback = { legacy: fallback.legacy, body };
+      if (!hasBody(req)) return forward(exchange);
+      // The body is read up to the buffer size before a backend connection is taken (a replayable body
+      // whole), so a client that sends slowly holds only its own connection.
+      const intake = readRequestBody(req, {
+        bufferBytes: fallback ? Math.max(limits.requestBufferBytes, fallback.maxBodyBytes) : limits.requestBufferBytes,
+        idleTimeoutMs: limits.clientBodyTimeoutMs,
+        budget: requestBudget,
+      });
+      res.once("close", intake.release);
+      void intake.result.then((body) => {
+        if (body.kind === "timeout" || body.kind === "aborted") {
+          shadow?.primaryDone(null, true);
+          if (body.kind === "aborted") return void res.destroy();
+          return refuse(req, res, 408, "client_body_timeout", `the request body sent nothing for ${limits.clientBodyTimeoutMs} ms`, requestId);
+        }
+        if (body.kind === "streaming") exchange.fallback = undefined; // a streamed body cannot be sent twice
+        exchange.body = shadow ? shadow.requestBody(body.body) : body.body;
         forward(exchange);
-      }, () => req.socket.destroy());
+      });
     });
   }
 
@@ -186,14 +230,20 @@ export function createDataPlane(options: DataPlaneOptions): Server {
 
   const server = createServer(
     {
-      maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
-      keepAliveTimeout: 65_000,
-      headersTimeout: 30_000,
-      requestTimeout: 0, // long uploads are bounded by idle timeouts, not a total
-      requireHostHeader: true,
+      maxHeaderSize: initialLimits.maxHeaderBytes,
+      // Host is checked by the data plane itself, so that its absence gets the documented JSON 400.
+      requireHostHeader: false,
+      // How often Node looks for connections past headersTimeout/requestTimeout (default 30 s, too coarse).
+      connectionsCheckingInterval: 1_000,
     },
     onRequest,
   );
+  applyServerLimits(server, initialLimits);
+  server.prependListener("connection", (socket: Socket) => {
+    connections++;
+    socket.once("close", () => connections--);
+    if (connections > state.current.config.server.maxConnections) overCapacity.add(socket);
+  });
   server.on("upgrade", onUpgrade);
   // Malformed requests (bad framing, conflicting Content-Length/Transfer-Encoding, oversized heads) are
   // refused by Node's parser before any routing; answer them plainly and close, never forward.
@@ -202,8 +252,11 @@ export function createDataPlane(options: DataPlaneOptions): Server {
       socket.destroy();
       return;
     }
-    const status = error.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request";
-    endSocketWithError(socket, status, { code: "malformed_request", message: error.code ?? "malformed request" });
+    const timeout = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
+    metrics.rejected(timeout ? "client_header_timeout" : "malformed_request");
+    const status = error.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : timeout ? "408 Request Timeout" : "400 Bad Request";
+    const code = timeout ? "client_header_timeout" : "malformed_request";
+    endSocketWithError(socket, status, { code, message: timeout ? "the request head did not arrive in time" : (error.code ?? "malformed request") });
   });
   server.on("close", () => upgrades.close());
   return server;

@@ -1,17 +1,20 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Writable } from "node:stream";
+import { Writable, type Readable } from "node:stream";
 import type { Dispatcher } from "undici";
-import type { Logger } from "pino";
+import type { RepeatedEvents } from "../log/repeated-events.ts";
 import { statusClassOf, type ProxyMetrics } from "../metrics/proxy-metrics.ts";
 import type { ShadowSession } from "../shadow/shadow-session.ts";
+import type { ServerLimits } from "../config/schema.ts";
+import { admit, release } from "./admission.ts";
 import type { Backend } from "./backend-pool.ts";
 import type { CircuitBreakers } from "./circuit-breaker.ts";
-import { hasBody } from "./has-body.ts";
 import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
+import { lingerOnClose } from "./linger.ts";
+import { isClientBodyTimeout } from "./request-body.ts";
 import { classifyUpstreamError, isClientAbort, sendProxyError } from "./upstream-error.ts";
 
 /** Why a request was replayed to the monolith. A fixed set: used as a label value. */
-export type FallbackReason = "status_5xx" | "transport_error" | "circuit_open";
+export type FallbackReason = "status_5xx" | "transport_error" | "circuit_open" | "overloaded";
 
 /**
  * One request on its way through the proxy; passed to undici as `opaque` so no closures are made per
@@ -31,15 +34,25 @@ export interface Exchange {
   readonly setCookie: string | undefined;
   /** The shadow comparison this request is part of, if sampled. */
   shadow: ShadowSession | undefined;
-  /** Where to replay the request if the target fails it, with its buffered body; undefined when not eligible. */
-  fallback: { readonly legacy: Backend; readonly body: Buffer | null } | undefined;
+  /**
+   * The request body as sent upstream: none, read whole (a Buffer, which a replay can send again), or a
+   * stream of the rest of it, which holds its backend connection while the client sends.
+   */
+  body: Buffer | Readable | null;
+  /** The backend whose place this request holds now (see admission.ts), released when the attempt ends. */
+  admitted: Backend | undefined;
+  /** Where to replay the request if the target fails it (the body is then a Buffer or none); undefined when not eligible. */
+  fallback: { readonly legacy: Backend } | undefined;
   /** Set when the target answered 5xx and the request will be replayed once that answer is drained. */
   replay: FallbackReason | undefined;
   /** `performance.now()` when the request (or its current attempt) started. */
   started: number;
   readonly breakers: CircuitBreakers;
+  /** The client-side bounds in force for this request. */
+  readonly limits: ServerLimits;
   readonly metrics: ProxyMetrics;
-  readonly logger: Logger;
+  /** Per-request events (failures, replays) are logged through this, rate-limited. */
+  readonly events: RepeatedEvents;
   /** Set when the client went away before its answer was complete. */
   clientGone: boolean;
 }
@@ -55,14 +68,22 @@ function writeHead({ statusCode, headers, opaque }: Dispatcher.StreamFactoryData
     ex.replay = "status_5xx"; // nothing has reached the client yet: the monolith answers instead
     return discard();
   }
-  ex.res.writeHead(statusCode, clientResponseHeaders(headers, ex.requestId, ex.servedBy, ex.setCookie));
+  const out = clientResponseHeaders(headers, ex.requestId, ex.servedBy, ex.setCookie);
+  if (!ex.req.complete) {
+    // The backend answers before the whole body arrived (it refused an upload, say): this connection
+    // cannot be reused, and the rest of the body is drained after the answer so the client reads it.
+    out.connection = "close";
+    lingerOnClose(ex.req, ex.limits);
+  }
+  ex.res.writeHead(statusCode, out);
   return ex.shadow ? ex.shadow.primaryResponse(ex.res, statusCode, headers) : ex.res;
 }
 
-/** Closes the client connection once the response is out: its unread request body cannot be skipped. */
-function closeAfterResponse(ex: Exchange): void {
-  if (ex.res.writableFinished) ex.req.socket.destroySoon();
-  else ex.res.once("finish", () => ex.req.socket.destroySoon());
+/** Answers with a proxy error; a request body still arriving is drained after it (see linger.ts). */
+function answerError(ex: Exchange, status: number, code: string, message: string): void {
+  const unread = !ex.req.complete;
+  if (unread) lingerOnClose(ex.req, ex.limits);
+  sendProxyError(ex.res, status, code, message, ex.requestId, unread);
 }
 
 function breakerOf(ex: Exchange) {
@@ -75,7 +96,7 @@ function replayToLegacy(ex: Exchange, reason: FallbackReason): void {
   if (!fallback) return;
   ex.metrics.observe(ex.routeId, ex.backend.name, "5xx", (performance.now() - ex.started) / 1000);
   ex.metrics.fallback(ex.routeId, reason);
-  ex.logger.info({ requestId: ex.requestId, route: ex.routeId, backend: ex.backend.name, reason }, "replayed to legacy");
+  ex.events.info(`replay\u0000${ex.routeId}\u0000${reason}`, { route: ex.routeId, backend: ex.backend.name, reason }, "replayed to legacy");
   ex.shadow?.primaryDone(null, true); // the pair is no longer the one the client sees
   ex.shadow = undefined;
   ex.fallback = undefined; // one replay at most
@@ -83,43 +104,64 @@ function replayToLegacy(ex: Exchange, reason: FallbackReason): void {
   ex.backend = fallback.legacy;
   if (ex.servedBy) ex.servedBy = [ex.servedBy[0], fallback.legacy.name];
   ex.started = performance.now();
-  dispatch(ex, fallback.body);
+  dispatch(ex);
 }
 
 function finished(error: Error | null, data: Dispatcher.StreamData<Exchange>): void {
   const ex = data.opaque;
+  if (ex.admitted) release(ex.admitted, isStreaming(ex.body));
+  ex.admitted = undefined;
   const clientGone = ex.clientGone || (error !== null && isClientAbort(error));
-  if (!error || !clientGone) {
+  // A client that went silent mid-body says nothing about the backend: no breaker failure, no replay.
+  const clientSilent = error !== null && isClientBodyTimeout(error);
+  if (!clientGone && !clientSilent) {
     if (error) breakerOf(ex).failure();
     else breakerOf(ex).success();
   }
   if (!error && ex.replay) return replayToLegacy(ex, ex.replay);
-  if (error && !clientGone && ex.fallback && !ex.res.headersSent) return replayToLegacy(ex, "transport_error");
-  ex.shadow?.primaryDone(error, ex.clientGone);
-  if (!error) {
-    if (!ex.req.complete) closeAfterResponse(ex);
-    return;
-  }
+  if (error && !clientGone && !clientSilent && ex.fallback && !ex.res.headersSent) return replayToLegacy(ex, "transport_error");
+  ex.shadow?.primaryDone(error, ex.clientGone || clientSilent);
+  if (!error) return;
   if (clientGone) {
     ex.res.destroy();
     return;
   }
+  if (clientSilent) {
+    ex.metrics.rejected("client_body_timeout");
+    sendProxyError(ex.res, 408, "client_body_timeout", error.message, ex.requestId, true);
+    return;
+  }
   const failure = classifyUpstreamError(error, ex.backend.name);
-  ex.logger.warn(
+  ex.events.warn(
+    `upstream\u0000${ex.routeId}\u0000${ex.backend.name}\u0000${failure.code}`,
     { requestId: ex.requestId, route: ex.routeId, backend: ex.backend.name, code: failure.code, err: error.message, started: ex.res.headersSent },
     "upstream failure",
   );
-  sendProxyError(ex.res, failure.status, failure.code, failure.message, ex.requestId, !ex.req.complete);
+  answerError(ex, failure.status, failure.code, failure.message);
 }
 
-function dispatch(ex: Exchange, bufferedBody: Buffer | null | undefined): void {
+function isStreaming(body: Buffer | Readable | null): body is Readable {
+  return body !== null && !Buffer.isBuffer(body);
+}
+
+function dispatch(ex: Exchange): void {
   const { req, backend } = ex;
   if (!breakerOf(ex).allow()) {
     if (ex.fallback) return replayToLegacy(ex, "circuit_open");
     ex.shadow?.primaryDone(null, true);
-    sendProxyError(ex.res, 503, "circuit_open", `backend "${backend.name}" is failing; not sending to it until its cool-down ends`, ex.requestId, !req.complete);
+    answerError(ex, 503, "circuit_open", `backend "${backend.name}" is failing; not sending to it until its cool-down ends`);
     return;
   }
+  const overload = admit(backend, isStreaming(ex.body));
+  if (overload) {
+    ex.metrics.overloaded(backend.name, overload);
+    if (ex.fallback) return replayToLegacy(ex, "overloaded");
+    ex.shadow?.primaryDone(null, true);
+    const why = overload === "pending_requests" ? "requests already wait for a connection" : "uploads already stream to it";
+    answerError(ex, 503, "upstream_overloaded", `backend "${backend.name}" is at its limit: ${why}; try again shortly`);
+    return;
+  }
+  ex.admitted = backend;
   const headers = upstreamRequestHeaders(req.headers, {
     clientAddress: req.socket.remoteAddress,
     proto: "encrypted" in req.socket && req.socket.encrypted ? "https" : "http",
@@ -127,7 +169,7 @@ function dispatch(ex: Exchange, bufferedBody: Buffer | null | undefined): void {
     requestId: ex.requestId,
     upstreamHost: backend.host,
   });
-  const body = bufferedBody !== undefined ? bufferedBody : hasBody(req) ? (ex.shadow?.requestBody(req) ?? req) : null;
+  const body = ex.body;
   backend.pool.stream<Exchange>(
     // The response is the abort signal: undici accepts any emitter of "abort", and the close handler in
     // forward() emits it when the client leaves early. An AbortController per request cost ~6% of the
@@ -154,5 +196,5 @@ export function forward(ex: Exchange): void {
     }
     ex.metrics.observe(ex.routeId, ex.backend.name, statusClassOf(res.statusCode, completed), (performance.now() - ex.started) / 1000);
   });
-  dispatch(ex, ex.fallback ? ex.fallback.body : undefined);
+  dispatch(ex);
 }

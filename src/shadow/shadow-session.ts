@@ -84,24 +84,36 @@ export class ShadowSession {
     if (!this.#requestCapture) this.#send(undefined);
   }
 
-  /** The stream to send the primary as the request body: the client's, with a bounded copy kept. */
-  requestBody(req: IncomingMessage): Readable {
+  /**
+   * The body to send the primary, with a bounded copy kept for the shadow: a body read whole is copied
+   * at once; a stream is teed as it passes.
+   */
+  requestBody<T extends Buffer | Readable>(body: T): T {
     const capture = this.#requestCapture;
-    if (!capture) return req;
+    if (!capture) return body;
+    const done = () => {
+      if (capture.truncated) this.#skip("body_too_large");
+      else if (capture.overBudget) this.#skip("overload");
+      else this.#send(capture.bytes());
+    };
+    if (Buffer.isBuffer(body)) {
+      capture.add(body);
+      done();
+      return body;
+    }
+    const stream = body as Readable;
     const tee = new Transform({
-      transform: (chunk: Buffer, _encoding, done) => {
+      transform: (chunk: Buffer, _encoding, next) => {
         capture.add(chunk);
-        done(null, chunk);
+        next(null, chunk);
       },
-      flush: (done) => {
-        if (capture.truncated) this.#skip("body_too_large");
-        else if (capture.overBudget) this.#skip("overload");
-        else this.#send(capture.bytes());
+      flush: (next) => {
         done();
+        next();
       },
     });
-    req.on("error", (error) => tee.destroy(error));
-    return req.pipe(tee);
+    stream.on("error", (error) => tee.destroy(error));
+    return stream.pipe(tee) as Readable as T;
   }
 
   /** The writable the primary's answer goes to: the client's response, with a bounded copy kept. */

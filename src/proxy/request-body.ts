@@ -1,0 +1,127 @@
+import type { IncomingMessage } from "node:http";
+import { PassThrough, type Readable } from "node:stream";
+import type { ByteBudget } from "../shadow/byte-budget.ts";
+
+/** The request body went silent for longer than `clientBodyTimeoutMs`. */
+export class ClientBodyTimeoutError extends Error {
+  readonly code = "CLIENT_BODY_TIMEOUT";
+  override name = "ClientBodyTimeoutError";
+  constructor(ms: number) {
+    super(`the request body sent nothing for ${ms} ms`);
+  }
+}
+
+/** True when `error` (or a cause undici wrapped it in) is a client body timeout. */
+export function isClientBodyTimeout(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    if (current instanceof ClientBodyTimeoutError) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * A request body as the data plane sends it on:
+ * - `buffered`: read whole (it fit the buffer), so no backend connection waits on the client;
+ * - `streaming`: longer than the buffer; what was read first, then the rest as it arrives;
+ * - `timeout`: the client went silent before the buffer was full or the body ended;
+ * - `aborted`: the client went away.
+ */
+export type RequestBody =
+  | { readonly kind: "buffered"; readonly body: Buffer }
+  | { readonly kind: "streaming"; readonly body: Readable }
+  | { readonly kind: "timeout" }
+  | { readonly kind: "aborted" };
+
+export interface BodyIntakeOptions {
+  /** Read up to this many bytes before deciding (`server.requestBufferBytes`, or more for a replayable body). */
+  readonly bufferBytes: number;
+  /** Longest silence allowed between two chunks, while buffering and while streaming. */
+  readonly idleTimeoutMs: number;
+  /** Shared allowance for buffered bodies; a body it cannot take streams instead. */
+  readonly budget: ByteBudget;
+}
+
+/**
+ * Reads a request body the way nginx's request buffering does, but bounded in memory: up to
+ * `bufferBytes` first (charged to the shared budget), then either the whole body or a stream of what was
+ * read followed by the rest. Every silence longer than `idleTimeoutMs` ends the body with a timeout: as
+ * `timeout` while buffering, as a `ClientBodyTimeoutError` on the stream after. Call `release` once the
+ * exchange is over to give the buffered bytes back.
+ */
+export function readRequestBody(req: IncomingMessage, options: BodyIntakeOptions): { result: Promise<RequestBody>; release: () => void } {
+  let charged = 0;
+  const release = () => {
+    options.budget.give(charged);
+    charged = 0;
+  };
+  const result = new Promise<RequestBody>((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const timer = setTimeout(() => finish({ kind: "timeout" }), options.idleTimeoutMs);
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("aborted", onAborted);
+      req.off("error", onAborted);
+    };
+    function finish(outcome: RequestBody): void {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      if (outcome.kind !== "streaming") clearTimeout(timer);
+      resolve(outcome);
+    }
+    function toStreaming(): void {
+      req.pause();
+      cleanup();
+      settled = true;
+      resolve({ kind: "streaming", body: continueStreaming(req, chunks, timer, options.idleTimeoutMs) });
+    }
+    function onData(chunk: Buffer): void {
+      timer.refresh();
+      if (!options.budget.take(chunk.length)) {
+        // No room to buffer: stream what was read and the rest, bounded by the streaming-upload limit.
+        chunks.push(chunk);
+        return toStreaming();
+      }
+      charged += chunk.length;
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > options.bufferBytes) toStreaming();
+    }
+    function onEnd(): void {
+      finish({ kind: "buffered", body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size) });
+    }
+    function onAborted(): void {
+      finish({ kind: "aborted" });
+    }
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("aborted", onAborted);
+    req.on("error", onAborted);
+  });
+  return { result, release };
+}
+
+/** What was read first, then the rest of `req` with backpressure, each silence bounded by `timer`. */
+function continueStreaming(req: IncomingMessage, prefix: readonly Buffer[], timer: NodeJS.Timeout, idleTimeoutMs: number): Readable {
+  const out = new PassThrough();
+  for (const chunk of prefix) out.write(chunk);
+  // The timer armed while buffering goes on guarding the stream: each chunk pushes it back.
+  const onTimeout = () => out.destroy(new ClientBodyTimeoutError(idleTimeoutMs));
+  clearTimeout(timer);
+  const idle = setTimeout(onTimeout, idleTimeoutMs);
+  req.on("data", () => idle.refresh());
+  req.once("end", () => clearTimeout(idle));
+  req.once("aborted", () => {
+    clearTimeout(idle);
+    out.destroy(new Error("the client went away during the request body"));
+  });
+  out.once("close", () => clearTimeout(idle));
+  req.pipe(out);
+  req.resume();
+  return out;
+}
