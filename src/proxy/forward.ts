@@ -81,6 +81,7 @@ function writeHead({ statusCode, headers, opaque }: Dispatcher.StreamFactoryData
 
 /** Answers with a proxy error; a request body still arriving is drained after it (see linger.ts). */
 function answerError(ex: Exchange, status: number, code: string, message: string): void {
+  if (isStreaming(ex.body) && !ex.admitted) ex.body.destroy(); // never sent: stop its idle timer
   const unread = !ex.req.complete;
   if (unread) lingerOnClose(ex.req, ex.limits);
   sendProxyError(ex.res, status, code, message, ex.requestId, unread);

@@ -109,6 +109,9 @@ export function readRequestBody(req: IncomingMessage, options: BodyIntakeOptions
 /** What was read first, then the rest of `req` with backpressure, each silence bounded by `timer`. */
 function continueStreaming(req: IncomingMessage, prefix: readonly Buffer[], timer: NodeJS.Timeout, idleTimeoutMs: number): Readable {
   const out = new PassThrough();
+  // Whoever reads the body (undici) sees its errors through its own listeners; a body never read (the
+  // request was refused) must not turn a timeout into an unhandled error.
+  out.on("error", () => undefined);
   for (const chunk of prefix) out.write(chunk);
   // The timer armed while buffering goes on guarding the stream: each chunk pushes it back.
   const onTimeout = () => out.destroy(new ClientBodyTimeoutError(idleTimeoutMs));
@@ -116,10 +119,12 @@ function continueStreaming(req: IncomingMessage, prefix: readonly Buffer[], time
   const idle = setTimeout(onTimeout, idleTimeoutMs);
   req.on("data", () => idle.refresh());
   req.once("end", () => clearTimeout(idle));
-  req.once("aborted", () => {
+  const gone = () => {
     clearTimeout(idle);
     out.destroy(new Error("the client went away during the request body"));
-  });
+  };
+  req.once("aborted", gone);
+  req.once("error", gone);
   out.once("close", () => clearTimeout(idle));
   req.pipe(out);
   req.resume();
