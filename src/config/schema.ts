@@ -239,6 +239,9 @@ export const serverSchema = z.strictObject({
   lingerTimeoutMs: z.number().int().min(0).max(600_000).default(5_000),
   /** ...and up to this many bytes. Default 16 MiB. */
   lingerMaxBytes: z.number().int().min(0).default(16 * 1024 * 1024),
+}).refine((s) => s.requestTimeoutMs === 0 || s.headersTimeoutMs <= s.requestTimeoutMs, {
+  error: "headersTimeoutMs must not exceed requestTimeoutMs (a whole request includes its head)",
+  path: ["headersTimeoutMs"],
 });
 
 /** The admin listener's protection against cross-site pages and DNS rebinding. */
