@@ -194,6 +194,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     overview: () => buildOverview(overviewSources),
     history: (routeId, hours) => buildHistory(overviewSources, routeId, hours),
     externallyManaged: () => config.openFeature !== undefined,
+    origin: { bindHost: adminHost, allowedHosts: () => current.config.admin.allowedHosts },
   });
   const admin = createAdaptorServer({ fetch: adminApp.fetch }) as Server;
 

@@ -9,6 +9,7 @@ import { actorOf, type AdminToken } from "./admin-tokens.ts";
 import { DASHBOARD_CSP, dashboardAssets } from "./dashboard/dashboard-page.ts";
 import { openApiDocument } from "./openapi.ts";
 import { readBody, readQuery } from "./read-input.ts";
+import { requestGuard, type RequestGuardOptions } from "./request-guard.ts";
 import { routeView } from "./route-views.ts";
 import { registerShadowApi } from "./shadow-api.ts";
 import { registerMigrationApi } from "./migration-api.ts";
@@ -35,6 +36,8 @@ export interface AdminAppOptions {
   readonly history: (routeId: string, hours: number) => unknown;
   /** True when another OpenFeature provider decides routes: percentages are then changed there, not here. */
   readonly externallyManaged: () => boolean;
+  /** The listener's own address and allowed host names, to refuse cross-site pages and DNS rebinding. */
+  readonly origin: RequestGuardOptions;
 }
 
 /** Largest request body the admin API reads. */
@@ -89,6 +92,12 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
     c.set("actor", actor);
     return next();
   };
+  // Before authentication: a page on another site learns nothing, and a browser's cached credentials
+  // cannot be ridden into a change.
+  const guard = requestGuard(options.origin);
+  app.use("/api/*", guard);
+  app.use("/dashboard", guard);
+  app.use("/dashboard/*", guard);
   app.use("/api/*", authenticate("api"));
   app.use("/dashboard", authenticate("dashboard"));
   app.use("/dashboard/*", authenticate("dashboard"));

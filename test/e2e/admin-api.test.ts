@@ -84,8 +84,11 @@ describe("admin API", () => {
     expect(error.message).toContain(message);
   });
 
-  it("answers 400 for a missing or non-JSON body, 404 for an unknown route, 413 for an oversized body", async () => {
-    const missing = await admin("/api/routes/products-list/rollout", { method: "PUT" });
+  it("answers 415 for a change without a JSON content type, 400 for a missing or non-JSON body, 404 for an unknown route, 413 for an oversized body", async () => {
+    const untyped = await admin("/api/routes/products-list/rollout", { method: "PUT" });
+    expect(untyped.status).toBe(415);
+    expect(await errorOf(untyped)).toMatchObject({ code: "unsupported_media_type" });
+    const missing = await admin("/api/routes/products-list/rollout", { method: "PUT", headers: { "content-type": "application/json" } });
     expect(missing.status).toBe(400);
     expect(await errorOf(missing)).toMatchObject({ code: "invalid_json" });
     const garbage = await admin("/api/routes/products-list/rollout", { method: "PUT", body: "{percent:", headers: { "content-type": "application/json" } });
