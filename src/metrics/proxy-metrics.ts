@@ -23,8 +23,7 @@ export type RejectionReason =
   | "client_header_timeout"
   | "client_body_timeout"
   | "too_many_connections"
-  | "upstream_overloaded"
-  | "websocket_bad_request";
+  | "upstream_overloaded";
 
 /** The data plane's metrics. Label values are route ids, backend names and status classes only. */
 export interface ProxyMetrics {
@@ -34,6 +33,8 @@ export interface ProxyMetrics {
   fallback(route: string, reason: "status_5xx" | "transport_error" | "circuit_open" | "overloaded"): void;
   /** Records a request refused at once because a backend's queue was full (503 `upstream_overloaded`). */
   overloaded(backend: string, reason: OverloadReason): void;
+  /** Records a WebSocket handshake: joined, declined by the backend, or failed. */
+  upgrade(route: string, backend: string, outcome: "upgraded" | "declined" | "error"): void;
   /** Records a backend's circuit breaker state. */
   circuit(backend: string, state: "closed" | "open" | "half_open"): void;
   /** Records a request the proxy answered itself, refusing it (a fixed set of reasons). */
@@ -90,6 +91,12 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
     labelNames: ["backend", "reason"] as const,
     registers: [registry],
   });
+  const upgrades = new Counter({
+    name: "strangler_websocket_upgrades_total",
+    help: "WebSocket handshakes, by route, backend and outcome (upgraded, declined, error)",
+    labelNames: ["route", "backend", "outcome"] as const,
+    registers: [registry],
+  });
   const circuits = new Gauge({
     name: "strangler_circuit_state",
     help: "Each backend's circuit breaker (1 on the current state)",
@@ -120,6 +127,9 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
     overloaded(backend, reason) {
       overloads.labels(backend, reason).inc();
       rejections.labels("upstream_overloaded").inc();
+    },
+    upgrade(route, backend, outcome) {
+      upgrades.labels(route, backend, outcome).inc();
     },
     circuit(backend, state) {
       for (const s of ["closed", "open", "half_open"] as const) circuits.labels(backend, s).set(s === state ? 1 : 0);

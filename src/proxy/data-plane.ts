@@ -18,7 +18,7 @@ import type { ProxyState, StateHolder } from "./proxy-state.ts";
 import { readRequestBody } from "./request-body.ts";
 import { requestIdFor } from "./request-id.ts";
 import { endSocketWithError, sendProxyError } from "./upstream-error.ts";
-import { createUpgradeProxy } from "./websocket.ts";
+import { createUpgradeProxy, isWebSocketUpgrade } from "./websocket.ts";
 
 export interface DataPlaneOptions {
   readonly state: StateHolder;
@@ -112,6 +112,31 @@ export function hostProblem(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
+/** Connection options that ask for the upgrade, which a request served as plain HTTP must not carry on. */
+const UPGRADE_TOKENS = new Set(["upgrade", "http2-settings"]);
+
+/**
+ * The request's head as it arrived (names, order and values from `rawHeaders`), less the upgrade: the
+ * `Upgrade` and `HTTP2-Settings` headers and those tokens of `Connection`. Node's parser has validated
+ * every header already, so writing them back yields the same request, which it then parses as ordinary.
+ */
+export function requestHeadWithoutUpgrade(req: IncomingMessage): string {
+  let text = `${req.method ?? "GET"} ${req.url ?? "/"} HTTP/${req.httpVersion}\r\n`;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    let value = raw[i + 1] as string;
+    const lower = name.toLowerCase();
+    if (UPGRADE_TOKENS.has(lower)) continue;
+    if (lower === "connection") {
+      value = value.split(",").map((t) => t.trim()).filter((t) => t !== "" && !UPGRADE_TOKENS.has(t.toLowerCase())).join(", ");
+      if (value === "") continue;
+    }
+    text += `${name}: ${value}\r\n`;
+  }
+  return `${text}\r\n`;
+}
+
 /**
  * Sets the client-side bounds Node enforces itself: time for a request head, for a whole request, and
  * for an idle keep-alive connection. Called at start and on every reload.
@@ -130,10 +155,12 @@ export function applyServerLimits(server: Server, limits: ServerLimits): void {
  */
 export function createDataPlane(options: DataPlaneOptions): Server {
   const { state, decider, logger, metrics, shadows, breakers } = options;
-  const upgrades = createUpgradeProxy(logger);
+  const upgrades = createUpgradeProxy({ metrics, events: options.events });
   const initialLimits = state.current.config.server;
   const requestBudget = new ByteBudget(initialLimits.maxBufferedRequestBytes);
   const overCapacity = new WeakSet<Socket>();
+  /** Sockets handed back to the server after an upgrade that is served as plain HTTP. */
+  const reinjected = new WeakSet<Socket>();
   let connections = 0;
 
   function refuse(req: IncomingMessage, res: ServerResponse, status: number, reason: RejectionReason, message: string, requestId: string): void {
@@ -215,17 +242,43 @@ export function createDataPlane(options: DataPlaneOptions): Server {
     });
   }
 
+  /**
+   * An `Upgrade` request. A WebSocket handshake is routed like any request and proxied; anything else
+   * (h2c, an upgrade on a POST, an unknown protocol) is served as ordinary HTTP/1.1, as nginx does:
+   * Node has already handed the socket over, so its head is written back without the upgrade and the
+   * socket is given to the server again as a fresh connection.
+   */
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!isWebSocketUpgrade(req)) return serveAsPlainHttp(req, socket as Socket, head);
     const requestId = requestIdFor(req.headers);
+    const refuseUpgrade = (status: string, reason: RejectionReason, code: string, message: string) => {
+      metrics.rejected(reason);
+      endSocketWithError(socket, status, { code, message, requestId });
+    };
+    if (overCapacity.has(req.socket)) return refuseUpgrade("503 Service Unavailable", "too_many_connections", "too_many_connections", "the proxy holds as many client connections as it allows");
+    const badHost = hostProblem(req);
+    if (badHost) return refuseUpgrade("400 Bad Request", "malformed_request", "malformed_request", badHost);
     const target = normalizeRequestTarget(req.url ?? "/");
-    if (!target.ok) {
-      endSocketWithError(socket, "400 Bad Request", { code: "bad_request_target", message: target.reason, requestId });
-      return;
-    }
+    if (!target.ok) return refuseUpgrade("400 Bad Request", "bad_request_target", "bad_request_target", target.reason);
     const pathAndQuery = target.query === "" ? target.path : `${target.path}?${target.query}`;
-    resolveDestination(state.current, decider, req, target.path, logger, ({ backend }) => {
-      upgrades.upgrade(req, socket, head, backend, pathAndQuery, requestId);
+    const current = state.current;
+    resolveDestination(current, decider, req, target.path, logger, ({ route, backend, setCookie }) => {
+      const servedByHeader = current.config.servedByHeader;
+      upgrades.upgrade(req, socket, head, {
+        backend,
+        pathAndQuery,
+        requestId,
+        routeId: route?.id ?? UNROUTED,
+        servedBy: servedByHeader === false ? undefined : [servedByHeader, backend.name],
+        setCookie,
+      });
     });
+  }
+
+  function serveAsPlainHttp(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    socket.unshift(Buffer.concat([Buffer.from(requestHeadWithoutUpgrade(req), "latin1"), head]));
+    reinjected.add(socket);
+    server.emit("connection", socket);
   }
 
   const server = createServer(
@@ -240,11 +293,17 @@ export function createDataPlane(options: DataPlaneOptions): Server {
   );
   applyServerLimits(server, initialLimits);
   server.prependListener("connection", (socket: Socket) => {
+    if (reinjected.has(socket)) return; // counted when it first connected
     connections++;
     socket.once("close", () => connections--);
     if (connections > state.current.config.server.maxConnections) overCapacity.add(socket);
   });
   server.on("upgrade", onUpgrade);
+  // CONNECT is for forward proxies; without a listener Node would leave the socket open and silent.
+  server.on("connect", (req: IncomingMessage, socket: Duplex) => {
+    metrics.rejected("malformed_request");
+    endSocketWithError(socket, "405 Method Not Allowed", { code: "method_not_allowed", message: "CONNECT is not served: this is a reverse proxy", requestId: requestIdFor(req.headers) });
+  });
   // Malformed requests (bad framing, conflicting Content-Length/Transfer-Encoding, oversized heads) are
   // refused by Node's parser before any routing; answer them plainly and close, never forward.
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
