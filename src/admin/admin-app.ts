@@ -132,6 +132,8 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
     const route = findRoute(c.req.param("id"));
     writable();
     const { percent, reason } = await readBody(c, rolloutUpdateSchema);
+    const refusal = percent > 0 ? options.migrations.raiseRefusal(route.id) : undefined;
+    if (refusal && !refusal.ok) throw new AdminError(409, refusal.code, refusal.message);
     const result = rollouts.setPercent(route.id, percent, c.get("actor"), reason);
     options.migrations.percentSetByHand(route.id, c.get("actor"));
     return changed(c, route, result);

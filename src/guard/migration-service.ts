@@ -10,7 +10,7 @@ import type { GuardMetrics } from "./guard-metrics.ts";
 /** The outcome of an operator's action on a route's migration. */
 export type MigrationResult =
   | { readonly ok: true; readonly record: MigrationRecord }
-  | { readonly ok: false; readonly code: "no_promotion" | "conflict"; readonly message: string };
+  | { readonly ok: false; readonly code: "no_promotion" | "conflict" | "route_halted"; readonly message: string };
 
 /**
  * Each route's migration: its state (legacy → shadowing → canary → migrated → retired, or halted,
@@ -32,6 +32,11 @@ export interface MigrationService {
   /** Lifts `halted` or `paused`: the state follows the percentage again; a paused promotion stays paused. */
   resume(routeId: string, actor: string, reason: string): MigrationResult;
   retire(routeId: string, actor: string, reason: string): MigrationResult;
+  /**
+   * Undefined when a person may raise the route's percentage now; a refusal when a guard halted it: the
+   * way out is `resume`, which puts the route back under its guard's judgement first.
+   */
+  raiseRefusal(routeId: string): MigrationResult | undefined;
   /** A person set the percentage: a running promotion pauses rather than overriding them. */
   percentSetByHand(routeId: string, actor: string): void;
   isRetired(routeId: string): boolean;
@@ -65,7 +70,11 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
   const { repository, rollouts, window, clock, logger, metrics } = options;
   const routeOf = (id: string) => options.routes().find((r) => r.id === id);
   const percentOf = (id: string) => rollouts.state.get(id)?.percent ?? 0;
-  const fail = (code: "no_promotion" | "conflict", message: string): MigrationResult => ({ ok: false, code, message });
+  const fail = (code: "no_promotion" | "conflict" | "route_halted", message: string): MigrationResult => ({ ok: false, code, message });
+  const haltedRefusal = (routeId: string): MigrationResult | undefined =>
+    repository.get(routeId)?.state === "halted"
+      ? fail("route_halted", `route "${routeId}" was halted by its guard: resume it first (POST /api/routes/${routeId}/resume or npx strangler resume ${routeId}), then raise its percentage`)
+      : undefined;
   const done = (record: MigrationRecord | undefined): MigrationResult => (record ? { ok: true, record } : fail("conflict", "changed meanwhile by another process; try again"));
 
   function follow(route: RouteConfig, actor: string, reason: string): void {
@@ -84,7 +93,8 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
 
   function guardRoute(route: RouteConfig, record: MigrationRecord, now: number): unknown {
     const guard = route.guard;
-    if (!guard || percentOf(route.id) <= 0 || record.state === "halted") return undefined;
+    // A halted route is judged too whenever it is above 0 (a config edit raised it): nothing runs unguarded.
+    if (!guard || percentOf(route.id) <= 0) return undefined;
     const evidence = window.summary(route.id, now - guard.windowMs);
     const verdict = evaluateGuard(guard, evidence);
     if (verdict.verdict !== "trip") return verdict;
@@ -162,6 +172,8 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
     },
     get: (routeId) => repository.get(routeId),
     startPromotion(routeId, actor, reason) {
+      const halted = haltedRefusal(routeId);
+      if (halted) return halted;
       const route = routeOf(routeId);
       if (!route?.promote) return fail("no_promotion", `route "${routeId}" has no promote section in routes.config.ts`);
       const record = repository.ensure(routeId, stateFor(percentOf(routeId), route.shadow !== undefined), actor);
@@ -183,6 +195,8 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       );
     },
     resumePromotion(routeId, actor, reason) {
+      const halted = haltedRefusal(routeId);
+      if (halted) return halted;
       const route = routeOf(routeId);
       const record = repository.get(routeId);
       if (!route?.promote || !record || record.promotion !== "paused") return fail("no_promotion", `route "${routeId}" has no paused promotion`);
@@ -196,6 +210,8 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       return done(result);
     },
     stepPromotion(routeId, actor, reason) {
+      const halted = haltedRefusal(routeId);
+      if (halted) return halted;
       const route = routeOf(routeId);
       const record = repository.get(routeId);
       if (!route?.promote || !record || record.promotion === "off" || record.promotion === "done") return fail("no_promotion", `route "${routeId}" has no promotion to step`);
@@ -226,6 +242,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
         repository.change(routeId, { state: "retired", promotion: record.promotion === "running" ? "done" : record.promotion, actor, reason }, { actor, action: "retire", routeId, oldValue: { state: record.state }, newValue: { state: "retired" }, reason, source: "admin" }),
       );
     },
+    raiseRefusal: haltedRefusal,
     percentSetByHand(routeId, actor) {
       const record = repository.get(routeId);
       if (record?.promotion === "running") {

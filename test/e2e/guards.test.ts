@@ -86,6 +86,50 @@ describe("guards and progressive promotion (a hand-driven clock)", () => {
     expect(resumed.state).toBe("legacy");
   });
 
+  it("a halted route cannot be raised by hand (409 with the way out); a config edit that raises it is still judged", async () => {
+    const clock = new ManualClock();
+    const route = { id: "h", match: { path: "/h" }, target: "svc", rollout: { percent: 50 }, guard: { windowMs: 60_000, minSamples: 10, maxErrorRate: 0.2 }, promote: { steps: [10, 100], intervalMs: 60_000 } };
+    const name = "halted.config.ts";
+    const proxy = await proxyWith([route], clock, undefined, name);
+    mode = "error";
+    await traffic(proxy, "/h", 40);
+    proxy.migrations.tick();
+    expect(proxy.migrations.get("h")?.state).toBe("halted");
+    expect(live(proxy, "h")).toBe(0);
+
+    const auditBefore = (await adminJson<{ entries: unknown[] }>(proxy.adminUrl, "/api/audit?route=h&limit=200")).entries.length;
+    const put = await fetch(`${proxy.adminUrl}/api/routes/h/rollout`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ percent: 100, reason: "force it" }) });
+    expect(put.status).toBe(409);
+    const error = ((await put.json()) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe("route_halted");
+    expect(error.message).toContain("POST /api/routes/h/resume");
+    for (const action of ["promotion/start", "promotion/step"]) {
+      const res = await fetch(`${proxy.adminUrl}/api/routes/h/${action}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ reason: "force it" }) });
+      expect(res.status, action).toBe(409);
+    }
+    expect(live(proxy, "h")).toBe(0);
+    expect(proxy.migrations.get("h")?.state).toBe("halted");
+    expect((await adminJson<{ entries: unknown[] }>(proxy.adminUrl, "/api/audit?route=h&limit=200")).entries.length).toBe(auditBefore);
+    // Lowering is always allowed.
+    await adminJson(proxy.adminUrl, "/api/routes/h/rollback", { method: "POST", json: { reason: "make sure" } });
+
+    // The file's value for this route changes while it is halted: the guard judges it again, and the
+    // still-failing target is rolled back a second time instead of serving 70% unguarded.
+    writeConfig(temp.dir, { backends: backends(), routes: [{ ...route, rollout: { percent: 70 } }] } as never, name);
+    expect((await proxy.reload()).applied).toBe(true);
+    expect(live(proxy, "h")).toBe(70);
+    await traffic(proxy, "/h", 40, 500);
+    proxy.migrations.tick();
+    expect(live(proxy, "h")).toBe(0);
+    expect(proxy.migrations.get("h")?.state).toBe("halted");
+
+    // Resumed, the route takes a percentage again, under its guard.
+    mode = "ok";
+    await adminJson(proxy.adminUrl, "/api/routes/h/resume", { method: "POST", json: { reason: "fixed" } });
+    const raised = await adminJson<{ route: { rollout: { livePercent: number } } }>(proxy.adminUrl, "/api/routes/h/rollout", { method: "PUT", json: { percent: 25, reason: "again" } });
+    expect(raised.route.rollout.livePercent).toBe(25);
+  });
+
   it("a guard set to previous_step goes back one promotion step; pause and step by hand work", async () => {
     const clock = new ManualClock();
     const proxy = await proxyWith(
