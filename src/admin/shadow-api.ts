@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import { z } from "zod";
-import type { RouteConfig } from "../config/schema.ts";
+import { pathPatternSchema, type RouteConfig } from "../config/schema.ts";
 import type { RolloutRepository } from "../store/rollout-repository.ts";
 import type { ExampleRecord, ShadowRepository, SignatureRecord } from "../store/shadow-repository.ts";
 import type { ShadowRunner } from "../shadow/shadow-runner.ts";
@@ -24,7 +24,7 @@ const divergenceQuery = z.strictObject({
   examples: z.coerce.number().int().min(0).max(20).default(3),
 });
 const acknowledgeSchema = z.strictObject({ status: z.enum(["fixed", "accepted", "open"]), reason: reasonSchema });
-const noiseSchema = z.strictObject({ path: z.string().min(1).max(500), status: z.enum(["confirmed", "rejected"]), reason: reasonSchema });
+const noiseSchema = z.strictObject({ path: pathPatternSchema, status: z.enum(["confirmed", "rejected"]), reason: reasonSchema });
 
 /** One line per difference: `type_changed $.items[0].price: 4.99 → "4.99"`. */
 function readableDiff(differences: unknown): string[] {

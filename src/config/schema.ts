@@ -1,7 +1,7 @@
 import type { Provider } from "@openfeature/server-sdk";
 import { z } from "zod";
 import { isValidPathTemplate } from "../routing/path-template.ts";
-import { isPathPattern } from "../shadow/json-path.ts";
+import { isPathPattern } from "../json/json-path.ts";
 
 /** HTTP methods a route may name; `*` means any. */
 export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
@@ -94,7 +94,9 @@ export const rolloutSchema = z.strictObject({
 /** Methods that may be sent twice without effect: shadowed, double-asked for noise, and replayed by default. */
 export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
 
-const pathPattern = z.string().refine(isPathPattern, { error: (i) => `must be a JSON path such as "$.items[*].price", got ${JSON.stringify(i.input)}` });
+/** A JSON path pattern (`$.items[*].price`), as ignore lists, array rules, redaction and noise take. */
+export const pathPatternSchema = z.string().max(500).refine(isPathPattern, { error: (i) => `must be a JSON path such as "$.items[*].price", got ${JSON.stringify(i.input)}` });
+const pathPattern = pathPatternSchema;
 
 /** How the two answers of a shadowed request are compared. */
 export const compareSchema = z.strictObject({

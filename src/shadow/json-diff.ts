@@ -1,4 +1,4 @@
-import { childPath, compilePathPatterns, signaturePath, type PathMatcher } from "./json-path.ts";
+import { childPath, compilePathPatterns, signaturePath, type PathMatcher } from "../json/json-path.ts";
 
 /** What differs at a path, seen from the legacy side (left) to the target side (right). */
 export type DifferenceKind = "changed" | "type_changed" | "added" | "removed" | "order" | "status" | "error";

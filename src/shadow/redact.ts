@@ -1,4 +1,4 @@
-import { childPath, compilePathPatterns } from "./json-path.ts";
+import { childPath, compilePathPatterns } from "../json/json-path.ts";
 
 /** Request headers never stored in an example. */
 const SECRET_HEADERS = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie", "x-strangler-force-secret"]);

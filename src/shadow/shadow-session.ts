@@ -13,7 +13,7 @@ import { BoundedCapture, type ByteBudget } from "./byte-budget.ts";
 import type { ComparedSide, ComparisonResult } from "./compare-exchange.ts";
 import type { Comparer } from "./comparer.ts";
 import type { EvidenceWriter } from "./evidence-writer.ts";
-import { signaturePath } from "./json-path.ts";
+import { signaturePath } from "../json/json-path.ts";
 import type { Difference } from "./json-diff.ts";
 import type { NoiseModel } from "./noise-model.ts";
 import { redactHeaders } from "./redact.ts";

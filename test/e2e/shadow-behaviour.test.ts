@@ -110,6 +110,20 @@ describe("shadow comparison behaviour", () => {
     expect(noisy).toEqual(["$.at", "$.nonce"]);
   });
 
+  it("a noise path set through the admin API must be a JSON path, as in the config (400 naming the field otherwise)", async () => {
+    const post = (path: unknown) =>
+      fetch(`${proxy.adminUrl}/api/routes/noisy/noise`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ path, status: "confirmed", reason: "known id" }) });
+    for (const bad of ["requestId", "$..x", "$.items[", "<script>"]) {
+      const res = await post(bad);
+      expect(res.status, bad).toBe(400);
+      expect(((await res.json()) as { error: { code: string; field: string } }).error).toMatchObject({ code: "invalid_input", field: "path" });
+    }
+    const ok = await post("$.meta.requestId");
+    expect(ok.status).toBe(200);
+    const audit = await adminJson<{ entries: Array<{ action: string; newValue: { path: string } }> }>(proxy.adminUrl, "/api/audit?route=noisy&limit=1");
+    expect(audit.entries[0]).toMatchObject({ action: "noise_confirmed", newValue: { path: "$.meta.requestId" } });
+  });
+
   it("a shadow that takes 5 s leaves the client's latency where it was, on a kept-alive connection", async () => {
     const latencies: number[] = [];
     for (let i = 0; i < 5; i++) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { compileDiffRules, diffJson, type DiffRules } from "../../../src/shadow/json-diff.ts";
-import { compilePathPatterns, signaturePath } from "../../../src/shadow/json-path.ts";
+import { compilePathPatterns, signaturePath } from "../../../src/json/json-path.ts";
 
 const diff = (a: unknown, b: unknown, rules: DiffRules = {}) => diffJson(a, b, compileDiffRules(rules)).map((d) => `${d.kind} ${d.path}`);
 
