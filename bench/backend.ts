@@ -1,12 +1,15 @@
 /**
  * The benchmark's fixed backend: node:http with keep-alive, a 1 KB JSON answer for any path, and 1 MB for
  * paths under /bench/large. Prints `{"port":N}` once listening. PORT picks the port (0: any free one).
+ * BENCH_VARIANT=diverge serves the same item with its price as a string, so that every shadow comparison
+ * against the plain backend diverges (one `type_changed $.price`), as a service with a bug would.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 
+const diverge = process.env.BENCH_VARIANT === "diverge";
 const small = Buffer.from(
-  JSON.stringify({ id: "p_001", name: "Benchmark item", tags: ["a", "b", "c"], price: 12.5, description: "x".repeat(880) }),
+  JSON.stringify({ id: "p_001", name: "Benchmark item", tags: ["a", "b", "c"], price: diverge ? "12.5" : 12.5, description: "x".repeat(880) }),
 );
 const large = Buffer.from(JSON.stringify({ items: Array.from({ length: 5200 }, (_, i) => ({ id: i, name: `item ${i}`, note: "y".repeat(160) })) }));
 

@@ -8,6 +8,7 @@
  * table and writes bench/results/latest.json.
  *
  *   npm run bench -- [--duration 5] [--warmup 2] [--connections 50] [--rounds 2] [--soak 60] [--workers 2] [--cpu-prof]
+ *                    [--only "ours shadow 100%,ours shadow diverging"]
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -27,8 +28,10 @@ const { values } = parseArgs({
     soak: { type: "string", default: "60" },
     workers: { type: "string", default: String(Math.max(2, cpus().length)) },
     "cpu-prof": { type: "boolean", default: false },
+    only: { type: "string" },
   },
 });
+const ONLY = values.only ? new Set(values.only.split(",").map((s) => s.trim())) : undefined;
 const DURATION = Number(values.duration);
 const WARMUP = Number(values.warmup);
 const CONNECTIONS = Number(values.connections);
@@ -48,11 +51,20 @@ interface Setup {
   readonly description: string;
   readonly path: string;
   /** Starts the system under test; undefined when it cannot run here (the reason is printed). */
-  readonly start: (backends: { legacy: number; target: number }) => Promise<{ port: number; proc?: Started; stop: () => Promise<void> } | string>;
+  readonly start: (backends: Backends) => Promise<{ port: number; proc?: Started; stop: () => Promise<void> } | string>;
 }
 
-function ours(extraEnv: Record<string, string>, extraArgs: string[] = []): Setup["start"] {
-  return async ({ legacy, target }) => {
+/** The fixed backends' ports: two plain ones, and one whose answers always differ (BENCH_VARIANT=diverge). */
+interface Backends {
+  readonly legacy: number;
+  readonly target: number;
+  readonly divergent: number;
+}
+
+function ours(extraEnv: Record<string, string>, extraArgs: string[] = [], targetOf: (b: Backends) => number = (b) => b.target): Setup["start"] {
+  return async (backends) => {
+    const { legacy } = backends;
+    const target = targetOf(backends);
     const data = mkdtempSync(join(tmpdir(), "strangler-bench-"));
     const prof = values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${join(RESULTS, "profiles")}`] : [];
     const proc = await startProcess(node, [...prof, ...tsx, "src/main.ts", "--config", "bench/routes.bench.ts", ...extraArgs], {
@@ -123,6 +135,12 @@ const SETUPS: Setup[] = [
   },
   { name: "ours pass-through", description: "the real proxy: 60 routes, flags evaluated, metrics on, rollout 50%", path: "/bench/items/1", start: ours({}) },
   { name: "ours shadow 100%", description: "the same route shadowed at 100%: both backends answer, compared", path: "/bench/items/1", start: ours({ BENCH_SHADOW: "1" }) },
+  {
+    name: "ours shadow diverging",
+    description: "the same, with a service whose every answer differs: each comparison diffs, records and stores evidence",
+    path: "/bench/items/1",
+    start: ours({ BENCH_SHADOW: "1" }, [], (b) => b.divergent),
+  },
   { name: "ours large bodies", description: "1 MB responses streamed and shadowed", path: "/bench/large/1", start: ours({ BENCH_SHADOW: "1" }) },
   { name: "nginx", description: "nginx reverse proxy with upstream keep-alive (when installed)", path: "/bench/items/1", start: nginxStart() },
   { name: `ours cluster ×${WORKERS}`, description: `the real proxy with --workers ${WORKERS}`, path: "/bench/items/1", start: ours({}, ["--workers", String(WORKERS)]) },
@@ -144,7 +162,7 @@ async function load(url: string, seconds: number): Promise<autocannon.Result> {
   return autocannon({ url, connections: CONNECTIONS, duration: seconds, pipelining: 1, headers: { "x-user-id": "bench-user" } });
 }
 
-async function measure(setup: Setup, backends: { legacy: number; target: number }, round: number): Promise<Measurement | string> {
+async function measure(setup: Setup, backends: Backends, round: number): Promise<Measurement | string> {
   const started = await setup.start(backends);
   if (typeof started === "string") return started;
   try {
@@ -184,7 +202,7 @@ function median(xs: number[]): number {
  * last quarter of the run with the median of the first quarter (after a warm-up), so the garbage
  * collector's sawtooth is not taken for a leak, while a steady climb is.
  */
-async function soak(backends: { legacy: number; target: number }): Promise<{ seconds: number; firstQuarterMb: number; lastQuarterMb: number; peakMb: number; growth: number } | undefined> {
+async function soak(backends: Backends): Promise<{ seconds: number; firstQuarterMb: number; lastQuarterMb: number; peakMb: number; growth: number } | undefined> {
   if (SOAK <= 0) return undefined;
   const started = await ours({})(backends);
   if (typeof started === "string" || !started.proc?.child.pid) return undefined;
@@ -209,14 +227,15 @@ async function soak(backends: { legacy: number; target: number }): Promise<{ sec
 
 const legacy = await startProcess(node, [...tsx, "bench/backend.ts"], {}, isPort);
 const target = await startProcess(node, [...tsx, "bench/backend.ts"], {}, isPort);
-const backends = { legacy: legacy.ready.port as number, target: target.ready.port as number };
+const divergent = await startProcess(node, [...tsx, "bench/backend.ts"], { BENCH_VARIANT: "diverge" }, isPort);
+const backends: Backends = { legacy: legacy.ready.port as number, target: target.ready.port as number, divergent: divergent.ready.port as number };
 const measurements: Measurement[] = [];
 const skipped = new Map<string, string>();
 try {
   console.log(`strangler-fig bench: ${cpus().length} cores, ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s per run, ${ROUNDS} rounds, node ${process.version}`);
   for (let round = 1; round <= ROUNDS; round++) {
     for (const setup of SETUPS) {
-      if (skipped.has(setup.name)) continue;
+      if (skipped.has(setup.name) || (ONLY && !ONLY.has(setup.name))) continue;
       const m = await measure(setup, backends, round);
       if (typeof m === "string") skipped.set(setup.name, m);
       else {
@@ -227,7 +246,7 @@ try {
   }
   const soakResult = await soak(backends);
 
-  const summary = SETUPS.filter((s) => !skipped.has(s.name)).map((s) => {
+  const summary = SETUPS.filter((s) => !skipped.has(s.name) && (!ONLY || ONLY.has(s.name))).map((s) => {
     const ms = measurements.filter((m) => m.setup === s.name);
     return {
       setup: s.name,
@@ -245,6 +264,7 @@ try {
   const direct = by("direct");
   const pass = by("ours pass-through");
   const shadowed = by("ours shadow 100%");
+  const diverging = by("ours shadow diverging");
   const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? Math.round((a / b) * 100) / 100 : null);
   const rows = summary.map((s) => ({
     ...s,
@@ -256,6 +276,8 @@ try {
     { target: "ours pass-through CPU/request ≤ 1.15 × bare undici", value: ratio(pass?.cpuUsPerRequest, bare?.cpuUsPerRequest), pass: (ratio(pass?.cpuUsPerRequest, bare?.cpuUsPerRequest) ?? Infinity) <= 1.15 },
     { target: "ours pass-through p99 within 1 ms of bare undici", value: pass && bare ? pass.p99 - bare.p99 : null, pass: !!pass && !!bare && pass.p99 - bare.p99 <= 1 },
     { target: "a shadowed request ≤ 2.5 × a pass-through one in proxy CPU", value: ratio(shadowed?.cpuUsPerRequest, pass?.cpuUsPerRequest), pass: (ratio(shadowed?.cpuUsPerRequest, pass?.cpuUsPerRequest) ?? Infinity) <= 2.5 },
+    { target: "a diverging shadow ≤ 1.2 × a matching one in client p99", value: ratio(diverging?.p99, shadowed?.p99), pass: (ratio(diverging?.p99, shadowed?.p99) ?? Infinity) <= 1.2 },
+    { target: "a diverging shadow ≤ 1.2 × a matching one in proxy CPU", value: ratio(diverging?.cpuUsPerRequest, shadowed?.cpuUsPerRequest), pass: (ratio(diverging?.cpuUsPerRequest, shadowed?.cpuUsPerRequest) ?? Infinity) <= 1.2 },
     { target: `memory flat over a ${SOAK} s run (last quarter's median RSS ≤ 1.10 × the first quarter's)`, value: soakResult ? Math.round(soakResult.growth * 1000) / 1000 : null, pass: !!soakResult && soakResult.growth <= 0.1 },
   ];
 
@@ -274,5 +296,5 @@ try {
   );
   console.log(`\nwritten to bench/results/latest.json`);
 } finally {
-  await Promise.all([legacy.stop(), target.stop()]);
+  await Promise.all([legacy.stop(), target.stop(), divergent.stop()]);
 }

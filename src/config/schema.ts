@@ -267,6 +267,11 @@ export const shadowingSchema = z.strictObject({
   workerThresholdBytes: z.number().int().min(0).default(256 * 1024),
   /** Example pairs kept per divergence signature. Default 5. */
   examplesPerSignature: z.number().int().min(1).max(100).default(5),
+  /**
+   * Example pairs stored per signature and minute: a route diverging on every request stores a few, not
+   * one per request (its counts stay exact). Default 2.
+   */
+  examplesPerSignaturePerMinute: z.number().int().min(1).max(1_000).default(2),
   /** Signatures kept per route (least recently seen go first). Default 200. */
   signaturesPerRoute: z.number().int().min(1).default(200),
   /** Evidence older than this is deleted. Default 7 days. */

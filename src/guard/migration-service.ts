@@ -70,6 +70,8 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
   const { repository, rollouts, window, clock, logger, metrics } = options;
   const routeOf = (id: string) => options.routes().find((r) => r.id === id);
   const percentOf = (id: string) => rollouts.state.get(id)?.percent ?? 0;
+  let retired = new Set<string>();
+  let retiredReadAt = -Infinity;
   const fail = (code: "no_promotion" | "conflict" | "route_halted", message: string): MigrationResult => ({ ok: false, code, message });
   const haltedRefusal = (routeId: string): MigrationResult | undefined =>
     repository.get(routeId)?.state === "halted"
@@ -227,6 +229,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       return done(result);
     },
     resume(routeId, actor, reason) {
+      retiredReadAt = -Infinity;
       const route = routeOf(routeId);
       const record = repository.get(routeId);
       if (!route || !record) return fail("conflict", `no migration state for route "${routeId}"`);
@@ -236,6 +239,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       );
     },
     retire(routeId, actor, reason) {
+      retiredReadAt = -Infinity;
       const record = repository.get(routeId);
       if (!record || percentOf(routeId) < 100) return fail("conflict", `route "${routeId}" can only be retired at 100%`);
       return done(
@@ -251,7 +255,16 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       const route = routeOf(routeId);
       if (route) follow(route, actor, "percentage set by hand");
     },
-    isRetired: (routeId) => repository.get(routeId)?.state === "retired",
+    isRetired(routeId) {
+      // Asked for every shadowed request: answered from memory, read again at most once a second (a
+      // retirement made through another process sharing the data directory shows within that).
+      const now = Date.now();
+      if (now - retiredReadAt > 1_000) {
+        retired = new Set(repository.retired());
+        retiredReadAt = now;
+      }
+      return retired.has(routeId);
+    },
     schedule(intervalMs) {
       let timer: NodeJS.Timeout | undefined;
       const loop = () => {

@@ -119,7 +119,7 @@ export function compareExchange(request: ComparisonRequest): ComparisonResult {
 }
 
 /** One side's body as stored in an example: decoded, with the configured fields redacted, cut to `maxBytes`. */
-function exampleText(side: ComparedSide, fields: readonly string[], maxBytes: number): string {
+export function exampleText(side: ComparedSide, fields: readonly string[], maxBytes: number): string {
   if (!side.ok) return `(no answer: ${side.error})`;
   let text: string;
   try {

@@ -15,6 +15,8 @@ export interface Comparer {
   /** Starts a comparison, or returns undefined when the queue is full. */
   compare(request: ComparisonRequest): Promise<ComparisonResult> | undefined;
   readonly pending: number;
+  /** Pairs whose bodies add up to more than this go to the worker (their buffers move there). */
+  readonly workerThresholdBytes: number;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export function createComparer(options: ComparerOptions = {}): Comparer {
     get pending() {
       return pending;
     },
+    workerThresholdBytes: threshold,
     compare(request) {
       if (pending >= maxQueued) return undefined;
       pending++;

@@ -65,7 +65,7 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
     options.repository,
     () => {
       const l = options.limits();
-      return { examplesPerSignature: l.examplesPerSignature, signaturesPerRoute: l.signaturesPerRoute, maxAgeDays: l.retentionDays };
+      return { examplesPerSignature: l.examplesPerSignature, examplesPerSignaturePerMinute: l.examplesPerSignaturePerMinute, signaturesPerRoute: l.signaturesPerRoute, maxAgeDays: l.retentionDays };
     },
     options.logger,
   );

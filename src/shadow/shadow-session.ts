@@ -10,7 +10,7 @@ import { upstreamRequestHeaders } from "../proxy/headers.ts";
 import { classifyUpstreamError } from "../proxy/upstream-error.ts";
 import type { EvidenceBatchItem } from "../store/shadow-repository.ts";
 import { BoundedCapture, type ByteBudget } from "./byte-budget.ts";
-import type { ComparedSide, ComparisonResult } from "./compare-exchange.ts";
+import { exampleText, type ComparedSide, type ComparisonResult } from "./compare-exchange.ts";
 import type { Comparer } from "./comparer.ts";
 import type { EvidenceWriter } from "./evidence-writer.ts";
 import { signaturePath } from "../json/json-path.ts";
@@ -53,6 +53,8 @@ interface FetchedSide {
 }
 
 const SHADOW_HEADER = "x-strangler-shadow";
+
+const bodyBytes = (side: ComparedSide): number => (side.ok ? side.response.body.byteLength : 0);
 const DIFFERENCES_PER_EXAMPLE = 50;
 
 /**
@@ -211,12 +213,15 @@ export class ShadowSession {
     const target = plan.primaryRole === "legacy" ? shadow : primary;
     const rules = { ignore: plan.shadow.compare.ignore, arrays: plan.shadow.compare.arrays, numericTolerance: plan.shadow.compare.numericTolerance, timestampToleranceMs: plan.shadow.compare.timestampToleranceMs };
     const noise = this.#noise;
+    // A pair large enough for the worker has its bodies moved there: its example must be rendered there
+    // too. A small pair's example is rendered here afterwards, only if the evidence writer will keep it.
+    const toWorker = bodyBytes(legacy.side) + bodyBytes(target.side) + (noise ? bodyBytes(noise.side) : 0) > ctx.comparer.workerThresholdBytes;
     const comparison = ctx.comparer.compare({
       left: legacy.side,
       right: target.side,
       headers: plan.shadow.compare.headers,
       rules,
-      example: { redactFields: plan.shadow.redact.bodyFields, maxBytes: ctx.limits.exampleBodyBytes },
+      ...(toWorker ? { example: { redactFields: plan.shadow.redact.bodyFields, maxBytes: ctx.limits.exampleBodyBytes } } : {}),
       ...(noise ? { noise: { side: plan.primaryRole === "legacy" ? ("left" as const) : ("right" as const), again: noise.side } } : {}),
     });
     if (!comparison) return this.#skip("overload");
@@ -252,13 +257,15 @@ export class ShadowSession {
     ctx.metrics.outcome(route, outcome);
 
     const signatures = [...new Map(real.map((d) => [`${signaturePath(d.path)}\u0000${d.kind}`, { path: signaturePath(d.path), kind: d.kind }])).values()];
+    const withExample = outcome !== "match" && ctx.evidence.wantsExample(route, signatures);
+    const exampleBody = (side: ComparedSide, rendered: string | undefined) => rendered ?? exampleText(side, plan.shadow.redact.bodyFields, ctx.limits.exampleBodyBytes);
     const item: EvidenceBatchItem = {
       routeId: route,
       at: new Date().toISOString(),
       outcome,
       signatures,
       ...(sampleNoise ? { noiseSample: { paths: sampleNoise } } : {}),
-      ...(outcome === "match"
+      ...(!withExample
         ? {}
         : {
             example: {
@@ -272,8 +279,8 @@ export class ShadowSession {
               legacyMs: Math.round(legacy.ms * 10) / 10,
               targetMs: Math.round(target.ms * 10) / 10,
               requestHeaders: redactHeaders(plan.req.headers),
-              legacyBody: result.example?.left ?? "",
-              targetBody: result.example?.right ?? "",
+              legacyBody: exampleBody(legacy.side, result.example?.left),
+              targetBody: exampleBody(target.side, result.example?.right),
               differences: real.slice(0, DIFFERENCES_PER_EXAMPLE),
             },
           }),

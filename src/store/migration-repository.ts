@@ -58,10 +58,13 @@ export interface MigrationRepository {
    */
   change(routeId: string, change: MigrationChange, audit: Omit<NewAuditEntry, "at">, expected?: Pick<MigrationRecord, "stepIndex" | "stepStartedAt">): MigrationRecord | undefined;
   setVerdict(routeId: string, verdict: unknown): void;
+  /** Ids of the routes in state `retired`. */
+  retired(): string[];
 }
 
 export function createMigrationRepository(db: Database.Database, appendAudit: (entry: Omit<NewAuditEntry, "at">) => void): MigrationRepository {
   const select = db.prepare("SELECT * FROM route_migration WHERE route_id = ?");
+  const selectRetired = db.prepare("SELECT route_id FROM route_migration WHERE state = 'retired'").pluck();
   const get = (routeId: string) => {
     const row = select.get(routeId) as Row | undefined;
     return row ? toRecord(row) : undefined;
@@ -91,6 +94,7 @@ export function createMigrationRepository(db: Database.Database, appendAudit: (e
   );
   return {
     get,
+    retired: () => selectRetired.all() as string[],
     ensure(routeId, state, actor) {
       db.prepare(
         `INSERT INTO route_migration (route_id, state, state_since, state_by, state_reason) VALUES (?, ?, ?, ?, 'route added')

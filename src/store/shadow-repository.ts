@@ -74,7 +74,14 @@ export interface EvidenceRetention {
 
 /** Shadow comparison evidence: signatures with counts and examples, outcomes per minute, learned noise. */
 export interface ShadowRepository {
+  /**
+   * Writes a batch in one transaction, summed first: one statement per (route, minute, outcome), per
+   * signature and per noise path however many items name it, plus the examples the batch carries (and
+   * their per-signature trim).
+   */
   writeBatch(items: readonly EvidenceBatchItem[], retention: EvidenceRetention): void;
+  /** Applies the signature cap per route and the age limit; costs a scan, so it runs every few seconds, not per batch. */
+  prune(retention: EvidenceRetention): void;
   outcomes(routeId: string, sinceMinute: number): OutcomeCounts;
   /** Per minute since `sinceMinute`: comparisons and matches, for a chart. */
   outcomesByMinute(routeId: string, sinceMinute: number): Array<{ minute: number; compared: number; match: number }>;
@@ -160,10 +167,58 @@ interface NoiseRow {
 
 const toNoise = (r: NoiseRow): NoiseRecord => ({ routeId: r.route_id, path: r.path, occurrences: r.occurrences, status: r.status, lastSeen: r.last_seen });
 
+interface SummedSignature {
+  readonly routeId: string;
+  readonly path: string;
+  readonly kind: string;
+  n: number;
+  readonly first: string;
+  last: string;
+  readonly examples: Array<{ at: string; example: NewExample }>;
+}
+
+/** A batch summed by key, so that a storm of identical evidence costs one statement per key. */
+function summarise(items: readonly EvidenceBatchItem[]) {
+  const outcomes = new Map<string, { routeId: string; minute: number; outcome: string; n: number }>();
+  const signatures = new Map<string, SummedSignature>();
+  const noiseSamples = new Map<string, number>();
+  const noiseHits = new Map<string, { routeId: string; path: string; n: number; last: string }>();
+  for (const item of items) {
+    const minute = Math.floor(Date.parse(item.at) / 60_000);
+    const outcomeKey = `${item.routeId}\u0000${minute}\u0000${item.outcome}`;
+    const counted = outcomes.get(outcomeKey);
+    if (counted) counted.n++;
+    else outcomes.set(outcomeKey, { routeId: item.routeId, minute, outcome: item.outcome, n: 1 });
+    for (const { path, kind } of item.signatures) {
+      const key = `${item.routeId}\u0000${path}\u0000${kind}`;
+      let sig = signatures.get(key);
+      if (!sig) {
+        sig = { routeId: item.routeId, path, kind, n: 0, first: item.at, last: item.at, examples: [] };
+        signatures.set(key, sig);
+      }
+      sig.n++;
+      if (item.at > sig.last) sig.last = item.at;
+      if (item.example) sig.examples.push({ at: item.at, example: item.example });
+    }
+    if (item.noiseSample) {
+      noiseSamples.set(item.routeId, (noiseSamples.get(item.routeId) ?? 0) + 1);
+      for (const path of item.noiseSample.paths) {
+        const key = `${item.routeId}\u0000${path}`;
+        const hit = noiseHits.get(key);
+        if (hit) {
+          hit.n++;
+          if (item.at > hit.last) hit.last = item.at;
+        } else noiseHits.set(key, { routeId: item.routeId, path, n: 1, last: item.at });
+      }
+    }
+  }
+  return { outcomes, signatures, noiseSamples, noiseHits };
+}
+
 export function createShadowRepository(db: Database.Database): ShadowRepository {
   const upsertSignature = db.prepare(
-    `INSERT INTO shadow_signatures (route_id, path, kind, count, first_seen, last_seen) VALUES (@route, @path, @kind, 1, @at, @at)
-     ON CONFLICT (route_id, path, kind) DO UPDATE SET count = count + 1, last_seen = excluded.last_seen
+    `INSERT INTO shadow_signatures (route_id, path, kind, count, first_seen, last_seen) VALUES (@route, @path, @kind, @n, @first, @last)
+     ON CONFLICT (route_id, path, kind) DO UPDATE SET count = count + excluded.count, last_seen = excluded.last_seen
      RETURNING id`,
   );
   const insertExample = db.prepare(
@@ -177,54 +232,52 @@ export function createShadowRepository(db: Database.Database): ShadowRepository 
        (SELECT id FROM shadow_examples WHERE signature_id = @id ORDER BY id DESC LIMIT @keep)`,
   );
   const countOutcome = db.prepare(
-    `INSERT INTO shadow_outcomes (route_id, minute, outcome, count) VALUES (?, ?, ?, 1)
-     ON CONFLICT (route_id, minute, outcome) DO UPDATE SET count = count + 1`,
+    `INSERT INTO shadow_outcomes (route_id, minute, outcome, count) VALUES (?, ?, ?, ?)
+     ON CONFLICT (route_id, minute, outcome) DO UPDATE SET count = count + excluded.count`,
   );
   const noiseSample = db.prepare(
-    `INSERT INTO shadow_noise_samples (route_id, samples) VALUES (?, 1) ON CONFLICT (route_id) DO UPDATE SET samples = samples + 1`,
+    `INSERT INTO shadow_noise_samples (route_id, samples) VALUES (?, ?) ON CONFLICT (route_id) DO UPDATE SET samples = samples + excluded.samples`,
   );
   const noiseHit = db.prepare(
-    `INSERT INTO shadow_noise (route_id, path, occurrences, status, last_seen) VALUES (?, ?, 1, 'learned', ?)
-     ON CONFLICT (route_id, path) DO UPDATE SET occurrences = occurrences + 1, last_seen = excluded.last_seen`,
+    `INSERT INTO shadow_noise (route_id, path, occurrences, status, last_seen) VALUES (?, ?, ?, 'learned', ?)
+     ON CONFLICT (route_id, path) DO UPDATE SET occurrences = occurrences + excluded.occurrences, last_seen = excluded.last_seen`,
   );
 
   const writeBatch = db.transaction((items: readonly EvidenceBatchItem[], retention: EvidenceRetention) => {
-    const touchedRoutes = new Set<string>();
-    for (const item of items) {
-      touchedRoutes.add(item.routeId);
-      countOutcome.run(item.routeId, Math.floor(Date.parse(item.at) / 60_000), item.outcome);
-      for (const signature of item.signatures) {
-        const { id } = upsertSignature.get({ route: item.routeId, path: signature.path, kind: signature.kind, at: item.at }) as { id: number };
-        if (item.example) {
-          const e = item.example;
-          insertExample.run({
-            signature_id: id,
-            at: item.at,
-            request_id: e.requestId,
-            method: e.method,
-            path: e.path,
-            query: e.query,
-            primary_side: e.primary,
-            legacy_status: e.legacyStatus,
-            target_status: e.targetStatus,
-            legacy_ms: e.legacyMs,
-            target_ms: e.targetMs,
-            request_headers: JSON.stringify(e.requestHeaders),
-            legacy_body: e.legacyBody,
-            target_body: e.targetBody,
-            differences: JSON.stringify(e.differences),
-          });
-          trimExamples.run({ id, keep: retention.examplesPerSignature });
-        }
+    const batch = summarise(items);
+    for (const o of batch.outcomes.values()) countOutcome.run(o.routeId, o.minute, o.outcome, o.n);
+    for (const sig of batch.signatures.values()) {
+      const { id } = upsertSignature.get({ route: sig.routeId, path: sig.path, kind: sig.kind, n: sig.n, first: sig.first, last: sig.last }) as { id: number };
+      for (const { at, example: e } of sig.examples) {
+        insertExample.run({
+          signature_id: id,
+          at,
+          request_id: e.requestId,
+          method: e.method,
+          path: e.path,
+          query: e.query,
+          primary_side: e.primary,
+          legacy_status: e.legacyStatus,
+          target_status: e.targetStatus,
+          legacy_ms: e.legacyMs,
+          target_ms: e.targetMs,
+          request_headers: JSON.stringify(e.requestHeaders),
+          legacy_body: e.legacyBody,
+          target_body: e.targetBody,
+          differences: JSON.stringify(e.differences),
+        });
       }
-      if (item.noiseSample) {
-        noiseSample.run(item.routeId);
-        for (const path of item.noiseSample.paths) noiseHit.run(item.routeId, path, item.at);
-      }
+      if (sig.examples.length > 0) trimExamples.run({ id, keep: retention.examplesPerSignature });
     }
+    for (const [routeId, n] of batch.noiseSamples) noiseSample.run(routeId, n);
+    for (const hit of batch.noiseHits.values()) noiseHit.run(hit.routeId, hit.path, hit.n, hit.last);
+  });
+
+  const prune = db.transaction((retention: EvidenceRetention) => {
     // Retention: the least recently seen signatures beyond the cap go, and everything past the age limit.
     const cutoff = new Date(Date.now() - retention.maxAgeDays * 86_400_000).toISOString();
-    for (const route of touchedRoutes) {
+    const routes = db.prepare("SELECT DISTINCT route_id AS route FROM shadow_signatures").all() as Array<{ route: string }>;
+    for (const { route } of routes) {
       db.prepare(
         `DELETE FROM shadow_signatures WHERE route_id = @route AND id NOT IN
            (SELECT id FROM shadow_signatures WHERE route_id = @route ORDER BY last_seen DESC LIMIT @keep)`,
@@ -237,6 +290,7 @@ export function createShadowRepository(db: Database.Database): ShadowRepository 
 
   return {
     writeBatch: (items, retention) => writeBatch.immediate(items, retention),
+    prune: (retention) => prune.immediate(retention),
     outcomes(routeId, sinceMinute) {
       const counts: OutcomeCounts = { match: 0, diverge: 0, error: 0, skipped: 0 };
       const rows = db

@@ -57,6 +57,10 @@ describe("shadow comparison behaviour", () => {
         res.setHeader("content-type", "application/json");
         return res.end(side === "legacy" ? bigLegacy : bigTarget);
       }
+      if (url.startsWith("/storm")) {
+        res.setHeader("content-type", "application/json");
+        return res.end(JSON.stringify({ n: url, price: side === "legacy" ? 1 : "1" }));
+      }
       if (url.startsWith("/private")) {
         res.setHeader("content-type", "application/json");
         return res.end(JSON.stringify({ email: "someone@example.com", plan: side === "legacy" ? "gold" : "silver" }));
@@ -86,7 +90,9 @@ describe("shadow comparison behaviour", () => {
           route("writes", "/write-shadowed", { methods: ["POST"], shadowWrites: true, maxBodyBytes: 1_000 }),
           route("big", "/big", { maxResponseBytes: 16 * 1024 * 1024 }),
           route("private", "/private", { redact: { bodyFields: ["$.email"] } }),
+          route("storm", "/storm", { noise: { learn: false } }),
         ],
+        shadowing: { examplesPerSignaturePerMinute: 1 },
       }),
       { dataDir },
     );
@@ -122,6 +128,19 @@ describe("shadow comparison behaviour", () => {
     expect(ok.status).toBe(200);
     const audit = await adminJson<{ entries: Array<{ action: string; newValue: { path: string } }> }>(proxy.adminUrl, "/api/audit?route=noisy&limit=1");
     expect(audit.entries[0]).toMatchObject({ action: "noise_confirmed", newValue: { path: "$.meta.requestId" } });
+  });
+
+  it("a route that diverges on every request keeps exact counts but stores examples sampled per signature and minute", async () => {
+    for (let i = 0; i < 40; i++) await (await fetch(`${proxy.url}/storm?i=${i}`)).text();
+    const r = await until(() => report("storm"), (x) => x.counts.diverge >= 40);
+    expect(r.counts).toMatchObject({ match: 0, diverge: 40 });
+    proxy.shadows.flush();
+    const { signatures } = await adminJson<{ signatures: Array<{ path: string; kind: string; count: number; examples: unknown[] }> }>(proxy.adminUrl, "/api/routes/storm/divergences?examples=20");
+    const price = signatures.find((s) => s.path === "$.price");
+    expect(price).toMatchObject({ kind: "type_changed", count: 40 });
+    // examplesPerSignaturePerMinute is 1: one example, two if the run straddled a minute.
+    expect(price?.examples.length).toBeGreaterThanOrEqual(1);
+    expect(price?.examples.length).toBeLessThanOrEqual(2);
   });
 
   it("a shadow that takes 5 s leaves the client's latency where it was, on a kept-alive connection", async () => {
