@@ -1,6 +1,8 @@
+import type { ByteArena } from "./byte-arena.ts";
+
 /**
- * A shared allowance of bytes that shadow captures may hold at once, so memory stays bounded whatever
- * the traffic: a capture that cannot take its next chunk gives up (and is counted as overload).
+ * A shared allowance of bytes (request bodies buffered by the data plane may hold at once), so memory
+ * stays bounded whatever the traffic: what cannot take its bytes does without (streams, or is skipped).
  */
 export class ByteBudget {
   #used = 0;
@@ -19,24 +21,23 @@ export class ByteBudget {
 }
 
 /**
- * A body kept up to a byte limit, charged to a budget; released once. Chunks are copied as they
- * arrive into one buffer of its own (sized from Content-Length when known, else grown by doubling), so
- * no large concatenation ever runs in one turn of the event loop, and a large result can be transferred
- * to a worker without copying.
+ * A body kept up to a byte limit, in a block of the shadow arena; released once. Chunks are copied as
+ * they arrive into the block (sized from Content-Length when known, else grown by doubling), so no large
+ * concatenation ever runs in one turn of the event loop, and the comparison worker can read the bytes
+ * where they are.
  */
 export class BoundedCapture {
   #buffer: Buffer | undefined;
   #size = 0;
-  #charged = 0;
   #released = false;
   /** Set when the body was longer than the limit: what was kept is a prefix. */
   truncated = false;
-  /** Set when the shared budget ran out: the capture is unusable. */
+  /** Set when the arena had no room: the capture is unusable. */
   overBudget = false;
 
   constructor(
     private readonly limit: number,
-    private readonly budget: ByteBudget,
+    private readonly arena: ByteArena,
   ) {}
 
   get size(): number {
@@ -49,16 +50,19 @@ export class BoundedCapture {
   }
 
   #grow(capacity: number): boolean {
-    const extra = capacity - this.#charged;
-    if (extra > 0 && !this.budget.take(extra)) {
+    const next = this.arena.alloc(capacity);
+    if (!next) {
+      // Unusable from now on: give back what it held at once, rather than when the response ends.
       this.overBudget = true;
+      if (this.#buffer) this.arena.free(this.#buffer);
+      this.#buffer = undefined;
+      this.#size = 0;
       return false;
     }
-    this.#charged = Math.max(this.#charged, capacity);
-    // allocUnsafe: a capacity of Buffer.poolSize / 2 or more gets an ArrayBuffer of its own (safe to
-    // transfer, see comparer.ts); smaller ones come from the pool, cheaply, and are never transferred.
-    const next = Buffer.allocUnsafe(capacity);
-    if (this.#buffer) this.#buffer.copy(next, 0, 0, this.#size);
+    if (this.#buffer) {
+      this.#buffer.copy(next, 0, 0, this.#size);
+      this.arena.free(this.#buffer);
+    }
     this.#buffer = next;
     return true;
   }
@@ -81,16 +85,16 @@ export class BoundedCapture {
     this.#size = needed;
   }
 
-  /** The bytes kept: a view on this capture's own buffer (transferable as a whole). */
+  /** The bytes kept: a view on this capture's block, valid until `release`. */
   bytes(): Buffer {
     return this.#buffer ? this.#buffer.subarray(0, this.#size) : Buffer.alloc(0);
   }
 
-  /** Returns the bytes to the budget; the capture keeps nothing afterwards. */
+  /** Returns the block to the arena; the capture keeps nothing afterwards. */
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.budget.give(this.#charged);
+    if (this.#buffer) this.arena.free(this.#buffer);
     this.#buffer = undefined;
   }
 }

@@ -8,6 +8,11 @@ export interface ComparerOptions {
   readonly workerThresholdBytes?: number;
   /** Worker threads for large comparisons. Default 1 (the data plane keeps the other core). */
   readonly maxThreads?: number;
+  /**
+   * Heap the worker may use for the documents it parses, in bytes; a pair that needs more ends the
+   * worker (its comparison is an error outcome, and a fresh worker takes the next one). Default 64 MiB.
+   */
+  readonly workerHeapBytes?: number;
 }
 
 /** Compares response pairs off the hot path: small ones on a later turn of the event loop, large ones in a worker pool. */
@@ -18,21 +23,6 @@ export interface Comparer {
   /** Pairs whose bodies add up to more than this go to the worker (their buffers move there). */
   readonly workerThresholdBytes: number;
   close(): Promise<void>;
-}
-
-/**
- * The bodies' buffers, transferred to the worker rather than cloned: structured cloning 10 MB costs the
- * event loop milliseconds, a transfer nothing. Each body is a capture's own buffer, used by this task
- * alone, so handing it over is safe.
- */
-function transferListOf(request: ComparisonRequest): ArrayBuffer[] {
-  const buffers = new Set<ArrayBuffer>();
-  for (const side of [request.left, request.right, request.noise?.again]) {
-    const body = side?.ok ? side.response.body : undefined;
-    // Only buffers of their own: a body under Buffer.poolSize may share the pool's ArrayBuffer with others.
-    if (body && body.buffer instanceof ArrayBuffer && body.byteLength >= Buffer.poolSize && body.buffer.byteLength >= body.byteLength) buffers.add(body.buffer);
-  }
-  return [...buffers];
 }
 
 function sizeOf(request: ComparisonRequest): number {
@@ -54,6 +44,9 @@ export function createComparer(options: ComparerOptions = {}): Comparer {
       maxThreads: options.maxThreads ?? 1,
       minThreads: 0,
       idleTimeout: 30_000,
+      // V8 sizes a worker's heap generously and collects late; bounded, the parsed documents of past
+      // comparisons cannot pile up past the shadow budget's share.
+      resourceLimits: { maxOldGenerationSizeMb: Math.max(16, Math.round((options.workerHeapBytes ?? 64 * 1024 * 1024) / 1048576)), maxYoungGenerationSizeMb: 8 },
     });
     return pool;
   };
@@ -68,7 +61,9 @@ export function createComparer(options: ComparerOptions = {}): Comparer {
       pending++;
       const done = <T>(p: Promise<T>) => p.finally(() => pending--);
       if (sizeOf(request) > threshold) {
-        return done(workerPool().run(request, { transferList: transferListOf(request) }) as Promise<ComparisonResult>);
+        // The bodies are views on the shadow arena's SharedArrayBuffer (see byte-arena.ts): the worker
+        // reads them in place, with nothing copied or transferred, and the session frees them after.
+        return done(workerPool().run(request) as Promise<ComparisonResult>);
       }
       // Small pairs: on the next turn, after the response that produced them has been handled.
       return done(new Promise<ComparisonResult>((resolve, reject) => setImmediate(() => {

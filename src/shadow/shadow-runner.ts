@@ -7,7 +7,7 @@ import type { ShadowMetrics } from "../metrics/shadow-metrics.ts";
 import type { Backend } from "../proxy/backend-pool.ts";
 import type { CompiledRoute } from "../routing/route-table.ts";
 import type { ShadowRepository } from "../store/shadow-repository.ts";
-import { ByteBudget } from "./byte-budget.ts";
+import { ByteArena } from "./byte-arena.ts";
 import { createComparer, type Comparer } from "./comparer.ts";
 import { EvidenceWriter } from "./evidence-writer.ts";
 import { NoiseModel } from "./noise-model.ts";
@@ -59,8 +59,13 @@ function sampled(request: ShadowRequest, percent: number, mode: "sticky" | "rand
 
 export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
   const initial = options.limits();
-  const comparer: Comparer = createComparer({ maxQueued: initial.maxQueuedComparisons, workerThresholdBytes: initial.workerThresholdBytes });
-  const budget = new ByteBudget(initial.maxBufferedBytes);
+  // Half the shadow budget for the worker's parsed documents, the other half (and the arena) for the bytes.
+  const comparer: Comparer = createComparer({
+    maxQueued: initial.maxQueuedComparisons,
+    workerThresholdBytes: initial.workerThresholdBytes,
+    workerHeapBytes: Math.max(32 * 1024 * 1024, initial.maxBufferedBytes / 2),
+  });
+  const budget = new ByteArena(initial.maxBufferedBytes);
   const evidence = new EvidenceWriter(
     options.repository,
     () => {

@@ -9,7 +9,8 @@ import { hasBody } from "../proxy/has-body.ts";
 import { upstreamRequestHeaders } from "../proxy/headers.ts";
 import { classifyUpstreamError } from "../proxy/upstream-error.ts";
 import type { EvidenceBatchItem } from "../store/shadow-repository.ts";
-import { BoundedCapture, type ByteBudget } from "./byte-budget.ts";
+import type { ByteArena } from "./byte-arena.ts";
+import { BoundedCapture } from "./byte-budget.ts";
 import { exampleText, type ComparedSide, type ComparisonResult } from "./compare-exchange.ts";
 import type { Comparer } from "./comparer.ts";
 import type { EvidenceWriter } from "./evidence-writer.ts";
@@ -25,7 +26,8 @@ export interface SessionContext {
   readonly evidence: EvidenceWriter;
   readonly noise: NoiseModel;
   readonly metrics: ShadowMetrics;
-  readonly budget: ByteBudget;
+  /** Where every capture's bytes live: `shadowing.maxBufferedBytes` of memory. */
+  readonly budget: ByteArena;
   readonly limits: ShadowingLimits;
   /** Called exactly once when the session is over, whatever happened. */
   readonly onEnd: () => void;
