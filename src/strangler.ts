@@ -81,7 +81,7 @@ export interface Strangler {
   readonly registry: Registry;
   /** Reads the config file again now (the watcher calls this on every edit). */
   reload(): Promise<ReloadResult>;
-  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), closes pools and listeners. */
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`, default `server.shutdownGraceMs`), closes pools and listeners. */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -195,6 +195,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     history: (routeId, hours) => buildHistory(overviewSources, routeId, hours),
     externallyManaged: () => config.openFeature !== undefined,
     origin: { bindHost: adminHost, allowedHosts: () => current.config.admin.allowedHosts },
+    maxBodyBytes: config.admin.maxBodyBytes,
   });
   const admin = createAdaptorServer({ fetch: adminApp.fetch }) as Server;
 
@@ -253,7 +254,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     evidence,
     registry,
     reload,
-    async close(graceMs = 5_000) {
+    async close(graceMs = current.config.server.shutdownGraceMs) {
       stopWatching();
       stopGuards();
       serving = false;

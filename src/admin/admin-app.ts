@@ -36,12 +36,12 @@ export interface AdminAppOptions {
   readonly history: (routeId: string, hours: number) => unknown;
   /** True when another OpenFeature provider decides routes: percentages are then changed there, not here. */
   readonly externallyManaged: () => boolean;
+  /** Largest request body read (`admin.maxBodyBytes`). */
+  readonly maxBodyBytes: number;
   /** The listener's own address and allowed host names, to refuse cross-site pages and DNS rebinding. */
   readonly origin: RequestGuardOptions;
 }
 
-/** Largest request body the admin API reads. */
-const MAX_BODY_BYTES = 16 * 1024;
 
 type Env = { Variables: { actor: string } };
 
@@ -112,9 +112,9 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
   app.use(
     "/api/*",
     bodyLimit({
-      maxSize: MAX_BODY_BYTES,
+      maxSize: options.maxBodyBytes,
       onError: () => {
-        throw new AdminError(413, "body_too_large", `the body must be at most ${MAX_BODY_BYTES} bytes`);
+        throw new AdminError(413, "body_too_large", `the body must be at most ${options.maxBodyBytes} bytes`);
       },
     }),
   );

@@ -22,6 +22,8 @@ export const backendSchema = z.strictObject({
   bodyTimeoutMs: z.number().int().positive().max(3_600_000).default(60_000),
   /** Keep-alive connections the proxy may hold open to this backend. Default 128. */
   maxSockets: z.number().int().min(1).max(10_000).default(128),
+  /** How long an idle connection to this backend is kept for reuse (keep it under the backend's own keep-alive timeout). Default 4000 ms. */
+  keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(4_000),
   /**
    * Requests allowed to wait for a free connection to this backend (Envoy's `max_pending_requests`).
    * Beyond it the proxy answers 503 `upstream_overloaded` at once instead of queueing. Default 1024.
@@ -241,6 +243,8 @@ export const serverSchema = z.strictObject({
   lingerTimeoutMs: z.number().int().min(0).max(600_000).default(5_000),
   /** ...and up to this many bytes. Default 16 MiB. */
   lingerMaxBytes: z.number().int().min(0).default(16 * 1024 * 1024),
+  /** On SIGTERM or SIGINT, how long requests in flight may take to finish before their connections are cut. Default 5000 ms. */
+  shutdownGraceMs: z.number().int().min(0).max(600_000).default(5_000),
 }).refine((s) => s.requestTimeoutMs === 0 || s.headersTimeoutMs <= s.requestTimeoutMs, {
   error: "headersTimeoutMs must not exceed requestTimeoutMs (a whole request includes its head)",
   path: ["headersTimeoutMs"],
@@ -248,6 +252,8 @@ export const serverSchema = z.strictObject({
 
 /** The admin listener's protection against cross-site pages and DNS rebinding. */
 export const adminSchema = z.strictObject({
+  /** Largest request body the admin API reads (413 beyond it). Read at start-up. Default 16384. */
+  maxBodyBytes: z.number().int().min(1_024).max(1_048_576).default(16 * 1024),
   /**
    * Host names (with or without a port) the admin listener answers to, besides loopback names and its bind
    * address: the names an operator reaches it by (`["proxy-1.internal"]`). Others get 403 `host_not_allowed`.
@@ -265,6 +271,10 @@ export const shadowingSchema = z.strictObject({
   maxBufferedBytes: z.number().int().min(1024).default(256 * 1024 * 1024),
   /** Pairs larger than this are compared in a worker thread. Default 256 KiB. */
   workerThresholdBytes: z.number().int().min(0).default(256 * 1024),
+  /** Largest body after decoding gzip, br or deflate; a larger one compares as undecodable (a bound on decompression bombs). Default 64 MiB. */
+  maxDecodedBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+  /** Comparison results waiting to be written to SQLite; beyond it they are dropped and logged. Default 5000. */
+  maxQueuedEvidence: z.number().int().min(1).default(5_000),
   /** Example pairs kept per divergence signature. Default 5. */
   examplesPerSignature: z.number().int().min(1).max(100).default(5),
   /**
@@ -327,7 +337,7 @@ export const configSchema = z
       .optional(),
     shadowing: shadowingSchema.default(shadowingSchema.parse({})),
     server: serverSchema.default(serverSchema.parse({})),
-    admin: adminSchema.default({ allowedHosts: [] }),
+    admin: adminSchema.default(adminSchema.parse({})),
     /** How often guards and promotions are evaluated. Default 10000 ms. */
     guards: z.strictObject({ intervalMs: z.number().int().min(100).default(10_000) }).default({ intervalMs: 10_000 }),
     servedByHeader: z

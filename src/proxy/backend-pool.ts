@@ -23,7 +23,7 @@ export interface Backend {
 }
 
 function fingerprint(config: BackendConfig): string {
-  return JSON.stringify([config.url, config.connectTimeoutMs, config.responseTimeoutMs, config.bodyTimeoutMs, config.maxSockets]);
+  return JSON.stringify([config.url, config.connectTimeoutMs, config.responseTimeoutMs, config.bodyTimeoutMs, config.maxSockets, config.keepAliveTimeoutMs]);
 }
 
 function openBackend(name: string, config: BackendConfig): Backend {
@@ -33,7 +33,7 @@ function openBackend(name: string, config: BackendConfig): Backend {
     connectTimeout: config.connectTimeoutMs,
     headersTimeout: config.responseTimeoutMs,
     bodyTimeout: config.bodyTimeoutMs,
-    keepAliveTimeout: 4_000,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
     pipelining: 1,
   });
   return { name, config, pool, load: { inFlight: 0, streamingUploads: 0 }, host: url.host, basePath: url.pathname.replace(/\/+$/, "") };

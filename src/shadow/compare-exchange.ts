@@ -23,6 +23,8 @@ export interface ComparisonRequest {
   readonly example?: { readonly redactFields: readonly string[]; readonly maxBytes: number };
   /** A noise sample: the primary backend's second answer, compared with its first (`side`) in the same task. */
   readonly noise?: { readonly side: "left" | "right"; readonly again: ComparedSide };
+  /** Largest body after decoding gzip, br or deflate; a larger one compares as undecodable. Default 64 MiB. */
+  readonly maxDecodedBytes?: number;
 }
 
 export type ComparisonOutcome = "match" | "diverge" | "error";
@@ -37,7 +39,8 @@ export interface ComparisonResult {
 }
 
 /** The most a compressed body may inflate to before it is not compared (a zip bomb is not our problem to open). */
-const MAX_DECODED_BYTES = 64 * 1024 * 1024;
+/** Largest decoded body when a request names none (`shadowing.maxDecodedBytes`): a bound on decompression bombs. */
+const DEFAULT_MAX_DECODED_BYTES = 64 * 1024 * 1024;
 const EXCERPT = 160;
 
 function header(r: CapturedResponse, name: string): string | undefined {
@@ -45,10 +48,10 @@ function header(r: CapturedResponse, name: string): string | undefined {
   return Array.isArray(value) ? value.join(", ") : value;
 }
 
-function decode(r: CapturedResponse): Buffer {
+function decode(r: CapturedResponse, maxDecodedBytes: number): Buffer {
   const body = Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength);
   const encoding = header(r, "content-encoding")?.trim().toLowerCase();
-  const options = { maxOutputLength: MAX_DECODED_BYTES };
+  const options = { maxOutputLength: maxDecodedBytes };
   if (encoding === "gzip" || encoding === "x-gzip") return gunzipSync(body, options);
   if (encoding === "br") return brotliDecompressSync(body, options);
   if (encoding === "deflate") return inflateSync(body, options);
@@ -59,10 +62,10 @@ function decode(r: CapturedResponse): Buffer {
 const decodedTexts = new WeakMap<CapturedResponse, string>();
 
 /** The body as text, decoded from its Content-Encoding; remembered per response. */
-function decodedText(r: CapturedResponse): string {
+function decodedText(r: CapturedResponse, maxDecodedBytes: number): string {
   let text = decodedTexts.get(r);
   if (text === undefined) {
-    text = decode(r).toString("utf8");
+    text = decode(r, maxDecodedBytes).toString("utf8");
     decodedTexts.set(r, text);
   }
   return text;
@@ -111,19 +114,20 @@ export function compareExchange(request: ComparisonRequest): ComparisonResult {
   let result = compareSides(request);
   if (request.noise) {
     const first = request.noise.side === "left" ? request.left : request.right;
-    result = { ...result, noise: compareSides({ left: first, right: request.noise.again, headers: request.headers, rules: request.rules }) };
+    result = { ...result, noise: compareSides({ left: first, right: request.noise.again, headers: request.headers, rules: request.rules, maxDecodedBytes: request.maxDecodedBytes }) };
   }
   if (!request.example || result.outcome === "match") return result;
   const { redactFields, maxBytes } = request.example;
-  return { ...result, example: { left: exampleText(request.left, redactFields, maxBytes), right: exampleText(request.right, redactFields, maxBytes) } };
+  const maxDecoded = request.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES;
+  return { ...result, example: { left: exampleText(request.left, redactFields, maxBytes, maxDecoded), right: exampleText(request.right, redactFields, maxBytes, maxDecoded) } };
 }
 
 /** One side's body as stored in an example: decoded, with the configured fields redacted, cut to `maxBytes`. */
-export function exampleText(side: ComparedSide, fields: readonly string[], maxBytes: number): string {
+export function exampleText(side: ComparedSide, fields: readonly string[], maxBytes: number, maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES): string {
   if (!side.ok) return `(no answer: ${side.error})`;
   let text: string;
   try {
-    text = decodedText(side.response);
+    text = decodedText(side.response, maxDecodedBytes);
   } catch {
     text = `(undecodable ${String(header(side.response, "content-encoding"))} body)`;
   }
@@ -153,16 +157,16 @@ function compareSides(request: ComparisonRequest): ComparisonResult {
   }
   // The cheap test first: the same bytes with the same encoding are the same body.
   const sameEncoding = header(a, "content-encoding") === header(b, "content-encoding");
-  if (!(sameEncoding && bytesEqual(a.body, b.body))) differences.push(...compareBodies(a, b, request.rules));
+  if (!(sameEncoding && bytesEqual(a.body, b.body))) differences.push(...compareBodies(a, b, request.rules, request.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES));
   return { outcome: differences.length === 0 ? "match" : "diverge", differences };
 }
 
-function compareBodies(a: CapturedResponse, b: CapturedResponse, rules: DiffRules): Difference[] {
+function compareBodies(a: CapturedResponse, b: CapturedResponse, rules: DiffRules, maxDecodedBytes: number): Difference[] {
   let ta: string;
   let tb: string;
   try {
-    ta = decodedText(a);
-    tb = decodedText(b);
+    ta = decodedText(a, maxDecodedBytes);
+    tb = decodedText(b, maxDecodedBytes);
   } catch (error) {
     return [{ path: "body", kind: "changed", left: "(undecodable)", right: (error as Error).message }];
   }

@@ -22,6 +22,8 @@ export class EvidenceWriter {
   readonly #examplesThisMinute = new Map<string, number>();
   #minute = -1;
   #lastPrune = 0;
+  #droppedLogged = 0;
+  #lastDropLog = 0;
   dropped = 0;
   /** Examples left out by the per-minute sampling (their counts were kept). */
   examplesSampledOut = 0;
@@ -87,6 +89,11 @@ export class EvidenceWriter {
         this.dropped += batch.length;
         this.logger.error({ err: (error as Error).message, items: batch.length }, "could not store shadow evidence");
       }
+    }
+    if (this.dropped > this.#droppedLogged && now - this.#lastDropLog >= 10_000) {
+      this.logger.warn({ dropped: this.dropped - this.#droppedLogged, maxQueued: this.maxQueued }, "shadow evidence dropped: the write queue was full (shadowing.maxQueuedEvidence)");
+      this.#droppedLogged = this.dropped;
+      this.#lastDropLog = now;
     }
     if (now - this.#lastPrune >= this.pruneEveryMs) {
       this.#lastPrune = now;

@@ -73,6 +73,7 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
       return { examplesPerSignature: l.examplesPerSignature, examplesPerSignaturePerMinute: l.examplesPerSignaturePerMinute, signaturesPerRoute: l.signaturesPerRoute, maxAgeDays: l.retentionDays };
     },
     options.logger,
+    initial.maxQueuedEvidence,
   );
   const noise = NoiseModel.load(options.repository);
   let inFlight = 0;

@@ -223,6 +223,7 @@ export class ShadowSession {
       right: target.side,
       headers: plan.shadow.compare.headers,
       rules,
+      maxDecodedBytes: ctx.limits.maxDecodedBytes,
       ...(toWorker ? { example: { redactFields: plan.shadow.redact.bodyFields, maxBytes: ctx.limits.exampleBodyBytes } } : {}),
       ...(noise ? { noise: { side: plan.primaryRole === "legacy" ? ("left" as const) : ("right" as const), again: noise.side } } : {}),
     });
@@ -260,7 +261,7 @@ export class ShadowSession {
 
     const signatures = [...new Map(real.map((d) => [`${signaturePath(d.path)}\u0000${d.kind}`, { path: signaturePath(d.path), kind: d.kind }])).values()];
     const withExample = outcome !== "match" && ctx.evidence.wantsExample(route, signatures);
-    const exampleBody = (side: ComparedSide, rendered: string | undefined) => rendered ?? exampleText(side, plan.shadow.redact.bodyFields, ctx.limits.exampleBodyBytes);
+    const exampleBody = (side: ComparedSide, rendered: string | undefined) => rendered ?? exampleText(side, plan.shadow.redact.bodyFields, ctx.limits.exampleBodyBytes, ctx.limits.maxDecodedBytes);
     const item: EvidenceBatchItem = {
       routeId: route,
       at: new Date().toISOString(),
