@@ -8,7 +8,7 @@ import type { ServerLimits } from "../config/schema.ts";
 import { admit, release } from "./admission.ts";
 import type { Backend } from "./backend-pool.ts";
 import type { CircuitBreakers } from "./circuit-breaker.ts";
-import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
+import { clientResponseHeaders, headersForBackend } from "./headers.ts";
 import { lingerOnClose } from "./linger.ts";
 import { isClientBodyTimeout } from "./request-body.ts";
 import { classifyUpstreamError, isClientAbort, sendProxyError } from "./upstream-error.ts";
@@ -163,13 +163,7 @@ function dispatch(ex: Exchange): void {
     return;
   }
   ex.admitted = backend;
-  const headers = upstreamRequestHeaders(req.headers, {
-    clientAddress: req.socket.remoteAddress,
-    proto: "encrypted" in req.socket && req.socket.encrypted ? "https" : "http",
-    host: req.headers.host,
-    requestId: ex.requestId,
-    upstreamHost: backend.host,
-  });
+  const headers = headersForBackend(req, ex.requestId, backend.host);
   const body = ex.body;
   backend.pool.stream<Exchange>(
     // The response is the abort signal: undici accepts any emitter of "abort", and the close handler in

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from "node:http";
 
 /** Headers that describe one connection, never forwarded either way (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set([
@@ -59,6 +59,17 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, info: Forw
   if (info.host !== undefined) out["x-forwarded-host"] = info.host;
   out["x-request-id"] = info.requestId;
   return out;
+}
+
+/** `upstreamRequestHeaders` for a client request: its address, scheme and Host, as every path forwards them. */
+export function headersForBackend(req: IncomingMessage, requestId: string, upstreamHost: string): Record<string, string | string[]> {
+  return upstreamRequestHeaders(req.headers, {
+    clientAddress: req.socket.remoteAddress,
+    proto: "encrypted" in req.socket && req.socket.encrypted ? "https" : "http",
+    host: req.headers.host,
+    requestId,
+    upstreamHost,
+  });
 }
 
 /** The headers sent back to the client: the backend's, less hop-by-hop ones, plus the proxy's own. */

@@ -4,7 +4,7 @@ import type { Duplex } from "node:stream";
 import type { RepeatedEvents } from "../log/repeated-events.ts";
 import type { ProxyMetrics } from "../metrics/proxy-metrics.ts";
 import type { Backend } from "./backend-pool.ts";
-import { clientResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
+import { clientResponseHeaders, headersForBackend } from "./headers.ts";
 import { classifyUpstreamError, endSocketWithError } from "./upstream-error.ts";
 
 /** Where one upgrade goes, decided by the same seam as every other request. */
@@ -69,13 +69,7 @@ export function createUpgradeProxy(deps: { readonly metrics: ProxyMetrics; reado
       const { backend } = target;
       socket.on("error", () => socket.destroy());
       track(socket);
-      const headers = upstreamRequestHeaders(req.headers, {
-        clientAddress: req.socket.remoteAddress,
-        proto: "encrypted" in req.socket && req.socket.encrypted ? "https" : "http",
-        host: req.headers.host,
-        requestId: target.requestId,
-        upstreamHost: backend.host,
-      });
+      const headers = headersForBackend(req, target.requestId, backend.host);
       headers.connection = "Upgrade";
       headers.upgrade = req.headers.upgrade as string;
       const url = new URL(backend.config.url);

@@ -6,7 +6,7 @@ import type { BackendRole } from "../decision/decider.ts";
 import type { ShadowMetrics, SkipReason } from "../metrics/shadow-metrics.ts";
 import type { Backend } from "../proxy/backend-pool.ts";
 import { hasBody } from "../proxy/has-body.ts";
-import { upstreamRequestHeaders } from "../proxy/headers.ts";
+import { headersForBackend } from "../proxy/headers.ts";
 import { classifyUpstreamError } from "../proxy/upstream-error.ts";
 import type { EvidenceBatchItem } from "../store/shadow-repository.ts";
 import type { ByteArena } from "./byte-arena.ts";
@@ -166,13 +166,7 @@ export class ShadowSession {
   async #fetch(backend: Backend, body: Buffer | undefined): Promise<FetchedSide> {
     const { plan } = this;
     const started = performance.now();
-    const headers = upstreamRequestHeaders(plan.req.headers, {
-      clientAddress: plan.req.socket.remoteAddress,
-      proto: "http",
-      host: plan.req.headers.host,
-      requestId: plan.requestId,
-      upstreamHost: backend.host,
-    });
+    const headers = headersForBackend(plan.req, plan.requestId, backend.host);
     headers[SHADOW_HEADER] = "1";
     const capture = new BoundedCapture(plan.shadow.maxResponseBytes, this.ctx.budget);
     try {

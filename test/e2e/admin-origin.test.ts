@@ -1,13 +1,12 @@
-import { existsSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Strangler } from "../../src/strangler.ts";
 import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
 import { startTestProxy, writeConfig } from "../helpers/proxy.ts";
+import { launchChromium } from "../helpers/chromium.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const TOKEN = "origin-test-token-0123456789";
 
 /** A raw request to the admin listener, with any Host header (fetch may not set one). */
@@ -97,7 +96,6 @@ describe("a cross-site page in Chromium cannot turn a dial, with or without the 
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
     legacy = await startFixture((_req, res) => res.end("ok"));
     proxy = await startTestProxy(
       writeConfig(temp.dir, {
@@ -112,14 +110,8 @@ describe("a cross-site page in Chromium cannot turn a dial, with or without the 
       res.setHeader("content-type", "text/html");
       res.end(`<form id=f method=POST enctype=text/plain action="${target}"><input name='{"reason":"pwned","x":"' value='"}'></form><script>document.getElementById("f").submit()</script>`);
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        // evil.example is the attacker's name; it resolves to this machine, as a rebinding attack makes it.
-        "--host-resolver-rules=MAP evil.example 127.0.0.1",
-      ],
-    });
+    // evil.example is the attacker's name; it resolves to this machine, as a rebinding attack makes it.
+    browser = await launchChromium(["--host-resolver-rules=MAP evil.example 127.0.0.1"]);
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,31 +1,9 @@
-import { once } from "node:events";
-import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Strangler } from "../../src/strangler.ts";
 import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
 import { startTestProxy, writeConfig } from "../helpers/proxy.ts";
+import { openRaw as open, rawExchange as exchange } from "../helpers/raw-http.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
-
-async function open(url: string): Promise<Socket> {
-  const socket = connect(Number(new URL(url).port), "127.0.0.1");
-  await once(socket, "connect");
-  socket.on("error", () => undefined);
-  return socket;
-}
-
-/** Everything the proxy sends on a fresh connection after `raw` is written, until it closes (or 10 s). */
-async function exchange(url: string, raw: string, keepOpenMs = 0): Promise<{ text: string; ms: number }> {
-  const socket = await open(url);
-  const started = Date.now();
-  let text = "";
-  socket.on("data", (d: Buffer) => (text += d.toString("latin1")));
-  socket.write(raw);
-  const closed = once(socket, "close");
-  const timer = setTimeout(() => socket.destroy(), Math.max(keepOpenMs, 10_000));
-  await closed;
-  clearTimeout(timer);
-  return { text, ms: Date.now() - started };
-}
 
 describe("limits on what a client may send or hold", () => {
   const temp = makeTempDir();

@@ -1,14 +1,14 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Strangler } from "../../src/strangler.ts";
 import { startDemoBackends, type DemoBackends } from "../helpers/demo.ts";
 import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
 import { startTestProxy, writeConfig } from "../helpers/proxy.ts";
+import { launchChromium } from "../helpers/chromium.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const TOKEN = "dashboard-token-0123456789";
 const EVIL = "<script>window.__xss=1</script><img src=x onerror=window.__xss=2>";
 const ARTIFACTS = join(process.cwd(), "test-artifacts");
@@ -22,7 +22,6 @@ describe("the migration dashboard in headless Chromium", () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
     demo = await startDemoBackends();
     evilLegacy = await startFixture((_req, res) => res.end(JSON.stringify({ name: "fine" })));
     evilTarget = await startFixture((_req, res) => res.end(JSON.stringify({ name: EVIL, [EVIL]: 1 })));
@@ -42,10 +41,7 @@ describe("the migration dashboard in headless Chromium", () => {
       await (await fetch(`${proxy.url}/api/orders`, { headers: { "x-user-id": `u${i}` } })).arrayBuffer();
       await (await fetch(`${proxy.url}/xss`)).arrayBuffer();
     }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
+    browser = await launchChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
   });
   afterAll(async () => {

@@ -1,12 +1,12 @@
 import { once } from "node:events";
 import { execFile } from "node:child_process";
-import { connect } from "node:net";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import type { Strangler } from "../../src/strangler.ts";
 import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
 import { startTestProxy, writeConfig } from "../helpers/proxy.ts";
+import { rawExchange as rawSend } from "../helpers/raw-http.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
 
 /** A backend that echoes WebSocket messages, prefixed with its own name and the path it was reached on. */
@@ -75,19 +75,8 @@ describe("WebSocket upgrades", () => {
   });
 });
 
-/** Sends `raw` on a fresh connection and returns all the proxy sends until it closes (or 5 s pass). */
-async function rawExchange(url: string, raw: string | Buffer): Promise<string> {
-  const socket = connect(Number(new URL(url).port), "127.0.0.1");
-  await once(socket, "connect");
-  let text = "";
-  socket.on("data", (d: Buffer) => (text += d.toString("latin1")));
-  socket.on("error", () => undefined);
-  socket.write(raw);
-  const timer = setTimeout(() => socket.destroy(), 5_000);
-  await once(socket, "close");
-  clearTimeout(timer);
-  return text;
-}
+/** What the proxy sends back on a fresh connection for `raw`; a handshake left open is cut after 2 s. */
+const rawExchange = async (url: string, raw: string): Promise<string> => (await rawSend(url, raw, 2_000)).text;
 
 describe("the upgrade path: every Upgrade is either a WebSocket proxied with the normal rules, or plain HTTP/1.1", () => {
   const temp = makeTempDir();
