@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/guard/clock.ts";
 import type { Strangler } from "../../src/strangler.ts";
 import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
+import { capturingLogger } from "../helpers/log-capture.ts";
 import { startTestProxy, writeConfig } from "../helpers/proxy.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
 
@@ -15,6 +16,7 @@ describe("fallback to the monolith, and circuit breakers", () => {
   let flakyRequests = 0;
   const legacyBodies: string[] = [];
   let proxy: Strangler;
+  const logs = capturingLogger();
 
   beforeAll(async () => {
     legacy = await startFixture((req, res) => {
@@ -58,11 +60,12 @@ describe("fallback to the monolith, and circuit breakers", () => {
         routes: [
           route("down", "/down/*", "down", { idempotencyKeyHeader: "idempotency-key" }),
           route("failing", "/failing/*", "failing"),
+          route("storm", "/storm/*", "failing"),
           route("flaky", "/flaky/*", "flaky"),
           route("flaky-no-fallback", "/nofb/*", "flakynofb", null),
         ],
       }),
-      { clock },
+      { clock, logger: logs.logger },
     );
   });
   afterAll(async () => {
@@ -72,6 +75,15 @@ describe("fallback to the monolith, and circuit breakers", () => {
   });
 
   const metrics = async () => (await fetch(`${proxy.adminUrl}/metrics`)).text();
+
+  it("a failure storm logs each kind of event once per interval with a count, not a line per request", async () => {
+    for (let i = 0; i < 60; i++) expect((await fetch(`${proxy.url}/storm/${i}`)).status).toBe(200);
+    const lines = logs.lines().filter((l) => l.msg === "replayed to legacy" && l.route === "storm");
+    // One line in this 10 s interval; the repeats are reported with their count when it closes.
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ route: "storm", backend: "failing", reason: "status_5xx" });
+    expect(await metrics()).toMatch(/strangler_fallbacks_total\{route="storm",reason="status_5xx"\} 60/);
+  });
 
   it("a target that is down: the client gets the monolith's answer, no error, and it is counted", async () => {
     const res = await fetch(`${proxy.url}/down/x`);

@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { ByteArena } from "../../../src/shadow/byte-arena.ts";
+import { BoundedCapture } from "../../../src/shadow/byte-budget.ts";
+
+describe("the shadow capture arena", () => {
+  it("hands out blocks until the limit, never beyond, and reuses freed blocks at once", () => {
+    const arena = new ByteArena(1024);
+    const a = arena.alloc(400) as Buffer;
+    const b = arena.alloc(400) as Buffer;
+    expect(a.length).toBe(400);
+    expect(arena.alloc(400)).toBeUndefined(); // 448 + 448 used of 1024: no room for a third
+    arena.free(a);
+    const c = arena.alloc(400) as Buffer;
+    expect(c.byteOffset).toBe(a.byteOffset); // the freed block, reused
+    arena.free(b);
+    arena.free(c);
+    expect(arena.used).toBe(0);
+    // Freed neighbours merge back into one block as large as the arena.
+    expect(arena.alloc(1024)?.length).toBe(1024);
+  });
+
+  it("merges a block freed between two free ones", () => {
+    const arena = new ByteArena(64 * 3);
+    const [x, y, z] = [arena.alloc(64), arena.alloc(64), arena.alloc(64)] as Buffer[];
+    arena.free(x as Buffer);
+    arena.free(z as Buffer);
+    expect(arena.alloc(128)).toBeUndefined();
+    arena.free(y as Buffer);
+    expect(arena.alloc(192)?.length).toBe(192);
+  });
+
+  it("blocks are views on one SharedArrayBuffer, so a worker reads them in place", () => {
+    const arena = new ByteArena(4096);
+    const block = arena.alloc(10) as Buffer;
+    expect(block.buffer).toBeInstanceOf(SharedArrayBuffer);
+  });
+
+  it("a capture that outgrows the arena gives its bytes back at once and is marked over budget", () => {
+    const arena = new ByteArena(64 * 1024);
+    const capture = new BoundedCapture(1024 * 1024, arena);
+    capture.add(Buffer.alloc(20_000, 1));
+    expect(arena.used).toBeGreaterThan(0);
+    capture.add(Buffer.alloc(50_000, 2)); // needs 70 000 bytes: more than the arena holds
+    expect(capture.overBudget).toBe(true);
+    expect(arena.used).toBe(0);
+    capture.release();
+    expect(arena.used).toBe(0);
+  });
+
+  it("a capture keeps a prefix up to its limit and grows by copying within the arena", () => {
+    const arena = new ByteArena(1024 * 1024);
+    const capture = new BoundedCapture(100_000, arena);
+    for (let i = 0; i < 10; i++) capture.add(Buffer.alloc(15_000, i));
+    expect(capture.truncated).toBe(true);
+    expect(capture.size).toBe(100_000);
+    expect(capture.bytes()[14_999]).toBe(0);
+    expect(capture.bytes()[15_000]).toBe(1);
+    capture.release();
+    expect(arena.used).toBe(0);
+  });
+});
