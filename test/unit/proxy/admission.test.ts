@@ -27,6 +27,6 @@ describe("admission to a backend's connections", () => {
     expect(admit(b, false)).toBeUndefined(); // a buffered request still gets in
     release(b, true);
     expect(admit(b, true)).toBeUndefined();
-    expect(b.load).toEqual({ inFlight: 4, streamingUploads: 2 });
+    expect(b.load).toEqual({ inFlight: 3, streamingUploads: 2 });
   });
 });
