@@ -63,6 +63,8 @@ export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, o
       compared,
       matchRate: compared === 0 ? null : counts.match / compared,
       topDivergences: signatures.filter((s) => s.status === "open" && !isNoise(route, s)).slice(0, 10),
+      // How each array was paired: by the route's rules, or by an automatic key the comparisons found.
+      arrays: [...(route.shadow?.compare.arrays ?? []).map((rule) => ({ ...rule, automatic: false })), ...shadows.pairings.of(route.id)],
       noise: {
         samples: shadows.noise.samples(route.id),
         fields: evidence.noise(route.id).map((n) => ({ ...n, isNoise: isNoise(route, { path: n.path, kind: "changed" }) })),

@@ -106,10 +106,24 @@ export const compareSchema = z.strictObject({
   headers: z.array(z.string().regex(/^[a-z0-9-]+$/, "must be a lower-case header name")).default(["content-type"]),
   /** Body paths whose differences never count (`*` matches any key or index): `["$.meta.requestId"]`. */
   ignore: z.array(pathPattern).default([]),
-  /** Arrays matched by a key field, or compared as sets, instead of by position. */
+  /**
+   * How arrays are paired before their elements are diffed: `{ path, key: "sku" }` pairs by that field
+   * (order then counts only with `ordered: true`); `{ path, unordered: true }` compares as a multiset.
+   * Arrays without a rule are paired by an automatic key (below), else by element identity.
+   */
   arrays: z
-    .array(z.union([z.strictObject({ path: pathPattern, key: z.string().min(1) }), z.strictObject({ path: pathPattern, unordered: z.literal(true) })]))
+    .array(
+      z.union([
+        z.strictObject({ path: pathPattern, key: z.string().min(1), ordered: z.boolean().optional() }),
+        z.strictObject({ path: pathPattern, unordered: z.literal(true) }),
+      ]),
+    )
     .default([]),
+  /**
+   * Field names that pair an array of objects without a rule, when every element on both sides has a
+   * unique value for one of them (tried in order); their order still counts. Default `["id"]`; `[]` for none.
+   */
+  keyNames: z.array(z.string().min(1)).default(["id"]),
   /** Numbers within this distance are equal. Default 0. */
   numericTolerance: z.number().min(0).default(0),
   /** ISO-8601 timestamps within this many milliseconds are equal. Default 0 (exact). */

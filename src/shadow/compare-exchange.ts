@@ -1,6 +1,6 @@
 import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
 import { redactBody } from "./redact.ts";
-import { compileDiffRules, diffJson, type CompiledDiffRules, type Difference, type DiffRules } from "./json-diff.ts";
+import { compileDiffRules, diffJsonExplained, type CompiledDiffRules, type Difference, type DiffRules } from "./json-diff.ts";
 
 /** One backend's answer as captured for comparison (bounded: `truncated` when it was cut). */
 export interface CapturedResponse {
@@ -36,6 +36,8 @@ export interface ComparisonResult {
   readonly example?: { readonly left: string; readonly right: string };
   /** With a noise sample: how the primary's two answers differ (an error outcome when one failed). */
   readonly noise?: ComparisonResult;
+  /** Arrays that were paired by an automatic key (`keyNames`): signature path and key name. */
+  readonly pairedBy?: ReadonlyArray<{ readonly path: string; readonly key: string }>;
 }
 
 /** The most a compressed body may inflate to before it is not compared (a zip bomb is not our problem to open). */
@@ -157,11 +159,13 @@ function compareSides(request: ComparisonRequest): ComparisonResult {
   }
   // The cheap test first: the same bytes with the same encoding are the same body.
   const sameEncoding = header(a, "content-encoding") === header(b, "content-encoding");
-  if (!(sameEncoding && bytesEqual(a.body, b.body))) differences.push(...compareBodies(a, b, request.rules, request.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES));
-  return { outcome: differences.length === 0 ? "match" : "diverge", differences };
+  const pairedBy: Array<{ path: string; key: string }> = [];
+  if (!(sameEncoding && bytesEqual(a.body, b.body))) differences.push(...compareBodies(a, b, request.rules, request.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES, pairedBy));
+  return { outcome: differences.length === 0 ? "match" : "diverge", differences, ...(pairedBy.length > 0 ? { pairedBy } : {}) };
 }
 
-function compareBodies(a: CapturedResponse, b: CapturedResponse, rules: DiffRules, maxDecodedBytes: number): Difference[] {
+/** The body differences; arrays paired by an automatic key are added to `pairedBy`. */
+function compareBodies(a: CapturedResponse, b: CapturedResponse, rules: DiffRules, maxDecodedBytes: number, pairedBy: Array<{ path: string; key: string }>): Difference[] {
   let ta: string;
   let tb: string;
   try {
@@ -173,7 +177,9 @@ function compareBodies(a: CapturedResponse, b: CapturedResponse, rules: DiffRule
   if (ta === tb) return [];
   if (looksJson(a, ta) && looksJson(b, tb) && !a.truncated && !b.truncated) {
     try {
-      return diffJson(JSON.parse(ta), JSON.parse(tb), rulesFor(rules));
+      const { differences, autoKeyed } = diffJsonExplained(JSON.parse(ta), JSON.parse(tb), rulesFor(rules));
+      for (const [path, key] of autoKeyed) pairedBy.push({ path, key });
+      return differences;
     } catch {
       // Not JSON after all: fall through to text.
     }

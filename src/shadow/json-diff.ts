@@ -12,12 +12,33 @@ export interface Difference {
   readonly right?: string;
 }
 
+/** How one array is paired (see `diffArrays`). */
+export interface ArrayRule {
+  readonly path: string;
+  /** Pair elements by this field; their order then counts only with `ordered`. */
+  readonly key?: string;
+  /** Compare as a multiset: order never counts. */
+  readonly unordered?: boolean;
+  /** With `key`: report an `order` difference when paired elements come in another order. */
+  readonly ordered?: boolean;
+}
+
 /** How to compare two JSON documents of a route. */
 export interface DiffRules {
   /** Paths whose differences do not count (signature patterns, `*` for any key). */
   readonly ignore?: readonly string[];
-  /** Arrays matched by a key field (`{ path: "$.items", key: "id" }`) or compared as sets (`{ path, unordered: true }`). */
-  readonly arrays?: ReadonlyArray<{ readonly path: string; readonly key?: string; readonly unordered?: boolean }>;
+  /** Arrays paired by a key field (`{ path: "$.items", key: "id" }`) or compared as sets (`{ path, unordered: true }`). */
+  readonly arrays?: readonly ArrayRule[];
+  /**
+   * Field names that pair an array of objects by themselves when every element on both sides has a
+   * unique value for one of them, tried in order. Default `["id"]`; `[]` turns automatic keys off.
+   */
+  readonly keyNames?: readonly string[];
+  /**
+   * Paths set aside when deciding whether two array elements are the same element (learned noise):
+   * their differences are still reported, for the noise filter to judge.
+   */
+  readonly setAside?: readonly string[];
   /** Numbers that differ by at most this much are equal. */
   readonly numericTolerance?: number;
   /** ISO-8601 timestamps that differ by at most this many milliseconds are equal. */
@@ -27,15 +48,27 @@ export interface DiffRules {
 /** Rules compiled once per route. */
 export interface CompiledDiffRules {
   readonly ignore: PathMatcher;
-  readonly arrays: ReadonlyMap<string, { readonly key?: string; readonly unordered?: boolean }>;
+  readonly setAside: PathMatcher;
+  /** True when some path is ignored or set aside: element identity must then skip fields. */
+  readonly skipsFields: boolean;
+  /** True when some path is set aside: elements equal but for those must still be diffed, for the noise filter. */
+  readonly setsAside: boolean;
+  readonly arrays: ReadonlyMap<string, Omit<ArrayRule, "path">>;
+  readonly keyNames: readonly string[];
   readonly numericTolerance: number;
   readonly timestampToleranceMs: number;
 }
 
 export function compileDiffRules(rules: DiffRules = {}): CompiledDiffRules {
+  const ignore = rules.ignore ?? [];
+  const setAside = rules.setAside ?? [];
   return {
-    ignore: compilePathPatterns(rules.ignore ?? []),
-    arrays: new Map((rules.arrays ?? []).map((a) => [signaturePath(a.path), { key: a.key, unordered: a.unordered }])),
+    ignore: compilePathPatterns(ignore),
+    setAside: compilePathPatterns(setAside),
+    skipsFields: ignore.length + setAside.length > 0,
+    setsAside: setAside.length > 0,
+    arrays: new Map((rules.arrays ?? []).map((a) => [signaturePath(a.path), { key: a.key, unordered: a.unordered, ordered: a.ordered }])),
+    keyNames: rules.keyNames ?? ["id"],
     numericTolerance: rules.numericTolerance ?? 0,
     timestampToleranceMs: rules.timestampToleranceMs ?? 0,
   };
@@ -65,8 +98,33 @@ export function canonical(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(",")}}`;
 }
 
+const isContainer = (v: unknown): v is object => v !== null && typeof v === "object";
+const isPlainObject = (v: unknown): v is Record<string, unknown> => isContainer(v) && !Array.isArray(v);
+
+/** True when every element is an object with a unique string or number at `name`. */
+function uniquelyKeyed(elements: readonly unknown[], name: string): boolean {
+  const seen = new Set<unknown>();
+  for (const e of elements) {
+    if (!isPlainObject(e)) return false;
+    const v = e[name];
+    if ((typeof v !== "string" && typeof v !== "number") || seen.has(v)) return false;
+    seen.add(v);
+  }
+  return true;
+}
+
+/** True when the right-side indices of pairs taken in left order are not rising. */
+function outOfOrder(pairs: ReadonlyArray<readonly [number, number]>): boolean {
+  for (let i = 1; i < pairs.length; i++) if ((pairs[i] as readonly [number, number])[1] < (pairs[i - 1] as readonly [number, number])[1]) return true;
+  return false;
+}
+
 class Differ {
   readonly out: Difference[] = [];
+  /** Arrays paired by an automatic key: signature path → key name. */
+  readonly autoKeyed = new Map<string, string>();
+  /** Per object signature and field name: the field's signature, quoted name, and whether it is skipped (worked out once, not per element). */
+  readonly #fields = new Map<string, Map<string, { readonly signature: string; readonly quoted: string; readonly skipped: boolean }>>();
   constructor(private readonly rules: CompiledDiffRules) {}
 
   add(path: string, kind: DifferenceKind, left?: unknown, right?: unknown): void {
@@ -102,57 +160,140 @@ class Differ {
     for (const key of Object.keys(b)) if (!Object.hasOwn(a, key)) this.add(childPath(path, key), "added", undefined, b[key]);
   }
 
+  /**
+   * Arrays are paired element by element before anything is diffed, so each difference names the field
+   * that really differs: by the rule's key; else by an automatic key (`keyNames`, unique on both sides);
+   * else by identity, the element with its ignored and noise fields set aside; unmatched elements last,
+   * by position between the matched ones. Order is reported (one `order` at the array) when paired
+   * elements come in another order, except for `unordered` arrays and keyed ones without `ordered`.
+   */
   diffArrays(a: unknown[], b: unknown[], path: string): void {
-    const rule = this.rules.arrays.get(signaturePath(path));
-    if (rule?.key !== undefined) return this.diffByKey(a, b, path, rule.key);
-    if (rule?.unordered) return this.diffAsSets(a, b, path);
-    if (a.length === b.length) {
-      const ca = a.map(canonical);
-      const cb = b.map(canonical);
-      if (ca.every((c, i) => c === cb[i])) return;
-      if ([...ca].sort().join("\u0000") === [...cb].sort().join("\u0000")) return this.add(path, "order");
-    }
-    const common = Math.min(a.length, b.length);
-    for (let i = 0; i < common; i++) this.diff(a[i], b[i], childPath(path, i));
-    for (let i = common; i < a.length; i++) this.add(childPath(path, i), "removed", a[i]);
-    for (let i = common; i < b.length; i++) this.add(childPath(path, i), "added", undefined, b[i]);
-  }
-
-  diffByKey(a: unknown[], b: unknown[], path: string, key: string): void {
-    const keyOf = (e: unknown) => (e !== null && typeof e === "object" ? canonical((e as Record<string, unknown>)[key]) : canonical(e));
-    const right = new Map<string, { value: unknown; index: number }>();
-    b.forEach((value, index) => right.set(keyOf(value), { value, index }));
-    const matchedOrder: number[] = [];
-    a.forEach((value, index) => {
-      const k = keyOf(value);
-      const other = right.get(k);
-      if (!other) return this.add(childPath(path, index), "removed", value);
-      right.delete(k);
-      matchedOrder.push(other.index);
-      this.diff(value, other.value, childPath(path, index));
-    });
-    for (const { value, index } of right.values()) this.add(childPath(path, index), "added", undefined, value);
-    if (matchedOrder.some((v, i) => i > 0 && v < (matchedOrder[i - 1] as number))) this.add(path, "order");
-  }
-
-  diffAsSets(a: unknown[], b: unknown[], path: string): void {
-    const counts = new Map<string, number>();
-    for (const e of b) counts.set(canonical(e), (counts.get(canonical(e)) ?? 0) + 1);
-    a.forEach((e, i) => {
-      const c = canonical(e);
-      const n = counts.get(c) ?? 0;
-      if (n === 0) this.add(childPath(path, i), "removed", e);
-      else counts.set(c, n - 1);
-    });
-    const remaining = new Map(counts);
-    b.forEach((e, i) => {
-      const c = canonical(e);
-      const n = remaining.get(c) ?? 0;
-      if (n > 0) {
-        remaining.set(c, n - 1);
-        this.add(childPath(path, i), "added", undefined, e);
+    const signature = signaturePath(path);
+    const rule = this.rules.arrays.get(signature);
+    if (rule?.key !== undefined) return this.diffByKey(a, b, path, rule.key, rule.ordered === true);
+    if (!rule?.unordered && a.length + b.length > 0) {
+      const auto = this.rules.keyNames.find((name) => uniquelyKeyed(a, name) && uniquelyKeyed(b, name));
+      if (auto !== undefined) {
+        this.autoKeyed.set(signature, auto);
+        // An automatic key only pairs: without a rule, a JSON array's order still counts.
+        return this.diffByKey(a, b, path, auto, true);
       }
+    }
+    this.diffByIdentity(a, b, path, `${signature}[*]`, rule?.unordered === true);
+  }
+
+  diffByKey(a: unknown[], b: unknown[], path: string, key: string, reportOrder: boolean): void {
+    const keyOf = (e: unknown) => (isPlainObject(e) ? canonical(e[key]) : canonical(e));
+    const right = new Map<string, number[]>();
+    b.forEach((value, index) => {
+      const k = keyOf(value);
+      const queue = right.get(k);
+      if (queue) queue.push(index);
+      else right.set(k, [index]);
     });
+    const taken = new Uint8Array(b.length);
+    const pairs: Array<[number, number]> = [];
+    a.forEach((value, index) => {
+      const j = right.get(keyOf(value))?.shift();
+      if (j === undefined) return this.add(childPath(path, index), "removed", value);
+      taken[j] = 1;
+      pairs.push([index, j]);
+      this.diff(value, b[j], childPath(path, index));
+    });
+    b.forEach((value, j) => {
+      if (!taken[j]) this.add(childPath(path, j), "added", undefined, value);
+    });
+    if (reportOrder && outOfOrder(pairs)) this.add(path, "order");
+  }
+
+  diffByIdentity(a: unknown[], b: unknown[], path: string, elementSignature: string, unordered: boolean): void {
+    const ia = a.map((e) => this.identity(e, elementSignature));
+    const ib = b.map((e) => this.identity(e, elementSignature));
+    // The common case first: the same elements in the same places.
+    if (a.length === b.length && ia.every((id, i) => id === ib[i])) {
+      // Equal but for set-aside fields: diff them in place, for the noise filter to see them.
+      if (this.rules.setsAside) for (let i = 0; i < a.length; i++) this.diff(a[i], b[i], childPath(path, i));
+      return;
+    }
+    const right = new Map<string, number[]>();
+    ib.forEach((id, j) => {
+      const queue = right.get(id);
+      if (queue) queue.push(j);
+      else right.set(id, [j]);
+    });
+    const pairOf = new Int32Array(a.length).fill(-1);
+    const taken = new Uint8Array(b.length);
+    const pairs: Array<[number, number]> = [];
+    ia.forEach((id, i) => {
+      const j = right.get(id)?.shift();
+      if (j === undefined) return;
+      pairOf[i] = j;
+      taken[j] = 1;
+      pairs.push([i, j]);
+    });
+    const reordered = outOfOrder(pairs);
+    if (reordered && !unordered) this.add(path, "order");
+    if (this.rules.setsAside) for (const [i, j] of pairs) this.diff(a[i], b[j], childPath(path, i));
+    // What is left on each side: changed elements, or ones only one side has.
+    const leftOver = (gapLeft: number[], gapRight: number[], pairValues: boolean) => {
+      // Objects (or arrays) in the same gap, one for one, are one element changed: diff their fields.
+      // So are values in the same place of an ordered array; in a set, a different value is one removed
+      // and one added.
+      const n = Math.min(gapLeft.length, gapRight.length);
+      let k = 0;
+      for (; k < n; k++) {
+        const [i, j] = [gapLeft[k] as number, gapRight[k] as number];
+        if (!pairValues && (!isContainer(a[i]) || !isContainer(b[j]))) break;
+        this.diff(a[i], b[j], childPath(path, i));
+      }
+      for (let x = k; x < gapLeft.length; x++) this.add(childPath(path, gapLeft[x] as number), "removed", a[gapLeft[x] as number]);
+      for (let x = k; x < gapRight.length; x++) this.add(childPath(path, gapRight[x] as number), "added", undefined, b[gapRight[x] as number]);
+    };
+    if (reordered) {
+      // No gaps to speak of: the unmatched, in order, one for one.
+      leftOver(
+        ia.flatMap((_, i) => (pairOf[i] === -1 ? [i] : [])),
+        ib.flatMap((_, j) => (taken[j] ? [] : [j])),
+        false,
+      );
+      return;
+    }
+    // The matched elements are anchors; the unmatched between two anchors are paired with each other.
+    let previousLeft = -1;
+    let previousRight = -1;
+    for (const [i, j] of [...pairs, [a.length, b.length] as [number, number]]) {
+      const gapLeft: number[] = [];
+      for (let x = previousLeft + 1; x < i; x++) gapLeft.push(x);
+      const gapRight: number[] = [];
+      for (let y = previousRight + 1; y < j; y++) gapRight.push(y);
+      if (gapLeft.length + gapRight.length > 0) leftOver(gapLeft, gapRight, !unordered);
+      previousLeft = i;
+      previousRight = j;
+    }
+  }
+
+  /** An element's identity: its canonical form, less the fields that are ignored or set aside. */
+  identity(value: unknown, signature: string): string {
+    if (!this.rules.skipsFields || !isContainer(value)) return canonical(value);
+    if (Array.isArray(value)) return `[${value.map((e) => this.identity(e, `${signature}[*]`)).join(",")}]`;
+    let fields = this.#fields.get(signature);
+    if (!fields) {
+      fields = new Map();
+      this.#fields.set(signature, fields);
+    }
+    let text = "{";
+    for (const k of Object.keys(value).sort()) {
+      let field = fields.get(k);
+      if (!field) {
+        const child = childPath(signature, k);
+        field = { signature: child, quoted: JSON.stringify(k), skipped: this.rules.ignore.matches(child) || this.rules.setAside.matches(child) };
+        fields.set(k, field);
+      }
+      if (field.skipped) continue;
+      if (text.length > 1) text += ",";
+      text += `${field.quoted}:${this.identity((value as Record<string, unknown>)[k], field.signature)}`;
+    }
+    return `${text}}`;
   }
 }
 
@@ -161,7 +302,12 @@ class Differ {
  * after 500 differences.
  */
 export function diffJson(left: unknown, right: unknown, rules: CompiledDiffRules): Difference[] {
+  return diffJsonExplained(left, right, rules).differences;
+}
+
+/** `diffJson`, and which arrays were paired by an automatic key (signature path → key name). */
+export function diffJsonExplained(left: unknown, right: unknown, rules: CompiledDiffRules): { differences: Difference[]; autoKeyed: ReadonlyMap<string, string> } {
   const differ = new Differ(rules);
   differ.diff(left, right, "$");
-  return differ.out;
+  return { differences: differ.out, autoKeyed: differ.autoKeyed };
 }

@@ -63,6 +63,13 @@ export class NoiseModel {
     return (route.occurrences.get(path) ?? 0) >= minOccurrences;
   }
 
+  /** The route's paths that are noise now (learned often enough, or confirmed), for the comparer to set aside. */
+  noisePaths(routeId: string, minOccurrences: number): string[] {
+    const route = this.#routes.get(routeId);
+    if (!route) return [];
+    return [...route.status.keys()].filter((path) => this.isNoise(routeId, path, minOccurrences));
+  }
+
   setStatus(routeId: string, path: string, status: NoiseStatus): void {
     this.#route(routeId).status.set(path, status);
   }

@@ -7,6 +7,7 @@ import type { ShadowMetrics } from "../metrics/shadow-metrics.ts";
 import type { Backend } from "../proxy/backend-pool.ts";
 import type { CompiledRoute } from "../routing/route-table.ts";
 import type { ShadowRepository } from "../store/shadow-repository.ts";
+import { ArrayPairings } from "./array-pairings.ts";
 import { ByteArena } from "./byte-arena.ts";
 import { createComparer, type Comparer } from "./comparer.ts";
 import { EvidenceWriter } from "./evidence-writer.ts";
@@ -36,6 +37,8 @@ export interface ShadowRunner {
   start(request: ShadowRequest): ShadowSession | undefined;
   readonly inFlight: number;
   readonly noise: NoiseModel;
+  /** Arrays paired by an automatic key, per route. */
+  readonly pairings: ArrayPairings;
   /** Writes queued evidence now (tests and shutdown). */
   flush(): void;
   close(): Promise<void>;
@@ -76,6 +79,7 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
     initial.maxQueuedEvidence,
   );
   const noise = NoiseModel.load(options.repository);
+  const pairings = new ArrayPairings();
   let inFlight = 0;
 
   return {
@@ -83,6 +87,7 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
       return inFlight;
     },
     noise,
+    pairings,
     start(request) {
       const shadow = request.route.config.shadow;
       const method = request.req.method ?? "GET";
@@ -111,7 +116,7 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
           path: request.path,
           query: request.query,
         },
-        { comparer, evidence, noise, metrics: options.metrics, budget, limits, onEnd: () => inFlight-- },
+        { comparer, evidence, noise, pairings, metrics: options.metrics, budget, limits, onEnd: () => inFlight-- },
       );
     },
     flush: () => evidence.flush(),

@@ -17,6 +17,7 @@ import type { EvidenceWriter } from "./evidence-writer.ts";
 import { signaturePath } from "../json/json-path.ts";
 import type { Difference } from "./json-diff.ts";
 import type { NoiseModel } from "./noise-model.ts";
+import type { ArrayPairings } from "./array-pairings.ts";
 import { redactHeaders } from "./redact.ts";
 import { ResponseTee } from "./response-tee.ts";
 
@@ -29,6 +30,8 @@ export interface SessionContext {
   /** Where every capture's bytes live: `shadowing.maxBufferedBytes` of memory. */
   readonly budget: ByteArena;
   readonly limits: ShadowingLimits;
+  /** Which arrays each route's comparisons paired by an automatic key, for the shadow report. */
+  readonly pairings: ArrayPairings;
   /** Called exactly once when the session is over, whatever happened. */
   readonly onEnd: () => void;
 }
@@ -207,7 +210,10 @@ export class ShadowSession {
     const { plan, ctx } = this;
     const legacy = plan.primaryRole === "legacy" ? primary : shadow;
     const target = plan.primaryRole === "legacy" ? shadow : primary;
-    const rules = { ignore: plan.shadow.compare.ignore, arrays: plan.shadow.compare.arrays, numericTolerance: plan.shadow.compare.numericTolerance, timestampToleranceMs: plan.shadow.compare.timestampToleranceMs };
+    const { compare } = plan.shadow;
+    // Learned noise is set aside when pairing array elements, so noisy elements in another order pair up.
+    const setAside = plan.shadow.noise.learn ? ctx.noise.noisePaths(plan.routeId, plan.shadow.noise.minOccurrences) : [];
+    const rules = { ignore: compare.ignore, arrays: compare.arrays, keyNames: compare.keyNames, setAside, numericTolerance: compare.numericTolerance, timestampToleranceMs: compare.timestampToleranceMs };
     const noise = this.#noise;
     // A pair large enough for the worker has its bodies moved there: its example must be rendered there
     // too. A small pair's example is rendered here afterwards, only if the evidence writer will keep it.
@@ -234,6 +240,7 @@ export class ShadowSession {
     const noiseResult = result.noise;
     const { plan, ctx } = this;
     const route = plan.routeId;
+    if (result.pairedBy) ctx.pairings.note(route, result.pairedBy);
     ctx.metrics.latency(route, plan.primaryRole === "legacy" ? plan.primary.name : plan.shadowBackend.name, legacy.ms / 1000);
     ctx.metrics.latency(route, plan.primaryRole === "legacy" ? plan.shadowBackend.name : plan.primary.name, target.ms / 1000);
 

@@ -202,7 +202,8 @@ function summarise(items: readonly EvidenceBatchItem[]) {
     }
     if (item.noiseSample) {
       noiseSamples.set(item.routeId, (noiseSamples.get(item.routeId) ?? 0) + 1);
-      for (const path of item.noiseSample.paths) {
+      // Counted once per sample, however many positions of it differed: as the in-memory model counts.
+      for (const path of new Set(item.noiseSample.paths)) {
         const key = `${item.routeId}\u0000${path}`;
         const hit = noiseHits.get(key);
         if (hit) {

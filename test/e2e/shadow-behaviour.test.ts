@@ -57,6 +57,13 @@ describe("shadow comparison behaviour", () => {
         res.setHeader("content-type", "application/json");
         return res.end(side === "legacy" ? bigLegacy : bigTarget);
       }
+      if (url.startsWith("/shuffled")) {
+        // The monolith lists in no stable order; the service also drops order 3.
+        const items = [1, 2, 3, 4, 5].filter((id) => side === "legacy" || id !== 3).map((id) => ({ id, total: id * 10 }));
+        items.sort(() => Math.random() - 0.5);
+        res.setHeader("content-type", "application/json");
+        return res.end(JSON.stringify({ items }));
+      }
       if (url.startsWith("/storm")) {
         res.setHeader("content-type", "application/json");
         return res.end(JSON.stringify({ n: url, price: side === "legacy" ? 1 : "1" }));
@@ -91,6 +98,7 @@ describe("shadow comparison behaviour", () => {
           route("big", "/big", { maxResponseBytes: 16 * 1024 * 1024 }),
           route("private", "/private", { redact: { bodyFields: ["$.email"] } }),
           route("storm", "/storm", { noise: { learn: false } }),
+          route("shuffled", "/shuffled", {}),
         ],
         shadowing: { examplesPerSignaturePerMinute: 1 },
       }),
@@ -128,6 +136,18 @@ describe("shadow comparison behaviour", () => {
     expect(ok.status).toBe(200);
     const audit = await adminJson<{ entries: Array<{ action: string; newValue: { path: string } }> }>(proxy.adminUrl, "/api/audit?route=noisy&limit=1");
     expect(audit.entries[0]).toMatchObject({ action: "noise_confirmed", newValue: { path: "$.meta.requestId" } });
+  });
+
+  it("a monolith whose list order varies teaches the order as noise, and a service that drops an element is still caught", async () => {
+    for (let i = 0; i < 25; i++) await (await fetch(`${proxy.url}/shuffled?i=${i}`)).text();
+    const r = await until(
+      () => adminJson<{ counts: { diverge: number; match: number }; topDivergences: Array<{ path: string; kind: string }>; arrays: Array<{ path: string; key: string; automatic: boolean }>; noise: { fields: Array<{ path: string; isNoise: boolean }> } }>(proxy.adminUrl, "/api/routes/shuffled/shadow"),
+      (x) => x.counts.diverge + x.counts.match >= 25,
+    );
+    expect(r.topDivergences.map((d) => `${d.kind} ${d.path}`)).toEqual(["removed $.items[*]"]);
+    expect(r.counts.diverge).toBe(25);
+    expect(r.noise.fields.filter((f) => f.isNoise).map((f) => f.path)).toEqual(["$.items"]); // the order, not its elements
+    expect(r.arrays).toEqual([expect.objectContaining({ path: "$.items", key: "id", automatic: true })]);
   });
 
   it("a route that diverges on every request keeps exact counts but stores examples sampled per signature and minute", async () => {
