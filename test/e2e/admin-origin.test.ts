@@ -22,6 +22,11 @@ function raw(url: string, method: string, path: string, headers: Record<string, 
   });
 }
 
+/** One route, "r", at 50% between two names for the same fixture: enough state for a change to show. */
+function oneRoute(url: string, extra: Record<string, unknown> = {}) {
+  return { backends: { legacy: { url }, svc: { url } }, routes: [{ id: "r", match: { path: "/r" }, target: "svc", rollout: { percent: 50 } }], ...extra };
+}
+
 describe("the admin listener refuses what a web page could make a browser send", () => {
   const temp = makeTempDir();
   let legacy: Fixture;
@@ -31,11 +36,7 @@ describe("the admin listener refuses what a web page could make a browser send",
   beforeAll(async () => {
     legacy = await startFixture((_req, res) => res.end("ok"));
     proxy = await startTestProxy(
-      writeConfig(temp.dir, {
-        backends: { legacy: { url: legacy.url }, svc: { url: legacy.url } },
-        routes: [{ id: "r", match: { path: "/r" }, target: "svc", rollout: { percent: 50 } }],
-        admin: { allowedHosts: ["proxy-1.internal"] },
-      }),
+      writeConfig(temp.dir, oneRoute(legacy.url, { admin: { allowedHosts: ["proxy-1.internal"] } })),
     );
     host = new URL(proxy.adminUrl).host;
   });
@@ -98,10 +99,7 @@ describe("a cross-site page in Chromium cannot turn a dial, with or without the 
   beforeAll(async () => {
     legacy = await startFixture((_req, res) => res.end("ok"));
     proxy = await startTestProxy(
-      writeConfig(temp.dir, {
-        backends: { legacy: { url: legacy.url }, svc: { url: legacy.url } },
-        routes: [{ id: "r", match: { path: "/r" }, target: "svc", rollout: { percent: 50 } }],
-      }),
+      writeConfig(temp.dir, oneRoute(legacy.url)),
       { adminTokens: [{ label: "ops", token: TOKEN }] },
     );
     // The attacker's page: a form that posts a JSON-looking text/plain body to the admin API, sent at once.
