@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { NoiseModel } from "../../../src/shadow/noise-model.ts";
+
+describe("the noise model", () => {
+  it("loads what the store learned: occurrences, statuses and sample counts per route", () => {
+    const model = new NoiseModel(
+      [
+        { routeId: "r", path: "$.at", occurrences: 3, status: "learned", lastSeen: "" },
+        { routeId: "r", path: "$.id", occurrences: 0, status: "confirmed", lastSeen: "" },
+        { routeId: "r", path: "$.price", occurrences: 9, status: "rejected", lastSeen: "" },
+        { routeId: "s", path: "$.x", occurrences: 1, status: "learned", lastSeen: "" },
+      ],
+      (id) => (id === "r" ? 12 : 1),
+    );
+    expect(model.samples("r")).toBe(12);
+    expect(model.samples("s")).toBe(1);
+    expect(model.samples("unknown")).toBe(0);
+    expect(model.isNoise("r", "$.at", 3)).toBe(true);
+    expect(model.isNoise("r", "$.at", 4)).toBe(false);
+    expect(model.isNoise("r", "$.id", 100)).toBe(true); // confirmed: always
+    expect(model.isNoise("r", "$.price", 1)).toBe(false); // rejected: never
+    expect(model.isNoise("r", "$.other", 1)).toBe(false);
+    expect(model.isNoise("unknown", "$.at", 1)).toBe(false);
+    expect(model.isNoise("s", "$.at", 1)).toBe(false); // per route
+    expect(model.noisePaths("r", 3).sort()).toEqual(["$.at", "$.id"]);
+    expect(model.noisePaths("unknown", 1)).toEqual([]);
+  });
+
+  it("asks for every read during the warm-up, then for the sample rate", () => {
+    const model = new NoiseModel([], () => 0);
+    expect(model.wantsSample("r", 2, 0)).toBe(true);
+    model.observe("r", []);
+    expect(model.wantsSample("r", 2, 0)).toBe(true);
+    model.observe("r", []);
+    expect(model.samples("r")).toBe(2);
+    expect(model.wantsSample("r", 2, 0)).toBe(false);
+    expect(model.wantsSample("r", 2, 1)).toBe(true);
+  });
+
+  it("observing records the sample and marks new paths learned; a person's status stays", () => {
+    const model = new NoiseModel([], () => 0);
+    model.setStatus("r", "$.a", "rejected");
+    model.observe("r", ["$.a", "$.b"]);
+    model.observe("r", ["$.a", "$.b"]);
+    expect(model.isNoise("r", "$.a", 1)).toBe(false);
+    expect(model.isNoise("r", "$.b", 2)).toBe(true);
+    model.setStatus("r", "$.b", "confirmed");
+    model.observe("r", ["$.b"]);
+    expect(model.isNoise("r", "$.b", 1_000)).toBe(true);
+  });
+});
