@@ -17,11 +17,13 @@ export interface ComparerOptions {
 
 /** Compares response pairs off the hot path: small ones on a later turn of the event loop, large ones in a worker pool. */
 export interface Comparer {
-  /** Starts a comparison, or returns undefined when the queue is full. */
+  /**
+   * Starts a comparison, or returns undefined when the queue is full. A large pair goes to the worker,
+   * which also renders its `example`, off the main thread; a small pair is compared here on a later turn
+   * without rendering one (the caller renders it from the bodies, which it still holds, if it keeps one).
+   */
   compare(request: ComparisonRequest): Promise<ComparisonResult> | undefined;
   readonly pending: number;
-  /** Pairs whose bodies add up to more than this go to the worker (their buffers move there). */
-  readonly workerThresholdBytes: number;
   close(): Promise<void>;
 }
 
@@ -55,7 +57,6 @@ export function createComparer(options: ComparerOptions = {}): Comparer {
     get pending() {
       return pending;
     },
-    workerThresholdBytes: threshold,
     compare(request) {
       if (pending >= maxQueued) return undefined;
       pending++;
@@ -68,7 +69,7 @@ export function createComparer(options: ComparerOptions = {}): Comparer {
       // Small pairs: on the next turn, after the response that produced them has been handled.
       return done(new Promise<ComparisonResult>((resolve, reject) => setImmediate(() => {
         try {
-          resolve(compareExchange(request));
+          resolve(compareExchange({ ...request, example: undefined }));
         } catch (error) {
           reject(error as Error);
         }

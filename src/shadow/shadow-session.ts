@@ -59,7 +59,6 @@ interface FetchedSide {
 
 const SHADOW_HEADER = "x-strangler-shadow";
 
-const bodyBytes = (side: ComparedSide): number => (side.ok ? side.response.body.byteLength : 0);
 const DIFFERENCES_PER_EXAMPLE = 50;
 
 /**
@@ -215,16 +214,15 @@ export class ShadowSession {
     const setAside = plan.shadow.noise.learn ? ctx.noise.noisePaths(plan.routeId, plan.shadow.noise.minOccurrences) : [];
     const rules = { ignore: compare.ignore, arrays: compare.arrays, keyNames: compare.keyNames, setAside, numericTolerance: compare.numericTolerance, timestampToleranceMs: compare.timestampToleranceMs };
     const noise = this.#noise;
-    // A pair large enough for the worker has its bodies moved there: its example must be rendered there
-    // too. A small pair's example is rendered here afterwards, only if the evidence writer will keep it.
-    const toWorker = bodyBytes(legacy.side) + bodyBytes(target.side) + (noise ? bodyBytes(noise.side) : 0) > ctx.comparer.workerThresholdBytes;
     const comparison = ctx.comparer.compare({
       left: legacy.side,
       right: target.side,
       headers: plan.shadow.compare.headers,
       rules,
       maxDecodedBytes: ctx.limits.maxDecodedBytes,
-      ...(toWorker ? { example: { redactFields: plan.shadow.redact.bodyFields, maxBytes: ctx.limits.exampleBodyBytes } } : {}),
+      // Rendered in the worker for a large pair; a small pair's example is rendered in #record, and only
+      // when the evidence writer will keep it (see Comparer.compare).
+      example: { redactFields: plan.shadow.redact.bodyFields, maxBytes: ctx.limits.exampleBodyBytes },
       ...(noise ? { noise: { side: plan.primaryRole === "legacy" ? ("left" as const) : ("right" as const), again: noise.side } } : {}),
     });
     if (!comparison) return this.#skip("overload");
