@@ -6,7 +6,7 @@ import { IDEMPOTENT_METHODS, type ServerLimits } from "../config/schema.ts";
 import type { BackendRole, Decision, RoutingDecider } from "../decision/decider.ts";
 import type { RepeatedEvents } from "../log/repeated-events.ts";
 import { UNROUTED, type ProxyMetrics, type RejectionReason } from "../metrics/proxy-metrics.ts";
-import { ByteBudget } from "../shadow/byte-budget.ts";
+import { ByteBudget } from "./byte-budget.ts";
 import type { ShadowRunner } from "../shadow/shadow-runner.ts";
 import { normalizeRequestTarget } from "../routing/normalize-path.ts";
 import type { CompiledRoute } from "../routing/route-table.ts";

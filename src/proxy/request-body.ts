@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { PassThrough, type Readable } from "node:stream";
-import type { ByteBudget } from "../shadow/byte-budget.ts";
+import type { ByteBudget } from "./byte-budget.ts";
 
 /** The request body went silent for longer than `clientBodyTimeoutMs`. */
 export class ClientBodyTimeoutError extends Error {

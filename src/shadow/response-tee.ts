@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { Writable } from "node:stream";
-import type { BoundedCapture } from "./byte-budget.ts";
+import type { BoundedCapture } from "./bounded-capture.ts";
 
 /**
  * Streams the primary's answer to the client exactly as before while keeping a bounded copy for

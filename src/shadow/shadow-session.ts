@@ -10,7 +10,7 @@ import { headersForBackend } from "../proxy/headers.ts";
 import { classifyUpstreamError } from "../proxy/upstream-error.ts";
 import type { EvidenceBatchItem } from "../store/shadow-repository.ts";
 import type { ByteArena } from "./byte-arena.ts";
-import { BoundedCapture } from "./byte-budget.ts";
+import { BoundedCapture } from "./bounded-capture.ts";
 import { exampleText, type ComparedSide, type ComparisonResult } from "./compare-exchange.ts";
 import type { Comparer } from "./comparer.ts";
 import type { EvidenceWriter } from "./evidence-writer.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ByteArena } from "../../../src/shadow/byte-arena.ts";
-import { BoundedCapture } from "../../../src/shadow/byte-budget.ts";
+import { BoundedCapture } from "../../../src/shadow/bounded-capture.ts";
 
 describe("the shadow capture arena", () => {
   it("hands out blocks until the limit, never beyond, and reuses freed blocks at once", () => {
