@@ -96,6 +96,17 @@ function fallbackPlan(route: CompiledRoute, req: IncomingMessage, legacy: Backen
   return { legacy, maxBodyBytes: fallback.maxBodyBytes };
 }
 
+/** A request head that may be routed (its normalised target), or why it is refused before routing. */
+type HeadCheck =
+  | { readonly ok: true; readonly path: string; readonly query: string; readonly pathAndQuery: string }
+  | { readonly ok: false; readonly status: 400 | 503; readonly reason: RejectionReason; readonly message: string };
+
+/** `[header, backend name]` for the response, or undefined when `servedByHeader` is off. */
+function servedByOf(state: ProxyState, backend: Backend): readonly [string, string] | undefined {
+  const header = state.config.servedByHeader;
+  return header === false ? undefined : [header, backend.name];
+}
+
 /** RFC 9112 §3.2: a request with several Host headers is refused; Node keeps only the first. */
 function hostCount(req: IncomingMessage): number {
   let count = 0;
@@ -168,22 +179,29 @@ export function createDataPlane(options: DataPlaneOptions): Server {
     sendProxyError(res, status, reason, message, requestId, !req.complete || reason === "too_many_connections");
   }
 
+  /**
+   * What every request head (an upgrade's too) must pass before it is routed: a connection within
+   * `maxConnections`, exactly one Host (on HTTP/1.1), and a target that can be read one way.
+   */
+  function checkHead(req: IncomingMessage): HeadCheck {
+    const refused = (status: 400 | 503, reason: RejectionReason, message: string): HeadCheck => ({ ok: false, status, reason, message });
+    if (overCapacity.has(req.socket)) return refused(503, "too_many_connections", "the proxy holds as many client connections as it allows; try again shortly");
+    const badHost = hostProblem(req);
+    if (badHost) return refused(400, "malformed_request", badHost);
+    const target = normalizeRequestTarget(req.url ?? "/");
+    if (!target.ok) return refused(400, "bad_request_target", target.reason);
+    return { ok: true, path: target.path, query: target.query, pathAndQuery: target.query === "" ? target.path : `${target.path}?${target.query}` };
+  }
+
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const requestId = requestIdFor(req.headers);
-    if (overCapacity.has(req.socket)) {
-      refuse(req, res, 503, "too_many_connections", "the proxy holds as many client connections as it allows; try again shortly", requestId);
-      return;
-    }
-    const badHost = hostProblem(req);
-    if (badHost) return refuse(req, res, 400, "malformed_request", badHost, requestId);
-    const target = normalizeRequestTarget(req.url ?? "/");
-    if (!target.ok) return refuse(req, res, 400, "bad_request_target", target.reason, requestId);
+    const target = checkHead(req);
+    if (!target.ok) return refuse(req, res, target.status, target.reason, target.message, requestId);
     const started = performance.now();
-    const pathAndQuery = target.query === "" ? target.path : `${target.path}?${target.query}`;
+    const { pathAndQuery } = target;
     const current = state.current; // one table for the whole request, even if a reload lands meanwhile
     const limits = current.config.server;
     resolveDestination(current, decider, req, target.path, logger, ({ route, backend, setCookie, decision }) => {
-      const servedByHeader = current.config.servedByHeader;
       const fallback = route && decision?.role === "target" ? fallbackPlan(route, req, current.legacyOf(route)) : undefined;
       const shadow =
         shadows && route?.config.shadow && decision?.key !== undefined
@@ -205,7 +223,7 @@ export function createDataPlane(options: DataPlaneOptions): Server {
         backend,
         requestId,
         pathAndQuery,
-        servedBy: servedByHeader === false ? undefined : [servedByHeader, backend.name],
+        servedBy: servedByOf(current, backend),
         routeId: route?.id ?? UNROUTED,
         setCookie,
         shadow,
@@ -251,25 +269,20 @@ export function createDataPlane(options: DataPlaneOptions): Server {
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (!isWebSocketUpgrade(req)) return serveAsPlainHttp(req, socket as Socket, head);
     const requestId = requestIdFor(req.headers);
-    const refuseUpgrade = (status: string, reason: RejectionReason, code: string, message: string) => {
-      metrics.rejected(reason);
-      endSocketWithError(socket, status, { code, message, requestId });
-    };
-    if (overCapacity.has(req.socket)) return refuseUpgrade("503 Service Unavailable", "too_many_connections", "too_many_connections", "the proxy holds as many client connections as it allows");
-    const badHost = hostProblem(req);
-    if (badHost) return refuseUpgrade("400 Bad Request", "malformed_request", "malformed_request", badHost);
-    const target = normalizeRequestTarget(req.url ?? "/");
-    if (!target.ok) return refuseUpgrade("400 Bad Request", "bad_request_target", "bad_request_target", target.reason);
-    const pathAndQuery = target.query === "" ? target.path : `${target.path}?${target.query}`;
+    const target = checkHead(req);
+    if (!target.ok) {
+      metrics.rejected(target.reason);
+      endSocketWithError(socket, target.status === 503 ? "503 Service Unavailable" : "400 Bad Request", { code: target.reason, message: target.message, requestId });
+      return;
+    }
     const current = state.current;
     resolveDestination(current, decider, req, target.path, logger, ({ route, backend, setCookie }) => {
-      const servedByHeader = current.config.servedByHeader;
       upgrades.upgrade(req, socket, head, {
         backend,
-        pathAndQuery,
+        pathAndQuery: target.pathAndQuery,
         requestId,
         routeId: route?.id ?? UNROUTED,
-        servedBy: servedByHeader === false ? undefined : [servedByHeader, backend.name],
+        servedBy: servedByOf(current, backend),
         setCookie,
       });
     });
