@@ -71,14 +71,15 @@ export function readRequestBody(req: IncomingMessage, options: BodyIntakeOptions
       if (settled) return;
       settled = true;
       cleanup();
-      if (outcome.kind !== "streaming") clearTimeout(timer);
+      clearTimeout(timer);
       resolve(outcome);
     }
     function toStreaming(): void {
       req.pause();
       cleanup();
       settled = true;
-      resolve({ kind: "streaming", body: continueStreaming(req, chunks, timer, options.idleTimeoutMs) });
+      clearTimeout(timer); // the stream keeps an idle timer of its own
+      resolve({ kind: "streaming", body: continueStreaming(req, chunks, options.idleTimeoutMs) });
     }
     function onData(chunk: Buffer): void {
       timer.refresh();
@@ -106,17 +107,15 @@ export function readRequestBody(req: IncomingMessage, options: BodyIntakeOptions
   return { result, release };
 }
 
-/** What was read first, then the rest of `req` with backpressure, each silence bounded by `timer`. */
-function continueStreaming(req: IncomingMessage, prefix: readonly Buffer[], timer: NodeJS.Timeout, idleTimeoutMs: number): Readable {
+/** What was read first, then the rest of `req` with backpressure, each silence bounded by `idleTimeoutMs`. */
+function continueStreaming(req: IncomingMessage, prefix: readonly Buffer[], idleTimeoutMs: number): Readable {
   const out = new PassThrough();
   // Whoever reads the body (undici) sees its errors through its own listeners; a body never read (the
   // request was refused) must not turn a timeout into an unhandled error.
   out.on("error", () => undefined);
   for (const chunk of prefix) out.write(chunk);
-  // The timer armed while buffering goes on guarding the stream: each chunk pushes it back.
-  const onTimeout = () => out.destroy(new ClientBodyTimeoutError(idleTimeoutMs));
-  clearTimeout(timer);
-  const idle = setTimeout(onTimeout, idleTimeoutMs);
+  // Each chunk pushes the deadline back.
+  const idle = setTimeout(() => out.destroy(new ClientBodyTimeoutError(idleTimeoutMs)), idleTimeoutMs);
   req.on("data", () => idle.refresh());
   req.once("end", () => clearTimeout(idle));
   const gone = () => {
