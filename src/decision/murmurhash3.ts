@@ -20,8 +20,10 @@ export function murmurhash3_32(text: string, seed = 0): number {
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
   const tail = bytes.length & 3;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent — with no tail, k stays 0 (bytes[blocks] is undefined, `^ undefined` is `^ 0`), and imul(0) ^ h is h
   if (tail > 0) {
     let k = 0;
+    // Stryker disable next-line ConditionalExpression: equivalent — a missing third byte reads undefined, and undefined << 16 is 0
     if (tail === 3) k ^= (bytes[blocks + 2] as number) << 16;
     if (tail >= 2) k ^= (bytes[blocks + 1] as number) << 8;
     k ^= bytes[blocks] as number;

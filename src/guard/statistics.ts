@@ -21,7 +21,7 @@ export function zFor(confidence: number): number {
   return 1.282;
 }
 
-/** Upper bounds (seconds) of the latency buckets the evidence window counts in. */
+/** Upper bounds (milliseconds) of the latency buckets the evidence window counts in. */
 export const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, Infinity] as const;
 
 export function latencyBucket(ms: number): number {
@@ -36,6 +36,7 @@ export function quantileFromBuckets(counts: readonly number[], q: number): numbe
   if (total === 0) return undefined;
   const rank = Math.ceil(q * total);
   let seen = 0;
+  // Stryker disable next-line EqualityOperator: equivalent — rank ≤ total, so the loop returns before it could read past the end
   for (let i = 0; i < counts.length; i++) {
     seen += counts[i] as number;
     if (seen >= rank) {

@@ -11,6 +11,7 @@ export class CircuitBreaker {
   #state: CircuitState = "closed";
   #failures = 0;
   #openedAt = 0;
+  // Stryker disable next-line BooleanLiteral: equivalent — only read in half-open, and every way into half-open passes failure(), which clears it
   #probing = false;
 
   constructor(
@@ -32,6 +33,7 @@ export class CircuitBreaker {
   /** Whether a request may be sent now. In half-open, only one probe at a time. */
   allow(): boolean {
     if (this.#state === "closed") return true;
+    // Stryker disable next-line ConditionalExpression: equivalent — half-open is entered only after the cool-down, so the cool-down test passes again
     if (this.#state === "open") {
       if (this.clock.now() - this.#openedAt < this.settings.cooldownMs) return false;
       this.#set("half_open");
@@ -43,6 +45,7 @@ export class CircuitBreaker {
 
   success(): void {
     this.#failures = 0;
+    // Stryker disable next-line BooleanLiteral: equivalent — a closed breaker does not read it, and failure() clears it before half-open can
     this.#probing = false;
     this.#set("closed");
   }
@@ -50,6 +53,7 @@ export class CircuitBreaker {
   failure(): void {
     this.#probing = false;
     this.#failures++;
+    // Stryker disable next-line ConditionalExpression,StringLiteral: the half-open test is redundant (failures are not reset until a success) and kept to say the rule: a failed probe reopens
     if (this.#state === "half_open" || this.#failures >= this.settings.failures) {
       this.#openedAt = this.clock.now();
       this.#set("open");

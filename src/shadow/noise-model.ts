@@ -42,6 +42,7 @@ export class NoiseModel {
 
   /** Whether the next shadowed read of the route should ask the primary twice. */
   wantsSample(routeId: string, warmupSamples: number, sampleRate: number): boolean {
+    // Stryker disable next-line EqualityOperator: equivalent but for Math.random() returning exactly sampleRate, which no test can provoke
     return this.samples(routeId) < warmupSamples || Math.random() < sampleRate;
   }
 
@@ -51,6 +52,7 @@ export class NoiseModel {
     route.samples++;
     for (const path of new Set(paths)) {
       route.occurrences.set(path, (route.occurrences.get(path) ?? 0) + 1);
+      // Stryker disable next-line StringLiteral: the model reads only confirmed/rejected; a learned path is one with any other status
       if (!route.status.has(path)) route.status.set(path, "learned");
     }
   }

@@ -56,3 +56,11 @@ describe("bucketing", () => {
     expect(same).toBeLessThan(600);
   });
 });
+
+describe("the bucket of a key", () => {
+  it("is murmurhash3_32 of salt:route:key mod 10,000, with no salt by default", () => {
+    expect(bucketOf("products-list", "alice")).toBe(murmurhash3_32(":products-list:alice") % BUCKETS);
+    expect(bucketOf("products-list", "alice", "s1")).toBe(murmurhash3_32("s1:products-list:alice") % BUCKETS);
+    expect(bucketOf("products-list", "alice", "")).toBe(bucketOf("products-list", "alice"));
+  });
+});

@@ -3,7 +3,7 @@ import { guardSchema, promoteSchema } from "../../../src/config/schema.ts";
 import { ManualClock } from "../../../src/guard/clock.ts";
 import { EvidenceWindow, type EvidenceSummary } from "../../../src/guard/evidence-window.ts";
 import { evaluateGuard, evaluatePromotion } from "../../../src/guard/guard-policy.ts";
-import { wilsonUpperBound } from "../../../src/guard/statistics.ts";
+import { LATENCY_BUCKETS_MS, latencyBucket, quantileFromBuckets, wilsonUpperBound, zFor } from "../../../src/guard/statistics.ts";
 import { CircuitBreaker } from "../../../src/proxy/circuit-breaker.ts";
 
 function summary(over: Partial<{ target: Partial<EvidenceSummary["target"]>; legacy: Partial<EvidenceSummary["legacy"]>; shadow: Partial<EvidenceSummary["shadow"]> }> = {}): EvidenceSummary {
@@ -16,6 +16,35 @@ function summary(over: Partial<{ target: Partial<EvidenceSummary["target"]>; leg
     fallbacks: 0,
   };
 }
+
+describe("the z score of a confidence level", () => {
+  it("is the two-sided value of the level at or below the one asked for", () => {
+    expect([0.9995, 0.999, 0.995, 0.99, 0.97, 0.95, 0.92, 0.9, 0.8].map(zFor)).toEqual([3.291, 3.291, 2.576, 2.576, 1.96, 1.96, 1.645, 1.645, 1.282]);
+  });
+});
+
+describe("latency buckets", () => {
+  it("count a latency in the first bucket whose upper bound it does not exceed", () => {
+    expect(latencyBucket(0)).toBe(0);
+    expect(latencyBucket(1)).toBe(0);
+    expect(latencyBucket(1.5)).toBe(1);
+    expect(latencyBucket(100)).toBe(6);
+    expect(latencyBucket(30_001)).toBe(LATENCY_BUCKETS_MS.length - 1);
+  });
+
+  it("estimate a quantile as the upper bound of the bucket where it falls, twice the last finite bound for the overflow", () => {
+    const counts = new Array<number>(LATENCY_BUCKETS_MS.length).fill(0);
+    expect(quantileFromBuckets(counts, 0.99)).toBeUndefined();
+    counts[2] = 90; // ≤ 5 ms
+    counts[8] = 9; // ≤ 500 ms
+    counts[LATENCY_BUCKETS_MS.length - 1] = 1; // > 30 s
+    expect(quantileFromBuckets(counts, 0.5)).toBe(5);
+    expect(quantileFromBuckets(counts, 0.9)).toBe(5);
+    expect(quantileFromBuckets(counts, 0.91)).toBe(500);
+    expect(quantileFromBuckets(counts, 0.99)).toBe(500);
+    expect(quantileFromBuckets(counts, 1)).toBe(60_000);
+  });
+});
 
 describe("wilsonUpperBound", () => {
   it("matches known values and stays high with few trials", () => {

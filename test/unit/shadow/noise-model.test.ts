@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { NoiseModel } from "../../../src/shadow/noise-model.ts";
+import { openDatabase } from "../../../src/store/database.ts";
+import { createShadowRepository } from "../../../src/store/shadow-repository.ts";
+import { makeTempDir } from "../../helpers/temp-dir.ts";
 
 describe("the noise model", () => {
   it("loads what the store learned: occurrences, statuses and sample counts per route", () => {
@@ -47,5 +50,30 @@ describe("the noise model", () => {
     model.setStatus("r", "$.b", "confirmed");
     model.observe("r", ["$.b"]);
     expect(model.isNoise("r", "$.b", 1_000)).toBe(true);
+  });
+
+  it("lists a path it learned by observing among the route's noise paths once it repeats", () => {
+    const model = new NoiseModel([], () => 0);
+    model.observe("r", ["$.at"]);
+    expect(model.noisePaths("r", 2)).toEqual([]);
+    model.observe("r", ["$.at"]);
+    expect(model.noisePaths("r", 2)).toEqual(["$.at"]);
+  });
+
+  it("loads from the SQLite store what earlier samples taught it", () => {
+    const temp = makeTempDir();
+    const db = openDatabase(temp.dir);
+    try {
+      const repo = createShadowRepository(db);
+      const at = new Date().toISOString();
+      const sample = { routeId: "r", at, outcome: "match" as const, signatures: [], noiseSample: { paths: ["$.at"] } };
+      repo.writeBatch([sample, sample], { examplesPerSignature: 5, signaturesPerRoute: 200, maxAgeDays: 7 });
+      const model = NoiseModel.load(repo);
+      expect(model.samples("r")).toBe(2);
+      expect(model.isNoise("r", "$.at", 2)).toBe(true);
+    } finally {
+      db.close();
+      temp.remove();
+    }
   });
 });
