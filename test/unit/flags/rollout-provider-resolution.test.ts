@@ -1,4 +1,4 @@
-import { ErrorCode, ProviderEvents, StandardResolutionReasons } from "@openfeature/server-sdk";
+import { ErrorCode, ProviderEvents, StandardResolutionReasons, type EvaluationContext } from "@openfeature/server-sdk";
 import { describe, expect, it } from "vitest";
 import { bucketOf } from "../../../src/decision/bucketing.ts";
 import { flagKeyFor } from "../../../src/flags/flag-key.ts";
@@ -50,7 +50,7 @@ describe("the rollout provider's resolution, rule by rule", () => {
 
   it("answers the default with TARGETING_KEY_MISSING when the key is absent or empty", () => {
     const provider = new StranglerRolloutProvider(reader());
-    for (const context of [{}, { targetingKey: "" }]) {
+    for (const context of [{}, { targetingKey: "" }] as EvaluationContext[]) {
       expect(provider.resolveSync(flagKeyFor("r"), "legacy", context)).toEqual({
         value: "legacy",
         reason: StandardResolutionReasons.ERROR,
