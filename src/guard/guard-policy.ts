@@ -63,6 +63,7 @@ export function evaluatePromotion(promote: PromoteConfig, evidence: EvidenceSumm
   if (divergence >= promote.maxDivergenceRate) {
     return { verdict: "hold", reason: `divergence upper bound ${pct(divergence)} not under ${pct(promote.maxDivergenceRate)} (${shadow.diverged}/${shadow.compared})` };
   }
+  // Stryker disable next-line ConditionalExpression: equivalent — without a threshold, `errors >= undefined` is false and the step advances all the same
   if (promote.maxErrorRate !== undefined) {
     const errors = wilsonUpperBound(target.errors, target.requests, z);
     if (errors >= promote.maxErrorRate) return { verdict: "hold", reason: `error upper bound ${pct(errors)} not under ${pct(promote.maxErrorRate)}` };
