@@ -16,7 +16,6 @@ const PARAM_SEGMENT = /^:[A-Za-z_][A-Za-z0-9_]*$/;
 /** Returns why `template` is not a valid path template, or undefined when it is. */
 export function isValidPathTemplate(template: string): string | undefined {
   if (!template.startsWith("/")) return `must start with "/", got ${JSON.stringify(template)}`;
-  if (template === "/" || template === "/*") return undefined;
   const segments = template.slice(1).split("/");
   const names = new Set<string>();
   for (let i = 0; i < segments.length; i++) {
@@ -42,13 +41,13 @@ export function isValidPathTemplate(template: string): string | undefined {
   return undefined;
 }
 
-/** Splits a valid template into segments. `/` is one empty literal segment. */
+/** Splits a valid template into segments (validation allows `*` only last). `/` is one empty literal segment. */
 export function parsePathTemplate(template: string): TemplateSegment[] {
   return template
     .slice(1)
     .split("/")
-    .map((segment, i, all): TemplateSegment => {
-      if (segment === "*" && i === all.length - 1) return { kind: "wildcard" };
+    .map((segment): TemplateSegment => {
+      if (segment === "*") return { kind: "wildcard" };
       if (segment.startsWith(":")) return { kind: "param", name: segment.slice(1) };
       return { kind: "literal", value: segment };
     });
