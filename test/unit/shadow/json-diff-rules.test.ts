@@ -1,0 +1,145 @@
+import { describe, expect, it } from "vitest";
+import { canonical, compileDiffRules, diffJson, diffJsonExplained, type DiffRules } from "../../../src/shadow/json-diff.ts";
+
+const full = (a: unknown, b: unknown, rules: DiffRules = {}) => diffJson(a, b, compileDiffRules(rules));
+const diff = (a: unknown, b: unknown, rules: DiffRules = {}) => full(a, b, rules).map((d) => `${d.kind} ${d.path}`);
+
+describe("what a difference carries", () => {
+  it("renders both sides as JSON, only the side that exists for added and removed", () => {
+    expect(full({ a: 1, gone: "x" }, { a: 2, extra: [true] })).toEqual([
+      { path: "$.a", kind: "changed", left: "1", right: "2" },
+      { path: "$.gone", kind: "removed", left: '"x"' },
+      { path: "$.extra", kind: "added", right: "[true]" },
+    ]);
+    expect(full({ items: [3, 1] }, { items: [1, 3] })).toEqual([{ path: "$.items", kind: "order" }]);
+  });
+
+  it("cuts a rendering longer than 120 characters to 119 and an ellipsis", () => {
+    const fits = "x".repeat(118); // 120 with its quotes
+    const long = "y".repeat(119); // 121 with its quotes
+    const [d] = full({ v: fits }, { v: long });
+    expect(d?.left).toBe(JSON.stringify(fits));
+    expect(d?.right).toBe(`${JSON.stringify(long).slice(0, 119)}…`);
+    expect(d?.right).toHaveLength(120);
+  });
+
+  it("tells null from objects and zero: a type change, never a crash", () => {
+    expect(diff({ a: null }, { a: null })).toEqual([]);
+    expect(full({ a: null }, { a: {} })).toEqual([{ path: "$.a", kind: "type_changed", left: "null", right: "{}" }]);
+    expect(diff({ a: null }, { a: 0 })).toEqual(["type_changed $.a"]);
+    expect(diff([null, { id: 1 }], [{ id: 1 }, null])).toEqual(["order $"]);
+  });
+
+  it("keeps at most 500 differences", () => {
+    const left = Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`k${i}`, i]));
+    const right = Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`k${i}`, i + 1]));
+    expect(full(left, right)).toHaveLength(500);
+  });
+});
+
+describe("ignored paths", () => {
+  it("drop added and removed fields as well as changed ones", () => {
+    expect(diff({ a: 1, old: 1 }, { a: 1, fresh: 2 }, { ignore: ["$.old", "$.fresh"] })).toEqual([]);
+  });
+
+  it("drop everything below an ignored object", () => {
+    expect(diff({ meta: { x: 1, y: [1] } }, { meta: { x: 2, y: [2], z: 3 } }, { ignore: ["$.meta"] })).toEqual([]);
+  });
+
+  it("leave an element that differs only in them the same element, wherever it moved", () => {
+    const left = [{ sku: "a", seenAt: 1 }, { sku: "b", seenAt: 2 }];
+    const right = [{ sku: "x", seenAt: 0 }, { sku: "a", seenAt: 9 }, { sku: "b", seenAt: 8 }];
+    expect(diff(left, right, { ignore: ["$[*].seenAt"], keyNames: [] })).toEqual(["added $[0]"]);
+    expect(diff([[{ sku: "a", t: 1 }]], [[{ sku: "a", t: 2 }]], { ignore: ["$[*][*].t"], keyNames: [] })).toEqual([]);
+  });
+});
+
+describe("tolerances", () => {
+  it("numbers within the tolerance, inclusive, are equal", () => {
+    expect(diff({ p: 1 }, { p: 1.5 }, { numericTolerance: 0.5 })).toEqual([]);
+    expect(diff({ p: 1 }, { p: 1.5 })).toEqual(["changed $.p"]);
+  });
+
+  it("ISO-8601 timestamps within the tolerance, inclusive, are equal, in any zone and with or without fractions", () => {
+    const rules = { timestampToleranceMs: 1_000 };
+    expect(diff({ t: "2026-01-01T00:00:00Z" }, { t: "2026-01-01T00:00:01Z" }, rules)).toEqual([]);
+    expect(diff({ t: "2026-01-01T00:00:00.5Z" }, { t: "2026-01-01T01:00:01+01:00" }, rules)).toEqual([]);
+    expect(diff({ t: "2026-01-01T00:00:00Z" }, { t: "2026-01-01T00:00:01.001Z" }, rules)).toEqual(["changed $.t"]);
+    expect(diff({ t: "2026-01-01T00:00:00Z" }, { t: "2026-01-01T00:00:01Z" })).toEqual(["changed $.t"]);
+  });
+
+  it("strings that are not whole ISO-8601 timestamps are compared exactly", () => {
+    const rules = { timestampToleranceMs: 60_000 };
+    for (const [a, b] of [
+      ["2026-01-01T00:00:00", "2026-01-01T00:00:01"], // no zone
+      ["at 2026-01-01T00:00:00Z", "at 2026-01-01T00:00:01Z"], // not at the start
+      ["2026-01-01T00:00:00Z!", "2026-01-01T00:00:01Z!"], // not at the end
+      ["2026-01-01T00:00:00.Z", "2026-01-01T00:00:01.Z"], // a dot without digits
+      ["2026-01-01T00:00:00 01:00", "2026-01-01T00:00:01 01:00"], // no sign
+      ["2026-01-01T00:00:00+1:00", "2026-01-01T00:00:01+1:00"], // one-digit hour offset
+      ["2026-01-01T00:00:00+01:0", "2026-01-01T00:00:01+01:0"], // one-digit minute offset
+      ["2026-01-01T00:00:00+ab:00", "2026-01-01T00:00:01+ab:00"],
+      ["2026-01-01T00:00:00+01:ab", "2026-01-01T00:00:01+01:ab"],
+    ]) {
+      expect(diff({ t: a }, { t: b }, rules), a).toEqual(["changed $.t"]);
+    }
+    expect(diff({ t: "2026-01-01T00:00:00-05:00" }, { t: "2026-01-01T05:00:30Z" }, rules)).toEqual([]);
+  });
+
+  it("a number is never equal to a string, whatever the tolerance", () => {
+    expect(diff({ p: 1 }, { p: "1" }, { numericTolerance: 1 })).toEqual(["type_changed $.p"]);
+  });
+});
+
+describe("automatic keys", () => {
+  it("pair by a unique string or number id, so a changed element reads as its changed field", () => {
+    const numbers = diffJsonExplained([{ id: 1, v: 1 }, { id: 2, v: 2 }], [{ id: 2, v: 3 }, { id: 1, v: 1 }], compileDiffRules());
+    expect(numbers.differences.map((d) => `${d.kind} ${d.path}`)).toEqual(["changed $[1].v", "order $"]);
+    expect([...numbers.autoKeyed]).toEqual([["$", "id"]]);
+    expect(diff([{ id: "a", v: 1 }, { id: "b", v: 2 }], [{ id: "b", v: 3 }, { id: "a", v: 1 }])).toEqual(["changed $[1].v", "order $"]);
+  });
+
+  it("need every element on both sides to have one: booleans, missing or repeated ids pair by identity", () => {
+    const byIdentity = ["added $[0]", "removed $[1]"];
+    expect(diff([{ id: true, v: 1 }, { id: false, v: 2 }], [{ id: false, v: 3 }, { id: true, v: 1 }])).toEqual(byIdentity);
+    expect(diff([{ id: 1, v: 1 }, { v: 2 }], [{ v: 3 }, { id: 1, v: 1 }])).toEqual(byIdentity);
+    expect(diff([{ id: 1, v: 1 }, { id: 1, v: 2 }], [{ id: 1, v: 3 }, { id: 1, v: 1 }])).toEqual(byIdentity);
+    // Unique on the left only is not enough.
+    expect(diff([{ id: 1, v: 1 }, { id: 2, v: 2 }], [{ id: 2, v: 3 }, { id: 2, v: 1 }]).some((d) => d.startsWith("order"))).toBe(false);
+  });
+
+  it("are tried in the order given, and none are tried on an empty pair of arrays", () => {
+    const rules = { keyNames: ["sku", "id"] };
+    const explained = diffJsonExplained({ a: [{ sku: "x", id: 1 }] }, { a: [{ sku: "x", id: 2 }] }, compileDiffRules(rules));
+    expect([...explained.autoKeyed]).toEqual([["$.a", "sku"]]);
+    expect(explained.differences.map((d) => d.path)).toEqual(["$.a[0].id"]);
+    expect([...diffJsonExplained({ a: [] }, { a: [] }, compileDiffRules()).autoKeyed]).toEqual([]);
+  });
+});
+
+describe("a key rule on an array of scalars", () => {
+  it("pairs the scalars by value", () => {
+    expect(diff({ a: [1, 2, 2] }, { a: [2, 1, 2] }, { arrays: [{ path: "$.a", key: "id" }] })).toEqual([]);
+    expect(diff({ a: [1, 2] }, { a: [2, 3] }, { arrays: [{ path: "$.a", key: "id" }] })).toEqual(["removed $.a[0]", "added $.a[1]"]);
+  });
+});
+
+describe("sets (unordered arrays)", () => {
+  it("report a scalar or null that is not on the other side as removed and added, not changed", () => {
+    const rules = { arrays: [{ path: "$.tags", unordered: true as const }] };
+    expect(diff({ tags: ["a", null] }, { tags: ["a", { x: 1 }] }, rules)).toEqual(["removed $.tags[1]", "added $.tags[1]"]);
+    expect(diff({ tags: ["a", "b"] }, { tags: ["a", "c"] }, rules)).toEqual(["removed $.tags[1]", "added $.tags[1]"]);
+    // In an ordered array the same place holds one changed value.
+    expect(diff({ tags: ["a", "b"] }, { tags: ["a", "c"] }, { keyNames: [] })).toEqual(["changed $.tags[1]"]);
+  });
+});
+
+describe("canonical forms", () => {
+  it("write scalars as JSON, arrays in order and objects with sorted keys", () => {
+    expect(canonical(null)).toBe("null");
+    expect(canonical(undefined)).toBe("undefined");
+    expect(canonical("x")).toBe('"x"');
+    expect(canonical([2, 1])).toBe("[2,1]");
+    expect(canonical({ b: 1, a: [{ d: 1, c: 2 }] })).toBe('{"a":[{"c":2,"d":1}],"b":1}');
+  });
+});
