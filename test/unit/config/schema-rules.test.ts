@@ -1,0 +1,136 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "../../../src/config/config-error.ts";
+import { validateConfig } from "../../../src/config/validate.ts";
+
+/**
+ * Every rule of the config schema, one wrong field at a time: the exact line the author reads. With
+ * test/unit/config/validate.test.ts (routes) and schema-bounds.test.ts (numeric bounds and defaults).
+ */
+const backends = { legacy: { url: "http://127.0.0.1:3001" }, catalog: { url: "http://127.0.0.1:3002" } };
+const route = (over: Record<string, unknown> = {}) => ({ id: "r", match: { path: "/x" }, target: "catalog", rollout: { percent: 10 }, ...over });
+const withRoute = (over: Record<string, unknown>) => ({ backends, routes: [route(over)] });
+const shadowed = (shadow: Record<string, unknown>) => withRoute({ shadow: { percent: 1, ...shadow } });
+const R = 'routes[0] (id "r")';
+
+function issuesOf(raw: unknown): readonly string[] {
+  try {
+    validateConfig(raw, "routes.config.ts");
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).issues;
+  }
+  return [];
+}
+
+describe("config rules, one wrong field at a time", () => {
+  it.each<[string, unknown, string[]]>([
+    ["a backend name with a character after the letters", { backends: { ...backends, "ab!": { url: "http://x" } } }, ["backends.ab!: must be lower-case letters, digits, '-' or '_', starting with a letter"]],
+    ["a backend name of 64 characters", { backends: { ...backends, ["a".repeat(64)]: { url: "http://x" } } }, [`backends.${"a".repeat(64)}: must be lower-case letters, digits, '-' or '_', starting with a letter`]],
+    ["an empty method list", withRoute({ match: { path: "/x", methods: [] } }), [`${R}.match.methods: must name at least one method`]],
+    ["methods that are neither * nor a list", withRoute({ match: { path: "/x", methods: "GET" } }), [`${R}.match.methods: must be "*" or a list of methods`]],
+    ["a header condition on a name with a space", withRoute({ match: { path: "/x", headers: { "x y": "1" } } }), [`${R}.match.headers.x y: must be a valid header name`]],
+    ["a header condition on a name ending in a space", withRoute({ match: { path: "/x", headers: { "x-a ": "1" } } }), [`${R}.match.headers.x-a : must be a valid header name`]],
+    ["a header condition on a name starting with a space", withRoute({ match: { path: "/x", headers: { " x-a": "1" } } }), [`${R}.match.headers. x-a: must be a valid header name`]],
+    ["a header condition that is neither a value nor true", withRoute({ match: { path: "/x", headers: { "x-a": false } } }), [`${R}.match.headers.x-a: must be an exact value (a string) or true (present)`]],
+    ["a sticky header that is not a header name", withRoute({ rollout: { percent: 1, key: { header: "bad h" } } }), [`${R}.rollout.key.header: must be a valid header name`]],
+    ["a sticky cookie that is not a cookie name", withRoute({ rollout: { percent: 1, key: { cookie: "a b" } } }), [`${R}.rollout.key.cookie: must be a valid cookie name`]],
+    ["a sticky cookie name with a trailing ;", withRoute({ rollout: { percent: 1, key: { cookie: "sid;" } } }), [`${R}.rollout.key.cookie: must be a valid cookie name`]],
+    ["a sticky query parameter with no name", withRoute({ rollout: { percent: 1, key: { query: "" } } }), [`${R}.rollout.key.query: must name a query parameter`]],
+    ["a sticky key of no known kind", withRoute({ rollout: { percent: 1, key: "cookie" } }), [`${R}.rollout.key: must be "ip", "random", { header: name }, { cookie: name } or { query: name }`]],
+    ["an ignore path that is not a JSON path", shadowed({ compare: { ignore: ["items"] } }), [`${R}.shadow.compare.ignore[0]: must be a JSON path such as "$.items[*].price", got "items"`]],
+    ["an ignore path over 500 characters", shadowed({ compare: { ignore: [`$.${"a".repeat(499)}`] } }), [`${R}.shadow.compare.ignore[0]: Too big: expected string to have <=500 characters`]],
+    ["a compared header in capitals", shadowed({ compare: { headers: ["Content-Type"] } }), [`${R}.shadow.compare.headers[0]: must be a lower-case header name`]],
+    ["a compared header with a space after it", shadowed({ compare: { headers: ["etag "] } }), [`${R}.shadow.compare.headers[0]: must be a lower-case header name`]],
+    ["a compared header with a space before it", shadowed({ compare: { headers: [" etag"] } }), [`${R}.shadow.compare.headers[0]: must be a lower-case header name`]],
+    ["an array rule with an empty key", shadowed({ compare: { arrays: [{ path: "$.a", key: "" }] } }), [`${R}.shadow.compare.arrays[0].key: Too small: expected string to have >=1 characters`]],
+    ["an array rule with unordered: false", shadowed({ compare: { arrays: [{ path: "$.a", unordered: false }] } }), [`${R}.shadow.compare.arrays[0].unordered: Invalid input: expected true`]],
+    ["an array rule with a field of its own", shadowed({ compare: { arrays: [{ path: "$.a", key: "id", id: "x" }] } }), [`${R}.shadow.compare.arrays[0]: unknown field(s) "id"`]],
+    ["an array rule that is not an object", shadowed({ compare: { arrays: ["$.a"] } }), [`${R}.shadow.compare.arrays[0]: must be { path, key } or { path, unordered: true }`]],
+    ["an array rule on a bad path", shadowed({ compare: { arrays: [{ path: "a", unordered: true }] } }), [`${R}.shadow.compare.arrays[0].path: must be a JSON path such as "$.items[*].price", got "a"`]],
+    ["an empty key name", shadowed({ compare: { keyNames: [""] } }), [`${R}.shadow.compare.keyNames[0]: Too small: expected string to have >=1 characters`]],
+    ["an unknown sampling", shadowed({ sampling: "often" }), [`${R}.shadow.sampling: Invalid option: expected one of "sticky"|"random"`]],
+    ["a redacted field that is not a JSON path", shadowed({ redact: { bodyFields: ["password"] } }), [`${R}.shadow.redact.bodyFields[0]: must be a JSON path such as "$.items[*].price", got "password"`]],
+    ["a shadowed write without shadowWrites", shadowed({ methods: ["GET", "post"] }), [`${R}.shadow.methods[1]: POST is a write: set shadowWrites: true (for a service with a dry-run mode) to shadow it`]],
+    ["a guard with no threshold", withRoute({ guard: { minSamples: 5 } }), [`${R}.guard: names no threshold: set maxErrorRate, maxP99Ratio or maxDivergenceRate`]],
+    ["an unknown onTrip", withRoute({ guard: { maxErrorRate: 0.1, onTrip: "halt" } }), [`${R}.guard.onTrip: Invalid option: expected one of "zero"|"previous_step"`]],
+    ["promotion steps that repeat", withRoute({ promote: { steps: [5, 5, 100] } }), [`${R}.promote.steps: steps must rise and end at 100`]],
+    ["promotion steps that stop short of 100", withRoute({ promote: { steps: [5, 50] } }), [`${R}.promote.steps: steps must rise and end at 100`]],
+    ["an idempotency header in capitals", withRoute({ fallback: { idempotencyKeyHeader: "Idempotency-Key" } }), [`${R}.fallback.idempotencyKeyHeader: must be a lower-case header name`]],
+    ["a route id ending in a character ids may not hold", withRoute({ id: "ab!" }), ["routes[0] (id \"ab!\").id: must be 1-80 lower-case letters, digits, '.', '-' or '_'"]],
+    ["a route id that is a number", withRoute({ id: 5 }), ["routes[0].id: must be a string, got number"]],
+    ["a request timeout shorter than the head timeout", { backends, server: { requestTimeoutMs: 10_000 } }, ["server.headersTimeoutMs: headersTimeoutMs must not exceed requestTimeoutMs (a whole request includes its head)"]],
+    ["a sticky cookie name with a ;", { backends, stickyCookie: "a;b" }, ["stickyCookie: must be 1-64 letters, digits, '_' or '-'"]],
+    ["a sticky cookie name of 65 characters", { backends, stickyCookie: "a".repeat(65) }, ["stickyCookie: must be 1-64 letters, digits, '_' or '-'"]],
+    ["a sticky cookie name with a space before it", { backends, stickyCookie: " sid" }, ["stickyCookie: must be 1-64 letters, digits, '_' or '-'"]],
+    ["a forced-routing secret of 15 characters", { backends, forceRouting: { secret: "x".repeat(15) } }, ["forceRouting.secret: must be at least 16 characters"]],
+    ["a provider that is not one", { backends, openFeature: { provider: {} } }, ["openFeature.provider: must be an OpenFeature server Provider (an object with resolveStringEvaluation)"]],
+    ["a provider that is null", { backends, openFeature: { provider: null } }, ["openFeature.provider: must be an OpenFeature server Provider (an object with resolveStringEvaluation)"]],
+    ["a provider whose resolveStringEvaluation is not a function", { backends, openFeature: { provider: { resolveStringEvaluation: true } } }, ["openFeature.provider: must be an OpenFeature server Provider (an object with resolveStringEvaluation)"]],
+    ["a guard interval under 100 ms", { backends, guards: { intervalMs: 99 } }, ["guards.intervalMs: Too small: expected number to be >=100"]],
+    ["a served-by header in capitals", { backends, servedByHeader: "X-Served" }, ["servedByHeader: must be a lower-case header name"]],
+    ["a served-by header that is true", { backends, servedByHeader: true }, ["servedByHeader: must be a lower-case header name, or false for none"]],
+  ])("%s", (_name, raw, issues) => {
+    expect(issuesOf(raw)).toEqual(issues);
+  });
+
+  it("admin hosts: names and addresses with an optional port, nothing else", () => {
+    const hosts = ["proxy-1.internal", "proxy:8080", "10.0.0.5", "[::1]", "[::1]:9090", "a b", "proxy:", "[::1]x", "x]:80", "[::1]:80 x", "host:123456", "proxy:80 x", " proxy"];
+    expect(issuesOf({ backends, admin: { allowedHosts: hosts } })).toEqual(
+      [5, 6, 7, 8, 9, 10, 11, 12].map((i) => `admin.allowedHosts[${i}]: must be a host name or address, optionally with :port`),
+    );
+  });
+
+  it("a wrong type is named in the author's words", () => {
+    expect(issuesOf({ backends: { legacy: { url: "http://x", connectTimeoutMs: null, maxSockets: "5", circuitBreaker: [] } }, routes: "x" })).toEqual([
+      "backends.legacy.connectTimeoutMs: must be a number, got null",
+      "backends.legacy.maxSockets: must be a number, got string",
+      "backends.legacy.circuitBreaker: must be an object, got an array",
+      "routes: must be an array, got string",
+    ]);
+    expect(issuesOf({ backends: [] })).toEqual(["backends: must be an object, got an array"]);
+    expect(issuesOf({ backends: { legacy: { url: "http://x" } }, shadowing: { maxInFlight: true } })).toEqual(["shadowing.maxInFlight: must be a number, got boolean"]);
+    expect(issuesOf({ backends, routes: [route({ match: { path: "/x", methods: [null] } })] })).toEqual([`${R}.match.methods[0]: must be a string, got null`]);
+    expect(issuesOf({ backends, routes: [route({ target: undefined })] })).toEqual([`${R}.target: is required`]);
+    expect(issuesOf(null)).toEqual(["(root): must be an object, got null"]);
+  });
+
+  it("accepts what each rule allows", () => {
+    const config = validateConfig(
+      {
+        backends,
+        routes: [
+          route({ id: "a", match: { path: "/a", methods: ["get"], headers: { "X-Tenant": "t1", "x-beta": true } }, rollout: { percent: 5, key: { header: "X-User" } } }),
+          route({ id: "b", match: { path: "/b" }, rollout: { percent: 5, key: { cookie: "sid" } }, shadow: { percent: 1, sampling: "random", methods: ["POST"], shadowWrites: true } }),
+          route({ id: "c", match: { path: "/c" }, rollout: { percent: 5, key: { query: "u" } }, shadow: { percent: 1, compare: { arrays: [{ path: "$.a", key: "id", ordered: true }, { path: "$.b", unordered: true }] } } }),
+          route({ id: "d", match: { path: "/d" }, rollout: { percent: 5, key: "ip" }, guard: { maxP99Ratio: 2, onTrip: "previous_step" } }),
+          route({ id: "e", match: { path: "/e" }, rollout: { percent: 5, key: "random" }, fallback: { idempotencyKeyHeader: "idempotency-key" } }),
+        ],
+        server: { requestTimeoutMs: 30_000 },
+        stickyCookie: "a".repeat(64),
+        forceRouting: { secret: "x".repeat(16) },
+        openFeature: { provider: { resolveStringEvaluation: () => undefined } },
+        servedByHeader: false,
+      },
+      "t",
+    );
+    expect(config.routes.map((r) => r.rollout.key)).toEqual([{ header: "x-user" }, { cookie: "sid" }, { query: "u" }, "ip", "random"]);
+    expect(config.routes[0]?.match.methods).toEqual(["GET"]);
+    expect(config.routes[1]?.shadow?.sampling).toBe("random");
+    expect(config.routes[3]?.guard?.onTrip).toBe("previous_step");
+    expect(config.servedByHeader).toBe(false);
+  });
+
+  it("fills in the defaults a route's sections leave out", () => {
+    const config = validateConfig(withRoute({ shadow: { percent: 1 }, guard: { maxErrorRate: 0.1 } }), "t");
+    const r = config.routes[0];
+    expect(r?.rollout.key).toEqual({ header: "x-user-id" });
+    expect(r?.shadow?.sampling).toBe("sticky");
+    expect(r?.shadow?.methods).toEqual(["GET", "HEAD", "OPTIONS"]);
+    expect(r?.shadow?.compare).toEqual({ headers: ["content-type"], ignore: [], arrays: [], keyNames: ["id"], numericTolerance: 0, timestampToleranceMs: 0 });
+    expect(r?.shadow?.redact).toEqual({ bodyFields: [] });
+    expect(r?.guard?.onTrip).toBe("zero");
+    expect(config.stickyCookie).toBe("strangler_id");
+    expect(config.guards).toEqual({ intervalMs: 10_000 });
+    expect(validateConfig({ backends, routes: [route({ promote: {} })] }, "t").routes[0]?.promote?.steps).toEqual([1, 5, 25, 50, 100]);
+  });
+});
