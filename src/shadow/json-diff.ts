@@ -60,12 +60,16 @@ export interface CompiledDiffRules {
 }
 
 export function compileDiffRules(rules: DiffRules = {}): CompiledDiffRules {
+  // Stryker disable next-line ArrayDeclaration: equivalent — a pattern that is not a path matches no field
   const ignore = rules.ignore ?? [];
+  // Stryker disable next-line ArrayDeclaration: equivalent — a pattern that is not a path matches no field
   const setAside = rules.setAside ?? [];
   return {
     ignore: compilePathPatterns(ignore),
     setAside: compilePathPatterns(setAside),
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent — a fast-path flag: true only takes the slower way to the same identity
     skipsFields: ignore.length + setAside.length > 0,
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent — a fast-path flag: true only diffs equal elements, which yields nothing
     setsAside: setAside.length > 0,
     arrays: new Map((rules.arrays ?? []).map((a) => [signaturePath(a.path), { key: a.key, unordered: a.unordered, ordered: a.ordered }])),
     keyNames: rules.keyNames ?? ["id"],
@@ -85,6 +89,7 @@ function render(value: unknown): string {
 }
 
 function typeOf(value: unknown): string {
+  // Stryker disable next-line StringLiteral: equivalent — any label distinct from typeof's own would do
   if (value === null) return "null";
   if (Array.isArray(value)) return "array";
   return typeof value;
@@ -115,6 +120,7 @@ function uniquelyKeyed(elements: readonly unknown[], name: string): boolean {
 
 /** True when the right-side indices of pairs taken in left order are not rising. */
 function outOfOrder(pairs: ReadonlyArray<readonly [number, number]>): boolean {
+  // Stryker disable next-line EqualityOperator: equivalent — each right index is paired once, so two are never equal
   for (let i = 1; i < pairs.length; i++) if ((pairs[i] as readonly [number, number])[1] < (pairs[i - 1] as readonly [number, number])[1]) return true;
   return false;
 }
@@ -132,11 +138,12 @@ class Differ {
     this.out.push({ path, kind, ...(left !== undefined ? { left: render(left) } : {}), ...(right !== undefined ? { right: render(right) } : {}) });
   }
 
+  /** Two scalars of the same type (diff() compared the types first). */
   equalScalars(a: unknown, b: unknown): boolean {
     if (a === b) return true;
-    if (typeof a === "number" && typeof b === "number") return Math.abs(a - b) <= this.rules.numericTolerance;
-    if (typeof a === "string" && typeof b === "string" && this.rules.timestampToleranceMs > 0 && ISO_TIMESTAMP.test(a) && ISO_TIMESTAMP.test(b)) {
-      return Math.abs(Date.parse(a) - Date.parse(b)) <= this.rules.timestampToleranceMs;
+    if (typeof a === "number") return Math.abs(a - (b as number)) <= this.rules.numericTolerance;
+    if (typeof a === "string" && this.rules.timestampToleranceMs > 0 && ISO_TIMESTAMP.test(a) && ISO_TIMESTAMP.test(b as string)) {
+      return Math.abs(Date.parse(a) - Date.parse(b as string)) <= this.rules.timestampToleranceMs;
     }
     return false;
   }
@@ -192,6 +199,7 @@ class Differ {
       else right.set(k, [index]);
     });
     const taken = new Uint8Array(b.length);
+    // Stryker disable next-line ArrayDeclaration: equivalent — a stray first entry compares as NaN, and the real pairs still compare with each other
     const pairs: Array<[number, number]> = [];
     a.forEach((value, index) => {
       const j = right.get(keyOf(value))?.shift();
@@ -210,8 +218,10 @@ class Differ {
     const ia = a.map((e) => this.identity(e, elementSignature));
     const ib = b.map((e) => this.identity(e, elementSignature));
     // The common case first: the same elements in the same places.
+    // Stryker disable next-line all: a fast path — the general pairing below finds the same pairs, in place, with no gaps
     if (a.length === b.length && ia.every((id, i) => id === ib[i])) {
       // Equal but for set-aside fields: diff them in place, for the noise filter to see them.
+      // Stryker disable next-line ConditionalExpression: equivalent when true — elements with the same identity and nothing set aside are equal
       if (this.rules.setsAside) for (let i = 0; i < a.length; i++) this.diff(a[i], b[i], childPath(path, i));
       return;
     }
@@ -233,6 +243,7 @@ class Differ {
     });
     const reordered = outOfOrder(pairs);
     if (reordered && !unordered) this.add(path, "order");
+    // Stryker disable next-line ConditionalExpression: equivalent when true — paired elements with nothing set aside are equal
     if (this.rules.setsAside) for (const [i, j] of pairs) this.diff(a[i], b[j], childPath(path, i));
     // What is left on each side: changed elements, or ones only one side has.
     const leftOver = (gapLeft: number[], gapRight: number[], pairValues: boolean) => {
@@ -266,6 +277,7 @@ class Differ {
       for (let x = previousLeft + 1; x < i; x++) gapLeft.push(x);
       const gapRight: number[] = [];
       for (let y = previousRight + 1; y < j; y++) gapRight.push(y);
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent — an empty gap leaves nothing over
       if (gapLeft.length + gapRight.length > 0) leftOver(gapLeft, gapRight, !unordered);
       previousLeft = i;
       previousRight = j;
@@ -277,19 +289,23 @@ class Differ {
     if (!this.rules.skipsFields || !isContainer(value)) return canonical(value);
     if (Array.isArray(value)) return `[${value.map((e) => this.identity(e, `${signature}[*]`)).join(",")}]`;
     let fields = this.#fields.get(signature);
+    // Stryker disable next-line ConditionalExpression: equivalent — a cache: rebuilding it gives the same fields
     if (!fields) {
       fields = new Map();
       this.#fields.set(signature, fields);
     }
+    // Stryker disable next-line StringLiteral: equivalent — both sides' identities are built alike; the brace is for a reader
     let text = "{";
     for (const k of Object.keys(value).sort()) {
       let field = fields.get(k);
+      // Stryker disable next-line ConditionalExpression: equivalent — a cache: recomputing gives the same field
       if (!field) {
         const child = childPath(signature, k);
         field = { signature: child, quoted: JSON.stringify(k), skipped: this.rules.ignore.matches(child) || this.rules.setAside.matches(child) };
         fields.set(k, field);
       }
       if (field.skipped) continue;
+      // Stryker disable next-line all: equivalent — keys and values are JSON-quoted, so the identity is unambiguous with or without commas
       if (text.length > 1) text += ",";
       text += `${field.quoted}:${this.identity((value as Record<string, unknown>)[k], field.signature)}`;
     }

@@ -39,9 +39,19 @@ describe("headers on the way up", () => {
     });
   });
 
-  it("keeps a header named keep-alive or close in Connection only as the connection options they are", () => {
-    const out = upstreamRequestHeaders({ connection: "close", "x-kept": "1" }, info);
+  it("Connection: close closes the connection and strips a field named close (RFC 9110 §7.6.1), nothing else", () => {
+    const out = upstreamRequestHeaders({ connection: "close", close: "x", "x-kept": "1" }, info);
     expect(out["x-kept"]).toBe("1");
+    expect(out).not.toHaveProperty("close");
+  });
+
+  it("never passes on a client's X-Forwarded-Host when the client sent no Host", () => {
+    expect(upstreamRequestHeaders({ "x-forwarded-host": "evil.example" }, { ...info, host: undefined })).not.toHaveProperty("x-forwarded-host");
+  });
+
+  it("copies no field whose value is undefined, either way", () => {
+    expect(Object.keys(upstreamRequestHeaders({ "x-a": undefined, "x-b": "1" }, info))).not.toContain("x-a");
+    expect(Object.keys(clientResponseHeaders({ "x-a": undefined, "x-b": "1" }, "rid", undefined))).toEqual(["x-b", "x-request-id"]);
   });
 
   it("appends the client to an existing X-Forwarded-For, joined when it came as several headers", () => {

@@ -143,3 +143,31 @@ describe("canonical forms", () => {
     expect(canonical({ b: 1, a: [{ d: 1, c: 2 }] })).toBe('{"a":[{"c":2,"d":1}],"b":1}');
   });
 });
+
+describe("identity pairing, case by case", () => {
+  it("without a tolerance, the same instant written in another zone is a change", () => {
+    expect(diff({ t: "2026-01-01T00:00:00Z" }, { t: "2026-01-01T01:00:00+01:00" })).toEqual(["changed $.t"]);
+  });
+
+  it("reports a set-aside field's difference in place when the elements are otherwise the same", () => {
+    expect(diff([{ a: 1, at: 1 }, { a: 2, at: 1 }], [{ a: 1, at: 2 }, { a: 2, at: 1 }], { setAside: ["$[*].at"], keyNames: [] })).toEqual(["changed $[0].at"]);
+    expect(diff([{ a: 1, at: 1 }, { a: 2, at: 1 }], [{ a: 2, at: 1 }, { a: 1, at: 2 }], { setAside: ["$[*].at"], keyNames: [] })).toEqual(["order $", "changed $[0].at"]);
+  });
+
+  it("pairs repeated elements one for one, in order", () => {
+    expect(diff([1, 1, 3], [1, 1, 2], { keyNames: [] })).toEqual(["changed $[2]"]);
+  });
+
+  it("when pairs cross, the leftovers are removed and added, not changed", () => {
+    expect(diff([1, 2, 3], [2, 1, 4], { keyNames: [] })).toEqual(["order $", "removed $[2]", "added $[2]"]);
+  });
+
+  it("an element's identity does not depend on its key order, with fields skipped", () => {
+    expect(diff([{ a: 1, b: 2, t: 1 }, { c: 3 }], [{ c: 3 }, { b: 2, a: 1, t: 2 }], { ignore: ["$[*].t"], keyNames: [] })).toEqual(["order $"]);
+  });
+
+  it("a key must be unique on both sides, not only on the right", () => {
+    // Unique on the left, repeated on the right: pairing by id would cross (and report order); by identity only {id 1} pairs.
+    expect(diff([{ id: 1, v: 1 }, { id: 2, v: 2 }], [{ id: 2, v: 3 }, { id: 2, v: 9 }, { id: 1, v: 1 }])).toEqual(["added $[0]", "added $[1]", "removed $[1]"]);
+  });
+});
