@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { StranglerConfigInput } from "../../../src/config/schema.ts";
 import { validateConfig } from "../../../src/config/validate.ts";
 import { buildRouteTable } from "../../../src/routing/route-table.ts";
@@ -20,7 +20,10 @@ const match = (table: ReturnType<typeof tableOf>, method: string, path: string, 
   table.match(method, path, headers)?.id;
 
 describe("route table", () => {
-  const table = tableOf([
+  // Built before each test, not when the file is collected: a table built at collection would escape
+  // Stryker's mutants (it activates them per test).
+  let table: ReturnType<typeof tableOf>;
+  const routes: Parameters<typeof tableOf>[0] = [
     { id: "orders-any", match: { path: "/api/orders/*" } },
     { id: "order-by-id", match: { methods: ["GET"], path: "/api/orders/:id" } },
     { id: "orders-export", match: { methods: ["GET"], path: "/api/orders/export" } },
@@ -29,7 +32,10 @@ describe("route table", () => {
     { id: "products-v2", match: { methods: ["GET"], path: "/api/products", headers: { "X-Api-Version": "2" } } },
     { id: "beta", match: { path: "/api/beta/*", headers: { "x-beta": true } } },
     { id: "root", match: { methods: ["GET"], path: "/" } },
-  ]);
+  ];
+  beforeEach(() => {
+    table = tableOf(routes);
+  });
 
   it("a literal segment beats a parameter, which beats a wildcard", () => {
     expect(match(table, "GET", "/api/orders/export")).toBe("orders-export");
@@ -97,5 +103,46 @@ describe("route table", () => {
     expect(match(all, "GET", "/api/p")).toBe("p");
     expect(match(all, "GET", "/")).toBe("all");
     expect(match(all, "GET", "/a/b")).toBe("all");
+  });
+
+  it("header-conditioned routes come first below a parameter and a wildcard too, whatever the declaration order", () => {
+    const conditioned = tableOf([
+      { id: "plain", match: { path: "/o/:id" } },
+      { id: "v2", match: { path: "/o/:id", headers: { "x-v": "2" } } },
+      { id: "rest", match: { path: "/w/*" } },
+      { id: "rest-v2", match: { path: "/w/*", headers: { "x-v": "2" } } },
+      { id: "deep-plain", match: { path: "/d/:a/:b" } },
+      { id: "deep-v2", match: { path: "/d/:a/:b", headers: { "x-v": "2" } } },
+    ]);
+    expect(match(conditioned, "GET", "/o/1", { "x-v": "2" })).toBe("v2");
+    expect(match(conditioned, "GET", "/o/1")).toBe("plain");
+    expect(match(conditioned, "GET", "/w/a/b", { "x-v": "2" })).toBe("rest-v2");
+    expect(match(conditioned, "GET", "/w/a/b")).toBe("rest");
+    expect(match(conditioned, "GET", "/d/1/2", { "x-v": "2" })).toBe("deep-v2");
+  });
+
+  it("a header condition with a value needs that exact value; true needs the header present", () => {
+    const conditioned = tableOf([{ id: "c", match: { path: "/c", headers: { "X-Tenant": "acme", "x-beta": true } } }]);
+    expect(match(conditioned, "GET", "/c", { "x-tenant": "acme", "x-beta": "" })).toBe("c");
+    expect(match(conditioned, "GET", "/c", { "x-tenant": "acme" })).toBeUndefined();
+    expect(match(conditioned, "GET", "/c", { "x-tenant": "other", "x-beta": "1" })).toBeUndefined();
+  });
+
+  it("a literal that matches the path but not the method falls back to the parameter beside it", () => {
+    const fallback = tableOf([
+      { id: "export", match: { methods: ["GET"], path: "/o/export" } },
+      { id: "any-id", match: { path: "/o/:id" } },
+      { id: "nested", match: { methods: ["POST"], path: "/o/export/run" } },
+      { id: "param-run", match: { path: "/o/:id/run" } },
+    ]);
+    expect(match(fallback, "POST", "/o/export")).toBe("any-id");
+    expect(match(fallback, "GET", "/o/export/run")).toBe("param-run");
+    expect(match(fallback, "GET", "/o/1", {})).toBe("any-id");
+  });
+
+  it("a route claiming methods other than GET does not claim HEAD", () => {
+    const posts = tableOf([{ id: "post", match: { methods: ["POST"], path: "/p" } }]);
+    expect(match(posts, "HEAD", "/p")).toBeUndefined();
+    expect(match(posts, "POST", "/p")).toBe("post");
   });
 });
