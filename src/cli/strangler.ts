@@ -9,6 +9,7 @@
  *   strangler promote start|pause|resume|step <id> --reason "..."
  *   strangler resume <id> --reason "..."
  *   strangler retire <id> --reason "..."
+ *   strangler flags export [--format flagd]
  *
  * The admin URL comes from --url or STRANGLER_ADMIN_URL (default http://127.0.0.1:9901), the token from
  * --token or STRANGLER_ADMIN_TOKEN.
@@ -16,6 +17,7 @@
 import { parseArgs } from "node:util";
 import type { routeView } from "../admin/route-views.ts";
 import type { AuditEntry } from "../store/rollout-repository.ts";
+import { flagdDocument } from "../flags/flagd-export.ts";
 import { AdminApiError, callAdmin, type AdminClientOptions } from "./admin-client.ts";
 import { renderTable } from "./table.ts";
 
@@ -30,6 +32,7 @@ const USAGE = `usage:
   strangler promote start|pause|resume|step <id> --reason "..."   progressive promotion
   strangler resume <id> --reason "..."               lift a halt (after a guard) or a pause
   strangler retire <id> --reason "..."               a route at 100%: stop consulting the monolith
+  strangler flags export [--format flagd]            the live rollouts as a flagd flags file (stdout)
 options: --url <admin url> (STRANGLER_ADMIN_URL), --token <token> (STRANGLER_ADMIN_TOKEN)`;
 
 class UsageError extends Error {}
@@ -78,6 +81,7 @@ async function run(argv: string[]): Promise<string> {
       reason: { type: "string" },
       route: { type: "string" },
       limit: { type: "string" },
+      format: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -128,6 +132,12 @@ async function run(argv: string[]): Promise<string> {
       if (args.length !== 1) throw new UsageError(`${command} takes one route id`);
       const record = await callAdmin<{ state: string }>(admin, "POST", `/api/routes/${encodeURIComponent(args[0] as string)}/${command}`, { reason: requireReason(values.reason) });
       return `${args[0]}: state ${record.state}`;
+    }
+    case "flags": {
+      if (args[0] !== "export" || args.length !== 1) throw new UsageError("flags takes export");
+      if ((values.format ?? "flagd") !== "flagd") throw new UsageError(`--format must be flagd, got ${JSON.stringify(values.format)}`);
+      const { routes } = await callAdmin<{ routes: RouteView[] }>(admin, "GET", "/api/routes");
+      return JSON.stringify(flagdDocument(routes.map((r) => ({ id: r.id, percent: r.rollout.livePercent, salt: r.rollout.salt }))), null, 2);
     }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);

@@ -1,19 +1,33 @@
+import { flagKeyFor } from "../flags/flag-key.ts";
 import { murmurhash3_32 } from "./murmurhash3.ts";
 
 /** Buckets per route: 10,000 gives a resolution of 0.01%. */
 export const BUCKETS = 10_000;
 
 /**
- * The sticky bucket of `key` on a route: `murmurhash3_32(salt + ":" + routeId + ":" + key) mod 10000`.
- * The same key always lands in the same bucket, so raising a percentage only ever adds keys.
+ * What a key is hashed as on a route: flagd's default bucketing value (the flag key, then the targeting
+ * key), behind the route's salt. A salt of "" (every route's until it is re-rolled) is flagd's own
+ * `fractional` with no bucketing expression; `strangler flags export --format flagd` writes the salt into
+ * the expression otherwise.
  */
-export function bucketOf(routeId: string, key: string, salt = ""): number {
-  return murmurhash3_32(`${salt}:${routeId}:${key}`) % BUCKETS;
+export function bucketingValue(routeId: string, key: string, salt = ""): string {
+  return `${salt}${flagKeyFor(routeId)}${key}`;
 }
 
 /**
- * True when a key in `bucket` is sent to the target at `percent` (0–100, 0.01 resolution).
- * 0 is exactly none and 100 exactly all.
+ * The sticky bucket (0–9999) of `key` on a route, as flagd's `fractional` computes it over weights
+ * summing to 10,000: `floor(hash × 10000 / 2³²)`. The same key always lands in the same bucket, so
+ * raising a percentage only ever adds keys. (hash × 10000 < 2⁵³, and the division is by a power of two:
+ * the floating-point result is exact, no BigInt needed.)
+ */
+export function bucketOf(routeId: string, key: string, salt = ""): number {
+  return Math.floor((murmurhash3_32(bucketingValue(routeId, key, salt)) * BUCKETS) / 4_294_967_296);
+}
+
+/**
+ * True when a key in `bucket` is sent to the target at `percent` (0–100, 0.01 resolution): the target's
+ * weight is the first `percent × 100` buckets, as the target variant is listed first in flagd's
+ * `fractional`. 0 is exactly none and 100 exactly all.
  */
 export function inRollout(bucket: number, percent: number): boolean {
   return bucket < Math.round(percent * 100);

@@ -1,17 +1,31 @@
 /**
- * MurmurHash3, x86 32-bit variant, over the UTF-8 bytes of a string.
- * Checked against the reference implementation's published vectors in test/unit/decision.
+ * MurmurHash3, x86 32-bit, exactly as flagd's JavaScript evaluator hashes a bucketing value
+ * (`@openfeature/flagd-core`, through the `imurmurhash` package), so that our rollout decisions and
+ * flagd's `fractional` operation put every key on the same side.
+ *
+ * For ASCII text this is the reference MurmurHash3 of its bytes (test/unit/decision checks the published
+ * vectors). Beyond ASCII it is imurmurhash's reading of UTF-16 code units: each unit is taken as a byte
+ * position but keeps its high bits (they overlap the next position), the string's length in units is
+ * mixed in, and a tail word with its top bit set is skipped. Quirks all, and all kept: a key must land
+ * where flagd-core lands it. (flagd's Go evaluator hashes UTF-8 bytes, so the two flagd evaluators
+ * themselves disagree on non-ASCII keys.)
  */
-const encoder = new TextEncoder();
-
 export function murmurhash3_32(text: string, seed = 0): number {
-  const bytes = encoder.encode(text);
   const c1 = 0xcc9e2d51;
   const c2 = 0x1b873593;
   let h = seed >>> 0;
-  const blocks = bytes.length & ~3;
-  for (let i = 0; i < blocks; i += 4) {
-    let k = (bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24);
+  const length = text.length;
+  const tail = length & 3;
+  const blocks = length - tail;
+  let i = 0;
+  for (; i < blocks; i += 4) {
+    const top = text.charCodeAt(i + 3);
+    let k =
+      (text.charCodeAt(i) & 0xffff) ^
+      ((text.charCodeAt(i + 1) & 0xffff) << 8) ^
+      ((text.charCodeAt(i + 2) & 0xffff) << 16) ^
+      ((top & 0xff) << 24) ^
+      ((top & 0xff00) >> 8);
     k = Math.imul(k, c1);
     k = (k << 15) | (k >>> 17);
     k = Math.imul(k, c2);
@@ -19,20 +33,20 @@ export function murmurhash3_32(text: string, seed = 0): number {
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
-  const tail = bytes.length & 3;
-  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent — with no tail, k stays 0 (bytes[blocks] is undefined, `^ undefined` is `^ 0`), and imul(0) ^ h is h
-  if (tail > 0) {
-    let k = 0;
-    // Stryker disable next-line ConditionalExpression: equivalent — a missing third byte reads undefined, and undefined << 16 is 0
-    if (tail === 3) k ^= (bytes[blocks + 2] as number) << 16;
-    if (tail >= 2) k ^= (bytes[blocks + 1] as number) << 8;
-    k ^= bytes[blocks] as number;
+  let k = 0;
+  if (tail === 3) k ^= (text.charCodeAt(i + 2) & 0xffff) << 16;
+  if (tail >= 2) k ^= (text.charCodeAt(i + 1) & 0xffff) << 8;
+  // Stryker disable next-line ConditionalExpression: equivalent — with no tail, charCodeAt past the end is NaN, and k ^ NaN is k (0)
+  if (tail >= 1) k ^= text.charCodeAt(i) & 0xffff;
+  // imurmurhash mixes the tail only when it is positive as a signed 32-bit number (a zero tail mixes to
+  // nothing either way; a negative one is flagd-core's quirk).
+  if (k > 0) {
     k = Math.imul(k, c1);
     k = (k << 15) | (k >>> 17);
     k = Math.imul(k, c2);
     h ^= k;
   }
-  h ^= bytes.length;
+  h ^= length;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

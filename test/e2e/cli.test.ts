@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { FlagdCore } from "@openfeature/flagd-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Strangler } from "../../src/strangler.ts";
 import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
@@ -99,5 +100,24 @@ describe("the strangler CLI", () => {
     const notNumber = await strangler(["rollout", "products-list", "ten", "--reason", "x"]);
     expect(notNumber.code).toBe(2);
     expect((await strangler(["frobnicate"])).stderr).toContain('unknown command "frobnicate"');
+  });
+
+  it("exports the live rollouts as a flagd flags file that sends every user where the proxy sends them", async () => {
+    expect((await strangler(["rollout", "products-list", "30", "--reason", "for the export"])).code).toBe(0);
+    const exported = await strangler(["flags", "export", "--format", "flagd"]);
+    expect(exported.code).toBe(0);
+    const core = new FlagdCore();
+    core.setConfigurations(exported.stdout);
+    const keys = Array.from({ length: 300 }, (_, i) => `user-${i}`);
+    const proxySides: string[] = [];
+    for (const key of keys) {
+      const response = await fetch(`${proxy.url}/api/products`, { headers: { "x-user-id": key } });
+      await response.arrayBuffer();
+      proxySides.push(response.headers.get("x-served-by") === "catalog" ? "target" : "legacy");
+    }
+    const flagdSides = keys.map((key) => core.resolveStringEvaluation("strangler.route.products-list", "legacy", { targetingKey: key }).value);
+    expect(flagdSides).toEqual(proxySides);
+    expect(proxySides.filter((s) => s === "target").length).toBeGreaterThan(50); // about 90 of 300
+    expect((await strangler(["flags", "export", "--format", "yaml"])).code).toBe(2);
   });
 });
