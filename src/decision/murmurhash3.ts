@@ -7,8 +7,7 @@
  * vectors). Beyond ASCII it is imurmurhash's reading of UTF-16 code units: each unit is taken as a byte
  * position but keeps its high bits (they overlap the next position), the string's length in units is
  * mixed in, and a tail word with its top bit set is skipped. Quirks all, and all kept: a key must land
- * where flagd-core lands it. (flagd's Go evaluator hashes UTF-8 bytes, so the two flagd evaluators
- * themselves disagree on non-ASCII keys.)
+ * where flagd-core lands it. (An evaluator hashing UTF-8 bytes would place non-ASCII keys elsewhere.)
  */
 export function murmurhash3_32(text: string, seed = 0): number {
   const c1 = 0xcc9e2d51;
