@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { AdminConfigError, adminTokensFromEnv } from "./admin/admin-tokens.ts";
 import { ConfigError } from "./config/config-error.ts";
 import { createLogger } from "./log/logger.ts";
+import { serveClusterMetrics } from "./metrics/cluster-metrics.ts";
 import { startStrangler } from "./strangler.ts";
 
 function intFrom(value: string | undefined, name: string, fallback: number): number {
@@ -40,6 +41,7 @@ if (workers > 1 && cluster.isPrimary) {
 function runPrimary(count: number): void {
   let stopping = false;
   logger.info({ workers: count }, "starting workers");
+  serveClusterMetrics();
   for (let i = 0; i < count; i++) cluster.fork();
   cluster.on("exit", (worker, code, signal) => {
     if (stopping) {
@@ -76,6 +78,7 @@ async function runProxy(): Promise<void> {
       adminHost: process.env.ADMIN_HOST ?? "127.0.0.1",
       dataDir: process.env.DATA_DIR ?? "data",
       adminTokens: adminTokensFromEnv(process.env),
+      clusterWorker: cluster.isWorker,
       logger,
     });
     let stopping = false;

@@ -7,6 +7,7 @@ import { createAdaptorServer } from "@hono/node-server";
 import { NOOP_PROVIDER, OpenFeature, ProviderStatus } from "@openfeature/server-sdk";
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
+import { clusterMetrics, localMetrics } from "./metrics/cluster-metrics.ts";
 import { createAdminApp } from "./admin/admin-app.ts";
 import { buildHistory, buildOverview } from "./admin/overview.ts";
 import { checkAdminExposure, type AdminToken } from "./admin/admin-tokens.ts";
@@ -52,6 +53,8 @@ export interface StranglerOptions {
   readonly adminTokens?: readonly AdminToken[];
   /** Metrics registry; a fresh one per instance by default. */
   readonly registry?: Registry;
+  /** A worker of `--workers N`: `/metrics` answers the sum over all workers, collected by the primary. */
+  readonly clusterWorker?: boolean;
   /** How often to look for rollout changes made by other processes. Default 250 ms. */
   readonly pollMs?: number;
   /** Time for guard windows, promotion intervals and circuit breakers. Default the system clock. */
@@ -190,7 +193,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     shadows,
     shadowEvidence,
     migrations,
-    registry,
+    metrics: options.clusterWorker ? clusterMetrics(registry) : localMetrics(registry),
     overview: () => buildOverview(overviewSources),
     history: (routeId, hours) => buildHistory(overviewSources, routeId, hours),
     externallyManaged: () => config.openFeature !== undefined,

@@ -1,6 +1,6 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { Registry } from "prom-client";
+import type { MetricsSource } from "../metrics/cluster-metrics.ts";
 import type { RouteConfig } from "../config/schema.ts";
 import type { ChangeResult, RolloutService } from "../rollout/rollout-service.ts";
 import { AdminError } from "./admin-error.ts";
@@ -30,7 +30,8 @@ export interface AdminAppOptions {
   readonly shadows: ShadowRunner;
   readonly shadowEvidence: ShadowRepository;
   readonly migrations: MigrationService;
-  readonly registry: Registry;
+  /** What `/metrics` answers: this process's registry, or the cluster's sum under `--workers`. */
+  readonly metrics: MetricsSource;
   /** The dashboard's overview (see overview.ts) and a route's history. */
   readonly overview: () => unknown;
   readonly history: (routeId: string, hours: number) => unknown;
@@ -74,7 +75,16 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
   app.get("/readyz", (c) => {
     return options.isReady() ? c.json({ status: "ready" }) : c.json({ status: "not_ready" }, 503);
   });
-  app.get("/metrics", async (c) => c.body(await options.registry.metrics(), 200, { "content-type": options.registry.contentType }));
+  app.get("/metrics", async (c) => {
+    let text: string;
+    try {
+      text = await options.metrics.text();
+    } catch (error) {
+      // A partial answer would read as counter resets: none at all is the honest one.
+      throw new AdminError(503, "metrics_unavailable", `the cluster's metrics could not be collected: ${(error as Error).message}`);
+    }
+    return c.body(text, 200, { "content-type": options.metrics.contentType });
+  });
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
 
   // The API and the dashboard share one authentication: a Bearer token, or Basic with the token as the

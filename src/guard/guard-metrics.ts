@@ -13,7 +13,7 @@ export interface GuardMetrics {
 export function createGuardMetrics(registry: Registry): GuardMetrics {
   const trips = new Counter({ name: "strangler_guard_trips_total", help: "Automatic rollbacks by a guard", labelNames: ["route"] as const, registers: [registry] });
   const steps = new Counter({ name: "strangler_promotion_steps_total", help: "Promotion steps taken by evidence", labelNames: ["route"] as const, registers: [registry] });
-  const state = new Gauge({ name: "strangler_route_state", help: "A route's migration state (1 on the current state)", labelNames: ["route", "state"] as const, registers: [registry] });
+  const state = new Gauge({ name: "strangler_route_state", help: "A route's migration state (1 on the current state)", labelNames: ["route", "state"] as const, registers: [registry], aggregator: "max" });
   return {
     trip: (route) => trips.labels(route).inc(),
     step: (route) => steps.labels(route).inc(),

@@ -70,6 +70,8 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
   const rollout = new Gauge({
     name: "strangler_rollout_percent",
     help: "Live share of users a route sends to its target, in percent",
+    // Every worker reads the same state: under --workers the scrape shows it once, not summed.
+    aggregator: "max",
     labelNames: ["route"] as const,
     registers: [registry],
   });
@@ -99,7 +101,7 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
   });
   const circuits = new Gauge({
     name: "strangler_circuit_state",
-    help: "Each backend's circuit breaker (1 on the current state)",
+    help: "Each backend's circuit breaker (1 on the current state; under --workers, how many workers are in it)",
     labelNames: ["backend", "state"] as const,
     registers: [registry],
   });
