@@ -193,7 +193,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     shadows,
     shadowEvidence,
     migrations,
-    metrics: options.clusterWorker ? clusterMetrics(registry) : localMetrics(registry),
+    metrics: options.clusterWorker ? clusterMetrics(registry, config.admin.metricsTimeoutMs) : localMetrics(registry),
     overview: () => buildOverview(overviewSources),
     history: (routeId, hours) => buildHistory(overviewSources, routeId, hours),
     externallyManaged: () => config.openFeature !== undefined,

@@ -51,7 +51,7 @@ export function localMetrics(registry: Registry): MetricsSource {
  * In a worker: lends its registry to the primary's aggregation and asks the primary for the cluster's
  * metrics on each scrape. Rejects after `timeoutMs` (prom-client itself gives up on a silent worker after 5 s).
  */
-export function clusterMetrics(registry: Registry, timeoutMs = 6_000): MetricsSource {
+export function clusterMetrics(registry: Registry, timeoutMs: number): MetricsSource {
   AggregatorRegistry.setRegistries([registry]);
   new AggregatorRegistry(); // registers this worker's answer to the primary's collection
   const pending = new Map<string, (answer: MetricsAnswer) => void>();

@@ -54,7 +54,7 @@ const tables: ReadonlyArray<readonly [name: string, schema: z.ZodType, base: Rec
       ["shutdownGraceMs", 5_000, 0, 600_000, true],
     ],
   ],
-  ["admin", adminSchema, {}, [["maxBodyBytes", 16_384, 1_024, 1_048_576, true]]],
+  ["admin", adminSchema, {}, [["maxBodyBytes", 16_384, 1_024, 1_048_576, true], ["metricsTimeoutMs", 6_000, 100, 60_000, true]]],
   [
     "shadowing",
     shadowingSchema,
