@@ -7,7 +7,7 @@ import { createAdaptorServer } from "@hono/node-server";
 import { NOOP_PROVIDER, OpenFeature, ProviderStatus } from "@openfeature/server-sdk";
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
-import { clusterMetrics, localMetrics } from "./metrics/cluster-metrics.ts";
+import { clusterMetrics, localMetrics, type MetricsSource } from "./metrics/cluster-metrics.ts";
 import { createAdminApp } from "./admin/admin-app.ts";
 import { buildHistory, buildOverview } from "./admin/overview.ts";
 import { checkAdminExposure, type AdminToken } from "./admin/admin-tokens.ts";
@@ -16,6 +16,7 @@ import { loadConfigFile } from "./config/load-config.ts";
 import type { StranglerConfig } from "./config/schema.ts";
 import { watchFile } from "./config/watch-config.ts";
 import { createFlagDecider } from "./decision/decider.ts";
+import { DecisionTally, tallying } from "./decision/decision-tally.ts";
 import { StranglerRolloutProvider } from "./flags/rollout-provider.ts";
 import { createLogger } from "./log/logger.ts";
 import { createRepeatedEvents } from "./log/repeated-events.ts";
@@ -150,8 +151,10 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     logger,
     shouldShadow: (routeId) => !migrations.isRetired(routeId),
   });
-  publishRolloutGauges(metrics, rollouts, config, undefined);
-  rollouts.state.onChange(() => publishRolloutGauges(metrics, rollouts, current.config, undefined));
+  if (!config.openFeature) {
+    publishRolloutGauges(metrics, rollouts, config, undefined);
+    rollouts.state.onChange(() => publishRolloutGauges(metrics, rollouts, current.config, undefined));
+  }
 
   // Each instance gets its own OpenFeature domain, so several proxies (or tests) in one process never share a provider.
   const domain = `strangler-fig:${randomUUID()}`;
@@ -164,11 +167,16 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     },
   };
   let serving = false;
-  const decider = createFlagDecider({
+  const flagDecider = createFlagDecider({
     client,
     ...(provider instanceof StranglerRolloutProvider ? { syncProvider: provider } : {}),
     settings: () => ({ stickyCookie: current.config.stickyCookie, forceSecret: current.config.forceRouting?.secret }),
   });
+  // An external provider owns the percentages: what it decides is tallied, and shown in their place.
+  const tally = config.openFeature ? new DecisionTally(clock) : undefined;
+  const decider = tally ? tallying(flagDecider, tally) : flagDecider;
+  const observed = tally ? (routeId: string) => tally.share(routeId) : undefined;
+  const observedGauges = tally ? publishObservedGauges(metrics, () => current.config, tally) : undefined;
   const breakers = new CircuitBreakers(clock, (backend, state) => {
     metrics.circuit(backend, state);
     logger.warn({ backend, state }, "circuit breaker changed");
@@ -183,6 +191,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     shadows,
     shadowEvidence,
     clock,
+    ...(observed ? { observed } : {}),
   };
   const adminApp = createAdminApp({
     isServing: () => serving,
@@ -193,10 +202,11 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     shadows,
     shadowEvidence,
     migrations,
-    metrics: options.clusterWorker ? clusterMetrics(registry, config.admin.metricsTimeoutMs) : localMetrics(registry),
+    metrics: beforeScrape(options.clusterWorker ? clusterMetrics(registry, config.admin.metricsTimeoutMs) : localMetrics(registry), () => observedGauges?.publish()),
     overview: () => buildOverview(overviewSources),
     history: (routeId, hours) => buildHistory(overviewSources, routeId, hours),
     externallyManaged: () => config.openFeature !== undefined,
+    ...(observed ? { observed } : {}),
     origin: { bindHost: adminHost, allowedHosts: () => current.config.admin.allowedHosts },
     maxBodyBytes: config.admin.maxBodyBytes,
   });
@@ -231,7 +241,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       current = buildProxyState(next, pools, shadowPools);
       applyServerLimits(dataPlane, next.server);
       migrations.sync();
-      publishRolloutGauges(metrics, rollouts, next, previous);
+      if (!tally) publishRolloutGauges(metrics, rollouts, next, previous);
       logger.info({ routes: next.routes.length }, "config reloaded");
       return { applied: true };
     } catch (error) {
@@ -260,6 +270,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     async close(graceMs = current.config.server.shutdownGraceMs) {
       stopWatching();
       stopGuards();
+      observedGauges?.stop();
       serving = false;
       const closed = Promise.all([
         new Promise<void>((r) => dataPlane.close(() => r())),
@@ -289,6 +300,35 @@ function publishRolloutGauges(metrics: ProxyMetrics, rollouts: RolloutService, c
   const ids = new Set(config.routes.map((r) => r.id));
   for (const route of previous?.routes ?? []) if (!ids.has(route.id)) metrics.forgetRoute(route.id);
   for (const route of config.routes) metrics.setRolloutPercent(route.id, rollouts.state.get(route.id)?.percent ?? route.rollout.percent);
+}
+
+/**
+ * With an external provider, `strangler_rollout_percent` is the share of decisions it sent to the target
+ * over the tally's window, refreshed every 10 s; a route it has not decided yet has no series (no 0%).
+ */
+function publishObservedGauges(metrics: ProxyMetrics, config: () => StranglerConfig, tally: DecisionTally): { publish(): void; stop(): void } {
+  const publish = () => {
+    for (const route of config().routes) {
+      const { targetPercent } = tally.share(route.id);
+      if (targetPercent === null) metrics.forgetRoute(route.id);
+      else metrics.setRolloutPercent(route.id, targetPercent);
+    }
+  };
+  // On a timer for the workers a cluster scrape collects without asking them, and before each local scrape.
+  const timer = setInterval(publish, 10_000);
+  timer.unref();
+  return { publish, stop: () => clearInterval(timer) };
+}
+
+/** A metrics source that brings computed gauges up to date before it answers. */
+function beforeScrape(source: MetricsSource, update: () => void): MetricsSource {
+  return {
+    contentType: source.contentType,
+    text: () => {
+      update();
+      return source.text();
+    },
+  };
 }
 
 /** Proxy metrics that also feed the guards' evidence window (the side is known by the route's target backend). */

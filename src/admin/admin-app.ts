@@ -1,3 +1,4 @@
+import type { ObservedShare } from "../decision/decision-tally.ts";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { MetricsSource } from "../metrics/cluster-metrics.ts";
@@ -37,6 +38,8 @@ export interface AdminAppOptions {
   readonly history: (routeId: string, hours: number) => unknown;
   /** True when another OpenFeature provider decides routes: percentages are then changed there, not here. */
   readonly externallyManaged: () => boolean;
+  /** With an external provider: what it decided lately, per route (shown as the live percentage). */
+  readonly observed?: (routeId: string) => ObservedShare;
   /** Largest request body read (`admin.maxBodyBytes`). */
   readonly maxBodyBytes: number;
   /** The listener's own address and allowed host names, to refuse cross-site pages and DNS rebinding. */
@@ -60,7 +63,7 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
     if (!route) throw new AdminError(404, "route_not_found", `no route "${id}" in the config in force`);
     return route;
   };
-  const view = (route: RouteConfig) => ({ ...routeView(route, rollouts.repository.get(route.id)), state: options.migrations.get(route.id)?.state ?? null });
+  const view = (route: RouteConfig) => ({ ...routeView(route, rollouts.repository.get(route.id), options.observed?.(route.id)), state: options.migrations.get(route.id)?.state ?? null });
   const changed = (c: Context<Env>, route: RouteConfig, result: ChangeResult) => {
     if (!result.ok) throw new AdminError(404, "route_not_found", `no rollout state for route "${route.id}"`);
     return c.json({ route: view(route), previousPercent: result.before.percent });

@@ -58,8 +58,9 @@ export function openApiDocument() {
               type: "object",
               properties: {
                 configuredPercent: { type: "number" },
-                livePercent: { type: "number" },
-                source: { enum: ["config", "admin"] },
+                livePercent: { type: ["number", "null"], description: "with source provider: the share of decisions the external provider sent to the target lately (null before any)" },
+                source: { enum: ["config", "admin", "provider"] },
+                observed: { type: "object", properties: { decisions: { type: "integer" }, windowSeconds: { type: "integer" } }, description: "with source provider only" },
                 key: {},
                 salt: { type: "string" },
               },

@@ -1,3 +1,4 @@
+import type { ObservedShare } from "../decision/decision-tally.ts";
 import type { RouteConfig } from "../config/schema.ts";
 import type { EvidenceWindow, SideSummary } from "../guard/evidence-window.ts";
 import type { MigrationService } from "../guard/migration-service.ts";
@@ -16,6 +17,8 @@ export interface OverviewSources {
   readonly shadows: ShadowRunner;
   readonly shadowEvidence: ShadowRepository;
   readonly clock: Clock;
+  /** With an external provider: what it decided lately, per route. */
+  readonly observed?: (routeId: string) => ObservedShare;
 }
 
 /** Traffic over the last minute is shown as rates; shadow evidence over the last hour. */
@@ -51,7 +54,7 @@ export function buildOverview(sources: OverviewSources) {
     const signatures = sources.shadowEvidence.signatures(route.id, "open").filter((s) => !isNoise(s.path, s.kind));
     const migration = sources.migrations.get(route.id);
     return {
-      ...routeView(route, sources.rollouts.repository.get(route.id)),
+      ...routeView(route, sources.rollouts.repository.get(route.id), sources.observed?.(route.id)),
       state: migration?.state ?? null,
       promotion: migration ? { status: migration.promotion, step: migration.stepIndex, steps: route.promote?.steps ?? null } : null,
       traffic: { legacy: side(traffic.legacy, TRAFFIC_WINDOW_MS), target: side(traffic.target, TRAFFIC_WINDOW_MS), fallbacks: traffic.fallbacks },

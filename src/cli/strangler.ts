@@ -51,7 +51,7 @@ function routesTable(routes: readonly RouteView[]): string {
       r.target,
       r.state ?? "",
       String(r.rollout.configuredPercent),
-      String(r.rollout.livePercent),
+      r.rollout.source === "provider" ? (r.rollout.livePercent === null ? "-" : `~${r.rollout.livePercent}`) : String(r.rollout.livePercent),
       r.rollout.source,
       r.lastChange ? `${r.lastChange.at} by ${r.lastChange.by}: ${r.lastChange.reason}` : "",
     ]),
@@ -137,7 +137,10 @@ async function run(argv: string[]): Promise<string> {
       if (args[0] !== "export" || args.length !== 1) throw new UsageError("flags takes export");
       if ((values.format ?? "flagd") !== "flagd") throw new UsageError(`--format must be flagd, got ${JSON.stringify(values.format)}`);
       const { routes } = await callAdmin<{ routes: RouteView[] }>(admin, "GET", "/api/routes");
-      return JSON.stringify(flagdDocument(routes.map((r) => ({ id: r.id, percent: r.rollout.livePercent, salt: r.rollout.salt }))), null, 2);
+      if (routes.some((r) => r.rollout.source === "provider")) {
+        throw new AdminApiError(409, "externally_managed", "routes are decided by another OpenFeature provider already: its flags are the ones to keep");
+      }
+      return JSON.stringify(flagdDocument(routes.map((r) => ({ id: r.id, percent: r.rollout.livePercent ?? 0, salt: r.rollout.salt }))), null, 2);
     }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);

@@ -70,8 +70,9 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
   const rollout = new Gauge({
     name: "strangler_rollout_percent",
     help: "Live share of users a route sends to its target, in percent",
-    // Every worker reads the same state: under --workers the scrape shows it once, not summed.
-    aggregator: "max",
+    // Every worker reads the same state (or, with an external provider, observes about the same share):
+    // under --workers the scrape shows their average, not their sum.
+    aggregator: "average",
     labelNames: ["route"] as const,
     registers: [registry],
   });

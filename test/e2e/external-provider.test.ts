@@ -61,4 +61,19 @@ export default {
     expect(res.status).toBe(409);
     expect(await res.json()).toMatchObject({ error: { code: "externally_managed" } });
   });
+
+  it("shows what that provider decided, never the file's percentages it ignores: API, metrics", async () => {
+    for (let i = 0; i < 10; i++) {
+      await (await fetch(`${proxy.url}/moved`, { headers: { "x-user-id": `u${i}` } })).arrayBuffer();
+      await (await fetch(`${proxy.url}/kept`, { headers: { "x-user-id": `u${i}` } })).arrayBuffer();
+    }
+    const { routes } = (await (await fetch(`${proxy.adminUrl}/api/routes`)).json()) as { routes: Array<{ id: string; rollout: Record<string, unknown> }> };
+    const byId = Object.fromEntries(routes.map((r) => [r.id, r.rollout]));
+    // The file says 0% and 100%; the provider sends everything the other way.
+    expect(byId.moved).toMatchObject({ configuredPercent: 0, livePercent: 100, source: "provider", observed: { decisions: expect.any(Number) } });
+    expect(byId.kept).toMatchObject({ configuredPercent: 100, livePercent: 0, source: "provider" });
+    const metrics = await (await fetch(`${proxy.adminUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^strangler_rollout_percent\{route="moved"\} 100$/m);
+    expect(metrics).toMatch(/^strangler_rollout_percent\{route="kept"\} 0$/m);
+  });
 });

@@ -111,7 +111,10 @@ function routesTable(routes) {
           el("td", {}, el("a", { href: `#/route/${encodeURIComponent(r.id)}` }, r.id)),
           el("td", {}, `${r.match.methods === "*" ? "*" : r.match.methods.join(",")} ${r.match.path}`, el("div", { class: "muted" }, `${r.legacy} → ${r.target}`)),
           el("td", {}, el("span", { class: `badge ${r.state ?? ""}` }, r.state ?? "–"), r.promotion && r.promotion.status !== "off" ? el("div", { class: "muted" }, `promotion ${r.promotion.status}`) : null),
-          el("td", { class: "num live-percent" }, `${r.rollout.livePercent}%`, el("span", { class: "muted" }, ` (${r.rollout.configuredPercent}%)`)),
+          r.rollout.source === "provider"
+            ? // An external provider owns the split: show what it decided lately, not a number it ignores.
+              el("td", { class: "num live-percent", title: `observed over the last ${r.rollout.observed.windowSeconds / 60} min` }, r.rollout.livePercent === null ? "–" : `~${r.rollout.livePercent}%`, el("span", { class: "muted" }, ` provider, ${r.rollout.observed.decisions} decisions`))
+            : el("td", { class: "num live-percent" }, `${r.rollout.livePercent}%`, el("span", { class: "muted" }, ` (${r.rollout.configuredPercent}%)`)),
           ...sideCells(r.traffic.legacy),
           ...sideCells(r.traffic.target),
           el("td", { class: "num" }, r.shadow ? `${pct(r.shadow.matchRate)} (${r.shadow.compared})` : "off"),
