@@ -3,6 +3,10 @@ import { z } from "zod";
 import { isValidPathTemplate } from "../routing/path-template.ts";
 import { isPathPattern } from "../json/json-path.ts";
 
+/** The code of the issues this schema's own rules raise. */
+// Stryker disable next-line StringLiteral: equivalent — zod passes a custom issue's message through whatever its code says
+const CUSTOM = "custom" as const;
+
 /** HTTP methods a route may name; `*` means any. */
 export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
@@ -43,7 +47,7 @@ export const backendSchema = z.strictObject({
 
 const pathTemplate = z.string().superRefine((value, ctx) => {
   const problem = isValidPathTemplate(value);
-  if (problem) ctx.addIssue({ code: "custom", message: problem });
+  if (problem) ctx.addIssue({ code: CUSTOM, message: problem });
 });
 
 const method = z
@@ -159,15 +163,15 @@ export const shadowSchema = z
     maxBodyBytes: z.number().int().min(0).default(1024 * 1024),
     /** Responses larger than this are not compared (counted `response_too_large`). Default 4 MiB. */
     maxResponseBytes: z.number().int().min(1).default(4 * 1024 * 1024),
-    compare: compareSchema.default(compareSchema.parse({})),
+    compare: compareSchema.prefault({}),
     /** Body fields replaced by "[redacted]" before an example is stored (headers authorization, cookie and set-cookie always are). */
     redact: z.strictObject({ bodyFields: z.array(pathPattern).default([]) }).default({ bodyFields: [] }),
-    noise: noiseSchema.default(noiseSchema.parse({})),
+    noise: noiseSchema.prefault({}),
   })
   .superRefine((shadow, ctx) => {
     shadow.methods.forEach((m, i) => {
       if (!IDEMPOTENT_METHODS.has(m) && !shadow.shadowWrites) {
-        ctx.addIssue({ code: "custom", path: ["methods", i], message: `${m} is a write: set shadowWrites: true (for a service with a dry-run mode) to shadow it` });
+        ctx.addIssue({ code: CUSTOM, path: ["methods", i], message: `${m} is a write: set shadowWrites: true (for a service with a dry-run mode) to shadow it` });
       }
     });
   });
@@ -352,9 +356,9 @@ export const configSchema = z
         ),
       })
       .optional(),
-    shadowing: shadowingSchema.default(shadowingSchema.parse({})),
-    server: serverSchema.default(serverSchema.parse({})),
-    admin: adminSchema.default(adminSchema.parse({})),
+    shadowing: shadowingSchema.prefault({}),
+    server: serverSchema.prefault({}),
+    admin: adminSchema.prefault({}),
     /** How often guards and promotions are evaluated. Default 10000 ms. */
     guards: z.strictObject({ intervalMs: z.number().int().min(100).default(10_000) }).default({ intervalMs: 10_000 }),
     servedByHeader: z
@@ -363,20 +367,20 @@ export const configSchema = z
   })
   .superRefine((config, ctx) => {
     if (!config.backends.legacy) {
-      ctx.addIssue({ code: "custom", path: ["backends", "legacy"], message: "is required: it serves every request no route claims" });
+      ctx.addIssue({ code: CUSTOM, path: ["backends", "legacy"], message: "is required: it serves every request no route claims" });
     }
     const seen = new Map<string, number>();
     config.routes.forEach((route, index) => {
       const first = seen.get(route.id);
       if (first !== undefined) {
-        ctx.addIssue({ code: "custom", path: ["routes", index, "id"], message: `duplicate route id "${route.id}" (also routes[${first}])` });
+        ctx.addIssue({ code: CUSTOM, path: ["routes", index, "id"], message: `duplicate route id "${route.id}" (also routes[${first}])` });
       } else {
         seen.set(route.id, index);
       }
       for (const field of ["legacy", "target"] as const) {
         if (!config.backends[route[field]]) {
           ctx.addIssue({
-            code: "custom",
+            code: CUSTOM,
             path: ["routes", index, field],
             message: `unknown backend "${route[field]}"; declared backends: ${Object.keys(config.backends).join(", ")}`,
           });

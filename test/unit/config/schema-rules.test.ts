@@ -44,6 +44,8 @@ describe("config rules, one wrong field at a time", () => {
     ["a compared header with a space before it", shadowed({ compare: { headers: [" etag"] } }), [`${R}.shadow.compare.headers[0]: must be a lower-case header name`]],
     ["an array rule with an empty key", shadowed({ compare: { arrays: [{ path: "$.a", key: "" }] } }), [`${R}.shadow.compare.arrays[0].key: Too small: expected string to have >=1 characters`]],
     ["an array rule with unordered: false", shadowed({ compare: { arrays: [{ path: "$.a", unordered: false }] } }), [`${R}.shadow.compare.arrays[0].unordered: Invalid input: expected true`]],
+    ["an array rule whose ordered is not a boolean", shadowed({ compare: { arrays: [{ path: "$.a", key: "id", ordered: "yes" }] } }), [`${R}.shadow.compare.arrays[0].ordered: must be true or false, got string`]],
+    ["a match with two unknown fields", withRoute({ match: { path: "/x", verbs: ["GET"], host: "a" } }), [`${R}.match: unknown field(s) "verbs", "host"`]],
     ["an array rule with a field of its own", shadowed({ compare: { arrays: [{ path: "$.a", key: "id", id: "x" }] } }), [`${R}.shadow.compare.arrays[0]: unknown field(s) "id"`]],
     ["an array rule that is not an object", shadowed({ compare: { arrays: ["$.a"] } }), [`${R}.shadow.compare.arrays[0]: must be { path, key } or { path, unordered: true }`]],
     ["an array rule on a bad path", shadowed({ compare: { arrays: [{ path: "a", unordered: true }] } }), [`${R}.shadow.compare.arrays[0].path: must be a JSON path such as "$.items[*].price", got "a"`]],
@@ -68,15 +70,17 @@ describe("config rules, one wrong field at a time", () => {
     ["a provider whose resolveStringEvaluation is not a function", { backends, openFeature: { provider: { resolveStringEvaluation: true } } }, ["openFeature.provider: must be an OpenFeature server Provider (an object with resolveStringEvaluation)"]],
     ["a guard interval under 100 ms", { backends, guards: { intervalMs: 99 } }, ["guards.intervalMs: Too small: expected number to be >=100"]],
     ["a served-by header in capitals", { backends, servedByHeader: "X-Served" }, ["servedByHeader: must be a lower-case header name"]],
+    ["a served-by header with a character headers may not hold", { backends, servedByHeader: "x-a!" }, ["servedByHeader: must be a lower-case header name"]],
+    ["a provider that is a function", { backends, openFeature: { provider: Object.assign(() => undefined, { resolveStringEvaluation: () => undefined }) } }, ["openFeature.provider: must be an OpenFeature server Provider (an object with resolveStringEvaluation)"]],
     ["a served-by header that is true", { backends, servedByHeader: true }, ["servedByHeader: must be a lower-case header name, or false for none"]],
   ])("%s", (_name, raw, issues) => {
     expect(issuesOf(raw)).toEqual(issues);
   });
 
   it("admin hosts: names and addresses with an optional port, nothing else", () => {
-    const hosts = ["proxy-1.internal", "proxy:8080", "10.0.0.5", "[::1]", "[::1]:9090", "a b", "proxy:", "[::1]x", "x]:80", "[::1]:80 x", "host:123456", "proxy:80 x", " proxy"];
+    const hosts = ["proxy-1.internal", "proxy:8080", "10.0.0.5", "[::1]", "[::1]:9090", "a b", "proxy:", "[::1]x", "x]:80", "[::1]:80 x", "host:123456", "proxy:80 x", " proxy", "x[::1]"];
     expect(issuesOf({ backends, admin: { allowedHosts: hosts } })).toEqual(
-      [5, 6, 7, 8, 9, 10, 11, 12].map((i) => `admin.allowedHosts[${i}]: must be a host name or address, optionally with :port`),
+      [5, 6, 7, 8, 9, 10, 11, 12, 13].map((i) => `admin.allowedHosts[${i}]: must be a host name or address, optionally with :port`),
     );
   });
 
@@ -99,6 +103,7 @@ describe("config rules, one wrong field at a time", () => {
       {
         backends,
         routes: [
+          route({ id: "star", match: { path: "/s", methods: "*" }, shadow: { percent: 1, compare: { headers: ["etag", "x-version-2"] } } }),
           route({ id: "a", match: { path: "/a", methods: ["get"], headers: { "X-Tenant": "t1", "x-beta": true } }, rollout: { percent: 5, key: { header: "X-User" } } }),
           route({ id: "b", match: { path: "/b" }, rollout: { percent: 5, key: { cookie: "sid" } }, shadow: { percent: 1, sampling: "random", methods: ["POST"], shadowWrites: true } }),
           route({ id: "c", match: { path: "/c" }, rollout: { percent: 5, key: { query: "u" } }, shadow: { percent: 1, compare: { arrays: [{ path: "$.a", key: "id", ordered: true }, { path: "$.b", unordered: true }] } } }),
@@ -113,6 +118,10 @@ describe("config rules, one wrong field at a time", () => {
       },
       "t",
     );
+    expect(config.routes[0]?.match.methods).toBe("*");
+    expect(config.routes[0]?.shadow?.compare.headers).toEqual(["etag", "x-version-2"]);
+    config.routes.shift();
+    expect(validateConfig({ backends, servedByHeader: "x-backend" }, "t").servedByHeader).toBe("x-backend");
     expect(config.routes.map((r) => r.rollout.key)).toEqual([{ header: "x-user" }, { cookie: "sid" }, { query: "u" }, "ip", "random"]);
     expect(config.routes[0]?.match.methods).toEqual(["GET"]);
     expect(config.routes[1]?.shadow?.sampling).toBe("random");

@@ -34,6 +34,9 @@ describe("what a difference carries", () => {
     const left = Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`k${i}`, i]));
     const right = Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`k${i}`, i + 1]));
     expect(full(left, right)).toHaveLength(500);
+    // Fields only one side has are added without a descent: the cap holds for them too.
+    expect(full(left, {})).toHaveLength(500);
+    expect(full({}, right)).toHaveLength(500);
   });
 });
 
