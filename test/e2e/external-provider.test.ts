@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Strangler } from "../../src/strangler.ts";
 import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
+import { launchChromium } from "../helpers/chromium.ts";
 import { startTestProxy } from "../helpers/proxy.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
 
@@ -75,5 +76,21 @@ export default {
     const metrics = await (await fetch(`${proxy.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/^strangler_rollout_percent\{route="moved"\} 100$/m);
     expect(metrics).toMatch(/^strangler_rollout_percent\{route="kept"\} 0$/m);
+  });
+
+  it("the dashboard, in headless Chromium, shows the provider's observed split", async () => {
+    for (let i = 0; i < 5; i++) await (await fetch(`${proxy.url}/moved`, { headers: { "x-user-id": `d${i}` } })).arrayBuffer();
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      await page.goto(`${proxy.adminUrl}/dashboard`);
+      await page.waitForSelector('tr[data-route="moved"] .live-percent');
+      expect(await page.locator('tr[data-route="moved"] .live-percent').textContent()).toMatch(/^~100% provider, \d+ decisions$/);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 });
