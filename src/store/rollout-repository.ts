@@ -114,6 +114,54 @@ function toEntry(row: AuditRow): AuditEntry {
 
 const snapshot = (r: RolloutRecord | undefined) => (r ? { percent: r.percent, salt: r.salt } : null);
 
+/**
+ * The config-vs-admin rule for one route, the same for every store: a route never seen takes the file's
+ * value; a route whose file value changed since the last reconcile takes the new one (source `config`);
+ * otherwise nothing happens (undefined). Returns the new state, its audit entry, and whether the live
+ * percentage moved.
+ */
+export function reconciledRollout(before: RolloutRecord | undefined, routeId: string, percent: number, actor: string, at: string): { after: RolloutRecord; audit: NewAuditEntry; moved: boolean } | undefined {
+  if (before && before.configPercent === percent) return undefined;
+  const after: RolloutRecord = {
+    routeId,
+    percent,
+    salt: before?.salt ?? "",
+    configPercent: percent,
+    source: "config",
+    changedBy: actor,
+    changedAt: at,
+    reason: before ? "routes.config.ts changed" : "route added in routes.config.ts",
+  };
+  const audit: NewAuditEntry = { at, actor, action: before ? "config_change" : "route_added", routeId, oldValue: snapshot(before), newValue: { percent, salt: after.salt }, reason: after.reason, source: "config" };
+  return { after, audit, moved: before?.percent !== percent };
+}
+
+/** An operator's (or guard's) change applied to a route's state, with its audit entry. */
+export function changedRollout(before: RolloutRecord, c: RolloutChange, at: string): { after: RolloutRecord; audit: NewAuditEntry } {
+  const after: RolloutRecord = {
+    routeId: c.routeId,
+    percent: c.percent ?? before.percent,
+    salt: c.salt ?? before.salt,
+    configPercent: before.configPercent,
+    source: c.source,
+    changedBy: c.actor,
+    changedAt: at,
+    reason: c.reason,
+  };
+  return { after, audit: { at, actor: c.actor, action: c.action, routeId: c.routeId, oldValue: snapshot(before), newValue: snapshot(after), reason: c.reason, source: c.source } };
+}
+
+const toRow = (r: RolloutRecord): RolloutRow => ({
+  route_id: r.routeId,
+  percent: r.percent,
+  salt: r.salt,
+  config_percent: r.configPercent,
+  source: r.source,
+  changed_by: r.changedBy,
+  changed_at: r.changedAt,
+  reason: r.reason,
+});
+
 export function createRolloutRepository(db: Database.Database): RolloutRepository {
   const selectAll = db.prepare("SELECT * FROM rollout_state ORDER BY route_id");
   const selectOne = db.prepare("SELECT * FROM rollout_state WHERE route_id = ?");
@@ -150,20 +198,11 @@ export function createRolloutRepository(db: Database.Database): RolloutRepositor
     const at = new Date().toISOString();
     for (const { routeId, percent } of configured) {
       const before = get(routeId);
-      if (before && before.configPercent === percent) continue;
-      const row: RolloutRow = {
-        route_id: routeId,
-        percent,
-        salt: before?.salt ?? "",
-        config_percent: percent,
-        source: "config",
-        changed_by: actor,
-        changed_at: at,
-        reason: before ? "routes.config.ts changed" : "route added in routes.config.ts",
-      };
-      (before ? update : insert).run(row);
-      if (before?.percent !== percent) changed.push(routeId);
-      audit({ at, actor, action: before ? "config_change" : "route_added", routeId, oldValue: snapshot(before), newValue: { percent, salt: row.salt }, reason: row.reason, source: "config" });
+      const next = reconciledRollout(before, routeId, percent, actor, at);
+      if (!next) continue;
+      (before ? update : insert).run(toRow(next.after));
+      if (next.moved) changed.push(routeId);
+      audit(next.audit);
     }
     return changed;
   });
@@ -171,21 +210,10 @@ export function createRolloutRepository(db: Database.Database): RolloutRepositor
   const change = db.transaction((c: RolloutChange) => {
     const before = get(c.routeId);
     if (!before) return undefined;
-    const at = new Date().toISOString();
-    const row: RolloutRow = {
-      route_id: c.routeId,
-      percent: c.percent ?? before.percent,
-      salt: c.salt ?? before.salt,
-      config_percent: before.configPercent,
-      source: c.source,
-      changed_by: c.actor,
-      changed_at: at,
-      reason: c.reason,
-    };
-    update.run(row);
-    const after = toRecord(row);
-    audit({ at, actor: c.actor, action: c.action, routeId: c.routeId, oldValue: snapshot(before), newValue: snapshot(after), reason: c.reason, source: c.source });
-    return { before, after };
+    const next = changedRollout(before, c, new Date().toISOString());
+    update.run(toRow(next.after));
+    audit(next.audit);
+    return { before, after: next.after };
   });
 
   return {

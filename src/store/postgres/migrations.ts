@@ -1,0 +1,135 @@
+import type pg from "pg";
+
+/**
+ * The PostgreSQL schema, version for version the same tables as the SQLite one (src/store/migrations.ts):
+ * a change to one is a change to both, and the contract tests hold them to the same behaviour.
+ * Never edit a migration that has shipped: add another.
+ */
+export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly name: string; readonly sql: string }> = [
+  {
+    version: 1,
+    name: "rollout state and audit log",
+    sql: `
+      CREATE TABLE rollout_state (
+        route_id       TEXT PRIMARY KEY,
+        percent        DOUBLE PRECISION NOT NULL CHECK (percent >= 0 AND percent <= 100),
+        salt           TEXT NOT NULL DEFAULT '',
+        config_percent DOUBLE PRECISION NOT NULL,
+        source         TEXT NOT NULL CHECK (source IN ('config', 'admin')),
+        changed_by     TEXT NOT NULL,
+        changed_at     TEXT NOT NULL,
+        reason         TEXT NOT NULL DEFAULT ''
+      );
+      CREATE TABLE audit_log (
+        id        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at        TEXT NOT NULL,
+        actor     TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        route_id  TEXT,
+        old_value TEXT,
+        new_value TEXT,
+        reason    TEXT NOT NULL DEFAULT '',
+        source    TEXT NOT NULL
+      );
+      CREATE INDEX audit_log_route ON audit_log (route_id, id);
+    `,
+  },
+  {
+    version: 2,
+    name: "shadow comparison evidence",
+    sql: `
+      CREATE TABLE shadow_signatures (
+        id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        route_id      TEXT NOT NULL,
+        path          TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        count         BIGINT NOT NULL,
+        first_seen    TEXT NOT NULL,
+        last_seen     TEXT NOT NULL,
+        status        TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'fixed', 'accepted')),
+        status_reason TEXT NOT NULL DEFAULT '',
+        UNIQUE (route_id, path, kind)
+      );
+      CREATE TABLE shadow_examples (
+        id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        signature_id    BIGINT NOT NULL,
+        at              TEXT NOT NULL,
+        request_id      TEXT NOT NULL,
+        method          TEXT NOT NULL,
+        path            TEXT NOT NULL,
+        query           TEXT NOT NULL,
+        primary_side    TEXT NOT NULL,
+        legacy_status   INTEGER,
+        target_status   INTEGER,
+        legacy_ms       DOUBLE PRECISION NOT NULL,
+        target_ms       DOUBLE PRECISION NOT NULL,
+        request_headers TEXT NOT NULL,
+        legacy_body     TEXT NOT NULL,
+        target_body     TEXT NOT NULL,
+        differences     TEXT NOT NULL
+      );
+      CREATE INDEX shadow_examples_signature ON shadow_examples (signature_id, id);
+      CREATE TABLE shadow_outcomes (
+        route_id TEXT NOT NULL,
+        minute   BIGINT NOT NULL,
+        outcome  TEXT NOT NULL,
+        count    BIGINT NOT NULL,
+        PRIMARY KEY (route_id, minute, outcome)
+      );
+      CREATE TABLE shadow_noise (
+        route_id    TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        occurrences BIGINT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('learned', 'confirmed', 'rejected')),
+        last_seen   TEXT NOT NULL,
+        PRIMARY KEY (route_id, path)
+      );
+      CREATE TABLE shadow_noise_samples (route_id TEXT PRIMARY KEY, samples BIGINT NOT NULL);
+    `,
+  },
+  {
+    version: 3,
+    name: "migration state and promotion",
+    sql: `
+      CREATE TABLE route_migration (
+        route_id        TEXT PRIMARY KEY,
+        state           TEXT NOT NULL CHECK (state IN ('legacy', 'shadowing', 'canary', 'migrated', 'retired', 'halted', 'paused')),
+        state_since     TEXT NOT NULL,
+        state_by        TEXT NOT NULL,
+        state_reason    TEXT NOT NULL DEFAULT '',
+        promotion       TEXT NOT NULL DEFAULT 'off' CHECK (promotion IN ('off', 'running', 'paused', 'done')),
+        step_index      INTEGER,
+        step_started_at BIGINT,
+        last_verdict    TEXT
+      );
+    `,
+  },
+];
+
+/** A key no other application's advisory lock is likely to use: "strangler" in ASCII, folded to 63 bits. */
+const MIGRATION_LOCK = 0x737472616e676c;
+
+/**
+ * Brings the database to the latest schema. Safe to run from many nodes at once: one transaction under a
+ * transaction-scoped advisory lock, so the nodes of a fleet starting together apply each step once.
+ */
+export async function migratePostgres(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    await client.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+    const applied = new Set((await client.query<{ version: number }>("SELECT version FROM schema_migrations")).rows.map((r) => r.version));
+    for (const migration of POSTGRES_MIGRATIONS) {
+      if (applied.has(migration.version)) continue;
+      await client.query(migration.sql);
+      await client.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", [migration.version, migration.name, new Date().toISOString()]);
+    }
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,136 @@
+import type pg from "pg";
+import { changedRollout, reconciledRollout, type AuditEntry, type NewAuditEntry, type RolloutRecord, type RolloutSource } from "../rollout-repository.ts";
+import type { RolloutStore } from "../rollout-store.ts";
+
+interface RolloutRow {
+  route_id: string;
+  percent: number;
+  salt: string;
+  config_percent: number;
+  source: RolloutSource;
+  changed_by: string;
+  changed_at: string;
+  reason: string;
+}
+
+interface AuditRow {
+  id: string; // BIGINT: pg hands it over as text
+  at: string;
+  actor: string;
+  action: string;
+  route_id: string | null;
+  old_value: string | null;
+  new_value: string | null;
+  reason: string;
+  source: string;
+}
+
+const toRecord = (r: RolloutRow): RolloutRecord => ({
+  routeId: r.route_id,
+  percent: r.percent,
+  salt: r.salt,
+  configPercent: r.config_percent,
+  source: r.source,
+  changedBy: r.changed_by,
+  changedAt: r.changed_at,
+  reason: r.reason,
+});
+
+const toEntry = (r: AuditRow): AuditEntry => ({
+  id: Number(r.id),
+  at: r.at,
+  actor: r.actor,
+  action: r.action,
+  routeId: r.route_id,
+  oldValue: r.old_value === null ? null : (JSON.parse(r.old_value) as unknown),
+  newValue: r.new_value === null ? null : (JSON.parse(r.new_value) as unknown),
+  reason: r.reason,
+  source: r.source,
+});
+
+const UPSERT = `INSERT INTO rollout_state (route_id, percent, salt, config_percent, source, changed_by, changed_at, reason)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+  ON CONFLICT (route_id) DO UPDATE SET percent = $2, salt = $3, config_percent = $4, source = $5, changed_by = $6, changed_at = $7, reason = $8`;
+const upsertValues = (r: RolloutRecord) => [r.routeId, r.percent, r.salt, r.configPercent, r.source, r.changedBy, r.changedAt, r.reason];
+
+const INSERT_AUDIT = `INSERT INTO audit_log (at, actor, action, route_id, old_value, new_value, reason, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`;
+const auditValues = (e: NewAuditEntry) => [
+  e.at,
+  e.actor,
+  e.action,
+  e.routeId,
+  e.oldValue === null ? null : JSON.stringify(e.oldValue),
+  e.newValue === null ? null : JSON.stringify(e.newValue),
+  e.reason,
+  e.source,
+];
+
+/** Runs `work` in one transaction on one connection of the pool. */
+async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const result = await work(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Rollout state on PostgreSQL, for a fleet of nodes sharing one migration. Each write takes the route's
+ * row lock (`FOR UPDATE`) before reading it, so two nodes changing one route serialise and neither's
+ * audit entry describes a state the other overwrote. Reconciling locks the whole table: two nodes
+ * starting with the same file apply it once.
+ */
+export function createPostgresRolloutStore(pool: pg.Pool): RolloutStore {
+  const get = async (client: pg.Pool | pg.PoolClient, routeId: string, lock = false) => {
+    const { rows } = await client.query<RolloutRow>(`SELECT * FROM rollout_state WHERE route_id = $1${lock ? " FOR UPDATE" : ""}`, [routeId]);
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  };
+  return {
+    async all() {
+      return (await pool.query<RolloutRow>("SELECT * FROM rollout_state ORDER BY route_id")).rows.map(toRecord);
+    },
+    get: (routeId) => get(pool, routeId),
+    reconcile: (configured, actor) =>
+      inTransaction(pool, async (client) => {
+        // SHARE ROW EXCLUSIVE conflicts with itself: nodes reconciling at once take turns, and a route
+        // new to all of them is inserted once.
+        await client.query("LOCK TABLE rollout_state IN SHARE ROW EXCLUSIVE MODE");
+        const changed: string[] = [];
+        const at = new Date().toISOString();
+        for (const { routeId, percent } of configured) {
+          const next = reconciledRollout(await get(client, routeId), routeId, percent, actor, at);
+          if (!next) continue;
+          await client.query(UPSERT, upsertValues(next.after));
+          await client.query(INSERT_AUDIT, auditValues(next.audit));
+          if (next.moved) changed.push(routeId);
+        }
+        return changed;
+      }),
+    change: (c) =>
+      inTransaction(pool, async (client) => {
+        const before = await get(client, c.routeId, true);
+        if (!before) return undefined;
+        const next = changedRollout(before, c, new Date().toISOString());
+        await client.query(UPSERT, upsertValues(next.after));
+        await client.query(INSERT_AUDIT, auditValues(next.audit));
+        return { before, after: next.after };
+      }),
+    async audit({ limit, before, routeId }) {
+      const { rows } = await pool.query<AuditRow>(
+        `SELECT * FROM audit_log WHERE ($1::bigint IS NULL OR id < $1) AND ($2::text IS NULL OR route_id = $2) ORDER BY id DESC LIMIT $3`,
+        [before ?? null, routeId ?? null, limit],
+      );
+      return rows.map(toEntry);
+    },
+    async appendAudit(entry) {
+      await pool.query(INSERT_AUDIT, auditValues({ ...entry, at: new Date().toISOString() }));
+    },
+  };
+}

@@ -1,0 +1,181 @@
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../../src/store/database.ts";
+import { migratePostgres } from "../../src/store/postgres/migrations.ts";
+import { createPostgresRolloutStore } from "../../src/store/postgres/rollout-store.ts";
+import { createRolloutRepository } from "../../src/store/rollout-repository.ts";
+import { sqliteRolloutStore, type RolloutStore } from "../../src/store/rollout-store.ts";
+import { startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
+import { makeTempDir } from "../helpers/temp-dir.ts";
+
+/**
+ * One contract, two stores: the embedded SQLite file and PostgreSQL (a throwaway cluster of this file's
+ * own). Each test gets a fresh database, and `node()` opens another connection to it, as another process
+ * or another node of a fleet would.
+ */
+interface StoreUnderTest {
+  node(): Promise<RolloutStore>;
+  close(): Promise<void>;
+}
+
+let postgres: TestPostgres;
+beforeAll(async () => {
+  postgres = await startTestPostgres();
+});
+afterAll(async () => {
+  await postgres?.stop();
+});
+
+const kinds: Array<[string, () => Promise<StoreUnderTest>]> = [
+  [
+    "SQLite",
+    async () => {
+      const temp = makeTempDir();
+      const dbs: Array<ReturnType<typeof openDatabase>> = [];
+      return {
+        async node() {
+          const db = openDatabase(temp.dir);
+          dbs.push(db);
+          return sqliteRolloutStore(createRolloutRepository(db));
+        },
+        async close() {
+          for (const db of dbs) db.close();
+          temp.remove();
+        },
+      };
+    },
+  ],
+  [
+    "PostgreSQL",
+    async () => {
+      const url = await postgres.createDatabase(`t_${randomUUID().replace(/-/g, "")}`);
+      const pools: pg.Pool[] = [];
+      return {
+        async node() {
+          const pool = new pg.Pool({ connectionString: url, max: 4 });
+          pools.push(pool);
+          await migratePostgres(pool);
+          return createPostgresRolloutStore(pool);
+        },
+        async close() {
+          await Promise.all(pools.map((p) => p.end()));
+        },
+      };
+    },
+  ],
+];
+
+describe.each(kinds)("the rollout store on %s", (_kind, open) => {
+  const withStore = (test: (s: StoreUnderTest) => Promise<void>) => async () => {
+    const s = await open();
+    try {
+      await test(s);
+    } finally {
+      await s.close();
+    }
+  };
+
+  it(
+    "a new route takes the file's value, audited as route_added from source config",
+    withStore(async (s) => {
+      const store = await s.node();
+      expect(await store.reconcile([{ routeId: "a", percent: 10 }], "routes.config.ts")).toEqual(["a"]);
+      expect(await store.get("a")).toMatchObject({ routeId: "a", percent: 10, configPercent: 10, source: "config", salt: "", changedBy: "routes.config.ts" });
+      expect(await store.audit({ limit: 10 })).toMatchObject([{ action: "route_added", routeId: "a", source: "config", oldValue: null, newValue: { percent: 10, salt: "" } }]);
+      expect(await store.get("nope")).toBeUndefined();
+    }),
+  );
+
+  it(
+    "an admin change overrides the file until the file's value for that route changes, which then wins",
+    withStore(async (s) => {
+      const store = await s.node();
+      await store.reconcile([{ routeId: "a", percent: 10 }, { routeId: "b", percent: 5 }], "file");
+      await store.change({ routeId: "a", percent: 30, actor: "alice", reason: "looks good", source: "admin", action: "set_percent" });
+      expect(await store.reconcile([{ routeId: "a", percent: 10 }, { routeId: "b", percent: 5 }], "file")).toEqual([]);
+      expect(await store.get("a")).toMatchObject({ percent: 30, configPercent: 10, source: "admin", changedBy: "alice", reason: "looks good" });
+      expect(await store.reconcile([{ routeId: "a", percent: 40 }, { routeId: "b", percent: 5 }], "file")).toEqual(["a"]);
+      expect(await store.get("a")).toMatchObject({ percent: 40, configPercent: 40, source: "config" });
+      const [latest] = await store.audit({ limit: 1 });
+      expect(latest).toMatchObject({ action: "config_change", routeId: "a", oldValue: { percent: 30 }, newValue: { percent: 40 } });
+    }),
+  );
+
+  it(
+    "changes percent and salt apart, audits each with who, why, old and new; an unknown route changes nothing",
+    withStore(async (s) => {
+      const store = await s.node();
+      await store.reconcile([{ routeId: "a", percent: 0 }], "file");
+      expect(await store.change({ routeId: "a", percent: 12.5, actor: "bob", reason: "first cohort", source: "admin", action: "set_percent" })).toMatchObject({
+        before: { percent: 0 },
+        after: { percent: 12.5, salt: "" },
+      });
+      await store.change({ routeId: "a", salt: "9f3a", actor: "bob", reason: "fresh cohort", source: "admin", action: "reroll_salt" });
+      expect(await store.get("a")).toMatchObject({ percent: 12.5, salt: "9f3a" });
+      // A file change keeps the salt.
+      await store.reconcile([{ routeId: "a", percent: 20 }], "file");
+      expect(await store.get("a")).toMatchObject({ percent: 20, salt: "9f3a" });
+      expect(await store.change({ routeId: "nope", percent: 5, actor: "bob", reason: "x", source: "admin", action: "set_percent" })).toBeUndefined();
+      await store.appendAudit({ actor: "carol", action: "acknowledge", routeId: "a", oldValue: null, newValue: { signature: 1 }, reason: "known", source: "admin" });
+      const entries = await store.audit({ limit: 10 });
+      expect(entries.map((e) => e.action)).toEqual(["acknowledge", "config_change", "reroll_salt", "set_percent", "route_added"]);
+      expect(entries[3]).toMatchObject({ actor: "bob", reason: "first cohort", oldValue: { percent: 0, salt: "" }, newValue: { percent: 12.5, salt: "" }, at: expect.any(String) });
+      expect(entries.every((e, i) => i === 0 || e.id < (entries[i - 1] as { id: number }).id)).toBe(true);
+    }),
+  );
+
+  it(
+    "pages the audit log by id and filters it by route",
+    withStore(async (s) => {
+      const store = await s.node();
+      await store.reconcile([{ routeId: "a", percent: 0 }, { routeId: "b", percent: 0 }], "file");
+      for (let i = 1; i <= 5; i++) await store.change({ routeId: i % 2 ? "a" : "b", percent: i, actor: "x", reason: `step ${i}`, source: "admin", action: "set_percent" });
+      const page1 = await store.audit({ limit: 3 });
+      expect(page1.map((e) => e.reason)).toEqual(["step 5", "step 4", "step 3"]);
+      const page2 = await store.audit({ limit: 3, before: (page1[2] as { id: number }).id });
+      expect(page2.map((e) => e.reason)).toEqual(["step 2", "step 1", "route added in routes.config.ts"]);
+      expect((await store.audit({ limit: 10, routeId: "b" })).map((e) => e.reason)).toEqual(["step 4", "step 2", "route added in routes.config.ts"]);
+    }),
+  );
+
+  it(
+    "two nodes changing one route at once: both applied in some order, each audit entry's old value the other's new",
+    withStore(async (s) => {
+      const [one, two] = [await s.node(), await s.node()];
+      await one.reconcile([{ routeId: "a", percent: 0 }], "file");
+      const changes = Array.from({ length: 20 }, (_, i) => (i % 2 ? one : two).change({ routeId: "a", percent: i + 1, actor: `node-${i % 2}`, reason: `c${i}`, source: "admin", action: "set_percent" }));
+      await Promise.all(changes);
+      const entries = (await one.audit({ limit: 100 })).reverse().slice(1); // oldest first, without route_added
+      expect(entries).toHaveLength(20);
+      for (let i = 1; i < entries.length; i++) expect((entries[i] as AuditLike).oldValue).toEqual((entries[i - 1] as AuditLike).newValue);
+      expect((await two.get("a"))?.percent).toEqual(((entries.at(-1) as AuditLike).newValue as { percent: number }).percent);
+    }),
+  );
+
+  it(
+    "two nodes starting with the same file add a new route once",
+    withStore(async (s) => {
+      const nodes = [await s.node(), await s.node(), await s.node()];
+      const results = await Promise.all(nodes.map((n) => n.reconcile([{ routeId: "new", percent: 15 }], "file")));
+      expect(results.flat()).toEqual(["new"]);
+      expect((await nodes[0]?.audit({ limit: 10 }))?.map((e) => e.action)).toEqual(["route_added"]);
+    }),
+  );
+});
+
+type AuditLike = { oldValue: unknown; newValue: unknown };
+
+describe("PostgreSQL migrations", () => {
+  it("apply once when many nodes start together", async () => {
+    const url = await postgres.createDatabase(`m_${randomUUID().replace(/-/g, "")}`);
+    const pools = Array.from({ length: 4 }, () => new pg.Pool({ connectionString: url, max: 2 }));
+    try {
+      await Promise.all(pools.map((p) => migratePostgres(p)));
+      const { rows } = await (pools[0] as pg.Pool).query<{ n: string }>("SELECT count(*) AS n FROM schema_migrations");
+      expect(Number(rows[0]?.n)).toBe(3);
+    } finally {
+      await Promise.all(pools.map((p) => p.end()));
+    }
+  });
+});
