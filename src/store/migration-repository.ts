@@ -47,6 +47,26 @@ const toRecord = (r: Row): MigrationRecord => ({
   lastVerdict: r.last_verdict === null ? null : (JSON.parse(r.last_verdict) as unknown),
 });
 
+/**
+ * A change applied to a route's migration row, the same for every store: undefined when the row no longer
+ * has the `expected` step (another process or node got there first: compare-and-set); the state's
+ * since/by/reason move only when the state itself changes.
+ */
+export function changedMigration(before: MigrationRecord, c: MigrationChange, expected: Pick<MigrationRecord, "stepIndex" | "stepStartedAt"> | undefined, at: string): MigrationRecord | undefined {
+  if (expected && (before.stepIndex !== expected.stepIndex || before.stepStartedAt !== expected.stepStartedAt)) return undefined;
+  const stateChanged = c.state !== undefined && c.state !== before.state;
+  return {
+    ...before,
+    state: c.state ?? before.state,
+    stateSince: stateChanged ? at : before.stateSince,
+    stateBy: stateChanged ? c.actor : before.stateBy,
+    stateReason: stateChanged ? c.reason : before.stateReason,
+    promotion: c.promotion ?? before.promotion,
+    stepIndex: c.stepIndex === undefined ? before.stepIndex : c.stepIndex,
+    stepStartedAt: c.stepStartedAt === undefined ? before.stepStartedAt : c.stepStartedAt,
+  };
+}
+
 /** Migration state and promotion progress per route, with compare-and-set so processes never double-step. */
 export interface MigrationRepository {
   get(routeId: string): MigrationRecord | undefined;
@@ -64,7 +84,7 @@ export interface MigrationRepository {
 
 export function createMigrationRepository(db: Database.Database, appendAudit: (entry: Omit<NewAuditEntry, "at">) => void): MigrationRepository {
   const select = db.prepare("SELECT * FROM route_migration WHERE route_id = ?");
-  const selectRetired = db.prepare("SELECT route_id FROM route_migration WHERE state = 'retired'").pluck();
+  const selectRetired = db.prepare("SELECT route_id FROM route_migration WHERE state = 'retired' ORDER BY route_id").pluck();
   const get = (routeId: string) => {
     const row = select.get(routeId) as Row | undefined;
     return row ? toRecord(row) : undefined;
@@ -73,20 +93,20 @@ export function createMigrationRepository(db: Database.Database, appendAudit: (e
     (routeId: string, c: MigrationChange, audit: Omit<NewAuditEntry, "at">, expected?: Pick<MigrationRecord, "stepIndex" | "stepStartedAt">) => {
       const before = get(routeId);
       if (!before) return undefined;
-      if (expected && (before.stepIndex !== expected.stepIndex || before.stepStartedAt !== expected.stepStartedAt)) return undefined;
-      const stateChanged = c.state !== undefined && c.state !== before.state;
+      const after = changedMigration(before, c, expected, new Date().toISOString());
+      if (!after) return undefined;
       db.prepare(
         `UPDATE route_migration SET state = @state, state_since = @since, state_by = @by, state_reason = @reason,
            promotion = @promotion, step_index = @step, step_started_at = @started WHERE route_id = @route`,
       ).run({
         route: routeId,
-        state: c.state ?? before.state,
-        since: stateChanged ? new Date().toISOString() : before.stateSince,
-        by: stateChanged ? c.actor : before.stateBy,
-        reason: stateChanged ? c.reason : before.stateReason,
-        promotion: c.promotion ?? before.promotion,
-        step: c.stepIndex === undefined ? before.stepIndex : c.stepIndex,
-        started: c.stepStartedAt === undefined ? before.stepStartedAt : c.stepStartedAt,
+        state: after.state,
+        since: after.stateSince,
+        by: after.stateBy,
+        reason: after.stateReason,
+        promotion: after.promotion,
+        step: after.stepIndex,
+        started: after.stepStartedAt,
       });
       appendAudit(audit);
       return get(routeId);

@@ -1,24 +1,11 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase } from "../../src/store/database.ts";
 import { migratePostgres } from "../../src/store/postgres/migrations.ts";
-import { createPostgresRolloutStore } from "../../src/store/postgres/rollout-store.ts";
-import { createRolloutRepository } from "../../src/store/rollout-repository.ts";
-import { sqliteRolloutStore, type RolloutStore } from "../../src/store/rollout-store.ts";
 import { startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
-import { makeTempDir } from "../helpers/temp-dir.ts";
+import { storeKinds, withStore, type StoreUnderTest } from "../helpers/stores.ts";
 
-/**
- * One contract, two stores: the embedded SQLite file and PostgreSQL (a throwaway cluster of this file's
- * own). Each test gets a fresh database, and `node()` opens another connection to it, as another process
- * or another node of a fleet would.
- */
-interface StoreUnderTest {
-  node(): Promise<RolloutStore>;
-  close(): Promise<void>;
-}
-
+/** One contract, two stores: the embedded SQLite file and PostgreSQL (a throwaway cluster of this file's own). */
 let postgres: TestPostgres;
 beforeAll(async () => {
   postgres = await startTestPostgres();
@@ -27,59 +14,13 @@ afterAll(async () => {
   await postgres?.stop();
 });
 
-const kinds: Array<[string, () => Promise<StoreUnderTest>]> = [
-  [
-    "SQLite",
-    async () => {
-      const temp = makeTempDir();
-      const dbs: Array<ReturnType<typeof openDatabase>> = [];
-      return {
-        async node() {
-          const db = openDatabase(temp.dir);
-          dbs.push(db);
-          return sqliteRolloutStore(createRolloutRepository(db));
-        },
-        async close() {
-          for (const db of dbs) db.close();
-          temp.remove();
-        },
-      };
-    },
-  ],
-  [
-    "PostgreSQL",
-    async () => {
-      const url = await postgres.createDatabase(`t_${randomUUID().replace(/-/g, "")}`);
-      const pools: pg.Pool[] = [];
-      return {
-        async node() {
-          const pool = new pg.Pool({ connectionString: url, max: 4 });
-          pools.push(pool);
-          await migratePostgres(pool);
-          return createPostgresRolloutStore(pool);
-        },
-        async close() {
-          await Promise.all(pools.map((p) => p.end()));
-        },
-      };
-    },
-  ],
-];
-
-describe.each(kinds)("the rollout store on %s", (_kind, open) => {
-  const withStore = (test: (s: StoreUnderTest) => Promise<void>) => async () => {
-    const s = await open();
-    try {
-      await test(s);
-    } finally {
-      await s.close();
-    }
-  };
+describe.each(storeKinds(() => postgres))("the rollout store on %s", (_kind, open) => {
+  const rollouts = async (s: StoreUnderTest) => (await s.node()).rollouts;
 
   it(
     "a new route takes the file's value, audited as route_added from source config",
-    withStore(async (s) => {
-      const store = await s.node();
+    withStore(open, async (s) => {
+      const store = await rollouts(s);
       expect(await store.reconcile([{ routeId: "a", percent: 10 }], "routes.config.ts")).toEqual(["a"]);
       expect(await store.get("a")).toMatchObject({ routeId: "a", percent: 10, configPercent: 10, source: "config", salt: "", changedBy: "routes.config.ts" });
       expect(await store.audit({ limit: 10 })).toMatchObject([{ action: "route_added", routeId: "a", source: "config", oldValue: null, newValue: { percent: 10, salt: "" } }]);
@@ -89,8 +30,8 @@ describe.each(kinds)("the rollout store on %s", (_kind, open) => {
 
   it(
     "an admin change overrides the file until the file's value for that route changes, which then wins",
-    withStore(async (s) => {
-      const store = await s.node();
+    withStore(open, async (s) => {
+      const store = await rollouts(s);
       await store.reconcile([{ routeId: "a", percent: 10 }, { routeId: "b", percent: 5 }], "file");
       await store.change({ routeId: "a", percent: 30, actor: "alice", reason: "looks good", source: "admin", action: "set_percent" });
       expect(await store.reconcile([{ routeId: "a", percent: 10 }, { routeId: "b", percent: 5 }], "file")).toEqual([]);
@@ -104,8 +45,8 @@ describe.each(kinds)("the rollout store on %s", (_kind, open) => {
 
   it(
     "changes percent and salt apart, audits each with who, why, old and new; an unknown route changes nothing",
-    withStore(async (s) => {
-      const store = await s.node();
+    withStore(open, async (s) => {
+      const store = await rollouts(s);
       await store.reconcile([{ routeId: "a", percent: 0 }], "file");
       expect(await store.change({ routeId: "a", percent: 12.5, actor: "bob", reason: "first cohort", source: "admin", action: "set_percent" })).toMatchObject({
         before: { percent: 0 },
@@ -127,8 +68,8 @@ describe.each(kinds)("the rollout store on %s", (_kind, open) => {
 
   it(
     "pages the audit log by id and filters it by route",
-    withStore(async (s) => {
-      const store = await s.node();
+    withStore(open, async (s) => {
+      const store = await rollouts(s);
       await store.reconcile([{ routeId: "a", percent: 0 }, { routeId: "b", percent: 0 }], "file");
       for (let i = 1; i <= 5; i++) await store.change({ routeId: i % 2 ? "a" : "b", percent: i, actor: "x", reason: `step ${i}`, source: "admin", action: "set_percent" });
       const page1 = await store.audit({ limit: 3 });
@@ -141,8 +82,8 @@ describe.each(kinds)("the rollout store on %s", (_kind, open) => {
 
   it(
     "two nodes changing one route at once: both applied in some order, each audit entry's old value the other's new",
-    withStore(async (s) => {
-      const [one, two] = [await s.node(), await s.node()];
+    withStore(open, async (s) => {
+      const [one, two] = [await rollouts(s), await rollouts(s)];
       await one.reconcile([{ routeId: "a", percent: 0 }], "file");
       const changes = Array.from({ length: 20 }, (_, i) => (i % 2 ? one : two).change({ routeId: "a", percent: i + 1, actor: `node-${i % 2}`, reason: `c${i}`, source: "admin", action: "set_percent" }));
       await Promise.all(changes);
@@ -155,8 +96,8 @@ describe.each(kinds)("the rollout store on %s", (_kind, open) => {
 
   it(
     "two nodes starting with the same file add a new route once",
-    withStore(async (s) => {
-      const nodes = [await s.node(), await s.node(), await s.node()];
+    withStore(open, async (s) => {
+      const nodes = [await rollouts(s), await rollouts(s), await rollouts(s)];
       const results = await Promise.all(nodes.map((n) => n.reconcile([{ routeId: "new", percent: 15 }], "file")));
       expect(results.flat()).toEqual(["new"]);
       expect((await nodes[0]?.audit({ limit: 10 }))?.map((e) => e.action)).toEqual(["route_added"]);

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { changedRollout, reconciledRollout, type AuditEntry, type NewAuditEntry, type RolloutRecord, type RolloutSource } from "../rollout-repository.ts";
 import type { RolloutStore } from "../rollout-store.ts";
+import { inTransaction } from "./transaction.ts";
 
 interface RolloutRow {
   route_id: string;
@@ -53,8 +54,8 @@ const UPSERT = `INSERT INTO rollout_state (route_id, percent, salt, config_perce
   ON CONFLICT (route_id) DO UPDATE SET percent = $2, salt = $3, config_percent = $4, source = $5, changed_by = $6, changed_at = $7, reason = $8`;
 const upsertValues = (r: RolloutRecord) => [r.routeId, r.percent, r.salt, r.configPercent, r.source, r.changedBy, r.changedAt, r.reason];
 
-const INSERT_AUDIT = `INSERT INTO audit_log (at, actor, action, route_id, old_value, new_value, reason, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`;
-const auditValues = (e: NewAuditEntry) => [
+export const INSERT_AUDIT = `INSERT INTO audit_log (at, actor, action, route_id, old_value, new_value, reason, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`;
+export const auditValues = (e: NewAuditEntry) => [
   e.at,
   e.actor,
   e.action,
@@ -64,22 +65,6 @@ const auditValues = (e: NewAuditEntry) => [
   e.reason,
   e.source,
 ];
-
-/** Runs `work` in one transaction on one connection of the pool. */
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
-    const result = await work(client);
-    await client.query("COMMIT");
-    return result;
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-}
 
 /**
  * Rollout state on PostgreSQL, for a fleet of nodes sharing one migration. Each write takes the route's

@@ -1,0 +1,26 @@
+import type { MigrationChange, MigrationRecord, MigrationRepository, MigrationState } from "./migration-repository.ts";
+import type { NewAuditEntry } from "./rollout-repository.ts";
+
+/**
+ * Migration state and promotion progress, as every store offers them (SQLite or PostgreSQL), with
+ * compare-and-set on the promotion step so no step is ever taken twice, whichever node judges. Pinned by
+ * test/contract/migration-store.contract.test.ts against both implementations.
+ */
+export interface MigrationStore {
+  get(routeId: string): Promise<MigrationRecord | undefined>;
+  ensure(routeId: string, state: MigrationState, actor: string): Promise<MigrationRecord>;
+  change(routeId: string, change: MigrationChange, audit: Omit<NewAuditEntry, "at">, expected?: Pick<MigrationRecord, "stepIndex" | "stepStartedAt">): Promise<MigrationRecord | undefined>;
+  setVerdict(routeId: string, verdict: unknown): Promise<void>;
+  retired(): Promise<string[]>;
+}
+
+/** The SQLite repository behind the asynchronous interface. */
+export function sqliteMigrationStore(repository: MigrationRepository): MigrationStore {
+  return {
+    get: async (routeId) => repository.get(routeId),
+    ensure: async (routeId, state, actor) => repository.ensure(routeId, state, actor),
+    change: async (routeId, change, audit, expected) => repository.change(routeId, change, audit, expected),
+    setVerdict: async (routeId, verdict) => repository.setVerdict(routeId, verdict),
+    retired: async () => repository.retired(),
+  };
+}

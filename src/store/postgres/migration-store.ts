@@ -1,0 +1,71 @@
+import type pg from "pg";
+import { changedMigration, type MigrationRecord, type MigrationState, type PromotionStatus } from "../migration-repository.ts";
+import type { MigrationStore } from "../migration-store.ts";
+import { auditValues, INSERT_AUDIT } from "./rollout-store.ts";
+import { inTransaction } from "./transaction.ts";
+
+interface Row {
+  route_id: string;
+  state: MigrationState;
+  state_since: string;
+  state_by: string;
+  state_reason: string;
+  promotion: PromotionStatus;
+  step_index: number | null;
+  step_started_at: string | null; // BIGINT: as text
+  last_verdict: string | null;
+}
+
+const toRecord = (r: Row): MigrationRecord => ({
+  routeId: r.route_id,
+  state: r.state,
+  stateSince: r.state_since,
+  stateBy: r.state_by,
+  stateReason: r.state_reason,
+  promotion: r.promotion,
+  stepIndex: r.step_index,
+  stepStartedAt: r.step_started_at === null ? null : Number(r.step_started_at),
+  lastVerdict: r.last_verdict === null ? null : (JSON.parse(r.last_verdict) as unknown),
+});
+
+/**
+ * Migration state on PostgreSQL. A change reads its row `FOR UPDATE`, so the compare-and-set on the
+ * promotion step holds across nodes: of two judges that both saw step 2 end, one takes step 3 and the
+ * other finds the row moved and does nothing.
+ */
+export function createPostgresMigrationStore(pool: pg.Pool): MigrationStore {
+  const get = async (client: pg.Pool | pg.PoolClient, routeId: string, lock = false) => {
+    const { rows } = await client.query<Row>(`SELECT * FROM route_migration WHERE route_id = $1${lock ? " FOR UPDATE" : ""}`, [routeId]);
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  };
+  return {
+    get: (routeId) => get(pool, routeId),
+    async ensure(routeId, state, actor) {
+      await pool.query(
+        `INSERT INTO route_migration (route_id, state, state_since, state_by, state_reason) VALUES ($1, $2, $3, $4, 'route added') ON CONFLICT (route_id) DO NOTHING`,
+        [routeId, state, new Date().toISOString(), actor],
+      );
+      return (await get(pool, routeId)) as MigrationRecord;
+    },
+    change: (routeId, c, audit, expected) =>
+      inTransaction(pool, async (client) => {
+        const before = await get(client, routeId, true);
+        if (!before) return undefined;
+        const at = new Date().toISOString();
+        const after = changedMigration(before, c, expected, at);
+        if (!after) return undefined;
+        await client.query(
+          `UPDATE route_migration SET state = $2, state_since = $3, state_by = $4, state_reason = $5, promotion = $6, step_index = $7, step_started_at = $8 WHERE route_id = $1`,
+          [routeId, after.state, after.stateSince, after.stateBy, after.stateReason, after.promotion, after.stepIndex, after.stepStartedAt],
+        );
+        await client.query(INSERT_AUDIT, auditValues({ ...audit, at }));
+        return after;
+      }),
+    async setVerdict(routeId, verdict) {
+      await pool.query("UPDATE route_migration SET last_verdict = $2 WHERE route_id = $1", [routeId, JSON.stringify(verdict)]);
+    },
+    async retired() {
+      return (await pool.query<{ route_id: string }>("SELECT route_id FROM route_migration WHERE state = 'retired' ORDER BY route_id")).rows.map((r) => r.route_id);
+    },
+  };
+}
