@@ -95,7 +95,7 @@ export interface ShadowRepository {
   setNoiseStatus(routeId: string, path: string, status: NoiseStatus): NoiseRecord;
 }
 
-interface SignatureRow {
+export interface SignatureRow {
   id: number;
   route_id: string;
   path: string;
@@ -107,7 +107,7 @@ interface SignatureRow {
   status_reason: string;
 }
 
-const toSignature = (r: SignatureRow): SignatureRecord => ({
+export const toSignature = (r: SignatureRow): SignatureRecord => ({
   id: r.id,
   routeId: r.route_id,
   path: r.path,
@@ -119,7 +119,7 @@ const toSignature = (r: SignatureRow): SignatureRecord => ({
   statusReason: r.status_reason,
 });
 
-interface ExampleRow {
+export interface ExampleRow {
   id: number;
   signature_id: number;
   at: string;
@@ -138,7 +138,7 @@ interface ExampleRow {
   differences: string;
 }
 
-const toExample = (r: ExampleRow): ExampleRecord => ({
+export const toExample = (r: ExampleRow): ExampleRecord => ({
   id: r.id,
   signatureId: r.signature_id,
   at: r.at,
@@ -157,7 +157,7 @@ const toExample = (r: ExampleRow): ExampleRecord => ({
   differences: JSON.parse(r.differences) as unknown,
 });
 
-interface NoiseRow {
+export interface NoiseRow {
   route_id: string;
   path: string;
   occurrences: number;
@@ -165,7 +165,7 @@ interface NoiseRow {
   last_seen: string;
 }
 
-const toNoise = (r: NoiseRow): NoiseRecord => ({ routeId: r.route_id, path: r.path, occurrences: r.occurrences, status: r.status, lastSeen: r.last_seen });
+export const toNoise = (r: NoiseRow): NoiseRecord => ({ routeId: r.route_id, path: r.path, occurrences: r.occurrences, status: r.status, lastSeen: r.last_seen });
 
 interface SummedSignature {
   readonly routeId: string;
@@ -178,7 +178,7 @@ interface SummedSignature {
 }
 
 /** A batch summed by key, so that a storm of identical evidence costs one statement per key. */
-function summarise(items: readonly EvidenceBatchItem[]) {
+export function summarise(items: readonly EvidenceBatchItem[]) {
   const outcomes = new Map<string, { routeId: string; minute: number; outcome: string; n: number }>();
   const signatures = new Map<string, SummedSignature>();
   const noiseSamples = new Map<string, number>();
@@ -219,7 +219,7 @@ function summarise(items: readonly EvidenceBatchItem[]) {
 export function createShadowRepository(db: Database.Database): ShadowRepository {
   const upsertSignature = db.prepare(
     `INSERT INTO shadow_signatures (route_id, path, kind, count, first_seen, last_seen) VALUES (@route, @path, @kind, @n, @first, @last)
-     ON CONFLICT (route_id, path, kind) DO UPDATE SET count = count + excluded.count, last_seen = excluded.last_seen
+     ON CONFLICT (route_id, path, kind) DO UPDATE SET count = count + excluded.count, last_seen = max(last_seen, excluded.last_seen)
      RETURNING id`,
   );
   const insertExample = db.prepare(
@@ -241,7 +241,7 @@ export function createShadowRepository(db: Database.Database): ShadowRepository 
   );
   const noiseHit = db.prepare(
     `INSERT INTO shadow_noise (route_id, path, occurrences, status, last_seen) VALUES (?, ?, ?, 'learned', ?)
-     ON CONFLICT (route_id, path) DO UPDATE SET occurrences = occurrences + excluded.occurrences, last_seen = excluded.last_seen`,
+     ON CONFLICT (route_id, path) DO UPDATE SET occurrences = occurrences + excluded.occurrences, last_seen = max(last_seen, excluded.last_seen)`,
   );
 
   const writeBatch = db.transaction((items: readonly EvidenceBatchItem[], retention: EvidenceRetention) => {
@@ -281,7 +281,7 @@ export function createShadowRepository(db: Database.Database): ShadowRepository 
     for (const { route } of routes) {
       db.prepare(
         `DELETE FROM shadow_signatures WHERE route_id = @route AND id NOT IN
-           (SELECT id FROM shadow_signatures WHERE route_id = @route ORDER BY last_seen DESC LIMIT @keep)`,
+           (SELECT id FROM shadow_signatures WHERE route_id = @route ORDER BY last_seen DESC, id DESC LIMIT @keep)`,
       ).run({ route, keep: retention.signaturesPerRoute });
     }
     db.prepare("DELETE FROM shadow_signatures WHERE last_seen < ?").run(cutoff);

@@ -8,6 +8,9 @@ import { migratePostgres } from "../../src/store/postgres/migrations.ts";
 import { createPostgresRolloutStore } from "../../src/store/postgres/rollout-store.ts";
 import { createRolloutRepository } from "../../src/store/rollout-repository.ts";
 import { sqliteRolloutStore, type RolloutStore } from "../../src/store/rollout-store.ts";
+import { createPostgresShadowStore } from "../../src/store/postgres/shadow-store.ts";
+import { createShadowRepository } from "../../src/store/shadow-repository.ts";
+import { sqliteShadowStore, type ShadowStore } from "../../src/store/shadow-store.ts";
 import type { TestPostgres } from "./postgres.ts";
 import { makeTempDir } from "./temp-dir.ts";
 
@@ -15,6 +18,7 @@ import { makeTempDir } from "./temp-dir.ts";
 export interface StoreNode {
   readonly rollouts: RolloutStore;
   readonly migrations: MigrationStore;
+  readonly shadows: ShadowStore;
 }
 
 /** A fresh database of one kind; `node()` opens another connection to it, as another process or node would. */
@@ -36,7 +40,11 @@ export function storeKinds(postgres: () => TestPostgres): Array<[string, () => P
             const db = openDatabase(temp.dir);
             dbs.push(db);
             const rollouts = createRolloutRepository(db);
-            return { rollouts: sqliteRolloutStore(rollouts), migrations: sqliteMigrationStore(createMigrationRepository(db, (e) => rollouts.appendAudit(e))) };
+            return {
+              rollouts: sqliteRolloutStore(rollouts),
+              migrations: sqliteMigrationStore(createMigrationRepository(db, (e) => rollouts.appendAudit(e))),
+              shadows: sqliteShadowStore(createShadowRepository(db)),
+            };
           },
           async close() {
             for (const db of dbs) db.close();
@@ -55,7 +63,7 @@ export function storeKinds(postgres: () => TestPostgres): Array<[string, () => P
             const pool = new pg.Pool({ connectionString: url, max: 4 });
             pools.push(pool);
             await migratePostgres(pool);
-            return { rollouts: createPostgresRolloutStore(pool), migrations: createPostgresMigrationStore(pool) };
+            return { rollouts: createPostgresRolloutStore(pool), migrations: createPostgresMigrationStore(pool), shadows: createPostgresShadowStore(pool) };
           },
           async close() {
             await Promise.all(pools.map((p) => p.end()));

@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EvidenceBatchItem, NewExample } from "../../src/store/shadow-repository.ts";
+import { startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
+import { storeKinds, withStore } from "../helpers/stores.ts";
+
+/** The shadow evidence store's contract, on SQLite and on PostgreSQL. */
+let postgres: TestPostgres;
+beforeAll(async () => {
+  postgres = await startTestPostgres();
+});
+afterAll(async () => {
+  await postgres?.stop();
+});
+
+const retention = { examplesPerSignature: 2, signaturesPerRoute: 3, maxAgeDays: 7 };
+const example = (requestId: string): NewExample => ({
+  requestId,
+  method: "GET",
+  path: "/api/products",
+  query: "page=1",
+  primary: "legacy",
+  legacyStatus: 200,
+  targetStatus: 200,
+  legacyMs: 3.5,
+  targetMs: 4.25,
+  requestHeaders: { accept: "application/json", authorization: "[redacted]" },
+  legacyBody: '{"price":4.99}',
+  targetBody: '{"price":"4.99"}',
+  differences: [{ path: "$.price", kind: "type_changed", left: "4.99", right: '"4.99"' }],
+});
+const now = Date.now();
+const at = (secondsAgo: number) => new Date(now - secondsAgo * 1_000).toISOString();
+const diverged = (secondsAgo: number, path = "$.price", ex?: string): EvidenceBatchItem => ({
+  routeId: "r",
+  at: at(secondsAgo),
+  outcome: "diverge",
+  signatures: [{ path, kind: "type_changed" }],
+  ...(ex ? { example: example(ex) } : {}),
+});
+const minuteNow = Math.floor(now / 60_000);
+
+describe.each(storeKinds(() => postgres))("the shadow evidence store on %s", (_kind, open) => {
+  it(
+    "sums a batch: outcomes per minute, signatures with counts and first/last seen, examples newest first and trimmed",
+    withStore(open, async (s) => {
+      const { shadows } = await s.node();
+      await shadows.writeBatch([diverged(30, "$.price", "e1"), diverged(20, "$.price", "e2"), diverged(10, "$.price", "e3"), { routeId: "r", at: at(5), outcome: "match", signatures: [] }], retention);
+      const outcomes = await shadows.outcomes("r", minuteNow - 5);
+      expect(outcomes).toEqual({ match: 1, diverge: 3, error: 0, skipped: 0 });
+      const [sig] = await shadows.signatures("r");
+      expect(sig).toMatchObject({ routeId: "r", path: "$.price", kind: "type_changed", count: 3, firstSeen: at(30), lastSeen: at(10), status: "open", statusReason: "" });
+      const examples = await shadows.examples(sig?.id as number, 10);
+      expect(examples.map((e) => e.requestId)).toEqual(["e3", "e2"]); // two kept, newest first
+      expect(examples[0]).toMatchObject({ signatureId: sig?.id, at: at(10), ...example("e3") });
+      expect(await shadows.signature(sig?.id as number)).toEqual(sig);
+      expect(await shadows.signature(999_999)).toBeUndefined();
+      const byMinute = await shadows.outcomesByMinute("r", minuteNow - 5);
+      expect(byMinute.reduce((n, m) => n + m.compared, 0)).toBe(4);
+      expect(byMinute.reduce((n, m) => n + m.match, 0)).toBe(1);
+    }),
+  );
+
+  it(
+    "adds up the batches of many nodes, written at once",
+    withStore(open, async (s) => {
+      const nodes = await Promise.all(Array.from({ length: 4 }, () => s.node()));
+      await Promise.all(
+        nodes.map((n, i) =>
+          n.shadows.writeBatch(
+            Array.from({ length: 25 }, (_, k) => diverged(k, k % 2 ? "$.price" : "$.name", k === 0 ? `n${i}` : undefined)),
+            retention,
+          ),
+        ),
+      );
+      const signatures = await nodes[0]?.shadows.signatures("r");
+      expect(signatures?.map((x) => [x.path, x.count])).toEqual([
+        ["$.name", 52],
+        ["$.price", 48],
+      ]);
+      expect((await nodes[1]?.shadows.outcomes("r", minuteNow - 5))?.diverge).toBe(100);
+    }),
+  );
+
+  it(
+    "acknowledges a signature, filters by status, and resets a route's evidence",
+    withStore(open, async (s) => {
+      const { shadows } = await s.node();
+      await shadows.writeBatch([diverged(3, "$.a", "x"), diverged(2, "$.b")], retention);
+      const [first] = await shadows.signatures("r");
+      expect(await shadows.acknowledge(first?.id as number, "accepted", "intended")).toMatchObject({ status: "accepted", statusReason: "intended" });
+      expect((await shadows.signatures("r", "open")).map((x) => x.path)).toEqual([first?.path === "$.a" ? "$.b" : "$.a"]);
+      expect(await shadows.acknowledge(999_999, "fixed", "x")).toBeUndefined();
+      expect(await shadows.resetRoute("r")).toEqual({ signatures: 2, outcomes: expect.any(Number) });
+      expect(await shadows.signatures("r")).toEqual([]);
+      expect(await shadows.examples(first?.id as number, 10)).toEqual([]);
+      expect(await shadows.outcomes("r", 0)).toEqual({ match: 0, diverge: 0, error: 0, skipped: 0 });
+    }),
+  );
+
+  it(
+    "prunes the least recently seen signatures past the cap, and everything past the age limit",
+    withStore(open, async (s) => {
+      const { shadows } = await s.node();
+      await shadows.writeBatch(["$.a", "$.b", "$.c", "$.d", "$.e"].map((path, i) => diverged(50 - i * 10, path, `ex-${path}`)), retention);
+      const old = new Date(now - 8 * 86_400_000).toISOString();
+      await shadows.writeBatch([{ routeId: "old", at: old, outcome: "diverge", signatures: [{ path: "$.x", kind: "changed" }], example: example("ancient") }], retention);
+      await shadows.prune(retention);
+      expect((await shadows.signatures("r")).map((x) => x.path).sort()).toEqual(["$.c", "$.d", "$.e"]);
+      expect(await shadows.signatures("old")).toEqual([]);
+      expect(await shadows.outcomes("old", 0)).toEqual({ match: 0, diverge: 0, error: 0, skipped: 0 });
+    }),
+  );
+
+  it(
+    "learns noise once per sample and per path, keeps a person's verdict on it, and counts samples",
+    withStore(open, async (s) => {
+      const { shadows } = await s.node();
+      const sample = (paths: string[]): EvidenceBatchItem => ({ routeId: "r", at: at(1), outcome: "match", signatures: [], noiseSample: { paths } });
+      await shadows.writeBatch([sample(["$.at", "$.at", "$.id"]), sample(["$.at"])], retention);
+      expect(await shadows.noiseSamples("r")).toBe(2);
+      expect(await shadows.noiseSamples("other")).toBe(0);
+      expect((await shadows.noise("r")).map((n) => [n.path, n.occurrences, n.status])).toEqual([
+        ["$.at", 2, "learned"],
+        ["$.id", 1, "learned"],
+      ]);
+      expect(await shadows.setNoiseStatus("r", "$.id", "rejected")).toMatchObject({ path: "$.id", occurrences: 1, status: "rejected" });
+      expect(await shadows.setNoiseStatus("r", "$.new", "confirmed")).toMatchObject({ path: "$.new", occurrences: 0, status: "confirmed" });
+      await shadows.writeBatch([sample(["$.id"])], retention);
+      expect((await shadows.noise()).find((n) => n.path === "$.id")).toMatchObject({ occurrences: 2, status: "rejected" });
+    }),
+  );
+});
