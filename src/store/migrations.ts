@@ -106,6 +106,24 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: "fleet nodes and the judge's lease",
+    sql: `
+      CREATE TABLE fleet_nodes (
+        node_id    TEXT PRIMARY KEY,
+        address    TEXT NOT NULL,
+        version    TEXT NOT NULL,
+        started_at INTEGER NOT NULL,     -- ms since the epoch
+        last_seen  INTEGER NOT NULL
+      );
+      CREATE TABLE leases (
+        name       TEXT PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        expires_at INTEGER NOT NULL      -- ms since the epoch, by the holder's clock
+      );
+    `,
+  },
 ];
 
 /** Brings the database to the latest schema. Safe to run from several processes at once. */

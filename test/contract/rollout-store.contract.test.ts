@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migratePostgres } from "../../src/store/postgres/migrations.ts";
+import { migratePostgres, POSTGRES_MIGRATIONS } from "../../src/store/postgres/migrations.ts";
 import { startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
 import { storeKinds, withStore, type StoreUnderTest } from "../helpers/stores.ts";
 
@@ -114,7 +114,7 @@ describe("PostgreSQL migrations", () => {
     try {
       await Promise.all(pools.map((p) => migratePostgres(p)));
       const { rows } = await (pools[0] as pg.Pool).query<{ n: string }>("SELECT count(*) AS n FROM schema_migrations");
-      expect(Number(rows[0]?.n)).toBe(3);
+      expect(Number(rows[0]?.n)).toBe(POSTGRES_MIGRATIONS.length);
     } finally {
       await Promise.all(pools.map((p) => p.end()));
     }

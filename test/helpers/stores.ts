@@ -11,6 +11,8 @@ import { sqliteRolloutStore, type RolloutStore } from "../../src/store/rollout-s
 import { createPostgresShadowStore } from "../../src/store/postgres/shadow-store.ts";
 import { createShadowRepository } from "../../src/store/shadow-repository.ts";
 import { sqliteShadowStore, type ShadowStore } from "../../src/store/shadow-store.ts";
+import { createSqliteFleetStore, type FleetStore } from "../../src/store/fleet-store.ts";
+import { createPostgresFleetStore } from "../../src/store/postgres/fleet-store.ts";
 import type { TestPostgres } from "./postgres.ts";
 import { makeTempDir } from "./temp-dir.ts";
 
@@ -19,6 +21,7 @@ export interface StoreNode {
   readonly rollouts: RolloutStore;
   readonly migrations: MigrationStore;
   readonly shadows: ShadowStore;
+  readonly fleet: FleetStore;
 }
 
 /** A fresh database of one kind; `node()` opens another connection to it, as another process or node would. */
@@ -44,6 +47,7 @@ export function storeKinds(postgres: () => TestPostgres): Array<[string, () => P
               rollouts: sqliteRolloutStore(rollouts),
               migrations: sqliteMigrationStore(createMigrationRepository(db, (e) => rollouts.appendAudit(e))),
               shadows: sqliteShadowStore(createShadowRepository(db)),
+              fleet: createSqliteFleetStore(db),
             };
           },
           async close() {
@@ -63,7 +67,7 @@ export function storeKinds(postgres: () => TestPostgres): Array<[string, () => P
             const pool = new pg.Pool({ connectionString: url, max: 4 });
             pools.push(pool);
             await migratePostgres(pool);
-            return { rollouts: createPostgresRolloutStore(pool), migrations: createPostgresMigrationStore(pool), shadows: createPostgresShadowStore(pool) };
+            return { rollouts: createPostgresRolloutStore(pool), migrations: createPostgresMigrationStore(pool), shadows: createPostgresShadowStore(pool), fleet: createPostgresFleetStore(pool) };
           },
           async close() {
             await Promise.all(pools.map((p) => p.end()));

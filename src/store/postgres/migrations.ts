@@ -104,6 +104,24 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; read
       );
     `,
   },
+  {
+    version: 4,
+    name: "fleet nodes and the judge's lease",
+    sql: `
+      CREATE TABLE fleet_nodes (
+        node_id    TEXT PRIMARY KEY,
+        address    TEXT NOT NULL,
+        version    TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        last_seen  BIGINT NOT NULL
+      );
+      CREATE TABLE leases (
+        name       TEXT PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** A key no other application's advisory lock is likely to use: "strangler" in ASCII, folded to 63 bits. */
