@@ -33,7 +33,9 @@ export function murmurhash3_32(text: string, seed = 0): number {
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
   let k = 0;
+  // Stryker disable next-line ConditionalExpression: equivalent — without a third tail unit, charCodeAt reads NaN, and NaN & 0xffff is 0
   if (tail === 3) k ^= (text.charCodeAt(i + 2) & 0xffff) << 16;
+  // Stryker disable next-line ConditionalExpression: equivalent — as above, for the second
   if (tail >= 2) k ^= (text.charCodeAt(i + 1) & 0xffff) << 8;
   // Stryker disable next-line ConditionalExpression: equivalent — with no tail, charCodeAt past the end is NaN, and k ^ NaN is k (0)
   if (tail >= 1) k ^= text.charCodeAt(i) & 0xffff;
