@@ -124,6 +124,20 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: "fleet evidence in time buckets",
+    sql: `
+      CREATE TABLE evidence_counts (
+        node_id  TEXT NOT NULL,
+        route_id TEXT NOT NULL,
+        bucket   INTEGER NOT NULL,       -- the bucket's start, ms since the epoch
+        metric   TEXT NOT NULL,          -- e.g. target.requests, target.le.4, compared (see evidence-counts.ts)
+        count    INTEGER NOT NULL,
+        PRIMARY KEY (route_id, bucket, metric, node_id)
+      );
+    `,
+  },
 ];
 
 /** Brings the database to the latest schema. Safe to run from several processes at once. */

@@ -13,6 +13,8 @@ import { createShadowRepository } from "../../src/store/shadow-repository.ts";
 import { sqliteShadowStore, type ShadowStore } from "../../src/store/shadow-store.ts";
 import { createSqliteFleetStore, type FleetStore } from "../../src/store/fleet-store.ts";
 import { createPostgresFleetStore } from "../../src/store/postgres/fleet-store.ts";
+import { createSqliteEvidenceStore, type EvidenceStore } from "../../src/store/evidence-store.ts";
+import { createPostgresEvidenceStore } from "../../src/store/postgres/evidence-store.ts";
 import type { TestPostgres } from "./postgres.ts";
 import { makeTempDir } from "./temp-dir.ts";
 
@@ -22,6 +24,7 @@ export interface StoreNode {
   readonly migrations: MigrationStore;
   readonly shadows: ShadowStore;
   readonly fleet: FleetStore;
+  readonly evidence: EvidenceStore;
 }
 
 /** A fresh database of one kind; `node()` opens another connection to it, as another process or node would. */
@@ -48,6 +51,7 @@ export function storeKinds(postgres: () => TestPostgres): Array<[string, () => P
               migrations: sqliteMigrationStore(createMigrationRepository(db, (e) => rollouts.appendAudit(e))),
               shadows: sqliteShadowStore(createShadowRepository(db)),
               fleet: createSqliteFleetStore(db),
+              evidence: createSqliteEvidenceStore(db),
             };
           },
           async close() {
@@ -67,7 +71,7 @@ export function storeKinds(postgres: () => TestPostgres): Array<[string, () => P
             const pool = new pg.Pool({ connectionString: url, max: 4 });
             pools.push(pool);
             await migratePostgres(pool);
-            return { rollouts: createPostgresRolloutStore(pool), migrations: createPostgresMigrationStore(pool), shadows: createPostgresShadowStore(pool), fleet: createPostgresFleetStore(pool) };
+            return { rollouts: createPostgresRolloutStore(pool), migrations: createPostgresMigrationStore(pool), shadows: createPostgresShadowStore(pool), fleet: createPostgresFleetStore(pool), evidence: createPostgresEvidenceStore(pool) };
           },
           async close() {
             await Promise.all(pools.map((p) => p.end()));

@@ -122,6 +122,20 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; read
       );
     `,
   },
+  {
+    version: 5,
+    name: "fleet evidence in time buckets",
+    sql: `
+      CREATE TABLE evidence_counts (
+        node_id  TEXT NOT NULL,
+        route_id TEXT NOT NULL,
+        bucket   BIGINT NOT NULL,
+        metric   TEXT NOT NULL,
+        count    BIGINT NOT NULL,
+        PRIMARY KEY (route_id, bucket, metric, node_id)
+      );
+    `,
+  },
 ];
 
 /** A key no other application's advisory lock is likely to use: "strangler" in ASCII, folded to 63 bits. */

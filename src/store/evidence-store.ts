@@ -1,0 +1,73 @@
+import type Database from "better-sqlite3";
+import type { EvidenceSummary } from "../guard/evidence-window.ts";
+import { LATENCY_BUCKETS_MS, quantileFromBuckets } from "../guard/statistics.ts";
+
+/**
+ * A node's evidence, flushed to the store in small time buckets so that guards and promotion judge the
+ * sum over every node (and every process of a host). One row per (route, bucket, metric, node); a metric
+ * is a name: `legacy.requests`, `legacy.errors`, `legacy.le.<i>` (latency bucket i of
+ * LATENCY_BUCKETS_MS), the same for `target`, and `compared`, `diverged`, `shadow_errors`, `fallbacks`.
+ * Counts add up: flushing the same delta twice counts it twice, so a node flushes each delta once.
+ */
+export interface EvidenceCount {
+  readonly routeId: string;
+  readonly bucket: number;
+  readonly metric: string;
+  readonly count: number;
+}
+
+export interface EvidenceStore {
+  /** Adds a node's counts (deltas since its last flush), in one transaction. */
+  add(nodeId: string, counts: readonly EvidenceCount[]): Promise<void>;
+  /** The evidence of every node for buckets starting at or after `fromMs` (and before `toMs`). */
+  summary(routeId: string, fromMs: number, toMs: number): Promise<EvidenceSummary>;
+  /** Deletes buckets that started before `beforeMs`. */
+  prune(beforeMs: number): Promise<void>;
+}
+
+/** Sums rows of (metric, count) into an evidence summary: the one reading of the metric names. */
+export function summaryOf(rows: ReadonlyArray<{ metric: string; count: number }>, fromMs: number, toMs: number): EvidenceSummary {
+  const side = () => ({ requests: 0, errors: 0, latency: new Array<number>(LATENCY_BUCKETS_MS.length).fill(0) });
+  const acc = { legacy: side(), target: side(), compared: 0, diverged: 0, shadow_errors: 0, fallbacks: 0 };
+  for (const { metric, count } of rows) {
+    const [first, second, third] = metric.split(".");
+    if ((first === "legacy" || first === "target") && second !== undefined) {
+      const s = acc[first];
+      if (second === "requests") s.requests += count;
+      else if (second === "errors") s.errors += count;
+      else if (second === "le" && third !== undefined && Number(third) < s.latency.length) (s.latency[Number(third)] as number) += count;
+    } else if (first === "compared" || first === "diverged" || first === "shadow_errors" || first === "fallbacks") acc[first] += count;
+  }
+  const done = (s: ReturnType<typeof side>) => ({ requests: s.requests, errors: s.errors, p50Ms: quantileFromBuckets(s.latency, 0.5), p99Ms: quantileFromBuckets(s.latency, 0.99) });
+  return {
+    fromMs,
+    toMs,
+    legacy: done(acc.legacy),
+    target: done(acc.target),
+    shadow: { compared: acc.compared, diverged: acc.diverged, errors: acc.shadow_errors },
+    fallbacks: acc.fallbacks,
+  };
+}
+
+/** Evidence counts in the SQLite file: the processes of one host judge their sum. */
+export function createSqliteEvidenceStore(db: Database.Database): EvidenceStore {
+  const upsert = db.prepare(
+    `INSERT INTO evidence_counts (node_id, route_id, bucket, metric, count) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (route_id, bucket, metric, node_id) DO UPDATE SET count = count + excluded.count`,
+  );
+  const add = db.transaction((nodeId: string, counts: readonly EvidenceCount[]) => {
+    for (const c of counts) if (c.count !== 0) upsert.run(nodeId, c.routeId, c.bucket, c.metric, c.count);
+  });
+  const select = db.prepare("SELECT metric, sum(count) AS count FROM evidence_counts WHERE route_id = ? AND bucket >= ? AND bucket < ? GROUP BY metric");
+  return {
+    async add(nodeId, counts) {
+      add.immediate(nodeId, counts);
+    },
+    async summary(routeId, fromMs, toMs) {
+      return summaryOf(select.all(routeId, fromMs, toMs) as Array<{ metric: string; count: number }>, fromMs, toMs);
+    },
+    async prune(beforeMs) {
+      db.prepare("DELETE FROM evidence_counts WHERE bucket < ?").run(beforeMs);
+    },
+  };
+}
