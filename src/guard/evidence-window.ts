@@ -34,6 +34,23 @@ interface Bucket {
 
 const SIDE = { legacy: 0, target: 1 } as const;
 
+/** One side's counts while a summary is being summed: requests, errors, latency bucket counts. */
+export interface SideCounts {
+  requests: number;
+  errors: number;
+  readonly latency: number[];
+}
+
+export const emptySide = (): SideCounts => ({ requests: 0, errors: 0, latency: new Array<number>(LATENCY_BUCKETS_MS.length).fill(0) });
+
+/** A side's summed counts as the guards read them, with its p50 and p99 estimates. */
+export const sideSummary = (s: SideCounts): SideSummary => ({
+  requests: s.requests,
+  errors: s.errors,
+  p50Ms: quantileFromBuckets(s.latency, 0.5),
+  p99Ms: quantileFromBuckets(s.latency, 0.99),
+});
+
 /**
  * Per-route evidence in time buckets (default 1 s), kept for `retentionMs`, for the guards and the
  * promotion loop. In memory and per process: each process judges by the traffic it saw.
@@ -96,8 +113,7 @@ export class EvidenceWindow {
   /** Evidence from `fromMs` (inclusive) to now. */
   summary(routeId: string, fromMs: number): EvidenceSummary {
     const toMs = this.clock.now();
-    const side = () => ({ requests: 0, errors: 0, latency: new Array<number>(LATENCY_BUCKETS_MS.length).fill(0) });
-    const acc = { legacy: side(), target: side(), compared: 0, diverged: 0, shadowErrors: 0, fallbacks: 0 };
+    const acc = { legacy: emptySide(), target: emptySide(), compared: 0, diverged: 0, shadowErrors: 0, fallbacks: 0 };
     for (const b of this.#routes.get(routeId) ?? []) {
       if (b.start + this.bucketMs <= fromMs) continue;
       for (const [name, i] of Object.entries(SIDE) as Array<["legacy" | "target", 0 | 1]>) {
@@ -110,17 +126,11 @@ export class EvidenceWindow {
       acc.shadowErrors += b.shadowErrors;
       acc.fallbacks += b.fallbacks;
     }
-    const done = (s: ReturnType<typeof side>): SideSummary => ({
-      requests: s.requests,
-      errors: s.errors,
-      p50Ms: quantileFromBuckets(s.latency, 0.5),
-      p99Ms: quantileFromBuckets(s.latency, 0.99),
-    });
     return {
       fromMs,
       toMs,
-      legacy: done(acc.legacy),
-      target: done(acc.target),
+      legacy: sideSummary(acc.legacy),
+      target: sideSummary(acc.target),
       shadow: { compared: acc.compared, diverged: acc.diverged, errors: acc.shadowErrors },
       fallbacks: acc.fallbacks,
     };

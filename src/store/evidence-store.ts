@@ -1,6 +1,5 @@
 import type Database from "better-sqlite3";
-import type { EvidenceSummary } from "../guard/evidence-window.ts";
-import { LATENCY_BUCKETS_MS, quantileFromBuckets } from "../guard/statistics.ts";
+import { emptySide, sideSummary, type EvidenceSummary } from "../guard/evidence-window.ts";
 
 /**
  * A node's evidence, flushed to the store in small time buckets so that guards and promotion judge the
@@ -27,8 +26,7 @@ export interface EvidenceStore {
 
 /** Sums rows of (metric, count) into an evidence summary: the one reading of the metric names. */
 export function summaryOf(rows: ReadonlyArray<{ metric: string; count: number }>, fromMs: number, toMs: number): EvidenceSummary {
-  const side = () => ({ requests: 0, errors: 0, latency: new Array<number>(LATENCY_BUCKETS_MS.length).fill(0) });
-  const acc = { legacy: side(), target: side(), compared: 0, diverged: 0, shadow_errors: 0, fallbacks: 0 };
+  const acc = { legacy: emptySide(), target: emptySide(), compared: 0, diverged: 0, shadow_errors: 0, fallbacks: 0 };
   for (const { metric, count } of rows) {
     const [first, second, third] = metric.split(".");
     if ((first === "legacy" || first === "target") && second !== undefined) {
@@ -38,12 +36,11 @@ export function summaryOf(rows: ReadonlyArray<{ metric: string; count: number }>
       else if (second === "le" && third !== undefined && Number(third) < s.latency.length) (s.latency[Number(third)] as number) += count;
     } else if (first === "compared" || first === "diverged" || first === "shadow_errors" || first === "fallbacks") acc[first] += count;
   }
-  const done = (s: ReturnType<typeof side>) => ({ requests: s.requests, errors: s.errors, p50Ms: quantileFromBuckets(s.latency, 0.5), p99Ms: quantileFromBuckets(s.latency, 0.99) });
   return {
     fromMs,
     toMs,
-    legacy: done(acc.legacy),
-    target: done(acc.target),
+    legacy: sideSummary(acc.legacy),
+    target: sideSummary(acc.target),
     shadow: { compared: acc.compared, diverged: acc.diverged, errors: acc.shadow_errors },
     fallbacks: acc.fallbacks,
   };

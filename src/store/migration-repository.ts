@@ -23,7 +23,7 @@ export type MigrationChange = Partial<Pick<MigrationRecord, "state" | "promotion
   readonly reason: string;
 };
 
-interface Row {
+export interface MigrationRow {
   route_id: string;
   state: MigrationState;
   state_since: string;
@@ -35,7 +35,7 @@ interface Row {
   last_verdict: string | null;
 }
 
-const toRecord = (r: Row): MigrationRecord => ({
+export const toMigrationRecord = (r: MigrationRow): MigrationRecord => ({
   routeId: r.route_id,
   state: r.state,
   stateSince: r.state_since,
@@ -86,8 +86,8 @@ export function createMigrationRepository(db: Database.Database, appendAudit: (e
   const select = db.prepare("SELECT * FROM route_migration WHERE route_id = ?");
   const selectRetired = db.prepare("SELECT route_id FROM route_migration WHERE state = 'retired' ORDER BY route_id").pluck();
   const get = (routeId: string) => {
-    const row = select.get(routeId) as Row | undefined;
-    return row ? toRecord(row) : undefined;
+    const row = select.get(routeId) as MigrationRow | undefined;
+    return row ? toMigrationRecord(row) : undefined;
   };
   const change = db.transaction(
     (routeId: string, c: MigrationChange, audit: Omit<NewAuditEntry, "at">, expected?: Pick<MigrationRecord, "stepIndex" | "stepStartedAt">) => {

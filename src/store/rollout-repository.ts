@@ -62,7 +62,7 @@ export interface RolloutRepository {
   appendAudit(entry: Omit<NewAuditEntry, "at">): void;
 }
 
-interface RolloutRow {
+export interface RolloutRow {
   route_id: string;
   percent: number;
   salt: string;
@@ -73,7 +73,7 @@ interface RolloutRow {
   reason: string;
 }
 
-interface AuditRow {
+export interface AuditRow {
   id: number;
   at: string;
   actor: string;
@@ -85,7 +85,7 @@ interface AuditRow {
   source: string;
 }
 
-function toRecord(row: RolloutRow): RolloutRecord {
+export function toRecord(row: RolloutRow): RolloutRecord {
   return {
     routeId: row.route_id,
     percent: row.percent,
@@ -98,7 +98,7 @@ function toRecord(row: RolloutRow): RolloutRecord {
   };
 }
 
-function toEntry(row: AuditRow): AuditEntry {
+export function toEntry(row: AuditRow): AuditEntry {
   return {
     id: row.id,
     at: row.at,

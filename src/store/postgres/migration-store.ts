@@ -1,32 +1,12 @@
 import type pg from "pg";
-import { changedMigration, type MigrationRecord, type MigrationState, type PromotionStatus } from "../migration-repository.ts";
+import { changedMigration, toMigrationRecord, type MigrationRecord, type MigrationRow } from "../migration-repository.ts";
 import type { MigrationStore } from "../migration-store.ts";
 import { auditValues, INSERT_AUDIT } from "./rollout-store.ts";
 import { inTransaction } from "./transaction.ts";
 
-interface Row {
-  route_id: string;
-  state: MigrationState;
-  state_since: string;
-  state_by: string;
-  state_reason: string;
-  promotion: PromotionStatus;
-  step_index: number | null;
-  step_started_at: string | null; // BIGINT: as text
-  last_verdict: string | null;
-}
-
-const toRecord = (r: Row): MigrationRecord => ({
-  routeId: r.route_id,
-  state: r.state,
-  stateSince: r.state_since,
-  stateBy: r.state_by,
-  stateReason: r.state_reason,
-  promotion: r.promotion,
-  stepIndex: r.step_index,
-  stepStartedAt: r.step_started_at === null ? null : Number(r.step_started_at),
-  lastVerdict: r.last_verdict === null ? null : (JSON.parse(r.last_verdict) as unknown),
-});
+// pg hands BIGINT columns over as text: the step's start is a number again before the shared mapper sees it.
+const toRecord = (r: Omit<MigrationRow, "step_started_at"> & { step_started_at: string | number | null }): MigrationRecord =>
+  toMigrationRecord({ ...r, step_started_at: r.step_started_at === null ? null : Number(r.step_started_at) });
 
 /**
  * Migration state on PostgreSQL. A change reads its row `FOR UPDATE`, so the compare-and-set on the
@@ -35,7 +15,7 @@ const toRecord = (r: Row): MigrationRecord => ({
  */
 export function createPostgresMigrationStore(pool: pg.Pool): MigrationStore {
   const get = async (client: pg.Pool | pg.PoolClient, routeId: string, lock = false) => {
-    const { rows } = await client.query<Row>(`SELECT * FROM route_migration WHERE route_id = $1${lock ? " FOR UPDATE" : ""}`, [routeId]);
+    const { rows } = await client.query<MigrationRow>(`SELECT * FROM route_migration WHERE route_id = $1${lock ? " FOR UPDATE" : ""}`, [routeId]);
     return rows[0] ? toRecord(rows[0]) : undefined;
   };
   return {

@@ -1,53 +1,10 @@
 import type pg from "pg";
-import { changedRollout, reconciledRollout, type AuditEntry, type NewAuditEntry, type RolloutRecord, type RolloutSource } from "../rollout-repository.ts";
+import { changedRollout, reconciledRollout, toEntry, toRecord, type AuditEntry, type AuditRow, type NewAuditEntry, type RolloutRecord, type RolloutRow } from "../rollout-repository.ts";
 import type { RolloutStore } from "../rollout-store.ts";
 import { inTransaction } from "./transaction.ts";
 
-interface RolloutRow {
-  route_id: string;
-  percent: number;
-  salt: string;
-  config_percent: number;
-  source: RolloutSource;
-  changed_by: string;
-  changed_at: string;
-  reason: string;
-}
-
-interface AuditRow {
-  id: string; // BIGINT: pg hands it over as text
-  at: string;
-  actor: string;
-  action: string;
-  route_id: string | null;
-  old_value: string | null;
-  new_value: string | null;
-  reason: string;
-  source: string;
-}
-
-const toRecord = (r: RolloutRow): RolloutRecord => ({
-  routeId: r.route_id,
-  percent: r.percent,
-  salt: r.salt,
-  configPercent: r.config_percent,
-  source: r.source,
-  changedBy: r.changed_by,
-  changedAt: r.changed_at,
-  reason: r.reason,
-});
-
-const toEntry = (r: AuditRow): AuditEntry => ({
-  id: Number(r.id),
-  at: r.at,
-  actor: r.actor,
-  action: r.action,
-  routeId: r.route_id,
-  oldValue: r.old_value === null ? null : (JSON.parse(r.old_value) as unknown),
-  newValue: r.new_value === null ? null : (JSON.parse(r.new_value) as unknown),
-  reason: r.reason,
-  source: r.source,
-});
+// pg hands BIGINT columns over as text: the audit id is a number again before the shared mapper sees it.
+const entryOf = (r: AuditRow & { id: number | string }): AuditEntry => toEntry({ ...r, id: Number(r.id) });
 
 const UPSERT = `INSERT INTO rollout_state (route_id, percent, salt, config_percent, source, changed_by, changed_at, reason)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -112,7 +69,7 @@ export function createPostgresRolloutStore(pool: pg.Pool): RolloutStore {
         `SELECT * FROM audit_log WHERE ($1::bigint IS NULL OR id < $1) AND ($2::text IS NULL OR route_id = $2) ORDER BY id DESC LIMIT $3`,
         [before ?? null, routeId ?? null, limit],
       );
-      return rows.map(toEntry);
+      return rows.map(entryOf);
     },
     async appendAudit(entry) {
       await pool.query(INSERT_AUDIT, auditValues({ ...entry, at: new Date().toISOString() }));

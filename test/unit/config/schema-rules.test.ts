@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../../src/config/config-error.ts";
 import { validateConfig } from "../../../src/config/validate.ts";
+import { issuesOf } from "../../helpers/config-issues.ts";
 
 /**
  * Every rule of the config schema, one wrong field at a time: the exact line the author reads. With
@@ -12,15 +12,6 @@ const withRoute = (over: Record<string, unknown>) => ({ backends, routes: [route
 const shadowed = (shadow: Record<string, unknown>) => withRoute({ shadow: { percent: 1, ...shadow } });
 const R = 'routes[0] (id "r")';
 
-function issuesOf(raw: unknown): readonly string[] {
-  try {
-    validateConfig(raw, "routes.config.ts");
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues;
-  }
-  return [];
-}
 
 describe("config rules, one wrong field at a time", () => {
   it.each<[string, unknown, string[]]>([

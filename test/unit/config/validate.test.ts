@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../../src/config/config-error.ts";
 import { validateConfig } from "../../../src/config/validate.ts";
+import { issuesOf } from "../../helpers/config-issues.ts";
 
 const backends = { legacy: { url: "http://127.0.0.1:3001" }, catalog: { url: "http://127.0.0.1:3002" } };
 const route = (over: Record<string, unknown> = {}) => ({
@@ -11,15 +11,6 @@ const route = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-function issuesOf(raw: unknown): readonly string[] {
-  try {
-    validateConfig(raw, "routes.config.ts");
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues;
-  }
-  throw new Error("config was accepted");
-}
 
 describe("validateConfig", () => {
   it("fills in defaults", () => {

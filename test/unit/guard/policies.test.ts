@@ -4,7 +4,6 @@ import { ManualClock } from "../../../src/guard/clock.ts";
 import { EvidenceWindow, type EvidenceSummary } from "../../../src/guard/evidence-window.ts";
 import { evaluateGuard, evaluatePromotion } from "../../../src/guard/guard-policy.ts";
 import { LATENCY_BUCKETS_MS, latencyBucket, quantileFromBuckets, wilsonUpperBound, zFor } from "../../../src/guard/statistics.ts";
-import { CircuitBreaker } from "../../../src/proxy/circuit-breaker.ts";
 
 function summary(over: Partial<{ target: Partial<EvidenceSummary["target"]>; legacy: Partial<EvidenceSummary["legacy"]>; shadow: Partial<EvidenceSummary["shadow"]> }> = {}): EvidenceSummary {
   return {
@@ -109,29 +108,5 @@ describe("EvidenceWindow", () => {
     window.shadow("r", "match");
     expect(window.summary("r", 1_000_000)).toMatchObject({ target: { requests: 100, errors: 1, p99Ms: 10 }, legacy: { requests: 1 }, shadow: { compared: 2, diverged: 1 } });
     expect(window.summary("r", 1_004_000).target).toMatchObject({ requests: 99, errors: 0 });
-  });
-});
-
-describe("CircuitBreaker", () => {
-  it("opens after consecutive failures, lets one probe through after the cool-down, closes on success", () => {
-    const clock = new ManualClock();
-    const breaker = new CircuitBreaker({ failures: 2, cooldownMs: 1_000 }, clock);
-    breaker.failure();
-    breaker.success();
-    breaker.failure();
-    expect(breaker.state).toBe("closed"); // not consecutive
-    breaker.failure();
-    expect(breaker.state).toBe("open");
-    expect(breaker.allow()).toBe(false);
-    clock.advance(1_000);
-    expect(breaker.allow()).toBe(true);
-    expect(breaker.state).toBe("half_open");
-    expect(breaker.allow()).toBe(false); // one probe at a time
-    breaker.failure();
-    expect(breaker.state).toBe("open");
-    clock.advance(1_000);
-    expect(breaker.allow()).toBe(true);
-    breaker.success();
-    expect(breaker.state).toBe("closed");
   });
 });
