@@ -30,7 +30,9 @@ import { createMigrationService, type MigrationService } from "./guard/migration
 import { createMigrationRepository } from "./store/migration-repository.ts";
 import { createShadowRunner, type ShadowRunner } from "./shadow/shadow-runner.ts";
 import { openDatabase } from "./store/database.ts";
-import { createShadowRepository, type ShadowRepository } from "./store/shadow-repository.ts";
+import { createShadowRepository } from "./store/shadow-repository.ts";
+import { sqliteShadowStore, type ShadowStore } from "./store/shadow-store.ts";
+import { NoiseModel } from "./shadow/noise-model.ts";
 import { BackendPools } from "./proxy/backend-pool.ts";
 import { buildProxyState } from "./proxy/build-state.ts";
 import { CircuitBreakers } from "./proxy/circuit-breaker.ts";
@@ -79,7 +81,7 @@ export interface Strangler {
   readonly state: () => ProxyState;
   readonly rollouts: RolloutService;
   readonly shadows: ShadowRunner;
-  readonly shadowEvidence: ShadowRepository;
+  readonly shadowEvidence: ShadowStore;
   readonly migrations: MigrationService;
   readonly evidence: EvidenceWindow;
   readonly registry: Registry;
@@ -131,7 +133,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   const pools = new BackendPools();
   const shadowPools = new BackendPools();
   let current = buildProxyState(config, pools, shadowPools);
-  const shadowEvidence = createShadowRepository(db);
+  const shadowEvidence = sqliteShadowStore(createShadowRepository(db));
   const migrationRepository = createMigrationRepository(db, (entry) => rollouts.repository.appendAudit(entry));
   const migrations = createMigrationService({
     routes: () => current.config.routes,
@@ -145,7 +147,8 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   migrations.sync();
   rollouts.state.onChange(() => migrations.sync());
   const shadows = createShadowRunner({
-    repository: shadowEvidence,
+    store: shadowEvidence,
+    noise: await NoiseModel.load(shadowEvidence, config.routes.map((r) => r.id)),
     metrics: withShadowEvidence(createShadowMetrics(registry), evidence),
     limits: () => current.config.shadowing,
     logger,

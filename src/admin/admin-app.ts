@@ -16,7 +16,7 @@ import { registerShadowApi } from "./shadow-api.ts";
 import { registerMigrationApi } from "./migration-api.ts";
 import type { MigrationService } from "../guard/migration-service.ts";
 import type { ShadowRunner } from "../shadow/shadow-runner.ts";
-import type { ShadowRepository } from "../store/shadow-repository.ts";
+import type { ShadowStore } from "../store/shadow-store.ts";
 
 export interface AdminAppOptions {
   /** True once the data plane is listening. */
@@ -29,13 +29,13 @@ export interface AdminAppOptions {
   readonly routes: () => readonly RouteConfig[];
   readonly rollouts: RolloutService;
   readonly shadows: ShadowRunner;
-  readonly shadowEvidence: ShadowRepository;
+  readonly shadowEvidence: ShadowStore;
   readonly migrations: MigrationService;
   /** What `/metrics` answers: this process's registry, or the cluster's sum under `--workers`. */
   readonly metrics: MetricsSource;
   /** The dashboard's overview (see overview.ts) and a route's history. */
-  readonly overview: () => unknown;
-  readonly history: (routeId: string, hours: number) => unknown;
+  readonly overview: () => Promise<unknown>;
+  readonly history: (routeId: string, hours: number) => Promise<unknown>;
   /** True when another OpenFeature provider decides routes: percentages are then changed there, not here. */
   readonly externallyManaged: () => boolean;
   /** With an external provider: what it decided lately, per route (shown as the live percentage). */
@@ -133,12 +133,12 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
   );
 
   app.get("/api/routes", (c) => c.json({ routes: options.routes().map(view) }));
-  app.get("/api/overview", (c) => c.json(options.overview() as object));
-  app.get("/api/routes/:id/history", (c) => {
+  app.get("/api/overview", async (c) => c.json((await options.overview()) as object));
+  app.get("/api/routes/:id/history", async (c) => {
     const route = findRoute(c.req.param("id"));
     const hours = Number(c.req.query("hours") ?? "6");
     if (!Number.isFinite(hours) || hours <= 0 || hours > 24 * 7) throw new AdminError(400, "invalid_query", "hours must be a number from 0 to 168");
-    return c.json(options.history(route.id, hours) as object);
+    return c.json((await options.history(route.id, hours)) as object);
   });
   app.get("/api/routes/:id", (c) => c.json(view(findRoute(c.req.param("id")))));
   app.put("/api/routes/:id/rollout", async (c) => {

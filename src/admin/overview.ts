@@ -5,7 +5,7 @@ import type { MigrationService } from "../guard/migration-service.ts";
 import { UNROUTED } from "../metrics/proxy-metrics.ts";
 import type { RolloutService } from "../rollout/rollout-service.ts";
 import type { ShadowRunner } from "../shadow/shadow-runner.ts";
-import type { ShadowRepository } from "../store/shadow-repository.ts";
+import type { ShadowStore } from "../store/shadow-store.ts";
 import type { Clock } from "../guard/clock.ts";
 import { routeView } from "./route-views.ts";
 
@@ -15,7 +15,7 @@ export interface OverviewSources {
   readonly migrations: MigrationService;
   readonly evidence: EvidenceWindow;
   readonly shadows: ShadowRunner;
-  readonly shadowEvidence: ShadowRepository;
+  readonly shadowEvidence: ShadowStore;
   readonly clock: Clock;
   /** With an external provider: what it decided lately, per route. */
   readonly observed?: (routeId: string) => ObservedShare;
@@ -42,16 +42,17 @@ function side(s: SideSummary, windowMs: number) {
  * and latency of each side, shadow match rate, top divergences, noise, last change; and the migration's
  * overall progress (share of all traffic served by extracted services, routes per state).
  */
-export function buildOverview(sources: OverviewSources) {
+export async function buildOverview(sources: OverviewSources) {
   const now = sources.clock.now();
-  sources.shadows.flush();
-  const routes = sources.routes().map((route) => {
+  await sources.shadows.flush();
+  const routes = await Promise.all(sources.routes().map(async (route) => {
     const traffic = sources.evidence.summary(route.id, now - TRAFFIC_WINDOW_MS);
-    const outcomes = sources.shadowEvidence.outcomes(route.id, Math.floor(Date.now() / 60_000) - SHADOW_WINDOW_MINUTES + 1);
+    const outcomes = await sources.shadowEvidence.outcomes(route.id, Math.floor(Date.now() / 60_000) - SHADOW_WINDOW_MINUTES + 1);
     const compared = outcomes.match + outcomes.diverge + outcomes.error;
     const minOccurrences = route.shadow?.noise.minOccurrences ?? 2;
     const isNoise = (path: string, kind: string) => kind !== "status" && kind !== "error" && sources.shadows.noise.isNoise(route.id, path, minOccurrences);
-    const signatures = sources.shadowEvidence.signatures(route.id, "open").filter((s) => !isNoise(s.path, s.kind));
+    const signatures = (await sources.shadowEvidence.signatures(route.id, "open")).filter((s) => !isNoise(s.path, s.kind));
+    const noise = route.shadow ? await sources.shadowEvidence.noise(route.id) : [];
     const migration = sources.migrations.get(route.id);
     return {
       ...routeView(route, sources.rollouts.repository.get(route.id), sources.observed?.(route.id)),
@@ -64,14 +65,11 @@ export function buildOverview(sources: OverviewSources) {
             matchRate: compared === 0 ? null : outcomes.match / compared,
             skipped: outcomes.skipped,
             topDivergences: signatures.slice(0, 3).map((s) => ({ id: s.id, path: s.path, kind: s.kind, count: s.count })),
-            noise: sources.shadowEvidence
-              .noise(route.id)
-              .filter((n) => isNoise(n.path, "changed"))
-              .map((n) => n.path),
+            noise: noise.filter((n) => isNoise(n.path, "changed")).map((n) => n.path),
           }
         : null,
     };
-  });
+  }));
   let served = 0;
   let byServices = 0;
   for (const id of [...routes.map((r) => r.id), UNROUTED]) {
@@ -89,13 +87,13 @@ export function buildOverview(sources: OverviewSources) {
 }
 
 /** A route's history for its chart: live percentage over time (from the audit log) and match rate per minute. */
-export function buildHistory(sources: OverviewSources, routeId: string, hours: number) {
+export async function buildHistory(sources: OverviewSources, routeId: string, hours: number) {
   const since = new Date(Date.now() - hours * 3_600_000).toISOString();
   const entries = sources.rollouts.repository.audit({ limit: 500, routeId }).filter((e) => e.at >= since);
   const percent = entries
     .filter((e) => e.newValue !== null && typeof e.newValue === "object" && typeof (e.newValue as { percent?: unknown }).percent === "number")
     .map((e) => ({ at: e.at, percent: (e.newValue as { percent: number }).percent, by: e.actor, action: e.action }))
     .reverse();
-  const minutes = sources.shadowEvidence.outcomesByMinute(routeId, Math.floor(Date.now() / 60_000) - hours * 60);
+  const minutes = await sources.shadowEvidence.outcomesByMinute(routeId, Math.floor(Date.now() / 60_000) - hours * 60);
   return { routeId, hours, percent, currentPercent: sources.rollouts.state.get(routeId)?.percent ?? null, matchRate: minutes, audit: entries.slice(0, 50) };
 }

@@ -2,7 +2,8 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { pathPatternSchema, type RouteConfig } from "../config/schema.ts";
 import type { RolloutRepository } from "../store/rollout-repository.ts";
-import type { ExampleRecord, ShadowRepository, SignatureRecord } from "../store/shadow-repository.ts";
+import type { ExampleRecord, SignatureRecord } from "../store/shadow-repository.ts";
+import type { ShadowStore } from "../store/shadow-store.ts";
 import type { ShadowRunner } from "../shadow/shadow-runner.ts";
 import { AdminError } from "./admin-error.ts";
 import { reasonSchema } from "./admin-schemas.ts";
@@ -11,7 +12,7 @@ import { readBody, readQuery } from "./read-input.ts";
 export interface ShadowApiOptions {
   readonly routes: () => readonly RouteConfig[];
   readonly shadows: ShadowRunner;
-  readonly evidence: ShadowRepository;
+  readonly evidence: ShadowStore;
   readonly audit: RolloutRepository;
   readonly findRoute: (id: string) => RouteConfig;
 }
@@ -48,13 +49,14 @@ export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, o
   const isNoise = (route: RouteConfig, signature: Pick<SignatureRecord, "path" | "kind">) =>
     signature.kind !== "status" && signature.kind !== "error" && shadows.noise.isNoise(route.id, signature.path, route.shadow?.noise.minOccurrences ?? 2);
 
-  app.get("/api/routes/:id/shadow", (c) => {
+  app.get("/api/routes/:id/shadow", async (c) => {
     const route = options.findRoute(c.req.param("id"));
     const { windowMinutes } = readQuery(c, windowSchema);
-    shadows.flush();
-    const counts = evidence.outcomes(route.id, Math.floor(Date.now() / 60_000) - windowMinutes + 1);
+    await shadows.flush();
+    const counts = await evidence.outcomes(route.id, Math.floor(Date.now() / 60_000) - windowMinutes + 1);
     const compared = counts.match + counts.diverge + counts.error;
-    const signatures = evidence.signatures(route.id);
+    const signatures = await evidence.signatures(route.id);
+    const noise = await evidence.noise(route.id);
     return c.json({
       routeId: route.id,
       shadow: route.shadow ?? null,
@@ -67,29 +69,27 @@ export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, o
       arrays: [...(route.shadow?.compare.arrays ?? []).map((rule) => ({ ...rule, automatic: false })), ...shadows.pairings.of(route.id)],
       noise: {
         samples: shadows.noise.samples(route.id),
-        fields: evidence.noise(route.id).map((n) => ({ ...n, isNoise: isNoise(route, { path: n.path, kind: "changed" }) })),
+        fields: noise.map((n) => ({ ...n, isNoise: isNoise(route, { path: n.path, kind: "changed" }) })),
         suppressedSignatures: signatures.filter((s) => isNoise(route, s)).map((s) => ({ path: s.path, kind: s.kind, count: s.count })),
       },
     });
   });
 
-  app.get("/api/routes/:id/divergences", (c) => {
+  app.get("/api/routes/:id/divergences", async (c) => {
     const route = options.findRoute(c.req.param("id"));
     const { status, examples } = readQuery(c, divergenceQuery);
-    shadows.flush();
-    const signatures = evidence
-      .signatures(route.id, status === "all" ? undefined : status)
-      .filter((s) => !isNoise(route, s))
-      .map((s) => ({ ...s, examples: evidence.examples(s.id, examples).map(exampleView) }));
+    await shadows.flush();
+    const found = (await evidence.signatures(route.id, status === "all" ? undefined : status)).filter((s) => !isNoise(route, s));
+    const signatures = await Promise.all(found.map(async (s) => ({ ...s, examples: (await evidence.examples(s.id, examples)).map(exampleView) })));
     return c.json({ routeId: route.id, signatures });
   });
 
   app.post("/api/divergences/:signatureId/acknowledge", async (c) => {
     const id = Number(c.req.param("signatureId"));
-    const before = Number.isInteger(id) ? evidence.signature(id) : undefined;
+    const before = Number.isInteger(id) ? await evidence.signature(id) : undefined;
     if (!before) throw new AdminError(404, "signature_not_found", `no divergence signature ${c.req.param("signatureId")}`);
     const { status, reason } = await readBody(c, acknowledgeSchema);
-    const after = evidence.acknowledge(id, status, reason);
+    const after = await evidence.acknowledge(id, status, reason);
     options.audit.appendAudit({
       actor: c.get("actor"),
       action: "acknowledge_divergence",
@@ -105,8 +105,8 @@ export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, o
   app.post("/api/routes/:id/shadow/reset", async (c) => {
     const route = options.findRoute(c.req.param("id"));
     const { reason } = await readBody(c, z.strictObject({ reason: reasonSchema }));
-    shadows.flush();
-    const removed = evidence.resetRoute(route.id);
+    await shadows.flush();
+    const removed = await evidence.resetRoute(route.id);
     options.audit.appendAudit({ actor: c.get("actor"), action: "reset_shadow_evidence", routeId: route.id, oldValue: removed, newValue: null, reason, source: "admin" });
     return c.json({ routeId: route.id, removed });
   });
@@ -114,8 +114,8 @@ export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, o
   app.post("/api/routes/:id/noise", async (c) => {
     const route = options.findRoute(c.req.param("id"));
     const { path, status, reason } = await readBody(c, noiseSchema);
-    shadows.flush();
-    const record = evidence.setNoiseStatus(route.id, path, status);
+    await shadows.flush();
+    const record = await evidence.setNoiseStatus(route.id, path, status);
     shadows.noise.setStatus(route.id, path, status);
     options.audit.appendAudit({ actor: c.get("actor"), action: `noise_${status}`, routeId: route.id, oldValue: null, newValue: { path, status }, reason, source: "admin" });
     return c.json(record);

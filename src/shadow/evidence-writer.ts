@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
-import type { EvidenceBatchItem, EvidenceRetention, ShadowRepository } from "../store/shadow-repository.ts";
+import type { EvidenceBatchItem, EvidenceRetention } from "../store/shadow-repository.ts";
+import type { ShadowStore } from "../store/shadow-store.ts";
 
 /** Items written in one transaction by the timer; a fuller queue is written over several turns. */
 const ITEMS_PER_TURN = 1_000;
@@ -24,19 +25,21 @@ export class EvidenceWriter {
   #lastPrune = 0;
   #droppedLogged = 0;
   #lastDropLog = 0;
+  /** Writes run one after another (a store may be a network database): each flush waits for the one before. */
+  #writing: Promise<void> = Promise.resolve();
   dropped = 0;
   /** Examples left out by the per-minute sampling (their counts were kept). */
   examplesSampledOut = 0;
 
   constructor(
-    private readonly repository: ShadowRepository,
+    private readonly store: ShadowStore,
     private readonly limits: () => EvidenceLimits,
     private readonly logger: Logger,
     private readonly maxQueued = 5_000,
     intervalMs = 200,
     private readonly pruneEveryMs = 10_000,
   ) {
-    this.#timer = setInterval(() => this.flush(ITEMS_PER_TURN), intervalMs);
+    this.#timer = setInterval(() => void this.flush(ITEMS_PER_TURN), intervalMs);
     this.#timer.unref();
   }
 
@@ -78,13 +81,18 @@ export class EvidenceWriter {
    * turn of the event loop never carries more than that many items' work; the timer's ticks write at most
    * one chunk each and leave the rest for the next turn.
    */
-  flush(chunk = Infinity): void {
+  flush(chunk = Infinity): Promise<void> {
+    this.#writing = this.#writing.then(() => this.#flushOnce(chunk));
+    return this.#writing;
+  }
+
+  async #flushOnce(chunk: number): Promise<void> {
     const now = Date.now();
     if (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, Math.min(chunk, this.#queue.length));
-      if (this.#queue.length > 0) setImmediate(() => this.flush(chunk));
+      if (this.#queue.length > 0) setImmediate(() => void this.flush(chunk));
       try {
-        this.repository.writeBatch(batch, this.limits());
+        await this.store.writeBatch(batch, this.limits());
       } catch (error) {
         this.dropped += batch.length;
         this.logger.error({ err: (error as Error).message, items: batch.length }, "could not store shadow evidence");
@@ -98,16 +106,16 @@ export class EvidenceWriter {
     if (now - this.#lastPrune >= this.pruneEveryMs) {
       this.#lastPrune = now;
       try {
-        this.repository.prune(this.limits());
+        await this.store.prune(this.limits());
       } catch (error) {
         this.logger.error({ err: (error as Error).message }, "could not prune shadow evidence");
       }
     }
   }
 
-  close(): void {
+  close(): Promise<void> {
     clearInterval(this.#timer);
     this.#lastPrune = 0;
-    this.flush();
+    return this.flush();
   }
 }

@@ -1,4 +1,5 @@
-import type { NoiseRecord, NoiseStatus, ShadowRepository } from "../store/shadow-repository.ts";
+import type { NoiseRecord, NoiseStatus } from "../store/shadow-repository.ts";
+import type { ShadowStore } from "../store/shadow-store.ts";
 
 interface RouteNoise {
   samples: number;
@@ -15,7 +16,9 @@ interface RouteNoise {
 export class NoiseModel {
   readonly #routes = new Map<string, RouteNoise>();
 
-  constructor(records: readonly NoiseRecord[], samples: (routeId: string) => number) {
+  /** `samples` seeds the sample count of every route named in `records` or in `routeIds`. */
+  constructor(records: readonly NoiseRecord[], samples: (routeId: string) => number, routeIds: Iterable<string> = []) {
+    for (const routeId of routeIds) this.#route(routeId, samples);
     for (const r of records) {
       const route = this.#route(r.routeId, samples);
       route.occurrences.set(r.path, r.occurrences);
@@ -23,8 +26,15 @@ export class NoiseModel {
     }
   }
 
-  static load(repository: ShadowRepository): NoiseModel {
-    return new NoiseModel(repository.noise(), (id) => repository.noiseSamples(id));
+  /**
+   * What the store learned so far: every noise path, and the sample counts of their routes and of
+   * `routeIds` (the configured ones: a route whose own answers never differed has samples but no paths).
+   */
+  static async load(store: ShadowStore, routeIds: Iterable<string> = []): Promise<NoiseModel> {
+    const records = await store.noise();
+    const samples = new Map<string, number>();
+    for (const routeId of new Set([...records.map((r) => r.routeId), ...routeIds])) samples.set(routeId, await store.noiseSamples(routeId));
+    return new NoiseModel(records, (id) => samples.get(id) ?? 0, samples.keys());
   }
 
   #route(routeId: string, samples?: (routeId: string) => number): RouteNoise {

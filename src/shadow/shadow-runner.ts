@@ -6,7 +6,7 @@ import { bucketOf, inRollout } from "../decision/bucketing.ts";
 import type { ShadowMetrics } from "../metrics/shadow-metrics.ts";
 import type { Backend } from "../proxy/backend-pool.ts";
 import type { CompiledRoute } from "../routing/route-table.ts";
-import type { ShadowRepository } from "../store/shadow-repository.ts";
+import type { ShadowStore } from "../store/shadow-store.ts";
 import { ArrayPairings } from "./array-pairings.ts";
 import { ByteArena } from "./byte-arena.ts";
 import { createComparer, type Comparer } from "./comparer.ts";
@@ -39,13 +39,15 @@ export interface ShadowRunner {
   readonly noise: NoiseModel;
   /** Arrays paired by an automatic key, per route. */
   readonly pairings: ArrayPairings;
-  /** Writes queued evidence now (tests and shutdown). */
-  flush(): void;
+  /** Writes queued evidence now (tests, reads of the evidence, shutdown). */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface ShadowRunnerOptions {
-  readonly repository: ShadowRepository;
+  readonly store: ShadowStore;
+  /** What the store learned of noise so far (read at start-up: `NoiseModel.load`). */
+  readonly noise: NoiseModel;
   readonly metrics: ShadowMetrics;
   readonly limits: () => ShadowingLimits;
   readonly logger: Logger;
@@ -70,7 +72,7 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
   });
   const budget = new ByteArena(initial.maxBufferedBytes);
   const evidence = new EvidenceWriter(
-    options.repository,
+    options.store,
     () => {
       const l = options.limits();
       return { examplesPerSignature: l.examplesPerSignature, examplesPerSignaturePerMinute: l.examplesPerSignaturePerMinute, signaturesPerRoute: l.signaturesPerRoute, maxAgeDays: l.retentionDays };
@@ -78,7 +80,7 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
     options.logger,
     initial.maxQueuedEvidence,
   );
-  const noise = NoiseModel.load(options.repository);
+  const noise = options.noise;
   const pairings = new ArrayPairings();
   let inFlight = 0;
 
@@ -121,7 +123,7 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
     },
     flush: () => evidence.flush(),
     async close() {
-      evidence.close();
+      await evidence.close();
       await comparer.close();
     },
   };

@@ -154,7 +154,7 @@ describe("shadow comparison behaviour", () => {
     for (let i = 0; i < 40; i++) await (await fetch(`${proxy.url}/storm?i=${i}`)).text();
     const r = await until(() => report("storm"), (x) => x.counts.diverge >= 40);
     expect(r.counts).toMatchObject({ match: 0, diverge: 40 });
-    proxy.shadows.flush();
+    await proxy.shadows.flush();
     const { signatures } = await adminJson<{ signatures: Array<{ path: string; kind: string; count: number; examples: unknown[] }> }>(proxy.adminUrl, "/api/routes/storm/divergences?examples=20");
     const price = signatures.find((s) => s.path === "$.price");
     expect(price).toMatchObject({ kind: "type_changed", count: 40 });
@@ -275,7 +275,7 @@ describe("shadow comparison behaviour", () => {
     expect(example?.requestHeaders).toMatchObject({ authorization: "[redacted]", cookie: "[redacted]" });
     expect(JSON.parse(example?.legacyBody ?? "{}")).toEqual({ email: "[redacted]", plan: "gold" });
     // Nothing anywhere in the database files: the main file and its write-ahead log.
-    proxy.shadows.flush();
+    await proxy.shadows.flush();
     for (const file of readdirSync(dataDir)) {
       const bytes = readFileSync(join(dataDir, file)).toString("latin1");
       for (const secret of ["very-secret-token-42", "cookie-secret-77", "someone@example.com"]) expect(bytes, `${file} holds ${secret}`).not.toContain(secret);

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { NoiseModel } from "../../../src/shadow/noise-model.ts";
 import { openDatabase } from "../../../src/store/database.ts";
 import { createShadowRepository } from "../../../src/store/shadow-repository.ts";
+import { sqliteShadowStore } from "../../../src/store/shadow-store.ts";
 import { makeTempDir } from "../../helpers/temp-dir.ts";
 
 describe("the noise model", () => {
@@ -60,17 +61,19 @@ describe("the noise model", () => {
     expect(model.noisePaths("r", 2)).toEqual(["$.at"]);
   });
 
-  it("loads from the SQLite store what earlier samples taught it", () => {
+  it("loads from the SQLite store what earlier samples taught it, sample counts of quiet routes included", async () => {
     const temp = makeTempDir();
     const db = openDatabase(temp.dir);
     try {
       const repo = createShadowRepository(db);
       const at = new Date().toISOString();
       const sample = { routeId: "r", at, outcome: "match" as const, signatures: [], noiseSample: { paths: ["$.at"] } };
-      repo.writeBatch([sample, sample], { examplesPerSignature: 5, signaturesPerRoute: 200, maxAgeDays: 7 });
-      const model = NoiseModel.load(repo);
+      const quiet = { routeId: "quiet", at, outcome: "match" as const, signatures: [], noiseSample: { paths: [] } };
+      repo.writeBatch([sample, sample, quiet], { examplesPerSignature: 5, signaturesPerRoute: 200, maxAgeDays: 7 });
+      const model = await NoiseModel.load(sqliteShadowStore(repo), ["quiet"]);
       expect(model.samples("r")).toBe(2);
       expect(model.isNoise("r", "$.at", 2)).toBe(true);
+      expect(model.samples("quiet")).toBe(1);
     } finally {
       db.close();
       temp.remove();
