@@ -29,7 +29,9 @@ import { createGuardMetrics } from "./guard/guard-metrics.ts";
 import { createMigrationService, type MigrationService } from "./guard/migration-service.ts";
 import { createMigrationRepository } from "./store/migration-repository.ts";
 import { createShadowRunner, type ShadowRunner } from "./shadow/shadow-runner.ts";
-import { openDatabase } from "./store/database.ts";
+import { openDatabase, watchForeignWrites } from "./store/database.ts";
+import { createRolloutRepository } from "./store/rollout-repository.ts";
+import { sqliteRolloutStore } from "./store/rollout-store.ts";
 import { createShadowRepository } from "./store/shadow-repository.ts";
 import { sqliteShadowStore, type ShadowStore } from "./store/shadow-store.ts";
 import { NoiseModel } from "./shadow/noise-model.ts";
@@ -121,7 +123,8 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   checkAdminExposure(adminHost, tokens);
 
   const db = openDatabase(resolve(options.dataDir ?? "data"));
-  const rollouts = createRolloutService({ db, logger, pollMs: options.pollMs });
+  const rolloutRepository = createRolloutRepository(db);
+  const rollouts = await createRolloutService({ store: sqliteRolloutStore(rolloutRepository), logger, watch: (onChange) => watchForeignWrites(db, onChange, options.pollMs) });
   const registry = options.registry ?? new Registry();
   // Process metrics (CPU, memory, event loop lag, handles), so an operator sees what the proxy itself costs.
   if (!options.registry) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 5 });
@@ -129,12 +132,13 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   const evidence = new EvidenceWindow(clock);
   const routeById = (id: string) => current.config.routes.find((r) => r.id === id);
   const metrics = withEvidence(createProxyMetrics(registry), evidence, (id) => routeById(id)?.target);
-  rollouts.reconcile(config.routes);
+  await rollouts.reconcile(config.routes);
   const pools = new BackendPools();
   const shadowPools = new BackendPools();
   let current = buildProxyState(config, pools, shadowPools);
   const shadowEvidence = sqliteShadowStore(createShadowRepository(db));
-  const migrationRepository = createMigrationRepository(db, (entry) => rollouts.repository.appendAudit(entry));
+  // SQLite's migration repository appends its audit entry inside its own transaction, synchronously.
+  const migrationRepository = createMigrationRepository(db, (entry) => rolloutRepository.appendAudit(entry));
   const migrations = createMigrationService({
     routes: () => current.config.routes,
     rollouts,
@@ -240,7 +244,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       const next = await loadConfigFile(configPath);
       const previous = current.config;
       // Percentages first: if the database refuses, the reload is refused whole and the old table serves on.
-      rollouts.reconcile(next.routes);
+      await rollouts.reconcile(next.routes);
       current = buildProxyState(next, pools, shadowPools);
       applyServerLimits(dataPlane, next.server);
       migrations.sync();

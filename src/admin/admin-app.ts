@@ -63,7 +63,7 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
     if (!route) throw new AdminError(404, "route_not_found", `no route "${id}" in the config in force`);
     return route;
   };
-  const view = (route: RouteConfig) => ({ ...routeView(route, rollouts.repository.get(route.id), options.observed?.(route.id)), state: options.migrations.get(route.id)?.state ?? null });
+  const view = (route: RouteConfig) => ({ ...routeView(route, rollouts.state.record(route.id), options.observed?.(route.id)), state: options.migrations.get(route.id)?.state ?? null });
   const changed = (c: Context<Env>, route: RouteConfig, result: ChangeResult) => {
     if (!result.ok) throw new AdminError(404, "route_not_found", `no rollout state for route "${route.id}"`);
     return c.json({ route: view(route), previousPercent: result.before.percent });
@@ -147,7 +147,7 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
     const { percent, reason } = await readBody(c, rolloutUpdateSchema);
     const refusal = percent > 0 ? options.migrations.raiseRefusal(route.id) : undefined;
     if (refusal && !refusal.ok) throw new AdminError(409, refusal.code, refusal.message);
-    const result = rollouts.setPercent(route.id, percent, c.get("actor"), reason);
+    const result = await rollouts.setPercent(route.id, percent, c.get("actor"), reason);
     options.migrations.percentSetByHand(route.id, c.get("actor"));
     return changed(c, route, result);
   });
@@ -155,7 +155,7 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
     const route = findRoute(c.req.param("id"));
     writable();
     const { reason } = await readBody(c, reasonOnlySchema);
-    const result = rollouts.rollback(route.id, c.get("actor"), reason);
+    const result = await rollouts.rollback(route.id, c.get("actor"), reason);
     options.migrations.percentSetByHand(route.id, c.get("actor"));
     return changed(c, route, result);
   });
@@ -163,11 +163,11 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
     const route = findRoute(c.req.param("id"));
     writable();
     const { reason } = await readBody(c, reasonOnlySchema);
-    return changed(c, route, rollouts.reroll(route.id, c.get("actor"), reason));
+    return changed(c, route, await rollouts.reroll(route.id, c.get("actor"), reason));
   });
-  app.get("/api/audit", (c) => {
+  app.get("/api/audit", async (c) => {
     const { limit, before, route } = readQuery(c, auditQuerySchema);
-    const entries = rollouts.repository.audit({ limit, before, routeId: route });
+    const entries = await rollouts.store.audit({ limit, before, routeId: route });
     const last = entries.at(-1);
     return c.json({ entries, nextBefore: entries.length === limit && last ? last.id : null });
   });
@@ -177,7 +177,7 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
     routes: options.routes,
     shadows: options.shadows,
     evidence: options.shadowEvidence,
-    audit: rollouts.repository,
+    audit: rollouts.store,
     findRoute,
   });
 

@@ -23,7 +23,7 @@ export function registerMigrationApi(app: Hono<Env>, { migrations, findRoute }: 
     const route = findRoute(c.req.param("id"));
     return c.json({ ...migrations.get(route.id), guard: route.guard ?? null, promote: route.promote ?? null });
   });
-  const actions: Record<string, (id: string, actor: string, reason: string) => MigrationResult> = {
+  const actions: Record<string, (id: string, actor: string, reason: string) => MigrationResult | Promise<MigrationResult>> = {
     "promotion/start": migrations.startPromotion,
     "promotion/pause": migrations.pausePromotion,
     "promotion/resume": migrations.resumePromotion,
@@ -35,7 +35,7 @@ export function registerMigrationApi(app: Hono<Env>, { migrations, findRoute }: 
     app.post(`/api/routes/:id/${path}`, async (c) => {
       const route = findRoute(c.req.param("id"));
       const { reason } = await readBody(c, reasonOnlySchema);
-      return answer(c, act(route.id, c.get("actor"), reason));
+      return answer(c, await act(route.id, c.get("actor"), reason));
     });
   }
 }

@@ -55,7 +55,7 @@ export async function buildOverview(sources: OverviewSources) {
     const noise = route.shadow ? await sources.shadowEvidence.noise(route.id) : [];
     const migration = sources.migrations.get(route.id);
     return {
-      ...routeView(route, sources.rollouts.repository.get(route.id), sources.observed?.(route.id)),
+      ...routeView(route, sources.rollouts.state.record(route.id), sources.observed?.(route.id)),
       state: migration?.state ?? null,
       promotion: migration ? { status: migration.promotion, step: migration.stepIndex, steps: route.promote?.steps ?? null } : null,
       traffic: { legacy: side(traffic.legacy, TRAFFIC_WINDOW_MS), target: side(traffic.target, TRAFFIC_WINDOW_MS), fallbacks: traffic.fallbacks },
@@ -89,7 +89,7 @@ export async function buildOverview(sources: OverviewSources) {
 /** A route's history for its chart: live percentage over time (from the audit log) and match rate per minute. */
 export async function buildHistory(sources: OverviewSources, routeId: string, hours: number) {
   const since = new Date(Date.now() - hours * 3_600_000).toISOString();
-  const entries = sources.rollouts.repository.audit({ limit: 500, routeId }).filter((e) => e.at >= since);
+  const entries = (await sources.rollouts.store.audit({ limit: 500, routeId })).filter((e) => e.at >= since);
   const percent = entries
     .filter((e) => e.newValue !== null && typeof e.newValue === "object" && typeof (e.newValue as { percent?: unknown }).percent === "number")
     .map((e) => ({ at: e.at, percent: (e.newValue as { percent: number }).percent, by: e.actor, action: e.action }))

@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { pathPatternSchema, type RouteConfig } from "../config/schema.ts";
-import type { RolloutRepository } from "../store/rollout-repository.ts";
+import type { RolloutStore } from "../store/rollout-store.ts";
 import type { ExampleRecord, SignatureRecord } from "../store/shadow-repository.ts";
 import type { ShadowStore } from "../store/shadow-store.ts";
 import type { ShadowRunner } from "../shadow/shadow-runner.ts";
@@ -13,7 +13,7 @@ export interface ShadowApiOptions {
   readonly routes: () => readonly RouteConfig[];
   readonly shadows: ShadowRunner;
   readonly evidence: ShadowStore;
-  readonly audit: RolloutRepository;
+  readonly audit: RolloutStore;
   readonly findRoute: (id: string) => RouteConfig;
 }
 
@@ -90,7 +90,7 @@ export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, o
     if (!before) throw new AdminError(404, "signature_not_found", `no divergence signature ${c.req.param("signatureId")}`);
     const { status, reason } = await readBody(c, acknowledgeSchema);
     const after = await evidence.acknowledge(id, status, reason);
-    options.audit.appendAudit({
+    await options.audit.appendAudit({
       actor: c.get("actor"),
       action: "acknowledge_divergence",
       routeId: before.routeId,
@@ -107,7 +107,7 @@ export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, o
     const { reason } = await readBody(c, z.strictObject({ reason: reasonSchema }));
     await shadows.flush();
     const removed = await evidence.resetRoute(route.id);
-    options.audit.appendAudit({ actor: c.get("actor"), action: "reset_shadow_evidence", routeId: route.id, oldValue: removed, newValue: null, reason, source: "admin" });
+    await options.audit.appendAudit({ actor: c.get("actor"), action: "reset_shadow_evidence", routeId: route.id, oldValue: removed, newValue: null, reason, source: "admin" });
     return c.json({ routeId: route.id, removed });
   });
 
@@ -117,7 +117,7 @@ export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, o
     await shadows.flush();
     const record = await evidence.setNoiseStatus(route.id, path, status);
     shadows.noise.setStatus(route.id, path, status);
-    options.audit.appendAudit({ actor: c.get("actor"), action: `noise_${status}`, routeId: route.id, oldValue: null, newValue: { path, status }, reason, source: "admin" });
+    await options.audit.appendAudit({ actor: c.get("actor"), action: `noise_${status}`, routeId: route.id, oldValue: null, newValue: { path, status }, reason, source: "admin" });
     return c.json(record);
   });
 }

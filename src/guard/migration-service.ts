@@ -23,12 +23,12 @@ export interface MigrationService {
   /** Creates missing rows and lets every route's state follow its percentage. */
   sync(): void;
   /** One evaluation of every guard and promotion, at the clock's now. */
-  tick(): void;
+  tick(): Promise<void>;
   get(routeId: string): MigrationRecord | undefined;
-  startPromotion(routeId: string, actor: string, reason: string): MigrationResult;
+  startPromotion(routeId: string, actor: string, reason: string): Promise<MigrationResult>;
   pausePromotion(routeId: string, actor: string, reason: string): MigrationResult;
-  resumePromotion(routeId: string, actor: string, reason: string): MigrationResult;
-  stepPromotion(routeId: string, actor: string, reason: string): MigrationResult;
+  resumePromotion(routeId: string, actor: string, reason: string): Promise<MigrationResult>;
+  stepPromotion(routeId: string, actor: string, reason: string): Promise<MigrationResult>;
   /** Lifts `halted` or `paused`: the state follows the percentage again; a paused promotion stays paused. */
   resume(routeId: string, actor: string, reason: string): MigrationResult;
   retire(routeId: string, actor: string, reason: string): MigrationResult;
@@ -93,7 +93,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
     if (changed) metrics.state(route.id, changed.state);
   }
 
-  function guardRoute(route: RouteConfig, record: MigrationRecord, now: number): unknown {
+  async function guardRoute(route: RouteConfig, record: MigrationRecord, now: number): Promise<unknown> {
     const guard = route.guard;
     // A halted route is judged too whenever it is above 0 (a config edit raised it): nothing runs unguarded.
     if (!guard || percentOf(route.id) <= 0) return undefined;
@@ -115,21 +115,21 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       },
       { actor: "guard", action: "halted", routeId: route.id, oldValue: { state: record.state, percent: percentOf(route.id) }, newValue: { state: "halted", percent: back, evidence: evidenceSnapshot(evidence) }, reason, source: "guard" },
     );
-    rollouts.setPercent(route.id, back, "guard", reason, "guard_rollback");
+    await rollouts.setPercent(route.id, back, "guard", reason, "guard_rollback");
     metrics.trip(route.id);
     metrics.state(route.id, "halted");
     logger.warn({ route: route.id, reasons: verdict.reasons, percent: back, evidence: evidenceSnapshot(evidence) }, "guard tripped: route rolled back and halted");
     return verdict;
   }
 
-  function promoteRoute(route: RouteConfig, record: MigrationRecord, now: number): unknown {
+  async function promoteRoute(route: RouteConfig, record: MigrationRecord, now: number): Promise<unknown> {
     const promote = route.promote;
     if (!promote || record.promotion !== "running" || HELD.has(record.state)) return undefined;
     const index = record.stepIndex ?? 0;
     const started = record.stepStartedAt ?? now;
     const stepPercent = promote.steps[index] as number;
     // A process that died between taking a step and setting its percentage: finish the job.
-    if (percentOf(route.id) !== stepPercent) rollouts.setPercent(route.id, stepPercent, "promotion", `promotion step ${index + 1} of ${promote.steps.length}`, "promote");
+    if (percentOf(route.id) !== stepPercent) await rollouts.setPercent(route.id, stepPercent, "promotion", `promotion step ${index + 1} of ${promote.steps.length}`, "promote");
     if (now - started < promote.intervalMs) return { verdict: "waiting", untilMs: started + promote.intervalMs };
     const evidence = window.summary(route.id, started);
     const verdict = evaluatePromotion(promote, evidence);
@@ -148,7 +148,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
     );
     if (!won) return { verdict: "taken_by_another_process" };
     if (!last) {
-      rollouts.setPercent(route.id, nextPercent, "promotion", reason, "promote");
+      await rollouts.setPercent(route.id, nextPercent, "promotion", reason, "promote");
       metrics.step(route.id);
       logger.info({ route: route.id, from: stepPercent, to: nextPercent }, "promotion step taken");
     }
@@ -158,22 +158,22 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
   const service: MigrationService = {
     sync() {
       for (const route of options.routes()) {
-        const last = rollouts.repository.get(route.id);
+        const last = rollouts.state.record(route.id);
         follow(route, last?.changedBy ?? "routes.config.ts", `percentage ${percentOf(route.id)}%${last ? `: ${last.reason}` : ""}`);
       }
     },
-    tick() {
+    async tick() {
       const now = clock.now();
       for (const route of options.routes()) {
         const record = repository.ensure(route.id, stateFor(percentOf(route.id), route.shadow !== undefined), "routes.config.ts");
-        const guard = guardRoute(route, record, now);
+        const guard = await guardRoute(route, record, now);
         const fresh = repository.get(route.id) ?? record;
-        const promotion = promoteRoute(route, fresh, now);
+        const promotion = await promoteRoute(route, fresh, now);
         if (guard !== undefined || promotion !== undefined) repository.setVerdict(route.id, { at: now, guard: guard ?? null, promotion: promotion ?? null });
       }
     },
     get: (routeId) => repository.get(routeId),
-    startPromotion(routeId, actor, reason) {
+    async startPromotion(routeId, actor, reason) {
       const halted = haltedRefusal(routeId);
       if (halted) return halted;
       const route = routeOf(routeId);
@@ -186,7 +186,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
         { promotion: "running", stepIndex: 0, stepStartedAt: clock.now(), state, actor, reason },
         { actor, action: "promotion_start", routeId, oldValue: { percent: percentOf(routeId), state: record.state }, newValue: { percent: first, steps: route.promote.steps }, reason, source: "admin" },
       );
-      rollouts.setPercent(routeId, first, actor, reason, "promote");
+      await rollouts.setPercent(routeId, first, actor, reason, "promote");
       return done(result);
     },
     pausePromotion(routeId, actor, reason) {
@@ -196,7 +196,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
         repository.change(routeId, { promotion: "paused", state: "paused", actor, reason }, { actor, action: "promotion_pause", routeId, oldValue: { state: record.state }, newValue: { state: "paused" }, reason, source: "admin" }),
       );
     },
-    resumePromotion(routeId, actor, reason) {
+    async resumePromotion(routeId, actor, reason) {
       const halted = haltedRefusal(routeId);
       if (halted) return halted;
       const route = routeOf(routeId);
@@ -208,10 +208,10 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
         { promotion: "running", state: stateFor(step, route.shadow !== undefined), stepStartedAt: clock.now(), actor, reason },
         { actor, action: "promotion_resume", routeId, oldValue: { state: record.state }, newValue: { percent: step }, reason, source: "admin" },
       );
-      rollouts.setPercent(routeId, step, actor, reason, "promote");
+      await rollouts.setPercent(routeId, step, actor, reason, "promote");
       return done(result);
     },
-    stepPromotion(routeId, actor, reason) {
+    async stepPromotion(routeId, actor, reason) {
       const halted = haltedRefusal(routeId);
       if (halted) return halted;
       const route = routeOf(routeId);
@@ -225,7 +225,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
         { actor, action: "promote_step", routeId, oldValue: { step: record.stepIndex }, newValue: { step: next, percent }, reason, source: "admin" },
         { stepIndex: record.stepIndex, stepStartedAt: record.stepStartedAt },
       );
-      if (result) rollouts.setPercent(routeId, percent, actor, reason, "promote");
+      if (result) await rollouts.setPercent(routeId, percent, actor, reason, "promote");
       return done(result);
     },
     resume(routeId, actor, reason) {
@@ -267,18 +267,23 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
     },
     schedule(intervalMs) {
       let timer: NodeJS.Timeout | undefined;
-      const loop = () => {
+      let stopped = false;
+      const loop = async () => {
         try {
-          service.tick();
+          await service.tick();
         } catch (error) {
           logger.error({ err: (error as Error).message }, "guard evaluation failed");
         }
-        timer = setTimeout(loop, intervalMs());
+        if (stopped) return;
+        timer = setTimeout(() => void loop(), intervalMs());
         timer.unref();
       };
-      timer = setTimeout(loop, intervalMs());
+      timer = setTimeout(() => void loop(), intervalMs());
       timer.unref();
-      return () => clearTimeout(timer);
+      return () => {
+        stopped = true;
+        clearTimeout(timer);
+      };
     },
   };
   return service;

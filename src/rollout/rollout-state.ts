@@ -1,4 +1,5 @@
-import type { RolloutRecord, RolloutRepository } from "../store/rollout-repository.ts";
+import type { RolloutRecord } from "../store/rollout-repository.ts";
+import type { RolloutStore } from "../store/rollout-store.ts";
 
 /** What the data plane needs of a route's rollout, read synchronously on every request. */
 export interface LiveRollout {
@@ -14,18 +15,22 @@ export interface RolloutReader {
 }
 
 /**
- * An in-memory copy of the rollout table, so that no request waits for SQLite. `refresh()` re-reads it
- * (after this process writes, and when another process has written) and tells listeners what changed.
+ * An in-memory copy of the rollout table, so that no request waits for the store. `refresh()` re-reads
+ * it (after this process writes, and when another process or node has written) and tells listeners what
+ * changed. Empty until the first refresh.
  */
 export class RolloutState implements RolloutReader {
-  #live = new Map<string, LiveRollout>();
+  #live = new Map<string, RolloutRecord>();
   readonly #listeners = new Set<(routeIds: readonly string[]) => void>();
 
-  constructor(private readonly repository: Pick<RolloutRepository, "all">) {
-    this.refresh();
-  }
+  constructor(private readonly store: Pick<RolloutStore, "all">) {}
 
   get(routeId: string): LiveRollout | undefined {
+    return this.#live.get(routeId);
+  }
+
+  /** The route's whole record as last read: who changed it, when and why. */
+  record(routeId: string): RolloutRecord | undefined {
     return this.#live.get(routeId);
   }
 
@@ -34,15 +39,14 @@ export class RolloutState implements RolloutReader {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Re-reads the table; returns (and announces) the routes that changed. */
-  refresh(): string[] {
-    const next = new Map<string, LiveRollout>();
+  /** Re-reads the table; returns (and announces) the routes whose percentage or salt changed. */
+  async refresh(): Promise<string[]> {
+    const next = new Map<string, RolloutRecord>();
     const changed: string[] = [];
-    for (const record of this.repository.all() as RolloutRecord[]) {
-      const live = { percent: record.percent, salt: record.salt };
+    for (const record of await this.store.all()) {
       const before = this.#live.get(record.routeId);
-      if (!before || before.percent !== live.percent || before.salt !== live.salt) changed.push(record.routeId);
-      next.set(record.routeId, live);
+      if (!before || before.percent !== record.percent || before.salt !== record.salt) changed.push(record.routeId);
+      next.set(record.routeId, record);
     }
     this.#live = next;
     if (changed.length > 0) for (const listener of this.#listeners) listener(changed);

@@ -54,7 +54,7 @@ describe("the demo's guardrails, with the shipped routes.config.ts", () => {
     expect(await failing.json()).toEqual({ failing: true, status: 500 });
     const served = await reads((i) => `/api/products/p_${String(1 + (i % 60)).padStart(3, "0")}`, 15);
     expect(new Set(served)).toEqual(new Set(["legacy"])); // every answer came from the monolith
-    proxy.migrations.tick();
+    await proxy.migrations.tick();
     expect(proxy.rollouts.state.get("product-detail")?.percent).toBe(0);
     expect(proxy.migrations.get("product-detail")?.state).toBe("halted");
   });
@@ -65,7 +65,7 @@ describe("the demo's guardrails, with the shipped routes.config.ts", () => {
     for (let step = 0; step < 5; step++) {
       await reads((i) => `/api/orders/ord_seed_${String(1 + (i % 40)).padStart(3, "0")}`, 25);
       clock.advance(10_000);
-      proxy.migrations.tick();
+      await proxy.migrations.tick();
       seen.push(proxy.rollouts.state.get("order-detail")?.percent);
     }
     expect(seen).toEqual([1, 5, 25, 50, 100, 100]);

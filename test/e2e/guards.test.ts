@@ -59,13 +59,13 @@ describe("guards and progressive promotion (a hand-driven clock)", () => {
       clock,
     );
     await traffic(proxy, "/r", 40);
-    proxy.migrations.tick();
+    await proxy.migrations.tick();
     expect(live(proxy, "r")).toBe(50);
     expect(proxy.migrations.get("r")?.state).toBe("canary");
 
     mode = "error";
     await traffic(proxy, "/r", 40, 100);
-    proxy.migrations.tick();
+    await proxy.migrations.tick();
     expect(live(proxy, "r")).toBe(0);
     expect(proxy.migrations.get("r")).toMatchObject({ state: "halted", stateBy: "guard" });
     const audit = await adminJson<{ entries: Array<{ action: string; actor: string; reason: string; newValue: { evidence?: { target: { errors: number } } } }> }>(proxy.adminUrl, "/api/audit?route=r&limit=5");
@@ -79,7 +79,7 @@ describe("guards and progressive promotion (a hand-driven clock)", () => {
     mode = "ok";
     clock.advance(600_000);
     await traffic(proxy, "/r", 20, 200);
-    proxy.migrations.tick();
+    await proxy.migrations.tick();
     expect(live(proxy, "r")).toBe(0);
     expect(proxy.migrations.get("r")?.state).toBe("halted");
     const resumed = await adminJson<{ state: string }>(proxy.adminUrl, "/api/routes/r/resume", { method: "POST", json: { reason: "fixed the 500s" } });
@@ -93,7 +93,7 @@ describe("guards and progressive promotion (a hand-driven clock)", () => {
     const proxy = await proxyWith([route], clock, undefined, name);
     mode = "error";
     await traffic(proxy, "/h", 40);
-    proxy.migrations.tick();
+    await proxy.migrations.tick();
     expect(proxy.migrations.get("h")?.state).toBe("halted");
     expect(live(proxy, "h")).toBe(0);
 
@@ -119,7 +119,7 @@ describe("guards and progressive promotion (a hand-driven clock)", () => {
     expect((await proxy.reload()).applied).toBe(true);
     expect(live(proxy, "h")).toBe(70);
     await traffic(proxy, "/h", 40, 500);
-    proxy.migrations.tick();
+    await proxy.migrations.tick();
     expect(live(proxy, "h")).toBe(0);
     expect(proxy.migrations.get("h")?.state).toBe("halted");
 
@@ -145,7 +145,7 @@ describe("guards and progressive promotion (a hand-driven clock)", () => {
     expect(live(proxy, "ps")).toBe(50);
     mode = "error";
     await traffic(proxy, "/ps", 40);
-    proxy.migrations.tick();
+    await proxy.migrations.tick();
     expect(live(proxy, "ps")).toBe(10);
     expect(proxy.migrations.get("ps")).toMatchObject({ state: "halted", stepIndex: 0, promotion: "paused" });
   });
@@ -157,11 +157,11 @@ describe("guards and progressive promotion (a hand-driven clock)", () => {
       clock,
     );
     await traffic(proxy, "/d", 20);
-    proxy.migrations.tick();
+    await proxy.migrations.tick();
     expect(live(proxy, "d")).toBe(10);
     mode = "diverge";
     await traffic(proxy, "/d", 20, 100);
-    proxy.migrations.tick();
+    await proxy.migrations.tick();
     expect(live(proxy, "d")).toBe(0);
     expect(proxy.migrations.get("d")?.state).toBe("halted");
   });
@@ -175,7 +175,7 @@ describe("guards and progressive promotion (a hand-driven clock)", () => {
     await adminJson(proxy.adminUrl, "/api/routes/quiet/promotion/start", { method: "POST", json: { reason: "go" } });
     await traffic(proxy, "/quiet", 3);
     clock.advance(61_000);
-    proxy.migrations.tick();
+    await proxy.migrations.tick();
     expect(live(proxy, "quiet")).toBe(5);
     const migration = await adminJson<{ stepIndex: number; lastVerdict: { guard: { verdict: string }; promotion: { verdict: string; reason: string } } }>(proxy.adminUrl, "/api/routes/quiet/migration");
     expect(migration.stepIndex).toBe(0);
@@ -197,10 +197,10 @@ describe("guards and progressive promotion (a hand-driven clock)", () => {
     for (let round = 0; round < steps.length; round++) {
       await traffic(proxy, "/p", 40, round * 100);
       clock.advance(30_000);
-      proxy.migrations.tick(); // half an interval: no step yet
+      await proxy.migrations.tick(); // half an interval: no step yet
       expect(live(proxy, "p")).toBe(seen[seen.length - 1]);
       clock.advance(30_000);
-      proxy.migrations.tick();
+      await proxy.migrations.tick();
       seen.push(live(proxy, "p") as number);
     }
     expect(seen).toEqual([1, 5, 25, 50, 100, 100]);
@@ -218,7 +218,7 @@ describe("guards and progressive promotion (a hand-driven clock)", () => {
     await adminJson(first.adminUrl, "/api/routes/rs/promotion/start", { method: "POST", json: { reason: "go" } });
     await traffic(first, "/rs", 30);
     clock.advance(60_000);
-    first.migrations.tick();
+    await first.migrations.tick();
     expect(live(first, "rs")).toBe(10);
     const before = first.migrations.get("rs");
     clock.advance(20_000);
@@ -230,10 +230,10 @@ describe("guards and progressive promotion (a hand-driven clock)", () => {
     expect(live(second, "rs")).toBe(10);
     await traffic(second, "/rs", 30);
     clock.advance(30_000); // 50 s into the step: not yet
-    second.migrations.tick();
+    await second.migrations.tick();
     expect(live(second, "rs")).toBe(10);
     clock.advance(10_000); // 60 s: the same timer as before the restart
-    second.migrations.tick();
+    await second.migrations.tick();
     expect(live(second, "rs")).toBe(100);
   });
 
@@ -247,8 +247,8 @@ describe("guards and progressive promotion (a hand-driven clock)", () => {
     await traffic(a, "/two", 30);
     await traffic(b, "/two", 30, 100);
     clock.advance(60_000);
-    a.migrations.tick();
-    b.migrations.tick();
+    await a.migrations.tick();
+    await b.migrations.tick();
     expect(live(a, "two")).toBe(50);
     await until(async () => live(b, "two"), (p) => p === 50, 5_000);
     const audit = await adminJson<{ entries: Array<{ action: string }> }>(a.adminUrl, "/api/audit?route=two&limit=100");

@@ -20,15 +20,15 @@ function routesAt(percent: number) {
 }
 
 describe("StranglerRolloutProvider through the OpenFeature SDK", () => {
-  let store: ReturnType<typeof tempRolloutService>;
+  let store: Awaited<ReturnType<typeof tempRolloutService>>;
   let rollouts: RolloutService;
   let client: Client;
   let domain: string;
 
   beforeEach(async () => {
-    store = tempRolloutService();
+    store = await tempRolloutService();
     rollouts = store.rollouts;
-    rollouts.reconcile(routesAt(25));
+    await rollouts.reconcile(routesAt(25));
     domain = `test:${randomUUID()}`;
     await OpenFeature.setProviderAndWait(domain, new StranglerRolloutProvider(rollouts.state));
     client = OpenFeature.getClient(domain);
@@ -59,21 +59,21 @@ describe("StranglerRolloutProvider through the OpenFeature SDK", () => {
   });
 
   it("is monotonic: every key in at 10% is in at 20%, none in at 20% only was in at 10%", async () => {
-    rollouts.setPercent("products-list", 10, "test", "step");
+    await rollouts.setPercent("products-list", 10, "test", "step");
     const at10 = new Set<string>();
     for (const key of keys) if ((await variantOf("products-list", key)) === "target") at10.add(key);
-    rollouts.setPercent("products-list", 20, "test", "step");
+    await rollouts.setPercent("products-list", 20, "test", "step");
     const at20 = new Set<string>();
     for (const key of keys) if ((await variantOf("products-list", key)) === "target") at20.add(key);
     for (const key of at10) expect(at20.has(key), key).toBe(true);
     expect(at20.size).toBeGreaterThan(at10.size);
-    rollouts.setPercent("products-list", 10, "test", "back down");
+    await rollouts.setPercent("products-list", 10, "test", "back down");
     for (const key of at20) expect((await variantOf("products-list", key)) === "target").toBe(at10.has(key));
   });
 
   it("0% is exactly none and 100% exactly all", async () => {
-    rollouts.setPercent("orders-list", 0, "test", "none");
-    rollouts.setPercent("order-detail", 100, "test", "all");
+    await rollouts.setPercent("orders-list", 0, "test", "none");
+    await rollouts.setPercent("order-detail", 100, "test", "all");
     for (const key of keys.slice(0, 3000)) {
       expect(await variantOf("orders-list", key)).toBe("legacy");
       expect(await variantOf("order-detail", key)).toBe("target");
@@ -83,14 +83,14 @@ describe("StranglerRolloutProvider through the OpenFeature SDK", () => {
   it("emits ConfigurationChanged naming the flag whose percentage changed", async () => {
     const seen: string[][] = [];
     client.addHandler(ProviderEvents.ConfigurationChanged, (details) => seen.push(details?.flagsChanged ?? []));
-    rollouts.setPercent("order-create", 50, "test", "half");
+    await rollouts.setPercent("order-create", 50, "test", "half");
     await new Promise((r) => setTimeout(r, 10));
     expect(seen).toEqual([[flagKeyFor("order-create")]]);
   });
 
   it("a re-rolled salt buckets users anew, at the same percentage", async () => {
     const before = await Promise.all(keys.slice(0, 2000).map((k) => variantOf("inventory-read", k)));
-    rollouts.reroll("inventory-read", "test", "fresh cohort");
+    await rollouts.reroll("inventory-read", "test", "fresh cohort");
     const after = await Promise.all(keys.slice(0, 2000).map((k) => variantOf("inventory-read", k)));
     const moved = before.filter((v, i) => v !== after[i]).length;
     expect(moved).toBeGreaterThan(400); // about 2 × 25% × 75% of them

@@ -15,44 +15,44 @@ const routes = (percents: Record<string, number>) =>
   ).routes;
 
 describe("rollout state: the config-vs-admin rule", () => {
-  let store: ReturnType<typeof tempRolloutService>;
-  beforeEach(() => {
-    store = tempRolloutService();
+  let store: Awaited<ReturnType<typeof tempRolloutService>>;
+  beforeEach(async () => {
+    store = await tempRolloutService();
   });
   afterEach(() => store.close());
 
-  it("a new route takes the file's value, audited as source config", () => {
-    store.rollouts.reconcile(routes({ a: 10 }));
-    expect(store.rollouts.repository.get("a")).toMatchObject({ percent: 10, configPercent: 10, source: "config", salt: "" });
-    expect(store.rollouts.repository.audit({ limit: 10 })).toMatchObject([{ action: "route_added", routeId: "a", source: "config", newValue: { percent: 10 } }]);
+  it("a new route takes the file's value, audited as source config", async () => {
+    await store.rollouts.reconcile(routes({ a: 10 }));
+    expect(store.rollouts.state.record("a")).toMatchObject({ percent: 10, configPercent: 10, source: "config", salt: "" });
+    expect(await store.rollouts.store.audit({ limit: 10 })).toMatchObject([{ action: "route_added", routeId: "a", source: "config", newValue: { percent: 10 } }]);
   });
 
-  it("an admin change overrides the file until the file's value for that route changes, which then wins", () => {
-    store.rollouts.reconcile(routes({ a: 10, b: 5 }));
-    store.rollouts.setPercent("a", 30, "alice", "looks good");
-    store.rollouts.reconcile(routes({ a: 10, b: 5 })); // same file: the admin value stays
-    expect(store.rollouts.repository.get("a")).toMatchObject({ percent: 30, configPercent: 10, source: "admin", changedBy: "alice" });
-    store.rollouts.reconcile(routes({ a: 40, b: 5 })); // the file changed: it wins
-    expect(store.rollouts.repository.get("a")).toMatchObject({ percent: 40, configPercent: 40, source: "config" });
-    expect(store.rollouts.repository.get("b")).toMatchObject({ percent: 5, source: "config" });
-    const [latest] = store.rollouts.repository.audit({ limit: 1 });
+  it("an admin change overrides the file until the file's value for that route changes, which then wins", async () => {
+    await store.rollouts.reconcile(routes({ a: 10, b: 5 }));
+    await store.rollouts.setPercent("a", 30, "alice", "looks good");
+    await store.rollouts.reconcile(routes({ a: 10, b: 5 })); // same file: the admin value stays
+    expect(store.rollouts.state.record("a")).toMatchObject({ percent: 30, configPercent: 10, source: "admin", changedBy: "alice" });
+    await store.rollouts.reconcile(routes({ a: 40, b: 5 })); // the file changed: it wins
+    expect(store.rollouts.state.record("a")).toMatchObject({ percent: 40, configPercent: 40, source: "config" });
+    expect(store.rollouts.state.record("b")).toMatchObject({ percent: 5, source: "config" });
+    const [latest] = await store.rollouts.store.audit({ limit: 1 });
     expect(latest).toMatchObject({ action: "config_change", source: "config", routeId: "a", oldValue: { percent: 30 }, newValue: { percent: 40 } });
   });
 
-  it("every change is audited with who, when, old, new and why; unknown routes change nothing", () => {
-    store.rollouts.reconcile(routes({ a: 0 }));
-    const result = store.rollouts.setPercent("a", 12.5, "bob", "first cohort");
+  it("every change is audited with who, when, old, new and why; unknown routes change nothing", async () => {
+    await store.rollouts.reconcile(routes({ a: 0 }));
+    const result = await store.rollouts.setPercent("a", 12.5, "bob", "first cohort");
     expect(result).toMatchObject({ ok: true, before: { percent: 0 }, after: { percent: 12.5 } });
-    expect(store.rollouts.rollback("a", "bob", "errors")).toMatchObject({ ok: true, after: { percent: 0 } });
-    expect(store.rollouts.setPercent("nope", 5, "bob", "x")).toEqual({ ok: false, reason: "unknown_route" });
-    const entries = store.rollouts.repository.audit({ limit: 10 });
+    expect(await store.rollouts.rollback("a", "bob", "errors")).toMatchObject({ ok: true, after: { percent: 0 } });
+    expect(await store.rollouts.setPercent("nope", 5, "bob", "x")).toEqual({ ok: false, reason: "unknown_route" });
+    const entries = await store.rollouts.store.audit({ limit: 10 });
     expect(entries.map((e) => e.action)).toEqual(["rollback", "set_percent", "route_added"]);
     expect(entries[0]).toMatchObject({ actor: "bob", reason: "errors", oldValue: { percent: 12.5 }, newValue: { percent: 0 }, at: expect.any(String) });
   });
 
-  it("state survives closing and reopening the database, and migrations run once", () => {
-    store.rollouts.reconcile(routes({ a: 0 }));
-    store.rollouts.setPercent("a", 7, "carol", "persist me");
+  it("state survives closing and reopening the database, and migrations run once", async () => {
+    await store.rollouts.reconcile(routes({ a: 0 }));
+    await store.rollouts.setPercent("a", 7, "carol", "persist me");
     const again = openDatabase(store.dataDir);
     try {
       expect(createRolloutRepository(again).get("a")).toMatchObject({ percent: 7, changedBy: "carol" });
@@ -63,7 +63,7 @@ describe("rollout state: the config-vs-admin rule", () => {
   });
 
   it("a second connection (another process) sees a change through the poll", async () => {
-    store.rollouts.reconcile(routes({ a: 0 }));
+    await store.rollouts.reconcile(routes({ a: 0 }));
     const other = openDatabase(store.dataDir);
     try {
       createRolloutRepository(other).change({ routeId: "a", percent: 55, actor: "other", reason: "from elsewhere", source: "admin", action: "set_percent" });
