@@ -32,6 +32,7 @@ import { createShadowRunner, type ShadowRunner } from "./shadow/shadow-runner.ts
 import { openDatabase, watchForeignWrites } from "./store/database.ts";
 import { createRolloutRepository } from "./store/rollout-repository.ts";
 import { sqliteRolloutStore } from "./store/rollout-store.ts";
+import { sqliteMigrationStore } from "./store/migration-store.ts";
 import { createShadowRepository } from "./store/shadow-repository.ts";
 import { sqliteShadowStore, type ShadowStore } from "./store/shadow-store.ts";
 import { NoiseModel } from "./shadow/noise-model.ts";
@@ -142,14 +143,16 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   const migrations = createMigrationService({
     routes: () => current.config.routes,
     rollouts,
-    repository: migrationRepository,
+    store: sqliteMigrationStore(migrationRepository),
     window: evidence,
     clock,
     metrics: createGuardMetrics(registry),
     logger,
   });
-  migrations.sync();
-  rollouts.state.onChange(() => migrations.sync());
+  await migrations.sync();
+  rollouts.state.onChange(() => {
+    migrations.sync().catch((error: Error) => logger.error({ err: error.message }, "could not follow the rollout in the migration state"));
+  });
   const shadows = createShadowRunner({
     store: shadowEvidence,
     noise: await NoiseModel.load(shadowEvidence, config.routes.map((r) => r.id)),
@@ -247,7 +250,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       await rollouts.reconcile(next.routes);
       current = buildProxyState(next, pools, shadowPools);
       applyServerLimits(dataPlane, next.server);
-      migrations.sync();
+      await migrations.sync();
       if (!tally) publishRolloutGauges(metrics, rollouts, next, previous);
       logger.info({ routes: next.routes.length }, "config reloaded");
       return { applied: true };

@@ -145,10 +145,10 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
     const route = findRoute(c.req.param("id"));
     writable();
     const { percent, reason } = await readBody(c, rolloutUpdateSchema);
-    const refusal = percent > 0 ? options.migrations.raiseRefusal(route.id) : undefined;
+    const refusal = percent > 0 ? await options.migrations.raiseRefusal(route.id) : undefined;
     if (refusal && !refusal.ok) throw new AdminError(409, refusal.code, refusal.message);
     const result = await rollouts.setPercent(route.id, percent, c.get("actor"), reason);
-    options.migrations.percentSetByHand(route.id, c.get("actor"));
+    await options.migrations.percentSetByHand(route.id, c.get("actor"));
     return changed(c, route, result);
   });
   app.post("/api/routes/:id/rollback", async (c) => {
@@ -156,7 +156,7 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
     writable();
     const { reason } = await readBody(c, reasonOnlySchema);
     const result = await rollouts.rollback(route.id, c.get("actor"), reason);
-    options.migrations.percentSetByHand(route.id, c.get("actor"));
+    await options.migrations.percentSetByHand(route.id, c.get("actor"));
     return changed(c, route, result);
   });
   app.post("/api/routes/:id/reroll", async (c) => {

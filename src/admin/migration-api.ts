@@ -19,9 +19,9 @@ function answer(c: Context<Env>, result: MigrationResult): Response {
 
 /** Migration state, promotion control (start, pause, resume, step), resume after a halt, retire. */
 export function registerMigrationApi(app: Hono<Env>, { migrations, findRoute }: MigrationApiOptions): void {
-  app.get("/api/routes/:id/migration", (c) => {
+  app.get("/api/routes/:id/migration", async (c) => {
     const route = findRoute(c.req.param("id"));
-    return c.json({ ...migrations.get(route.id), guard: route.guard ?? null, promote: route.promote ?? null });
+    return c.json({ ...(await migrations.read(route.id)), guard: route.guard ?? null, promote: route.promote ?? null });
   });
   const actions: Record<string, (id: string, actor: string, reason: string) => MigrationResult | Promise<MigrationResult>> = {
     "promotion/start": migrations.startPromotion,

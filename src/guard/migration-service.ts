@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
 import type { RouteConfig } from "../config/schema.ts";
 import type { RolloutService } from "../rollout/rollout-service.ts";
-import type { MigrationRecord, MigrationRepository, MigrationState } from "../store/migration-repository.ts";
+import type { MigrationRecord, MigrationState } from "../store/migration-repository.ts";
+import type { MigrationStore } from "../store/migration-store.ts";
 import type { Clock } from "./clock.ts";
 import type { EvidenceSummary, EvidenceWindow } from "./evidence-window.ts";
 import { evaluateGuard, evaluatePromotion } from "./guard-policy.ts";
@@ -21,24 +22,28 @@ export type MigrationResult =
  */
 export interface MigrationService {
   /** Creates missing rows and lets every route's state follow its percentage. */
-  sync(): void;
+  sync(): Promise<void>;
   /** One evaluation of every guard and promotion, at the clock's now. */
   tick(): Promise<void>;
+  /** The route's record as this process last read or wrote it (no round trip: for views). */
   get(routeId: string): MigrationRecord | undefined;
+  /** The route's record read from the store now (another node may have changed it). */
+  read(routeId: string): Promise<MigrationRecord | undefined>;
   startPromotion(routeId: string, actor: string, reason: string): Promise<MigrationResult>;
-  pausePromotion(routeId: string, actor: string, reason: string): MigrationResult;
+  pausePromotion(routeId: string, actor: string, reason: string): Promise<MigrationResult>;
   resumePromotion(routeId: string, actor: string, reason: string): Promise<MigrationResult>;
   stepPromotion(routeId: string, actor: string, reason: string): Promise<MigrationResult>;
   /** Lifts `halted` or `paused`: the state follows the percentage again; a paused promotion stays paused. */
-  resume(routeId: string, actor: string, reason: string): MigrationResult;
-  retire(routeId: string, actor: string, reason: string): MigrationResult;
+  resume(routeId: string, actor: string, reason: string): Promise<MigrationResult>;
+  retire(routeId: string, actor: string, reason: string): Promise<MigrationResult>;
   /**
    * Undefined when a person may raise the route's percentage now; a refusal when a guard halted it: the
-   * way out is `resume`, which puts the route back under its guard's judgement first.
+   * way out is `resume`, which puts the route back under its guard's judgement first. Read from the
+   * store, so a halt made by another node counts at once.
    */
-  raiseRefusal(routeId: string): MigrationResult | undefined;
+  raiseRefusal(routeId: string): Promise<MigrationResult | undefined>;
   /** A person set the percentage: a running promotion pauses rather than overriding them. */
-  percentSetByHand(routeId: string, actor: string): void;
+  percentSetByHand(routeId: string, actor: string): Promise<void>;
   isRetired(routeId: string): boolean;
   /** Starts evaluating every `intervalMs`; returns the stop function. */
   schedule(intervalMs: () => number): () => void;
@@ -47,7 +52,7 @@ export interface MigrationService {
 export interface MigrationServiceOptions {
   readonly routes: () => readonly RouteConfig[];
   readonly rollouts: RolloutService;
-  readonly repository: MigrationRepository;
+  readonly store: MigrationStore;
   readonly window: EvidenceWindow;
   readonly clock: Clock;
   readonly metrics: GuardMetrics;
@@ -67,29 +72,49 @@ function evidenceSnapshot(e: EvidenceSummary) {
 }
 
 export function createMigrationService(options: MigrationServiceOptions): MigrationService {
-  const { repository, rollouts, window, clock, logger, metrics } = options;
+  const { store: repository, rollouts, window, clock, logger, metrics } = options;
+  // The last record read or written of each route: what get() answers without a round trip.
+  const known = new Map<string, MigrationRecord>();
+  const remember = (record: MigrationRecord | undefined) => {
+    if (record) known.set(record.routeId, record);
+    return record;
+  };
   const routeOf = (id: string) => options.routes().find((r) => r.id === id);
   const percentOf = (id: string) => rollouts.state.get(id)?.percent ?? 0;
   let retired = new Set<string>();
   let retiredReadAt = -Infinity;
   const fail = (code: "no_promotion" | "conflict" | "route_halted", message: string): MigrationResult => ({ ok: false, code, message });
-  const haltedRefusal = (routeId: string): MigrationResult | undefined =>
-    repository.get(routeId)?.state === "halted"
+  const haltedRefusal = async (routeId: string): Promise<MigrationResult | undefined> =>
+    remember(await repository.get(routeId))?.state === "halted"
       ? fail("route_halted", `route "${routeId}" was halted by its guard: resume it first (POST /api/routes/${routeId}/resume or npx strangler resume ${routeId}), then raise its percentage`)
       : undefined;
+  let reading: Promise<void> | undefined;
+  const readRetired = (): Promise<void> => {
+    retiredReadAt = Date.now();
+    reading ??= repository
+      .retired()
+      .then((ids) => {
+        retired = new Set(ids);
+      })
+      .catch((error: Error) => logger.error({ err: error.message }, "could not read the retired routes"))
+      .finally(() => {
+        reading = undefined;
+      });
+    return reading;
+  };
   const done = (record: MigrationRecord | undefined): MigrationResult => (record ? { ok: true, record } : fail("conflict", "changed meanwhile by another process; try again"));
 
-  function follow(route: RouteConfig, actor: string, reason: string): void {
-    const record = repository.ensure(route.id, stateFor(percentOf(route.id), route.shadow !== undefined), "routes.config.ts");
+  async function follow(route: RouteConfig, actor: string, reason: string): Promise<void> {
+    const record = remember(await repository.ensure(route.id, stateFor(percentOf(route.id), route.shadow !== undefined), "routes.config.ts")) as MigrationRecord;
     metrics.state(route.id, record.state);
     if (HELD.has(record.state)) return;
     const next = stateFor(percentOf(route.id), route.shadow !== undefined);
     if (next === record.state) return;
-    const changed = repository.change(
+    const changed = remember(await repository.change(
       route.id,
       { state: next, actor, reason },
       { actor, action: "state_change", routeId: route.id, oldValue: { state: record.state }, newValue: { state: next, percent: percentOf(route.id) }, reason, source: "admin" },
-    );
+    ));
     if (changed) metrics.state(route.id, changed.state);
   }
 
@@ -104,7 +129,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
     const back = guard.onTrip === "previous_step" && steps && record.stepIndex !== null && record.stepIndex > 0 ? (steps[record.stepIndex - 1] as number) : 0;
     const reason = `guard: ${verdict.reasons.join("; ")}`;
     // Halt first, then move the percentage: a state that follows percentages must already see "halted".
-    repository.change(
+    const halted = await repository.change(
       route.id,
       {
         state: "halted",
@@ -115,6 +140,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       },
       { actor: "guard", action: "halted", routeId: route.id, oldValue: { state: record.state, percent: percentOf(route.id) }, newValue: { state: "halted", percent: back, evidence: evidenceSnapshot(evidence) }, reason, source: "guard" },
     );
+    remember(halted);
     await rollouts.setPercent(route.id, back, "guard", reason, "guard_rollback");
     metrics.trip(route.id);
     metrics.state(route.id, "halted");
@@ -140,12 +166,12 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
     const reason = last
       ? `promotion complete: ${evidence.shadow.compared} comparisons at 100%`
       : `evidence passed at ${stepPercent}% (${evidence.shadow.diverged}/${evidence.shadow.compared} diverged, ${evidence.target.errors}/${evidence.target.requests} target errors)`;
-    const won = repository.change(
+    const won = remember(await repository.change(
       route.id,
       { actor: "promotion", reason, stepIndex: next, stepStartedAt: now, ...(last ? { promotion: "done" as const } : {}) },
       { actor: "promotion", action: last ? "promotion_done" : "promote_step", routeId: route.id, oldValue: { percent: stepPercent, step: index }, newValue: { percent: nextPercent, step: next, evidence: evidenceSnapshot(evidence) }, reason, source: "promotion" },
       { stepIndex: record.stepIndex, stepStartedAt: record.stepStartedAt },
-    );
+    ));
     if (!won) return { verdict: "taken_by_another_process" };
     if (!last) {
       await rollouts.setPercent(route.id, nextPercent, "promotion", reason, "promote");
@@ -156,113 +182,123 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
   }
 
   const service: MigrationService = {
-    sync() {
+    async sync() {
+      await readRetired();
       for (const route of options.routes()) {
         const last = rollouts.state.record(route.id);
-        follow(route, last?.changedBy ?? "routes.config.ts", `percentage ${percentOf(route.id)}%${last ? `: ${last.reason}` : ""}`);
+        await follow(route, last?.changedBy ?? "routes.config.ts", `percentage ${percentOf(route.id)}%${last ? `: ${last.reason}` : ""}`);
       }
     },
     async tick() {
       const now = clock.now();
       for (const route of options.routes()) {
-        const record = repository.ensure(route.id, stateFor(percentOf(route.id), route.shadow !== undefined), "routes.config.ts");
+        const record = remember(await repository.ensure(route.id, stateFor(percentOf(route.id), route.shadow !== undefined), "routes.config.ts")) as MigrationRecord;
         const guard = await guardRoute(route, record, now);
-        const fresh = repository.get(route.id) ?? record;
+        const fresh = remember(await repository.get(route.id)) ?? record;
         const promotion = await promoteRoute(route, fresh, now);
-        if (guard !== undefined || promotion !== undefined) repository.setVerdict(route.id, { at: now, guard: guard ?? null, promotion: promotion ?? null });
+        if (guard !== undefined || promotion !== undefined) await repository.setVerdict(route.id, { at: now, guard: guard ?? null, promotion: promotion ?? null });
       }
     },
-    get: (routeId) => repository.get(routeId),
+    get: (routeId) => known.get(routeId),
+    read: async (routeId) => remember(await repository.get(routeId)),
     async startPromotion(routeId, actor, reason) {
-      const halted = haltedRefusal(routeId);
+      const halted = await haltedRefusal(routeId);
       if (halted) return halted;
       const route = routeOf(routeId);
       if (!route?.promote) return fail("no_promotion", `route "${routeId}" has no promote section in routes.config.ts`);
-      const record = repository.ensure(routeId, stateFor(percentOf(routeId), route.shadow !== undefined), actor);
+      const record = remember(await repository.ensure(routeId, stateFor(percentOf(routeId), route.shadow !== undefined), actor)) as MigrationRecord;
       const first = route.promote.steps[0] as number;
       const state = stateFor(first, route.shadow !== undefined);
-      const result = repository.change(
-        routeId,
-        { promotion: "running", stepIndex: 0, stepStartedAt: clock.now(), state, actor, reason },
-        { actor, action: "promotion_start", routeId, oldValue: { percent: percentOf(routeId), state: record.state }, newValue: { percent: first, steps: route.promote.steps }, reason, source: "admin" },
+      const result = remember(
+        await repository.change(
+          routeId,
+          { promotion: "running", stepIndex: 0, stepStartedAt: clock.now(), state, actor, reason },
+          { actor, action: "promotion_start", routeId, oldValue: { percent: percentOf(routeId), state: record.state }, newValue: { percent: first, steps: route.promote.steps }, reason, source: "admin" },
+        ),
       );
       await rollouts.setPercent(routeId, first, actor, reason, "promote");
       return done(result);
     },
-    pausePromotion(routeId, actor, reason) {
-      const record = repository.get(routeId);
+    async pausePromotion(routeId, actor, reason) {
+      const record = remember(await repository.get(routeId));
       if (!record || record.promotion !== "running") return fail("no_promotion", `route "${routeId}" has no running promotion`);
       return done(
-        repository.change(routeId, { promotion: "paused", state: "paused", actor, reason }, { actor, action: "promotion_pause", routeId, oldValue: { state: record.state }, newValue: { state: "paused" }, reason, source: "admin" }),
+        remember(
+          await repository.change(routeId, { promotion: "paused", state: "paused", actor, reason }, { actor, action: "promotion_pause", routeId, oldValue: { state: record.state }, newValue: { state: "paused" }, reason, source: "admin" }),
+        ),
       );
     },
     async resumePromotion(routeId, actor, reason) {
-      const halted = haltedRefusal(routeId);
+      const halted = await haltedRefusal(routeId);
       if (halted) return halted;
       const route = routeOf(routeId);
-      const record = repository.get(routeId);
+      const record = remember(await repository.get(routeId));
       if (!route?.promote || !record || record.promotion !== "paused") return fail("no_promotion", `route "${routeId}" has no paused promotion`);
       const step = route.promote.steps[record.stepIndex ?? 0] as number;
-      const result = repository.change(
-        routeId,
-        { promotion: "running", state: stateFor(step, route.shadow !== undefined), stepStartedAt: clock.now(), actor, reason },
-        { actor, action: "promotion_resume", routeId, oldValue: { state: record.state }, newValue: { percent: step }, reason, source: "admin" },
+      const result = remember(
+        await repository.change(
+          routeId,
+          { promotion: "running", state: stateFor(step, route.shadow !== undefined), stepStartedAt: clock.now(), actor, reason },
+          { actor, action: "promotion_resume", routeId, oldValue: { state: record.state }, newValue: { percent: step }, reason, source: "admin" },
+        ),
       );
       await rollouts.setPercent(routeId, step, actor, reason, "promote");
       return done(result);
     },
     async stepPromotion(routeId, actor, reason) {
-      const halted = haltedRefusal(routeId);
+      const halted = await haltedRefusal(routeId);
       if (halted) return halted;
       const route = routeOf(routeId);
-      const record = repository.get(routeId);
+      const record = remember(await repository.get(routeId));
       if (!route?.promote || !record || record.promotion === "off" || record.promotion === "done") return fail("no_promotion", `route "${routeId}" has no promotion to step`);
       const next = Math.min((record.stepIndex ?? 0) + 1, route.promote.steps.length - 1);
       const percent = route.promote.steps[next] as number;
-      const result = repository.change(
-        routeId,
-        { stepIndex: next, stepStartedAt: clock.now(), actor, reason },
-        { actor, action: "promote_step", routeId, oldValue: { step: record.stepIndex }, newValue: { step: next, percent }, reason, source: "admin" },
-        { stepIndex: record.stepIndex, stepStartedAt: record.stepStartedAt },
+      const result = remember(
+        await repository.change(
+          routeId,
+          { stepIndex: next, stepStartedAt: clock.now(), actor, reason },
+          { actor, action: "promote_step", routeId, oldValue: { step: record.stepIndex }, newValue: { step: next, percent }, reason, source: "admin" },
+          { stepIndex: record.stepIndex, stepStartedAt: record.stepStartedAt },
+        ),
       );
       if (result) await rollouts.setPercent(routeId, percent, actor, reason, "promote");
       return done(result);
     },
-    resume(routeId, actor, reason) {
+    async resume(routeId, actor, reason) {
       retiredReadAt = -Infinity;
       const route = routeOf(routeId);
-      const record = repository.get(routeId);
+      const record = remember(await repository.get(routeId));
       if (!route || !record) return fail("conflict", `no migration state for route "${routeId}"`);
       const state = stateFor(percentOf(routeId), route.shadow !== undefined);
       return done(
-        repository.change(routeId, { state, actor, reason }, { actor, action: "resume", routeId, oldValue: { state: record.state }, newValue: { state }, reason, source: "admin" }),
+        remember(await repository.change(routeId, { state, actor, reason }, { actor, action: "resume", routeId, oldValue: { state: record.state }, newValue: { state }, reason, source: "admin" })),
       );
     },
-    retire(routeId, actor, reason) {
+    async retire(routeId, actor, reason) {
       retiredReadAt = -Infinity;
-      const record = repository.get(routeId);
+      const record = remember(await repository.get(routeId));
       if (!record || percentOf(routeId) < 100) return fail("conflict", `route "${routeId}" can only be retired at 100%`);
-      return done(
-        repository.change(routeId, { state: "retired", promotion: record.promotion === "running" ? "done" : record.promotion, actor, reason }, { actor, action: "retire", routeId, oldValue: { state: record.state }, newValue: { state: "retired" }, reason, source: "admin" }),
+      const result = remember(
+        await repository.change(routeId, { state: "retired", promotion: record.promotion === "running" ? "done" : record.promotion, actor, reason }, { actor, action: "retire", routeId, oldValue: { state: record.state }, newValue: { state: "retired" }, reason, source: "admin" }),
       );
+      await readRetired();
+      return done(result);
     },
     raiseRefusal: haltedRefusal,
-    percentSetByHand(routeId, actor) {
-      const record = repository.get(routeId);
+    async percentSetByHand(routeId, actor) {
+      const record = remember(await repository.get(routeId));
       if (record?.promotion === "running") {
-        repository.change(routeId, { promotion: "paused", actor, reason: "percentage set by hand" }, { actor, action: "promotion_pause", routeId, oldValue: { promotion: "running" }, newValue: { promotion: "paused" }, reason: "percentage set by hand", source: "admin" });
+        remember(
+          await repository.change(routeId, { promotion: "paused", actor, reason: "percentage set by hand" }, { actor, action: "promotion_pause", routeId, oldValue: { promotion: "running" }, newValue: { promotion: "paused" }, reason: "percentage set by hand", source: "admin" }),
+        );
       }
       const route = routeOf(routeId);
-      if (route) follow(route, actor, "percentage set by hand");
+      if (route) await follow(route, actor, "percentage set by hand");
     },
     isRetired(routeId) {
-      // Asked for every shadowed request: answered from memory, read again at most once a second (a
-      // retirement made through another process sharing the data directory shows within that).
-      const now = Date.now();
-      if (now - retiredReadAt > 1_000) {
-        retired = new Set(repository.retired());
-        retiredReadAt = now;
-      }
+      // Asked for every shadowed request: answered from memory, read again in the background at most
+      // once a second (a retirement made through another process or node shows within about that).
+      if (Date.now() - retiredReadAt > 1_000) void readRetired();
       return retired.has(routeId);
     },
     schedule(intervalMs) {
