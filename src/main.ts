@@ -77,6 +77,7 @@ async function runProxy(): Promise<void> {
       adminPort: intFrom(values["admin-port"] ?? process.env.ADMIN_PORT, "ADMIN_PORT", 9901),
       adminHost: process.env.ADMIN_HOST ?? "127.0.0.1",
       dataDir: process.env.DATA_DIR ?? "data",
+      databaseUrl: process.env.DATABASE_URL || undefined,
       adminTokens: adminTokensFromEnv(process.env),
       clusterWorker: cluster.isWorker,
       logger,

@@ -29,12 +29,8 @@ import { createGuardMetrics } from "./guard/guard-metrics.ts";
 import { createMigrationService, type MigrationService } from "./guard/migration-service.ts";
 import { createMigrationRepository } from "./store/migration-repository.ts";
 import { createShadowRunner, type ShadowRunner } from "./shadow/shadow-runner.ts";
-import { openDatabase, watchForeignWrites } from "./store/database.ts";
-import { createRolloutRepository } from "./store/rollout-repository.ts";
-import { sqliteRolloutStore } from "./store/rollout-store.ts";
-import { sqliteMigrationStore } from "./store/migration-store.ts";
-import { createShadowRepository } from "./store/shadow-repository.ts";
-import { sqliteShadowStore, type ShadowStore } from "./store/shadow-store.ts";
+import { openStores } from "./store/open-stores.ts";
+import type { ShadowStore } from "./store/shadow-store.ts";
 import { NoiseModel } from "./shadow/noise-model.ts";
 import { BackendPools } from "./proxy/backend-pool.ts";
 import { buildProxyState } from "./proxy/build-state.ts";
@@ -53,8 +49,10 @@ export interface StranglerOptions {
   readonly adminPort?: number;
   /** Admin listener address. Default `127.0.0.1`. */
   readonly adminHost?: string;
-  /** Where state lives (`strangler.db`, SQLite). Default `./data`. */
+  /** Where state lives (`strangler.db`, SQLite) when there is no `databaseUrl`. Default `./data`. */
   readonly dataDir?: string;
+  /** `postgres://…`: keep state on that PostgreSQL (a fleet of nodes sharing one migration) instead of SQLite. */
+  readonly databaseUrl?: string | undefined;
   /** Bearer tokens for the admin API; none is allowed only on a loopback admin address. */
   readonly adminTokens?: readonly AdminToken[];
   /** Metrics registry; a fresh one per instance by default. */
@@ -123,9 +121,9 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   const tokens = options.adminTokens ?? [];
   checkAdminExposure(adminHost, tokens);
 
-  const db = openDatabase(resolve(options.dataDir ?? "data"));
-  const rolloutRepository = createRolloutRepository(db);
-  const rollouts = await createRolloutService({ store: sqliteRolloutStore(rolloutRepository), logger, watch: (onChange) => watchForeignWrites(db, onChange, options.pollMs) });
+  const stores = await openStores({ dataDir: options.dataDir ?? "data", databaseUrl: options.databaseUrl, pollMs: options.pollMs });
+  logger.info({ store: stores.kind }, stores.kind === "postgres" ? "state on PostgreSQL (DATABASE_URL)" : "state in the SQLite file of the data directory");
+  const rollouts = await createRolloutService({ store: stores.rollouts, logger, watch: (onChange) => stores.watchRollouts(onChange) });
   const registry = options.registry ?? new Registry();
   // Process metrics (CPU, memory, event loop lag, handles), so an operator sees what the proxy itself costs.
   if (!options.registry) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 5 });
@@ -137,13 +135,11 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   const pools = new BackendPools();
   const shadowPools = new BackendPools();
   let current = buildProxyState(config, pools, shadowPools);
-  const shadowEvidence = sqliteShadowStore(createShadowRepository(db));
-  // SQLite's migration repository appends its audit entry inside its own transaction, synchronously.
-  const migrationRepository = createMigrationRepository(db, (entry) => rolloutRepository.appendAudit(entry));
+  const shadowEvidence = stores.shadows;
   const migrations = createMigrationService({
     routes: () => current.config.routes,
     rollouts,
-    store: sqliteMigrationStore(migrationRepository),
+    store: stores.migrations,
     window: evidence,
     clock,
     metrics: createGuardMetrics(registry),
@@ -205,7 +201,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   };
   const adminApp = createAdminApp({
     isServing: () => serving,
-    isReady: () => serving && db.open && client.providerStatus === ProviderStatus.READY,
+    isReady: () => serving && stores.isHealthy() && client.providerStatus === ProviderStatus.READY,
     tokens,
     routes: () => current.config.routes,
     rollouts,
@@ -233,7 +229,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     dataPlane.close();
     await Promise.all([pools.close(true), shadowPools.close(true), shadows.close()]);
     rollouts.close();
-    db.close();
+    await stores.close();
     await OpenFeature.setProviderAndWait(domain, NOOP_PROVIDER);
     throw error;
   }
@@ -298,7 +294,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       await shadows.close(); // writes the evidence still queued
       events.close();
       rollouts.close();
-      db.close();
+      await stores.close();
       // Replacing our provider closes it and releases this instance's domain.
       await OpenFeature.setProviderAndWait(domain, NOOP_PROVIDER);
     },

@@ -114,6 +114,8 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       route.id,
       { state: next, actor, reason },
       { actor, action: "state_change", routeId: route.id, oldValue: { state: record.state }, newValue: { state: next, percent: percentOf(route.id) }, reason, source: "admin" },
+      // Every node follows the same change: the first one moves the state, the others find it moved.
+      { state: record.state },
     ));
     if (changed) metrics.state(route.id, changed.state);
   }

@@ -47,13 +47,20 @@ export const toMigrationRecord = (r: MigrationRow): MigrationRecord => ({
   lastVerdict: r.last_verdict === null ? null : (JSON.parse(r.last_verdict) as unknown),
 });
 
+/** What a compare-and-set expects of the row: the step it saw, and/or the state. */
+export type MigrationExpectation = Partial<Pick<MigrationRecord, "stepIndex" | "stepStartedAt" | "state">>;
+
 /**
  * A change applied to a route's migration row, the same for every store: undefined when the row no longer
- * has the `expected` step (another process or node got there first: compare-and-set); the state's
+ * holds what `expected` names (another process or node got there first: compare-and-set); the state's
  * since/by/reason move only when the state itself changes.
  */
-export function changedMigration(before: MigrationRecord, c: MigrationChange, expected: Pick<MigrationRecord, "stepIndex" | "stepStartedAt"> | undefined, at: string): MigrationRecord | undefined {
-  if (expected && (before.stepIndex !== expected.stepIndex || before.stepStartedAt !== expected.stepStartedAt)) return undefined;
+export function changedMigration(before: MigrationRecord, c: MigrationChange, expected: MigrationExpectation | undefined, at: string): MigrationRecord | undefined {
+  if (expected) {
+    for (const key of ["stepIndex", "stepStartedAt", "state"] as const) {
+      if (key in expected && before[key] !== expected[key]) return undefined;
+    }
+  }
   const stateChanged = c.state !== undefined && c.state !== before.state;
   return {
     ...before,
@@ -76,7 +83,7 @@ export interface MigrationRepository {
    * Applies `change` if the row still has `expected` step (compare-and-set), appending `audit` in the
    * same transaction. Returns the new record, or undefined when another process got there first.
    */
-  change(routeId: string, change: MigrationChange, audit: Omit<NewAuditEntry, "at">, expected?: Pick<MigrationRecord, "stepIndex" | "stepStartedAt">): MigrationRecord | undefined;
+  change(routeId: string, change: MigrationChange, audit: Omit<NewAuditEntry, "at">, expected?: MigrationExpectation): MigrationRecord | undefined;
   setVerdict(routeId: string, verdict: unknown): void;
   /** Ids of the routes in state `retired`. */
   retired(): string[];
@@ -90,7 +97,7 @@ export function createMigrationRepository(db: Database.Database, appendAudit: (e
     return row ? toMigrationRecord(row) : undefined;
   };
   const change = db.transaction(
-    (routeId: string, c: MigrationChange, audit: Omit<NewAuditEntry, "at">, expected?: Pick<MigrationRecord, "stepIndex" | "stepStartedAt">) => {
+    (routeId: string, c: MigrationChange, audit: Omit<NewAuditEntry, "at">, expected?: MigrationExpectation) => {
       const before = get(routeId);
       if (!before) return undefined;
       const after = changedMigration(before, c, expected, new Date().toISOString());

@@ -1,4 +1,4 @@
-import type { MigrationChange, MigrationRecord, MigrationRepository, MigrationState } from "./migration-repository.ts";
+import type { MigrationChange, MigrationExpectation, MigrationRecord, MigrationRepository, MigrationState } from "./migration-repository.ts";
 import type { NewAuditEntry } from "./rollout-repository.ts";
 
 /**
@@ -9,7 +9,7 @@ import type { NewAuditEntry } from "./rollout-repository.ts";
 export interface MigrationStore {
   get(routeId: string): Promise<MigrationRecord | undefined>;
   ensure(routeId: string, state: MigrationState, actor: string): Promise<MigrationRecord>;
-  change(routeId: string, change: MigrationChange, audit: Omit<NewAuditEntry, "at">, expected?: Pick<MigrationRecord, "stepIndex" | "stepStartedAt">): Promise<MigrationRecord | undefined>;
+  change(routeId: string, change: MigrationChange, audit: Omit<NewAuditEntry, "at">, expected?: MigrationExpectation): Promise<MigrationRecord | undefined>;
   setVerdict(routeId: string, verdict: unknown): Promise<void>;
   retired(): Promise<string[]>;
 }

@@ -11,6 +11,9 @@ const UPSERT = `INSERT INTO rollout_state (route_id, percent, salt, config_perce
   ON CONFLICT (route_id) DO UPDATE SET percent = $2, salt = $3, config_percent = $4, source = $5, changed_by = $6, changed_at = $7, reason = $8`;
 const upsertValues = (r: RolloutRecord) => [r.routeId, r.percent, r.salt, r.configPercent, r.source, r.changedBy, r.changedAt, r.reason];
 
+/** The channel a rollout change is announced on (LISTEN/NOTIFY), delivered to every node at commit. */
+export const ROLLOUT_CHANNEL = "strangler_rollout";
+
 export const INSERT_AUDIT = `INSERT INTO audit_log (at, actor, action, route_id, old_value, new_value, reason, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`;
 export const auditValues = (e: NewAuditEntry) => [
   e.at,
@@ -53,6 +56,7 @@ export function createPostgresRolloutStore(pool: pg.Pool): RolloutStore {
           await client.query(INSERT_AUDIT, auditValues(next.audit));
           if (next.moved) changed.push(routeId);
         }
+        if (changed.length > 0) await client.query("SELECT pg_notify($1, $2)", [ROLLOUT_CHANNEL, changed.join(",")]);
         return changed;
       }),
     change: (c) =>
@@ -62,6 +66,7 @@ export function createPostgresRolloutStore(pool: pg.Pool): RolloutStore {
         const next = changedRollout(before, c, new Date().toISOString());
         await client.query(UPSERT, upsertValues(next.after));
         await client.query(INSERT_AUDIT, auditValues(next.audit));
+        await client.query("SELECT pg_notify($1, $2)", [ROLLOUT_CHANNEL, c.routeId]);
         return { before, after: next.after };
       }),
     async audit({ limit, before, routeId }) {

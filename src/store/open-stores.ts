@@ -1,0 +1,141 @@
+import { resolve } from "node:path";
+import pg from "pg";
+import { openDatabase, watchForeignWrites } from "./database.ts";
+import { createSqliteEvidenceStore, type EvidenceStore } from "./evidence-store.ts";
+import { createSqliteFleetStore, type FleetStore } from "./fleet-store.ts";
+import { createMigrationRepository } from "./migration-repository.ts";
+import { sqliteMigrationStore, type MigrationStore } from "./migration-store.ts";
+import { createPostgresEvidenceStore } from "./postgres/evidence-store.ts";
+import { createPostgresFleetStore } from "./postgres/fleet-store.ts";
+import { createPostgresMigrationStore } from "./postgres/migration-store.ts";
+import { migratePostgres } from "./postgres/migrations.ts";
+import { createPostgresRolloutStore, ROLLOUT_CHANNEL } from "./postgres/rollout-store.ts";
+import { createPostgresShadowStore } from "./postgres/shadow-store.ts";
+import { createRolloutRepository } from "./rollout-repository.ts";
+import { sqliteRolloutStore, type RolloutStore } from "./rollout-store.ts";
+import { createShadowRepository } from "./shadow-repository.ts";
+import { sqliteShadowStore, type ShadowStore } from "./shadow-store.ts";
+
+/** Every store the proxy keeps its state in, on one engine. */
+export interface Stores {
+  readonly kind: "sqlite" | "postgres";
+  readonly rollouts: RolloutStore;
+  readonly migrations: MigrationStore;
+  readonly shadows: ShadowStore;
+  readonly fleet: FleetStore;
+  readonly evidence: EvidenceStore;
+  /**
+   * Calls `onChange` when another process or node may have changed the rollout state: SQLite's
+   * `data_version` (polled every `pollMs`), PostgreSQL's LISTEN/NOTIFY with a reconciliation every
+   * `pollMs` × 4 in case a notification was lost with a connection. Returns the stop function.
+   */
+  watchRollouts(onChange: () => void): () => void;
+  /** False once the store is closed or (PostgreSQL) its listening connection is down. */
+  isHealthy(): boolean;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** SQLite: the directory of `strangler.db`. */
+  readonly dataDir: string;
+  /** `postgres://…` or `postgresql://…`: the fleet's PostgreSQL instead of the SQLite file. */
+  readonly databaseUrl?: string | undefined;
+  /** How often foreign changes are looked for (SQLite) or reconciled (PostgreSQL, × 4). Default 250 ms. */
+  readonly pollMs?: number | undefined;
+}
+
+/** Why a DATABASE_URL cannot be used, or undefined. */
+export function databaseUrlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `DATABASE_URL must be a postgres:// URL, got ${JSON.stringify(url.replace(/:[^:@/]*@/, ":***@"))}`;
+  }
+  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") return `DATABASE_URL must be a postgres:// or postgresql:// URL, got ${parsed.protocol}//…`;
+  return undefined;
+}
+
+/** Opens the stores: PostgreSQL when `databaseUrl` is given (migrated on open), else the SQLite file. */
+export async function openStores({ dataDir, databaseUrl, pollMs = 250 }: StoreOptions): Promise<Stores> {
+  if (databaseUrl) return openPostgresStores(databaseUrl, pollMs);
+  const db = openDatabase(resolve(dataDir));
+  const rollouts = createRolloutRepository(db);
+  return {
+    kind: "sqlite",
+    rollouts: sqliteRolloutStore(rollouts),
+    // SQLite's migration repository appends its audit entry inside its own transaction, synchronously.
+    migrations: sqliteMigrationStore(createMigrationRepository(db, (entry) => rollouts.appendAudit(entry))),
+    shadows: sqliteShadowStore(createShadowRepository(db)),
+    fleet: createSqliteFleetStore(db),
+    evidence: createSqliteEvidenceStore(db),
+    watchRollouts: (onChange) => watchForeignWrites(db, onChange, pollMs),
+    isHealthy: () => db.open,
+    async close() {
+      db.close();
+    },
+  };
+}
+
+async function openPostgresStores(databaseUrl: string, pollMs: number): Promise<Stores> {
+  const problem = databaseUrlProblem(databaseUrl);
+  if (problem) throw new Error(problem);
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 10_000 });
+  // An idle client's error (the server restarted) must not crash the process: the pool replaces it.
+  pool.on("error", () => undefined);
+  await migratePostgres(pool);
+  let closed = false;
+  let listening = false;
+  const stops = new Set<() => void>();
+  return {
+    kind: "postgres",
+    rollouts: createPostgresRolloutStore(pool),
+    migrations: createPostgresMigrationStore(pool),
+    shadows: createPostgresShadowStore(pool),
+    fleet: createPostgresFleetStore(pool),
+    evidence: createPostgresEvidenceStore(pool),
+    watchRollouts(onChange) {
+      let client: pg.Client | undefined;
+      let retry: NodeJS.Timeout | undefined;
+      const connect = async () => {
+        if (closed) return;
+        const next = new pg.Client({ connectionString: databaseUrl });
+        next.on("notification", () => onChange());
+        next.on("error", () => {
+          listening = false;
+          void next.end().catch(() => undefined);
+          if (!closed) retry = setTimeout(() => void connect(), 1_000);
+        });
+        try {
+          await next.connect();
+          await next.query(`LISTEN ${ROLLOUT_CHANNEL}`);
+          client = next;
+          listening = true;
+          onChange(); // whatever happened while not listening
+        } catch {
+          await next.end().catch(() => undefined);
+          if (!closed) retry = setTimeout(() => void connect(), 1_000);
+        }
+      };
+      void connect();
+      // The safety net: a notification lost with a dropped connection is caught up within this.
+      const reconcile = setInterval(onChange, pollMs * 4);
+      reconcile.unref();
+      const stop = () => {
+        clearInterval(reconcile);
+        clearTimeout(retry);
+        listening = false;
+        void client?.end().catch(() => undefined);
+        stops.delete(stop);
+      };
+      stops.add(stop);
+      return stop;
+    },
+    isHealthy: () => !closed && (stops.size === 0 || listening),
+    async close() {
+      closed = true;
+      for (const stop of [...stops]) stop();
+      await pool.end();
+    },
+  };
+}

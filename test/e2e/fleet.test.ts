@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Strangler } from "../../src/strangler.ts";
+import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
+import { startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
+import { startTestProxy, writeConfig } from "../helpers/proxy.ts";
+import { makeTempDir } from "../helpers/temp-dir.ts";
+
+/**
+ * Fleet mode: three proxy nodes on one PostgreSQL (DATABASE_URL), each with its own copy of the config
+ * file, as replicas behind a load balancer have. A change made through any node applies on every node.
+ */
+describe("three proxy nodes on one PostgreSQL", () => {
+  const temp = makeTempDir();
+  let postgres: TestPostgres;
+  let backend: Fixture;
+  const nodes: Strangler[] = [];
+
+  const config = (percent: number) => ({
+    backends: { legacy: { url: backend.url }, svc: { url: backend.url } },
+    routes: [{ id: "r", match: { path: "/r" }, target: "svc", rollout: { percent } }],
+  });
+  const admin = async (node: Strangler, path: string, init: { method?: string; json?: unknown } = {}) => {
+    const res = await fetch(`${node.adminUrl}${path}`, {
+      method: init.method ?? "GET",
+      headers: init.json ? { "content-type": "application/json" } : {},
+      ...(init.json ? { body: JSON.stringify(init.json) } : {}),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  /** How long until every node's data plane reads `percent` for route r, in ms (fails past 5 s). */
+  const propagation = async (percent: number) => {
+    const started = Date.now();
+    while (!nodes.every((n) => n.rollouts.state.get("r")?.percent === percent)) {
+      if (Date.now() - started > 5_000) throw new Error(`not every node reached ${percent}%: ${nodes.map((n) => n.rollouts.state.get("r")?.percent).join(", ")}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return Date.now() - started;
+  };
+
+  beforeAll(async () => {
+    postgres = await startTestPostgres();
+    backend = await startFixture((_req, res) => res.end("ok"));
+    for (let i = 0; i < 3; i++) {
+      nodes.push(await startTestProxy(writeConfig(temp.dir, config(5), `node-${i}.config.ts`), { databaseUrl: postgres.url, pollMs: 250 }));
+    }
+  });
+  afterAll(async () => {
+    await Promise.all(nodes.map((n) => n.close()));
+    await backend?.close();
+    await postgres?.stop();
+    temp.remove();
+  });
+
+  it("starts every node from the one state: the file's percentage, applied once", async () => {
+    expect(nodes.map((n) => n.rollouts.state.get("r")?.percent)).toEqual([5, 5, 5]);
+    const { body } = await admin(nodes[2] as Strangler, "/api/audit?route=r&limit=10");
+    expect((body.entries as Array<{ action: string }>).map((e) => e.action)).toEqual(["route_added"]);
+  });
+
+  it("a change through one node applies on every node within a second, and all of them audit it", async () => {
+    const [a, b, c] = nodes as [Strangler, Strangler, Strangler];
+    expect((await admin(a, "/api/routes/r/rollout", { method: "PUT", json: { percent: 40, reason: "fleet step" } })).status).toBe(200);
+    const took = await propagation(40);
+    console.log(`a change through one node reached all 3 nodes in ${took} ms`);
+    expect(took).toBeLessThan(1_000);
+    expect((await admin(c, "/api/routes/r")).body).toMatchObject({ rollout: { livePercent: 40, source: "admin" }, lastChange: { reason: "fleet step" } });
+    expect((await admin(b, "/api/routes/r/rollback", { method: "POST", json: { reason: "errors on b" } })).status).toBe(200);
+    expect(await propagation(0)).toBeLessThan(1_000);
+    const { body } = await admin(c, "/api/audit?route=r&limit=20");
+    const entries = body.entries as Array<{ action: string; reason: string }>;
+    expect(entries.filter((e) => e.action !== "state_change").map((e) => `${e.action}: ${e.reason}`)).toEqual(["rollback: errors on b", "set_percent: fleet step", "route_added: route added in routes.config.ts"]);
+    // Each node follows the percentage into the migration state (5% and 40% are both canary; 0% is
+    // legacy), and exactly one of them records the move.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const states = (await admin(a, "/api/audit?route=r&limit=20")).body.entries as Array<{ action: string; reason: string }>;
+    expect(states.filter((e) => e.action === "state_change").map((e) => e.reason)).toEqual(["percentage 0%: errors on b"]);
+  });
+
+  it("a reload of a changed config file on one node applies on every node", async () => {
+    const [a] = nodes as [Strangler];
+    writeConfig(temp.dir, config(25), "node-0.config.ts");
+    expect(await a.reload()).toEqual({ applied: true });
+    expect(await propagation(25)).toBeLessThan(1_000);
+  });
+});
