@@ -3,6 +3,7 @@ import { validateConfig } from "../../../src/config/validate.ts";
 import { openDatabase } from "../../../src/store/database.ts";
 import { MIGRATIONS } from "../../../src/store/migrations.ts";
 import { createRolloutRepository } from "../../../src/store/rollout-repository.ts";
+import { databaseUrlProblem } from "../../../src/store/open-stores.ts";
 import { tempRolloutService } from "../../helpers/rollout-store.ts";
 
 const routes = (percents: Record<string, number>) =>
@@ -73,5 +74,15 @@ describe("rollout state: the config-vs-admin rule", () => {
     } finally {
       other.close();
     }
+  });
+});
+
+describe("DATABASE_URL", () => {
+  it("takes postgres:// and postgresql:// URLs and names anything else, without echoing a password", () => {
+    expect(databaseUrlProblem("postgres://u:p@db:5432/strangler")).toBeUndefined();
+    expect(databaseUrlProblem("postgresql://db/strangler")).toBeUndefined();
+    expect(databaseUrlProblem("mysql://db/strangler")).toBe("DATABASE_URL must be a postgres:// or postgresql:// URL, got mysql://…");
+    expect(databaseUrlProblem("not a url")).toBe('DATABASE_URL must be a postgres:// URL, got "not a url"');
+    expect(databaseUrlProblem("db:secret@host")).not.toContain("secret");
   });
 });
