@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -30,6 +31,7 @@ import { createMigrationService, type MigrationService } from "./guard/migration
 import { createMigrationRepository } from "./store/migration-repository.ts";
 import { createShadowRunner, type ShadowRunner } from "./shadow/shadow-runner.ts";
 import { openStores } from "./store/open-stores.ts";
+import { joinFleet, type FleetPresence } from "./fleet/fleet-presence.ts";
 import type { ShadowStore } from "./store/shadow-store.ts";
 import { NoiseModel } from "./shadow/noise-model.ts";
 import { BackendPools } from "./proxy/backend-pool.ts";
@@ -37,6 +39,9 @@ import { buildProxyState } from "./proxy/build-state.ts";
 import { CircuitBreakers } from "./proxy/circuit-breaker.ts";
 import { applyServerLimits, createDataPlane } from "./proxy/data-plane.ts";
 import type { ProxyState } from "./proxy/proxy-state.ts";
+
+/** This build's version, as the fleet listing shows it (from package.json). */
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 export interface StranglerOptions {
   /** Path of `routes.config.ts`. */
@@ -199,7 +204,9 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     clock,
     ...(observed ? { observed } : {}),
   };
+  let presence: FleetPresence | undefined;
   const adminApp = createAdminApp({
+    fleet: async () => ({ store: stores.kind, nodes: presence ? await presence.nodes() : [] }),
     isServing: () => serving,
     isReady: () => serving && stores.isHealthy() && client.providerStatus === ProviderStatus.READY,
     tokens,
@@ -233,6 +240,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     await OpenFeature.setProviderAndWait(domain, NOOP_PROVIDER);
     throw error;
   }
+  presence = await joinFleet(stores.fleet, { address: `${host}:${port}`, version: PACKAGE_VERSION }, logger);
   serving = true;
   const stopGuards = options.guardTimer === false ? () => undefined : migrations.schedule(() => current.config.guards.intervalMs);
   logger.info({ port, host, adminPort, adminHost, routes: config.routes.length, config: configPath }, "proxy listening");
@@ -294,6 +302,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       await shadows.close(); // writes the evidence still queued
       events.close();
       rollouts.close();
+      await presence?.leave();
       await stores.close();
       // Replacing our provider closes it and releases this instance's domain.
       await OpenFeature.setProviderAndWait(domain, NOOP_PROVIDER);

@@ -40,6 +40,8 @@ export interface AdminAppOptions {
   readonly externallyManaged: () => boolean;
   /** With an external provider: what it decided lately, per route (shown as the live percentage). */
   readonly observed?: (routeId: string) => ObservedShare;
+  /** The nodes sharing this node's store, seen lately (this one included). */
+  readonly fleet: () => Promise<unknown>;
   /** Largest request body read (`admin.maxBodyBytes`). */
   readonly maxBodyBytes: number;
   /** The listener's own address and allowed host names, to refuse cross-site pages and DNS rebinding. */
@@ -172,6 +174,7 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
     return c.json({ entries, nextBefore: entries.length === limit && last ? last.id : null });
   });
 
+  app.get("/api/fleet", async (c) => c.json((await options.fleet()) as object));
   registerMigrationApi(app, { migrations: options.migrations, findRoute });
   registerShadowApi(app, {
     routes: options.routes,

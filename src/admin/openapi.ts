@@ -92,6 +92,13 @@ export function openApiDocument() {
       },
       "/api/routes/{id}/rollback": { post: reasonAction("Send the whole route back to legacy: percentage 0 (audited)", "Rolled back") },
       "/api/routes/{id}/reroll": { post: reasonAction("Draw a new bucketing salt: every user of the route is bucketed anew (audited)", "Re-rolled") },
+      "/api/fleet": {
+        get: {
+          summary: "The nodes sharing this node's store, heard from in the last 15 s (this one marked self), and the store's kind",
+          security: secured,
+          responses: { 200: { description: "{ store: sqlite | postgres, nodes: [{ nodeId, address, version, startedAt, lastSeen, self }] }" } },
+        },
+      },
       "/api/audit": {
         get: {
           summary: "The audit log, newest first, paged with `before`",

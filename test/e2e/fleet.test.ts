@@ -82,4 +82,18 @@ describe("three proxy nodes on one PostgreSQL", () => {
     expect(await a.reload()).toEqual({ applied: true });
     expect(await propagation(25)).toBeLessThan(1_000);
   });
+
+  it("every node lists the fleet: all three, each marking itself", async () => {
+    for (const [i, node] of nodes.entries()) {
+      const { status, body } = await admin(node, "/api/fleet");
+      expect(status).toBe(200);
+      const listed = body.nodes as Array<{ nodeId: string; address: string; version: string; self: boolean }>;
+      expect(body.store).toBe("postgres");
+      expect(listed).toHaveLength(3);
+      expect(listed.filter((n) => n.self)).toHaveLength(1);
+      expect(listed.find((n) => n.self)?.address).toBe(new URL(node.url).host);
+      expect(listed.every((n) => n.version === "0.1.0")).toBe(true);
+      expect(new Set(listed.map((n) => n.nodeId)).size, `node ${i}`).toBe(3);
+    }
+  });
 });
