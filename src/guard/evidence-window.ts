@@ -41,10 +41,34 @@ export interface SideCounts {
   readonly latency: number[];
 }
 
-export const emptySide = (): SideCounts => ({ requests: 0, errors: 0, latency: new Array<number>(LATENCY_BUCKETS_MS.length).fill(0) });
+const emptySide = (): SideCounts => ({ requests: 0, errors: 0, latency: new Array<number>(LATENCY_BUCKETS_MS.length).fill(0) });
+
+/** A route's counts while a summary is being summed: both sides, comparisons, fallbacks. */
+export interface EvidenceCounts {
+  readonly legacy: SideCounts;
+  readonly target: SideCounts;
+  compared: number;
+  diverged: number;
+  shadowErrors: number;
+  fallbacks: number;
+}
+
+export const emptyCounts = (): EvidenceCounts => ({ legacy: emptySide(), target: emptySide(), compared: 0, diverged: 0, shadowErrors: 0, fallbacks: 0 });
+
+/** Summed counts as the guards read them (the window's and the fleet store's alike). */
+export function summaryFrom(counts: EvidenceCounts, fromMs: number, toMs: number): EvidenceSummary {
+  return {
+    fromMs,
+    toMs,
+    legacy: sideSummary(counts.legacy),
+    target: sideSummary(counts.target),
+    shadow: { compared: counts.compared, diverged: counts.diverged, errors: counts.shadowErrors },
+    fallbacks: counts.fallbacks,
+  };
+}
 
 /** A side's summed counts as the guards read them, with its p50 and p99 estimates. */
-export const sideSummary = (s: SideCounts): SideSummary => ({
+const sideSummary = (s: SideCounts): SideSummary => ({
   requests: s.requests,
   errors: s.errors,
   p50Ms: quantileFromBuckets(s.latency, 0.5),
@@ -113,7 +137,7 @@ export class EvidenceWindow {
   /** Evidence from `fromMs` (inclusive) to now. */
   summary(routeId: string, fromMs: number): EvidenceSummary {
     const toMs = this.clock.now();
-    const acc = { legacy: emptySide(), target: emptySide(), compared: 0, diverged: 0, shadowErrors: 0, fallbacks: 0 };
+    const acc = emptyCounts();
     for (const b of this.#routes.get(routeId) ?? []) {
       if (b.start + this.bucketMs <= fromMs) continue;
       for (const [name, i] of Object.entries(SIDE) as Array<["legacy" | "target", 0 | 1]>) {
@@ -126,14 +150,7 @@ export class EvidenceWindow {
       acc.shadowErrors += b.shadowErrors;
       acc.fallbacks += b.fallbacks;
     }
-    return {
-      fromMs,
-      toMs,
-      legacy: sideSummary(acc.legacy),
-      target: sideSummary(acc.target),
-      shadow: { compared: acc.compared, diverged: acc.diverged, errors: acc.shadowErrors },
-      fallbacks: acc.fallbacks,
-    };
+    return summaryFrom(acc, fromMs, toMs);
   }
 
 }

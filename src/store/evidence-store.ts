@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import { emptySide, sideSummary, type EvidenceSummary } from "../guard/evidence-window.ts";
+import { emptyCounts, summaryFrom, type EvidenceSummary } from "../guard/evidence-window.ts";
 
 /**
  * A node's evidence, flushed to the store in small time buckets so that guards and promotion judge the
@@ -26,7 +26,7 @@ export interface EvidenceStore {
 
 /** Sums rows of (metric, count) into an evidence summary: the one reading of the metric names. */
 export function summaryOf(rows: ReadonlyArray<{ metric: string; count: number }>, fromMs: number, toMs: number): EvidenceSummary {
-  const acc = { legacy: emptySide(), target: emptySide(), compared: 0, diverged: 0, shadow_errors: 0, fallbacks: 0 };
+  const acc = emptyCounts();
   for (const { metric, count } of rows) {
     const [first, second, third] = metric.split(".");
     if ((first === "legacy" || first === "target") && second !== undefined) {
@@ -34,16 +34,10 @@ export function summaryOf(rows: ReadonlyArray<{ metric: string; count: number }>
       if (second === "requests") s.requests += count;
       else if (second === "errors") s.errors += count;
       else if (second === "le" && third !== undefined && Number(third) < s.latency.length) (s.latency[Number(third)] as number) += count;
-    } else if (first === "compared" || first === "diverged" || first === "shadow_errors" || first === "fallbacks") acc[first] += count;
+    } else if (first === "compared" || first === "diverged" || first === "fallbacks") acc[first] += count;
+    else if (first === "shadow_errors") acc.shadowErrors += count;
   }
-  return {
-    fromMs,
-    toMs,
-    legacy: sideSummary(acc.legacy),
-    target: sideSummary(acc.target),
-    shadow: { compared: acc.compared, diverged: acc.diverged, errors: acc.shadow_errors },
-    fallbacks: acc.fallbacks,
-  };
+  return summaryFrom(acc, fromMs, toMs);
 }
 
 /** Evidence counts in the SQLite file: the processes of one host judge their sum. */
