@@ -28,7 +28,6 @@ import { systemClock, type Clock } from "./guard/clock.ts";
 import { EvidenceWindow } from "./guard/evidence-window.ts";
 import { createGuardMetrics } from "./guard/guard-metrics.ts";
 import { createMigrationService, type MigrationService } from "./guard/migration-service.ts";
-import { createMigrationRepository } from "./store/migration-repository.ts";
 import { createShadowRunner, type ShadowRunner } from "./shadow/shadow-runner.ts";
 import { openStores } from "./store/open-stores.ts";
 import { joinFleet, type FleetPresence } from "./fleet/fleet-presence.ts";
