@@ -25,12 +25,13 @@ import { createProxyMetrics, type ProxyMetrics } from "./metrics/proxy-metrics.t
 import { createRolloutService, type RolloutService } from "./rollout/rollout-service.ts";
 import { createShadowMetrics, type ShadowMetrics } from "./metrics/shadow-metrics.ts";
 import { systemClock, type Clock } from "./guard/clock.ts";
-import { EvidenceWindow } from "./guard/evidence-window.ts";
+import { FleetEvidence } from "./guard/fleet-evidence.ts";
 import { createGuardMetrics } from "./guard/guard-metrics.ts";
 import { createMigrationService, type MigrationService } from "./guard/migration-service.ts";
 import { createShadowRunner, type ShadowRunner } from "./shadow/shadow-runner.ts";
-import { openStores } from "./store/open-stores.ts";
-import { joinFleet, type FleetPresence } from "./fleet/fleet-presence.ts";
+import { openStores, type Stores } from "./store/open-stores.ts";
+import { joinFleet, newNodeId, type FleetPresence } from "./fleet/fleet-presence.ts";
+import { holdJudgeLease, JUDGE_LEASE, type JudgeLease } from "./fleet/judge-lease.ts";
 import type { ShadowStore } from "./store/shadow-store.ts";
 import { NoiseModel } from "./shadow/noise-model.ts";
 import { BackendPools } from "./proxy/backend-pool.ts";
@@ -88,7 +89,8 @@ export interface Strangler {
   readonly shadows: ShadowRunner;
   readonly shadowEvidence: ShadowStore;
   readonly migrations: MigrationService;
-  readonly evidence: EvidenceWindow;
+  /** This node's evidence on its way to the store, and the fleet's sum the guards judge. */
+  readonly evidence: FleetEvidence;
   readonly registry: Registry;
   /** Reads the config file again now (the watcher calls this on every edit). */
   reload(): Promise<ReloadResult>;
@@ -125,14 +127,17 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   const tokens = options.adminTokens ?? [];
   checkAdminExposure(adminHost, tokens);
 
-  const stores = await openStores({ dataDir: options.dataDir ?? "data", databaseUrl: options.databaseUrl, pollMs: options.pollMs });
+  const stores = await openStores({ dataDir: options.dataDir ?? "data", databaseUrl: options.databaseUrl, pollMs: options.pollMs, reconcileMs: config.fleet.reconcileMs });
+  const nodeId = newNodeId();
   logger.info({ store: stores.kind }, stores.kind === "postgres" ? "state on PostgreSQL (DATABASE_URL)" : "state in the SQLite file of the data directory");
   const rollouts = await createRolloutService({ store: stores.rollouts, logger, watch: (onChange) => stores.watchRollouts(onChange) });
   const registry = options.registry ?? new Registry();
   // Process metrics (CPU, memory, event loop lag, handles), so an operator sees what the proxy itself costs.
   if (!options.registry) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 5 });
   const clock = options.clock ?? systemClock;
-  const evidence = new EvidenceWindow(clock);
+  // This node's evidence goes to the store; guards, promotion and the dashboard read the fleet's sum.
+  const evidence = new FleetEvidence({ store: stores.evidence, nodeId, clock, logger, bucketMs: config.fleet.evidenceBucketMs, maxPendingMs: config.fleet.evidenceRetentionMs });
+  const stopFlushing = evidence.start(config.fleet.evidenceFlushMs);
   const routeById = (id: string) => current.config.routes.find((r) => r.id === id);
   const metrics = withEvidence(createProxyMetrics(registry), evidence, (id) => routeById(id)?.target);
   await rollouts.reconcile(config.routes);
@@ -144,7 +149,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     routes: () => current.config.routes,
     rollouts,
     store: stores.migrations,
-    window: evidence,
+    evidence,
     clock,
     metrics: createGuardMetrics(registry),
     logger,
@@ -205,7 +210,12 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   };
   let presence: FleetPresence | undefined;
   const adminApp = createAdminApp({
-    fleet: async () => ({ store: stores.kind, nodes: presence ? await presence.nodes() : [] }),
+    fleet: async () => {
+      const [nodes, lease] = await Promise.all([presence ? presence.nodes() : [], stores.fleet.lease(JUDGE_LEASE)]);
+      // An expired lease names nobody: its holder stopped renewing it, and the next try hands it on.
+      const judge = lease && lease.expiresAt > Date.now() ? lease.holder : null;
+      return { store: stores.kind, judge, nodes: nodes.map((n) => ({ ...n, judge: n.nodeId === judge })) };
+    },
     isServing: () => serving,
     isReady: () => serving && stores.isHealthy() && client.providerStatus === ProviderStatus.READY,
     tokens,
@@ -235,13 +245,21 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     dataPlane.close();
     await Promise.all([pools.close(true), shadowPools.close(true), shadows.close()]);
     rollouts.close();
+    await stopFlushing();
     await stores.close();
     await OpenFeature.setProviderAndWait(domain, NOOP_PROVIDER);
     throw error;
   }
-  presence = await joinFleet(stores.fleet, { address: `${host}:${port}`, version: PACKAGE_VERSION }, logger);
+  presence = await joinFleet(stores.fleet, { nodeId, address: `${host}:${port}`, version: PACKAGE_VERSION, heartbeatMs: config.fleet.heartbeatMs }, logger);
   serving = true;
-  const stopGuards = options.guardTimer === false ? () => undefined : migrations.schedule(() => current.config.guards.intervalMs);
+  // One judge for the fleet (and for the workers of a host): whoever holds the lease runs guards and promotion.
+  let lease: JudgeLease | undefined;
+  let guards: { stop(): void; judgeNow(): void } | undefined;
+  if (options.guardTimer !== false) {
+    guards = migrations.schedule(() => current.config.guards.intervalMs, () => lease?.isJudge() ?? false);
+    lease = holdJudgeLease({ store: stores.fleet, nodeId, ttlMs: () => current.config.guards.intervalMs, logger, onGained: () => guards?.judgeNow() });
+  }
+  const stopPruning = pruneEvidence(stores, () => lease?.isJudge() ?? false, clock, config.fleet.evidenceRetentionMs, logger);
   logger.info({ port, host, adminPort, adminHost, routes: config.routes.length, config: configPath }, "proxy listening");
 
   let reloading: Promise<ReloadResult> = Promise.resolve({ applied: true });
@@ -282,7 +300,8 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     reload,
     async close(graceMs = current.config.server.shutdownGraceMs) {
       stopWatching();
-      stopGuards();
+      guards?.stop();
+      stopPruning();
       observedGauges?.stop();
       serving = false;
       const closed = Promise.all([
@@ -301,6 +320,8 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       await shadows.close(); // writes the evidence still queued
       events.close();
       rollouts.close();
+      await lease?.stop();
+      await stopFlushing();
       await presence?.leave();
       await stores.close();
       // Replacing our provider closes it and releases this instance's domain.
@@ -345,8 +366,18 @@ function beforeScrape(source: MetricsSource, update: () => void): MetricsSource 
   };
 }
 
-/** Proxy metrics that also feed the guards' evidence window (the side is known by the route's target backend). */
-function withEvidence(metrics: ProxyMetrics, window: EvidenceWindow, targetOf: (routeId: string) => string | undefined): ProxyMetrics {
+/** The judge deletes stored evidence past its retention, once a minute. Returns the stop function. */
+function pruneEvidence(stores: Stores, isJudge: () => boolean, clock: Clock, retentionMs: number, logger: Logger): () => void {
+  const timer = setInterval(() => {
+    if (!isJudge()) return;
+    stores.evidence.prune(clock.now() - retentionMs).catch((error: Error) => logger.warn({ err: error.message }, "could not prune old evidence"));
+  }, 60_000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** Proxy metrics that also feed the fleet's evidence (the side is known by the route's target backend). */
+function withEvidence(metrics: ProxyMetrics, window: FleetEvidence, targetOf: (routeId: string) => string | undefined): ProxyMetrics {
   return {
     ...metrics,
     observe(route, backend, status, seconds) {
@@ -363,8 +394,8 @@ function withEvidence(metrics: ProxyMetrics, window: EvidenceWindow, targetOf: (
   };
 }
 
-/** Shadow metrics that also feed the guards' evidence window. */
-function withShadowEvidence(metrics: ShadowMetrics, window: EvidenceWindow): ShadowMetrics {
+/** Shadow metrics that also feed the fleet's evidence. */
+function withShadowEvidence(metrics: ShadowMetrics, window: FleetEvidence): ShadowMetrics {
   return {
     ...metrics,
     outcome(route, outcome) {

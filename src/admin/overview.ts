@@ -1,6 +1,7 @@
 import type { ObservedShare } from "../decision/decision-tally.ts";
 import type { RouteConfig } from "../config/schema.ts";
-import type { EvidenceWindow, SideSummary } from "../guard/evidence-window.ts";
+import type { SideSummary } from "../guard/evidence-summary.ts";
+import type { EvidenceSource } from "../guard/fleet-evidence.ts";
 import type { MigrationService } from "../guard/migration-service.ts";
 import { UNROUTED } from "../metrics/proxy-metrics.ts";
 import type { RolloutService } from "../rollout/rollout-service.ts";
@@ -13,7 +14,8 @@ export interface OverviewSources {
   readonly routes: () => readonly RouteConfig[];
   readonly rollouts: RolloutService;
   readonly migrations: MigrationService;
-  readonly evidence: EvidenceWindow;
+  /** The fleet's evidence: the dashboard shows every node's traffic, as the guards judge it. */
+  readonly evidence: EvidenceSource;
   readonly shadows: ShadowRunner;
   readonly shadowEvidence: ShadowStore;
   readonly clock: Clock;
@@ -46,7 +48,9 @@ export async function buildOverview(sources: OverviewSources) {
   const now = sources.clock.now();
   await sources.shadows.flush();
   const routes = await Promise.all(sources.routes().map(async (route) => {
-    const traffic = sources.evidence.summary(route.id, now - TRAFFIC_WINDOW_MS);
+    const traffic = await sources.evidence.summary(route.id, now - TRAFFIC_WINDOW_MS);
+    // Rates over the span the evidence covers (it starts at a bucket's start, a little before the minute).
+    const spanMs = Math.max(1, traffic.toMs - traffic.fromMs);
     const outcomes = await sources.shadowEvidence.outcomes(route.id, Math.floor(Date.now() / 60_000) - SHADOW_WINDOW_MINUTES + 1);
     const compared = outcomes.match + outcomes.diverge + outcomes.error;
     const minOccurrences = route.shadow?.noise.minOccurrences ?? 2;
@@ -58,7 +62,7 @@ export async function buildOverview(sources: OverviewSources) {
       ...routeView(route, sources.rollouts.state.record(route.id), sources.observed?.(route.id)),
       state: migration?.state ?? null,
       promotion: migration ? { status: migration.promotion, step: migration.stepIndex, steps: route.promote?.steps ?? null } : null,
-      traffic: { legacy: side(traffic.legacy, TRAFFIC_WINDOW_MS), target: side(traffic.target, TRAFFIC_WINDOW_MS), fallbacks: traffic.fallbacks },
+      traffic: { legacy: side(traffic.legacy, spanMs), target: side(traffic.target, spanMs), fallbacks: traffic.fallbacks },
       shadow: route.shadow
         ? {
             compared,
@@ -73,7 +77,7 @@ export async function buildOverview(sources: OverviewSources) {
   let served = 0;
   let byServices = 0;
   for (const id of [...routes.map((r) => r.id), UNROUTED]) {
-    const s = sources.evidence.summary(id, now - PROGRESS_WINDOW_MS);
+    const s = await sources.evidence.summary(id, now - PROGRESS_WINDOW_MS);
     served += s.legacy.requests + s.target.requests;
     byServices += s.target.requests;
   }

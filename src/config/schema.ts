@@ -330,6 +330,23 @@ export const routeSchema = z.strictObject({
   fallback: fallbackSchema.optional(),
 });
 
+/**
+ * How the nodes of a fleet (or the worker processes of one host) find each other and pool their
+ * evidence. Read at start-up. The judge's lease lasts `guards.intervalMs`.
+ */
+export const fleetSchema = z.strictObject({
+  /** How often a node says it is alive; after three silent beats it is no longer listed. */
+  heartbeatMs: z.number().int().min(500).default(5_000),
+  /** How often a node writes its evidence deltas to the store (one transaction). */
+  evidenceFlushMs: z.number().int().min(100).max(60_000).default(1_000),
+  /** The width of a stored evidence bucket: one row per route, bucket, metric and node. */
+  evidenceBucketMs: z.number().int().min(1_000).max(60_000).default(5_000),
+  /** Stored evidence older than this is deleted (by the judge); it bounds every guard window and promotion interval. */
+  evidenceRetentionMs: z.number().int().min(60_000).default(3_600_000),
+  /** PostgreSQL: the state is read afresh this often anyway, in case a NOTIFY was lost with a connection. */
+  reconcileMs: z.number().int().min(100).default(1_000),
+});
+
 export const configSchema = z
   .strictObject({
     /** Named backends; `legacy` (the monolith) is required and receives everything no route claims. */
@@ -361,6 +378,7 @@ export const configSchema = z
     admin: adminSchema.prefault({}),
     /** How often guards and promotions are evaluated. Default 10000 ms. */
     guards: z.strictObject({ intervalMs: z.number().int().min(100).default(10_000) }).default({ intervalMs: 10_000 }),
+    fleet: fleetSchema.prefault({}),
     servedByHeader: z
       .union([z.literal(false), z.string().regex(/^[a-z0-9-]+$/, "must be a lower-case header name")], { error: "must be a lower-case header name, or false for none" })
       .default("x-served-by"),
@@ -370,7 +388,14 @@ export const configSchema = z
       ctx.addIssue({ code: CUSTOM, path: ["backends", "legacy"], message: "is required: it serves every request no route claims" });
     }
     const seen = new Map<string, number>();
+    const retention = config.fleet.evidenceRetentionMs;
     config.routes.forEach((route, index) => {
+      if (route.guard && route.guard.windowMs > retention) {
+        ctx.addIssue({ code: CUSTOM, path: ["routes", index, "guard", "windowMs"], message: `${route.guard.windowMs} is longer than the evidence kept (fleet.evidenceRetentionMs ${retention})` });
+      }
+      if (route.promote && route.promote.intervalMs > retention) {
+        ctx.addIssue({ code: CUSTOM, path: ["routes", index, "promote", "intervalMs"], message: `${route.promote.intervalMs} is longer than the evidence kept (fleet.evidenceRetentionMs ${retention})` });
+      }
       const first = seen.get(route.id);
       if (first !== undefined) {
         ctx.addIssue({ code: CUSTOM, path: ["routes", index, "id"], message: `duplicate route id "${route.id}" (also routes[${first}])` });
@@ -401,3 +426,4 @@ export type ServerLimits = z.output<typeof serverSchema>;
 export type GuardConfig = z.output<typeof guardSchema>;
 export type PromoteConfig = z.output<typeof promoteSchema>;
 export type FallbackConfig = z.output<typeof fallbackSchema>;
+export type FleetSettings = z.output<typeof fleetSchema>;

@@ -1,5 +1,5 @@
 import type { GuardConfig, PromoteConfig } from "../config/schema.ts";
-import type { EvidenceSummary } from "./evidence-window.ts";
+import type { EvidenceSummary } from "./evidence-summary.ts";
 import { wilsonUpperBound, zFor } from "./statistics.ts";
 
 /** A guard's verdict: fine, not enough data to say, or tripped (with the thresholds crossed). */

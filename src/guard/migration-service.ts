@@ -4,7 +4,8 @@ import type { RolloutService } from "../rollout/rollout-service.ts";
 import type { MigrationRecord, MigrationState } from "../store/migration-repository.ts";
 import type { MigrationStore } from "../store/migration-store.ts";
 import type { Clock } from "./clock.ts";
-import type { EvidenceSummary, EvidenceWindow } from "./evidence-window.ts";
+import type { EvidenceSummary } from "./evidence-summary.ts";
+import type { EvidenceSource } from "./fleet-evidence.ts";
 import { evaluateGuard, evaluatePromotion } from "./guard-policy.ts";
 import type { GuardMetrics } from "./guard-metrics.ts";
 
@@ -17,8 +18,8 @@ export type MigrationResult =
  * Each route's migration: its state (legacy → shadowing → canary → migrated → retired, or halted,
  * paused), the guards that roll it back by themselves, and the promotion that steps it up by evidence.
  * Percentages change only through the rollout service (the decision seam's source); state and steps
- * live in SQLite, so they survive restarts, and steps are taken with compare-and-set, so two processes
- * never both take one.
+ * live in the store (SQLite or the fleet's PostgreSQL), so they survive restarts, and steps are taken
+ * with compare-and-set, so two processes or nodes never both take one. Guards judge the fleet's evidence.
  */
 export interface MigrationService {
   /** Creates missing rows and lets every route's state follow its percentage. */
@@ -45,15 +46,19 @@ export interface MigrationService {
   /** A person set the percentage: a running promotion pauses rather than overriding them. */
   percentSetByHand(routeId: string, actor: string): Promise<void>;
   isRetired(routeId: string): boolean;
-  /** Starts evaluating every `intervalMs`; returns the stop function. */
-  schedule(intervalMs: () => number): () => void;
+  /**
+   * Evaluates every `intervalMs` while `isJudge()` (the fleet's one judge; always, by default).
+   * `judgeNow()` evaluates at once (this node just became the judge).
+   */
+  schedule(intervalMs: () => number, isJudge?: () => boolean): { stop(): void; judgeNow(): void };
 }
 
 export interface MigrationServiceOptions {
   readonly routes: () => readonly RouteConfig[];
   readonly rollouts: RolloutService;
   readonly store: MigrationStore;
-  readonly window: EvidenceWindow;
+  /** The evidence guards and promotion judge: the sum over the fleet's nodes. */
+  readonly evidence: EvidenceSource;
   readonly clock: Clock;
   readonly metrics: GuardMetrics;
   readonly logger: Logger;
@@ -72,7 +77,7 @@ function evidenceSnapshot(e: EvidenceSummary) {
 }
 
 export function createMigrationService(options: MigrationServiceOptions): MigrationService {
-  const { store: repository, rollouts, window, clock, logger, metrics } = options;
+  const { store: repository, rollouts, evidence: source, clock, logger, metrics } = options;
   // The last record read or written of each route: what get() answers without a round trip.
   const known = new Map<string, MigrationRecord>();
   const remember = (record: MigrationRecord | undefined) => {
@@ -124,7 +129,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
     const guard = route.guard;
     // A halted route is judged too whenever it is above 0 (a config edit raised it): nothing runs unguarded.
     if (!guard || percentOf(route.id) <= 0) return undefined;
-    const evidence = window.summary(route.id, now - guard.windowMs);
+    const evidence = await source.summary(route.id, now - guard.windowMs);
     const verdict = evaluateGuard(guard, evidence);
     if (verdict.verdict !== "trip") return verdict;
     const steps = route.promote?.steps;
@@ -159,7 +164,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
     // A process that died between taking a step and setting its percentage: finish the job.
     if (percentOf(route.id) !== stepPercent) await rollouts.setPercent(route.id, stepPercent, "promotion", `promotion step ${index + 1} of ${promote.steps.length}`, "promote");
     if (now - started < promote.intervalMs) return { verdict: "waiting", untilMs: started + promote.intervalMs };
-    const evidence = window.summary(route.id, started);
+    const evidence = await source.summary(route.id, started);
     const verdict = evaluatePromotion(promote, evidence);
     if (verdict.verdict !== "advance") return verdict;
     const last = index >= promote.steps.length - 1;
@@ -303,24 +308,36 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       if (Date.now() - retiredReadAt > 1_000) void readRetired();
       return retired.has(routeId);
     },
-    schedule(intervalMs) {
+    schedule(intervalMs, isJudge = () => true) {
       let timer: NodeJS.Timeout | undefined;
       let stopped = false;
-      const loop = async () => {
+      let running: Promise<void> | undefined;
+      const evaluate = async () => {
+        if (!isJudge()) return;
         try {
           await service.tick();
         } catch (error) {
           logger.error({ err: (error as Error).message }, "guard evaluation failed");
         }
+      };
+      // One evaluation at a time: an early one (judgeNow) and the timer's never overlap.
+      const once = () => (running ??= evaluate().finally(() => (running = undefined)));
+      const loop = async () => {
+        await once();
         if (stopped) return;
         timer = setTimeout(() => void loop(), intervalMs());
         timer.unref();
       };
       timer = setTimeout(() => void loop(), intervalMs());
       timer.unref();
-      return () => {
-        stopped = true;
-        clearTimeout(timer);
+      return {
+        stop() {
+          stopped = true;
+          clearTimeout(timer);
+        },
+        judgeNow() {
+          if (!stopped) void once();
+        },
       };
     },
   };

@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import { emptyCounts, summaryFrom, type EvidenceSummary } from "../guard/evidence-window.ts";
+import { emptyCounts, summaryFrom, type EvidenceSummary } from "../guard/evidence-summary.ts";
 
 /**
  * A node's evidence, flushed to the store in small time buckets so that guards and promotion judge the

@@ -27,6 +27,8 @@ export interface FleetStore {
   acquire(name: string, holder: string, now: number, ttlMs: number): Promise<{ readonly holder: string; readonly expiresAt: number }>;
   /** Gives the lease up, if `holder` holds it, so another can take it at once. */
   release(name: string, holder: string): Promise<void>;
+  /** The lease's holder and expiry as stored (possibly expired), or undefined when nobody took it. */
+  lease(name: string): Promise<{ readonly holder: string; readonly expiresAt: number } | undefined>;
 }
 
 interface NodeRow {
@@ -69,6 +71,10 @@ export function createSqliteFleetStore(db: Database.Database): FleetStore {
     },
     async release(name, holder) {
       db.prepare("DELETE FROM leases WHERE name = ? AND holder = ?").run(name, holder);
+    },
+    async lease(name) {
+      const row = read.get(name) as { holder: string; expires_at: number } | undefined;
+      return row && { holder: row.holder, expiresAt: row.expires_at };
     },
   };
 }

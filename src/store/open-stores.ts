@@ -27,7 +27,7 @@ export interface Stores {
   /**
    * Calls `onChange` when another process or node may have changed the rollout state: SQLite's
    * `data_version` (polled every `pollMs`), PostgreSQL's LISTEN/NOTIFY with a reconciliation every
-   * `pollMs` × 4 in case a notification was lost with a connection. Returns the stop function.
+   * `reconcileMs` in case a notification was lost with a connection. Returns the stop function.
    */
   watchRollouts(onChange: () => void): () => void;
   /** False once the store is closed or (PostgreSQL) its listening connection is down. */
@@ -40,8 +40,10 @@ export interface StoreOptions {
   readonly dataDir: string;
   /** `postgres://…` or `postgresql://…`: the fleet's PostgreSQL instead of the SQLite file. */
   readonly databaseUrl?: string | undefined;
-  /** How often foreign changes are looked for (SQLite) or reconciled (PostgreSQL, × 4). Default 250 ms. */
+  /** SQLite: how often changes made by other processes are looked for. Default 250 ms. */
   readonly pollMs?: number | undefined;
+  /** PostgreSQL: how often the state is read afresh whatever NOTIFY said (`fleet.reconcileMs`). Default 1000 ms. */
+  readonly reconcileMs?: number | undefined;
 }
 
 /** Why a DATABASE_URL cannot be used, or undefined. */
@@ -57,8 +59,8 @@ export function databaseUrlProblem(url: string): string | undefined {
 }
 
 /** Opens the stores: PostgreSQL when `databaseUrl` is given (migrated on open), else the SQLite file. */
-export async function openStores({ dataDir, databaseUrl, pollMs = 250 }: StoreOptions): Promise<Stores> {
-  if (databaseUrl) return openPostgresStores(databaseUrl, pollMs);
+export async function openStores({ dataDir, databaseUrl, pollMs = 250, reconcileMs = 1_000 }: StoreOptions): Promise<Stores> {
+  if (databaseUrl) return openPostgresStores(databaseUrl, reconcileMs);
   const db = openDatabase(resolve(dataDir));
   const rollouts = createRolloutRepository(db);
   return {
@@ -77,7 +79,7 @@ export async function openStores({ dataDir, databaseUrl, pollMs = 250 }: StoreOp
   };
 }
 
-async function openPostgresStores(databaseUrl: string, pollMs: number): Promise<Stores> {
+async function openPostgresStores(databaseUrl: string, reconcileMs: number): Promise<Stores> {
   const problem = databaseUrlProblem(databaseUrl);
   if (problem) throw new Error(problem);
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 10_000 });
@@ -119,7 +121,7 @@ async function openPostgresStores(databaseUrl: string, pollMs: number): Promise<
       };
       void connect();
       // The safety net: a notification lost with a dropped connection is caught up within this.
-      const reconcile = setInterval(onChange, pollMs * 4);
+      const reconcile = setInterval(onChange, reconcileMs);
       reconcile.unref();
       const stop = () => {
         clearInterval(reconcile);

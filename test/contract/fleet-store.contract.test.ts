@@ -35,7 +35,9 @@ describe.each(storeKinds(() => postgres))("the fleet store on %s", (_kind, open)
     "gives the lease to one node at a time: renewable by its holder, free for another once expired or released",
     withStore(open, async (s) => {
       const { fleet } = await s.node();
+      expect(await fleet.lease("judge")).toBeUndefined();
       expect(await fleet.acquire("judge", "a", T0, 1_000)).toEqual({ holder: "a", expiresAt: T0 + 1_000 });
+      expect(await fleet.lease("judge")).toEqual({ holder: "a", expiresAt: T0 + 1_000 });
       expect(await fleet.acquire("judge", "b", T0 + 500, 1_000)).toEqual({ holder: "a", expiresAt: T0 + 1_000 });
       expect(await fleet.acquire("judge", "a", T0 + 900, 1_000)).toEqual({ holder: "a", expiresAt: T0 + 1_900 });
       expect((await fleet.acquire("judge", "b", T0 + 1_899, 1_000)).holder).toBe("a");
@@ -43,6 +45,7 @@ describe.each(storeKinds(() => postgres))("the fleet store on %s", (_kind, open)
       await fleet.release("judge", "a"); // not a's any more: nothing happens
       expect((await fleet.acquire("judge", "a", T0 + 2_000, 1_000)).holder).toBe("b");
       await fleet.release("judge", "b");
+      expect(await fleet.lease("judge")).toBeUndefined();
       expect((await fleet.acquire("judge", "a", T0 + 2_001, 1_000)).holder).toBe("a");
     }),
   );

@@ -3,7 +3,7 @@ import { promoteSchema } from "../../src/config/schema.ts";
 import { ConfigError } from "../../src/config/config-error.ts";
 import { validateConfig } from "../../src/config/validate.ts";
 import { inRollout } from "../../src/decision/bucketing.ts";
-import type { EvidenceSummary } from "../../src/guard/evidence-window.ts";
+import type { EvidenceSummary } from "../../src/guard/evidence-summary.ts";
 import { evaluatePromotion } from "../../src/guard/guard-policy.ts";
 import { NoiseModel } from "../../src/shadow/noise-model.ts";
 

@@ -32,5 +32,10 @@ export function createPostgresFleetStore(pool: pg.Pool): FleetStore {
     async release(name, holder) {
       await pool.query("DELETE FROM leases WHERE name = $1 AND holder = $2", [name, holder]);
     },
+    async lease(name) {
+      const { rows } = await pool.query<{ holder: string; expires_at: string }>("SELECT holder, expires_at FROM leases WHERE name = $1", [name]);
+      const row = rows[0];
+      return row && { holder: row.holder, expiresAt: Number(row.expires_at) };
+    },
   };
 }

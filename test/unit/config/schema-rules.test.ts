@@ -60,6 +60,18 @@ describe("config rules, one wrong field at a time", () => {
     ["a provider that is null", { backends, openFeature: { provider: null } }, ["openFeature.provider: must be an OpenFeature server Provider (an object with resolveStringEvaluation)"]],
     ["a provider whose resolveStringEvaluation is not a function", { backends, openFeature: { provider: { resolveStringEvaluation: true } } }, ["openFeature.provider: must be an OpenFeature server Provider (an object with resolveStringEvaluation)"]],
     ["a guard interval under 100 ms", { backends, guards: { intervalMs: 99 } }, ["guards.intervalMs: Too small: expected number to be >=100"]],
+    [
+      "a guard window longer than the evidence kept",
+      { ...withRoute({ guard: { windowMs: 120_000, maxErrorRate: 0.1 } }), fleet: { evidenceRetentionMs: 60_000 } },
+      [`${R}.guard.windowMs: 120000 is longer than the evidence kept (fleet.evidenceRetentionMs 60000)`],
+    ],
+    [
+      "a promotion interval longer than the evidence kept",
+      withRoute({ promote: { steps: [5, 100], intervalMs: 7_200_000 } }),
+      [`${R}.promote.intervalMs: 7200000 is longer than the evidence kept (fleet.evidenceRetentionMs 3600000)`],
+    ],
+    ["an evidence bucket over a minute", { backends, fleet: { evidenceBucketMs: 60_001 } }, ["fleet.evidenceBucketMs: Too big: expected number to be <=60000"]],
+    ["a fleet key that does not exist", { backends, fleet: { heartbeat: 1 } }, ['fleet: unknown field(s) "heartbeat"']],
     ["a served-by header in capitals", { backends, servedByHeader: "X-Served" }, ["servedByHeader: must be a lower-case header name"]],
     ["a served-by header with a character headers may not hold", { backends, servedByHeader: "x-a!" }, ["servedByHeader: must be a lower-case header name"]],
     ["a provider that is a function", { backends, openFeature: { provider: Object.assign(() => undefined, { resolveStringEvaluation: () => undefined }) } }, ["openFeature.provider: must be an OpenFeature server Provider (an object with resolveStringEvaluation)"]],
@@ -131,6 +143,7 @@ describe("config rules, one wrong field at a time", () => {
     expect(r?.guard?.onTrip).toBe("zero");
     expect(config.stickyCookie).toBe("strangler_id");
     expect(config.guards).toEqual({ intervalMs: 10_000 });
+    expect(config.fleet).toEqual({ heartbeatMs: 5_000, evidenceFlushMs: 1_000, evidenceBucketMs: 5_000, evidenceRetentionMs: 3_600_000, reconcileMs: 1_000 });
     expect(validateConfig({ backends, routes: [route({ promote: {} })] }, "t").routes[0]?.promote?.steps).toEqual([1, 5, 25, 50, 100]);
   });
 });

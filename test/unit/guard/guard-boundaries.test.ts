@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { guardSchema, promoteSchema } from "../../../src/config/schema.ts";
-import type { EvidenceSummary } from "../../../src/guard/evidence-window.ts";
+import type { EvidenceSummary } from "../../../src/guard/evidence-summary.ts";
 import { evaluateGuard, evaluatePromotion } from "../../../src/guard/guard-policy.ts";
 import { wilsonUpperBound, zFor } from "../../../src/guard/statistics.ts";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { guardSchema, promoteSchema } from "../../../src/config/schema.ts";
 import { ManualClock } from "../../../src/guard/clock.ts";
-import { EvidenceWindow, type EvidenceSummary } from "../../../src/guard/evidence-window.ts";
+import type { EvidenceSummary } from "../../../src/guard/evidence-summary.ts";
 import { evaluateGuard, evaluatePromotion } from "../../../src/guard/guard-policy.ts";
 import { LATENCY_BUCKETS_MS, latencyBucket, quantileFromBuckets, wilsonUpperBound, zFor } from "../../../src/guard/statistics.ts";
 
@@ -93,20 +93,5 @@ describe("evaluatePromotion", () => {
   it("steps must rise and end at 100", () => {
     expect(promoteSchema.safeParse({ steps: [5, 1, 100] }).success).toBe(false);
     expect(promoteSchema.safeParse({ steps: [5, 50] }).success).toBe(false);
-  });
-});
-
-describe("EvidenceWindow", () => {
-  it("sums what happened since a time, per side, with a p99 estimate", () => {
-    const clock = new ManualClock(1_000_000);
-    const window = new EvidenceWindow(clock);
-    window.request("r", "target", true, 40);
-    clock.advance(5_000);
-    for (let i = 0; i < 99; i++) window.request("r", "target", false, 8);
-    window.request("r", "legacy", false, 3);
-    window.shadow("r", "diverge");
-    window.shadow("r", "match");
-    expect(window.summary("r", 1_000_000)).toMatchObject({ target: { requests: 100, errors: 1, p99Ms: 10 }, legacy: { requests: 1 }, shadow: { compared: 2, diverged: 1 } });
-    expect(window.summary("r", 1_004_000).target).toMatchObject({ requests: 99, errors: 0 });
   });
 });
