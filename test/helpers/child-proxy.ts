@@ -62,7 +62,8 @@ export async function spawnProxy(configPath: string, env: Record<string, string>
       return kb * 1024;
     },
     async stop() {
-      if (child.exitCode !== null) return;
+      // Already gone (exited, or killed by a signal): "exit" will not come again.
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
       await once(child, "exit");
