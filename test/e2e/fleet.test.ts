@@ -1,3 +1,4 @@
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Strangler } from "../../src/strangler.ts";
 import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
@@ -94,6 +95,33 @@ describe("three proxy nodes on one PostgreSQL", () => {
       expect(listed.find((n) => n.self)?.address).toBe(new URL(node.url).host);
       expect(listed.every((n) => n.version === "0.1.0")).toBe(true);
       expect(new Set(listed.map((n) => n.nodeId)).size, `node ${i}`).toBe(3);
+    }
+  });
+
+  it("a node whose LISTEN connection is cut still follows: the reconciliation catches up, and the listener comes back", async () => {
+    const [a, , c] = nodes as [Strangler, Strangler, Strangler];
+    const client = new pg.Client({ connectionString: postgres.url });
+    await client.connect();
+    try {
+      const listeners = async () => (await client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN%'")).rows.map((r) => r.pid);
+      const before = await listeners();
+      expect(before).toHaveLength(3);
+      // Cut every node's listening connection, as a failover of the database or a proxy in between would.
+      await client.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'");
+      expect((await admin(a, "/api/routes/r/rollout", { method: "PUT", json: { percent: 60, reason: "while nobody listens" } })).status).toBe(200);
+      // Within the reconciliation interval (fleet.reconcileMs, 1 s) or the reconnection (1 s), with room to spare.
+      expect(await propagation(60)).toBeLessThan(3_000);
+      let back: number[] = [];
+      for (let waited = 0; waited < 5_000 && back.length < 3; waited += 100) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        back = (await listeners()).filter((pid) => !before.includes(pid));
+      }
+      expect(back).toHaveLength(3);
+      expect((await fetch(`${c.adminUrl}/readyz`)).status).toBe(200);
+      expect((await admin(c, "/api/routes/r/rollout", { method: "PUT", json: { percent: 70, reason: "listening again" } })).status).toBe(200);
+      expect(await propagation(70)).toBeLessThan(1_000);
+    } finally {
+      await client.end();
     }
   });
 });
