@@ -94,9 +94,9 @@ export function openApiDocument() {
       "/api/routes/{id}/reroll": { post: reasonAction("Draw a new bucketing salt: every user of the route is bucketed anew (audited)", "Re-rolled") },
       "/api/fleet": {
         get: {
-          summary: "The nodes sharing this node's store, heard from in the last 15 s (this one marked self), and the store's kind",
+          summary: "The nodes sharing this node's store, heard from in the last three heartbeats (this one marked self), the one that judges guards and promotion, and the store's kind",
           security: secured,
-          responses: { 200: { description: "{ store: sqlite | postgres, nodes: [{ nodeId, address, version, startedAt, lastSeen, self }] }" } },
+          responses: { 200: { description: "{ store: sqlite | postgres, judge: nodeId | null, nodes: [{ nodeId, address, version, startedAt, lastSeen, self, judge }] }" } },
         },
       },
       "/api/audit": {

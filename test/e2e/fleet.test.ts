@@ -1,6 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Strangler } from "../../src/strangler.ts";
+import { launchChromium } from "../helpers/chromium.ts";
 import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
 import { startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
 import { startTestProxy, writeConfig } from "../helpers/proxy.ts";
@@ -122,6 +123,39 @@ describe("three proxy nodes on one PostgreSQL", () => {
       expect(await propagation(70)).toBeLessThan(1_000);
     } finally {
       await client.end();
+    }
+  });
+
+  it("the dashboard, in headless Chromium, lists the fleet's nodes and marks the judge and itself", async () => {
+    const [, b] = nodes as [Strangler, Strangler];
+    let judge: unknown = null;
+    for (let tries = 0; tries < 100 && judge === null; tries++) {
+      judge = (await admin(b, "/api/fleet")).body.judge;
+      if (judge === null) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(judge).toEqual(expect.any(String));
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      await page.goto(`${b.adminUrl}/dashboard`);
+      await page.waitForSelector("#fleet");
+      expect(await page.locator("#fleet summary").textContent()).toContain(`3 nodes on PostgreSQL · judge ${judge as string}`);
+      await page.locator("#fleet summary").click();
+      const rows = page.locator("#fleet tbody tr");
+      expect(await rows.count()).toBe(3);
+      expect(await page.locator(`#fleet tr[data-node="${judge as string}"] .badge.judge`).count()).toBe(1);
+      expect(await page.locator("#fleet .badge.judge").count()).toBe(1);
+      const self = page.locator("#fleet tbody tr", { hasText: "(this node)" });
+      expect(await self.count()).toBe(1);
+      expect(await self.locator("td").nth(1).textContent()).toBe(new URL(b.url).host);
+      // The list stays open across the page's refresh (every 2 s).
+      await page.waitForTimeout(2_500);
+      expect(await page.locator("#fleet").evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
     }
   });
 });

@@ -87,6 +87,42 @@ function progressPanel(progress) {
   );
 }
 
+/** The nodes serving this migration (one on SQLite; the fleet on PostgreSQL), and which one judges. */
+function fleetPanel(fleet) {
+  const seconds = (t) => `${Math.max(0, Math.round((Date.now() - t) / 1000))} s ago`;
+  return el(
+    "details",
+    { class: "fleet", id: "fleet" },
+    el(
+      "summary",
+      {},
+      `${fleet.nodes.length} node${fleet.nodes.length === 1 ? "" : "s"} on ${fleet.store === "postgres" ? "PostgreSQL" : "SQLite"} · `,
+      fleet.judge ? el("span", { id: "fleet-judge" }, `judge ${fleet.judge}`) : el("span", { class: "bad", id: "fleet-judge" }, "no judge: guards and promotion wait for one"),
+    ),
+    el(
+      "table",
+      {},
+      el("thead", {}, el("tr", {}, ["Node", "Address", "Version", "Up since", "Last seen", ""].map((h) => el("th", {}, h)))),
+      el(
+        "tbody",
+        {},
+        fleet.nodes.map((n) =>
+          el(
+            "tr",
+            { "data-node": n.nodeId },
+            el("td", {}, n.nodeId, n.self ? el("span", { class: "muted" }, " (this node)") : null),
+            el("td", {}, n.address),
+            el("td", {}, n.version),
+            el("td", {}, when(new Date(n.startedAt).toISOString())),
+            el("td", { class: "num" }, seconds(n.lastSeen)),
+            el("td", {}, n.judge ? el("span", { class: "badge judge" }, "judge") : null),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 function sideCells(s) {
   return [
     el("td", { class: "num" }, `${s.rps}/s`),
@@ -239,12 +275,17 @@ async function renderRoute(id) {
 }
 
 async function renderOverview() {
-  const overview = await api("/api/overview");
+  const [overview, fleet] = await Promise.all([api("/api/overview"), api("/api/fleet")]);
   const existing = document.getElementById("controls");
+  // Keep the fleet list open across refreshes if the operator opened it.
+  const fleetOpen = document.getElementById("fleet")?.open ?? false;
+  const fleetView = fleetPanel(fleet);
+  fleetView.open = fleetOpen;
   const page = el(
     "div",
     { id: "overview" },
     progressPanel(overview.progress),
+    fleetView,
     // Keep the operator's half-typed form across refreshes.
     existing ?? controlsPanel(overview.routes),
     document.getElementById("message") ?? el("div", { id: "message", class: "message" }),
