@@ -2,17 +2,24 @@
  * `npm run demo`: starts the demo monolith, the extracted catalog and orders services, and the proxy in
  * front of them with the shipped routes.config.ts; prints the URLs; stops everything on Ctrl-C.
  *
+ * `npm run demo:fleet` (`--fleet`): the same with a throwaway PostgreSQL cluster (Debian's `postgresql`
+ * package must be installed) and three proxy nodes on it, on consecutive ports (8080-8082, admin
+ * 9901-9903), as replicas behind a load balancer run.
+ *
  * Environment: DATA_DIR (default ./data), PORT (proxy, 8080), ADMIN_PORT (9901), LEGACY_PORT (3001),
- * CATALOG_PORT (3002), ORDERS_PORT (3003); 0 picks a free port.
+ * CATALOG_PORT (3002), ORDERS_PORT (3003); 0 picks a free port (for every node of a fleet).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { postgresBinDir, POSTGRES_MISSING, startTempPostgres, type TempPostgres } from "./temp-postgres.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const dataDir = resolve(process.env.DATA_DIR ?? "data");
 const children: ChildProcess[] = [];
+const fleetSize = process.argv.includes("--fleet") ? 3 : 1;
+let postgres: TempPostgres | undefined;
 let stopping = false;
 
 interface Listening {
@@ -65,11 +72,17 @@ async function stopAll(code: number): Promise<void> {
       clearTimeout(timer);
     }),
   );
+  await postgres?.stop();
   process.exit(code);
 }
 
 process.on("SIGINT", () => void stopAll(0));
 process.on("SIGTERM", () => void stopAll(0));
+
+if (fleetSize > 1 && !postgresBinDir()) {
+  console.error(`npm run demo:fleet needs PostgreSQL. ${POSTGRES_MISSING}`);
+  process.exit(1);
+}
 
 try {
   const [legacy, catalog, orders] = await Promise.all([
@@ -77,22 +90,50 @@ try {
     start("catalog", "extracted-services/catalog/src/main.ts", { PORT: process.env.CATALOG_PORT ?? "3002" }),
     start("orders", "extracted-services/orders/src/main.ts", { PORT: process.env.ORDERS_PORT ?? "3003" }),
   ]);
-  const proxy = await start("proxy", "src/main.ts", {
-    PORT: process.env.PORT ?? "8080",
-    ADMIN_PORT: process.env.ADMIN_PORT ?? "9901",
-    LEGACY_URL: `http://127.0.0.1:${legacy.port}`,
-    CATALOG_URL: `http://127.0.0.1:${catalog.port}`,
-    ORDERS_URL: `http://127.0.0.1:${orders.port}`,
-  });
+  if (fleetSize > 1) postgres = await startTempPostgres();
+  // Consecutive ports for the nodes of a fleet; 0 stays 0 (a free port each).
+  const portOf = (base: string, i: number) => (base === "0" ? "0" : String(Number(base) + i));
+  const proxies = await Promise.all(
+    Array.from({ length: fleetSize }, (_, i) =>
+      start(fleetSize > 1 ? `proxy ${i + 1}` : "proxy", "src/main.ts", {
+        PORT: portOf(process.env.PORT ?? "8080", i),
+        ADMIN_PORT: portOf(process.env.ADMIN_PORT ?? "9901", i),
+        LEGACY_URL: `http://127.0.0.1:${legacy.port}`,
+        CATALOG_URL: `http://127.0.0.1:${catalog.port}`,
+        ORDERS_URL: `http://127.0.0.1:${orders.port}`,
+        ...(postgres ? { DATABASE_URL: postgres.url } : {}),
+      }),
+    ),
+  );
+  const [proxy] = proxies as [Listening];
   const proxyUrl = `http://127.0.0.1:${proxy.port}`;
-  console.log(`
+  const services = `  legacy-monolith  http://127.0.0.1:${legacy.port}
+  catalog          http://127.0.0.1:${catalog.port}
+  orders           http://127.0.0.1:${orders.port}`;
+  if (postgres) {
+    const urls = proxies.map((p) => `http://127.0.0.1:${p.port}`).join(",");
+    const admin = (p: Listening) => `http://127.0.0.1:${p.adminPort}`;
+    const last = proxies[proxies.length - 1] as Listening;
+    console.log(`
+strangler-fig fleet demo is up: ${proxies.length} proxy nodes sharing one PostgreSQL
+  postgres         ${postgres.url}  (a throwaway cluster, removed on Ctrl-C)
+${proxies.map((p, i) => `  node ${i + 1}           proxy http://127.0.0.1:${p.port}  admin ${admin(p)}  dashboard ${admin(p)}/dashboard`).join("\n")}
+${services}
+
+Try:
+  curl -s ${admin(proxy)}/api/fleet                          # the nodes, and which one judges
+  npx strangler rollout products-list 100 --reason "fleet step" --url ${admin(proxy)}
+  npx strangler routes --url ${admin(last)}     # node ${proxies.length} serves 100% too, within a second
+  PROXY_URL=${urls} npm run traffic   # spread over every node
+Ctrl-C stops everything and removes the cluster.
+`);
+  } else {
+    console.log(`
 strangler-fig demo is up (data in ${dataDir})
   proxy            ${proxyUrl}
   dashboard        http://127.0.0.1:${proxy.adminPort}/dashboard
   admin            http://127.0.0.1:${proxy.adminPort}/api/routes
-  legacy-monolith  http://127.0.0.1:${legacy.port}
-  catalog          http://127.0.0.1:${catalog.port}
-  orders           http://127.0.0.1:${orders.port}
+${services}
 
 Try:
   curl -i ${proxyUrl}/api/products/p_001                      # served by catalog (100%)
@@ -102,6 +143,7 @@ Try:
   npx strangler rollout products-list 100 --reason "catalog ready" --url http://127.0.0.1:${proxy.adminPort}
 Edit routes.config.ts and save: the new percentages apply within a second. Ctrl-C stops everything.
 `);
+  }
 } catch (error) {
   console.error(`demo failed to start: ${(error as Error).message}`);
   await stopAll(1);

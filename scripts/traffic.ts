@@ -2,18 +2,21 @@
  * `npm run traffic`: sends a bounded burst of realistic reads to the demo proxy, as many users, so the
  * rollout split, the shadow comparison and the metrics have something to show.
  *
- * Environment: PROXY_URL (default http://127.0.0.1:8080), COUNT (requests, default 300; at most 100000),
- * DURATION (seconds: keep sending until then instead, at most 600).
+ * Environment: PROXY_URL (default http://127.0.0.1:8080; several, comma-separated, to spread the requests
+ * over a fleet's nodes in turn), COUNT (requests, default 300; at most 100000), DURATION (seconds: keep
+ * sending until then instead, at most 600).
  */
 export {};
 
-const proxyUrl = process.env.PROXY_URL ?? "http://127.0.0.1:8080";
+const proxyUrls = (process.env.PROXY_URL ?? "http://127.0.0.1:8080").split(",").map((u) => u.trim()).filter(Boolean);
 const durationMs = Math.min(Number(process.env.DURATION ?? 0), 600) * 1000;
 const count = durationMs > 0 ? 100_000_000 : Math.min(Number(process.env.COUNT ?? 300), 100_000);
 const deadline = Date.now() + durationMs;
-if (!/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(proxyUrl)) {
-  console.error(`PROXY_URL must be a loopback address, got ${proxyUrl}`);
-  process.exit(2);
+for (const proxyUrl of proxyUrls) {
+  if (!/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(proxyUrl)) {
+    console.error(`PROXY_URL must be loopback addresses, got ${proxyUrl}`);
+    process.exit(2);
+  }
 }
 
 const pad = (n: number) => String(n).padStart(3, "0");
@@ -34,7 +37,7 @@ for (let i = 0; i < count && (durationMs === 0 || Date.now() < deadline); i++) {
   sent++;
   const path = (paths[i % paths.length] as (i: number) => string)(Math.floor(i / paths.length));
   try {
-    const res = await fetch(`${proxyUrl}${path}`, { headers: { "x-user-id": `user-${i % 50}` } });
+    const res = await fetch(`${proxyUrls[i % proxyUrls.length] as string}${path}`, { headers: { "x-user-id": `user-${i % 50}` } });
     await res.arrayBuffer();
     const key = `${res.status} ${res.headers.get("x-served-by") ?? "?"}`;
     tally.set(key, (tally.get(key) ?? 0) + 1);
@@ -42,4 +45,4 @@ for (let i = 0; i < count && (durationMs === 0 || Date.now() < deadline); i++) {
     failed++;
   }
 }
-console.log(`sent ${sent} requests to ${proxyUrl}: ${[...tally].map(([k, v]) => `${v} × ${k}`).join(", ")}${failed ? `, ${failed} failed` : ""}`);
+console.log(`sent ${sent} requests to ${proxyUrls.join(", ")}: ${[...tally].map(([k, v]) => `${v} × ${k}`).join(", ")}${failed ? `, ${failed} failed` : ""}`);

@@ -1,6 +1,8 @@
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "../helpers/temp-dir.ts";
 
@@ -47,4 +49,50 @@ describe("the demo command", () => {
     // Nothing is left listening.
     await expect(fetch(`${proxyUrl}/api/users/u_001`)).rejects.toThrow();
   });
+
+  it("demo:fleet starts three nodes on a throwaway PostgreSQL: a change through one serves on all, traffic spreads, Ctrl-C removes it all", async () => {
+    const demo = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", "--fleet"], {
+      cwd: ROOT,
+      env: { ...process.env, DATA_DIR: temp.dir, PORT: "0", ADMIN_PORT: "0", LEGACY_PORT: "0", CATALOG_PORT: "0", ORDERS_PORT: "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    demo.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    demo.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    let databaseUrl: string | undefined;
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!output.includes("removes the cluster") && Date.now() < deadline && demo.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+      databaseUrl = /postgres\s+(postgres:\/\/\S+)/.exec(output)?.[1];
+      const nodes = [...output.matchAll(/node \d+\s+proxy (http:\/\/\S+)\s+admin (http:\/\/\S+)/g)].map((m) => ({ url: m[1] as string, admin: m[2] as string }));
+      expect(nodes, output).toHaveLength(3);
+      expect(databaseUrl, output).toBeDefined();
+      const [first, , third] = nodes as [{ url: string; admin: string }, unknown, { url: string; admin: string }];
+      const fleet = (await (await fetch(`${third.admin}/api/fleet`)).json()) as { store: string; nodes: unknown[] };
+      expect(fleet).toMatchObject({ store: "postgres" });
+      expect(fleet.nodes).toHaveLength(3);
+
+      const put = await fetch(`${first.admin}/api/routes/products-list/rollout`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ percent: 100, reason: "fleet step" }) });
+      expect(put.status).toBe(200);
+      const changedAt = Date.now();
+      while (((await (await fetch(`${third.admin}/api/routes/products-list`)).json()) as { rollout: { livePercent: number } }).rollout.livePercent !== 100) {
+        expect(Date.now() - changedAt, "node 3 follows node 1 within a second").toBeLessThan(1_000);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect((await fetch(`${third.url}/api/products`, { headers: { "x-user-id": "anyone" } })).headers.get("x-served-by")).toBe("catalog");
+
+      // npm run traffic, spread over the three nodes.
+      const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "scripts/traffic.ts"], { cwd: ROOT, env: { ...process.env, PROXY_URL: nodes.map((n) => n.url).join(","), COUNT: "21" } });
+      expect(stdout).toContain(`sent 21 requests to ${nodes.map((n) => n.url).join(", ")}`);
+      expect(stdout).not.toContain("failed");
+    } finally {
+      const exited = demo.exitCode !== null || demo.signalCode !== null ? Promise.resolve([demo.exitCode]) : once(demo, "exit");
+      demo.kill("SIGINT");
+      const [code] = (await exited) as [number | null];
+      expect(code, output).toBe(0);
+    }
+    // The cluster is gone with the demo.
+    const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 2_000 });
+    await expect(client.connect()).rejects.toThrow();
+  }, 90_000);
 });

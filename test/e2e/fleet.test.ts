@@ -152,7 +152,7 @@ describe("three proxy nodes on one PostgreSQL", () => {
       expect(await self.locator("td").nth(1).textContent()).toBe(new URL(b.url).host);
       // The list stays open across the page's refresh (every 2 s).
       await page.waitForTimeout(2_500);
-      expect(await page.locator("#fleet").evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
+      expect(await page.locator("#fleet").evaluate((d) => (d as unknown as { open: boolean }).open)).toBe(true);
       expect(errors).toEqual([]);
     } finally {
       await browser.close();
