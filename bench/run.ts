@@ -17,6 +17,8 @@ import { parseArgs } from "node:util";
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import autocannon from "autocannon";
+import pg from "pg";
+import { postgresBinDir, POSTGRES_MISSING, startTempPostgres, type TempPostgres } from "../scripts/temp-postgres.ts";
 import { cpuSeconds, processTree, ROOT, rssBytes, startProcess, type Started } from "./processes.ts";
 
 const { values } = parseArgs({
@@ -50,8 +52,42 @@ interface Setup {
   readonly name: string;
   readonly description: string;
   readonly path: string;
-  /** Starts the system under test; undefined when it cannot run here (the reason is printed). */
-  readonly start: (backends: Backends) => Promise<{ port: number; proc?: Started; stop: () => Promise<void> } | string>;
+  /** Starts the system under test; a string (the reason, printed) when it cannot run here. */
+  readonly start: (backends: Backends) => Promise<Running | string>;
+}
+
+interface Running {
+  readonly port: number;
+  readonly proc?: Started;
+  /** Transactions committed so far in the proxy's database (PostgreSQL setups), to count its writes. */
+  readonly commits?: () => Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** One throwaway PostgreSQL cluster for the run, started the first time a setup needs it. */
+let postgres: Promise<TempPostgres> | undefined;
+let databases = 0;
+
+/** The real proxy on a fresh database of the run's PostgreSQL (fleet mode), or why it cannot run. */
+function oursOnPostgres(): Setup["start"] {
+  return async (backends) => {
+    if (!postgresBinDir()) return POSTGRES_MISSING;
+    postgres ??= startTempPostgres();
+    const name = `bench_${++databases}`;
+    const url = await (await postgres).createDatabase(name);
+    const started = await ours({ DATABASE_URL: url })(backends);
+    if (typeof started === "string") return started;
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    return {
+      ...started,
+      commits: async () => Number((await client.query<{ n: string }>("SELECT xact_commit AS n FROM pg_stat_database WHERE datname = $1", [name])).rows[0]?.n ?? 0),
+      async stop() {
+        await client.end();
+        await started.stop();
+      },
+    };
+  };
 }
 
 /** The fixed backends' ports: two plain ones, and one whose answers always differ (BENCH_VARIANT=diverge). */
@@ -134,6 +170,7 @@ const SETUPS: Setup[] = [
     },
   },
   { name: "ours pass-through", description: "the real proxy: 60 routes, flags evaluated, metrics on, rollout 50%", path: "/bench/items/1", start: ours({}) },
+  { name: "ours on PostgreSQL", description: "the same with its state on PostgreSQL (DATABASE_URL, fleet mode)", path: "/bench/items/1", start: oursOnPostgres() },
   { name: "ours shadow 100%", description: "the same route shadowed at 100%: both backends answer, compared", path: "/bench/items/1", start: ours({ BENCH_SHADOW: "1" }) },
   {
     name: "ours shadow diverging",
@@ -155,6 +192,8 @@ interface Measurement {
   readonly p99: number;
   readonly cpuUsPerRequest: number | null;
   readonly peakRssMb: number | null;
+  /** Transactions the proxy committed in its database per second of load (PostgreSQL setups). */
+  readonly dbCommitsPerSecond: number | null;
   readonly errors: number;
 }
 
@@ -169,12 +208,14 @@ async function measure(setup: Setup, backends: Backends, round: number): Promise
     const url = `http://127.0.0.1:${started.port}${setup.path}`;
     await load(url, WARMUP);
     const pids = started.proc?.child.pid ? processTree(started.proc.child.pid) : [];
+    const commitsBefore = await started.commits?.();
     const cpuBefore = cpuSeconds(pids);
     let peak = rssBytes(pids);
     const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pids))), 100);
     const result = await load(url, DURATION);
     clearInterval(sampler);
     const cpu = cpuSeconds(pids) - cpuBefore;
+    const commitsAfter = await started.commits?.();
     const requests = result.requests.total;
     return {
       setup: setup.name,
@@ -185,6 +226,7 @@ async function measure(setup: Setup, backends: Backends, round: number): Promise
       p99: result.latency.p99,
       cpuUsPerRequest: pids.length > 0 && requests > 0 ? Math.round((cpu / requests) * 1e6 * 10) / 10 : null,
       peakRssMb: pids.length > 0 ? Math.round(peak / 1048576) : null,
+      dbCommitsPerSecond: commitsBefore !== undefined && commitsAfter !== undefined ? Math.round(((commitsAfter - commitsBefore) / DURATION) * 10) / 10 : null,
       errors: result.errors + result.non2xx,
     };
   } finally {
@@ -256,6 +298,7 @@ try {
       p99: median(ms.map((m) => m.p99)),
       cpuUsPerRequest: ms[0]?.cpuUsPerRequest === null ? null : Math.round(median(ms.map((m) => m.cpuUsPerRequest as number)) * 10) / 10,
       peakRssMb: ms[0]?.peakRssMb === null ? null : Math.max(...ms.map((m) => m.peakRssMb as number)),
+      dbCommitsPerSecond: ms[0]?.dbCommitsPerSecond === null ? null : median(ms.map((m) => m.dbCommitsPerSecond as number)),
       errors: ms.reduce((a, m) => a + m.errors, 0),
     };
   });
@@ -263,6 +306,7 @@ try {
   const bare = by("bare undici");
   const direct = by("direct");
   const pass = by("ours pass-through");
+  const onPostgres = by("ours on PostgreSQL");
   const shadowed = by("ours shadow 100%");
   const diverging = by("ours shadow diverging");
   const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? Math.round((a / b) * 100) / 100 : null);
@@ -275,14 +319,24 @@ try {
   const targets = [
     { target: "ours pass-through CPU/request ≤ 1.15 × bare undici", value: ratio(pass?.cpuUsPerRequest, bare?.cpuUsPerRequest), pass: (ratio(pass?.cpuUsPerRequest, bare?.cpuUsPerRequest) ?? Infinity) <= 1.15 },
     { target: "ours pass-through p99 within 1 ms of bare undici", value: pass && bare ? pass.p99 - bare.p99 : null, pass: !!pass && !!bare && pass.p99 - bare.p99 <= 1 },
+    { target: "on PostgreSQL, pass-through CPU/request ≤ 1.10 × on SQLite (no per-request database work)", value: ratio(onPostgres?.cpuUsPerRequest, pass?.cpuUsPerRequest), pass: (ratio(onPostgres?.cpuUsPerRequest, pass?.cpuUsPerRequest) ?? Infinity) <= 1.1 },
+    { target: "on PostgreSQL, p99 within 1 ms of on SQLite", value: onPostgres && pass ? Math.round((onPostgres.p99 - pass.p99) * 100) / 100 : null, pass: !!onPostgres && !!pass && onPostgres.p99 - pass.p99 <= 1 },
+    {
+      target: "on PostgreSQL, database commits per second under load ≤ 5 (evidence flushes and heartbeats, none per request)",
+      value: onPostgres?.dbCommitsPerSecond ?? null,
+      pass: (onPostgres?.dbCommitsPerSecond ?? Infinity) <= 5,
+    },
     { target: "a shadowed request ≤ 2.5 × a pass-through one in proxy CPU", value: ratio(shadowed?.cpuUsPerRequest, pass?.cpuUsPerRequest), pass: (ratio(shadowed?.cpuUsPerRequest, pass?.cpuUsPerRequest) ?? Infinity) <= 2.5 },
     { target: "a diverging shadow ≤ 1.2 × a matching one in client p99", value: ratio(diverging?.p99, shadowed?.p99), pass: (ratio(diverging?.p99, shadowed?.p99) ?? Infinity) <= 1.2 },
     { target: "a diverging shadow ≤ 1.2 × a matching one in proxy CPU", value: ratio(diverging?.cpuUsPerRequest, shadowed?.cpuUsPerRequest), pass: (ratio(diverging?.cpuUsPerRequest, shadowed?.cpuUsPerRequest) ?? Infinity) <= 1.2 },
     { target: `memory flat over a ${SOAK} s run (last quarter's median RSS ≤ 1.10 × the first quarter's)`, value: soakResult ? Math.round(soakResult.growth * 1000) / 1000 : null, pass: !!soakResult && soakResult.growth <= 0.1 },
   ];
 
-  const header = ["setup", "req/s", "× direct", "p50 ms", "p99 ms", "p99 − bare", "CPU µs/req", "× bare", "peak RSS MB", "errors"];
-  const table = [header, ...rows.map((r) => [r.setup, String(r.rps), String(r.rpsVsDirect ?? "-"), String(r.p50), String(r.p99), String(r.p99MinusBareMs ?? "-"), String(r.cpuUsPerRequest ?? "-"), String(r.cpuVsBare ?? "-"), String(r.peakRssMb ?? "-"), String(r.errors)])];
+  const header = ["setup", "req/s", "× direct", "p50 ms", "p99 ms", "p99 − bare", "CPU µs/req", "× bare", "peak RSS MB", "db commits/s", "errors"];
+  const table = [
+    header,
+    ...rows.map((r) => [r.setup, String(r.rps), String(r.rpsVsDirect ?? "-"), String(r.p50), String(r.p99), String(r.p99MinusBareMs ?? "-"), String(r.cpuUsPerRequest ?? "-"), String(r.cpuVsBare ?? "-"), String(r.peakRssMb ?? "-"), String(r.dbCommitsPerSecond ?? "-"), String(r.errors)]),
+  ];
   const widths = header.map((_, i) => Math.max(...table.map((row) => (row[i] ?? "").length)));
   console.log("");
   for (const row of table) console.log(`| ${row.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`);
@@ -297,4 +351,5 @@ try {
   console.log(`\nwritten to bench/results/latest.json`);
 } finally {
   await Promise.all([legacy.stop(), target.stop(), divergent.stop()]);
+  if (postgres) await (await postgres).stop();
 }
