@@ -31,7 +31,8 @@ interface Listening {
 function start(name: string, entry: string, env: Record<string, string>): Promise<Listening> {
   const child = spawn(process.execPath, ["--import", "tsx", entry], {
     cwd: ROOT,
-    env: { ...process.env, DATA_DIR: dataDir, ...env },
+    // The demo waits for each child's "listening" line, an info line: quieter levels would hide it.
+    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: process.env.LOG_LEVEL === "debug" || process.env.LOG_LEVEL === "trace" ? process.env.LOG_LEVEL : "info", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   children.push(child);
