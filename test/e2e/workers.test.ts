@@ -5,6 +5,7 @@ import { spawnProxy } from "../helpers/child-proxy.ts";
 import { startFixture } from "../helpers/fixture-server.ts";
 import { writeConfig } from "../helpers/proxy.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
+import { until } from "../helpers/wait.ts";
 
 describe("--workers: several proxy processes on one port and one data directory", () => {
   const temp = makeTempDir();
@@ -60,6 +61,54 @@ describe("--workers: several proxy processes on one port and one data directory"
         // The same state in each worker is shown once, not summed.
         expect(text).toMatch(/^strangler_rollout_percent\{route="r"\} 25$/m);
       }
+    } finally {
+      await proxy.stop();
+      await backend.close();
+    }
+  });
+
+  it("pools the workers' evidence: a guard trips on the host's traffic when no worker alone has enough, judged by one worker", async () => {
+    const backend = await startFixture((req, res) => {
+      if (req.url?.startsWith("/r")) res.writeHead(500).end("boom");
+      else res.end("ok");
+    });
+    const proxy = await spawnProxy(
+      writeConfig(temp.dir, {
+        backends: { legacy: { url: backend.url }, svc: { url: backend.url } },
+        guards: { intervalMs: 500 },
+        routes: [{ id: "r", match: { path: "/r" }, target: "svc", rollout: { percent: 100 }, guard: { minSamples: 30, maxErrorRate: 0.5 } }],
+      }),
+      { WORKERS: "2" },
+    );
+    // A new connection per request: the primary hands them to the workers in turn (round-robin), 20 each.
+    const once = () =>
+      new Promise<void>((resolve, reject) => {
+        const req = request(`${proxy.url}/r`, { agent: false }, (res) => {
+          res.resume();
+          res.on("end", resolve);
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    try {
+      // The first worker's "listening" line starts the test; wait until the second has joined too.
+      const fleet = async () => (await (await fetch(`${proxy.adminUrl}/api/fleet`, { headers: { connection: "close" } })).json()) as { store: string; nodes: unknown[] };
+      const joined = await until(fleet, (f) => f.nodes.length === 2);
+      expect(joined.store).toBe("sqlite");
+      expect(joined.nodes).toHaveLength(2);
+      for (let i = 0; i < 40; i++) await once();
+      const sentAt = Date.now();
+      const live = async () => ((await (await fetch(`${proxy.adminUrl}/api/routes/r`, { headers: { connection: "close" } })).json()) as { rollout: { livePercent: number } }).rollout.livePercent;
+      while ((await live()) !== 0) {
+        if (Date.now() - sentAt > 10_000) throw new Error("the guard did not trip on the workers' pooled evidence");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const { entries } = (await (await fetch(`${proxy.adminUrl}/api/audit?route=r&limit=10`, { headers: { connection: "close" } })).json()) as {
+        entries: Array<{ action: string; newValue: { evidence?: { target: { requests: number } } } }>;
+      };
+      const halted = entries.filter((e) => e.action === "halted");
+      expect(halted).toHaveLength(1);
+      expect(halted[0]?.newValue.evidence?.target.requests).toBe(40);
     } finally {
       await proxy.stop();
       await backend.close();
