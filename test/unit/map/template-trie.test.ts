@@ -67,11 +67,11 @@ describe("the template trie", () => {
       const path = `/${Array.from({ length: depth }, word).join("/")}`;
       const template = trie.fold(path);
       if (template === undefined) overflow++;
-      else templates.add(template);
+      else if (i >= 90_000) templates.add(template);
       expect(trie.size).toBeLessThanOrEqual(2_000);
     }
-    // Random words at every position collapse every position: a handful of templates, and nothing refused.
-    expect(templates.size).toBeLessThan(50);
+    // Random words at every position collapse every position: once they have, one template per depth.
+    expect([...templates].sort()).toEqual(["/:id", "/:id/:id2", "/:id/:id2/:id3", "/:id/:id2/:id3/:id4", "/:id/:id2/:id3/:id4/:id5", "/:id/:id2/:id3/:id4/:id5/:id6"]);
     expect(overflow).toBe(0);
     // Distinct shapes the collapse cannot merge (a literal per depth, 26 letters × 6 depths) fill the trie instead.
     const full = new TemplateTrie({ maxNodes: 100, maxLiterals: 50, maxDepth: 12 });
