@@ -138,6 +138,32 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: "the migration map: the monolith's endpoints learned from its traffic",
+    sql: `
+      CREATE TABLE map_counts (
+        method   TEXT NOT NULL,
+        template TEXT NOT NULL,          -- e.g. /api/users/:id, or (overflow)
+        bucket   INTEGER NOT NULL,       -- the hour's start, ms since the epoch
+        metric   TEXT NOT NULL,          -- requests, legacy, target, status.2, le.4, bytes (see map-store.ts)
+        count    INTEGER NOT NULL,
+        PRIMARY KEY (method, template, bucket, metric)
+      );
+      CREATE TABLE map_templates (
+        method         TEXT NOT NULL,
+        template       TEXT NOT NULL,
+        route_id       TEXT,             -- the route that last claimed it, null for the monolith's own
+        first_seen     INTEGER NOT NULL,
+        last_seen      INTEGER NOT NULL,
+        last_legacy_at INTEGER,          -- the last time the monolith answered it
+        last_target_at INTEGER,
+        PRIMARY KEY (method, template)
+      );
+      CREATE INDEX map_templates_route ON map_templates (route_id);
+      CREATE TABLE map_collapsed (prefix TEXT PRIMARY KEY);
+    `,
+  },
 ];
 
 /** Brings the database to the latest schema. Safe to run from several processes at once. */

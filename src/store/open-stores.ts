@@ -3,10 +3,12 @@ import pg from "pg";
 import { openDatabase, watchForeignWrites } from "./database.ts";
 import { createSqliteEvidenceStore, type EvidenceStore } from "./evidence-store.ts";
 import { createSqliteFleetStore, type FleetStore } from "./fleet-store.ts";
+import { createSqliteMapStore, type MapStore } from "./map-store.ts";
 import { createMigrationRepository } from "./migration-repository.ts";
 import { sqliteMigrationStore, type MigrationStore } from "./migration-store.ts";
 import { createPostgresEvidenceStore } from "./postgres/evidence-store.ts";
 import { createPostgresFleetStore } from "./postgres/fleet-store.ts";
+import { createPostgresMapStore } from "./postgres/map-store.ts";
 import { createPostgresMigrationStore } from "./postgres/migration-store.ts";
 import { migratePostgres } from "./postgres/migrations.ts";
 import { createPostgresRolloutStore, ROLLOUT_CHANNEL } from "./postgres/rollout-store.ts";
@@ -24,6 +26,8 @@ export interface Stores {
   readonly shadows: ShadowStore;
   readonly fleet: FleetStore;
   readonly evidence: EvidenceStore;
+  /** The migration map: the endpoints the monolith serves, learned from traffic. */
+  readonly map: MapStore;
   /**
    * Calls `onChange` when another process or node may have changed the rollout state: SQLite's
    * `data_version` (polled every `pollMs`), PostgreSQL's LISTEN/NOTIFY with a reconciliation every
@@ -71,6 +75,7 @@ export async function openStores({ dataDir, databaseUrl, pollMs = 250, reconcile
     shadows: sqliteShadowStore(createShadowRepository(db)),
     fleet: createSqliteFleetStore(db),
     evidence: createSqliteEvidenceStore(db),
+    map: createSqliteMapStore(db),
     watchRollouts: (onChange) => watchForeignWrites(db, onChange, pollMs),
     isHealthy: () => db.open,
     async close() {
@@ -96,6 +101,7 @@ async function openPostgresStores(databaseUrl: string, reconcileMs: number): Pro
     shadows: createPostgresShadowStore(pool),
     fleet: createPostgresFleetStore(pool),
     evidence: createPostgresEvidenceStore(pool),
+    map: createPostgresMapStore(pool),
     watchRollouts(onChange) {
       let client: pg.Client | undefined;
       let retry: NodeJS.Timeout | undefined;

@@ -136,6 +136,32 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; read
       );
     `,
   },
+  {
+    version: 6,
+    name: "the migration map: the monolith's endpoints learned from its traffic",
+    sql: `
+      CREATE TABLE map_counts (
+        method   TEXT NOT NULL,
+        template TEXT NOT NULL,
+        bucket   BIGINT NOT NULL,
+        metric   TEXT NOT NULL,
+        count    BIGINT NOT NULL,
+        PRIMARY KEY (method, template, bucket, metric)
+      );
+      CREATE TABLE map_templates (
+        method         TEXT NOT NULL,
+        template       TEXT NOT NULL,
+        route_id       TEXT,
+        first_seen     BIGINT NOT NULL,
+        last_seen      BIGINT NOT NULL,
+        last_legacy_at BIGINT,
+        last_target_at BIGINT,
+        PRIMARY KEY (method, template)
+      );
+      CREATE INDEX map_templates_route ON map_templates (route_id);
+      CREATE TABLE map_collapsed (prefix TEXT PRIMARY KEY);
+    `,
+  },
 ];
 
 /** A key no other application's advisory lock is likely to use: "strangler" in ASCII, folded to 63 bits. */
