@@ -26,6 +26,10 @@ import { createRolloutService, type RolloutService } from "./rollout/rollout-ser
 import { createShadowMetrics, type ShadowMetrics } from "./metrics/shadow-metrics.ts";
 import { systemClock, type Clock } from "./guard/clock.ts";
 import { FleetEvidence } from "./guard/fleet-evidence.ts";
+import { buildMap } from "./map/map-view.ts";
+import { suggestCuts } from "./map/suggest.ts";
+import { TrafficMap } from "./map/traffic-map.ts";
+import { registerMapMetrics } from "./metrics/map-metrics.ts";
 import { createGuardMetrics } from "./guard/guard-metrics.ts";
 import { createMigrationService, type MigrationService } from "./guard/migration-service.ts";
 import { createShadowRunner, type ShadowRunner } from "./shadow/shadow-runner.ts";
@@ -138,6 +142,17 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   // This node's evidence goes to the store; guards, promotion and the dashboard read the fleet's sum.
   const evidence = new FleetEvidence({ store: stores.evidence, nodeId, clock, logger, bucketMs: config.fleet.evidenceBucketMs, maxPendingMs: config.fleet.evidenceRetentionMs });
   const stopFlushing = evidence.start(config.fleet.evidenceFlushMs);
+  // The migration map: every finished exchange folded into its endpoint template, merged in the store.
+  const trieLimits = { maxNodes: config.map.maxTrieNodes, maxLiterals: config.map.maxLiterals, maxDepth: config.map.maxDepth };
+  const trafficMap = new TrafficMap({ store: stores.map, clock, logger, limits: trieLimits });
+  const stopMapping = trafficMap.start(config.map.flushMs);
+  registerMapMetrics(registry, trafficMap, () => current.config.routes.map((r) => r.id));
+  const readMap = async (hours: number) => {
+    await trafficMap.flush();
+    const now = clock.now();
+    const since = now - (now % 3_600_000) - (hours - 1) * 3_600_000;
+    return buildMap(await stores.map.read(since), current.config.routes, trieLimits, now - since);
+  };
   const routeById = (id: string) => current.config.routes.find((r) => r.id === id);
   const metrics = withEvidence(createProxyMetrics(registry), evidence, (id) => routeById(id)?.target);
   await rollouts.reconcile(config.routes);
@@ -153,6 +168,13 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     clock,
     metrics: createGuardMetrics(registry),
     logger,
+    retireQuietPeriodMs: () => current.config.map.retireQuietPeriodMs,
+    async monolithUse(routeId) {
+      await trafficMap.flush();
+      const rows = await stores.map.servedFor(routeId);
+      const lastAt = rows.reduce<number | null>((last, r) => (r.lastLegacyAt === null ? last : last === null ? r.lastLegacyAt : Math.max(last, r.lastLegacyAt)), null);
+      return { lastAt, templates: rows.map((r) => ({ method: r.method, template: r.template, lastMonolithAt: r.lastLegacyAt })) };
+    },
   });
   await migrations.sync();
   rollouts.state.onChange(() => {
@@ -197,7 +219,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     logger.warn({ backend, state }, "circuit breaker changed");
   });
   const events = createRepeatedEvents(logger);
-  const dataPlane = createDataPlane({ state: holder, decider, logger, metrics, shadows, breakers, events });
+  const dataPlane = createDataPlane({ state: holder, decider, logger, metrics, shadows, breakers, events, traffic: trafficMap });
   const overviewSources = {
     routes: () => current.config.routes,
     rollouts,
@@ -210,6 +232,14 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   };
   let presence: FleetPresence | undefined;
   const adminApp = createAdminApp({
+    map: async ({ hours, unclaimed }) => {
+      const map = await readMap(hours);
+      return unclaimed ? { ...map, rows: map.rows.filter((r) => r.route === null) } : map;
+    },
+    suggest: async ({ hours, limit }) => {
+      const map = await readMap(hours);
+      return { windowMs: map.windowMs, requests: map.requests, suggestions: suggestCuts(map, current.config.routes, limit) };
+    },
     fleet: async () => {
       const [nodes, lease] = await Promise.all([presence ? presence.nodes() : [], stores.fleet.lease(JUDGE_LEASE)]);
       // An expired lease names nobody: its holder stopped renewing it, and the next try hands it on.
@@ -246,6 +276,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     await Promise.all([pools.close(true), shadowPools.close(true), shadows.close()]);
     rollouts.close();
     await stopFlushing();
+    await stopMapping();
     await stores.close();
     await OpenFeature.setProviderAndWait(domain, NOOP_PROVIDER);
     throw error;
@@ -259,7 +290,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     guards = migrations.schedule(() => current.config.guards.intervalMs, () => lease?.isJudge() ?? false);
     lease = holdJudgeLease({ store: stores.fleet, nodeId, ttlMs: () => current.config.guards.intervalMs, logger, onGained: () => guards?.judgeNow() });
   }
-  const stopPruning = pruneEvidence(stores, () => lease?.isJudge() ?? false, clock, config.fleet.evidenceRetentionMs, logger);
+  const stopPruning = pruneEvidence(stores, () => lease?.isJudge() ?? false, clock, { evidenceMs: config.fleet.evidenceRetentionMs, mapMs: config.map.retentionMs }, logger);
   logger.info({ port, host, adminPort, adminHost, routes: config.routes.length, config: configPath }, "proxy listening");
 
   let reloading: Promise<ReloadResult> = Promise.resolve({ applied: true });
@@ -322,6 +353,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       rollouts.close();
       await lease?.stop();
       await stopFlushing();
+      await stopMapping();
       await presence?.leave();
       await stores.close();
       // Replacing our provider closes it and releases this instance's domain.
@@ -366,11 +398,13 @@ function beforeScrape(source: MetricsSource, update: () => void): MetricsSource 
   };
 }
 
-/** The judge deletes stored evidence past its retention, once a minute. Returns the stop function. */
-function pruneEvidence(stores: Stores, isJudge: () => boolean, clock: Clock, retentionMs: number, logger: Logger): () => void {
+/** The judge deletes stored evidence and map counts past their retention, once a minute. Returns the stop function. */
+function pruneEvidence(stores: Stores, isJudge: () => boolean, clock: Clock, retention: { evidenceMs: number; mapMs: number }, logger: Logger): () => void {
   const timer = setInterval(() => {
     if (!isJudge()) return;
-    stores.evidence.prune(clock.now() - retentionMs).catch((error: Error) => logger.warn({ err: error.message }, "could not prune old evidence"));
+    const warn = (error: Error) => logger.warn({ err: error.message }, "could not prune old evidence");
+    stores.evidence.prune(clock.now() - retention.evidenceMs).catch(warn);
+    stores.map.prune(clock.now() - retention.mapMs).catch(warn);
   }, 60_000);
   timer.unref();
   return () => clearInterval(timer);

@@ -5,7 +5,7 @@ import type { MetricsSource } from "../metrics/cluster-metrics.ts";
 import type { RouteConfig } from "../config/schema.ts";
 import type { ChangeResult, RolloutService } from "../rollout/rollout-service.ts";
 import { AdminError } from "./admin-error.ts";
-import { auditQuerySchema, reasonOnlySchema, rolloutUpdateSchema } from "./admin-schemas.ts";
+import { auditQuerySchema, mapQuerySchema, reasonOnlySchema, rolloutUpdateSchema, suggestQuerySchema } from "./admin-schemas.ts";
 import { actorOf, type AdminToken } from "./admin-tokens.ts";
 import { DASHBOARD_CSP, dashboardAssets } from "./dashboard/dashboard-page.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -42,6 +42,10 @@ export interface AdminAppOptions {
   readonly observed?: (routeId: string) => ObservedShare;
   /** The nodes sharing this node's store, seen lately (this one included). */
   readonly fleet: () => Promise<unknown>;
+  /** The migration map over the last `hours` (see map-view.ts); only the monolith's own templates with `unclaimed`. */
+  readonly map: (query: { hours: number; unclaimed: boolean }) => Promise<unknown>;
+  /** Where to cut next (see suggest.ts). */
+  readonly suggest: (query: { hours: number; limit: number }) => Promise<unknown>;
   /** Largest request body read (`admin.maxBodyBytes`). */
   readonly maxBodyBytes: number;
   /** The listener's own address and allowed host names, to refuse cross-site pages and DNS rebinding. */
@@ -175,6 +179,14 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
   });
 
   app.get("/api/fleet", async (c) => c.json((await options.fleet()) as object));
+  app.get("/api/map", async (c) => {
+    const { hours, unclaimed } = readQuery(c, mapQuerySchema);
+    return c.json((await options.map({ hours, unclaimed: unclaimed === "1" || unclaimed === "true" })) as object);
+  });
+  app.get("/api/map/suggest", async (c) => {
+    const { hours, limit } = readQuery(c, suggestQuerySchema);
+    return c.json((await options.suggest({ hours, limit })) as object);
+  });
   registerMigrationApi(app, { migrations: options.migrations, findRoute });
   registerShadowApi(app, {
     routes: options.routes,

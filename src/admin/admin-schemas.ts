@@ -19,3 +19,15 @@ export const auditQuerySchema = z.strictObject({
   before: z.coerce.number().int().min(1).optional(),
   route: z.string().optional(),
 });
+
+/** `GET /api/map`: the window in hours (up to the map's retention, 14 days by default), and the monolith's own templates only. */
+export const mapQuerySchema = z.strictObject({
+  hours: z.coerce.number().int().min(1).max(24 * 90).default(24),
+  unclaimed: z.enum(["0", "1", "true", "false"]).optional(),
+});
+
+/** `GET /api/map/suggest`: the window, and how many groups to suggest. */
+export const suggestQuerySchema = z.strictObject({
+  hours: z.coerce.number().int().min(1).max(24 * 90).default(24),
+  limit: z.coerce.number().int().min(1).max(50).default(5),
+});

@@ -13,7 +13,7 @@ export interface MigrationApiOptions {
 }
 
 function answer(c: Context<Env>, result: MigrationResult): Response {
-  if (!result.ok) throw new AdminError(409, result.code, result.message);
+  if (!result.ok) throw new AdminError(409, result.code, result.message, result.evidence === undefined ? {} : { evidence: result.evidence });
   return c.json(result.record);
 }
 

@@ -347,6 +347,25 @@ export const fleetSchema = z.strictObject({
   reconcileMs: z.number().int().min(100).default(1_000),
 });
 
+/**
+ * The migration map: the monolith's endpoints learned from its traffic (src/map/). Bounds read at
+ * start-up; the quiet period at each retirement.
+ */
+export const mapSchema = z.strictObject({
+  /** Nodes of the template trie; a path needing more is counted as overflow. */
+  maxTrieNodes: z.number().int().min(100).max(1_000_000).default(5_000),
+  /** Distinct literal segments at one position before it becomes a parameter. */
+  maxLiterals: z.number().int().min(2).max(10_000).default(50),
+  /** Path segments kept; deeper paths end in `/*`. */
+  maxDepth: z.number().int().min(1).max(64).default(12),
+  /** How often a node writes what it learned (one transaction). */
+  flushMs: z.number().int().min(100).max(300_000).default(5_000),
+  /** Counts and templates not seen for this long are deleted. */
+  retentionMs: z.number().int().min(3_600_000).default(14 * 86_400_000),
+  /** A route may be retired only when the monolith has not answered it for this long; 0 turns the check off. */
+  retireQuietPeriodMs: z.number().int().min(0).default(86_400_000),
+});
+
 export const configSchema = z
   .strictObject({
     /** Named backends; `legacy` (the monolith) is required and receives everything no route claims. */
@@ -379,6 +398,7 @@ export const configSchema = z
     /** How often guards and promotions are evaluated. Default 10000 ms. */
     guards: z.strictObject({ intervalMs: z.number().int().min(100).default(10_000) }).default({ intervalMs: 10_000 }),
     fleet: fleetSchema.prefault({}),
+    map: mapSchema.prefault({}),
     servedByHeader: z
       .union([z.literal(false), z.string().regex(/^[a-z0-9-]+$/, "must be a lower-case header name")], { error: "must be a lower-case header name, or false for none" })
       .default("x-served-by"),
@@ -389,6 +409,9 @@ export const configSchema = z
     }
     const seen = new Map<string, number>();
     const retention = config.fleet.evidenceRetentionMs;
+    if (config.map.retireQuietPeriodMs > config.map.retentionMs) {
+      ctx.addIssue({ code: CUSTOM, path: ["map", "retireQuietPeriodMs"], message: `${config.map.retireQuietPeriodMs} is longer than the map keeps (map.retentionMs ${config.map.retentionMs})` });
+    }
     config.routes.forEach((route, index) => {
       if (route.guard && route.guard.windowMs > retention) {
         ctx.addIssue({ code: CUSTOM, path: ["routes", index, "guard", "windowMs"], message: `${route.guard.windowMs} is longer than the evidence kept (fleet.evidenceRetentionMs ${retention})` });
@@ -427,3 +450,4 @@ export type GuardConfig = z.output<typeof guardSchema>;
 export type PromoteConfig = z.output<typeof promoteSchema>;
 export type FallbackConfig = z.output<typeof fallbackSchema>;
 export type FleetSettings = z.output<typeof fleetSchema>;
+export type MapSettings = z.output<typeof mapSchema>;

@@ -12,7 +12,13 @@ import type { GuardMetrics } from "./guard-metrics.ts";
 /** The outcome of an operator's action on a route's migration. */
 export type MigrationResult =
   | { readonly ok: true; readonly record: MigrationRecord }
-  | { readonly ok: false; readonly code: "no_promotion" | "conflict" | "route_halted"; readonly message: string };
+  | { readonly ok: false; readonly code: "no_promotion" | "conflict" | "route_halted" | "still_served"; readonly message: string; readonly evidence?: unknown };
+
+/** When the monolith last answered a route, by template (from the migration map). */
+export interface MonolithUse {
+  readonly lastAt: number | null;
+  readonly templates: ReadonlyArray<{ readonly method: string; readonly template: string; readonly lastMonolithAt: number | null }>;
+}
 
 /**
  * Each route's migration: its state (legacy → shadowing → canary → migrated → retired, or halted,
@@ -62,6 +68,10 @@ export interface MigrationServiceOptions {
   readonly clock: Clock;
   readonly metrics: GuardMetrics;
   readonly logger: Logger;
+  /** The migration map's proof of death: when the monolith last answered the route. Absent, retire does not ask. */
+  readonly monolithUse?: (routeId: string) => Promise<MonolithUse>;
+  /** How long the monolith must have been silent on a route before it may be retired (`map.retireQuietPeriodMs`; 0: no check). */
+  readonly retireQuietPeriodMs?: () => number;
 }
 
 const HELD: ReadonlySet<MigrationState> = new Set(["halted", "paused", "retired"]);
@@ -285,6 +295,25 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       retiredReadAt = -Infinity;
       const record = remember(await repository.get(routeId));
       if (!record || percentOf(routeId) < 100) return fail("conflict", `route "${routeId}" can only be retired at 100%`);
+      const quietMs = options.retireQuietPeriodMs?.() ?? 0;
+      if (quietMs > 0 && options.monolithUse) {
+        const use = await options.monolithUse(routeId);
+        const now = clock.now();
+        if (use.lastAt !== null && now - use.lastAt < quietMs) {
+          const hours = (ms: number) => `${Math.round((ms / 3_600_000) * 10) / 10} h`;
+          return {
+            ok: false,
+            code: "still_served",
+            message: `the monolith answered route "${routeId}" ${hours(now - use.lastAt)} ago (${new Date(use.lastAt).toISOString()}); it may be retired after ${hours(quietMs)} of silence (map.retireQuietPeriodMs), at ${new Date(use.lastAt + quietMs).toISOString()}`,
+            evidence: {
+              lastMonolithAt: new Date(use.lastAt).toISOString(),
+              quietPeriodMs: quietMs,
+              retirableAt: new Date(use.lastAt + quietMs).toISOString(),
+              templates: use.templates.filter((t) => t.lastMonolithAt !== null).map((t) => ({ ...t, lastMonolithAt: new Date(t.lastMonolithAt as number).toISOString() })),
+            },
+          };
+        }
+      }
       const result = remember(
         await repository.change(routeId, { state: "retired", promotion: record.promotion === "running" ? "done" : record.promotion, actor, reason }, { actor, action: "retire", routeId, oldValue: { state: record.state }, newValue: { state: "retired" }, reason, source: "admin" }),
       );

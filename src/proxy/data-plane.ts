@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { IDEMPOTENT_METHODS, type ServerLimits } from "../config/schema.ts";
 import type { BackendRole, Decision, RoutingDecider } from "../decision/decider.ts";
+import type { TrafficRecorder } from "../map/traffic-map.ts";
 import type { RepeatedEvents } from "../log/repeated-events.ts";
 import { UNROUTED, type ProxyMetrics, type RejectionReason } from "../metrics/proxy-metrics.ts";
 import { ByteBudget } from "./byte-budget.ts";
@@ -31,6 +32,8 @@ export interface DataPlaneOptions {
   readonly shadows?: ShadowRunner;
   /** Per-request events (upstream failures, replays), logged rate-limited. */
   readonly events: RepeatedEvents;
+  /** The migration map, told of every finished exchange; none when absent. */
+  readonly traffic?: TrafficRecorder;
 }
 
 /** Where one request goes: the route that claimed it (if any), the backend chosen, and a cookie to set. */
@@ -223,6 +226,7 @@ export function createDataPlane(options: DataPlaneOptions): Server {
         backend,
         requestId,
         pathAndQuery,
+        path: target.path,
         servedBy: servedByOf(current, backend),
         routeId: route?.id ?? UNROUTED,
         setCookie,
@@ -235,6 +239,8 @@ export function createDataPlane(options: DataPlaneOptions): Server {
         breakers,
         limits,
         metrics,
+        traffic: options.traffic,
+        targetName: route?.config.target,
         events: options.events,
         clientGone: false,
       };

@@ -2,9 +2,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Writable, type Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { RepeatedEvents } from "../log/repeated-events.ts";
-import { statusClassOf, type ProxyMetrics } from "../metrics/proxy-metrics.ts";
+import { statusClassOf, UNROUTED, type ProxyMetrics } from "../metrics/proxy-metrics.ts";
 import type { ShadowSession } from "../shadow/shadow-session.ts";
 import type { ServerLimits } from "../config/schema.ts";
+import type { TrafficRecorder } from "../map/traffic-map.ts";
 import { admit, release } from "./admission.ts";
 import type { Backend } from "./backend-pool.ts";
 import type { CircuitBreakers } from "./circuit-breaker.ts";
@@ -26,6 +27,8 @@ export interface Exchange {
   backend: Backend;
   readonly requestId: string;
   readonly pathAndQuery: string;
+  /** The normalised path, without the query: what the migration map folds. */
+  readonly path: string;
   /** `[header, backend name]` to add to the response, or undefined when turned off. */
   servedBy: readonly [string, string] | undefined;
   /** Route id, or the unrouted label. */
@@ -51,6 +54,10 @@ export interface Exchange {
   /** The client-side bounds in force for this request. */
   readonly limits: ServerLimits;
   readonly metrics: ProxyMetrics;
+  /** The migration map, told of each finished exchange; none when absent. */
+  readonly traffic: TrafficRecorder | undefined;
+  /** Which side of its route a backend is: the route's target, or the monolith. */
+  readonly targetName: string | undefined;
   /** Per-request events (failures, replays) are logged through this, rate-limited. */
   readonly events: RepeatedEvents;
   /** Set when the client went away before its answer was complete. */
@@ -189,7 +196,12 @@ export function forward(ex: Exchange): void {
       ex.clientGone = true;
       res.emit("abort");
     }
-    ex.metrics.observe(ex.routeId, ex.backend.name, statusClassOf(res.statusCode, completed), (performance.now() - ex.started) / 1000);
+    const ms = performance.now() - ex.started;
+    ex.metrics.observe(ex.routeId, ex.backend.name, statusClassOf(res.statusCode, completed), ms / 1000);
+    if (ex.traffic) {
+      const length = res.getHeader("content-length");
+      ex.traffic.record(ex.req.method ?? "GET", ex.path, ex.routeId === UNROUTED ? undefined : ex.routeId, ex.backend.name === ex.targetName ? "target" : "legacy", res.statusCode, completed, ms, length === undefined ? undefined : Number(length));
+    }
   });
   dispatch(ex);
 }
