@@ -151,7 +151,8 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     await trafficMap.flush();
     const now = clock.now();
     const since = now - (now % 3_600_000) - (hours - 1) * 3_600_000;
-    return buildMap(await stores.map.read(since), current.config.routes, trieLimits, now - since);
+    // N hour buckets, the current one included (so the window is up to N hours).
+    return buildMap(await stores.map.read(since), current.config.routes, trieLimits, hours * 3_600_000);
   };
   const routeById = (id: string) => current.config.routes.find((r) => r.id === id);
   const metrics = withEvidence(createProxyMetrics(registry), evidence, (id) => routeById(id)?.target);

@@ -10,6 +10,8 @@
  *   strangler resume <id> --reason "..."
  *   strangler retire <id> --reason "..."
  *   strangler flags export [--format flagd]
+ *   strangler map [--unclaimed] [--hours <n>] [--json]
+ *   strangler map suggest [--hours <n>] [--limit <n>] [--json]
  *
  * The admin URL comes from --url or STRANGLER_ADMIN_URL (default http://127.0.0.1:9901), the token from
  * --token or STRANGLER_ADMIN_TOKEN.
@@ -33,6 +35,8 @@ const USAGE = `usage:
   strangler resume <id> --reason "..."               lift a halt (after a guard) or a pause
   strangler retire <id> --reason "..."               a route at 100%: stop consulting the monolith
   strangler flags export [--format flagd]            the live rollouts as a flagd flags file (stdout)
+  strangler map [--unclaimed] [--hours <n>] [--json] the monolith's endpoints learned from traffic, busiest first
+  strangler map suggest [--hours <n>] [--limit <n>]  where to cut next: routes.config.ts entries to paste
 options: --url <admin url> (STRANGLER_ADMIN_URL), --token <token> (STRANGLER_ADMIN_TOKEN)`;
 
 class UsageError extends Error {}
@@ -66,6 +70,26 @@ function auditTable(entries: readonly AuditEntry[]): string {
   );
 }
 
+interface MapAnswer {
+  windowMs: number;
+  requests: number;
+  servedByServices: number | null;
+  templates: { total: number; claimed: number; unclaimed: number };
+  overflow: number;
+  rows: Array<{ method: string; template: string; requests: number; share: number; servedByServices: number; status: Record<string, number>; p99Ms: number | null; lastMonolithAt: string | null; route: string | null }>;
+}
+
+const percent = (x: number | null) => (x === null ? "-" : `${(x * 100).toFixed(1)}%`);
+
+function mapTable(map: MapAnswer): string {
+  const head = `${map.requests} requests over ${Math.ceil(map.windowMs / 3_600_000)} h; ${percent(map.servedByServices)} served by services; ${map.templates.claimed} of ${map.templates.total} endpoints claimed by a route${map.overflow ? `; ${map.overflow} requests past the map's bound (overflow)` : ""}`;
+  const table = renderTable(
+    ["METHOD", "TEMPLATE", "REQUESTS", "SHARE", "BY SERVICES", "5XX", "P99", "ROUTE", "MONOLITH LAST"],
+    map.rows.map((r) => [r.method, r.template, String(r.requests), percent(r.share), percent(r.servedByServices), String(r.status["5xx"] ?? 0), r.p99Ms === null ? "-" : `${r.p99Ms} ms`, r.route ?? "(monolith)", r.lastMonolithAt ?? "-"]),
+  );
+  return `${head}\n\n${table}`;
+}
+
 function requireReason(reason: string | undefined): string {
   if (!reason) throw new UsageError('--reason "..." is required: every change is audited with why');
   return reason;
@@ -82,6 +106,9 @@ async function run(argv: string[]): Promise<string> {
       route: { type: "string" },
       limit: { type: "string" },
       format: { type: "string" },
+      hours: { type: "string" },
+      unclaimed: { type: "boolean" },
+      json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -141,6 +168,20 @@ async function run(argv: string[]): Promise<string> {
         throw new AdminApiError(409, "externally_managed", "routes are decided by another OpenFeature provider already: its flags are the ones to keep");
       }
       return JSON.stringify(flagdDocument(routes.map((r) => ({ id: r.id, percent: r.rollout.livePercent ?? 0, salt: r.rollout.salt }))), null, 2);
+    }
+    case "map": {
+      const query = new URLSearchParams();
+      if (values.hours) query.set("hours", values.hours);
+      if (args[0] === "suggest" && args.length === 1) {
+        if (values.limit) query.set("limit", values.limit);
+        const answer = await callAdmin<{ suggestions: Array<{ snippet: string }> }>(admin, "GET", `/api/map/suggest?${query}`);
+        if (values.json) return JSON.stringify(answer, null, 2);
+        return answer.suggestions.length === 0 ? "// nothing left to cut: every endpoint the monolith served is claimed by a route" : answer.suggestions.map((s) => s.snippet).join("\n\n");
+      }
+      if (args.length !== 0) throw new UsageError("map takes no argument, or suggest");
+      if (values.unclaimed) query.set("unclaimed", "1");
+      const map = await callAdmin<MapAnswer>(admin, "GET", `/api/map?${query}`);
+      return values.json ? JSON.stringify(map, null, 2) : mapTable(map);
     }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
