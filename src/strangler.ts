@@ -239,7 +239,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     },
     suggest: async ({ hours, limit }) => {
       const map = await readMap(hours);
-      return { windowMs: map.windowMs, requests: map.requests, suggestions: suggestCuts(map, current.config.routes, limit) };
+      return { windowMs: map.windowMs, requests: map.requests, suggestions: suggestCuts(map, current.config.routes, Object.keys(current.config.backends), limit) };
     },
     fleet: async () => {
       const [nodes, lease] = await Promise.all([presence ? presence.nodes() : [], stores.fleet.lease(JUDGE_LEASE)]);

@@ -12,8 +12,8 @@ export interface Suggestion {
   /** Of all requests in the map's window. */
   readonly share: number;
   readonly templates: ReadonlyArray<{ readonly method: string; readonly template: string; readonly requests: number }>;
-  /** The backend to declare for the service that takes the prefix over (its URL a placeholder). */
-  readonly backend: { readonly name: string; readonly url: string };
+  /** The backend for the service that takes the prefix over: its URL a placeholder, unless `declared` already. */
+  readonly backend: { readonly name: string; readonly url: string; readonly declared: boolean };
   /** Routes claiming every template, at 0% (shadowed where they only read), ready for routes.config.ts. */
   readonly routes: readonly RouteInput[];
   /** The same as TypeScript to paste: a backends entry and the routes. */
@@ -51,7 +51,8 @@ export function routeIdFor(method: string, template: string): string {
  * with the routes that would claim it. One route per template and method family (reads together, each
  * write on its own, since a write is not shadowed).
  */
-export function suggestCuts(map: MigrationMap, existing: readonly RouteConfig[], limit = 5): Suggestion[] {
+export function suggestCuts(map: MigrationMap, existing: readonly RouteConfig[], backendNames: readonly string[], limit = 5): Suggestion[] {
+  const declared = new Set(backendNames);
   const unclaimed = map.rows.filter((r) => r.route === null && r.template !== OVERFLOW_TEMPLATE);
   const groups = new Map<string, TemplateView[]>();
   for (const row of unclaimed) {
@@ -73,7 +74,7 @@ export function suggestCuts(map: MigrationMap, existing: readonly RouteConfig[],
     .slice(0, limit)
     .map(({ prefix, rows, requests }) => {
       const name = slug(prefix.split("/").filter(Boolean).pop() ?? "service").replace(/-/g, "_").replace(/^([^a-z])/, "s$1") || "service";
-      const backend = { name, url: `http://${name.replace(/_/g, "-")}.internal:8080` };
+      const backend = { name, url: `http://${name.replace(/_/g, "-")}.internal:8080`, declared: declared.has(name) };
       // Reads of one template share a route; each write method gets its own.
       const byRoute = new Map<string, { template: string; methods: Set<string>; read: boolean }>();
       for (const r of [...rows].sort((a, b) => (a.template < b.template ? -1 : a.template > b.template ? 1 : a.method < b.method ? -1 : 1))) {
@@ -93,8 +94,9 @@ export function suggestCuts(map: MigrationMap, existing: readonly RouteConfig[],
       const share = map.requests === 0 ? 0 : requests / map.requests;
       const snippet = [
         `// ${prefix}: ${requests} requests (${(share * 100).toFixed(1)}% of all), ${rows.length} endpoint${rows.length === 1 ? "" : "s"} the monolith alone serves`,
-        "// backends: the service that takes it over",
-        `${name}: { url: process.env.${name.toUpperCase()}_URL ?? ${JSON.stringify(backend.url)} },`,
+        ...(backend.declared
+          ? [`// backends: ${name} is declared already`]
+          : ["// backends: the service that takes it over", `${name}: { url: process.env.${name.toUpperCase()}_URL ?? ${JSON.stringify(backend.url)} },`]),
         "// routes: at 0% until the service is ready; reads shadowed to compare it with the monolith",
         ...routes.map((r) => `${toTs(r)},`),
       ].join("\n");

@@ -10,6 +10,7 @@ import { ManualClock } from "../../src/guard/clock.ts";
 import { samplePath } from "../../src/map/map-view.ts";
 import { buildRouteTable } from "../../src/routing/route-table.ts";
 import type { Strangler } from "../../src/strangler.ts";
+import { launchChromium } from "../helpers/chromium.ts";
 import { startDemoBackends, type DemoBackends } from "../helpers/demo.ts";
 import { startTestProxy, writeConfig } from "../helpers/proxy.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
@@ -182,6 +183,10 @@ ${Object.entries(base).map(([name, b]) => `    ${name}: ${JSON.stringify(b)},`).
 `,
     );
     const config = await loadConfigFile(path);
+    // A backend the config declares already is reused, never declared twice over the real one.
+    expect(stdout).toContain("// backends: orders is declared already");
+    expect(config.backends.orders?.url).toBe((demo.backends.orders as { url: string }).url);
+    expect(Object.keys(config.backends).sort()).toEqual(["cart", "catalog", "inventory", "legacy", "orders", "products", "users"]);
     const table = buildRouteTable(config.routes);
     const { body } = await admin<{ suggestions: Array<{ templates: Array<{ method: string; template: string }>; routes: Array<{ id: string }> }> }>("/api/map/suggest?limit=10");
     const suggested = body.suggestions.flatMap((s) => s.templates.map((t) => ({ ...t, routes: s.routes.map((r) => r.id) })));
@@ -214,5 +219,30 @@ ${Object.entries(base).map(([name, b]) => `    ${name}: ${JSON.stringify(b)},`).
     expect(retired.body.state).toBe("retired");
     const map = (await admin<MapAnswer>("/api/map?hours=2")).body;
     expect(map.rows.find((r) => r.method === "GET" && r.template === "/api/orders")?.servedByServices).toBeGreaterThan(0);
+  });
+
+  it("the dashboard's Map page, in headless Chromium, shows the endpoints by traffic, coloured by who serves them", async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      await page.goto(`${proxy.adminUrl}/dashboard`);
+      await page.click("#nav-map");
+      await page.waitForSelector("#map tbody tr");
+      const rows = await page.locator("#map tbody tr").evaluateAll((trs) => trs.map((tr) => [tr.getAttribute("data-template"), tr.getAttribute("data-state")]));
+      expect(rows).toHaveLength(12);
+      expect(rows).toContainEqual(["GET /api/products/:id", "migrated"]);
+      expect(rows).toContainEqual(["GET /api/users/:id", "unclaimed"]);
+      // The busiest first, its bar the widest (set through the CSSOM, as the CSP allows).
+      const widths = await page.locator("#map .bar").evaluateAll((bars) => bars.map((b) => (b as unknown as { offsetWidth: number }).offsetWidth));
+      expect(widths[0]).toBe(100);
+      expect(widths.every((w, i) => i === 0 || w <= (widths[i - 1] as number))).toBe(true);
+      expect(await page.locator("#suggestions pre").first().textContent()).toMatch(/routes: at 0%/);
+      await page.screenshot({ path: join(process.cwd(), "test-artifacts", "migration-map.png"), fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 });

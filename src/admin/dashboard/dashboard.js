@@ -274,6 +274,61 @@ async function renderRoute(id) {
   );
 }
 
+/** The migration map: the monolith's endpoints by traffic, coloured by who serves them, and where to cut next. */
+async function renderMap() {
+  const [map, suggest, overview] = await Promise.all([api("/api/map?hours=24"), api("/api/map/suggest?hours=24&limit=3"), api("/api/overview")]);
+  const stateOf = new Map(overview.routes.map((r) => [r.id, r.state ?? "legacy"]));
+  const widest = Math.max(...map.rows.map((r) => r.share), 0.0001);
+  return el(
+    "div",
+    { id: "map-page" },
+    el("p", {}, el("a", { href: "#/" }, "← all routes")),
+    el(
+      "div",
+      { class: "progress", id: "map-summary" },
+      el("div", {}, el("div", { class: "figure" }, map.servedByServices === null ? "–" : pct(map.servedByServices)), el("div", { class: "muted" }, "of the last 24 hours' requests served by extracted services")),
+      el("div", {}, `${map.templates.claimed} of ${map.templates.total} endpoints claimed by a route · ${map.requests} requests`, map.overflow ? el("span", { class: "bad" }, ` · ${map.overflow} past the map's bound`) : null),
+    ),
+    el(
+      "section",
+      {},
+      el("h2", {}, "Endpoints by traffic"),
+      map.rows.length === 0 ? el("p", { class: "muted" }, "No traffic yet: send some (npm run traffic) and refresh.") : null,
+      el(
+        "table",
+        { id: "map" },
+        el("thead", {}, el("tr", {}, ["Endpoint", "Traffic", "Requests", "By services", "5xx", "p99", "Route", "Monolith last answered"].map((h) => el("th", {}, h)))),
+        el(
+          "tbody",
+          {},
+          map.rows.map((r) => {
+            const state = r.route === null ? "unclaimed" : stateOf.get(r.route) ?? "legacy";
+            return el(
+              "tr",
+              { "data-template": `${r.method} ${r.template}`, "data-state": state },
+              el("td", {}, el("code", {}, `${r.method} ${r.template}`)),
+              el("td", { class: "barcell" }, el("span", { class: `bar ${state}`, "data-width": String(Math.max(1, Math.round((r.share / widest) * 100))) }), ` ${pct(r.share)}`),
+              el("td", { class: "num" }, String(r.requests)),
+              el("td", { class: "num" }, pct(r.servedByServices)),
+              el("td", { class: `num ${r.status["5xx"] > 0 ? "bad" : ""}` }, String(r.status["5xx"])),
+              el("td", { class: "num" }, ms(r.p99Ms)),
+              el("td", {}, r.route ? el("a", { href: `#/route/${encodeURIComponent(r.route)}` }, r.route) : el("span", { class: "muted" }, "monolith")),
+              el("td", {}, r.lastMonolithAt ? when(r.lastMonolithAt) : "never"),
+            );
+          }),
+        ),
+      ),
+    ),
+    el(
+      "section",
+      { id: "suggestions" },
+      el("h2", {}, "Where to cut next"),
+      suggest.suggestions.length === 0 ? el("p", { class: "muted" }, "Every endpoint the monolith served is claimed by a route.") : null,
+      suggest.suggestions.map((g) => el("div", { class: "signature" }, el("strong", {}, `${g.prefix}: ${pct(g.share)} of requests, ${g.templates.length} endpoints`), el("pre", {}, g.snippet))),
+    ),
+  );
+}
+
 async function renderOverview() {
   const [overview, fleet] = await Promise.all([api("/api/overview"), api("/api/fleet")]);
   const existing = document.getElementById("controls");
@@ -299,10 +354,12 @@ async function render() {
   const hash = location.hash;
   try {
     const match = /^#\/route\/(.+)$/.exec(hash);
-    const view = match ? await renderRoute(decodeURIComponent(match[1])) : await renderOverview();
+    const view = match ? await renderRoute(decodeURIComponent(match[1])) : hash === "#/map" ? await renderMap() : await renderOverview();
     // A refresh must not wipe what the operator is typing on the route page either.
     if (match && document.getElementById("route-page") && document.activeElement?.tagName === "INPUT") return;
     app.replaceChildren(view);
+    // Bar widths are set through the CSSOM: the page's CSP allows no inline style attributes.
+    for (const bar of app.querySelectorAll(".bar[data-width]")) bar.style.width = `${bar.getAttribute("data-width")}px`;
     updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
   } catch (error) {
     updated.textContent = `could not refresh: ${error.message}`;
