@@ -158,4 +158,18 @@ describe("three proxy nodes on one PostgreSQL", () => {
       await browser.close();
     }
   });
+
+  it("merges the migration map of every node: traffic through each is counted once, on any node's map", async () => {
+    for (const [i, node] of nodes.entries()) {
+      for (let k = 0; k < 5 * (i + 1); k++) await (await fetch(`${node.url}/things/t_${i}${k}/parts`)).arrayBuffer();
+    }
+    // A node's map flushes its own deltas when asked; the others' arrive within map.flushMs (5 s).
+    let map: { rows: Array<{ template: string; requests: number }> } | undefined;
+    for (let waited = 0; waited < 10_000; waited += 200) {
+      map = (await admin(nodes[0] as Strangler, "/api/map?hours=1")).body as typeof map;
+      if (map?.rows.find((r) => r.template === "/things/:id/parts")?.requests === 30) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(map?.rows.find((r) => r.template === "/things/:id/parts")?.requests).toBe(30);
+  });
 });

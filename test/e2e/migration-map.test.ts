@@ -143,6 +143,12 @@ describe("the migration map, learned from the demo monolith's own traffic", () =
     } finally {
       db.close();
     }
+    // Metrics with bounded labels: configured routes only, never templates.
+    const metrics = await (await fetch(`${proxy.adminUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^strangler_map_trie_nodes \d+$/m);
+    expect(metrics).toMatch(/^strangler_map_overflow_total 0$/m);
+    expect(metrics).toMatch(new RegExp(`^strangler_map_monolith_last_served_timestamp_seconds\\{route="orders-list"\\} ${clock.now() / 1000}$`, "m"));
+    expect(metrics).not.toMatch(/strangler_map\w*\{[^}]*template/);
     // The CLI's table.
     const { code, stdout } = await strangler(["map"]);
     expect(code).toBe(0);
