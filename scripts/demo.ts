@@ -142,6 +142,8 @@ Try:
   curl -i ${proxyUrl}/api/users/u_001                         # no route claims it: legacy
   npx strangler routes --url http://127.0.0.1:${proxy.adminPort}     # live percentages
   npx strangler rollout products-list 100 --reason "catalog ready" --url http://127.0.0.1:${proxy.adminPort}
+  npm run traffic && npx strangler map --url http://127.0.0.1:${proxy.adminPort}   # the monolith's endpoints, by traffic
+  npx strangler map suggest --url http://127.0.0.1:${proxy.adminPort}              # where to cut next
 Edit routes.config.ts and save: the new percentages apply within a second. Ctrl-C stops everything.
 `);
   }

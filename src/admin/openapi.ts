@@ -99,6 +99,28 @@ export function openApiDocument() {
           responses: { 200: { description: "{ store: sqlite | postgres, judge: nodeId | null, nodes: [{ nodeId, address, version, startedAt, lastSeen, self, judge }] }" } },
         },
       },
+      "/api/map": {
+        get: {
+          summary: "The migration map: the endpoints (method + template) the proxy has seen, learned from traffic, with requests, share, share served by services, status mix, p50/p99, bytes, first/last seen, when the monolith last answered, and the route that claims each (null: the monolith's alone)",
+          security: secured,
+          parameters: [
+            { name: "hours", in: "query", schema: { type: "integer", minimum: 1, maximum: 2160, default: 24 } },
+            { name: "unclaimed", in: "query", schema: { type: "string", enum: ["0", "1", "true", "false"] }, description: "only the templates no route claims" },
+          ],
+          responses: { 200: { description: "{ windowMs, requests, servedByServices, templates: { total, claimed, unclaimed }, overflow, hours: [{ at, requests, servedByServices }], rows: [...] }" }, 400: writeErrors[400], 401: writeErrors[401] },
+        },
+      },
+      "/api/map/suggest": {
+        get: {
+          summary: "Where to cut next: the busiest unclaimed templates grouped by prefix, each group with the backend and routes that would claim it (JSON, and as TypeScript to paste into routes.config.ts)",
+          security: secured,
+          parameters: [
+            { name: "hours", in: "query", schema: { type: "integer", minimum: 1, maximum: 2160, default: 24 } },
+            { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 50, default: 5 } },
+          ],
+          responses: { 200: { description: "{ windowMs, requests, suggestions: [{ prefix, requests, share, templates, backend, routes, snippet }] }" }, 400: writeErrors[400], 401: writeErrors[401] },
+        },
+      },
       "/api/audit": {
         get: {
           summary: "The audit log, newest first, paged with `before`",
