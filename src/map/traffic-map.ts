@@ -32,6 +32,9 @@ interface Pending {
   lastLegacyAt: number | null;
   lastTargetAt: number | null;
   readonly hours: Map<number, Counts>;
+  /** The counts of the hour last recorded, kept at hand: the common request skips the hour lookup. */
+  currentHour: number;
+  current: Counts | undefined;
 }
 
 const emptyCounts = (): Counts => ({ requests: 0, legacy: 0, target: 0, status: new Array<number>(6).fill(0), latency: new Array<number>(LATENCY_BUCKETS_MS.length).fill(0), bytes: 0 });
@@ -55,6 +58,8 @@ export interface TrafficMapOptions {
 export class TrafficMap implements TrafficRecorder {
   readonly trie: TemplateTrie;
   #pending = new Map<string, Pending>();
+  /** The same entries by method, then template: the hot path's lookup, without building a key. */
+  #byMethod = new Map<string, Map<string, Pending>>();
   readonly #flushedCollapses = new Set<string>();
   #writing: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
@@ -76,11 +81,13 @@ export class TrafficMap implements TrafficRecorder {
       this.options.onOverflow?.(1);
     }
     const now = this.options.clock.now();
-    const key = `${method} ${template}`;
-    let entry = this.#pending.get(key);
+    let byTemplate = this.#byMethod.get(method);
+    if (!byTemplate) this.#byMethod.set(method, (byTemplate = new Map()));
+    let entry = byTemplate.get(template);
     if (!entry) {
-      entry = { method, template, routeId: routeId ?? null, firstSeen: now, lastSeen: now, lastLegacyAt: null, lastTargetAt: null, hours: new Map() };
-      this.#pending.set(key, entry);
+      entry = { method, template, routeId: routeId ?? null, firstSeen: now, lastSeen: now, lastLegacyAt: null, lastTargetAt: null, hours: new Map(), currentHour: -1, current: undefined };
+      byTemplate.set(template, entry);
+      this.#pending.set(`${method} ${template}`, entry);
     }
     entry.routeId = routeId ?? null;
     entry.lastSeen = now;
@@ -89,8 +96,10 @@ export class TrafficMap implements TrafficRecorder {
       if (routeId !== undefined) this.lastMonolithByRoute.set(routeId, now);
     } else entry.lastTargetAt = now;
     const hour = now - (now % HOUR_MS);
-    let counts = entry.hours.get(hour);
+    let counts = entry.currentHour === hour ? entry.current : entry.hours.get(hour);
     if (!counts) entry.hours.set(hour, (counts = emptyCounts()));
+    entry.currentHour = hour;
+    entry.current = counts;
     counts.requests++;
     counts[side]++;
     (counts.status[completed ? Math.min(5, Math.max(1, Math.floor(status / 100))) : 0] as number)++;
@@ -109,6 +118,7 @@ export class TrafficMap implements TrafficRecorder {
     if (this.#pending.size === 0 && collapsed.length === 0) return;
     const batch = this.#refolded(this.#pending);
     this.#pending = new Map();
+    this.#byMethod = new Map();
     const counts: MapCount[] = [];
     const seen: MapSeen[] = [];
     for (const e of batch.values()) {
@@ -135,7 +145,11 @@ export class TrafficMap implements TrafficRecorder {
       // Put it back under what arrived meanwhile: bounded, one entry per template as before.
       for (const [key, e] of this.#refolded(batch)) {
         const current = this.#pending.get(key);
-        this.#pending.set(key, current ? merged(e, current) : e);
+        const entry = current ? merged(e, current) : e;
+        this.#pending.set(key, entry);
+        let byTemplate = this.#byMethod.get(entry.method);
+        if (!byTemplate) this.#byMethod.set(entry.method, (byTemplate = new Map()));
+        byTemplate.set(entry.template, entry);
       }
     }
   }
@@ -193,5 +207,7 @@ function merged(a: Pending, b: Pending): Pending {
     lastLegacyAt: later(a.lastLegacyAt, b.lastLegacyAt),
     lastTargetAt: later(a.lastTargetAt, b.lastTargetAt),
     hours,
+    currentHour: -1,
+    current: undefined,
   };
 }
