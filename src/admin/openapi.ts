@@ -107,7 +107,7 @@ export function openApiDocument() {
             { name: "hours", in: "query", schema: { type: "integer", minimum: 1, maximum: 2160, default: 24 } },
             { name: "unclaimed", in: "query", schema: { type: "string", enum: ["0", "1", "true", "false"] }, description: "only the templates no route claims" },
           ],
-          responses: { 200: { description: "{ windowMs, requests, servedByServices, templates: { total, claimed, unclaimed }, overflow, hours: [{ at, requests, servedByServices }], rows: [...] }" }, 400: writeErrors[400], 401: writeErrors[401] },
+          responses: { 200: { description: "{ windowMs, requests, servedByServices, templates: { total, claimed, unclaimed }, overflow, hours: [{ at, requests, servedByServices }], rows: [...], routes: [{ id, requests, servedByServices, lastMonolithAt }] }" }, 400: writeErrors[400], 401: writeErrors[401] },
         },
       },
       "/api/map/suggest": {

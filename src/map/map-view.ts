@@ -36,6 +36,8 @@ export interface MigrationMap {
   /** Per hour: the share of requests answered by services. */
   readonly hours: ReadonlyArray<{ readonly at: string; readonly requests: number; readonly servedByServices: number | null }>;
   readonly rows: readonly TemplateView[];
+  /** Per route claiming templates: its traffic, and when the monolith last answered any of them (proof of death). */
+  readonly routes: ReadonlyArray<{ readonly id: string; readonly requests: number; readonly servedByServices: number; readonly lastMonolithAt: string | null }>;
 }
 
 interface Acc {
@@ -110,6 +112,16 @@ export function buildMap(snapshot: MapSnapshot, routes: readonly RouteConfig[], 
     .sort((a, b) => b.requests - a.requests || (a.template < b.template ? -1 : 1));
   const byServices = all.reduce((sum, a) => sum + (a.metrics.get("target") ?? 0), 0);
   const real = rows.filter((r) => r.template !== OVERFLOW_TEMPLATE);
+  const perRoute = new Map<string, { requests: number; target: number; last: string | null }>();
+  for (const r of real) {
+    if (r.route === null) continue;
+    const acc = perRoute.get(r.route) ?? { requests: 0, target: 0, last: null };
+    acc.requests += r.requests;
+    acc.target += r.servedByServices * r.requests;
+    // ISO strings of one format order as the times do.
+    if (r.lastMonolithAt !== null && (acc.last === null || r.lastMonolithAt > acc.last)) acc.last = r.lastMonolithAt;
+    perRoute.set(r.route, acc);
+  }
   return {
     windowMs,
     requests: total,
@@ -118,5 +130,6 @@ export function buildMap(snapshot: MapSnapshot, routes: readonly RouteConfig[], 
     overflow: rows.find((r) => r.template === OVERFLOW_TEMPLATE)?.requests ?? 0,
     hours: snapshot.hours.map((h) => ({ at: new Date(h.bucket).toISOString(), requests: h.legacy + h.target, servedByServices: h.legacy + h.target === 0 ? null : h.target / (h.legacy + h.target) })),
     rows,
+    routes: [...perRoute].map(([id, a]) => ({ id, requests: a.requests, servedByServices: a.requests === 0 ? 0 : Math.round((a.target / a.requests) * 1e6) / 1e6, lastMonolithAt: a.last })).sort((a, b) => (a.id < b.id ? -1 : 1)),
   };
 }

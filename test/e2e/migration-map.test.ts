@@ -130,6 +130,11 @@ describe("the migration map, learned from the demo monolith's own traffic", () =
     const detail = map.rows.find((r) => r.template === "/api/products/:id") as MapRow;
     expect(detail).toMatchObject({ route: "product-detail", servedByServices: 1, lastMonolithAt: null });
     expect(map.rows.find((r) => r.method === "GET" && r.template === "/api/orders")).toMatchObject({ route: "orders-list", servedByServices: 0 });
+    // Per route, the proof of death: when the monolith last answered it (never, for product-detail at 100%).
+    expect((map as unknown as { routes: unknown[] }).routes).toEqual([
+      { id: "orders-list", requests: 80, servedByServices: 0, lastMonolithAt: new Date(clock.now()).toISOString() },
+      { id: "product-detail", requests: 160, servedByServices: 1, lastMonolithAt: null },
+    ]);
     // Only the monolith's own with ?unclaimed=1.
     const unclaimed = (await admin<MapAnswer>("/api/map?hours=1&unclaimed=1")).body;
     expect(unclaimed.rows.every((r) => r.route === null)).toBe(true);
