@@ -3,6 +3,7 @@ import type { EvidenceCount, EvidenceStore } from "../store/evidence-store.ts";
 import type { Clock } from "./clock.ts";
 import { emptyCounts, type EvidenceCounts, type EvidenceSummary } from "./evidence-summary.ts";
 import { latencyBucket } from "./statistics.ts";
+import { flushEvery } from "../store/flush-timer.ts";
 
 /** Where guards and promotion read their evidence. */
 export interface EvidenceSource {
@@ -32,7 +33,6 @@ export class FleetEvidence implements EvidenceSource {
   /** Per route, per bucket start, the counts not yet written. */
   #pending = new Map<string, Map<number, EvidenceCounts>>();
   #writing: Promise<void> = Promise.resolve();
-  #timer: NodeJS.Timeout | undefined;
   #failing = false;
   readonly bucketMs: number;
   readonly #maxPendingMs: number;
@@ -117,12 +117,7 @@ export class FleetEvidence implements EvidenceSource {
 
   /** Flushes every `flushMs` until stopped; the last flush runs on stop. */
   start(flushMs: number): () => Promise<void> {
-    this.#timer = setInterval(() => void this.flush(), flushMs);
-    this.#timer.unref();
-    return () => {
-      clearInterval(this.#timer);
-      return this.flush();
-    };
+    return flushEvery(() => this.flush(), flushMs);
   }
 
   /**

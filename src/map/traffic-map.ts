@@ -3,6 +3,7 @@ import type { Clock } from "../guard/clock.ts";
 import { LATENCY_BUCKETS_MS, latencyBucket } from "../guard/statistics.ts";
 import type { MapCount, MapSeen, MapStore } from "../store/map-store.ts";
 import { TemplateTrie, type TrieLimits } from "./template-trie.ts";
+import { flushEvery } from "../store/flush-timer.ts";
 
 /** The template under which requests the full trie could not fold are counted. */
 export const OVERFLOW_TEMPLATE = "(overflow)";
@@ -62,7 +63,6 @@ export class TrafficMap implements TrafficRecorder {
   #byMethod = new Map<string, Map<string, Pending>>();
   readonly #flushedCollapses = new Set<string>();
   #writing: Promise<void> = Promise.resolve();
-  #timer: NodeJS.Timeout | undefined;
   #failing = false;
   /** Requests counted under OVERFLOW_TEMPLATE since start. */
   overflow = 0;
@@ -167,13 +167,9 @@ export class TrafficMap implements TrafficRecorder {
     return out;
   }
 
+  /** Flushes every `flushMs` until stopped; the last flush runs on stop. */
   start(flushMs: number): () => Promise<void> {
-    this.#timer = setInterval(() => void this.flush(), flushMs);
-    this.#timer.unref();
-    return () => {
-      clearInterval(this.#timer);
-      return this.flush();
-    };
+    return flushEvery(() => this.flush(), flushMs);
   }
 }
 

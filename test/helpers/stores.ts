@@ -54,3 +54,22 @@ export const withStore = (open: () => Promise<StoreUnderTest>, test: (s: StoreUn
     await s.close();
   }
 };
+
+/** Opens stores on SQLite files in fresh temp dirs, as one proxy would; `closeAll` closes and removes them. */
+export function tempSqliteStores(): { open(): Promise<Stores>; closeAll(): Promise<void> } {
+  const opened: Array<{ stores: Stores; remove: () => void }> = [];
+  return {
+    async open() {
+      const temp = makeTempDir();
+      const stores = await openStores({ dataDir: temp.dir });
+      opened.push({ stores, remove: temp.remove });
+      return stores;
+    },
+    async closeAll() {
+      for (const { stores, remove } of opened.splice(0)) {
+        await stores.close();
+        remove();
+      }
+    },
+  };
+}

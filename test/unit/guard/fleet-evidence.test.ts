@@ -3,24 +3,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../src/guard/clock.ts";
 import { FleetEvidence } from "../../../src/guard/fleet-evidence.ts";
 import type { EvidenceStore } from "../../../src/store/evidence-store.ts";
-import { openStores, type Stores } from "../../../src/store/open-stores.ts";
-import { makeTempDir } from "../../helpers/temp-dir.ts";
+import { tempSqliteStores } from "../../helpers/stores.ts";
 
 /** FleetEvidence on a real SQLite file: what nodes record is summed in the store and read back by the guards. */
 describe("FleetEvidence", () => {
-  const opened: Array<{ stores: Stores; remove: () => void }> = [];
-  const open = async () => {
-    const temp = makeTempDir();
-    const stores = await openStores({ dataDir: temp.dir });
-    opened.push({ stores, remove: temp.remove });
-    return stores;
-  };
-  afterEach(async () => {
-    for (const { stores, remove } of opened.splice(0)) {
-      await stores.close();
-      remove();
-    }
-  });
+  const temp = tempSqliteStores();
+  const open = () => temp.open();
+  afterEach(() => temp.closeAll());
   const logger = pino({ level: "silent" });
 
   it("sums what happened since a time, per side, with a p99 estimate, from the start of the bucket holding it", async () => {

@@ -3,24 +3,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../src/guard/clock.ts";
 import { buildMap } from "../../../src/map/map-view.ts";
 import { OVERFLOW_TEMPLATE, TrafficMap } from "../../../src/map/traffic-map.ts";
-import { openStores, type Stores } from "../../../src/store/open-stores.ts";
-import { makeTempDir } from "../../helpers/temp-dir.ts";
+import type { Stores } from "../../../src/store/open-stores.ts";
+import { tempSqliteStores } from "../../helpers/stores.ts";
 
 /** The traffic map on a real SQLite file: what it learns in memory, what it writes, what a reader sees. */
 describe("the traffic map", () => {
-  const opened: Array<{ stores: Stores; remove: () => void }> = [];
-  const open = async () => {
-    const temp = makeTempDir();
-    const stores = await openStores({ dataDir: temp.dir });
-    opened.push({ stores, remove: temp.remove });
-    return stores;
-  };
-  afterEach(async () => {
-    for (const { stores, remove } of opened.splice(0)) {
-      await stores.close();
-      remove();
-    }
-  });
+  const temp = tempSqliteStores();
+  const open = () => temp.open();
+  afterEach(() => temp.closeAll());
   const logger = pino({ level: "silent" });
   const limits = { maxNodes: 500, maxLiterals: 50, maxDepth: 12 };
 
