@@ -2,13 +2,14 @@
  * `npm run traffic`: sends a bounded burst of realistic reads to the demo proxy, as many users, so the
  * rollout split, the shadow comparison and the metrics have something to show.
  *
- * Environment: PROXY_URL (default http://127.0.0.1:8080; several, comma-separated, to spread the requests
- * over a fleet's nodes in turn), COUNT (requests, default 300; at most 100000), DURATION (seconds: keep
- * sending until then instead, at most 600).
+ * Environment: PROXY_URL (default http://127.0.0.1:$PORT, 8080, the port the demo honours; several,
+ * comma-separated, to spread the requests over a fleet's nodes in turn), COUNT (requests, default 300; at
+ * most 100000), DURATION (seconds: keep sending until then instead, at most 600). Exits 1 when any request
+ * got no answer at all (the proxy down, or the wrong port).
  */
 export {};
 
-const proxyUrls = (process.env.PROXY_URL ?? "http://127.0.0.1:8080").split(",").map((u) => u.trim()).filter(Boolean);
+const proxyUrls = (process.env.PROXY_URL || `http://127.0.0.1:${process.env.PORT || "8080"}`).split(",").map((u) => u.trim()).filter(Boolean);
 const durationMs = Math.min(Number(process.env.DURATION ?? 0), 600) * 1000;
 const count = durationMs > 0 ? 100_000_000 : Math.min(Number(process.env.COUNT ?? 300), 100_000);
 const deadline = Date.now() + durationMs;
@@ -46,3 +47,7 @@ for (let i = 0; i < count && (durationMs === 0 || Date.now() < deadline); i++) {
   }
 }
 console.log(`sent ${sent} requests to ${proxyUrls.join(", ")}: ${[...tally].map(([k, v]) => `${v} × ${k}`).join(", ")}${failed ? `, ${failed} failed` : ""}`);
+if (failed > 0) {
+  console.error(`${failed} of ${sent} requests got no answer: is the proxy running at ${proxyUrls.join(", ")}? (PROXY_URL, or PORT as for the demo)`);
+  process.exitCode = 1;
+}

@@ -1,4 +1,5 @@
 import cluster from "node:cluster";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { AdminConfigError, adminTokensFromEnv } from "./admin/admin-tokens.ts";
 import { ConfigError } from "./config/config-error.ts";
@@ -16,14 +17,39 @@ function intFrom(value: string | undefined, name: string, fallback: number): num
   return n;
 }
 
-const { values } = parseArgs({
-  options: {
-    config: { type: "string" },
-    port: { type: "string" },
-    "admin-port": { type: "string" },
-    workers: { type: "string" },
-  },
-});
+const USAGE = `usage: npm start -- [--config routes.config.ts] [--port 8080] [--admin-port 9901] [--workers N]
+  (or: node --import tsx src/main.ts ...)
+environment: CONFIG, PORT, HOST, ADMIN_PORT, ADMIN_HOST, DATA_DIR, DATABASE_URL, STRANGLER_ADMIN_TOKEN(S), WORKERS, LOG_LEVEL, LOG_PRETTY
+(the README's "Running it" section explains each)`;
+
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      options: {
+        config: { type: "string" },
+        port: { type: "string" },
+        "admin-port": { type: "string" },
+        workers: { type: "string" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
+      },
+    }).values;
+  } catch (error) {
+    // One line, not the parser's stack trace.
+    console.error(`strangler-fig: ${(error as Error).message.split("\n")[0]} (--help for usage)`);
+    process.exit(2);
+  }
+}
+
+const values = parseCommandLine();
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+if (values.version) {
+  console.log((JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version);
+  process.exit(0);
+}
 
 const logger = createLogger({ level: process.env.LOG_LEVEL, pretty: process.env.LOG_PRETTY === "1" });
 const workers = intFrom(values.workers ?? process.env.WORKERS, "WORKERS", 1);

@@ -12,11 +12,17 @@
  *   strangler flags export [--format flagd]
  *   strangler map [--unclaimed] [--hours <n>] [--json]
  *   strangler map suggest [--hours <n>] [--limit <n>] [--json]
+ *   strangler check [FILE]
  *
- * The admin URL comes from --url or STRANGLER_ADMIN_URL (default http://127.0.0.1:9901), the token from
- * --token or STRANGLER_ADMIN_TOKEN.
+ * The admin URL comes from --url or STRANGLER_ADMIN_URL (default http://127.0.0.1:$ADMIN_PORT, 9901), the
+ * token from --token or STRANGLER_ADMIN_TOKEN. Every command takes --json; `strangler help <command>` (or
+ * `<command> --help`) explains one. Exit codes: 0 done, 1 refused (by the API, or an invalid config), 2
+ * usage.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { ConfigError } from "../config/config-error.ts";
+import { loadConfigFile } from "../config/load-config.ts";
 import type { routeView } from "../admin/route-views.ts";
 import type { AuditEntry } from "../store/rollout-repository.ts";
 import { flagdDocument } from "../flags/flagd-export.ts";
@@ -37,9 +43,40 @@ const USAGE = `usage:
   strangler flags export [--format flagd]            the live rollouts as a flagd flags file (stdout)
   strangler map [--unclaimed] [--hours <n>] [--json] the monolith's endpoints learned from traffic, busiest first
   strangler map suggest [--hours <n>] [--limit <n>]  where to cut next: routes.config.ts entries to paste
-options: --url <admin url> (STRANGLER_ADMIN_URL), --token <token> (STRANGLER_ADMIN_TOKEN)`;
+  strangler check [FILE]                             validate a routes config (default routes.config.ts), start nothing
+  strangler help <command>                           one command, in full
+options: --url <admin url> (STRANGLER_ADMIN_URL; default http://127.0.0.1:$ADMIN_PORT, 9901),
+         --token <token> (STRANGLER_ADMIN_TOKEN), --json (machine-readable output), --version, --help`;
+
+/** Each command's own help: what it does, its arguments and options, an example. */
+const HELP: Record<string, string> = {
+  routes: "strangler routes [--json]\n  Every route with its match, backends, state, configured and live percentage, and last change.",
+  route: "strangler route <id> [--json]\n  One route as the admin API shows it (JSON).",
+  rollout: 'strangler rollout <id> <percent> --reason "..." [--json]\n  Sets a route\'s live percentage (0-100, 0.01 steps). Audited with the reason.\n  e.g. strangler rollout products-list 25 --reason "second cohort"',
+  rollback: 'strangler rollback <id> --reason "..." [--json]\n  Sends the whole route back to the monolith (0%). Audited.',
+  audit: "strangler audit [--route <id>] [--limit <n>] [--json]\n  The audit log, newest first (limit 1-500, default 50).",
+  promote: 'strangler promote start|pause|resume|step <id> --reason "..." [--json]\n  Progressive promotion by evidence (the route\'s promote section).',
+  resume: 'strangler resume <id> --reason "..." [--json]\n  Lifts a halt (after a guard tripped) or a pause: the state follows the percentage again.',
+  retire: 'strangler retire <id> --reason "..." [--json]\n  A route at 100%: stop consulting the monolith. Refused (still_served) while the monolith answered it within map.retireQuietPeriodMs.',
+  flags: "strangler flags export [--format flagd]\n  The live rollouts as a flagd flag-definitions document, on stdout.",
+  map: "strangler map [--unclaimed] [--hours <n>] [--json]\nstrangler map suggest [--hours <n>] [--limit <n>] [--json]\n  The endpoints learned from traffic, busiest first; suggest prints routes.config.ts entries for the next cut.",
+  check: "strangler check [FILE] [--json]\n  Validates a routes config (default ./routes.config.ts, or $CONFIG) as the proxy does at start-up, and starts nothing.\n  Exit 0 when valid, 1 with the same messages as start-up when not.",
+  help: "strangler help <command>\n  One command, in full.",
+};
+
+const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 class UsageError extends Error {}
+
+/** Asked for help or usage: printed, and the exit code to end with (0 when asked, 2 when missing). */
+class Usage extends Error {
+  constructor(
+    readonly text: string,
+    readonly code: number,
+  ) {
+    super(text);
+  }
+}
 
 function methodsOf(route: RouteView): string {
   return route.match.methods === "*" ? "*" : route.match.methods.join(",");
@@ -109,19 +146,45 @@ async function run(argv: string[]): Promise<string> {
       hours: { type: "string" },
       unclaimed: { type: "boolean" },
       json: { type: "boolean" },
+      version: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
   const admin: AdminClientOptions = {
-    url: values.url ?? process.env.STRANGLER_ADMIN_URL ?? "http://127.0.0.1:9901",
+    // The same port the demo and the proxy honour (ADMIN_PORT), unless a URL is given.
+    url: values.url ?? process.env.STRANGLER_ADMIN_URL ?? `http://127.0.0.1:${process.env.ADMIN_PORT || "9901"}`,
     token: values.token ?? process.env.STRANGLER_ADMIN_TOKEN,
   };
   const [command, ...args] = positionals;
-  if (values.help || command === undefined) return USAGE;
+  if (values.version) return values.json ? JSON.stringify({ version: VERSION }) : VERSION;
+  if (command === undefined) throw new Usage(USAGE, values.help ? 0 : 2);
+  if (command === "help") {
+    const topic = args[0];
+    if (topic === undefined) throw new Usage(USAGE, 0);
+    if (!HELP[topic]) throw new UsageError(`no command ${JSON.stringify(topic)}`);
+    throw new Usage(HELP[topic] as string, 0);
+  }
+  if (values.help) {
+    if (!HELP[command]) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    throw new Usage(HELP[command] as string, 0);
+  }
+  const json = (value: unknown) => JSON.stringify(value, null, 2);
   switch (command) {
     case "routes": {
       const { routes } = await callAdmin<{ routes: RouteView[] }>(admin, "GET", "/api/routes");
-      return routesTable(routes);
+      return values.json ? json(routes) : routesTable(routes);
+    }
+    case "check": {
+      if (args.length > 1) throw new UsageError("check takes at most one file");
+      const file = args[0] ?? process.env.CONFIG ?? "routes.config.ts";
+      try {
+        const config = await loadConfigFile(file);
+        const summary = { ok: true, file, routes: config.routes.length, backends: Object.keys(config.backends).length };
+        return values.json ? json(summary) : `${file}: valid (${summary.routes} routes, ${summary.backends} backends)`;
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        throw new ConfigCheckFailed(values.json ? json({ ok: false, file, issues: error.issues }) : error.message);
+      }
     }
     case "route": {
       if (args.length !== 1) throw new UsageError("route takes one route id");
@@ -133,32 +196,35 @@ async function run(argv: string[]): Promise<string> {
       if (args[1] === "" || !Number.isFinite(percent)) throw new UsageError(`percentage must be a number, got ${JSON.stringify(args[1])}`);
       const reason = requireReason(values.reason);
       const result = await callAdmin<{ route: RouteView; previousPercent: number }>(admin, "PUT", `/api/routes/${encodeURIComponent(args[0] as string)}/rollout`, { percent, reason });
+      if (values.json) return json(result);
       return `${result.route.id}: ${result.previousPercent}% -> ${result.route.rollout.livePercent}%\n\n${routesTable([result.route])}`;
     }
     case "rollback": {
       if (args.length !== 1) throw new UsageError("rollback takes one route id");
       const reason = requireReason(values.reason);
       const result = await callAdmin<{ route: RouteView; previousPercent: number }>(admin, "POST", `/api/routes/${encodeURIComponent(args[0] as string)}/rollback`, { reason });
+      if (values.json) return json(result);
       return `${result.route.id}: rolled back, ${result.previousPercent}% -> ${result.route.rollout.livePercent}%`;
     }
     case "audit": {
       const query = new URLSearchParams();
       if (values.route) query.set("route", values.route);
       if (values.limit) query.set("limit", values.limit);
-      const { entries } = await callAdmin<{ entries: AuditEntry[] }>(admin, "GET", `/api/audit?${query}`);
-      return auditTable(entries);
+      const answer = await callAdmin<{ entries: AuditEntry[] }>(admin, "GET", `/api/audit?${query}`);
+      return values.json ? json(answer) : auditTable(answer.entries);
     }
     case "promote": {
       const [action, id] = args;
       if (!["start", "pause", "resume", "step"].includes(action ?? "") || args.length !== 2) throw new UsageError("promote takes start|pause|resume|step and a route id");
       const record = await callAdmin<{ state: string; promotion: string; stepIndex: number | null }>(admin, "POST", `/api/routes/${encodeURIComponent(id as string)}/promotion/${action}`, { reason: requireReason(values.reason) });
+      if (values.json) return json(record);
       return `${id}: promotion ${record.promotion}, state ${record.state}, step ${record.stepIndex === null ? "-" : record.stepIndex + 1}`;
     }
     case "resume":
     case "retire": {
       if (args.length !== 1) throw new UsageError(`${command} takes one route id`);
       const record = await callAdmin<{ state: string }>(admin, "POST", `/api/routes/${encodeURIComponent(args[0] as string)}/${command}`, { reason: requireReason(values.reason) });
-      return `${args[0]}: state ${record.state}`;
+      return values.json ? json(record) : `${args[0]}: state ${record.state}`;
     }
     case "flags": {
       if (args[0] !== "export" || args.length !== 1) throw new UsageError("flags takes export");
@@ -175,29 +241,40 @@ async function run(argv: string[]): Promise<string> {
       if (args[0] === "suggest" && args.length === 1) {
         if (values.limit) query.set("limit", values.limit);
         const answer = await callAdmin<{ suggestions: Array<{ snippet: string }> }>(admin, "GET", `/api/map/suggest?${query}`);
-        if (values.json) return JSON.stringify(answer, null, 2);
+        if (values.json) return json(answer);
         return answer.suggestions.length === 0 ? "// nothing left to cut: every endpoint the monolith served is claimed by a route" : answer.suggestions.map((s) => s.snippet).join("\n\n");
       }
       if (args.length !== 0) throw new UsageError("map takes no argument, or suggest");
       if (values.unclaimed) query.set("unclaimed", "1");
       const map = await callAdmin<MapAnswer>(admin, "GET", `/api/map?${query}`);
-      return values.json ? JSON.stringify(map, null, 2) : mapTable(map);
+      return values.json ? json(map) : mapTable(map);
     }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }
 }
 
+/** An invalid config under `check`: its messages are the output, and the exit code is 1. */
+class ConfigCheckFailed extends Error {}
+
 try {
   console.log(await run(process.argv.slice(2)));
 } catch (error) {
-  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-    console.error(`strangler: ${(error as Error).message}\n\n${USAGE}`);
+  if (error instanceof Usage) {
+    (error.code === 0 ? console.log : console.error)(error.text);
+    process.exitCode = error.code;
+  } else if (error instanceof ConfigCheckFailed) {
+    console.error(error.message);
+    process.exitCode = 1;
+  } else if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    // One line: what was wrong, and where the usage is.
+    console.error(`strangler: ${(error as Error).message.split("\n")[0]} (strangler --help for usage)`);
     process.exitCode = 2;
   } else if (error instanceof AdminApiError) {
     console.error(`strangler: ${error.status ? `${error.status} ` : ""}${error.code}: ${error.message}`);
     process.exitCode = 1;
   } else {
-    throw error;
+    console.error(`strangler: ${(error as Error).message}`);
+    process.exitCode = 1;
   }
 }

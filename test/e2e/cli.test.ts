@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FlagdCore } from "@openfeature/flagd-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -119,5 +120,63 @@ describe("the strangler CLI", () => {
     expect(flagdSides).toEqual(proxySides);
     expect(proxySides.filter((s) => s === "target").length).toBeGreaterThan(50); // about 90 of 300
     expect((await strangler(["flags", "export", "--format", "yaml"])).code).toBe(2);
+  });
+
+  it("--version, usage without arguments (exit 2), help per command, errors in one line", async () => {
+    const version = await strangler(["--version"]);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe("0.1.0");
+    const bare = await strangler([]);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toMatch(/^usage:/);
+    expect((await strangler(["--help"])).code).toBe(0);
+    const help = await strangler(["help", "rollout"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^strangler rollout <id> <percent> --reason "\.\.\." \[--json\]\n/);
+    expect((await strangler(["retire", "--help"])).stdout).toMatch(/still_served/);
+    const unknownOption = await strangler(["routes", "--frobnicate"]);
+    expect(unknownOption.code).toBe(2);
+    expect(unknownOption.stderr.trim().split("\n")).toHaveLength(1);
+    expect(unknownOption.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("answers --json on every command, for scripts", async () => {
+    const routes = await strangler(["routes", "--json"]);
+    expect(JSON.parse(routes.stdout)).toMatchObject([{ id: "products-list" }]);
+    const rollout = await strangler(["rollout", "products-list", "7", "--reason", "json", "--json"]);
+    expect(JSON.parse(rollout.stdout)).toMatchObject({ route: { id: "products-list", rollout: { livePercent: 7 } } });
+    const rollback = await strangler(["rollback", "products-list", "--reason", "json", "--json"]);
+    expect(JSON.parse(rollback.stdout)).toMatchObject({ previousPercent: 7, route: { rollout: { livePercent: 0 } } });
+    const audit = await strangler(["audit", "--limit", "2", "--json"]);
+    expect(JSON.parse(audit.stdout).entries).toHaveLength(2);
+    const resume = await strangler(["resume", "products-list", "--reason", "json", "--json"]);
+    expect(JSON.parse(resume.stdout)).toMatchObject({ routeId: "products-list" });
+    expect(JSON.parse((await strangler(["map", "--json"])).stdout)).toMatchObject({ templates: expect.any(Object) });
+    expect(JSON.parse((await strangler(["--version", "--json"])).stdout)).toEqual({ version: "0.1.0" });
+  });
+
+  it("finds the admin API on ADMIN_PORT, as the proxy and the demo do", async () => {
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), ADMIN_PORT: String(proxy.adminPort), STRANGLER_ADMIN_TOKEN: TOKEN };
+    delete env.STRANGLER_ADMIN_URL;
+    const child = spawn(process.execPath, ["bin/strangler.js", "routes"], { cwd: ROOT, env });
+    let stdout = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    expect((await once(child, "exit"))[0]).toBe(0);
+    expect(stdout).toContain("products-list");
+  });
+
+  it("strangler check validates a config as start-up does, and starts nothing", async () => {
+    const good = await strangler(["check", join(temp.dir, "routes.config.ts")]);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toMatch(/routes\.config\.ts: valid \(1 routes, 2 backends\)/);
+    const bad = writeConfig(temp.dir, { backends: { legacy: { url: backend.url } }, routes: [{ id: "r", match: { path: "/x" }, target: "nope", rollout: { percent: 150 } }] }, "bad.config.ts");
+    const refused = await strangler(["check", bad]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('routes[0] (id "r").target: unknown backend "nope"; declared backends: legacy');
+    expect(refused.stderr).toContain('routes[0] (id "r").rollout.percent');
+    const asJson = await strangler(["check", bad, "--json"]);
+    expect(asJson.code).toBe(1);
+    expect(JSON.parse(asJson.stderr)).toMatchObject({ ok: false, issues: expect.arrayContaining([expect.stringContaining("unknown backend")]) });
+    expect((await strangler(["check", join(temp.dir, "missing.config.ts")])).code).toBe(1);
   });
 });
