@@ -14,7 +14,7 @@ import { buildHistory, buildOverview } from "./admin/overview.ts";
 import { checkAdminExposure, type AdminToken } from "./admin/admin-tokens.ts";
 import { ConfigError } from "./config/config-error.ts";
 import { loadConfigFile } from "./config/load-config.ts";
-import type { StranglerConfig } from "./config/schema.ts";
+import type { RouteConfig, StranglerConfig } from "./config/schema.ts";
 import { watchFile } from "./config/watch-config.ts";
 import { createFlagDecider } from "./decision/decider.ts";
 import { DecisionTally, tallying } from "./decision/decision-tally.ts";
@@ -161,13 +161,24 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   const shadowPools = new BackendPools();
   let current = buildProxyState(config, pools, shadowPools);
   const shadowEvidence = stores.shadows;
+  const guardMetrics = createGuardMetrics(registry);
+  const shadowMetrics = createShadowMetrics(registry);
+  // Every series a route can move exists from the start, at 0: rates and alerts need no first event.
+  const initRouteSeries = (routes: readonly RouteConfig[]) => {
+    for (const route of routes) {
+      metrics.initRoute(route.id, route.fallback !== undefined);
+      guardMetrics.initRoute(route.id, { guard: route.guard !== undefined, promote: route.promote !== undefined });
+      if (route.shadow) shadowMetrics.initRoute(route.id);
+    }
+  };
+  initRouteSeries(config.routes);
   const migrations = createMigrationService({
     routes: () => current.config.routes,
     rollouts,
     store: stores.migrations,
     evidence,
     clock,
-    metrics: createGuardMetrics(registry),
+    metrics: guardMetrics,
     logger,
     retireQuietPeriodMs: () => current.config.map.retireQuietPeriodMs,
     async monolithUse(routeId) {
@@ -184,7 +195,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   const shadows = createShadowRunner({
     store: shadowEvidence,
     noise: await NoiseModel.load(shadowEvidence, config.routes.map((r) => r.id)),
-    metrics: withShadowEvidence(createShadowMetrics(registry), evidence),
+    metrics: withShadowEvidence(shadowMetrics, evidence),
     limits: () => current.config.shadowing,
     logger,
     shouldShadow: (routeId) => !migrations.isRetired(routeId),
@@ -303,6 +314,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       await rollouts.reconcile(next.routes);
       current = buildProxyState(next, pools, shadowPools);
       applyServerLimits(dataPlane, next.server);
+      initRouteSeries(next.routes);
       await migrations.sync();
       if (!tally) publishRolloutGauges(metrics, rollouts, next, previous);
       logger.info({ routes: next.routes.length }, "config reloaded");

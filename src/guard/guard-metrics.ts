@@ -8,6 +8,8 @@ export interface GuardMetrics {
   trip(route: string): void;
   step(route: string): void;
   state(route: string, state: MigrationState): void;
+  /** Creates a route's trip and step series at 0 (those its config can move), before their first event. */
+  initRoute(route: string, has: { guard: boolean; promote: boolean }): void;
 }
 
 export function createGuardMetrics(registry: Registry): GuardMetrics {
@@ -17,6 +19,10 @@ export function createGuardMetrics(registry: Registry): GuardMetrics {
   return {
     trip: (route) => trips.labels(route).inc(),
     step: (route) => steps.labels(route).inc(),
+    initRoute(route, has) {
+      if (has.guard) trips.labels(route).inc(0);
+      if (has.promote) steps.labels(route).inc(0);
+    },
     state(route, current) {
       for (const s of STATES) state.labels(route, s).set(s === current ? 1 : 0);
     },

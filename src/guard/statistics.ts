@@ -21,8 +21,15 @@ export function zFor(confidence: number): number {
   return 1.282;
 }
 
-/** Upper bounds (milliseconds) of the latency buckets the evidence window counts in. */
-export const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, Infinity] as const;
+/**
+ * Upper bounds (milliseconds) of the latency buckets the guards' evidence and the map count in: fine below
+ * 20 ms, where a proxy's answers live (so 2 ms and 10 ms read apart), coarse up to 30 s. Changing them
+ * needs a store migration: stored counts name buckets by index (see migration 7).
+ */
+export const LATENCY_BUCKETS_MS = [0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 2000, 5000, 10000, 30000, Infinity] as const;
+
+/** The same bounds in seconds, for the Prometheus histograms (the last, infinite one is implied). */
+export const LATENCY_BUCKETS_SECONDS: readonly number[] = LATENCY_BUCKETS_MS.filter((b) => Number.isFinite(b)).map((b) => b / 1000);
 
 export function latencyBucket(ms: number): number {
   let i = 0;

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { LATENCY_BUCKETS_SECONDS } from "../guard/statistics.ts";
 import type { OverloadReason } from "../proxy/admission.ts";
 
 /** Route label for requests no route claims (served by the monolith). */
@@ -31,6 +32,8 @@ export interface ProxyMetrics {
   observe(route: string, backend: string, status: StatusClass, seconds: number): void;
   /** Records a request replayed to the monolith after its target failed it. */
   fallback(route: string, reason: "status_5xx" | "transport_error" | "circuit_open" | "overloaded"): void;
+  /** Creates a route's fallback series at 0, so a rate over them exists before the first fallback. */
+  initRoute(route: string, hasFallback: boolean): void;
   /** Records a request refused at once because a backend's queue was full (503 `upstream_overloaded`). */
   overloaded(backend: string, reason: OverloadReason): void;
   /** Records a WebSocket handshake: joined, declined by the backend, or failed. */
@@ -64,7 +67,7 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
     name: "strangler_request_duration_seconds",
     help: "Time from request to the end of the response, by route and backend",
     labelNames: ["route", "backend"] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    buckets: [...LATENCY_BUCKETS_SECONDS],
     registers: [registry],
   });
   const rollout = new Gauge({
@@ -126,6 +129,10 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
     },
     fallback(route, reason) {
       fallbacks.labels(route, reason).inc();
+    },
+    initRoute(route, hasFallback) {
+      if (!hasFallback) return;
+      for (const reason of ["status_5xx", "transport_error", "circuit_open", "overloaded"] as const) fallbacks.labels(route, reason).inc(0);
     },
     overloaded(backend, reason) {
       overloads.labels(backend, reason).inc();

@@ -1,4 +1,5 @@
 import { Counter, Histogram, type Registry } from "prom-client";
+import { LATENCY_BUCKETS_SECONDS } from "../guard/statistics.ts";
 
 /** Why a sampled request was not compared: a fixed set, used as a label value. */
 export type SkipReason = "body_too_large" | "response_too_large" | "overload" | "aborted";
@@ -13,6 +14,8 @@ export interface ShadowMetrics {
   latency(route: string, backend: string, seconds: number): void;
   /** Differences discarded as noise (learned or confirmed). */
   noise(route: string, count: number): void;
+  /** Creates a shadowed route's outcome series at 0, so a match rate exists before the first comparison. */
+  initRoute(route: string): void;
 }
 
 export function createShadowMetrics(registry: Registry): ShadowMetrics {
@@ -32,7 +35,7 @@ export function createShadowMetrics(registry: Registry): ShadowMetrics {
     name: "strangler_shadow_backend_latency_seconds",
     help: "Latency of each backend for the same shadowed requests",
     labelNames: ["route", "backend"] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    buckets: [...LATENCY_BUCKETS_SECONDS],
     registers: [registry],
   });
   const noise = new Counter({
@@ -49,5 +52,9 @@ export function createShadowMetrics(registry: Registry): ShadowMetrics {
     },
     latency: (route, backend, seconds) => latency.labels(route, backend).observe(seconds),
     noise: (route, count) => noise.labels(route).inc(count),
+    initRoute(route) {
+      for (const outcome of ["match", "diverge", "error", "skipped"] as const) comparisons.labels(route, outcome).inc(0);
+      noise.labels(route).inc(0);
+    },
   };
 }

@@ -164,6 +164,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE map_collapsed (prefix TEXT PRIMARY KEY);
     `,
   },
+  {
+    version: 7,
+    name: "finer latency buckets: histogram counts stored under the old bounds are dropped",
+    sql: `
+      DELETE FROM evidence_counts WHERE metric LIKE '%.le.%';
+      DELETE FROM map_counts WHERE metric LIKE 'le.%';
+    `,
+  },
 ];
 
 /** Brings the database to the latest schema. Safe to run from several processes at once. */

@@ -76,4 +76,40 @@ describe("/metrics on the admin listener", () => {
     expect(res.status).toBe(200);
     expect(sample(await metrics(), "strangler_rollout_percent", { route: "broken" })).toBe(0);
   });
+
+  it("every series a route can move exists at 0 before its first event; a fallback is counted once; latency buckets tell 2 ms from 10 ms", async () => {
+    const failing = await startFixture((_req, res) => res.writeHead(500).end("boom"));
+    const healthy = await startFixture((_req, res) => res.end("fine"));
+    const fresh = await startTestProxy(
+      writeConfig(temp.dir, {
+        backends: { legacy: { url: healthy.url }, failing: { url: failing.url } },
+        routes: [
+          { id: "guarded", match: { path: "/g" }, target: "failing", rollout: { percent: 0 }, guard: { maxErrorRate: 0.5 }, promote: { steps: [10, 100] }, shadow: { percent: 100 } },
+          { id: "fb", match: { path: "/fb" }, target: "failing", rollout: { percent: 100 }, fallback: {} },
+        ],
+      }, "hygiene.config.ts"),
+    );
+    try {
+      const before = await (await fetch(`${fresh.adminUrl}/metrics`)).text();
+      expect(sample(before, "strangler_guard_trips_total", { route: "guarded" })).toBe(0);
+      expect(sample(before, "strangler_promotion_steps_total", { route: "guarded" })).toBe(0);
+      for (const outcome of ["match", "diverge", "error", "skipped"]) expect(sample(before, "strangler_shadow_comparisons_total", { route: "guarded", outcome })).toBe(0);
+      for (const reason of ["status_5xx", "transport_error", "circuit_open", "overloaded"]) expect(sample(before, "strangler_fallbacks_total", { route: "fb", reason })).toBe(0);
+      expect(sample(before, "strangler_route_state", { route: "guarded", state: "shadowing" })).toBe(1);
+      // Series only for what a route's config can move: no fallback series for a route without fallback.
+      expect(sample(before, "strangler_fallbacks_total", { route: "guarded", reason: "status_5xx" })).toBeUndefined();
+
+      // 43 requests the target fails and the monolith answers: 43 fallbacks, no more.
+      for (let i = 0; i < 43; i++) expect((await fetch(`${fresh.url}/fb`)).status).toBe(200);
+      const after = await (await fetch(`${fresh.adminUrl}/metrics`)).text();
+      expect(sample(after, "strangler_fallbacks_total", { route: "fb", reason: "status_5xx" })).toBe(43);
+      expect(sample(after, "strangler_requests_total", { route: "fb", backend: "legacy", status_class: "2xx" })).toBe(43);
+      expect(sample(after, "strangler_requests_total", { route: "fb", backend: "failing", status_class: "5xx" })).toBe(43);
+      const bounds = [...after.matchAll(/^strangler_request_duration_seconds_bucket\{le="([^"]+)",route="fb",backend="legacy"\}/gm)].map((m) => m[1]);
+      expect(bounds).toEqual(expect.arrayContaining(["0.0005", "0.001", "0.002", "0.003", "0.005", "0.0075", "0.01", "30", "+Inf"]));
+    } finally {
+      await fresh.close();
+      await Promise.all([failing.close(), healthy.close()]);
+    }
+  });
 });

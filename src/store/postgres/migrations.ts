@@ -162,6 +162,14 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; read
       CREATE TABLE map_collapsed (prefix TEXT PRIMARY KEY);
     `,
   },
+  {
+    version: 7,
+    name: "finer latency buckets: histogram counts stored under the old bounds are dropped",
+    sql: `
+      DELETE FROM evidence_counts WHERE metric LIKE '%.le.%';
+      DELETE FROM map_counts WHERE metric LIKE 'le.%';
+    `,
+  },
 ];
 
 /** A key no other application's advisory lock is likely to use: "strangler" in ASCII, folded to 63 bits. */

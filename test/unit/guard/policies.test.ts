@@ -25,17 +25,20 @@ describe("the z score of a confidence level", () => {
 describe("latency buckets", () => {
   it("count a latency in the first bucket whose upper bound it does not exceed", () => {
     expect(latencyBucket(0)).toBe(0);
-    expect(latencyBucket(1)).toBe(0);
-    expect(latencyBucket(1.5)).toBe(1);
-    expect(latencyBucket(100)).toBe(6);
+    expect(latencyBucket(0.5)).toBe(0);
+    expect(latencyBucket(1)).toBe(1);
+    expect(latencyBucket(1.5)).toBe(2);
+    // Fine where a proxy's answers live: 2 ms and 10 ms fall in different buckets, with three between.
+    expect(latencyBucket(10) - latencyBucket(2)).toBe(4);
+    expect(latencyBucket(100)).toBe(12);
     expect(latencyBucket(30_001)).toBe(LATENCY_BUCKETS_MS.length - 1);
   });
 
   it("estimate a quantile as the upper bound of the bucket where it falls, twice the last finite bound for the overflow", () => {
     const counts = new Array<number>(LATENCY_BUCKETS_MS.length).fill(0);
     expect(quantileFromBuckets(counts, 0.99)).toBeUndefined();
-    counts[2] = 90; // ≤ 5 ms
-    counts[8] = 9; // ≤ 500 ms
+    counts[4] = 90; // ≤ 5 ms
+    counts[16] = 9; // ≤ 500 ms
     counts[LATENCY_BUCKETS_MS.length - 1] = 1; // > 30 s
     expect(quantileFromBuckets(counts, 0.5)).toBe(5);
     expect(quantileFromBuckets(counts, 0.9)).toBe(5);
