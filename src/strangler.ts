@@ -96,6 +96,8 @@ export interface Strangler {
   /** This node's evidence on its way to the store, and the fleet's sum the guards judge. */
   readonly evidence: FleetEvidence;
   readonly registry: Registry;
+  /** The admin listener's endpoints (method and path, `:param` form), as registered: what its OpenAPI document must list. */
+  adminEndpoints(): ReadonlyArray<{ readonly method: string; readonly path: string }>;
   /** Reads the config file again now (the watcher calls this on every edit). */
   reload(): Promise<ReloadResult>;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`, default `server.shutdownGraceMs`), closes pools and listeners. */
@@ -341,6 +343,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     migrations,
     evidence,
     registry,
+    adminEndpoints: () => adminApp.routes.filter((r) => r.method !== "ALL").map((r) => ({ method: r.method, path: r.path })),
     reload,
     async close(graceMs = current.config.server.shutdownGraceMs) {
       stopWatching();

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { reasonOnlySchema, rolloutUpdateSchema } from "./admin-schemas.ts";
+import { mapQuerySchema, reasonOnlySchema, rolloutUpdateSchema, suggestQuerySchema } from "./admin-schemas.ts";
+import { acknowledgeSchema, divergenceQuery, noiseSchema, windowSchema } from "./shadow-api.ts";
 
 const error = {
   type: "object",
@@ -36,7 +37,25 @@ function reasonAction(summary: string, done: string) {
   };
 }
 
-/** The OpenAPI 3.1 description of the admin API; request bodies come from the same zod schemas that check them. */
+/** Query parameters described from the zod schema that reads them. */
+function queryParameters(schema: z.ZodObject) {
+  const json = z.toJSONSchema(schema, { io: "input" }) as { properties?: Record<string, object> };
+  return Object.entries(json.properties ?? {}).map(([name, s]) => ({ name, in: "query", schema: s }));
+}
+
+/** A request body described from the zod schema that checks it. */
+const bodyOf = (schema: z.ZodType) => ({ required: true, content: { "application/json": { schema: z.toJSONSchema(schema, { io: "input" }) } } });
+
+/** A migration action: a reason in, the route's migration record out; 409 when the state refuses it. */
+function migrationAction(summary: string) {
+  return { ...reasonAction(summary, "The migration record"), responses: { 200: { description: "The migration record" }, ...writeErrors, 409: errorResponse("Refused in the route's state (code: no_promotion, conflict, route_halted, still_served with its evidence)") } };
+}
+
+/**
+ * The OpenAPI 3.1 description of the admin API; request bodies and query parameters come from the same
+ * zod schemas that check them. test/e2e/openapi.test.ts compares it with the routes the admin app
+ * registers, so an endpoint cannot be added without being described here.
+ */
 export function openApiDocument() {
   return {
     openapi: "3.1.0",
@@ -103,10 +122,7 @@ export function openApiDocument() {
         get: {
           summary: "The migration map: the endpoints (method + template) the proxy has seen, learned from traffic, with requests, share, share served by services, status mix, p50/p99, bytes, first/last seen, when the monolith last answered, and the route that claims each (null: the monolith's alone)",
           security: secured,
-          parameters: [
-            { name: "hours", in: "query", schema: { type: "integer", minimum: 1, maximum: 2160, default: 24 } },
-            { name: "unclaimed", in: "query", schema: { type: "string", enum: ["0", "1", "true", "false"] }, description: "only the templates no route claims" },
-          ],
+          parameters: queryParameters(mapQuerySchema),
           responses: { 200: { description: "{ windowMs, requests, servedByServices, templates: { total, claimed, unclaimed }, overflow, hours: [{ at, requests, servedByServices }], rows: [...], routes: [{ id, requests, servedByServices, lastMonolithAt }] }" }, 400: writeErrors[400], 401: writeErrors[401] },
         },
       },
@@ -114,13 +130,57 @@ export function openApiDocument() {
         get: {
           summary: "Where to cut next: the busiest unclaimed templates grouped by prefix, each group with the backend and routes that would claim it (JSON, and as TypeScript to paste into routes.config.ts)",
           security: secured,
-          parameters: [
-            { name: "hours", in: "query", schema: { type: "integer", minimum: 1, maximum: 2160, default: 24 } },
-            { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 50, default: 5 } },
-          ],
+          parameters: queryParameters(suggestQuerySchema),
           responses: { 200: { description: "{ windowMs, requests, suggestions: [{ prefix, requests, share, templates, backend, routes, snippet }] }" }, 400: writeErrors[400], 401: writeErrors[401] },
         },
       },
+      "/api/overview": {
+        get: { summary: "The dashboard's overview: every route's state, percentages, traffic per side, shadow match rate, top divergences, and the migration's progress", security: secured, responses: { 200: { description: "{ generatedAt, progress, routes }" }, 401: writeErrors[401] } },
+      },
+      "/api/routes/{id}/history": {
+        get: {
+          summary: "A route's live percentage over time (from the audit log) and match rate per minute",
+          security: secured,
+          parameters: [routeId, { name: "hours", in: "query", schema: { type: "integer", minimum: 1, maximum: 168, default: 6 } }],
+          responses: { 200: { description: "{ routeId, hours, percent, currentPercent, matchRate, audit }" }, 401: writeErrors[401], 404: writeErrors[404] },
+        },
+      },
+      "/api/routes/{id}/migration": {
+        get: { summary: "A route's migration state, promotion, last verdicts, guard and promote config", security: secured, parameters: [routeId], responses: { 200: { description: "The migration record" }, 401: writeErrors[401], 404: writeErrors[404] } },
+      },
+      "/api/routes/{id}/promotion/start": { post: migrationAction("Start the route's promotion at its first step (audited)") },
+      "/api/routes/{id}/promotion/pause": { post: migrationAction("Pause a running promotion (audited)") },
+      "/api/routes/{id}/promotion/resume": { post: migrationAction("Resume a paused promotion at its current step (audited)") },
+      "/api/routes/{id}/promotion/step": { post: migrationAction("Take the next promotion step now (audited)") },
+      "/api/routes/{id}/resume": { post: migrationAction("Lift a halt (after a guard) or a pause: the state follows the percentage again (audited)") },
+      "/api/routes/{id}/retire": { post: migrationAction("Retire a route at 100%: stop consulting the monolith; refused while the monolith answered it within map.retireQuietPeriodMs (audited)") },
+      "/api/routes/{id}/shadow": {
+        get: { summary: "A shadowed route's comparison outcomes over a window", security: secured, parameters: [routeId, ...queryParameters(windowSchema)], responses: { 200: { description: "outcomes and match rate" }, 401: writeErrors[401], 404: writeErrors[404] } },
+      },
+      "/api/routes/{id}/divergences": {
+        get: { summary: "A route's divergence signatures with examples (legacy and service bodies, the differences)", security: secured, parameters: [routeId, ...queryParameters(divergenceQuery)], responses: { 200: { description: "{ signatures }" }, 401: writeErrors[401], 404: writeErrors[404] } },
+      },
+      "/api/routes/{id}/shadow/reset": {
+        post: { summary: "Forget a route's shadow evidence (signatures, examples, outcomes, noise), e.g. after a fix (audited)", security: secured, parameters: [routeId], requestBody: bodyOf(reasonOnlySchema), responses: { 200: { description: "reset" }, ...writeErrors } },
+      },
+      "/api/routes/{id}/noise": {
+        post: { summary: "Confirm or reject a field as noise for the route's comparisons (audited)", security: secured, parameters: [routeId], requestBody: bodyOf(noiseSchema), responses: { 200: { description: "the noise entry" }, ...writeErrors } },
+      },
+      "/api/divergences/{signatureId}/acknowledge": {
+        post: {
+          summary: "Mark a divergence signature fixed, accepted (intended) or open again (audited)",
+          security: secured,
+          parameters: [{ name: "signatureId", in: "path", required: true, schema: { type: "integer" } }],
+          requestBody: bodyOf(acknowledgeSchema),
+          responses: { 200: { description: "the signature" }, ...writeErrors, 404: errorResponse("Unknown signature") },
+        },
+      },
+      "/openapi.json": { get: { summary: "This document", responses: { 200: { description: "OpenAPI 3.1" } } } },
+      "/dashboard": { get: { summary: "The migration dashboard (HTML; Basic authentication with the token as password)", security: secured, responses: { 200: { description: "HTML" }, 401: writeErrors[401] } } },
+      "/dashboard/dashboard.js": { get: { summary: "The dashboard's script", security: secured, responses: { 200: { description: "JavaScript" } } } },
+      "/dashboard/dashboard.css": { get: { summary: "The dashboard's style sheet", security: secured, responses: { 200: { description: "CSS" } } } },
+      "/": { get: { summary: "Redirects to the dashboard", responses: { 302: { description: "to /dashboard" } } } },
+      "/favicon.ico": { get: { summary: "No icon: 204", responses: { 204: { description: "empty" } } } },
       "/api/audit": {
         get: {
           summary: "The audit log, newest first, paged with `before`",

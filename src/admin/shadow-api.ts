@@ -17,15 +17,15 @@ export interface ShadowApiOptions {
   readonly findRoute: (id: string) => RouteConfig;
 }
 
-const windowSchema = z.strictObject({
+export const windowSchema = z.strictObject({
   windowMinutes: z.coerce.number().int().min(1).max(60 * 24 * 30).default(60),
 });
-const divergenceQuery = z.strictObject({
+export const divergenceQuery = z.strictObject({
   status: z.enum(["open", "fixed", "accepted", "all"]).default("open"),
   examples: z.coerce.number().int().min(0).max(20).default(3),
 });
-const acknowledgeSchema = z.strictObject({ status: z.enum(["fixed", "accepted", "open"]), reason: reasonSchema });
-const noiseSchema = z.strictObject({ path: pathPatternSchema, status: z.enum(["confirmed", "rejected"]), reason: reasonSchema });
+export const acknowledgeSchema = z.strictObject({ status: z.enum(["fixed", "accepted", "open"]), reason: reasonSchema });
+export const noiseSchema = z.strictObject({ path: pathPatternSchema, status: z.enum(["confirmed", "rejected"]), reason: reasonSchema });
 
 /** One line per difference: `type_changed $.items[0].price: 4.99 → "4.99"`. */
 function readableDiff(differences: unknown): string[] {
