@@ -1,6 +1,7 @@
 import type { Context, Hono } from "hono";
 import type { RouteConfig } from "../config/schema.ts";
 import type { MigrationResult, MigrationService } from "../guard/migration-service.ts";
+import type { MigrationRecord } from "../store/migration-repository.ts";
 import { AdminError } from "./admin-error.ts";
 import { reasonOnlySchema } from "./admin-schemas.ts";
 import { readBody } from "./read-input.ts";
@@ -12,16 +13,22 @@ export interface MigrationApiOptions {
   readonly findRoute: (id: string) => RouteConfig;
 }
 
+/** A migration record as the API shows it: times as ISO 8601, like every other timestamp it answers. */
+function recordView(record: MigrationRecord | undefined) {
+  if (!record) return {};
+  return { ...record, stepStartedAt: record.stepStartedAt === null ? null : new Date(record.stepStartedAt).toISOString() };
+}
+
 function answer(c: Context<Env>, result: MigrationResult): Response {
   if (!result.ok) throw new AdminError(409, result.code, result.message, result.evidence === undefined ? {} : { evidence: result.evidence });
-  return c.json(result.record);
+  return c.json(recordView(result.record));
 }
 
 /** Migration state, promotion control (start, pause, resume, step), resume after a halt, retire. */
 export function registerMigrationApi(app: Hono<Env>, { migrations, findRoute }: MigrationApiOptions): void {
   app.get("/api/routes/:id/migration", async (c) => {
     const route = findRoute(c.req.param("id"));
-    return c.json({ ...(await migrations.read(route.id)), guard: route.guard ?? null, promote: route.promote ?? null });
+    return c.json({ ...recordView(await migrations.read(route.id)), guard: route.guard ?? null, promote: route.promote ?? null });
   });
   const actions: Record<string, (id: string, actor: string, reason: string) => MigrationResult | Promise<MigrationResult>> = {
     "promotion/start": migrations.startPromotion,

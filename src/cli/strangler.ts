@@ -100,7 +100,14 @@ function routesTable(routes: readonly RouteView[]): string {
 }
 
 function auditTable(entries: readonly AuditEntry[]): string {
-  const show = (v: unknown) => (v && typeof v === "object" && "percent" in v ? `${String((v as { percent: unknown }).percent)}%` : v === null ? "-" : JSON.stringify(v));
+  // A value as a person reads it: a state and a percentage in words, anything else as JSON.
+  const show = (v: unknown) => {
+    if (v === null || v === undefined) return "-";
+    if (typeof v !== "object") return JSON.stringify(v);
+    const { state, percent } = v as { state?: unknown; percent?: unknown };
+    const parts = [typeof state === "string" ? state : undefined, typeof percent === "number" ? `${percent}%` : undefined].filter(Boolean);
+    return parts.length > 0 ? parts.join(" ") : JSON.stringify(v);
+  };
   return renderTable(
     ["ID", "AT", "ACTOR", "ACTION", "ROUTE", "OLD", "NEW", "REASON"],
     entries.map((e) => [String(e.id), e.at, e.actor, e.action, e.routeId ?? "", show(e.oldValue), show(e.newValue), e.reason]),

@@ -213,7 +213,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
         const guard = await guardRoute(route, record, now);
         const fresh = remember(await repository.get(route.id)) ?? record;
         const promotion = await promoteRoute(route, fresh, now);
-        if (guard !== undefined || promotion !== undefined) await repository.setVerdict(route.id, { at: now, guard: guard ?? null, promotion: promotion ?? null });
+        if (guard !== undefined || promotion !== undefined) await repository.setVerdict(route.id, { at: new Date(now).toISOString(), guard: guard ?? null, promotion: promotion ?? null });
       }
     },
     get: (routeId) => known.get(routeId),

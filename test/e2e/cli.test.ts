@@ -70,6 +70,9 @@ describe("the strangler CLI", () => {
     const setLine = lines.findIndex((l) => /operator\s+set_percent\s+products-list\s+5%\s+25%\s+second step$/.test(l));
     expect(rollbackLine).toBeGreaterThan(1);
     expect(setLine).toBeGreaterThan(rollbackLine); // newest first
+    // The state the rollback moved the route into, in words: canary → legacy at 0%.
+    expect(lines.some((l) => /state_change\s+products-list\s+canary\s+legacy 0%\s+percentage 0%: errors$/.test(l)), audit.stdout).toBe(true);
+    expect(audit.stdout).not.toContain('{"state"');
   });
 
   it("says what the API refused, with exit code 1", async () => {

@@ -180,6 +180,9 @@ describe("guards and progressive promotion (a hand-driven clock)", () => {
     const migration = await adminJson<{ stepIndex: number; lastVerdict: { guard: { verdict: string }; promotion: { verdict: string; reason: string } } }>(proxy.adminUrl, "/api/routes/quiet/migration");
     expect(migration.stepIndex).toBe(0);
     expect(migration.lastVerdict.guard.verdict).toBe("insufficient_data");
+    // Timestamps are ISO 8601 here as everywhere else in the API.
+    expect((migration.lastVerdict as unknown as { at: string }).at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect((migration as unknown as { stepStartedAt: string }).stepStartedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(migration.lastVerdict.promotion).toMatchObject({ verdict: "insufficient_data", reason: "3 of 30 shadow comparisons" });
   });
 
