@@ -1,26 +1,36 @@
 #!/usr/bin/env bash
 # `npm test` runs this first (pretest): the tests drive Debian's Chromium (playwright-core downloads no
-# browser), send one h2c upgrade with curl, and start throwaway PostgreSQL clusters of their own (initdb +
-# pg_ctl in a temp dir). Installs whichever is missing, with apt, so the test command passes on a fresh
-# machine with no other step. Needs root (or sudo) when something is missing.
+# browser), send one h2c upgrade with curl, start throwaway PostgreSQL clusters of their own (initdb +
+# pg_ctl in a temp dir), and check the alerting rules with promtool (Debian's prometheus package).
+# Installs whichever is missing, with apt, so the test command passes on a fresh machine with no other
+# step. Needs root (or sudo) when something is missing.
 set -euo pipefail
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v curl >/dev/null 2>&1 || missing="$missing curl"
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing="$missing postgresql"
+command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
 [ -z "$missing" ] && exit 0
 echo "installing for the tests:$missing" >&2
 as_root=""
 [ "$(id -u)" -eq 0 ] || as_root="sudo"
-# The tests start their own PostgreSQL: keep the package from starting a system service on install.
+# The tests start their own PostgreSQL and need only promtool: keep the packages from starting system
+# services on install.
 no_services=""
-if [[ "$missing" == *postgresql* && ! -e /usr/sbin/policy-rc.d ]]; then
+if [[ ( "$missing" == *postgresql* || "$missing" == *prometheus* ) && ! -e /usr/sbin/policy-rc.d ]]; then
   printf '#!/bin/sh\nexit 101\n' | $as_root tee /usr/sbin/policy-rc.d >/dev/null
   $as_root chmod +x /usr/sbin/policy-rc.d
   no_services=1
 fi
 $as_root apt-get update -qq
-# shellcheck disable=SC2086
-DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq $missing >/dev/null
+# prometheus alone, without what it recommends (exporters that would be services of their own).
+others="${missing/ prometheus/}"
+if [ -n "${others// /}" ]; then
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq $others >/dev/null
+fi
+if [[ "$missing" == *prometheus* ]]; then
+  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
 [ -n "$no_services" ] && $as_root rm -f /usr/sbin/policy-rc.d
 exit 0

@@ -174,6 +174,11 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     }
   };
   initRouteSeries(config.routes);
+  // Every backend's breaker starts closed, and says so before its first change.
+  const initBackendSeries = (c: StranglerConfig) => {
+    for (const name of Object.keys(c.backends)) metrics.circuit(name, "closed");
+  };
+  initBackendSeries(config);
   const migrations = createMigrationService({
     routes: () => current.config.routes,
     rollouts,
@@ -317,6 +322,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       current = buildProxyState(next, pools, shadowPools);
       applyServerLimits(dataPlane, next.server);
       initRouteSeries(next.routes);
+      for (const name of Object.keys(next.backends)) if (!Object.hasOwn(previous.backends, name)) metrics.circuit(name, "closed");
       await migrations.sync();
       if (!tally) publishRolloutGauges(metrics, rollouts, next, previous);
       logger.info({ routes: next.routes.length }, "config reloaded");

@@ -18,13 +18,8 @@ export function statusClassOf(status: number, completed: boolean): StatusClass {
 }
 
 /** Why the proxy refused a request itself. A fixed set: used as a label value. */
-export type RejectionReason =
-  | "bad_request_target"
-  | "malformed_request"
-  | "client_header_timeout"
-  | "client_body_timeout"
-  | "too_many_connections"
-  | "upstream_overloaded";
+export const REJECTION_REASONS = ["bad_request_target", "malformed_request", "client_header_timeout", "client_body_timeout", "too_many_connections", "upstream_overloaded"] as const;
+export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
 /** The data plane's metrics. Label values are route ids, backend names and status classes only. */
 export interface ProxyMetrics {
@@ -85,6 +80,8 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
     labelNames: ["reason"] as const,
     registers: [registry],
   });
+  // Every reason exists from the start at 0: an alert on a rate of refusals has a series to read.
+  for (const reason of REJECTION_REASONS) rejections.labels(reason).inc(0);
   const fallbacks = new Counter({
     name: "strangler_fallbacks_total",
     help: "Requests the target failed and the monolith answered instead, by reason",

@@ -2,7 +2,8 @@ import { Counter, Histogram, type Registry } from "prom-client";
 import { LATENCY_BUCKETS_SECONDS } from "../guard/statistics.ts";
 
 /** Why a sampled request was not compared: a fixed set, used as a label value. */
-export type SkipReason = "body_too_large" | "response_too_large" | "overload" | "aborted";
+const SKIP_REASONS = ["body_too_large", "response_too_large", "overload", "aborted"] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
 
 export type ShadowOutcome = "match" | "diverge" | "error" | "skipped";
 
@@ -54,6 +55,7 @@ export function createShadowMetrics(registry: Registry): ShadowMetrics {
     noise: (route, count) => noise.labels(route).inc(count),
     initRoute(route) {
       for (const outcome of ["match", "diverge", "error", "skipped"] as const) comparisons.labels(route, outcome).inc(0);
+      for (const reason of SKIP_REASONS) skipped.labels(route, reason).inc(0);
       noise.labels(route).inc(0);
     },
   };
