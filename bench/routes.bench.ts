@@ -3,7 +3,8 @@ import { defineConfig } from "../src/config/define-config.ts";
 /**
  * The benchmark's route table: 60 routes shaped like a real monolith's (literals, params, wildcards,
  * methods) so that matching is not trivial, and the measured route among them at 50% rollout, keyed by
- * header. BENCH_SHADOW=1 shadows it (and the large-body route) at 100%.
+ * header. BENCH_SHADOW=1 shadows it (and the large-body route) at 100%; BENCH_ACCESS_LOG=1 logs every
+ * request (accessLog.sampleRatio 1).
  */
 const shadow = process.env.BENCH_SHADOW === "1" ? { shadow: { percent: 100, maxResponseBytes: 4 * 1024 * 1024 } } : {};
 const filler = Array.from({ length: 58 }, (_, i) => ({
@@ -14,6 +15,7 @@ const filler = Array.from({ length: 58 }, (_, i) => ({
 }));
 
 export default defineConfig({
+  ...(process.env.BENCH_ACCESS_LOG === "1" ? { accessLog: { sampleRatio: 1 } } : {}),
   backends: {
     legacy: { url: process.env.LEGACY_URL ?? "http://127.0.0.1:3001" },
     target: { url: process.env.TARGET_URL ?? "http://127.0.0.1:3001" },

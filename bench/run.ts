@@ -171,6 +171,7 @@ const SETUPS: Setup[] = [
   },
   { name: "ours pass-through", description: "the real proxy: 60 routes, flags evaluated, metrics on, rollout 50%", path: "/bench/items/1", start: ours({}) },
   { name: "ours on PostgreSQL", description: "the same with its state on PostgreSQL (DATABASE_URL, fleet mode)", path: "/bench/items/1", start: oursOnPostgres() },
+  { name: "ours access log 100%", description: "the pass-through with an access log line for every request (accessLog.sampleRatio 1), to stdout (a pipe the bench drains)", path: "/bench/items/1", start: ours({ BENCH_ACCESS_LOG: "1" }) },
   { name: "ours shadow 100%", description: "the same route shadowed at 100%: both backends answer, compared", path: "/bench/items/1", start: ours({ BENCH_SHADOW: "1" }) },
   {
     name: "ours shadow diverging",
@@ -325,6 +326,11 @@ try {
       target: "on PostgreSQL, database commits per second under load ≤ 5 (evidence flushes and heartbeats, none per request)",
       value: onPostgres?.dbCommitsPerSecond ?? null,
       pass: (onPostgres?.dbCommitsPerSecond ?? Infinity) <= 5,
+    },
+    {
+      target: "an access log line for every request ≤ 1.25 × a pass-through one in proxy CPU",
+      value: ratio(by("ours access log 100%")?.cpuUsPerRequest, pass?.cpuUsPerRequest),
+      pass: (ratio(by("ours access log 100%")?.cpuUsPerRequest, pass?.cpuUsPerRequest) ?? Infinity) <= 1.25,
     },
     { target: "a shadowed request ≤ 2.5 × a pass-through one in proxy CPU", value: ratio(shadowed?.cpuUsPerRequest, pass?.cpuUsPerRequest), pass: (ratio(shadowed?.cpuUsPerRequest, pass?.cpuUsPerRequest) ?? Infinity) <= 2.5 },
     { target: "a diverging shadow ≤ 1.2 × a matching one in client p99", value: ratio(diverging?.p99, shadowed?.p99), pass: (ratio(diverging?.p99, shadowed?.p99) ?? Infinity) <= 1.2 },

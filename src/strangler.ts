@@ -27,6 +27,7 @@ import { createShadowMetrics, type ShadowMetrics } from "./metrics/shadow-metric
 import { systemClock, type Clock } from "./guard/clock.ts";
 import { FleetEvidence } from "./guard/fleet-evidence.ts";
 import { buildMap } from "./map/map-view.ts";
+import { createAccessLog } from "./proxy/access-log.ts";
 import { suggestCuts } from "./map/suggest.ts";
 import { TrafficMap } from "./map/traffic-map.ts";
 import { registerMapMetrics } from "./metrics/map-metrics.ts";
@@ -238,7 +239,8 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     logger.warn({ backend, state }, "circuit breaker changed");
   });
   const events = createRepeatedEvents(logger);
-  const dataPlane = createDataPlane({ state: holder, decider, logger, metrics, shadows, breakers, events, traffic: trafficMap });
+  const accessLog = createAccessLog(logger, () => current.config.accessLog.sampleRatio);
+  const dataPlane = createDataPlane({ state: holder, decider, logger, metrics, shadows, breakers, events, traffic: trafficMap, accessLog });
   const overviewSources = {
     routes: () => current.config.routes,
     rollouts,

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { IDEMPOTENT_METHODS, type ServerLimits } from "../config/schema.ts";
 import type { BackendRole, Decision, RoutingDecider } from "../decision/decider.ts";
 import type { TrafficRecorder } from "../map/traffic-map.ts";
+import type { AccessLog } from "./access-log.ts";
 import type { RepeatedEvents } from "../log/repeated-events.ts";
 import { UNROUTED, type ProxyMetrics, type RejectionReason } from "../metrics/proxy-metrics.ts";
 import { ByteBudget } from "./byte-budget.ts";
@@ -34,6 +35,8 @@ export interface DataPlaneOptions {
   readonly events: RepeatedEvents;
   /** The migration map, told of every finished exchange; none when absent. */
   readonly traffic?: TrafficRecorder;
+  /** The access log (a sample of requests, or none). */
+  readonly accessLog?: AccessLog;
 }
 
 /** Where one request goes: the route that claimed it (if any), the backend chosen, and a cookie to set. */
@@ -241,6 +244,10 @@ export function createDataPlane(options: DataPlaneOptions): Server {
         metrics,
         traffic: options.traffic,
         targetName: route?.config.target,
+        accessLog: options.accessLog?.sampled() ? options.accessLog : undefined,
+        decision: decision ? `${decision.role}:${decision.reason}` : "unrouted",
+        upstreamMs: undefined,
+        responseBytes: undefined,
         events: options.events,
         clientGone: false,
       };

@@ -6,6 +6,7 @@ import { statusClassOf, UNROUTED, type ProxyMetrics } from "../metrics/proxy-met
 import type { ShadowSession } from "../shadow/shadow-session.ts";
 import type { ServerLimits } from "../config/schema.ts";
 import type { TrafficRecorder } from "../map/traffic-map.ts";
+import type { AccessLog } from "./access-log.ts";
 import { admit, release } from "./admission.ts";
 import type { Backend } from "./backend-pool.ts";
 import type { CircuitBreakers } from "./circuit-breaker.ts";
@@ -58,6 +59,14 @@ export interface Exchange {
   readonly traffic: TrafficRecorder | undefined;
   /** Which side of its route a backend is: the route's target, or the monolith. */
   readonly targetName: string | undefined;
+  /** The access log when this request was sampled for it; undefined otherwise (the common case). */
+  readonly accessLog: AccessLog | undefined;
+  /** The decision, as the access log shows it (`target:SPLIT`, `legacy:FORCED`, `unrouted`). */
+  readonly decision: string;
+  /** ms from the request's start to the upstream's response head (set when it arrives). */
+  upstreamMs: number | undefined;
+  /** The upstream answer's Content-Length, when it had one (the map's and the access log's bytes). */
+  responseBytes: number | undefined;
   /** Per-request events (failures, replays) are logged through this, rate-limited. */
   readonly events: RepeatedEvents;
   /** Set when the client went away before its answer was complete. */
@@ -71,6 +80,9 @@ function discard(): Writable {
 
 function writeHead({ statusCode, headers, opaque }: Dispatcher.StreamFactoryData<Exchange>): Writable {
   const ex = opaque;
+  if (ex.accessLog) ex.upstreamMs = performance.now() - ex.started;
+  const length = headers["content-length"];
+  ex.responseBytes = typeof length === "string" ? Number(length) : undefined;
   if (ex.fallback && statusCode >= 500) {
     ex.replay = "status_5xx"; // nothing has reached the client yet: the monolith answers instead
     return discard();
@@ -199,8 +211,24 @@ export function forward(ex: Exchange): void {
     const ms = performance.now() - ex.started;
     ex.metrics.observe(ex.routeId, ex.backend.name, statusClassOf(res.statusCode, completed), ms / 1000);
     if (ex.traffic) {
-      const length = res.getHeader("content-length");
-      ex.traffic.record(ex.req.method ?? "GET", ex.path, ex.routeId === UNROUTED ? undefined : ex.routeId, ex.backend.name === ex.targetName ? "target" : "legacy", res.statusCode, completed, ms, length === undefined ? undefined : Number(length));
+      ex.traffic.record(ex.req.method ?? "GET", ex.path, ex.routeId === UNROUTED ? undefined : ex.routeId, ex.backend.name === ex.targetName ? "target" : "legacy", res.statusCode, completed, ms, ex.responseBytes);
+    }
+    if (ex.accessLog) {
+      const traceparent = ex.req.headers.traceparent;
+      ex.accessLog.write({
+        method: ex.req.method ?? "GET",
+        path: ex.path,
+        route: ex.routeId,
+        decision: ex.decision,
+        backend: ex.backend.name,
+        status: res.statusCode,
+        completed,
+        bytes: ex.responseBytes,
+        durationMs: ms,
+        upstreamMs: ex.upstreamMs,
+        requestId: ex.requestId,
+        traceparent: Array.isArray(traceparent) ? traceparent[0] : traceparent,
+      });
     }
   });
   dispatch(ex);

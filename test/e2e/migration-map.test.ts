@@ -129,6 +129,8 @@ describe("the migration map, learned from the demo monolith's own traffic", () =
     expect(map.overflow).toBe(0);
     const detail = map.rows.find((r) => r.template === "/api/products/:id") as MapRow;
     expect(detail).toMatchObject({ route: "product-detail", servedByServices: 1, lastMonolithAt: null });
+    // Response bytes, from the answers' Content-Length.
+    expect((detail as unknown as { bytes: number }).bytes).toBeGreaterThan(160 * 10);
     expect(map.rows.find((r) => r.method === "GET" && r.template === "/api/orders")).toMatchObject({ route: "orders-list", servedByServices: 0 });
     // Per route, the proof of death: when the monolith last answered it (never, for product-detail at 100%).
     expect((map as unknown as { routes: unknown[] }).routes).toEqual([
