@@ -6,6 +6,7 @@ import { IDEMPOTENT_METHODS, type ServerLimits } from "../config/schema.ts";
 import type { BackendRole, Decision, RoutingDecider } from "../decision/decider.ts";
 import type { TrafficRecorder } from "../map/traffic-map.ts";
 import type { AccessLog } from "./access-log.ts";
+import { startServerSpan } from "./tracing.ts";
 import type { RepeatedEvents } from "../log/repeated-events.ts";
 import { UNROUTED, type ProxyMetrics, type RejectionReason } from "../metrics/proxy-metrics.ts";
 import { ByteBudget } from "./byte-budget.ts";
@@ -204,11 +205,20 @@ export function createDataPlane(options: DataPlaneOptions): Server {
     const target = checkHead(req);
     if (!target.ok) return refuse(req, res, target.status, target.reason, target.message, requestId);
     const started = performance.now();
+    const startedAt = Date.now();
     const { pathAndQuery } = target;
     const current = state.current; // one table for the whole request, even if a reload lands meanwhile
     const limits = current.config.server;
     resolveDestination(current, decider, req, target.path, logger, ({ route, backend, setCookie, decision }) => {
       const fallback = route && decision?.role === "target" ? fallbackPlan(route, req, current.legacyOf(route)) : undefined;
+      const server = startServerSpan(req, `${req.method ?? "GET"} ${route ? route.config.match.path : "unrouted"}`, () => ({
+        "http.request.method": req.method ?? "GET",
+        "url.path": target.path,
+        "strangler.route": route?.id ?? UNROUTED,
+        "strangler.decision": decision ? `${decision.role}:${decision.reason}` : "unrouted",
+        "strangler.request_id": requestId,
+      }), startedAt);
+      const spans = server ? { server, upstream: undefined, upstreamStatus: undefined } : undefined;
       const shadow =
         shadows && route?.config.shadow && decision?.key !== undefined
           ? shadows.start({
@@ -221,6 +231,7 @@ export function createDataPlane(options: DataPlaneOptions): Server {
               requestId,
               path: target.path,
               query: target.query,
+              traceLink: server?.spanContext(),
             })
           : undefined;
       const exchange: Exchange = {
@@ -248,6 +259,7 @@ export function createDataPlane(options: DataPlaneOptions): Server {
         decision: decision ? `${decision.role}:${decision.reason}` : "unrouted",
         upstreamMs: undefined,
         responseBytes: undefined,
+        spans,
         events: options.events,
         clientGone: false,
       };

@@ -6,7 +6,9 @@ import { statusClassOf, UNROUTED, type ProxyMetrics } from "../metrics/proxy-met
 import type { ShadowSession } from "../shadow/shadow-session.ts";
 import type { ServerLimits } from "../config/schema.ts";
 import type { TrafficRecorder } from "../map/traffic-map.ts";
+import type { Span } from "@opentelemetry/api";
 import type { AccessLog } from "./access-log.ts";
+import { endSpan, startUpstreamSpan } from "./tracing.ts";
 import { admit, release } from "./admission.ts";
 import type { Backend } from "./backend-pool.ts";
 import type { CircuitBreakers } from "./circuit-breaker.ts";
@@ -67,6 +69,8 @@ export interface Exchange {
   upstreamMs: number | undefined;
   /** The upstream answer's Content-Length, when it had one (the map's and the access log's bytes). */
   responseBytes: number | undefined;
+  /** OpenTelemetry spans, when an SDK records them: the request's, and its current upstream attempt's. */
+  readonly spans: { readonly server: Span; upstream: Span | undefined; upstreamStatus: number | undefined } | undefined;
   /** Per-request events (failures, replays) are logged through this, rate-limited. */
   readonly events: RepeatedEvents;
   /** Set when the client went away before its answer was complete. */
@@ -83,6 +87,7 @@ function writeHead({ statusCode, headers, opaque }: Dispatcher.StreamFactoryData
   if (ex.accessLog) ex.upstreamMs = performance.now() - ex.started;
   const length = headers["content-length"];
   ex.responseBytes = typeof length === "string" ? Number(length) : undefined;
+  if (ex.spans) ex.spans.upstreamStatus = statusCode;
   if (ex.fallback && statusCode >= 500) {
     ex.replay = "status_5xx"; // nothing has reached the client yet: the monolith answers instead
     return discard();
@@ -129,6 +134,11 @@ function replayToLegacy(ex: Exchange, reason: FallbackReason): void {
 
 function finished(error: Error | null, data: Dispatcher.StreamData<Exchange>): void {
   const ex = data.opaque;
+  if (ex.spans?.upstream) {
+    endSpan(ex.spans.upstream, ex.spans.upstreamStatus, error ? error.message : undefined);
+    ex.spans.upstream = undefined;
+    ex.spans.upstreamStatus = undefined;
+  }
   if (ex.admitted) release(ex.admitted, isStreaming(ex.body));
   ex.admitted = undefined;
   const clientGone = ex.clientGone || (error !== null && isClientAbort(error));
@@ -183,6 +193,7 @@ function dispatch(ex: Exchange): void {
   }
   ex.admitted = backend;
   const headers = headersForBackend(req, ex.requestId, backend.host);
+  if (ex.spans) ex.spans.upstream = startUpstreamSpan(ex.spans.server, backend.name, headers);
   const body = ex.body;
   backend.pool.stream<Exchange>(
     // The response is the abort signal: undici accepts any emitter of "abort", and the close handler in
@@ -209,6 +220,10 @@ export function forward(ex: Exchange): void {
       res.emit("abort");
     }
     const ms = performance.now() - ex.started;
+    if (ex.spans) {
+      ex.spans.server.setAttribute("strangler.backend", ex.backend.name);
+      endSpan(ex.spans.server, completed ? res.statusCode : undefined, completed ? undefined : "the exchange was cut before its answer was complete");
+    }
     ex.metrics.observe(ex.routeId, ex.backend.name, statusClassOf(res.statusCode, completed), ms / 1000);
     if (ex.traffic) {
       ex.traffic.record(ex.req.method ?? "GET", ex.path, ex.routeId === UNROUTED ? undefined : ex.routeId, ex.backend.name === ex.targetName ? "target" : "legacy", res.statusCode, completed, ms, ex.responseBytes);

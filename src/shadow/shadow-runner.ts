@@ -1,3 +1,4 @@
+import type { SpanContext } from "@opentelemetry/api";
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
 import { IDEMPOTENT_METHODS, type ShadowingLimits } from "../config/schema.ts";
@@ -29,6 +30,8 @@ export interface ShadowRequest {
   readonly requestId: string;
   readonly path: string;
   readonly query: string;
+  /** The request's span, when traced: the shadow call's span links to it. */
+  readonly traceLink?: SpanContext | undefined;
 }
 
 /** Starts shadow sessions for sampled requests, within the global bounds. */
@@ -117,6 +120,7 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
           requestId: request.requestId,
           path: request.path,
           query: request.query,
+          traceLink: request.traceLink,
         },
         { comparer, evidence, noise, pairings, metrics: options.metrics, budget, limits, onEnd: () => inFlight-- },
       );

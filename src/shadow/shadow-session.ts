@@ -1,3 +1,4 @@
+import type { SpanContext } from "@opentelemetry/api";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Transform, type Readable, type Writable } from "node:stream";
 import type { Dispatcher } from "undici";
@@ -7,6 +8,7 @@ import type { ShadowMetrics, SkipReason } from "../metrics/shadow-metrics.ts";
 import type { Backend } from "../proxy/backend-pool.ts";
 import { hasBody } from "../proxy/has-body.ts";
 import { headersForBackend } from "../proxy/headers.ts";
+import { endSpan, startShadowSpan } from "../proxy/tracing.ts";
 import { classifyUpstreamError } from "../proxy/upstream-error.ts";
 import type { EvidenceBatchItem } from "../store/shadow-repository.ts";
 import type { ByteArena } from "./byte-arena.ts";
@@ -49,6 +51,8 @@ export interface SessionPlan {
   readonly requestId: string;
   readonly path: string;
   readonly query: string;
+  /** The request's span, when traced (see tracing.ts). */
+  readonly traceLink: SpanContext | undefined;
 }
 
 interface FetchedSide {
@@ -170,6 +174,7 @@ export class ShadowSession {
     const started = performance.now();
     const headers = headersForBackend(plan.req, plan.requestId, backend.host);
     headers[SHADOW_HEADER] = "1";
+    const span = plan.traceLink ? startShadowSpan(plan.traceLink, backend.name, headers) : undefined;
     const capture = new BoundedCapture(plan.shadow.maxResponseBytes, this.ctx.budget);
     try {
       const response = await backend.pool.request({
@@ -191,10 +196,12 @@ export class ShadowSession {
         }
       }
       const side: ComparedSide = { ok: true, response: { status: response.statusCode, headers: response.headers, body: capture.bytes(), truncated: capture.truncated } };
+      if (span) endSpan(span, response.statusCode);
       return { side, ms: performance.now() - started, capture };
     } catch (error) {
       capture.release();
       const failure = this.#abort.signal.aborted ? "aborted" : classifyUpstreamError(error, backend.name).code;
+      if (span) endSpan(span, undefined, failure);
       return { side: { ok: false, error: failure }, ms: performance.now() - started };
     }
   }
