@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type Database from "better-sqlite3";
 import type { Hono } from "hono";
 import { serveApp, type RunningApp } from "./http.ts";
+import { followMonolith } from "./change-feed.ts";
 import { openDemoDatabase, type TableGroup } from "./schema.ts";
 
 /** Where a demo app keeps its data and listens. */
@@ -10,6 +11,8 @@ export interface DemoAppOptions {
   /** 0 picks a free port. */
   readonly port: number;
   readonly host?: string;
+  /** A service: keep its copies of the monolith's tables in step with `<dataDir>/monolith.db` (change-feed.ts). */
+  readonly followMonolith?: boolean;
 }
 
 /** A demo app that is serving, with its open database (closed by `close`). */
@@ -23,12 +26,14 @@ export async function startDemoApp(
   options: DemoAppOptions,
 ): Promise<RunningDemoApp> {
   const db = openDemoDatabase(join(options.dataDir, file), groups);
+  const stopFollowing = options.followMonolith ? followMonolith(db, join(options.dataDir, "monolith.db"), groups) : () => undefined;
   const running = await serveApp(createApp(db), options.port, options.host);
   return {
     ...running,
     db,
     async close() {
       await running.close();
+      stopFollowing();
       db.close();
     },
   };
