@@ -250,12 +250,18 @@ describe("shadow comparison behaviour", () => {
       // Warm up (the worker thread starts on first use), then measure a second exchange.
       await (await fetch(`${child.url}/big`)).arrayBuffer();
       await until(compared, (n) => n >= 1, 30_000);
-      await lagMax(); // a scrape resets the lag histogram
-      const res = await fetch(`${child.url}/big`);
-      expect((await res.arrayBuffer()).byteLength).toBe(bigLegacy.length);
-      await until(compared, (n) => n >= 2, 30_000);
-      const maxMs = (await lagMax()) * 1000;
-      console.log(`proxy event loop: max lag ${maxMs.toFixed(1)} ms while a 10 MB pair was streamed, teed and compared`);
+      // The least of three exchanges' worst lag: work done inline blocks every exchange alike, while a busy
+      // machine (other test files, a compile) delays the process now and then, and only in some of them.
+      const lags: number[] = [];
+      for (let exchange = 2; exchange <= 4; exchange++) {
+        await lagMax(); // a scrape resets the lag histogram
+        const res = await fetch(`${child.url}/big`);
+        expect((await res.arrayBuffer()).byteLength).toBe(bigLegacy.length);
+        await until(compared, (n) => n >= exchange, 30_000);
+        lags.push((await lagMax()) * 1000);
+      }
+      const maxMs = Math.min(...lags);
+      console.log(`proxy event loop: max lag ${lags.map((l) => l.toFixed(1)).join(", ")} ms in three exchanges where a 10 MB pair was streamed, teed and compared`);
       const r = await adminJson<{ topDivergences: Array<{ path: string; kind: string }> }>(child.adminUrl, "/api/routes/big/shadow");
       expect(r.topDivergences.map((d) => `${d.kind} ${d.path}`)).toEqual(["changed $.version"]);
       // ~20 ms is the aim; the bound is wide for a loaded CI machine. Parsing 2 × 10 MB inline blocks for several hundred ms.
