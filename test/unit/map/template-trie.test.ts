@@ -5,10 +5,10 @@ import { TemplateTrie } from "../../../src/map/template-trie.ts";
 const limits = { maxNodes: 5_000, maxLiterals: 50, maxDepth: 12 };
 
 describe("identifier-like segments", () => {
-  it.each(["42", "0", "p_001", "ord_seed_042", "sku-1234", "INV-2024-17", "3f2b9c1a", "ord_6f1c2b9e-0d1a-4c4f-9a55-1b2c3d4e5f60", "6f1c2b9e-0d1a-4c4f-9a55-1b2c3d4e5f60", "dGhpcyBpcyBhIHRva2VuMTI", "x".repeat(65), ":id"])("%s is an id", (segment) => {
+  it.each(["42", "0", "p_001", "ord_seed_042", "sku-1234", "INV-2024-17", "3f2b9c1a", "ord_6f1c2b9e-0d1a-4c4f-9a55-1b2c3d4e5f60", "6f1c2b9e-0d1a-4c4f-9a55-1b2c3d4e5f60", "12345678-1234-1234-1234-123456789012", "order.6f1c2b9e-0d1a-4c4f-9a55-1b2c3d4e5f60", "dGhpcyBpcyBhIHRva2VuMTI", "x".repeat(65), ":id"])("%s is an id", (segment) => {
     expect(isIdentifierLike(segment)).toBe(true);
   });
-  it.each(["api", "users", "me", "v1", "v2", "export", "items", "cancel", "healthz", "order-history", "deadbeef", "abcdefabcdef", "2fa", "x".repeat(64)])("%s is a literal", (segment) => {
+  it.each(["api", "users", "me", "v1", "v2", "export", "items", "cancel", "healthz", "order-history", "deadbeef", "abcdefabcdef", "2fa", "x".repeat(64), "1234567-1234-1234-1234-123456789012", "12345678-123-1234-1234-123456789012", "12345678-1234-123-1234-123456789012", "12345678-1234-1234-123-123456789012", "12345678-1234-1234-1234-12345678901", "a.b-1"])("%s is a literal", (segment) => {
     expect(isIdentifierLike(segment)).toBe(false);
   });
 });
@@ -82,5 +82,57 @@ describe("the template trie", () => {
     }
     expect(full.size).toBeLessThanOrEqual(100);
     expect(refused).toBeGreaterThan(0);
+  });
+
+  it("names the position it collapses, under parameters too, and at the root", () => {
+    const trie = new TemplateTrie({ ...limits, maxLiterals: 2 });
+    for (const w of ["red", "blue", "green"]) trie.fold(`/api/u_1/b/p_2/${w}`);
+    expect([...trie.collapsedPrefixes]).toEqual(["/api/:id/b/:id2"]);
+    expect(trie.fold("/api/u_9/b/p_8/plum")).toBe("/api/:id/b/:id2/:id3");
+    const root = new TemplateTrie({ ...limits, maxLiterals: 2 });
+    for (const w of ["red", "blue", "green"]) root.fold(`/${w}`);
+    expect([...root.collapsedPrefixes]).toEqual(["/"]);
+    expect(root.fold("/anything")).toBe("/:id");
+    const told = new TemplateTrie(limits);
+    told.collapse("/");
+    expect(told.fold("/x")).toBe("/:id");
+    expect(told.fold("")).toBe("/");
+  });
+
+  it("merges what lay below the collapsed literals, counting each node once", () => {
+    const trie = new TemplateTrie({ ...limits, maxLiterals: 2 });
+    expect(trie.fold("/t/a/x")).toBe("/t/a/x");
+    expect(trie.fold("/t/b/42")).toBe("/t/b/:id");
+    expect(trie.fold("/t/b/y")).toBe("/t/b/y");
+    // root, t, a, x, b, :id, y
+    expect(trie.size).toBe(7);
+    expect(trie.fold("/t/c")).toBe("/t/:id");
+    // root, t, :id, and under it x, y and a parameter: a and b merged into :id.
+    expect(trie.size).toBe(6);
+    expect(trie.fold("/t/zz/x")).toBe("/t/:id/x");
+    expect(trie.fold("/t/zz/7")).toBe("/t/:id/:id2");
+    expect(trie.fold("/t/zz/y")).toBe("/t/:id/y");
+    expect(trie.size).toBe(6);
+  });
+
+  it("refuses exactly at maxNodes, for literals and for parameters", () => {
+    const trie = new TemplateTrie({ maxNodes: 3, maxLiterals: 50, maxDepth: 12 });
+    expect(trie.fold("/a/b")).toBe("/a/b");
+    expect(trie.size).toBe(3);
+    expect(trie.fold("/c")).toBeUndefined();
+    expect(trie.fold("/a/1")).toBeUndefined();
+    expect(trie.fold("/a/b")).toBe("/a/b");
+    const params = new TemplateTrie({ maxNodes: 2, maxLiterals: 50, maxDepth: 12 });
+    expect(params.fold("/1")).toBe("/:id");
+    expect(params.fold("/1/2")).toBeUndefined();
+    expect(params.size).toBe(2);
+  });
+
+  it("keeps a trailing /* as it is, and a path with a literal * segment inside it", () => {
+    const trie = new TemplateTrie(limits);
+    expect(trie.fold("/a/*")).toBe("/a/*");
+    expect(trie.fold("/a/*")).toBe("/a/*");
+    expect(trie.fold("/a/*/b")).toBe("/a/*/b");
+    expect(trie.fold("/a")).toBe("/a");
   });
 });
