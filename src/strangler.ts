@@ -30,7 +30,7 @@ import { buildMap } from "./map/map-view.ts";
 import { createAccessLog } from "./proxy/access-log.ts";
 import { suggestCuts } from "./map/suggest.ts";
 import { TrafficMap } from "./map/traffic-map.ts";
-import { registerMapMetrics } from "./metrics/map-metrics.ts";
+import { registerEvidenceMetrics, registerMapMetrics } from "./metrics/map-metrics.ts";
 import { createGuardMetrics } from "./guard/guard-metrics.ts";
 import { createMigrationService, type MigrationService } from "./guard/migration-service.ts";
 import { createShadowRunner, type ShadowRunner } from "./shadow/shadow-runner.ts";
@@ -150,6 +150,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   const trafficMap = new TrafficMap({ store: stores.map, clock, logger, limits: trieLimits });
   const stopMapping = trafficMap.start(config.map.flushMs);
   registerMapMetrics(registry, trafficMap, () => current.config.routes.map((r) => r.id));
+  registerEvidenceMetrics(registry, evidence);
   const readMap = async (hours: number) => {
     await trafficMap.flush();
     const now = clock.now();

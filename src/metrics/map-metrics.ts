@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from "prom-client";
+import type { FleetEvidence } from "../guard/fleet-evidence.ts";
 import type { TrafficMap } from "../map/traffic-map.ts";
 
 /**
@@ -32,6 +33,19 @@ export function registerMapMetrics(registry: Registry, map: TrafficMap, routeIds
       this.reset();
       const ids = new Set(routeIds());
       for (const [route, at] of map.lastMonolithByRoute) if (ids.has(route)) this.labels(route).set(at / 1000);
+    },
+  });
+}
+
+/** Evidence counts dropped because the store stayed unreachable past fleet.evidenceRetentionMs. */
+export function registerEvidenceMetrics(registry: Registry, evidence: FleetEvidence): void {
+  new Counter({
+    name: "strangler_evidence_dropped_total",
+    help: "Requests, comparisons and fallbacks whose evidence was dropped: the store stayed unreachable past fleet.evidenceRetentionMs",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(evidence.dropped);
     },
   });
 }

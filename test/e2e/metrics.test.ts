@@ -96,6 +96,7 @@ describe("/metrics on the admin listener", () => {
       for (const outcome of ["match", "diverge", "error", "skipped"]) expect(sample(before, "strangler_shadow_comparisons_total", { route: "guarded", outcome })).toBe(0);
       for (const reason of ["status_5xx", "transport_error", "circuit_open", "overloaded"]) expect(sample(before, "strangler_fallbacks_total", { route: "fb", reason })).toBe(0);
       expect(sample(before, "strangler_route_state", { route: "guarded", state: "shadowing" })).toBe(1);
+      expect(before).toMatch(/^strangler_evidence_dropped_total 0$/m);
       // Series only for what a route's config can move: no fallback series for a route without fallback.
       expect(sample(before, "strangler_fallbacks_total", { route: "guarded", reason: "status_5xx" })).toBeUndefined();
 
