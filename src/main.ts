@@ -1,11 +1,11 @@
 import cluster from "node:cluster";
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { AdminConfigError, adminTokensFromEnv } from "./admin/admin-tokens.ts";
 import { ConfigError } from "./config/config-error.ts";
 import { createLogger } from "./log/logger.ts";
 import { serveClusterMetrics } from "./metrics/cluster-metrics.ts";
 import { startStrangler } from "./strangler.ts";
+import { PACKAGE_VERSION } from "./version.ts";
 
 function intFrom(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined || value === "") return fallback;
@@ -47,7 +47,7 @@ if (values.help) {
   process.exit(0);
 }
 if (values.version) {
-  console.log((JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version);
+  console.log(PACKAGE_VERSION);
   process.exit(0);
 }
 

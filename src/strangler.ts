@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -44,9 +43,8 @@ import { buildProxyState } from "./proxy/build-state.ts";
 import { CircuitBreakers } from "./proxy/circuit-breaker.ts";
 import { applyServerLimits, createDataPlane } from "./proxy/data-plane.ts";
 import type { ProxyState } from "./proxy/proxy-state.ts";
+import { PACKAGE_VERSION } from "./version.ts";
 
-/** This build's version, as the fleet listing shows it (from package.json). */
-const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 export interface StranglerOptions {
   /** Path of `routes.config.ts`. */
@@ -177,10 +175,10 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   };
   initRouteSeries(config.routes);
   // Every backend's breaker starts closed, and says so before its first change.
-  const initBackendSeries = (c: StranglerConfig) => {
-    for (const name of Object.keys(c.backends)) metrics.circuit(name, "closed");
+  const initBackendSeries = (names: readonly string[]) => {
+    for (const name of names) metrics.circuit(name, "closed");
   };
-  initBackendSeries(config);
+  initBackendSeries(Object.keys(config.backends));
   const migrations = createMigrationService({
     routes: () => current.config.routes,
     rollouts,
@@ -325,7 +323,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       current = buildProxyState(next, pools, shadowPools);
       applyServerLimits(dataPlane, next.server);
       initRouteSeries(next.routes);
-      for (const name of Object.keys(next.backends)) if (!Object.hasOwn(previous.backends, name)) metrics.circuit(name, "closed");
+      initBackendSeries(Object.keys(next.backends).filter((name) => !Object.hasOwn(previous.backends, name)));
       await migrations.sync();
       if (!tally) publishRolloutGauges(metrics, rollouts, next, previous);
       logger.info({ routes: next.routes.length }, "config reloaded");

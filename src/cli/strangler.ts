@@ -19,7 +19,6 @@
  * `<command> --help`) explains one. Exit codes: 0 done, 1 refused (by the API, or an invalid config), 2
  * usage.
  */
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config/config-error.ts";
 import { loadConfigFile } from "../config/load-config.ts";
@@ -27,6 +26,7 @@ import type { routeView } from "../admin/route-views.ts";
 import type { AuditEntry } from "../store/rollout-repository.ts";
 import { flagdDocument } from "../flags/flagd-export.ts";
 import { AdminApiError, callAdmin, type AdminClientOptions } from "./admin-client.ts";
+import { PACKAGE_VERSION } from "../version.ts";
 import { renderTable } from "./table.ts";
 
 type RouteView = ReturnType<typeof routeView> & { state?: string | null };
@@ -64,7 +64,7 @@ const HELP: Record<string, string> = {
   help: "strangler help <command>\n  One command, in full.",
 };
 
-const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
 
 class UsageError extends Error {}
 
@@ -163,7 +163,7 @@ async function run(argv: string[]): Promise<string> {
     token: values.token ?? process.env.STRANGLER_ADMIN_TOKEN,
   };
   const [command, ...args] = positionals;
-  if (values.version) return values.json ? JSON.stringify({ version: VERSION }) : VERSION;
+  if (values.version) return values.json ? JSON.stringify({ version: PACKAGE_VERSION }) : PACKAGE_VERSION;
   if (command === undefined) throw new Usage(USAGE, values.help ? 0 : 2);
   if (command === "help") {
     const topic = args[0];
