@@ -26,6 +26,9 @@ export interface AccessLog {
   write(entry: AccessEntry): void;
 }
 
+/** A decision as the access log and the spans show it: `target:SPLIT`, `legacy:FORCED`, or `unrouted`. */
+export const decisionLabel = (decision: { readonly role: string; readonly reason: string } | undefined): string => (decision ? `${decision.role}:${decision.reason}` : "unrouted");
+
 /** The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`), or undefined. */
 export function traceIdOf(traceparent: string | undefined): string | undefined {
   const match = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(traceparent?.trim() ?? "");

@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { IDEMPOTENT_METHODS, type ServerLimits } from "../config/schema.ts";
 import type { BackendRole, Decision, RoutingDecider } from "../decision/decider.ts";
 import type { TrafficRecorder } from "../map/traffic-map.ts";
-import type { AccessLog } from "./access-log.ts";
+import { decisionLabel, type AccessLog } from "./access-log.ts";
 import { startServerSpan } from "./tracing.ts";
 import type { RepeatedEvents } from "../log/repeated-events.ts";
 import { UNROUTED, type ProxyMetrics, type RejectionReason } from "../metrics/proxy-metrics.ts";
@@ -215,7 +215,7 @@ export function createDataPlane(options: DataPlaneOptions): Server {
         "http.request.method": req.method ?? "GET",
         "url.path": target.path,
         "strangler.route": route?.id ?? UNROUTED,
-        "strangler.decision": decision ? `${decision.role}:${decision.reason}` : "unrouted",
+        "strangler.decision": decisionLabel(decision),
         "strangler.request_id": requestId,
       }), startedAt);
       const spans = server ? { server, upstream: undefined, upstreamStatus: undefined } : undefined;
@@ -256,7 +256,7 @@ export function createDataPlane(options: DataPlaneOptions): Server {
         traffic: options.traffic,
         targetName: route?.config.target,
         accessLog: options.accessLog?.sampled() ? options.accessLog : undefined,
-        decision: decision ? `${decision.role}:${decision.reason}` : "unrouted",
+        decision,
         upstreamMs: undefined,
         responseBytes: undefined,
         spans,

@@ -7,7 +7,8 @@ import type { ShadowSession } from "../shadow/shadow-session.ts";
 import type { ServerLimits } from "../config/schema.ts";
 import type { TrafficRecorder } from "../map/traffic-map.ts";
 import type { Span } from "@opentelemetry/api";
-import type { AccessLog } from "./access-log.ts";
+import type { Decision } from "../decision/decider.ts";
+import { decisionLabel, type AccessLog } from "./access-log.ts";
 import { endSpan, startUpstreamSpan } from "./tracing.ts";
 import { admit, release } from "./admission.ts";
 import type { Backend } from "./backend-pool.ts";
@@ -63,8 +64,8 @@ export interface Exchange {
   readonly targetName: string | undefined;
   /** The access log when this request was sampled for it; undefined otherwise (the common case). */
   readonly accessLog: AccessLog | undefined;
-  /** The decision, as the access log shows it (`target:SPLIT`, `legacy:FORCED`, `unrouted`). */
-  readonly decision: string;
+  /** The routing decision (undefined for unrouted traffic); formatted only when a line is logged. */
+  readonly decision: Decision | undefined;
   /** ms from the request's start to the upstream's response head (set when it arrives). */
   upstreamMs: number | undefined;
   /** The upstream answer's Content-Length, when it had one (the map's and the access log's bytes). */
@@ -234,7 +235,7 @@ export function forward(ex: Exchange): void {
         method: ex.req.method ?? "GET",
         path: ex.path,
         route: ex.routeId,
-        decision: ex.decision,
+        decision: decisionLabel(ex.decision),
         backend: ex.backend.name,
         status: res.statusCode,
         completed,
