@@ -97,13 +97,17 @@ interface Backends {
   readonly divergent: number;
 }
 
+/** Node's CPU profiler flags under --cpu-prof (profiles in bench/results/profiles), else none. */
+function profiling(): string[] {
+  return values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${join(RESULTS, "profiles")}`] : [];
+}
+
 function ours(extraEnv: Record<string, string>, extraArgs: string[] = [], targetOf: (b: Backends) => number = (b) => b.target): Setup["start"] {
   return async (backends) => {
     const { legacy } = backends;
     const target = targetOf(backends);
     const data = mkdtempSync(join(tmpdir(), "strangler-bench-"));
-    const prof = values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${join(RESULTS, "profiles")}`] : [];
-    const proc = await startProcess(node, [...prof, ...tsx, "src/main.ts", "--config", "bench/routes.bench.ts", ...extraArgs], {
+    const proc = await startProcess(node, [...profiling(), ...tsx, "src/main.ts", "--config", "bench/routes.bench.ts", ...extraArgs], {
       PORT: "0",
       HOST: "127.0.0.1",
       ADMIN_PORT: "0",
@@ -165,7 +169,7 @@ const SETUPS: Setup[] = [
     description: "a 30-line Pool.stream pass-through: the forwarding engine alone",
     path: "/bench/items/1",
     start: async ({ legacy }) => {
-      const proc = await startProcess(node, [...tsx, "bench/bare-undici.ts"], { TARGET: `http://127.0.0.1:${legacy}` }, isPort);
+      const proc = await startProcess(node, [...profiling(), ...tsx, "bench/bare-undici.ts"], { TARGET: `http://127.0.0.1:${legacy}` }, isPort);
       return { port: proc.ready.port as number, proc, stop: () => proc.stop() };
     },
   },

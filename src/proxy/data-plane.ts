@@ -262,6 +262,7 @@ export function createDataPlane(options: DataPlaneOptions): Server {
         spans,
         events: options.events,
         clientGone: false,
+        attempt: undefined,
       };
       if (!hasBody(req)) return forward(exchange);
       // The body is read up to the buffer size before a backend connection is taken (a replayable body

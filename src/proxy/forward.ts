@@ -1,6 +1,6 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { Writable, type Readable } from "node:stream";
-import type { Dispatcher } from "undici";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { finished as finishedStream, type Readable, type Writable } from "node:stream";
+import { errors, type Dispatcher } from "undici";
 import type { RepeatedEvents } from "../log/repeated-events.ts";
 import { statusClassOf, UNROUTED, type ProxyMetrics } from "../metrics/proxy-metrics.ts";
 import type { ShadowSession } from "../shadow/shadow-session.ts";
@@ -22,8 +22,7 @@ import { classifyUpstreamError, isClientAbort, sendProxyError } from "./upstream
 export type FallbackReason = "status_5xx" | "transport_error" | "circuit_open" | "overloaded";
 
 /**
- * One request on its way through the proxy; passed to undici as `opaque` so no closures are made per
- * request. `backend`, `servedBy`, `shadow` and `fallback` change when the request is replayed.
+ * One request on its way through the proxy. `backend`, `servedBy`, `shadow` and `fallback` change when the request is replayed.
  */
 export interface Exchange {
   readonly req: IncomingMessage;
@@ -76,22 +75,25 @@ export interface Exchange {
   readonly events: RepeatedEvents;
   /** Set when the client went away before its answer was complete. */
   clientGone: boolean;
+  /** The upstream attempt under way, which the client's leaving aborts. */
+  attempt: UpstreamAttempt | undefined;
 }
 
-/** Where a 5xx answer goes when the request is about to be replayed: nowhere. */
-function discard(): Writable {
-  return new Writable({ write: (_chunk, _encoding, done) => done() });
-}
+/**
+ * Where the upstream's answer goes: the client's response, or a tee that also keeps a copy for the
+ * shadow comparison; undefined when the answer is a 5xx about to be replayed (it is dropped).
+ */
+type AnswerSink = ServerResponse | Writable;
 
-function writeHead({ statusCode, headers, opaque }: Dispatcher.StreamFactoryData<Exchange>): Writable {
-  const ex = opaque;
+/** Starts the client's answer from the upstream's head; returns where its body goes. */
+function startAnswer(ex: Exchange, statusCode: number, headers: IncomingHttpHeaders): AnswerSink | undefined {
   if (ex.accessLog) ex.upstreamMs = performance.now() - ex.started;
   const length = headers["content-length"];
   ex.responseBytes = typeof length === "string" ? Number(length) : undefined;
   if (ex.spans) ex.spans.upstreamStatus = statusCode;
   if (ex.fallback && statusCode >= 500) {
     ex.replay = "status_5xx"; // nothing has reached the client yet: the monolith answers instead
-    return discard();
+    return undefined;
   }
   const out = clientResponseHeaders(headers, ex.requestId, ex.servedBy, ex.setCookie);
   if (!ex.req.complete) {
@@ -102,6 +104,84 @@ function writeHead({ statusCode, headers, opaque }: Dispatcher.StreamFactoryData
   }
   ex.res.writeHead(statusCode, out);
   return ex.shadow ? ex.shadow.primaryResponse(ex.res, statusCode, headers) : ex.res;
+}
+
+/**
+ * One attempt to get an exchange's answer from a backend: undici's dispatch handler, which writes the
+ * answer to the client as it arrives and pauses the upstream while the client cannot take more.
+ *
+ * Why not `pool.stream` with an abort signal: its per-request machinery (a stream handler, an end-of-
+ * stream watcher on the response, listeners, and the signal) made every exchange outlive two young-
+ * generation collections, so that each one was copied twice and promoted; see the README's Performance
+ * section. Here the attempt holds undici's controller, and the client's leaving aborts through it.
+ */
+class UpstreamAttempt implements Dispatcher.DispatchHandler {
+  #controller: Dispatcher.DispatchController | undefined = undefined;
+  #sink: AnswerSink | undefined = undefined;
+  /** Why the attempt was aborted before undici started it, if it was. */
+  #abortedBefore: Error | undefined = undefined;
+  /** The upstream's answer has ended, whole or not: nothing is left to abort. */
+  #upstreamDone = false;
+  #over = false;
+  #resume: (() => void) | undefined = undefined;
+
+  constructor(readonly ex: Exchange) {}
+
+  /** Aborts the attempt (the client left, or its request body failed): undici then reports the error. */
+  abort(reason: Error): void {
+    if (this.#upstreamDone) return;
+    if (this.#controller) this.#controller.abort(reason);
+    else this.#abortedBefore ??= reason;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#abortedBefore) controller.abort(this.#abortedBefore);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) return; // an informational answer (103 Early Hints): the real one follows
+    const sink = startAnswer(this.ex, statusCode, headers);
+    this.#sink = sink;
+    if (sink && sink !== this.ex.res) {
+      // A tee is over once the client has taken the last chunk and the copy is whole, or when it fails
+      // (the client left while a chunk waited): then the upstream is aborted too.
+      finishedStream(sink, (error) => {
+        if (error) this.abort(error);
+        this.#finish(error ?? null);
+      });
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const sink = this.#sink;
+    if (!sink || sink.write(chunk)) return;
+    // The client is slower than the backend: hold the backend until the client has taken this chunk.
+    controller.pause();
+    this.#resume ??= () => this.#controller?.resume();
+    sink.once("drain", this.#resume);
+  }
+
+  onResponseEnd(): void {
+    this.#upstreamDone = true;
+    const sink = this.#sink;
+    sink?.end();
+    if (sink === undefined || sink === this.ex.res) this.#finish(null); // a tee finishes as above
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.#upstreamDone = true;
+    this.#finish(error);
+    // A tee is destroyed here; the client's own response is cut (or answered) by finished().
+    if (this.#sink && this.#sink !== this.ex.res) this.#sink.destroy();
+  }
+
+  #finish(error: Error | null): void {
+    if (this.#over) return;
+    this.#over = true;
+    if (this.ex.attempt === this) this.ex.attempt = undefined;
+    finished(this.ex, error);
+  }
 }
 
 /** Answers with a proxy error; a request body still arriving is drained after it (see linger.ts). */
@@ -133,8 +213,8 @@ function replayToLegacy(ex: Exchange, reason: FallbackReason): void {
   dispatch(ex);
 }
 
-function finished(error: Error | null, data: Dispatcher.StreamData<Exchange>): void {
-  const ex = data.opaque;
+/** The attempt is over: with its answer delivered (error null), or with the error that ended it. */
+function finished(ex: Exchange, error: Error | null): void {
   if (ex.spans?.upstream) {
     endSpan(ex.spans.upstream, ex.spans.upstreamStatus, error ? error.message : undefined);
     ex.spans.upstream = undefined;
@@ -196,14 +276,11 @@ function dispatch(ex: Exchange): void {
   const headers = headersForBackend(req, ex.requestId, backend.host);
   if (ex.spans) ex.spans.upstream = startUpstreamSpan(ex.spans.server, backend.name, headers);
   const body = ex.body;
-  backend.pool.stream<Exchange>(
-    // The response is the abort signal: undici accepts any emitter of "abort", and the close handler in
-    // forward() emits it when the client leaves early. An AbortController per request cost ~6% of the
-    // proxy's CPU in `npm run bench`.
-    { path: backend.basePath + ex.pathAndQuery, method: req.method as Dispatcher.HttpMethod, headers, body, signal: ex.res, opaque: ex },
-    writeHead,
-    finished,
-  );
+  const attempt = new UpstreamAttempt(ex);
+  ex.attempt = attempt;
+  // A streamed body that fails (the client went silent, or away) ends the attempt, sent or not.
+  if (isStreaming(body)) body.once("error", (error) => attempt.abort(error));
+  backend.pool.dispatch({ path: backend.basePath + ex.pathAndQuery, method: req.method as Dispatcher.HttpMethod, headers, body }, attempt);
 }
 
 /**
@@ -218,7 +295,7 @@ export function forward(ex: Exchange): void {
     const completed = res.writableFinished;
     if (!completed) {
       ex.clientGone = true;
-      res.emit("abort");
+      ex.attempt?.abort(new errors.RequestAbortedError("the client went away"));
     }
     const ms = performance.now() - ex.started;
     if (ex.spans) {

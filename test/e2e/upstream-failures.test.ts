@@ -53,6 +53,7 @@ describe("upstream failures", () => {
         route("resetting", "/resetting/*", "resetting"),
         route("truncating", "/truncating/*", "truncating"),
         route("endless", "/endless/*", "endless"),
+        { ...route("endless-shadowed", "/endless-shadowed/*", "endless"), shadow: { percent: 100 } },
         route("unresolvable", "/unresolvable/*", "unresolvable"),
       ],
     });
@@ -126,6 +127,18 @@ describe("upstream failures", () => {
     expect(await eventually(() => endlessClosedEarly > before)).toBe(true);
     expect(Date.now() - aborted).toBeLessThan(2_000);
     // No request is left running on the pool, and no socket to the backend stays open.
+    expect(proxy.state().backends.get("endless")?.pool.stats.running).toBe(0);
+    expect(await eventually(() => endless.openConnections() === 0, 10_000)).toBe(true);
+  });
+
+  it("a client that aborts mid-download of a shadowed answer closes the upstream exchange too", async () => {
+    const before = endlessClosedEarly;
+    const controller = new AbortController();
+    const res = await fetch(`${proxy.url}/endless-shadowed/x`, { signal: controller.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    controller.abort();
+    expect(await eventually(() => endlessClosedEarly > before)).toBe(true);
     expect(proxy.state().backends.get("endless")?.pool.stats.running).toBe(0);
     expect(await eventually(() => endless.openConnections() === 0, 10_000)).toBe(true);
   });
