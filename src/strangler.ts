@@ -156,8 +156,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     // N hour buckets, the current one included (so the window is up to N hours).
     return buildMap(await stores.map.read(since), current.config.routes, trieLimits, hours * 3_600_000);
   };
-  const routeById = (id: string) => current.config.routes.find((r) => r.id === id);
-  const metrics = withEvidence(createProxyMetrics(registry), evidence, (id) => routeById(id)?.target);
+  const metrics = withEvidence(createProxyMetrics(registry), evidence);
   await rollouts.reconcile(config.routes);
   const pools = new BackendPools();
   const shadowPools = new BackendPools();
@@ -434,15 +433,13 @@ function pruneEvidence(stores: Stores, isJudge: () => boolean, clock: Clock, ret
 }
 
 /** Proxy metrics that also feed the fleet's evidence (the side is known by the route's target backend). */
-function withEvidence(metrics: ProxyMetrics, window: FleetEvidence, targetOf: (routeId: string) => string | undefined): ProxyMetrics {
+function withEvidence(metrics: ProxyMetrics, window: FleetEvidence): ProxyMetrics {
   return {
     ...metrics,
-    observe(route, backend, status, seconds) {
-      metrics.observe(route, backend, status, seconds);
-      if (status === "aborted") return;
+    observe(route, backend, side, status, seconds) {
+      metrics.observe(route, backend, side, status, seconds);
       // Unrouted traffic is the monolith's; it counts towards the migration's overall progress.
-      const target = targetOf(route);
-      window.request(route, target !== undefined && backend === target ? "target" : "legacy", status === "5xx", seconds * 1000);
+      if (status !== "aborted") window.request(route, side, status === "5xx", seconds * 1000);
     },
     fallback(route, reason) {
       metrics.fallback(route, reason);

@@ -1,5 +1,5 @@
 import { flagKeyFor } from "../flags/flag-key.ts";
-import { murmurhash3_32 } from "./murmurhash3.ts";
+import { murmurhash3_32_of } from "./murmurhash3.ts";
 
 /** Buckets per route: 10,000 gives a resolution of 0.01%. */
 export const BUCKETS = 10_000;
@@ -11,7 +11,23 @@ export const BUCKETS = 10_000;
  * the expression otherwise.
  */
 export function bucketingValue(routeId: string, key: string, salt = ""): string {
-  return `${salt}${flagKeyFor(routeId)}${key}`;
+  return `${bucketingPrefix(routeId, salt)}${key}`;
+}
+
+/** Per salt, per route, the bucketing value's fixed part; a few salts at most (rollout, shadow, re-rolls). */
+const prefixes = new Map<string, Map<string, string>>();
+const MAX_SALTS = 64;
+
+/** The salt and flag key of a route, built once rather than per request. */
+function bucketingPrefix(routeId: string, salt: string): string {
+  let bySalt = prefixes.get(salt);
+  if (!bySalt) {
+    if (prefixes.size >= MAX_SALTS) prefixes.clear(); // salts re-rolled many times over: start again
+    prefixes.set(salt, (bySalt = new Map()));
+  }
+  let prefix = bySalt.get(routeId);
+  if (prefix === undefined) bySalt.set(routeId, (prefix = `${salt}${flagKeyFor(routeId)}`));
+  return prefix;
 }
 
 /**
@@ -21,7 +37,7 @@ export function bucketingValue(routeId: string, key: string, salt = ""): string 
  * the floating-point result is exact, no BigInt needed.)
  */
 export function bucketOf(routeId: string, key: string, salt = ""): number {
-  return Math.floor((murmurhash3_32(bucketingValue(routeId, key, salt)) * BUCKETS) / 4_294_967_296);
+  return Math.floor((murmurhash3_32_of(bucketingPrefix(routeId, salt), key) * BUCKETS) / 4_294_967_296);
 }
 
 /**

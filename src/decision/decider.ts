@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import type { Client } from "@openfeature/server-sdk";
+import { StandardResolutionReasons, type Client } from "@openfeature/server-sdk";
 import { flagKeyFor } from "../flags/flag-key.ts";
 import type { StranglerRolloutProvider } from "../flags/rollout-provider.ts";
 import { stickyKeyOf, type StickyKey } from "../flags/sticky-key.ts";
@@ -47,11 +47,15 @@ export interface FlagDeciderOptions {
  * `target` (including a provider error) means legacy: the monolith is the safe answer.
  */
 export function createFlagDecider({ client, settings, syncProvider }: FlagDeciderOptions): RoutingDecider {
-  const decision = (value: string, reason: string | undefined, sticky: StickyKey): Decision => ({
-    role: value === "target" ? "target" : "legacy",
-    reason: reason ?? "UNKNOWN",
-    key: sticky.key,
-    ...(sticky.setCookie ? { setCookie: sticky.setCookie } : {}),
+  const decision = (value: string, reason: string | undefined, sticky: StickyKey): Decision =>
+    sticky.setCookie
+      ? { role: value === "target" ? "target" : "legacy", reason: reason ?? "UNKNOWN", key: sticky.key, setCookie: sticky.setCookie }
+      : { role: value === "target" ? "target" : "legacy", reason: reason ?? "UNKNOWN", key: sticky.key };
+  const contextOf = (route: CompiledRoute, req: IncomingMessage, sticky: StickyKey) => ({
+    targetingKey: sticky.key,
+    routeId: route.id,
+    method: req.method ?? "GET",
+    clientAddress: req.socket.remoteAddress ?? "",
   });
   return {
     decide(route, req) {
@@ -59,12 +63,14 @@ export function createFlagDecider({ client, settings, syncProvider }: FlagDecide
       const forced = forcedRole(req.headers, forceSecret);
       if (forced) return { role: forced, reason: "FORCED" };
       const sticky = stickyKeyOf(req, route.config.rollout.key, stickyCookie);
-      const context = { targetingKey: sticky.key, routeId: route.id, method: req.method ?? "GET", clientAddress: req.socket.remoteAddress ?? "" };
       if (syncProvider) {
-        const details = syncProvider.resolveSync(flagKeyFor(route.id), "legacy", context);
+        const variant = syncProvider.variantFor(route.id, sticky.key);
+        if (variant !== undefined) return decision(variant, StandardResolutionReasons.SPLIT, sticky);
+        // An error (no such route, no key): the provider's own answer says which.
+        const details = syncProvider.resolveSync(flagKeyFor(route.id), "legacy", contextOf(route, req, sticky));
         return decision(details.value, details.reason, sticky);
       }
-      return client.getStringDetails(flagKeyFor(route.id), "legacy", context).then((details) => decision(details.value, details.reason, sticky));
+      return client.getStringDetails(flagKeyFor(route.id), "legacy", contextOf(route, req, sticky)).then((details) => decision(details.value, details.reason, sticky));
     },
   };
 }

@@ -62,6 +62,17 @@ export class StranglerRolloutProvider implements Provider {
     return { value: variant, variant, reason: StandardResolutionReasons.SPLIT, flagMetadata: { bucket, percent: live.percent } };
   }
 
+  /**
+   * The variant of a route's flag for a targeting key, or undefined when resolveSync would answer an
+   * error (no such route, no key). The data plane's path: the same bucketing as resolveSync, without
+   * parsing the flag key or building the resolution's objects.
+   */
+  variantFor(routeId: string, key: string): "target" | "legacy" | undefined {
+    const live = this.rollouts.get(routeId);
+    if (!live || key === "") return undefined;
+    return inRollout(bucketOf(routeId, key, live.salt), live.percent) ? "target" : "legacy";
+  }
+
   async resolveBooleanEvaluation(flagKey: string, defaultValue: boolean): Promise<ResolutionDetails<boolean>> {
     return this.#typeMismatch(flagKey, defaultValue);
   }

@@ -1,5 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import { LATENCY_BUCKETS_SECONDS } from "../guard/statistics.ts";
+import { Counter, Gauge, type Registry } from "prom-client";
+import { RequestSeries } from "./request-series.ts";
 import type { OverloadReason } from "../proxy/admission.ts";
 
 /** Route label for requests no route claims (served by the monolith). */
@@ -23,8 +23,8 @@ export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
 /** The data plane's metrics. Label values are route ids, backend names and status classes only. */
 export interface ProxyMetrics {
-  /** Records one finished exchange. */
-  observe(route: string, backend: string, status: StatusClass, seconds: number): void;
+  /** Records one finished exchange; `side` says whether `backend` is the route's target or its monolith. */
+  observe(route: string, backend: string, side: "legacy" | "target", status: StatusClass, seconds: number): void;
   /** Records a request replayed to the monolith after its target failed it. */
   fallback(route: string, reason: "status_5xx" | "transport_error" | "circuit_open" | "overloaded"): void;
   /** Creates a route's fallback series at 0, so a rate over them exists before the first fallback. */
@@ -42,29 +42,13 @@ export interface ProxyMetrics {
   forgetRoute(route: string): void;
 }
 
-interface BoundChildren {
-  readonly duration: ReturnType<Histogram<"route" | "backend">["labels"]>;
-  readonly byStatus: Map<StatusClass, ReturnType<Counter<"route" | "backend" | "status_class">["labels"]>>;
-}
-
 /**
- * Creates the metrics in `registry` (one per proxy instance: nothing global). Label children are bound
- * once per (route, backend) and reused, so recording costs a map lookup, not a label resolution.
+ * Creates the metrics in `registry` (one per proxy instance: nothing global). The per-request ones are
+ * counted without prom-client on the way (see request-series.ts).
  */
 export function createProxyMetrics(registry: Registry): ProxyMetrics {
-  const requests = new Counter({
-    name: "strangler_requests_total",
-    help: "Requests answered, by route, backend and status class",
-    labelNames: ["route", "backend", "status_class"] as const,
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: "strangler_request_duration_seconds",
-    help: "Time from request to the end of the response, by route and backend",
-    labelNames: ["route", "backend"] as const,
-    buckets: [...LATENCY_BUCKETS_SECONDS],
-    registers: [registry],
-  });
+  const requests = new RequestSeries();
+  requests.register(registry);
   const rollout = new Gauge({
     name: "strangler_rollout_percent",
     help: "Live share of users a route sends to its target, in percent",
@@ -106,23 +90,9 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
     labelNames: ["backend", "state"] as const,
     registers: [registry],
   });
-  const bound = new Map<string, BoundChildren>();
-
   return {
-    observe(route, backend, status, seconds) {
-      const key = `${route}\u0000${backend}`;
-      let children = bound.get(key);
-      if (!children) {
-        children = { duration: duration.labels(route, backend), byStatus: new Map() };
-        bound.set(key, children);
-      }
-      let counter = children.byStatus.get(status);
-      if (!counter) {
-        counter = requests.labels(route, backend, status);
-        children.byStatus.set(status, counter);
-      }
-      counter.inc();
-      children.duration.observe(seconds);
+    observe(route, backend, _side, status, seconds) {
+      requests.observe(route, backend, status, seconds);
     },
     fallback(route, reason) {
       fallbacks.labels(route, reason).inc();

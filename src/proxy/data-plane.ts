@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { IDEMPOTENT_METHODS, type ServerLimits } from "../config/schema.ts";
 import type { BackendRole, Decision, RoutingDecider } from "../decision/decider.ts";
 import type { TrafficRecorder } from "../map/traffic-map.ts";
-import { decisionLabel, type AccessLog } from "./access-log.ts";
+import type { AccessLog } from "./access-log.ts";
 import { startServerSpan } from "./tracing.ts";
 import type { RepeatedEvents } from "../log/repeated-events.ts";
 import { UNROUTED, type ProxyMetrics, type RejectionReason } from "../metrics/proxy-metrics.ts";
@@ -40,14 +40,6 @@ export interface DataPlaneOptions {
   readonly accessLog?: AccessLog;
 }
 
-/** Where one request goes: the route that claimed it (if any), the backend chosen, and a cookie to set. */
-interface Destination {
-  readonly route: CompiledRoute | undefined;
-  readonly backend: Backend;
-  readonly setCookie: string | undefined;
-  readonly decision: Decision | undefined;
-}
-
 const DECIDER_FAILED: Decision = { role: "legacy", reason: "ERROR" };
 
 function backendFor(state: ProxyState, route: CompiledRoute, role: BackendRole): Backend {
@@ -56,34 +48,21 @@ function backendFor(state: ProxyState, route: CompiledRoute, role: BackendRole):
   return state.backends.get(name) ?? state.legacy;
 }
 
-/**
- * Resolves where a request goes and calls `then` with it: synchronously when the decider answers
- * synchronously (the common case), after its promise otherwise. A decider that fails sends the request
- * to the monolith: the proxy is never the reason a request fails.
- */
-function resolveDestination(
-  state: ProxyState,
-  decider: RoutingDecider,
-  req: IncomingMessage,
-  path: string,
-  logger: Logger,
-  then: (destination: Destination) => void,
-): void {
-  const route = state.table.match(req.method ?? "GET", path, req.headers);
-  if (!route) return then({ route: undefined, backend: state.legacy, setCookie: undefined, decision: undefined });
-  const toDestination = (d: Decision): Destination => ({ route, backend: backendFor(state, route, d.role), setCookie: d.setCookie, decision: d });
-  const failed = (error: unknown): void => {
-    logger.error({ route: route.id, err: (error as Error).message }, "routing decision failed; serving from legacy");
-    then(toDestination(DECIDER_FAILED));
-  };
+/** A decider that failed sends the request to the monolith: the proxy is never the reason a request fails. */
+function decisionFailed(logger: Logger, route: CompiledRoute, error: unknown): Decision {
+  logger.error({ route: route.id, err: (error as Error).message }, "routing decision failed; serving from legacy");
+  return DECIDER_FAILED;
+}
+
+/** The decision for a routed request: synchronous when the decider answers so (the common case). */
+function decide(decider: RoutingDecider, route: CompiledRoute, req: IncomingMessage, logger: Logger): Decision | Promise<Decision> {
   let decision: Decision | Promise<Decision>;
   try {
     decision = decider.decide(route, req);
   } catch (error) {
-    return failed(error);
+    return decisionFailed(logger, route, error);
   }
-  if ("then" in decision) decision.then((d) => then(toDestination(d)), failed);
-  else then(toDestination(decision));
+  return "then" in decision ? decision.catch((error: unknown) => decisionFailed(logger, route, error)) : decision;
 }
 
 /**
@@ -105,8 +84,16 @@ function fallbackPlan(route: CompiledRoute, req: IncomingMessage, legacy: Backen
 
 /** A request head that may be routed (its normalised target), or why it is refused before routing. */
 type HeadCheck =
-  | { readonly ok: true; readonly path: string; readonly query: string; readonly pathAndQuery: string }
+  | { readonly ok: true; readonly path: string; readonly query: string }
   | { readonly ok: false; readonly status: 400 | 503; readonly reason: RejectionReason; readonly message: string };
+
+function refusedHead(status: 400 | 503, reason: RejectionReason, message: string): HeadCheck {
+  return { ok: false, status, reason, message };
+}
+
+function pathAndQueryOf(target: { readonly path: string; readonly query: string }): string {
+  return target.query === "" ? target.path : `${target.path}?${target.query}`;
+}
 
 /** `[header, backend name]` for the response, or undefined when `servedByHeader` is off. */
 function servedByOf(state: ProxyState, backend: Backend): readonly [string, string] | undefined {
@@ -191,13 +178,11 @@ export function createDataPlane(options: DataPlaneOptions): Server {
    * `maxConnections`, exactly one Host (on HTTP/1.1), and a target that can be read one way.
    */
   function checkHead(req: IncomingMessage): HeadCheck {
-    const refused = (status: 400 | 503, reason: RejectionReason, message: string): HeadCheck => ({ ok: false, status, reason, message });
-    if (overCapacity.has(req.socket)) return refused(503, "too_many_connections", "the proxy holds as many client connections as it allows; try again shortly");
+    if (overCapacity.has(req.socket)) return refusedHead(503, "too_many_connections", "the proxy holds as many client connections as it allows; try again shortly");
     const badHost = hostProblem(req);
-    if (badHost) return refused(400, "malformed_request", badHost);
+    if (badHost) return refusedHead(400, "malformed_request", badHost);
     const target = normalizeRequestTarget(req.url ?? "/");
-    if (!target.ok) return refused(400, "bad_request_target", target.reason);
-    return { ok: true, path: target.path, query: target.query, pathAndQuery: target.query === "" ? target.path : `${target.path}?${target.query}` };
+    return target.ok ? target : refusedHead(400, "bad_request_target", target.reason);
   }
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -205,84 +190,94 @@ export function createDataPlane(options: DataPlaneOptions): Server {
     const target = checkHead(req);
     if (!target.ok) return refuse(req, res, target.status, target.reason, target.message, requestId);
     const started = performance.now();
-    const startedAt = Date.now();
-    const { pathAndQuery } = target;
     const current = state.current; // one table for the whole request, even if a reload lands meanwhile
+    const route = current.table.match(req.method ?? "GET", target.path, req.headers);
+    if (!route) return proceed(req, res, requestId, target, started, current, undefined, undefined);
+    const decision = decide(decider, route, req, logger);
+    // No closure for the common, synchronous answer: one is made only to wait for a promise.
+    if ("then" in decision) void decision.then((d) => proceed(req, res, requestId, target, started, current, route, d));
+    else proceed(req, res, requestId, target, started, current, route, decision);
+  }
+
+  /** A request whose destination is decided: its exchange is made and forwarded (its body read first, if any). */
+  function proceed(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    target: { readonly path: string; readonly query: string },
+    started: number,
+    current: ProxyState,
+    route: CompiledRoute | undefined,
+    decision: Decision | undefined,
+  ): void {
+    const backend = route && decision ? backendFor(current, route, decision.role) : current.legacy;
     const limits = current.config.server;
-    resolveDestination(current, decider, req, target.path, logger, ({ route, backend, setCookie, decision }) => {
-      const fallback = route && decision?.role === "target" ? fallbackPlan(route, req, current.legacyOf(route)) : undefined;
-      const server = startServerSpan(req, `${req.method ?? "GET"} ${route ? route.config.match.path : "unrouted"}`, () => ({
-        "http.request.method": req.method ?? "GET",
-        "url.path": target.path,
-        "strangler.route": route?.id ?? UNROUTED,
-        "strangler.decision": decisionLabel(decision),
-        "strangler.request_id": requestId,
-      }), startedAt);
-      const spans = server ? { server, upstream: undefined, upstreamStatus: undefined } : undefined;
-      const shadow =
-        shadows && route?.config.shadow && decision?.key !== undefined
-          ? shadows.start({
-              route,
-              key: decision.key,
-              primaryRole: decision.role,
-              primary: backend,
-              shadowPool: (name) => current.shadowBackends.get(name),
-              req,
-              requestId,
-              path: target.path,
-              query: target.query,
-              traceLink: server?.spanContext(),
-            })
-          : undefined;
-      const exchange: Exchange = {
-        req,
-        res,
-        backend,
-        requestId,
-        pathAndQuery,
-        path: target.path,
-        servedBy: servedByOf(current, backend),
-        routeId: route?.id ?? UNROUTED,
-        setCookie,
-        shadow,
-        body: null,
-        admitted: undefined,
-        fallback: fallback ? { legacy: fallback.legacy } : undefined,
-        replay: undefined,
-        started,
-        breakers,
-        limits,
-        metrics,
-        traffic: options.traffic,
-        targetName: route?.config.target,
-        accessLog: options.accessLog?.sampled() ? options.accessLog : undefined,
-        decision,
-        upstreamMs: undefined,
-        responseBytes: undefined,
-        spans,
-        events: options.events,
-        clientGone: false,
-        attempt: undefined,
-      };
-      if (!hasBody(req)) return forward(exchange);
-      // The body is read up to the buffer size before a backend connection is taken (a replayable body
-      // whole), so a client that sends slowly holds only its own connection.
-      const intake = readRequestBody(req, {
-        bufferBytes: fallback ? Math.max(limits.requestBufferBytes, fallback.maxBodyBytes) : limits.requestBufferBytes,
-        idleTimeoutMs: limits.clientBodyTimeoutMs,
-        budget: requestBudget,
-      });
-      res.once("close", intake.release);
-      void intake.result.then((body) => {
-        if (body.kind === "timeout" || body.kind === "aborted") {
-          shadow?.primaryDone(null, true);
-          if (body.kind === "aborted") return void res.destroy();
-          return refuse(req, res, 408, "client_body_timeout", `the request body sent nothing for ${limits.clientBodyTimeoutMs} ms`, requestId);
-        }
-        if (body.kind === "streaming") exchange.fallback = undefined; // a streamed body cannot be sent twice
-        exchange.body = shadow ? shadow.requestBody(body.body) : body.body;
-        forward(exchange);
-      });
+    const fallback = route && decision?.role === "target" ? fallbackPlan(route, req, current.legacyOf(route)) : undefined;
+    const server = startServerSpan(req, route, decision, requestId, target.path, started);
+    const spans = server ? { server, upstream: undefined, upstreamStatus: undefined } : undefined;
+    const shadow =
+      shadows && route?.config.shadow && decision?.key !== undefined
+        ? shadows.start({
+            route,
+            key: decision.key,
+            primaryRole: decision.role,
+            primary: backend,
+            shadowPool: (name) => current.shadowBackends.get(name),
+            req,
+            requestId,
+            path: target.path,
+            query: target.query,
+            traceLink: server?.spanContext(),
+          })
+        : undefined;
+    const exchange: Exchange = {
+      req,
+      res,
+      backend,
+      requestId,
+      pathAndQuery: pathAndQueryOf(target),
+      path: target.path,
+      servedBy: servedByOf(current, backend),
+      routeId: route?.id ?? UNROUTED,
+      setCookie: decision?.setCookie,
+      shadow,
+      body: null,
+      admitted: undefined,
+      fallback: fallback ? { legacy: fallback.legacy } : undefined,
+      replay: undefined,
+      started,
+      breakers,
+      limits,
+      metrics,
+      traffic: options.traffic,
+      targetName: route?.config.target,
+      accessLog: options.accessLog?.sampled() ? options.accessLog : undefined,
+      decision,
+      upstreamMs: undefined,
+      responseBytes: undefined,
+      spans,
+      events: options.events,
+      clientGone: false,
+      attempt: undefined,
+    };
+    if (!hasBody(req)) return forward(exchange);
+    // The body is read up to the buffer size before a backend connection is taken (a replayable body
+    // whole), so a client that sends slowly holds only its own connection.
+    const intake = readRequestBody(req, {
+      bufferBytes: fallback ? Math.max(limits.requestBufferBytes, fallback.maxBodyBytes) : limits.requestBufferBytes,
+      idleTimeoutMs: limits.clientBodyTimeoutMs,
+      budget: requestBudget,
+    });
+    res.once("close", intake.release);
+    void intake.result.then((body) => {
+      if (body.kind === "timeout" || body.kind === "aborted") {
+        shadow?.primaryDone(null, true);
+        if (body.kind === "aborted") return void res.destroy();
+        return refuse(req, res, 408, "client_body_timeout", `the request body sent nothing for ${limits.clientBodyTimeoutMs} ms`, requestId);
+      }
+      if (body.kind === "streaming") exchange.fallback = undefined; // a streamed body cannot be sent twice
+      exchange.body = shadow ? shadow.requestBody(body.body) : body.body;
+      forward(exchange);
     });
   }
 
@@ -302,16 +297,21 @@ export function createDataPlane(options: DataPlaneOptions): Server {
       return;
     }
     const current = state.current;
-    resolveDestination(current, decider, req, target.path, logger, ({ route, backend, setCookie }) => {
+    const route = current.table.match(req.method ?? "GET", target.path, req.headers);
+    const join = (decision: Decision | undefined): void => {
+      const backend = route && decision ? backendFor(current, route, decision.role) : current.legacy;
       upgrades.upgrade(req, socket, head, {
         backend,
-        pathAndQuery: target.pathAndQuery,
+        pathAndQuery: pathAndQueryOf(target),
         requestId,
         routeId: route?.id ?? UNROUTED,
         servedBy: servedByOf(current, backend),
-        setCookie,
+        setCookie: decision?.setCookie,
       });
-    });
+    };
+    const decision = route ? decide(decider, route, req, logger) : undefined;
+    if (decision && "then" in decision) void decision.then(join);
+    else join(decision);
   }
 
   function serveAsPlainHttp(req: IncomingMessage, socket: Socket, head: Buffer): void {

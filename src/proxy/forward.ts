@@ -196,11 +196,16 @@ function breakerOf(ex: Exchange) {
   return ex.breakers.for(ex.backend.name, ex.backend.config.circuitBreaker);
 }
 
+/** Which side of its route the backend serving the exchange is (unrouted traffic is the monolith's). */
+function sideOf(ex: Exchange): "legacy" | "target" {
+  return ex.backend.name === ex.targetName ? "target" : "legacy";
+}
+
 /** Sends the request to the monolith instead, counting the target's failure where the guards see it. */
 function replayToLegacy(ex: Exchange, reason: FallbackReason): void {
   const fallback = ex.fallback;
   if (!fallback) return;
-  ex.metrics.observe(ex.routeId, ex.backend.name, "5xx", (performance.now() - ex.started) / 1000);
+  ex.metrics.observe(ex.routeId, ex.backend.name, sideOf(ex), "5xx", (performance.now() - ex.started) / 1000);
   ex.metrics.fallback(ex.routeId, reason);
   ex.events.info(`replay\u0000${ex.routeId}\u0000${reason}`, { route: ex.routeId, backend: ex.backend.name, reason }, "replayed to legacy");
   ex.shadow?.primaryDone(null, true); // the pair is no longer the one the client sees
@@ -283,46 +288,58 @@ function dispatch(ex: Exchange): void {
   backend.pool.dispatch({ path: backend.basePath + ex.pathAndQuery, method: req.method as Dispatcher.HttpMethod, headers, body }, attempt);
 }
 
+const EXCHANGE = Symbol("strangler.exchange");
+type ResponseOfExchange = ServerResponse & { [EXCHANGE]?: Exchange };
+
+/** The client's response closed: record the exchange; abort upstream when the client left before the end. */
+function onClientClose(this: ResponseOfExchange): void {
+  const ex = this[EXCHANGE];
+  if (!ex) return;
+  this[EXCHANGE] = undefined;
+  const { res } = ex;
+  const completed = res.writableFinished;
+  if (!completed) {
+    ex.clientGone = true;
+    ex.attempt?.abort(new errors.RequestAbortedError("the client went away"));
+  }
+  const ms = performance.now() - ex.started;
+  if (ex.spans) {
+    ex.spans.server.setAttribute("strangler.backend", ex.backend.name);
+    endSpan(ex.spans.server, completed ? res.statusCode : undefined, completed ? undefined : "the exchange was cut before its answer was complete");
+  }
+  const side = sideOf(ex);
+  ex.metrics.observe(ex.routeId, ex.backend.name, side, statusClassOf(res.statusCode, completed), ms / 1000);
+  if (ex.traffic) {
+    ex.traffic.record(ex.req.method ?? "GET", ex.path, ex.routeId === UNROUTED ? undefined : ex.routeId, side, res.statusCode, completed, ms, ex.responseBytes);
+  }
+  if (ex.accessLog) {
+    const traceparent = ex.req.headers.traceparent;
+    ex.accessLog.write({
+      method: ex.req.method ?? "GET",
+      path: ex.path,
+      route: ex.routeId,
+      decision: decisionLabel(ex.decision),
+      backend: ex.backend.name,
+      status: res.statusCode,
+      completed,
+      bytes: ex.responseBytes,
+      durationMs: ms,
+      upstreamMs: ex.upstreamMs,
+      requestId: ex.requestId,
+      traceparent: Array.isArray(traceparent) ? traceparent[0] : traceparent,
+    });
+  }
+}
+
 /**
  * Streams the request to `ex.backend` and its answer back to the client, with bounded memory both ways.
  * A client that goes away aborts the upstream exchange; a backend that fails gives a clean 502/504, or,
  * for a route with fallback, the monolith's answer.
  */
 export function forward(ex: Exchange): void {
-  const { res } = ex;
-  // Record the exchange when it ends; abort upstream when the client left before the response was complete.
-  res.once("close", () => {
-    const completed = res.writableFinished;
-    if (!completed) {
-      ex.clientGone = true;
-      ex.attempt?.abort(new errors.RequestAbortedError("the client went away"));
-    }
-    const ms = performance.now() - ex.started;
-    if (ex.spans) {
-      ex.spans.server.setAttribute("strangler.backend", ex.backend.name);
-      endSpan(ex.spans.server, completed ? res.statusCode : undefined, completed ? undefined : "the exchange was cut before its answer was complete");
-    }
-    ex.metrics.observe(ex.routeId, ex.backend.name, statusClassOf(res.statusCode, completed), ms / 1000);
-    if (ex.traffic) {
-      ex.traffic.record(ex.req.method ?? "GET", ex.path, ex.routeId === UNROUTED ? undefined : ex.routeId, ex.backend.name === ex.targetName ? "target" : "legacy", res.statusCode, completed, ms, ex.responseBytes);
-    }
-    if (ex.accessLog) {
-      const traceparent = ex.req.headers.traceparent;
-      ex.accessLog.write({
-        method: ex.req.method ?? "GET",
-        path: ex.path,
-        route: ex.routeId,
-        decision: decisionLabel(ex.decision),
-        backend: ex.backend.name,
-        status: res.statusCode,
-        completed,
-        bytes: ex.responseBytes,
-        durationMs: ms,
-        upstreamMs: ex.upstreamMs,
-        requestId: ex.requestId,
-        traceparent: Array.isArray(traceparent) ? traceparent[0] : traceparent,
-      });
-    }
-  });
+  // One listener function for every exchange, which finds its exchange on the response: a closure and a
+  // once-wrapper per request cost more than the property.
+  (ex.res as ResponseOfExchange)[EXCHANGE] = ex;
+  ex.res.on("close", onClientClose);
   dispatch(ex);
 }

@@ -30,9 +30,15 @@ const SET_BY_PROXY = new Set([
   "x-strangler-force-secret",
 ]);
 
+/** Headers dropped on the way up: one lookup per header instead of two. */
+const DROPPED_UPSTREAM = new Set([...HOP_BY_HOP, ...SET_BY_PROXY]);
+
 /** Names listed in a `Connection` header, which are hop-by-hop for this message too. */
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
+  // The commonest value by far (every keep-alive backend sends it) names nothing to strip: no arrays, no set.
+  // Stryker disable next-line all: equivalent — the general path below returns undefined for it as well
+  if (typeof value === "string" && value.length === 10 && value.toLowerCase() === "keep-alive") return undefined;
   const joined = Array.isArray(value) ? value.join(",") : value;
   // RFC 9110 §7.6.1: every field a connection option names goes, "close" included. The filter and the
   // size test only spare a set for the commonest value.
@@ -55,7 +61,7 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, info: Forw
   const extra = connectionTokens(incoming.connection);
   const out: Record<string, string | string[]> = {};
   for (const name in incoming) {
-    if (HOP_BY_HOP.has(name) || SET_BY_PROXY.has(name) || extra?.has(name)) continue;
+    if (DROPPED_UPSTREAM.has(name) || extra?.has(name)) continue;
     const value = incoming[name];
     if (value !== undefined) out[name] = value;
   }

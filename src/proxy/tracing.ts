@@ -1,5 +1,9 @@
 import type { IncomingMessage } from "node:http";
-import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type SpanContext } from "@opentelemetry/api";
+import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type SpanContext } from "@opentelemetry/api";
+import type { Decision } from "../decision/decider.ts";
+import { UNROUTED } from "../metrics/proxy-metrics.ts";
+import type { CompiledRoute } from "../routing/route-table.ts";
+import { decisionLabel } from "./access-log.ts";
 
 /**
  * OpenTelemetry spans through `@opentelemetry/api` only: a no-op until the application registers an SDK
@@ -14,14 +18,23 @@ import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attrib
 const tracer = trace.getTracer("strangler-fig");
 
 /**
- * The request's server span, or undefined when no SDK records spans. `attributes` is called only for a
- * recording span, so an untraced request builds none of them (about 0.1 µs in all).
+ * The request's server span, or undefined when no SDK records spans. Its name and attributes are built
+ * only for a recording span: an untraced request makes no string or object for them.
+ * `startTime` is a `performance.now()` reading, which OpenTelemetry accepts as such.
  */
-export function startServerSpan(req: IncomingMessage, name: string, attributes: () => Attributes, startTime: number): Span | undefined {
+export function startServerSpan(req: IncomingMessage, route: CompiledRoute | undefined, decision: Decision | undefined, requestId: string, path: string, startTime: number): Span | undefined {
   const parent = propagation.extract(ROOT_CONTEXT, req.headers);
-  const span = tracer.startSpan(name, { kind: SpanKind.SERVER, startTime }, parent);
+  const span = tracer.startSpan("proxy", { kind: SpanKind.SERVER, startTime }, parent);
   if (!span.isRecording()) return undefined;
-  span.setAttributes(attributes());
+  const method = req.method ?? "GET";
+  span.updateName(`${method} ${route ? route.config.match.path : "unrouted"}`);
+  span.setAttributes({
+    "http.request.method": method,
+    "url.path": path,
+    "strangler.route": route?.id ?? UNROUTED,
+    "strangler.decision": decisionLabel(decision),
+    "strangler.request_id": requestId,
+  });
   return span;
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BUCKETS, bucketingValue, bucketOf, inRollout } from "../../../src/decision/bucketing.ts";
-import { murmurhash3_32 } from "../../../src/decision/murmurhash3.ts";
+import fc from "fast-check";
+import { murmurhash3_32, murmurhash3_32_of } from "../../../src/decision/murmurhash3.ts";
 
 describe("murmurhash3_32", () => {
   // Vectors published with the reference implementation (SMHasher) and widely reproduced. ASCII only:
@@ -19,6 +20,24 @@ describe("murmurhash3_32", () => {
     ["The quick brown fox jumps over the lazy dog", 0x9747b28c, 0x2fa826cd],
   ])("%j with seed %d is %d", (text, seed, expected) => {
     expect(murmurhash3_32(text, seed)).toBe(expected);
+  });
+});
+
+describe("murmurhash3_32_of", () => {
+  it("hashes two parts exactly as their concatenation, at every split and seed, beyond ASCII too", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme-composite" }), fc.string({ unit: "binary" }), fc.integer({ min: 0, max: 0xffffffff }), (head, tail, seed) => {
+        expect(murmurhash3_32_of(head, tail, seed)).toBe(murmurhash3_32(head + tail, seed));
+        expect(murmurhash3_32_of("", head + tail, seed)).toBe(murmurhash3_32(head + tail, seed));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("matches bucketingValue's string for a salted route", () => {
+    for (const key of ["alice", "bob", "", "ключ", "🙂x"]) {
+      expect(bucketOf("orders", key, "s4lt")).toBe(Math.floor((murmurhash3_32(bucketingValue("orders", key, "s4lt")) * BUCKETS) / 4_294_967_296));
+    }
   });
 });
 

@@ -84,3 +84,21 @@ describe("the rollout provider's resolution, rule by rule", () => {
     expect(table.listeners.size).toBe(0);
   });
 });
+
+describe("the data plane's variantFor", () => {
+  it("answers resolveSync's variant for every key and percentage, and undefined exactly where resolveSync errs", () => {
+    const table = new Map<string, LiveRollout>([["r", { percent: 0, salt: "s" }]]);
+    const provider = new StranglerRolloutProvider(new TableReader(table));
+    for (const percent of [0, 0.01, 12.5, 50, 99.99, 100]) {
+      table.set("r", { percent, salt: "s" });
+      for (let i = 0; i < 500; i++) {
+        const key = `user-${i}`;
+        expect(provider.variantFor("r", key)).toBe(provider.resolveSync(flagKeyFor("r"), "legacy", { targetingKey: key }).value);
+      }
+    }
+    expect(provider.variantFor("missing", "alice")).toBeUndefined();
+    expect(provider.resolveSync(flagKeyFor("missing"), "legacy", { targetingKey: "alice" }).errorCode).toBe(ErrorCode.FLAG_NOT_FOUND);
+    expect(provider.variantFor("r", "")).toBeUndefined();
+    expect(provider.resolveSync(flagKeyFor("r"), "legacy", { targetingKey: "" }).errorCode).toBe(ErrorCode.TARGETING_KEY_MISSING);
+  });
+});
