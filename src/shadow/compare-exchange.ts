@@ -136,6 +136,23 @@ export function exampleText(side: ComparedSide, fields: readonly string[], maxBy
   return redactBody(text, fields, maxBytes);
 }
 
+/** Two answers whose bodies are the same bytes in the same encoding: nothing in them needs parsing. */
+function sameBytes(a: ComparedSide, b: ComparedSide | undefined): boolean {
+  return a.ok && b !== undefined && b.ok && header(a.response, "content-encoding") === header(b.response, "content-encoding") && bytesEqual(a.response.body, b.response.body);
+}
+
+/**
+ * Whether a pair (and its noise sample) can be compared without decoding or parsing a body: every body is
+ * byte for byte its counterpart's. Then only the status and the listed headers are left to compare,
+ * which costs next to nothing however large the bodies: the size-aware rule that keeps a large answer
+ * that matches (the common case) on the main thread, with no hand-off to the worker.
+ */
+export function comparesWithoutParsing(request: ComparisonRequest): boolean {
+  if (!sameBytes(request.left, request.right)) return false;
+  if (!request.noise) return true;
+  return sameBytes(request.noise.side === "left" ? request.left : request.right, request.noise.again);
+}
+
 function compareSides(request: ComparisonRequest): ComparisonResult {
   const { left, right } = request;
   if (!left.ok || !right.ok) {

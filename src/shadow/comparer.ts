@@ -1,5 +1,5 @@
 import { Piscina } from "piscina";
-import { compareExchange, type ComparedSide, type ComparisonRequest, type ComparisonResult } from "./compare-exchange.ts";
+import { compareExchange, comparesWithoutParsing, type ComparedSide, type ComparisonRequest, type ComparisonResult } from "./compare-exchange.ts";
 
 export interface ComparerOptions {
   /** Comparisons waiting or running at once; beyond it a new one is refused (counted as overload). Default 256. */
@@ -15,7 +15,10 @@ export interface ComparerOptions {
   readonly workerHeapBytes?: number;
 }
 
-/** Compares response pairs off the hot path: small ones on a later turn of the event loop, large ones in a worker pool. */
+/**
+ * Compares response pairs off the hot path: small ones, and large ones whose bodies are byte-identical, on
+ * a later turn of the event loop; large ones that differ in a worker pool.
+ */
 export interface Comparer {
   /**
    * Starts a comparison, or returns undefined when the queue is full. A large pair goes to the worker,
@@ -61,7 +64,8 @@ export function createComparer(options: ComparerOptions = {}): Comparer {
       if (pending >= maxQueued) return undefined;
       pending++;
       const done = <T>(p: Promise<T>) => p.finally(() => pending--);
-      if (sizeOf(request) > threshold) {
+      // A large pair goes to the worker, unless its bodies are the same bytes (a memcmp away from a verdict).
+      if (sizeOf(request) > threshold && !comparesWithoutParsing(request)) {
         // The bodies are views on the shadow arena's SharedArrayBuffer (see byte-arena.ts): the worker
         // reads them in place, with nothing copied or transferred, and the session frees them after.
         return done(workerPool().run(request) as Promise<ComparisonResult>);

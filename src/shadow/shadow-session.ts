@@ -8,7 +8,7 @@ import type { ShadowMetrics, SkipReason } from "../metrics/shadow-metrics.ts";
 import type { Backend } from "../proxy/backend-pool.ts";
 import { hasBody } from "../proxy/has-body.ts";
 import { headersForBackend } from "../proxy/headers.ts";
-import { endSpan, startShadowSpan } from "../proxy/tracing.ts";
+import { startShadowSpan } from "../proxy/tracing.ts";
 import { classifyUpstreamError } from "../proxy/upstream-error.ts";
 import type { EvidenceBatchItem } from "../store/shadow-repository.ts";
 import type { ByteArena } from "./byte-arena.ts";
@@ -22,6 +22,7 @@ import type { NoiseModel } from "./noise-model.ts";
 import type { ArrayPairings } from "./array-pairings.ts";
 import { redactHeaders } from "./redact.ts";
 import { ResponseTee } from "./response-tee.ts";
+import { ShadowFetch, type FetchedSide } from "./shadow-fetch.ts";
 
 /** What a session needs from the runner that made it. */
 export interface SessionContext {
@@ -55,12 +56,6 @@ export interface SessionPlan {
   readonly traceLink: SpanContext | undefined;
 }
 
-interface FetchedSide {
-  readonly side: ComparedSide;
-  readonly ms: number;
-  readonly capture?: BoundedCapture;
-}
-
 const SHADOW_HEADER = "x-strangler-shadow";
 
 const DIFFERENCES_PER_EXAMPLE = 50;
@@ -72,7 +67,8 @@ const DIFFERENCES_PER_EXAMPLE = 50;
  */
 export class ShadowSession {
   readonly #started = performance.now();
-  readonly #abort = new AbortController();
+  /** The shadow and noise exchanges under way, abandoned if the session is skipped. */
+  readonly #inFlight = new Set<ShadowFetch>();
   readonly #primaryCapture: BoundedCapture;
   readonly #requestCapture: BoundedCapture | undefined;
   #primaryHead: { status: number; headers: Record<string, string | string[] | undefined> } | undefined;
@@ -169,41 +165,31 @@ export class ShadowSession {
     }
   }
 
-  async #fetch(backend: Backend, body: Buffer | undefined): Promise<FetchedSide> {
+  #fetch(backend: Backend, body: Buffer | undefined): Promise<FetchedSide> {
     const { plan } = this;
-    const started = performance.now();
     const headers = headersForBackend(plan.req, plan.requestId, backend.host);
     headers[SHADOW_HEADER] = "1";
     const span = plan.traceLink ? startShadowSpan(plan.traceLink, backend.name, headers) : undefined;
     const capture = new BoundedCapture(plan.shadow.maxResponseBytes, this.ctx.budget);
-    try {
-      const response = await backend.pool.request({
-        path: backend.basePath + (plan.query === "" ? plan.path : `${plan.path}?${plan.query}`),
-        method: (plan.req.method ?? "GET") as Dispatcher.HttpMethod,
-        headers,
-        body: body ?? null,
-        // One signal per session; the time limits are undici's (headers, then body idle) and the session's deadline.
-        signal: this.#abort.signal,
-        headersTimeout: plan.shadow.timeoutMs,
-        bodyTimeout: plan.shadow.timeoutMs,
+    return new Promise<FetchedSide>((resolve) => {
+      const fetch = new ShadowFetch(backend.name, capture, performance.now(), span, (fetched) => {
+        this.#inFlight.delete(fetch);
+        resolve(fetched);
       });
-      capture.expect(Number(response.headers["content-length"] ?? 0));
-      for await (const chunk of response.body) {
-        capture.add(chunk as Buffer);
-        if (capture.truncated || capture.overBudget) {
-          response.body.destroy();
-          break;
-        }
-      }
-      const side: ComparedSide = { ok: true, response: { status: response.statusCode, headers: response.headers, body: capture.bytes(), truncated: capture.truncated } };
-      if (span) endSpan(span, response.statusCode);
-      return { side, ms: performance.now() - started, capture };
-    } catch (error) {
-      capture.release();
-      const failure = this.#abort.signal.aborted ? "aborted" : classifyUpstreamError(error, backend.name).code;
-      if (span) endSpan(span, undefined, failure);
-      return { side: { ok: false, error: failure }, ms: performance.now() - started };
-    }
+      this.#inFlight.add(fetch);
+      backend.pool.dispatch(
+        {
+          path: backend.basePath + (plan.query === "" ? plan.path : `${plan.path}?${plan.query}`),
+          method: (plan.req.method ?? "GET") as Dispatcher.HttpMethod,
+          headers,
+          body: body ?? null,
+          // The time limits are undici's (headers, then body idle) and the session's deadline.
+          headersTimeout: plan.shadow.timeoutMs,
+          bodyTimeout: plan.shadow.timeoutMs,
+        },
+        fetch,
+      );
+    });
   }
 
   #maybeCompare(): void {
@@ -300,7 +286,7 @@ export class ShadowSession {
   #skip(reason: SkipReason): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#abort.abort();
+    for (const fetch of this.#inFlight) fetch.abort();
     this.ctx.metrics.skipped(this.plan.routeId, reason);
     this.ctx.evidence.push({ routeId: this.plan.routeId, at: new Date().toISOString(), outcome: "skipped", signatures: [] });
     this.#end();

@@ -1,0 +1,89 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { Span } from "@opentelemetry/api";
+import { errors, type Dispatcher } from "undici";
+import { endSpan } from "../proxy/tracing.ts";
+import { classifyUpstreamError } from "../proxy/upstream-error.ts";
+import type { BoundedCapture } from "./bounded-capture.ts";
+import type { ComparedSide } from "./compare-exchange.ts";
+
+/** One side fetched for a comparison: its answer (or why there is none), how long it took, its bytes. */
+export interface FetchedSide {
+  readonly side: ComparedSide;
+  readonly ms: number;
+  readonly capture?: BoundedCapture;
+}
+
+/**
+ * A shadow (or noise) request as undici's dispatch handler: the answer's chunks go straight into the
+ * bounded capture, and reading stops (the exchange is aborted) once the capture is full or over the
+ * byte budget; `abort()` abandons it (the session was skipped).
+ *
+ * Why not `pool.request` with an AbortController and `for await` over its body: the controller, its
+ * signal's listeners, the body stream and a promise per chunk made a shadowed request cost well over
+ * twice a pass-through one in `npm run bench`; this is the same exchange without them.
+ */
+export class ShadowFetch implements Dispatcher.DispatchHandler {
+  #controller: Dispatcher.DispatchController | undefined = undefined;
+  #abandoned = false;
+  /** The capture filled up (or the budget ran out): the answer is kept as far as it went. */
+  #stopped = false;
+  #head: { status: number; headers: IncomingHttpHeaders } | undefined = undefined;
+  #settled = false;
+
+  constructor(
+    private readonly backendName: string,
+    private readonly capture: BoundedCapture,
+    private readonly started: number,
+    private readonly span: Span | undefined,
+    private readonly settle: (fetched: FetchedSide) => void,
+  ) {}
+
+  /** Abandons the exchange: it settles as "aborted". */
+  abort(): void {
+    this.#abandoned = true;
+    this.#controller?.abort(new errors.RequestAbortedError("shadow session abandoned"));
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#abandoned) controller.abort(new errors.RequestAbortedError("shadow session abandoned"));
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) return; // informational: the real answer follows
+    this.#head = { status: statusCode, headers };
+    this.capture.expect(Number(headers["content-length"] ?? 0));
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#stopped) return;
+    this.capture.add(chunk);
+    if (this.capture.truncated || this.capture.overBudget) {
+      this.#stopped = true;
+      this.#succeed(); // what was read is the answer; the rest is not read
+      controller.abort(new errors.RequestAbortedError("shadow capture full"));
+    }
+  }
+
+  onResponseEnd(): void {
+    this.#succeed();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.capture.release();
+    const failure = this.#abandoned ? "aborted" : classifyUpstreamError(error, this.backendName).code;
+    if (this.span) endSpan(this.span, undefined, failure);
+    this.settle({ side: { ok: false, error: failure }, ms: performance.now() - this.started });
+  }
+
+  #succeed(): void {
+    const head = this.#head;
+    if (this.#settled || !head) return;
+    this.#settled = true;
+    const side: ComparedSide = { ok: true, response: { status: head.status, headers: head.headers, body: this.capture.bytes(), truncated: this.capture.truncated } };
+    if (this.span) endSpan(this.span, head.status);
+    this.settle({ side, ms: performance.now() - this.started, capture: this.capture });
+  }
+}

@@ -1,0 +1,38 @@
+import { gzipSync } from "node:zlib";
+import { afterEach, describe, expect, it } from "vitest";
+import { comparesWithoutParsing, type ComparedSide, type ComparisonRequest } from "../../../src/shadow/compare-exchange.ts";
+import { createComparer, type Comparer } from "../../../src/shadow/comparer.ts";
+
+const big = { items: Array.from({ length: 3000 }, (_, i) => ({ id: i, name: `item ${i}`, note: "y".repeat(120) })) };
+const side = (value: unknown, headers: Record<string, string> = {}, encode = (b: Buffer) => b): ComparedSide => ({
+  ok: true,
+  response: { status: 200, headers: { "content-type": "application/json", ...headers }, body: encode(Buffer.from(JSON.stringify(value))), truncated: false },
+});
+const request = (left: ComparedSide, right: ComparedSide, noise?: ComparisonRequest["noise"]): ComparisonRequest => ({ left, right, headers: ["content-type"], rules: {}, ...(noise ? { noise } : {}) });
+
+describe("the size-aware rule: large byte-identical pairs need no parsing", () => {
+  it("holds for byte-identical bodies in the same encoding, and only then", () => {
+    expect(comparesWithoutParsing(request(side(big), side(big)))).toBe(true);
+    expect(comparesWithoutParsing(request(side(big), side({ ...big, extra: 1 })))).toBe(false);
+    expect(comparesWithoutParsing(request(side(big), side(big, { "content-encoding": "gzip" }, gzipSync)))).toBe(false);
+    expect(comparesWithoutParsing(request(side(big), { ok: false, error: "upstream_timeout" }))).toBe(false);
+    expect(comparesWithoutParsing(request(side(big), side(big), { side: "left", again: side(big) }))).toBe(true);
+    expect(comparesWithoutParsing(request(side(big), side(big), { side: "left", again: side({ ...big, at: 1 }) }))).toBe(false);
+  });
+
+  let comparer: Comparer | undefined;
+  afterEach(async () => {
+    await comparer?.close();
+  });
+
+  it("a large pair matches on the main thread when identical, and is still diffed in the worker when not", async () => {
+    comparer = createComparer({ workerThresholdBytes: 1024 });
+    const same = await comparer.compare(request(side(big), side(big)));
+    expect(same).toMatchObject({ outcome: "match", differences: [] });
+    // A header still differs even when the bodies are the same bytes.
+    const header = await comparer.compare(request(side(big), side(big, { "content-type": "text/plain" })));
+    expect(header?.outcome).toBe("diverge");
+    const differing = await comparer.compare(request(side(big), side({ items: big.items.map((item, i) => (i === 7 ? { ...item, name: "changed" } : item)) })));
+    expect(differing?.differences).toMatchObject([{ path: "$.items[7].name", kind: "changed" }]);
+  });
+});
