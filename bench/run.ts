@@ -220,6 +220,23 @@ async function load(url: string, seconds: number): Promise<autocannon.Result> {
   return autocannon({ url, connections: CONNECTIONS, duration: seconds, pipelining: 1, headers: { "x-user-id": "bench-user" } });
 }
 
+/**
+ * Waits until a setup has finished what its load left it (shadow comparisons, evidence writes: work the
+ * proxy defers past the answer): its CPU falls under a tenth of a core, or 5 s pass. That work is counted
+ * in its slice, and never spills into the next setup's.
+ */
+async function quiet(pids: readonly number[]): Promise<void> {
+  if (pids.length === 0) return;
+  const until = Date.now() + 5_000;
+  let before = cpuSeconds(pids);
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = cpuSeconds(pids);
+    if (now - before < 0.02) return;
+    before = now;
+  }
+}
+
 /** One slice of load on a running setup: requests, latency, and the CPU its processes spent on them. */
 async function measure(setup: Setup, started: Running, round: number): Promise<Measurement> {
   const url = `http://127.0.0.1:${started.port}${setup.path}`;
@@ -229,6 +246,7 @@ async function measure(setup: Setup, started: Running, round: number): Promise<M
   let peak = rssBytes(pids);
   const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pids))), 100);
   const result = await load(url, DURATION);
+  await quiet(pids);
   clearInterval(sampler);
   const cpu = cpuSeconds(pids) - cpuBefore;
   const commitsAfter = await started.commits?.();
