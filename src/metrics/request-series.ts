@@ -16,7 +16,12 @@ interface Series {
   count: number;
 }
 
-/** The smallest bucket whose bound is ≥ `seconds` (Prometheus' `le`); the last one past every bound. */
+/**
+ * The smallest bucket whose bound is ≥ `seconds` (Prometheus' `le`); the last one past every bound.
+ * statistics.ts's `latencyBucket` bins milliseconds on the same bounds; this one compares the seconds
+ * themselves, as prom-client does, so that a value on a bound lands where prom-client would put it
+ * (seconds × 1000 is not always exact).
+ */
 function bucketOf(seconds: number): number {
   let i = 0;
   while (i < LATENCY_BUCKETS_SECONDS.length && seconds > (LATENCY_BUCKETS_SECONDS[i] as number)) i++;
