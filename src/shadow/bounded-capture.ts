@@ -10,6 +10,7 @@ export class BoundedCapture {
   #buffer: Buffer | undefined;
   #size = 0;
   #released = false;
+  #growth: Array<() => void> = [];
   /** Set when the body was longer than the limit: what was kept is a prefix. */
   truncated = false;
   /** Set when the arena had no room: the capture is unusable. */
@@ -22,6 +23,11 @@ export class BoundedCapture {
 
   get size(): number {
     return this.#size;
+  }
+
+  /** Calls `listener` after each chunk kept (a MirrorCapture waiting for these bytes). */
+  onGrowth(listener: () => void): void {
+    this.#growth.push(listener);
   }
 
   /** Reserves room for a body of `bytes` (from Content-Length), so it is copied once. */
@@ -63,6 +69,16 @@ export class BoundedCapture {
     }
     kept.copy(this.#buffer as Buffer, this.#size);
     this.#size = needed;
+    for (const listener of this.#growth) listener();
+  }
+
+  /**
+   * Whether `chunk` is byte for byte what this capture holds at `offset` (false when it holds fewer bytes
+   * than that): how a mirror checks its answer against this one without keeping a copy.
+   */
+  holdsAt(offset: number, chunk: Buffer): boolean {
+    const end = offset + chunk.length;
+    return end <= this.#size && (this.#buffer as Buffer).subarray(offset, end).equals(chunk);
   }
 
   /** The bytes kept: a view on this capture's block, valid until `release`. */
@@ -74,6 +90,7 @@ export class BoundedCapture {
   release(): void {
     if (this.#released) return;
     this.#released = true;
+    this.#growth = [];
     if (this.#buffer) this.arena.free(this.#buffer);
     this.#buffer = undefined;
   }

@@ -25,6 +25,11 @@ export interface ComparisonRequest {
   readonly noise?: { readonly side: "left" | "right"; readonly again: ComparedSide };
   /** Largest body after decoding gzip, br or deflate; a larger one compares as undecodable. Default 64 MiB. */
   readonly maxDecodedBytes?: number;
+  /**
+   * Set by a caller that compared the bodies byte for byte while capturing them: every body (the pair's
+   * and the noise sample's) is its counterpart's bytes, so none is compared (or read) again.
+   */
+  readonly identicalBodies?: boolean;
 }
 
 export type ComparisonOutcome = "match" | "diverge" | "error";
@@ -103,6 +108,7 @@ function rulesFor(rules: DiffRules): CompiledDiffRules {
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
   return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
@@ -116,7 +122,7 @@ export function compareExchange(request: ComparisonRequest): ComparisonResult {
   let result = compareSides(request);
   if (request.noise) {
     const first = request.noise.side === "left" ? request.left : request.right;
-    result = { ...result, noise: compareSides({ left: first, right: request.noise.again, headers: request.headers, rules: request.rules, maxDecodedBytes: request.maxDecodedBytes }) };
+    result = { ...result, noise: compareSides({ left: first, right: request.noise.again, headers: request.headers, rules: request.rules, maxDecodedBytes: request.maxDecodedBytes, identicalBodies: request.identicalBodies }) };
   }
   if (!request.example || result.outcome === "match") return result;
   const { redactFields, maxBytes } = request.example;
@@ -137,8 +143,8 @@ export function exampleText(side: ComparedSide, fields: readonly string[], maxBy
 }
 
 /** Two answers whose bodies are the same bytes in the same encoding: nothing in them needs parsing. */
-function sameBytes(a: ComparedSide, b: ComparedSide | undefined): boolean {
-  return a.ok && b !== undefined && b.ok && header(a.response, "content-encoding") === header(b.response, "content-encoding") && bytesEqual(a.response.body, b.response.body);
+function sameBytes(a: ComparedSide, b: ComparedSide | undefined, known: boolean): boolean {
+  return a.ok && b !== undefined && b.ok && header(a.response, "content-encoding") === header(b.response, "content-encoding") && (known || bytesEqual(a.response.body, b.response.body));
 }
 
 /**
@@ -148,9 +154,10 @@ function sameBytes(a: ComparedSide, b: ComparedSide | undefined): boolean {
  * that matches (the common case) on the main thread, with no hand-off to the worker.
  */
 export function comparesWithoutParsing(request: ComparisonRequest): boolean {
-  if (!sameBytes(request.left, request.right)) return false;
+  const known = request.identicalBodies === true;
+  if (!sameBytes(request.left, request.right, known)) return false;
   if (!request.noise) return true;
-  return sameBytes(request.noise.side === "left" ? request.left : request.right, request.noise.again);
+  return sameBytes(request.noise.side === "left" ? request.left : request.right, request.noise.again, known);
 }
 
 function compareSides(request: ComparisonRequest): ComparisonResult {
@@ -177,7 +184,7 @@ function compareSides(request: ComparisonRequest): ComparisonResult {
   // The cheap test first: the same bytes with the same encoding are the same body.
   const sameEncoding = header(a, "content-encoding") === header(b, "content-encoding");
   const pairedBy: Array<{ path: string; key: string }> = [];
-  if (!(sameEncoding && bytesEqual(a.body, b.body))) differences.push(...compareBodies(a, b, request.rules, request.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES, pairedBy));
+  if (!(sameEncoding && (request.identicalBodies === true || bytesEqual(a.body, b.body)))) differences.push(...compareBodies(a, b, request.rules, request.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES, pairedBy));
   return { outcome: differences.length === 0 ? "match" : "diverge", differences, ...(pairedBy.length > 0 ? { pairedBy } : {}) };
 }
 

@@ -65,7 +65,7 @@ export function createComparer(options: ComparerOptions = {}): Comparer {
       pending++;
       const done = <T>(p: Promise<T>) => p.finally(() => pending--);
       // A large pair goes to the worker, unless its bodies are the same bytes (a memcmp away from a verdict).
-      if (sizeOf(request) > threshold && !comparesWithoutParsing(request)) {
+      if (!request.identicalBodies && sizeOf(request) > threshold && !comparesWithoutParsing(request)) {
         // The bodies are views on the shadow arena's SharedArrayBuffer (see byte-arena.ts): the worker
         // reads them in place, with nothing copied or transferred, and the session frees them after.
         return done(workerPool().run(request) as Promise<ComparisonResult>);

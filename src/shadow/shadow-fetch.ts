@@ -4,13 +4,32 @@ import { errors, type Dispatcher } from "undici";
 import { endSpan } from "../proxy/tracing.ts";
 import { classifyUpstreamError } from "../proxy/upstream-error.ts";
 import type { BoundedCapture } from "./bounded-capture.ts";
-import type { ComparedSide } from "./compare-exchange.ts";
+import type { CapturedResponse, ComparedSide } from "./compare-exchange.ts";
+import type { MirrorCapture } from "./mirror-capture.ts";
+
+/** Where an answer's bytes are kept for its comparison. */
+export type Capture = BoundedCapture | MirrorCapture;
 
 /** One side fetched for a comparison: its answer (or why there is none), how long it took, its bytes. */
 export interface FetchedSide {
   readonly side: ComparedSide;
   readonly ms: number;
-  readonly capture?: BoundedCapture;
+  readonly capture?: Capture;
+}
+
+/**
+ * A captured answer whose body is asked of the capture only when read: a pair whose bodies were found
+ * identical as they streamed is compared on status and headers, and its bytes are never put in one piece.
+ */
+export function capturedResponse(status: number, headers: CapturedResponse["headers"], capture: Capture): CapturedResponse {
+  return {
+    status,
+    headers,
+    truncated: capture.truncated,
+    get body() {
+      return capture.bytes();
+    },
+  };
 }
 
 /**
@@ -32,7 +51,7 @@ export class ShadowFetch implements Dispatcher.DispatchHandler {
 
   constructor(
     private readonly backendName: string,
-    private readonly capture: BoundedCapture,
+    private readonly capture: Capture,
     private readonly started: number,
     private readonly span: Span | undefined,
     private readonly settle: (fetched: FetchedSide) => void,
@@ -82,7 +101,7 @@ export class ShadowFetch implements Dispatcher.DispatchHandler {
     const head = this.#head;
     if (this.#settled || !head) return;
     this.#settled = true;
-    const side: ComparedSide = { ok: true, response: { status: head.status, headers: head.headers, body: this.capture.bytes(), truncated: this.capture.truncated } };
+    const side: ComparedSide = { ok: true, response: capturedResponse(head.status, head.headers, this.capture) };
     if (this.span) endSpan(this.span, head.status);
     this.settle({ side, ms: performance.now() - this.started, capture: this.capture });
   }

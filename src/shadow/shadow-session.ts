@@ -22,7 +22,8 @@ import type { NoiseModel } from "./noise-model.ts";
 import type { ArrayPairings } from "./array-pairings.ts";
 import { redactHeaders } from "./redact.ts";
 import { ResponseTee } from "./response-tee.ts";
-import { ShadowFetch, type FetchedSide } from "./shadow-fetch.ts";
+import { MirrorCapture } from "./mirror-capture.ts";
+import { capturedResponse, ShadowFetch, type Capture, type FetchedSide } from "./shadow-fetch.ts";
 
 /** What a session needs from the runner that made it. */
 export interface SessionContext {
@@ -57,6 +58,9 @@ export interface SessionPlan {
 }
 
 const SHADOW_HEADER = "x-strangler-shadow";
+
+/** A side whose bytes were mirrored against the primary's and found the same (an error side is not). */
+const isIdentical = (capture: Capture | undefined): boolean => capture instanceof MirrorCapture && capture.identical;
 
 const DIFFERENCES_PER_EXAMPLE = 50;
 
@@ -138,7 +142,7 @@ export class ShadowSession {
       this.#primary = { side: { ok: false, error: classifyUpstreamError(error, this.plan.primary.name).code }, ms };
     } else {
       this.#primary = {
-        side: { ok: true, response: { ...this.#primaryHead, body: this.#primaryCapture.bytes(), truncated: this.#primaryCapture.truncated } },
+        side: { ok: true, response: capturedResponse(this.#primaryHead.status, this.#primaryHead.headers, this.#primaryCapture) },
         ms,
       };
     }
@@ -170,7 +174,8 @@ export class ShadowSession {
     const headers = headersForBackend(plan.req, plan.requestId, backend.host);
     headers[SHADOW_HEADER] = "1";
     const span = plan.traceLink ? startShadowSpan(plan.traceLink, backend.name, headers) : undefined;
-    const capture = new BoundedCapture(plan.shadow.maxResponseBytes, this.ctx.budget);
+    // Checked against the primary's answer as it arrives, and kept only where it differs (mirror-capture.ts).
+    const capture = new MirrorCapture(plan.shadow.maxResponseBytes, this.ctx.budget, this.#primaryCapture);
     return new Promise<FetchedSide>((resolve) => {
       const fetch = new ShadowFetch(backend.name, capture, performance.now(), span, (fetched) => {
         this.#inFlight.delete(fetch);
@@ -198,8 +203,12 @@ export class ShadowSession {
     const shadow = this.#shadow;
     const tooLarge = [primary, shadow, this.#noise].some((f) => f?.side.ok && f.side.response.truncated);
     if (tooLarge) return this.#skip("response_too_large");
-    if ([this.#primaryCapture, shadow.capture, this.#noise?.capture].some((c) => c?.overBudget)) return this.#skip("overload");
+    const captures = [this.#primaryCapture, shadow.capture, this.#noise?.capture].filter((c): c is Capture => c !== undefined);
+    if (captures.some((c) => c.overBudget)) return this.#skip("overload");
     const { plan, ctx } = this;
+    // Every answer the same bytes as the primary's, as found while they streamed: nothing to parse or
+    // compare again, and the mirrors kept no copy.
+    const identicalBodies = isIdentical(shadow.capture) && (!this.#noise || isIdentical(this.#noise.capture));
     const legacy = plan.primaryRole === "legacy" ? primary : shadow;
     const target = plan.primaryRole === "legacy" ? shadow : primary;
     const { compare } = plan.shadow;
@@ -212,6 +221,7 @@ export class ShadowSession {
       right: target.side,
       headers: plan.shadow.compare.headers,
       rules,
+      identicalBodies,
       maxDecodedBytes: ctx.limits.maxDecodedBytes,
       // Rendered in the worker for a large pair; a small pair's example is rendered in #record, and only
       // when the evidence writer will keep it (see Comparer.compare).

@@ -36,3 +36,31 @@ describe("the size-aware rule: large byte-identical pairs need no parsing", () =
     expect(differing?.differences).toMatchObject([{ path: "$.items[7].name", kind: "changed" }]);
   });
 });
+
+describe("a pair whose bodies were found identical as they streamed (identicalBodies)", () => {
+  /** A side whose body must not be read: a comparison that reads it throws. */
+  const unread = (headers: Record<string, string> = {}): ComparedSide => ({
+    ok: true,
+    response: {
+      status: 200,
+      headers: { "content-type": "application/json", ...headers },
+      truncated: false,
+      get body(): Uint8Array {
+        throw new Error("the body was read");
+      },
+    },
+  });
+
+  it("is compared on status and headers alone, on the main thread, without reading a body", async () => {
+    const comparer = createComparer({ workerThresholdBytes: 16 });
+    try {
+      await expect(comparer.compare({ ...request(unread(), unread()), identicalBodies: true })).resolves.toMatchObject({ outcome: "match" });
+      const header = await comparer.compare({ ...request(unread(), unread({ "content-type": "text/plain" })), identicalBodies: true });
+      expect(header?.differences).toMatchObject([{ path: "header:content-type", kind: "changed" }]);
+      // Without the verdict the bodies are read (and here, throw): the flag is what spares them.
+      await expect(async () => comparer.compare(request(unread(), unread()))).rejects.toThrow("the body was read");
+    } finally {
+      await comparer.close();
+    }
+  });
+});
