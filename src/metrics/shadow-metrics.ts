@@ -19,6 +19,18 @@ export interface ShadowMetrics {
   initRoute(route: string): void;
 }
 
+/** A metric's children by two label values, looked up in nested maps (no key string built per call). */
+function childrenOf<T>(make: (a: string, b: string) => T): (a: string, b: string) => T {
+  const byA = new Map<string, Map<string, T>>();
+  return (a, b) => {
+    let byB = byA.get(a);
+    if (!byB) byA.set(a, (byB = new Map()));
+    let child = byB.get(b);
+    if (!child) byB.set(b, (child = make(a, b)));
+    return child;
+  };
+}
+
 export function createShadowMetrics(registry: Registry): ShadowMetrics {
   const comparisons = new Counter({
     name: "strangler_shadow_comparisons_total",
@@ -45,13 +57,18 @@ export function createShadowMetrics(registry: Registry): ShadowMetrics {
     labelNames: ["route"] as const,
     registers: [registry],
   });
+  // Every shadowed request records an outcome and two latencies: the labelled children are looked up once
+  // per route and backend (prom-client hashes the label values on every `labels` call). Label values come
+  // from the route table, so the maps hold routes × backends entries at most; no series is ever removed.
+  const outcomeOf = childrenOf((route, outcome) => comparisons.labels(route, outcome));
+  const latencyOf = childrenOf((route, backend) => latency.labels(route, backend));
   return {
-    outcome: (route, outcome) => comparisons.labels(route, outcome).inc(),
+    outcome: (route, outcome) => outcomeOf(route, outcome).inc(),
     skipped(route, reason) {
-      comparisons.labels(route, "skipped").inc();
+      outcomeOf(route, "skipped").inc();
       skipped.labels(route, reason).inc();
     },
-    latency: (route, backend, seconds) => latency.labels(route, backend).observe(seconds),
+    latency: (route, backend, seconds) => latencyOf(route, backend).observe(seconds),
     noise: (route, count) => noise.labels(route).inc(count),
     initRoute(route) {
       for (const outcome of ["match", "diverge", "error", "skipped"] as const) comparisons.labels(route, outcome).inc(0);

@@ -30,6 +30,13 @@ export interface Comparer {
   close(): Promise<void>;
 }
 
+/** A side as plain data, its body an own property: what the worker is sent (see CapturedAnswer). */
+function plain(side: ComparedSide): ComparedSide {
+  if (!side.ok) return side;
+  const { status, headers, body, truncated } = side.response;
+  return { ok: true, response: { status, headers, body, truncated } };
+}
+
 function sizeOf(request: ComparisonRequest): number {
   const side = (s: ComparedSide | undefined) => (s?.ok ? s.response.body.byteLength : 0);
   return side(request.left) + side(request.right) + side(request.noise?.again);
@@ -68,7 +75,8 @@ export function createComparer(options: ComparerOptions = {}): Comparer {
       if (!request.identicalBodies && sizeOf(request) > threshold && !comparesWithoutParsing(request)) {
         // The bodies are views on the shadow arena's SharedArrayBuffer (see byte-arena.ts): the worker
         // reads them in place, with nothing copied or transferred, and the session frees them after.
-        return done(workerPool().run(request) as Promise<ComparisonResult>);
+        const sent: ComparisonRequest = { ...request, left: plain(request.left), right: plain(request.right), ...(request.noise ? { noise: { ...request.noise, again: plain(request.noise.again) } } : {}) };
+        return done(workerPool().run(sent) as Promise<ComparisonResult>);
       }
       // Small pairs: on the next turn, after the response that produced them has been handled.
       return done(new Promise<ComparisonResult>((resolve, reject) => setImmediate(() => {

@@ -19,17 +19,26 @@ export interface FetchedSide {
 
 /**
  * A captured answer whose body is asked of the capture only when read: a pair whose bodies were found
- * identical as they streamed is compared on status and headers, and its bytes are never put in one piece.
+ * identical as they streamed is compared on status and headers, and its mirror's bytes are never read.
+ * A class (the getter on its prototype) because an object literal with a getter is slow to create; its
+ * body is therefore not an own property, and the comparer copies it into a plain object for the worker.
  */
-export function capturedResponse(status: number, headers: CapturedResponse["headers"], capture: Capture): CapturedResponse {
-  return {
-    status,
-    headers,
-    truncated: capture.truncated,
-    get body() {
-      return capture.bytes();
-    },
-  };
+export class CapturedAnswer implements CapturedResponse {
+  readonly truncated: boolean;
+  readonly #capture: Capture;
+
+  constructor(
+    readonly status: number,
+    readonly headers: CapturedResponse["headers"],
+    capture: Capture,
+  ) {
+    this.truncated = capture.truncated;
+    this.#capture = capture;
+  }
+
+  get body(): Buffer {
+    return this.#capture.bytes();
+  }
 }
 
 /**
@@ -101,7 +110,7 @@ export class ShadowFetch implements Dispatcher.DispatchHandler {
     const head = this.#head;
     if (this.#settled || !head) return;
     this.#settled = true;
-    const side: ComparedSide = { ok: true, response: capturedResponse(head.status, head.headers, this.capture) };
+    const side: ComparedSide = { ok: true, response: new CapturedAnswer(head.status, head.headers, this.capture) };
     if (this.span) endSpan(this.span, head.status);
     this.settle({ side, ms: performance.now() - this.started, capture: this.capture });
   }

@@ -23,7 +23,7 @@ import type { ArrayPairings } from "./array-pairings.ts";
 import { redactHeaders } from "./redact.ts";
 import { ResponseTee } from "./response-tee.ts";
 import { MirrorCapture } from "./mirror-capture.ts";
-import { capturedResponse, ShadowFetch, type Capture, type FetchedSide } from "./shadow-fetch.ts";
+import { CapturedAnswer, ShadowFetch, type Capture, type FetchedSide } from "./shadow-fetch.ts";
 
 /** What a session needs from the runner that made it. */
 export interface SessionContext {
@@ -142,7 +142,7 @@ export class ShadowSession {
       this.#primary = { side: { ok: false, error: classifyUpstreamError(error, this.plan.primary.name).code }, ms };
     } else {
       this.#primary = {
-        side: { ok: true, response: capturedResponse(this.#primaryHead.status, this.#primaryHead.headers, this.#primaryCapture) },
+        side: { ok: true, response: new CapturedAnswer(this.#primaryHead.status, this.#primaryHead.headers, this.#primaryCapture) },
         ms,
       };
     }
