@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import { finished as finishedStream, type Readable, type Writable } from "node:stream";
+import type { Readable } from "node:stream";
 import { errors, type Dispatcher } from "undici";
 import type { RepeatedEvents } from "../log/repeated-events.ts";
 import { statusClassOf, UNROUTED, type ProxyMetrics } from "../metrics/proxy-metrics.ts";
@@ -80,13 +80,10 @@ export interface Exchange {
 }
 
 /**
- * Where the upstream's answer goes: the client's response, or a tee that also keeps a copy for the
- * shadow comparison; undefined when the answer is a 5xx about to be replayed (it is dropped).
+ * Starts the client's answer from the upstream's head; returns where its body goes: the client's
+ * response, or undefined when the answer is a 5xx about to be replayed (it is dropped).
  */
-type AnswerSink = ServerResponse | Writable;
-
-/** Starts the client's answer from the upstream's head; returns where its body goes. */
-function startAnswer(ex: Exchange, statusCode: number, headers: IncomingHttpHeaders): AnswerSink | undefined {
+function startAnswer(ex: Exchange, statusCode: number, headers: IncomingHttpHeaders): ServerResponse | undefined {
   if (ex.accessLog) ex.upstreamMs = performance.now() - ex.started;
   const length = headers["content-length"];
   ex.responseBytes = typeof length === "string" ? Number(length) : undefined;
@@ -103,7 +100,8 @@ function startAnswer(ex: Exchange, statusCode: number, headers: IncomingHttpHead
     lingerOnClose(ex.req, ex.limits);
   }
   ex.res.writeHead(statusCode, out);
-  return ex.shadow ? ex.shadow.primaryResponse(ex.res, statusCode, headers) : ex.res;
+  ex.shadow?.primaryHead(statusCode, headers);
+  return ex.res;
 }
 
 /**
@@ -117,7 +115,7 @@ function startAnswer(ex: Exchange, statusCode: number, headers: IncomingHttpHead
  */
 class UpstreamAttempt implements Dispatcher.DispatchHandler {
   #controller: Dispatcher.DispatchController | undefined = undefined;
-  #sink: AnswerSink | undefined = undefined;
+  #sink: ServerResponse | undefined = undefined;
   /** Why the attempt was aborted before undici started it, if it was. */
   #abortedBefore: Error | undefined = undefined;
   /** The upstream's answer has ended, whole or not: nothing is left to abort. */
@@ -141,21 +139,16 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200) return; // an informational answer (103 Early Hints): the real one follows
-    const sink = startAnswer(this.ex, statusCode, headers);
-    this.#sink = sink;
-    if (sink && sink !== this.ex.res) {
-      // A tee is over once the client has taken the last chunk and the copy is whole, or when it fails
-      // (the client left while a chunk waited): then the upstream is aborted too.
-      finishedStream(sink, (error) => {
-        if (error) this.abort(error);
-        this.#finish(error ?? null);
-      });
-    }
+    this.#sink = startAnswer(this.ex, statusCode, headers);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     const sink = this.#sink;
-    if (!sink || sink.write(chunk)) return;
+    if (!sink) return;
+    // A shadowed exchange keeps a bounded copy of what the client is sent (no stream in between: a tee
+    // Writable per request cost more than the copy; see the README's Performance section).
+    this.ex.shadow?.primaryChunk(chunk);
+    if (sink.write(chunk)) return;
     // The client is slower than the backend: hold the backend until the client has taken this chunk.
     controller.pause();
     this.#resume ??= () => this.#controller?.resume();
@@ -164,16 +157,13 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.#upstreamDone = true;
-    const sink = this.#sink;
-    sink?.end();
-    if (sink === undefined || sink === this.ex.res) this.#finish(null); // a tee finishes as above
+    this.#sink?.end();
+    this.#finish(null);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     this.#upstreamDone = true;
-    this.#finish(error);
-    // A tee is destroyed here; the client's own response is cut (or answered) by finished().
-    if (this.#sink && this.#sink !== this.ex.res) this.#sink.destroy();
+    this.#finish(error); // the client's response is cut (or answered) by finished()
   }
 
   #finish(error: Error | null): void {

@@ -1,6 +1,6 @@
 import type { SpanContext } from "@opentelemetry/api";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { Transform, type Readable, type Writable } from "node:stream";
+import type { IncomingMessage } from "node:http";
+import { Transform, type Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { ShadowConfig, ShadowingLimits } from "../config/schema.ts";
 import type { BackendRole } from "../decision/decider.ts";
@@ -21,7 +21,6 @@ import type { Difference } from "./json-diff.ts";
 import type { NoiseModel } from "./noise-model.ts";
 import type { ArrayPairings } from "./array-pairings.ts";
 import { redactHeaders } from "./redact.ts";
-import { ResponseTee } from "./response-tee.ts";
 import { MirrorCapture } from "./mirror-capture.ts";
 import { CapturedAnswer, ShadowFetch, type Capture, type FetchedSide } from "./shadow-fetch.ts";
 
@@ -126,11 +125,18 @@ export class ShadowSession {
     return stream.pipe(tee) as Readable as T;
   }
 
-  /** The writable the primary's answer goes to: the client's response, with a bounded copy kept. */
-  primaryResponse(res: ServerResponse, status: number, headers: Record<string, string | string[] | undefined>): Writable {
+  /**
+   * The primary's answer has started: its head. Its body's chunks follow through `primaryChunk` as they
+   * are written to the client (the data plane writes them; a bounded copy is kept here).
+   */
+  primaryHead(status: number, headers: Record<string, string | string[] | undefined>): void {
     this.#primaryHead = { status, headers };
     this.#primaryCapture.expect(Number(headers["content-length"] ?? 0));
-    return new ResponseTee(res, this.#primaryCapture);
+  }
+
+  /** One chunk of the primary's body, as it goes to the client. */
+  primaryChunk(chunk: Buffer): void {
+    this.#primaryCapture.add(chunk);
   }
 
   /** The primary exchange is over: `error` is its transport error, or null when the client has its whole answer. */
