@@ -63,6 +63,8 @@ const isIdentical = (capture: Capture | undefined): boolean => capture instanceo
 
 const DIFFERENCES_PER_EXAMPLE = 50;
 
+const NO_SIGNATURES: EvidenceBatchItem["signatures"] = [];
+
 /**
  * One shadowed request: captures the request body and the primary's answer (bounded), sends the same
  * request to the other backend (and, for a noise sample, to the primary again) on the shadow pools,
@@ -251,6 +253,12 @@ export class ShadowSession {
     ctx.metrics.latency(route, plan.primaryRole === "legacy" ? plan.primary.name : plan.shadowBackend.name, legacy.ms / 1000);
     ctx.metrics.latency(route, plan.primaryRole === "legacy" ? plan.shadowBackend.name : plan.primary.name, target.ms / 1000);
 
+    if (!noiseResult && result.outcome === "match" && result.differences.length === 0) {
+      // The common case, with nothing to sort out: counted, and an outcome for the store.
+      ctx.metrics.outcome(route, "match");
+      ctx.evidence.push({ routeId: route, at: new Date().toISOString(), outcome: "match", signatures: NO_SIGNATURES });
+      return;
+    }
     // Noise: what differs between two answers of the same backend to this very request, and what was learned before.
     const sampleNoise = noiseResult && noiseResult.outcome !== "error" ? noiseResult.differences.filter((d) => d.kind !== "status").map((d) => signaturePath(d.path)) : undefined;
     if (sampleNoise) ctx.noise.observe(route, sampleNoise);
