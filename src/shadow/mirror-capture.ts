@@ -4,8 +4,9 @@ import type { ByteArena } from "./byte-arena.ts";
 /**
  * The capture of an answer expected to be the same bytes as another one (the shadow's and the noise
  * sample's, against the primary's): each chunk is checked against the reference as it arrives and, while
- * they agree, not kept at all. A chunk that arrives before the reference has those bytes waits, held by
- * reference and counted against the arena's limit, until the reference catches up. At the first
+ * they agree, not kept at all. Bytes that arrive before the reference has them (the shadow is read as
+ * fast as its backend sends, the primary at the client's pace) are copied into a lead block of the arena
+ * until the reference catches up, then the block is given back. At the first
  * difference the mirror starts keeping everything in a BoundedCapture of its own (the agreed prefix copied
  * from the reference, then its own chunks), so a differing answer is still there whole for the diff.
  *
@@ -13,18 +14,20 @@ import type { ByteArena } from "./byte-arena.ts";
  * as the bytes pass and no second copy, and the pair's verdict on the bodies (`identical`) is known
  * before the comparison starts: it neither compares the bodies again nor hands them to the worker.
  *
- * Why the reference itself is copied into the arena rather than held as the chunks it came in: held
- * chunks outlive scavenges and cost more in collections than the copy does (`npm run bench`, 1 MB
- * shadowed, two runs: copying was 5% cheaper in CPU per request and lower in p99).
+ * Why copies into the arena (the reference's, the lead's) rather than holding the chunks as they came:
+ * held chunks outlive young-generation collections and cost more in collections than the copy does
+ * (`npm run bench`, 1 MB shadowed: copying the primary was 5% cheaper in CPU per request, twice, and a
+ * mirror holding its lead as chunks made whole rounds ~50% dearer).
  */
 export class MirrorCapture {
-  /** Bytes known equal to the reference's first ones, and not kept. */
+  /** Bytes known equal to the reference's first ones, and not kept (but for a lead not yet let go). */
   #verified = 0;
-  /** Chunks ahead of the reference, held until it has those bytes. */
-  #waiting: Buffer[] = [];
-  #waitingBytes = 0;
+  /** Bytes that arrived ahead of the reference: those from `#leadStart` on, until they are checked. */
+  #lead: BoundedCapture | undefined;
+  #leadStart = 0;
   /** Once the answers differ (or cannot be checked), everything is kept here. */
   #own: BoundedCapture | undefined;
+  #expected = 0;
   #released = false;
   truncated = false;
   overBudget = false;
@@ -38,10 +41,9 @@ export class MirrorCapture {
   }
 
   get size(): number {
-    return this.#own ? this.#own.size : this.#verified + this.#waitingBytes;
+    if (this.#own) return this.#own.size;
+    return this.#lead ? this.#leadStart + this.#lead.size : this.#verified;
   }
-
-  #expected = 0;
 
   /** As BoundedCapture.expect. */
   expect(bytes: number): void {
@@ -51,7 +53,7 @@ export class MirrorCapture {
 
   /** Whether the whole answer is byte for byte the reference's whole answer (as far as both were read). */
   get identical(): boolean {
-    return !this.#own && !this.#released && !this.truncated && !this.overBudget && this.#waitingBytes === 0 && this.#verified === this.reference.size && !this.reference.truncated && !this.reference.overBudget;
+    return !this.#own && !this.#lead && !this.#released && !this.truncated && !this.overBudget && this.#verified === this.reference.size && !this.reference.truncated && !this.reference.overBudget;
   }
 
   add(chunk: Buffer): void {
@@ -62,74 +64,85 @@ export class MirrorCapture {
       this.overBudget = this.#own.overBudget;
       return;
     }
-    const room = this.limit - this.size;
     // Past the limit the pair is not compared at all (response_too_large): nothing more is worth keeping.
-    if (chunk.length > room) {
+    if (chunk.length > this.limit - this.size) {
       this.truncated = true;
       return;
     }
-    if (!this.arena.hold(chunk.length)) {
-      this.overBudget = true;
-      return this.#dropWaiting();
+    let rest = chunk;
+    if (!this.#lead) {
+      // As much as the reference already has is checked at once, and not kept.
+      const n = Math.min(this.reference.size - this.#verified, rest.length);
+      if (n > 0) {
+        if (!this.reference.holdsAt(this.#verified, rest.subarray(0, n))) return this.#keepEverything(rest);
+        this.#verified += n;
+        rest = rest.subarray(n);
+      }
+      if (rest.length === 0) return;
+      this.#lead = new BoundedCapture(this.limit, this.arena);
+      this.#lead.expect(this.#expected - this.#verified);
+      this.#leadStart = this.#verified;
     }
-    this.#waiting.push(chunk);
-    this.#waitingBytes += chunk.length;
+    this.#lead.add(rest);
+    if (this.#lead.overBudget) {
+      this.overBudget = true;
+      return this.#dropLead();
+    }
     this.#check();
   }
 
-  /** Checks the waiting chunks against what the reference has by now. */
+  /** Checks the lead against what the reference has by now; a lead wholly checked is given back. */
   #check(): void {
-    if (this.#released) return;
-    while (!this.#own && this.#waiting.length > 0) {
-      const chunk = this.#waiting[0] as Buffer;
-      if (this.reference.size < this.#verified + chunk.length) {
-        // The reference will not get these bytes (it ended shorter, or stopped): the answers differ.
-        if (this.reference.truncated || this.reference.overBudget) this.#keepEverything();
-        return;
-      }
-      if (!this.reference.holdsAt(this.#verified, chunk)) return this.#keepEverything();
-      this.#waiting.shift();
-      this.#waitingBytes -= chunk.length;
-      this.arena.unhold(chunk.length);
-      this.#verified += chunk.length;
+    const lead = this.#lead;
+    if (this.#released || this.#own || !lead) return;
+    const leadEnd = this.#leadStart + lead.size;
+    const upTo = Math.min(this.reference.size, leadEnd);
+    if (upTo > this.#verified) {
+      const theirs = this.reference.bytes().subarray(this.#verified, upTo);
+      const ours = lead.bytes().subarray(this.#verified - this.#leadStart, upTo - this.#leadStart);
+      if (!theirs.equals(ours)) return this.#keepEverything(undefined);
+      this.#verified = upTo;
     }
+    if (this.#verified === leadEnd) this.#dropLead();
+    // The reference will not get the rest (it stopped): the answers differ.
+    else if (this.reference.truncated || this.reference.overBudget) this.#keepEverything(undefined);
   }
 
-  /** From now on this answer is kept whole: the agreed prefix (copied from the reference), then its own chunks. */
-  #keepEverything(): void {
+  /** From now on this answer is kept whole: the agreed prefix (copied from the reference), the lead, `next`. */
+  #keepEverything(next: Buffer | undefined): void {
     if (this.#own) return;
     if (this.reference.overBudget) {
       // The agreed prefix is gone with the reference's bytes; the pair is skipped as overload anyway.
       this.overBudget = true;
-      return this.#dropWaiting();
+      return this.#dropLead();
     }
     const own = new BoundedCapture(this.limit, this.arena);
     own.expect(this.#expected);
     if (this.#verified > 0) own.add(this.reference.bytes().subarray(0, this.#verified));
-    for (const chunk of this.#waiting) own.add(chunk);
-    this.#dropWaiting();
+    if (this.#lead) own.add(this.#lead.bytes().subarray(this.#verified - this.#leadStart));
+    this.#dropLead();
+    if (next) own.add(next);
     this.#own = own;
     this.overBudget = own.overBudget;
     this.truncated = own.truncated;
   }
 
-  #dropWaiting(): void {
-    this.arena.unhold(this.#waitingBytes);
-    this.#waiting = [];
-    this.#waitingBytes = 0;
+  #dropLead(): void {
+    this.#lead?.release();
+    this.#lead = undefined;
   }
 
   /** The bytes in one piece (the reference's, when identical). Valid until `release` (of both). */
   bytes(): Buffer {
     if (this.identical) return this.reference.bytes();
-    this.#keepEverything();
+    this.#keepEverything(undefined);
     return (this.#own as BoundedCapture).bytes();
   }
 
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#dropWaiting();
+    this.#dropLead();
     this.#own?.release();
   }
 }
