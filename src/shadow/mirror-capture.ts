@@ -116,11 +116,17 @@ export class MirrorCapture {
       this.overBudget = true;
       return this.#dropLead();
     }
-    const own = new BoundedCapture(this.limit, this.arena);
-    own.expect(this.#expected);
-    if (this.#verified > 0) own.add(this.reference.bytes().subarray(0, this.#verified));
-    if (this.#lead) own.add(this.#lead.bytes().subarray(this.#verified - this.#leadStart));
-    this.#dropLead();
+    let own: BoundedCapture;
+    if (this.#lead && this.#leadStart === 0) {
+      own = this.#lead; // the lead is the whole answer so far (it was ahead from the first byte): kept as it is
+      this.#lead = undefined;
+    } else {
+      own = new BoundedCapture(this.limit, this.arena);
+      own.expect(this.#expected);
+      if (this.#verified > 0) own.add(this.reference.bytes().subarray(0, this.#verified));
+      if (this.#lead) own.add(this.#lead.bytes().subarray(this.#verified - this.#leadStart));
+      this.#dropLead();
+    }
     if (next) own.add(next);
     this.#own = own;
     this.overBudget = own.overBudget;
