@@ -16,8 +16,8 @@ import type { ByteArena } from "./byte-arena.ts";
  *
  * Why copies into the arena (the reference's, the lead's) rather than holding the chunks as they came:
  * held chunks outlive young-generation collections and cost more in collections than the copy does
- * (`npm run bench`, 1 MB shadowed: copying the primary was 5% cheaper in CPU per request, twice, and a
- * mirror holding its lead as chunks made whole rounds ~50% dearer).
+ * (`npm run bench`, 1 MB shadowed: copying the primary was 5% cheaper in CPU per request than holding
+ * its chunks, twice; for the lead the difference was within the bench's noise).
  */
 export class MirrorCapture {
   /** Bytes known equal to the reference's first ones, and not kept (but for a lead not yet let go). */
