@@ -215,7 +215,7 @@ export class ShadowSession {
     if (captures.some((c) => c.overBudget)) return this.#skip("overload");
     const { plan, ctx } = this;
     // Every answer the same bytes as the primary's, as found while they streamed: nothing to parse or
-    // compare again, and the mirrors kept no copy.
+    // compare again, and the mirrors hold nothing.
     const identicalBodies = isIdentical(shadow.capture) && (!this.#noise || isIdentical(this.#noise.capture));
     const legacy = plan.primaryRole === "legacy" ? primary : shadow;
     const target = plan.primaryRole === "legacy" ? shadow : primary;
