@@ -21,31 +21,14 @@ export class ByteArena {
     this.#free = [{ offset: 0, size: Math.floor(limit / ALIGN) * ALIGN }];
   }
 
-  /** Bytes held by live blocks and by captures holding chunks in place (`hold`). */
+  /** Bytes held by live blocks. */
   get used(): number {
     return this.#used;
-  }
-
-  /**
-   * Counts `bytes` that a capture keeps where they already are (the chunks undici and the socket handed
-   * it, held by reference instead of copied in): they share the one limit with the blocks. False, and
-   * nothing counted, when they do not fit.
-   */
-  hold(bytes: number): boolean {
-    if (this.#used + bytes > this.limit) return false;
-    this.#used += bytes;
-    return true;
-  }
-
-  /** Gives back bytes counted by `hold`. */
-  unhold(bytes: number): void {
-    this.#used -= bytes;
   }
 
   /** A block of at least `bytes` (its length is `bytes`), or undefined when no free block is large enough. */
   alloc(bytes: number): Buffer | undefined {
     const size = roundUp(bytes);
-    if (this.#used + size > this.limit) return undefined; // held chunks count against the same limit
     const index = this.#free.findIndex((b) => b.size >= size);
     if (index === -1) return undefined;
     const block = this.#free[index] as { offset: number; size: number };

@@ -6,13 +6,14 @@ import type { ByteArena } from "./byte-arena.ts";
  * sample's, against the primary's): each chunk is checked against the reference as it arrives and, while
  * they agree, not kept at all. Bytes that arrive before the reference has them (the shadow is read as
  * fast as its backend sends, the primary at the client's pace) are copied into a lead block of the arena
- * until the reference catches up, then the block is given back. At the first
- * difference the mirror starts keeping everything in a BoundedCapture of its own (the agreed prefix copied
- * from the reference, then its own chunks), so a differing answer is still there whole for the diff.
+ * until the reference catches up, then the block is given back. At the first difference the mirror keeps
+ * everything in a BoundedCapture of its own (the agreed prefix copied from the reference, the lead, then
+ * its own chunks), so a differing answer is still there whole for the diff.
  *
  * So the common case of a migration, a large answer both backends give byte for byte, costs one memcmp
- * as the bytes pass and no second copy, and the pair's verdict on the bodies (`identical`) is known
- * before the comparison starts: it neither compares the bodies again nor hands them to the worker.
+ * as the bytes pass and a copy only of what arrived ahead of the primary, and the pair's verdict on the
+ * bodies (`identical`) is known before the comparison starts: it neither compares the bodies again nor
+ * hands them to the worker.
  *
  * Why copies into the arena (the reference's, the lead's) rather than holding the chunks as they came:
  * held chunks outlive young-generation collections and cost more in collections than the copy does
