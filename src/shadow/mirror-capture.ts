@@ -111,7 +111,7 @@ export class MirrorCapture {
 
   /** From now on this answer is kept whole: the agreed prefix (copied from the reference), the lead, `next`. */
   #keepEverything(next: Buffer | undefined): void {
-    if (this.#own) return;
+    if (this.#own || this.#released) return; // released: nothing may take arena memory again
     if (this.reference.overBudget) {
       // The agreed prefix is gone with the reference's bytes; the pair is skipped as overload anyway.
       this.overBudget = true;
@@ -139,11 +139,14 @@ export class MirrorCapture {
     this.#lead = undefined;
   }
 
-  /** The bytes in one piece (the reference's, when identical). Valid until `release` (of both). */
+  /**
+   * The bytes in one piece (the reference's, when identical), valid until `release` (of both); empty,
+   * as BoundedCapture's, when nothing is kept (over budget, or released).
+   */
   bytes(): Buffer {
     if (this.identical) return this.reference.bytes();
     this.#keepEverything(undefined);
-    return (this.#own as BoundedCapture).bytes();
+    return this.#own?.bytes() ?? Buffer.alloc(0);
   }
 
   release(): void {

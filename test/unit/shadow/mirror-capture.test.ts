@@ -96,7 +96,9 @@ describe("a mirror capture checks an answer against the primary's as it streams"
     expect(arena.used).toBeLessThan(40_000 + 64); // the mirror's chunk checked and let go: only the primary's copy
     mirror.add(Buffer.alloc(30_000, 1)); // ahead again, past what the arena has left
     expect(mirror.overBudget).toBe(true);
+    expect(mirror.bytes()).toHaveLength(0); // nothing kept, and nothing to throw on
     mirror.release();
+    expect(mirror.bytes()).toHaveLength(0); // and a released mirror takes no arena memory again
     reference.release();
     expect(arena.used).toBe(0);
   });
