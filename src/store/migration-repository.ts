@@ -77,6 +77,8 @@ export function changedMigration(before: MigrationRecord, c: MigrationChange, ex
 /** Migration state and promotion progress per route, with compare-and-set so processes never double-step. */
 export interface MigrationRepository {
   get(routeId: string): MigrationRecord | undefined;
+  /** Every route's row, in one read (the judge's tick). */
+  all(): MigrationRecord[];
   /** Creates the row of a route seen for the first time. */
   ensure(routeId: string, state: MigrationState, actor: string): MigrationRecord;
   /**
@@ -91,6 +93,7 @@ export interface MigrationRepository {
 
 export function createMigrationRepository(db: Database.Database, appendAudit: (entry: Omit<NewAuditEntry, "at">) => void): MigrationRepository {
   const select = db.prepare("SELECT * FROM route_migration WHERE route_id = ?");
+  const selectAll = db.prepare("SELECT * FROM route_migration ORDER BY route_id");
   const selectRetired = db.prepare("SELECT route_id FROM route_migration WHERE state = 'retired' ORDER BY route_id").pluck();
   const get = (routeId: string) => {
     const row = select.get(routeId) as MigrationRow | undefined;
@@ -121,6 +124,7 @@ export function createMigrationRepository(db: Database.Database, appendAudit: (e
   );
   return {
     get,
+    all: () => (selectAll.all() as MigrationRow[]).map(toMigrationRecord),
     retired: () => selectRetired.all() as string[],
     ensure(routeId, state, actor) {
       db.prepare(

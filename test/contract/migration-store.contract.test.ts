@@ -28,6 +28,19 @@ describe.each(storeKinds(() => postgres))("the migration store on %s", (_kind, o
   );
 
   it(
+    "reads every route's row at once, as get reads each (the judge's tick)",
+    withStore(open, async (s) => {
+      const [one, two] = [await s.node(), await s.node()];
+      expect(await one.migrations.all()).toEqual([]);
+      await one.migrations.ensure("b", "shadowing", "file");
+      await two.migrations.ensure("a", "legacy", "file");
+      await two.migrations.change("a", { state: "halted", promotion: "paused", stepIndex: 1, stepStartedAt: 5_000, actor: "guard", reason: "trip" }, audit("trip"));
+      expect(await one.migrations.all()).toEqual([await one.migrations.get("a"), await one.migrations.get("b")]);
+      expect((await one.migrations.all()).map((r) => [r.routeId, r.state, r.stepStartedAt])).toEqual([["a", "halted", 5_000], ["b", "shadowing", null]]);
+    }),
+  );
+
+  it(
     "moves since/by/reason only when the state changes, and audits every change in the same transaction",
     withStore(open, async (s) => {
       const { migrations, rollouts } = await s.node();

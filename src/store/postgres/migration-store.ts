@@ -20,6 +20,9 @@ export function createPostgresMigrationStore(pool: pg.Pool): MigrationStore {
   };
   return {
     get: (routeId) => get(pool, routeId),
+    async all() {
+      return (await pool.query<MigrationRow>("SELECT * FROM route_migration ORDER BY route_id")).rows.map(toRecord);
+    },
     async ensure(routeId, state, actor) {
       await pool.query(
         `INSERT INTO route_migration (route_id, state, state_since, state_by, state_reason) VALUES ($1, $2, $3, $4, 'route added') ON CONFLICT (route_id) DO NOTHING`,
