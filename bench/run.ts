@@ -6,11 +6,14 @@
  * seconds, the setups taking turns over --rounds rounds (the order turning each round). For each: req/s,
  * p50, p99 (medians of its slices), the proxy's CPU per request (its own utime + stime from /proc, workers
  * included, summed over the slices and divided by their requests), its peak RSS, and ratios to the
- * baselines of the same run. Then a memory soak of the real proxy. Prints a table and the targets, and
- * writes bench/results/latest.json.
+ * baselines of the same run. Each round then drives the setups that carry the latency targets at a steady
+ * --rate (open loop, bench/steady-load.ts) for --steady-duration seconds: their p50 and p99 below
+ * saturation, where a closed loop would charge a costlier setup the longer queue its lower throughput
+ * builds. Then a memory soak of the real proxy. Prints a table and the targets, and writes
+ * bench/results/latest.json.
  *
  *   npm run bench -- [--duration 2] [--warmup 2] [--connections 50] [--rounds 6] [--soak 60] [--workers 2] [--cpu-prof]
- *                    [--only "ours shadow 100%,ours shadow diverging"]
+ *                    [--rate auto] [--steady-duration 4] [--only "ours shadow 100%,ours shadow diverging"]
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -21,6 +24,7 @@ import { once } from "node:events";
 import autocannon from "autocannon";
 import pg from "pg";
 import { postgresBinDir, POSTGRES_MISSING, startTempPostgres, type TempPostgres } from "../scripts/temp-postgres.ts";
+import { steadyLoad, type SteadyResult } from "./steady-load.ts";
 import { cpuSeconds, processTree, ROOT, rssBytes, startProcess, type Started } from "./processes.ts";
 
 const { values } = parseArgs({
@@ -33,6 +37,8 @@ const { values } = parseArgs({
     workers: { type: "string", default: String(Math.max(2, cpus().length)) },
     "cpu-prof": { type: "boolean", default: false },
     only: { type: "string" },
+    rate: { type: "string", default: "auto" },
+    "steady-duration": { type: "string", default: "4" },
   },
 });
 const ONLY = values.only ? new Set(values.only.split(",").map((s) => s.trim())) : undefined;
@@ -42,6 +48,14 @@ const CONNECTIONS = Number(values.connections);
 const ROUNDS = Math.max(1, Number(values.rounds));
 const SOAK = Number(values.soak);
 const WORKERS = Number(values.workers);
+/**
+ * Requests a second of the steady (open-loop) latency slices; "auto": a third of the slowest steady
+ * setup's throughput in the first round, so that every one of them runs well under its capacity on
+ * whatever machine (and in whatever minute) the bench runs.
+ */
+let RATE = values.rate === "auto" ? 0 : Number(values.rate);
+/** Longer than a saturated slice: a p99 of a few thousand requests moves with a single pause. */
+const STEADY_DURATION = Number(values["steady-duration"]);
 const RESULTS = join(ROOT, "bench", "results");
 mkdirSync(RESULTS, { recursive: true });
 
@@ -54,6 +68,8 @@ interface Setup {
   readonly name: string;
   readonly description: string;
   readonly path: string;
+  /** Also measured at a steady --rate, for its latency below saturation (the p99 targets). */
+  readonly steady?: boolean;
   /** Starts the system under test; a string (the reason, printed) when it cannot run here. */
   readonly start: (backends: Backends) => Promise<Running | string>;
 }
@@ -191,9 +207,10 @@ http { access_log off; upstream backend { server 127.0.0.1:${legacy}; keepalive 
 }
 
 const SETUPS: Setup[] = [
-  { name: "direct", description: "the client talks to the backend (the floor)", path: "/bench/items/1", start: async ({ legacy }) => ({ port: legacy, stop: async () => undefined }) },
+  { name: "direct", steady: true, description: "the client talks to the backend (the floor)", path: "/bench/items/1", start: async ({ legacy }) => ({ port: legacy, stop: async () => undefined }) },
   {
     name: "bare undici",
+    steady: true,
     description: "a 30-line Pool.stream pass-through: the forwarding engine alone",
     path: "/bench/items/1",
     start: async ({ legacy }) => {
@@ -203,6 +220,7 @@ const SETUPS: Setup[] = [
   },
   {
     name: "bare http-proxy",
+    steady: true,
     description: "the design card's engine: an http-proxy (http-proxy-3) pass-through with a keep-alive agent",
     path: "/bench/items/1",
     start: async ({ legacy }) => {
@@ -210,12 +228,13 @@ const SETUPS: Setup[] = [
       return { port: proc.ready.port as number, proc, stop: () => proc.stop() };
     },
   },
-  { name: "ours pass-through", description: "the real proxy: 60 routes, flags evaluated, metrics on, rollout 50%", path: "/bench/items/1", start: ours({}) },
-  { name: "ours on PostgreSQL", description: "the same with its state on PostgreSQL (DATABASE_URL, fleet mode)", path: "/bench/items/1", start: oursOnPostgres() },
-  { name: "ours access log 100%", description: "the pass-through with an access log line for every request (accessLog.sampleRatio 1), to stdout (a pipe the bench drains)", path: "/bench/items/1", start: ours({ BENCH_ACCESS_LOG: "1" }) },
-  { name: "ours shadow 100%", description: "the same route shadowed at 100%: both backends answer, compared", path: "/bench/items/1", start: ours({ BENCH_SHADOW: "1" }) },
+  { name: "ours pass-through", steady: true, description: "the real proxy: 60 routes, flags evaluated, metrics on, rollout 50%", path: "/bench/items/1", start: ours({}) },
+  { name: "ours on PostgreSQL", steady: true, description: "the same with its state on PostgreSQL (DATABASE_URL, fleet mode)", path: "/bench/items/1", start: oursOnPostgres() },
+  { name: "ours access log 100%", steady: true, description: "the pass-through with an access log line for every request (accessLog.sampleRatio 1), to stdout (a pipe the bench drains)", path: "/bench/items/1", start: ours({ BENCH_ACCESS_LOG: "1" }) },
+  { name: "ours shadow 100%", steady: true, description: "the same route shadowed at 100%: both backends answer, compared", path: "/bench/items/1", start: ours({ BENCH_SHADOW: "1" }) },
   {
     name: "ours shadow diverging",
+    steady: true,
     description: "the same, with a service whose every answer differs: each comparison diffs, records and stores evidence",
     path: "/bench/items/1",
     start: ours({ BENCH_SHADOW: "1" }, [], (b) => b.divergent),
@@ -292,6 +311,18 @@ async function measure(setup: Setup, started: Running, round: number): Promise<M
   };
 }
 
+/** One steady slice: latency at --rate, the setup well under its capacity. */
+interface SteadyMeasurement extends SteadyResult {
+  readonly setup: string;
+  readonly round: number;
+}
+
+async function measureSteady(setup: Setup, started: Running, round: number): Promise<SteadyMeasurement> {
+  const result = await steadyLoad(`http://127.0.0.1:${started.port}${setup.path}`, RATE, STEADY_DURATION, CONNECTIONS, { "x-user-id": "bench-user" });
+  await quiet(started.proc?.child.pid ? processTree(started.proc.child.pid) : []);
+  return { setup: setup.name, round, ...result };
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
@@ -330,6 +361,7 @@ const target = await startProcess(node, [...tsx, "bench/backend.ts"], {}, isPort
 const divergent = await startProcess(node, [...tsx, "bench/backend.ts"], { BENCH_VARIANT: "diverge" }, isPort);
 const backends: Backends = { legacy: legacy.ready.port as number, target: target.ready.port as number, divergent: divergent.ready.port as number };
 const measurements: Measurement[] = [];
+const steadyMeasurements: SteadyMeasurement[] = [];
 const skipped = new Map<string, string>();
 const shadowed = new Map<string, ShadowOutcomes>();
 try {
@@ -356,6 +388,19 @@ try {
         measurements.push(m);
         console.log(`  round ${round} ${setup.name}: ${m.rps} req/s, p99 ${m.p99} ms, ${m.cpuUsPerRequest ?? "-"} µs CPU/req`);
       }
+      // Latency below saturation: at a fixed rate, a setup that costs more per request is not also
+      // charged the longer queue that its lower throughput builds under a closed loop.
+      if (RATE === 0) {
+        const slowest = Math.min(...measurements.filter((m) => running.some((r) => r.setup.steady && r.setup.name === m.setup)).map((m) => m.rps));
+        RATE = Number.isFinite(slowest) ? Math.max(100, Math.floor(slowest / 3 / 100) * 100) : 1000;
+        console.log(`  steady rate: ${RATE} req/s (a third of the slowest steady setup's first round)`);
+      }
+      for (const { setup, started } of [...running.slice(shift), ...running.slice(0, shift)]) {
+        if (!setup.steady) continue;
+        const m = await measureSteady(setup, started, round);
+        steadyMeasurements.push(m);
+        console.log(`  round ${round} ${setup.name} at ${RATE} req/s: p50 ${m.p50} ms, p99 ${m.p99} ms, p99.9 ${m.p999} ms${m.errors ? `, ${m.errors} errors` : ""}`);
+      }
     }
     // A shadow skipped is a shadow not measured: say how many of each shadowed setup's requests were compared.
     for (const { setup, started } of running) {
@@ -368,6 +413,7 @@ try {
 
   const summary = SETUPS.filter((s) => !skipped.has(s.name) && (!ONLY || ONLY.has(s.name))).map((s) => {
     const ms = measurements.filter((m) => m.setup === s.name);
+    const steady = steadyMeasurements.filter((m) => m.setup === s.name);
     return {
       setup: s.name,
       description: s.description,
@@ -379,6 +425,10 @@ try {
       peakRssMb: ms[0]?.peakRssMb === null ? null : Math.max(...ms.map((m) => m.peakRssMb as number)),
       dbCommitsPerSecond: ms[0]?.dbCommitsPerSecond === null ? null : median(ms.map((m) => m.dbCommitsPerSecond as number)),
       errors: ms.reduce((a, m) => a + m.errors, 0),
+      /** Latency at the steady rate (medians of its slices), null for a setup not measured so. */
+      steadyP50: steady.length ? Math.round(median(steady.map((m) => m.p50)) * 100) / 100 : null,
+      steadyP99: steady.length ? Math.round(median(steady.map((m) => m.p99)) * 100) / 100 : null,
+      steadyErrors: steady.reduce((a, m) => a + m.errors, 0),
     };
   });
   const by = (name: string) => summary.find((s) => s.setup === name);
@@ -405,12 +455,19 @@ try {
     rpsVsDirect: ratio(s.rps, direct?.rps),
     cpuVsBare: ratio(s.cpuUsPerRequest, bare?.cpuUsPerRequest),
     p99MinusBareMs: bare ? Math.round((s.p99 - bare.p99) * 100) / 100 : null,
+    steadyP99MinusBareMs: bare?.steadyP99 != null && s.steadyP99 != null ? Math.round((s.steadyP99 - bare.steadyP99) * 100) / 100 : null,
   }));
+  /** A p99 target: the steady-rate p99s differ by at most 1 ms, and the setup answered all of that load. */
+  const within1ms = (a: (typeof summary)[number] | undefined, b: (typeof summary)[number] | undefined) => {
+    if (a?.steadyP99 == null || b?.steadyP99 == null) return { value: null, pass: false };
+    const value = Math.round((a.steadyP99 - b.steadyP99) * 100) / 100;
+    return { value, pass: value <= 1 && a.steadyErrors === 0 };
+  };
   const targets = [
     { target: "ours pass-through CPU/request ≤ 1.15 × bare undici", value: ratio(pass?.cpuUsPerRequest, bare?.cpuUsPerRequest), pass: (ratio(pass?.cpuUsPerRequest, bare?.cpuUsPerRequest) ?? Infinity) <= 1.15 },
-    { target: "ours pass-through p99 within 1 ms of bare undici", value: pass && bare ? pass.p99 - bare.p99 : null, pass: !!pass && !!bare && pass.p99 - bare.p99 <= 1 },
+    { target: `ours pass-through p99 within 1 ms of bare undici (at ${RATE} req/s)`, ...within1ms(pass, bare) },
     { target: "on PostgreSQL, pass-through CPU/request ≤ 1.10 × on SQLite (no per-request database work)", value: ratio(onPostgres?.cpuUsPerRequest, pass?.cpuUsPerRequest), pass: (ratio(onPostgres?.cpuUsPerRequest, pass?.cpuUsPerRequest) ?? Infinity) <= 1.1 },
-    { target: "on PostgreSQL, p99 within 1 ms of on SQLite", value: onPostgres && pass ? Math.round((onPostgres.p99 - pass.p99) * 100) / 100 : null, pass: !!onPostgres && !!pass && onPostgres.p99 - pass.p99 <= 1 },
+    { target: `on PostgreSQL, p99 within 1 ms of on SQLite (at ${RATE} req/s)`, ...within1ms(onPostgres, pass) },
     {
       target: "on PostgreSQL, database commits per second under load ≤ 5 (evidence flushes and heartbeats, none per request)",
       value: onPostgres?.dbCommitsPerSecond ?? null,
@@ -427,7 +484,7 @@ try {
       value: ratio(shadowed100?.cpuUsPerRequest, pass?.cpuUsPerRequest),
       pass: (ratio(shadowed100?.cpuUsPerRequest, pass?.cpuUsPerRequest) ?? Infinity) <= 2.0 && comparedMost("ours shadow 100%"),
     },
-    { target: "a shadowed request's client p99 within 1 ms of a pass-through one", value: shadowed100 && pass ? shadowed100.p99 - pass.p99 : null, pass: !!shadowed100 && !!pass && shadowed100.p99 - pass.p99 <= 1 },
+    { target: `a shadowed request's client p99 within 1 ms of a pass-through one (at ${RATE} req/s)`, ...within1ms(shadowed100, pass) },
     {
       target: "a 1 MB shadowed response ≤ 3 × a 1 MB pass-through one in proxy CPU (with ≥ 90% of them compared)",
       value: ratio(largeShadowed?.cpuUsPerRequest, largePass?.cpuUsPerRequest),
@@ -443,10 +500,25 @@ try {
     { target: `memory flat over a ${SOAK} s run (last quarter's median RSS ≤ 1.10 × the first quarter's)`, value: soakResult ? Math.round(soakResult.growth * 1000) / 1000 : null, pass: !!soakResult && soakResult.growth <= 0.1 },
   ];
 
-  const header = ["setup", "req/s", "× direct", "p50 ms", "p99 ms", "p99 − bare", "CPU µs/req", "× bare", "peak RSS MB", "db commits/s", "errors"];
+  const header = ["setup", "req/s", "× direct", "p50 ms", "p99 ms", "p99 − bare", `p50 @${RATE}/s`, `p99 @${RATE}/s`, "p99 @ − bare", "CPU µs/req", "× bare", "peak RSS MB", "db commits/s", "errors"];
   const table = [
     header,
-    ...rows.map((r) => [r.setup, String(r.rps), String(r.rpsVsDirect ?? "-"), String(r.p50), String(r.p99), String(r.p99MinusBareMs ?? "-"), String(r.cpuUsPerRequest ?? "-"), String(r.cpuVsBare ?? "-"), String(r.peakRssMb ?? "-"), String(r.dbCommitsPerSecond ?? "-"), String(r.errors)]),
+    ...rows.map((r) => [
+      r.setup,
+      String(r.rps),
+      String(r.rpsVsDirect ?? "-"),
+      String(r.p50),
+      String(r.p99),
+      String(r.p99MinusBareMs ?? "-"),
+      String(r.steadyP50 ?? "-"),
+      String(r.steadyP99 ?? "-"),
+      String(r.steadyP99MinusBareMs ?? "-"),
+      String(r.cpuUsPerRequest ?? "-"),
+      String(r.cpuVsBare ?? "-"),
+      String(r.peakRssMb ?? "-"),
+      String(r.dbCommitsPerSecond ?? "-"),
+      String(r.errors + r.steadyErrors),
+    ]),
   ];
   const widths = header.map((_, i) => Math.max(...table.map((row) => (row[i] ?? "").length)));
   console.log("");
@@ -463,7 +535,7 @@ try {
   for (const t of targets) console.log(`${t.value === null ? "SKIP" : t.pass ? "PASS" : "MISS"}  ${t.target}: ${t.value ?? "-"}`);
   writeFileSync(
     join(RESULTS, "latest.json"),
-    JSON.stringify({ at: new Date().toISOString(), cores: cpus().length, node: process.version, connections: CONNECTIONS, durationSeconds: DURATION, rounds: ROUNDS, rows, measurements, soak: soakResult ?? null, targets, skipped: Object.fromEntries(skipped), shadowOutcomes: Object.fromEntries(shadowed) }, null, 2),
+    JSON.stringify({ at: new Date().toISOString(), cores: cpus().length, node: process.version, connections: CONNECTIONS, durationSeconds: DURATION, rounds: ROUNDS, steadyRate: RATE, rows, measurements, steadyMeasurements, soak: soakResult ?? null, targets, skipped: Object.fromEntries(skipped), shadowOutcomes: Object.fromEntries(shadowed) }, null, 2),
   );
   console.log(`\nwritten to bench/results/latest.json`);
 } finally {
