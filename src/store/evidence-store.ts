@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import { emptyCounts, summaryFrom, type EvidenceSummary } from "../guard/evidence-summary.ts";
+import { emptyCounts, summaryFrom, type EvidenceSummary, type SideSummary } from "../guard/evidence-summary.ts";
 
 /**
  * A node's evidence, flushed to the store in small time buckets so that guards and promotion judge the
@@ -7,6 +7,10 @@ import { emptyCounts, summaryFrom, type EvidenceSummary } from "../guard/evidenc
  * is a name: `legacy.requests`, `legacy.errors`, `legacy.le.<i>` (latency bucket i of
  * LATENCY_BUCKETS_MS), the same for `target`, and `compared`, `diverged`, `shadow_errors`, `fallbacks`.
  * Counts add up: flushing the same delta twice counts it twice, so a node flushes each delta once.
+ *
+ * The same flush adds each side's traffic counts to a per-minute history (`traffic_minutes`, summed over
+ * nodes), which the dashboard charts over hours and days: the buckets above serve the guards' windows
+ * and are pruned within the hour, the minutes are kept as long as shadow outcomes.
  */
 export interface EvidenceCount {
   readonly routeId: string;
@@ -22,6 +26,38 @@ export interface EvidenceStore {
   summary(routeId: string, fromMs: number, toMs: number): Promise<EvidenceSummary>;
   /** Deletes buckets that started before `beforeMs`. */
   prune(beforeMs: number): Promise<void>;
+  /** The route's traffic per minute (every node's), for minutes from `fromMinute` to before `toMinute`, oldest first; minutes without traffic are absent. */
+  history(routeId: string, fromMinute: number, toMinute: number): Promise<TrafficMinute[]>;
+  /** Deletes the history of minutes before `beforeMinute`. */
+  pruneHistory(beforeMinute: number): Promise<void>;
+}
+
+/** One minute of a route's traffic, each side's requests, errors and latency estimates. */
+export interface TrafficMinute {
+  /** Minutes since the epoch. */
+  readonly minute: number;
+  readonly legacy: SideSummary;
+  readonly target: SideSummary;
+}
+
+/** The metrics kept in the per-minute history: each side's requests, errors and latency buckets. */
+export const isTrafficMetric = (metric: string): boolean => metric.startsWith("legacy.") || metric.startsWith("target.");
+
+/** A count's minute: the minute its bucket starts in (buckets divide a minute: see fleet.evidenceBucketMs). */
+export const minuteOf = (bucketMs: number): number => Math.floor(bucketMs / 60_000);
+
+/** Rows of (minute, metric, count), ordered by minute, as one traffic summary per minute. */
+export function historyOf(rows: ReadonlyArray<{ minute: number; metric: string; count: number }>): TrafficMinute[] {
+  const out: TrafficMinute[] = [];
+  let start = 0;
+  for (let i = 1; i <= rows.length; i++) {
+    if (i < rows.length && (rows[i] as { minute: number }).minute === (rows[start] as { minute: number }).minute) continue;
+    const minute = (rows[start] as { minute: number }).minute;
+    const s = summaryOf(rows.slice(start, i), minute * 60_000, (minute + 1) * 60_000);
+    out.push({ minute, legacy: s.legacy, target: s.target });
+    start = i;
+  }
+  return out;
 }
 
 /** Sums rows of (metric, count) into an evidence summary: the one reading of the metric names. */
@@ -46,10 +82,19 @@ export function createSqliteEvidenceStore(db: Database.Database): EvidenceStore 
     `INSERT INTO evidence_counts (node_id, route_id, bucket, metric, count) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (route_id, bucket, metric, node_id) DO UPDATE SET count = count + excluded.count`,
   );
+  const addMinute = db.prepare(
+    `INSERT INTO traffic_minutes (route_id, minute, metric, count) VALUES (?, ?, ?, ?)
+     ON CONFLICT (route_id, minute, metric) DO UPDATE SET count = count + excluded.count`,
+  );
   const add = db.transaction((nodeId: string, counts: readonly EvidenceCount[]) => {
-    for (const c of counts) if (c.count !== 0) upsert.run(nodeId, c.routeId, c.bucket, c.metric, c.count);
+    for (const c of counts) {
+      if (c.count === 0) continue;
+      upsert.run(nodeId, c.routeId, c.bucket, c.metric, c.count);
+      if (isTrafficMetric(c.metric)) addMinute.run(c.routeId, minuteOf(c.bucket), c.metric, c.count);
+    }
   });
   const select = db.prepare("SELECT metric, sum(count) AS count FROM evidence_counts WHERE route_id = ? AND bucket >= ? AND bucket < ? GROUP BY metric");
+  const selectHistory = db.prepare("SELECT minute, metric, count FROM traffic_minutes WHERE route_id = ? AND minute >= ? AND minute < ? ORDER BY minute");
   return {
     async add(nodeId, counts) {
       add.immediate(nodeId, counts);
@@ -59,6 +104,12 @@ export function createSqliteEvidenceStore(db: Database.Database): EvidenceStore 
     },
     async prune(beforeMs) {
       db.prepare("DELETE FROM evidence_counts WHERE bucket < ?").run(beforeMs);
+    },
+    async history(routeId, fromMinute, toMinute) {
+      return historyOf(selectHistory.all(routeId, fromMinute, toMinute) as Array<{ minute: number; metric: string; count: number }>);
+    },
+    async pruneHistory(beforeMinute) {
+      db.prepare("DELETE FROM traffic_minutes WHERE minute < ?").run(beforeMinute);
     },
   };
 }

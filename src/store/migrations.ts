@@ -172,6 +172,19 @@ export const MIGRATIONS: readonly Migration[] = [
       DELETE FROM map_counts WHERE metric LIKE 'le.%';
     `,
   },
+  {
+    version: 8,
+    name: "per-minute traffic history for the dashboard's charts, kept as long as shadow outcomes",
+    sql: `
+      CREATE TABLE traffic_minutes (
+        route_id TEXT NOT NULL,
+        minute   INTEGER NOT NULL,       -- minutes since the epoch
+        metric   TEXT NOT NULL,          -- legacy.requests, legacy.errors, legacy.le.<i>, the same for target
+        count    INTEGER NOT NULL,
+        PRIMARY KEY (route_id, minute, metric)
+      );
+    `,
+  },
 ];
 
 /** Brings the database to the latest schema. Safe to run from several processes at once. */

@@ -54,6 +54,30 @@ describe.each(storeKinds(() => postgres))("the evidence store on %s", (_kind, op
   );
 
   it(
+    "keeps each side's traffic per minute, every node's summed, past the buckets' pruning, until its own",
+    withStore(open, async (s) => {
+      const [one, two] = [(await s.node()).evidence, (await s.node()).evidence];
+      const minute = Math.floor(T0 / 60_000);
+      // Two buckets of one minute from two nodes, and one bucket of the next minute.
+      await one.add("a", traffic(T0, 10, 1, 40, 5, 1));
+      await two.add("b", traffic(T0 + 55_000, 30, 0, 4));
+      await one.add("a", traffic(T0 + 60_000, 4, 4, 900));
+      await one.add("a", [{ routeId: "other", bucket: T0, metric: "target.requests", count: 7 }]);
+      await one.prune(T0 + 3_600_000); // the guards' buckets go; the history stays
+      expect((await one.summary("r", 0, T0 + 3_600_000)).target.requests).toBe(0);
+      const history = await two.history("r", minute - 10, minute + 10);
+      expect(history).toEqual([
+        { minute, target: { requests: 40, errors: 1, p50Ms: 5, p99Ms: 50 }, legacy: { requests: 40, errors: 0, p50Ms: 5, p99Ms: 5 } },
+        { minute: minute + 1, target: { requests: 4, errors: 4, p50Ms: 1000, p99Ms: 1000 }, legacy: { requests: 4, errors: 0, p50Ms: 5, p99Ms: 5 } },
+      ]);
+      expect(await one.history("r", minute + 1, minute + 2)).toHaveLength(1);
+      expect((await one.history("other", minute, minute + 1))[0]?.target.requests).toBe(7);
+      await one.pruneHistory(minute + 1);
+      expect((await two.history("r", 0, minute + 10)).map((m) => m.minute)).toEqual([minute + 1]);
+    }),
+  );
+
+  it(
     "a guard trips on the fleet's evidence when no node alone has enough to judge",
     withStore(open, async (s) => {
       const guard = guardSchema.parse({ minSamples: 20, maxErrorRate: 0.1 });
@@ -61,7 +85,7 @@ describe.each(storeKinds(() => postgres))("the evidence store on %s", (_kind, op
       // Each node saw 8 target requests, half failing: below minSamples alone.
       await Promise.all(nodes.map(({ id, store }, i) => store.add(id, traffic(T0 + i * 1_000, 8, 4, 30))));
       const fleet = await nodes[0]?.store.summary("r", T0, T0 + 10_000);
-      expect(evaluateGuard(guard, fleet as NonNullable<typeof fleet>)).toMatchObject({ verdict: "trip", reasons: ["error rate 50.00% over 10.00% (12/24)"] });
+      expect(evaluateGuard(guard, fleet as NonNullable<typeof fleet>)).toMatchObject({ verdict: "trip", reasons: ["error rate 50% > 10% over 24 requests (12 errors)"] });
       // What one node alone would have judged:
       const alone = await nodes[0]?.store.summary("r", T0, T0 + 1_000);
       expect(evaluateGuard(guard, alone as NonNullable<typeof alone>)).toMatchObject({ verdict: "insufficient_data" });

@@ -170,6 +170,19 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; read
       DELETE FROM map_counts WHERE metric LIKE 'le.%';
     `,
   },
+  {
+    version: 8,
+    name: "per-minute traffic history for the dashboard's charts, kept as long as shadow outcomes",
+    sql: `
+      CREATE TABLE traffic_minutes (
+        route_id TEXT NOT NULL,
+        minute   BIGINT NOT NULL,        -- minutes since the epoch
+        metric   TEXT NOT NULL,          -- legacy.requests, legacy.errors, legacy.le.<i>, the same for target
+        count    BIGINT NOT NULL,
+        PRIMARY KEY (route_id, minute, metric)
+      );
+    `,
+  },
 ];
 
 /** A key no other application's advisory lock is likely to use: "strangler" in ASCII, folded to 63 bits. */

@@ -59,6 +59,8 @@ describe("FleetEvidence", () => {
       add: (nodeId, counts) => (down ? Promise.reject(new Error("connection refused")) : stores.evidence.add(nodeId, counts)),
       summary: (...args) => stores.evidence.summary(...args),
       prune: (before) => stores.evidence.prune(before),
+      history: (...args) => stores.evidence.history(...args),
+      pruneHistory: (before) => stores.evidence.pruneHistory(before),
     };
     const clock = new ManualClock(3_000_000);
     const evidence = new FleetEvidence({ store, nodeId: "a", clock, logger, bucketMs: 1_000, maxPendingMs: 10_000 });
