@@ -9,6 +9,8 @@ export type GuardVerdict =
   | { readonly verdict: "trip"; readonly reasons: readonly string[] };
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+/** A rate as people write it in a sentence: 12%, 2.5%, 0.25% (no trailing zeros). */
+const rate = (x: number) => `${Number((x * 100).toFixed(2))}%`;
 
 /**
  * Judges a route's target over the guard's window. Each threshold needs `minSamples` of its own kind of
@@ -20,8 +22,8 @@ export function evaluateGuard(guard: GuardConfig, evidence: EvidenceSummary): Gu
   const { target, legacy, shadow } = evidence;
   if (guard.maxErrorRate !== undefined && target.requests >= guard.minSamples) {
     judged++;
-    const rate = target.errors / target.requests;
-    if (rate > guard.maxErrorRate) reasons.push(`error rate ${pct(rate)} over ${pct(guard.maxErrorRate)} (${target.errors}/${target.requests})`);
+    const errorRate = target.errors / target.requests;
+    if (errorRate > guard.maxErrorRate) reasons.push(`error rate ${rate(errorRate)} > ${rate(guard.maxErrorRate)} over ${target.requests} requests (${target.errors} errors)`);
   }
   if (guard.maxP99Ratio !== undefined && target.requests >= guard.minSamples && legacy.requests >= guard.minSamples && target.p99Ms !== undefined && legacy.p99Ms !== undefined) {
     judged++;
@@ -30,8 +32,8 @@ export function evaluateGuard(guard: GuardConfig, evidence: EvidenceSummary): Gu
   }
   if (guard.maxDivergenceRate !== undefined && shadow.compared >= guard.minSamples) {
     judged++;
-    const rate = shadow.diverged / shadow.compared;
-    if (rate > guard.maxDivergenceRate) reasons.push(`divergence rate ${pct(rate)} over ${pct(guard.maxDivergenceRate)} (${shadow.diverged}/${shadow.compared})`);
+    const divergenceRate = shadow.diverged / shadow.compared;
+    if (divergenceRate > guard.maxDivergenceRate) reasons.push(`divergence rate ${rate(divergenceRate)} > ${rate(guard.maxDivergenceRate)} over ${shadow.compared} comparisons (${shadow.diverged} diverged)`);
   }
   if (reasons.length > 0) return { verdict: "trip", reasons };
   if (judged === 0) {

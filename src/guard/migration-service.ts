@@ -144,7 +144,8 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
     if (verdict.verdict !== "trip") return verdict;
     const steps = route.promote?.steps;
     const back = guard.onTrip === "previous_step" && steps && record.stepIndex !== null && record.stepIndex > 0 ? (steps[record.stepIndex - 1] as number) : 0;
-    const reason = `guard: ${verdict.reasons.join("; ")}`;
+    // A sentence with its actor ("guard") in front: "guard rolled back to 5% and halted the route: error rate …".
+    const reason = `rolled back to ${back}% and halted the route: ${verdict.reasons.join("; ")}`;
     // Halt first, then move the percentage: a state that follows percentages must already see "halted".
     const halted = await repository.change(
       route.id,

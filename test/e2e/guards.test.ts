@@ -70,7 +70,7 @@ describe("guards and progressive promotion (a hand-driven clock)", () => {
     expect(proxy.migrations.get("r")).toMatchObject({ state: "halted", stateBy: "guard" });
     const audit = await adminJson<{ entries: Array<{ action: string; actor: string; reason: string; newValue: { evidence?: { target: { errors: number } } } }> }>(proxy.adminUrl, "/api/audit?route=r&limit=5");
     const halted = audit.entries.find((e) => e.action === "halted");
-    expect(halted?.reason).toMatch(/^guard: error rate \d+\.\d\d% over 20\.00%/);
+    expect(halted?.reason).toMatch(/^rolled back to 0% and halted the route: error rate [\d.]+% > 20% over \d+ requests/);
     expect(halted?.newValue.evidence?.target.errors).toBeGreaterThan(5);
     expect(audit.entries.some((e) => e.action === "guard_rollback" && e.actor === "guard")).toBe(true);
     expect(await (await fetch(`${proxy.adminUrl}/metrics`)).text()).toMatch(/strangler_guard_trips_total\{route="r"\} 1/);

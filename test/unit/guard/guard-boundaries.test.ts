@@ -24,7 +24,7 @@ describe("a guard's thresholds, at their boundaries", () => {
       reason: "fewer than 100 samples (target requests 99, comparisons 0)",
     });
     expect(evaluateGuard(guard, evidence({ requests: 100, errors: 10 }))).toEqual({ verdict: "ok" });
-    expect(evaluateGuard(guard, evidence({ requests: 100, errors: 11 }))).toEqual({ verdict: "trip", reasons: ["error rate 11.00% over 10.00% (11/100)"] });
+    expect(evaluateGuard(guard, evidence({ requests: 100, errors: 11 }))).toEqual({ verdict: "trip", reasons: ["error rate 11% > 10% over 100 requests (11 errors)"] });
   });
 
   it("p99 ratio: judged only with minSamples on both sides and a p99 on both; equal to the limit passes", () => {
@@ -46,7 +46,7 @@ describe("a guard's thresholds, at their boundaries", () => {
     const guard = guardSchema.parse({ minSamples: 100, maxDivergenceRate: 0.2 });
     expect(evaluateGuard(guard, evidence({}, {}, { compared: 99, diverged: 99 }))).toMatchObject({ verdict: "insufficient_data" });
     expect(evaluateGuard(guard, evidence({}, {}, { compared: 100, diverged: 20 }))).toEqual({ verdict: "ok" });
-    expect(evaluateGuard(guard, evidence({}, {}, { compared: 100, diverged: 21 }))).toEqual({ verdict: "trip", reasons: ["divergence rate 21.00% over 20.00% (21/100)"] });
+    expect(evaluateGuard(guard, evidence({}, {}, { compared: 100, diverged: 21 }))).toEqual({ verdict: "trip", reasons: ["divergence rate 21% > 20% over 100 comparisons (21 diverged)"] });
   });
 
   it("a threshold the guard does not set is not judged, however much evidence of its kind there is", () => {

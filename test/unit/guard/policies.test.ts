@@ -71,9 +71,9 @@ describe("evaluateGuard", () => {
     );
     expect(verdict.verdict).toBe("trip");
     expect(verdict.verdict === "trip" && verdict.reasons).toEqual([
-      "error rate 25.00% over 10.00% (5/20)",
+      "error rate 25% > 10% over 20 requests (5 errors)",
       "p99 500 ms is 5.0× the monolith's 100 ms (limit 2×)",
-      "divergence rate 50.00% over 20.00% (10/20)",
+      "divergence rate 50% > 20% over 20 comparisons (10 diverged)",
     ]);
   });
   it("passes healthy evidence", () => {

@@ -1,0 +1,60 @@
+import type { AuditEntry } from "../store/rollout-repository.ts";
+
+/**
+ * An audit entry as one sentence an operator reads at a glance, actor first: "guard rolled back to 0% and
+ * halted the route: error rate 12% > 5% over 140 requests (17 errors)", "alice set the rollout from 10% to
+ * 25%: catalog verified". The entry's fields stay in the API beside it, for tools; this is for people.
+ */
+export function auditSentence(entry: AuditEntry): string {
+  const before = record(entry.oldValue);
+  const after = record(entry.newValue);
+  const why = entry.reason.trim();
+  const because = why ? `: ${why}` : "";
+  const who = entry.actor;
+  const percent = (v: Record<string, unknown>) => (typeof v.percent === "number" ? `${v.percent}%` : "?");
+  switch (entry.action) {
+    case "set_percent":
+      return `${who} set the rollout from ${percent(before)} to ${percent(after)}${because}`;
+    case "rollback":
+      return `${who} rolled the route back from ${percent(before)} to 0%${because}`;
+    case "reroll_salt":
+      return `${who} re-rolled who is in the rollout (new salt)${because}`;
+    case "guard_rollback":
+      return `guard set the rollout from ${percent(before)} to ${percent(after)}${because}`;
+    case "halted":
+      // The guard's reason is already the sentence's body ("rolled back to 0% and halted the route: …").
+      return `${who} ${why || "halted the route"}`;
+    case "promote":
+      return `promotion set the rollout from ${percent(before)} to ${percent(after)}${because}`;
+    case "promote_step":
+      return entry.source === "promotion"
+        ? `promotion stepped from ${percent(before)} to ${percent(after)}${because}`
+        : `${who} took the promotion's next step by hand (to ${percent(after)})${because}`;
+    case "promotion_done":
+      return `promotion finished${because}`;
+    case "promotion_start":
+      return `${who} started the promotion at ${percent(after)} (steps ${Array.isArray(after.steps) ? after.steps.join(" → ") : "?"})${because}`;
+    case "promotion_pause":
+      return `${who} paused the promotion${because}`;
+    case "promotion_resume":
+      return `${who} resumed the promotion at ${percent(after)}${because}`;
+    case "resume":
+      return `${who} lifted the ${String(before.state ?? "hold")} state: the route follows its percentage again${because}`;
+    case "retire":
+      return `${who} retired the route: the monolith's code for it can go${because}`;
+    case "state_change":
+      return `the route went from ${String(before.state ?? "?")} to ${String(after.state ?? "?")}${typeof after.percent === "number" ? ` at ${after.percent}%` : ""}${because}`;
+    case "acknowledge_divergence":
+      return `${who} marked the divergence ${String(before.kind ?? "")} ${String(before.path ?? "")} as ${String(after.status ?? "?")}${because}`.replace(/\s+/g, " ");
+    case "reset_shadow_evidence":
+      return `${who} cleared the route's shadow evidence${because}`;
+    case "route_added":
+      return `the route was added at ${percent(after)} (from ${who})`;
+    case "config_change":
+      return `routes.config.ts changed the rollout from ${percent(before)} to ${percent(after)}`;
+    default:
+      return `${who}: ${entry.action.replace(/_/g, " ")}${because}`;
+  }
+}
+
+const record = (v: unknown): Record<string, unknown> => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
