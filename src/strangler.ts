@@ -246,7 +246,10 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     evidence,
     shadows,
     shadowEvidence,
+    traffic: stores.evidence,
+    flushTraffic: () => evidence.flush(),
     clock,
+    judgeEveryMs: () => current.config.guards.intervalMs,
     ...(observed ? { observed } : {}),
   };
   let presence: FleetPresence | undefined;
@@ -280,6 +283,12 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     ...(observed ? { observed } : {}),
     origin: { bindHost: adminHost, allowedHosts: () => current.config.admin.allowedHosts },
     maxBodyBytes: config.admin.maxBodyBytes,
+    replay: {
+      backends: () => current.config.backends,
+      noisePaths: (routeId, minOccurrences) => shadows.noise.noisePaths(routeId, minOccurrences),
+      maxDecodedBytes: config.shadowing.maxDecodedBytes,
+      exampleBodyBytes: config.shadowing.exampleBodyBytes,
+    },
   });
   const admin = createAdaptorServer({ fetch: adminApp.fetch }) as Server;
 
@@ -309,7 +318,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     guards = migrations.schedule(() => current.config.guards.intervalMs, () => lease?.isJudge() ?? false);
     lease = holdJudgeLease({ store: stores.fleet, nodeId, ttlMs: () => current.config.guards.intervalMs, logger, onGained: () => guards?.judgeNow() });
   }
-  const stopPruning = pruneEvidence(stores, () => lease?.isJudge() ?? false, clock, { evidenceMs: config.fleet.evidenceRetentionMs, mapMs: config.map.retentionMs }, logger);
+  const stopPruning = pruneEvidence(stores, () => lease?.isJudge() ?? false, clock, { evidenceMs: config.fleet.evidenceRetentionMs, mapMs: config.map.retentionMs, historyMs: config.shadowing.retentionDays * 86_400_000 }, logger);
   logger.info({ port, host, adminPort, adminHost, routes: config.routes.length, config: configPath }, "proxy listening");
 
   let reloading: Promise<ReloadResult> = Promise.resolve({ applied: true });
@@ -420,12 +429,17 @@ function beforeScrape(source: MetricsSource, update: () => void): MetricsSource 
   };
 }
 
-/** The judge deletes stored evidence and map counts past their retention, once a minute. Returns the stop function. */
-function pruneEvidence(stores: Stores, isJudge: () => boolean, clock: Clock, retention: { evidenceMs: number; mapMs: number }, logger: Logger): () => void {
+/**
+ * The judge deletes stored evidence, traffic history and map counts past their retention, once a minute.
+ * The traffic history is kept as long as shadow outcomes (`shadowing.retentionDays`): the dashboard
+ * charts them side by side. Returns the stop function.
+ */
+function pruneEvidence(stores: Stores, isJudge: () => boolean, clock: Clock, retention: { evidenceMs: number; mapMs: number; historyMs: number }, logger: Logger): () => void {
   const timer = setInterval(() => {
     if (!isJudge()) return;
     const warn = (error: Error) => logger.warn({ err: error.message }, "could not prune old evidence");
     stores.evidence.prune(clock.now() - retention.evidenceMs).catch(warn);
+    stores.evidence.pruneHistory(Math.floor((clock.now() - retention.historyMs) / 60_000)).catch(warn);
     stores.map.prune(clock.now() - retention.mapMs).catch(warn);
   }, 60_000);
   timer.unref();

@@ -13,6 +13,7 @@ import { readBody, readQuery } from "./read-input.ts";
 import { requestGuard, type RequestGuardOptions } from "./request-guard.ts";
 import { routeView } from "./route-views.ts";
 import { registerShadowApi } from "./shadow-api.ts";
+import type { ReplayOptions } from "./replay.ts";
 import { registerMigrationApi } from "./migration-api.ts";
 import type { MigrationService } from "../guard/migration-service.ts";
 import type { ShadowRunner } from "../shadow/shadow-runner.ts";
@@ -46,6 +47,8 @@ export interface AdminAppOptions {
   readonly map: (query: { hours: number; unclaimed: boolean }) => Promise<unknown>;
   /** Where to cut next (see suggest.ts). */
   readonly suggest: (query: { hours: number; limit: number }) => Promise<unknown>;
+  /** What replaying a stored divergence example needs: the backends in force and the comparison's limits. */
+  readonly replay: ReplayOptions;
   /** Largest request body read (`admin.maxBodyBytes`). */
   readonly maxBodyBytes: number;
   /** The listener's own address and allowed host names, to refuse cross-site pages and DNS rebinding. */
@@ -125,6 +128,7 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
   app.get("/dashboard", page(dashboardAssets.page, "text/html; charset=utf-8"));
   app.get("/dashboard/dashboard.css", page(dashboardAssets.css, "text/css; charset=utf-8"));
   app.get("/dashboard/dashboard.js", page(dashboardAssets.script, "text/javascript; charset=utf-8"));
+  app.get("/dashboard/charts.js", page(dashboardAssets.charts, "text/javascript; charset=utf-8"));
   app.get("/", (c) => c.redirect("/dashboard"));
   app.get("/favicon.ico", (c) => c.body(null, 204));
 
@@ -194,6 +198,7 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
     evidence: options.shadowEvidence,
     audit: rollouts.store,
     findRoute,
+    replay: options.replay,
   });
 
   app.notFound((c) => c.json(new AdminError(404, "not_found", `no admin endpoint ${c.req.method} ${c.req.path}`).toJSON(), 404));

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { mapQuerySchema, reasonOnlySchema, rolloutUpdateSchema, suggestQuerySchema } from "./admin-schemas.ts";
-import { acknowledgeSchema, divergenceQuery, noiseSchema, windowSchema } from "./shadow-api.ts";
+import { acknowledgeSchema, divergenceQuery, noiseSchema, replaySchema, windowSchema } from "./shadow-api.ts";
 
 const error = {
   type: "object",
@@ -175,9 +175,22 @@ export function openApiDocument() {
           responses: { 200: { description: "the signature" }, ...writeErrors, 404: errorResponse("Unknown signature") },
         },
       },
+      "/api/divergences/{signatureId}/examples/{exampleId}/replay": {
+        post: {
+          summary: "Send a stored example (GET or HEAD only; headers stored redacted are withheld) again to both backends of its route and answer the fresh comparison: outcome, differences, readable diff, each side's status and time",
+          security: secured,
+          parameters: [
+            { name: "signatureId", in: "path", required: true, schema: { type: "integer" } },
+            { name: "exampleId", in: "path", required: true, schema: { type: "integer" } },
+          ],
+          requestBody: bodyOf(replaySchema),
+          responses: { 200: { description: "the replay's comparison" }, 401: writeErrors[401], 404: errorResponse("Unknown signature, example or route"), 409: errorResponse("Not replayable: not GET/HEAD, the route is not shadowed, or an answer exceeds shadow.maxResponseBytes") },
+        },
+      },
       "/openapi.json": { get: { summary: "This document", responses: { 200: { description: "OpenAPI 3.1" } } } },
       "/dashboard": { get: { summary: "The migration dashboard (HTML; Basic authentication with the token as password)", security: secured, responses: { 200: { description: "HTML" }, 401: writeErrors[401] } } },
       "/dashboard/dashboard.js": { get: { summary: "The dashboard's script", security: secured, responses: { 200: { description: "JavaScript" } } } },
+      "/dashboard/charts.js": { get: { summary: "The dashboard's charts (hand-drawn SVG, no library)", security: secured, responses: { 200: { description: "JavaScript" } } } },
       "/dashboard/dashboard.css": { get: { summary: "The dashboard's style sheet", security: secured, responses: { 200: { description: "CSS" } } } },
       "/": { get: { summary: "Redirects to the dashboard", responses: { 302: { description: "to /dashboard" } } } },
       "/favicon.ico": { get: { summary: "No icon: 204", responses: { 204: { description: "empty" } } } },

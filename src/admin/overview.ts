@@ -7,8 +7,10 @@ import { UNROUTED } from "../metrics/proxy-metrics.ts";
 import type { RolloutService } from "../rollout/rollout-service.ts";
 import type { ShadowRunner } from "../shadow/shadow-runner.ts";
 import type { ShadowStore } from "../store/shadow-store.ts";
+import type { EvidenceStore, TrafficMinute } from "../store/evidence-store.ts";
 import type { Clock } from "../guard/clock.ts";
 import { routeView } from "./route-views.ts";
+import { auditSentence } from "./audit-sentence.ts";
 
 export interface OverviewSources {
   readonly routes: () => readonly RouteConfig[];
@@ -18,7 +20,13 @@ export interface OverviewSources {
   readonly evidence: EvidenceSource;
   readonly shadows: ShadowRunner;
   readonly shadowEvidence: ShadowStore;
+  /** The per-minute traffic history (the store's, every node's), for sparklines and charts. */
+  readonly traffic: Pick<EvidenceStore, "history">;
+  /** Writes this node's pending evidence now, so that a chart includes the last second's traffic. */
+  readonly flushTraffic: () => Promise<void>;
   readonly clock: Clock;
+  /** How often the judge evaluates guards and promotion (`guards.intervalMs`): the timeline's countdown. */
+  readonly judgeEveryMs: () => number;
   /** With an external provider: what it decided lately, per route. */
   readonly observed?: (routeId: string) => ObservedShare;
 }
@@ -28,6 +36,20 @@ const TRAFFIC_WINDOW_MS = 60_000;
 const SHADOW_WINDOW_MINUTES = 60;
 /** The migration progress figure weighs the last five minutes of traffic. */
 const PROGRESS_WINDOW_MS = 300_000;
+
+/** The sparkline's span: the last hour, a point a minute. */
+const SPARK_MINUTES = 60;
+
+/** Each minute's share of requests served by the target and its error rate (both sides), for a sparkline. */
+function sparkline(minutes: readonly TrafficMinute[]) {
+  return minutes.map((m) => {
+    const requests = m.legacy.requests + m.target.requests;
+    return { minute: m.minute, requests, targetShare: requests === 0 ? null : m.target.requests / requests, errorRate: requests === 0 ? null : (m.legacy.errors + m.target.errors) / requests };
+  });
+}
+
+/** A minute of traffic as the charts plot it: each side's requests, error rate and p99. */
+const chartSide = (s: SideSummary) => ({ requests: s.requests, errors: s.errors, errorRate: s.requests === 0 ? null : s.errors / s.requests, p99Ms: s.p99Ms ?? null });
 
 function side(s: SideSummary, windowMs: number) {
   return {
@@ -58,11 +80,14 @@ export async function buildOverview(sources: OverviewSources) {
     const signatures = (await sources.shadowEvidence.signatures(route.id, "open")).filter((s) => !isNoise(s.path, s.kind));
     const noise = route.shadow ? await sources.shadowEvidence.noise(route.id) : [];
     const migration = sources.migrations.get(route.id);
+    const thisMinute = Math.floor(now / 60_000);
+    const lastHour = await sources.traffic.history(route.id, thisMinute - SPARK_MINUTES + 1, thisMinute + 1);
     return {
       ...routeView(route, sources.rollouts.state.record(route.id), sources.observed?.(route.id)),
       state: migration?.state ?? null,
       promotion: migration ? { status: migration.promotion, step: migration.stepIndex, steps: route.promote?.steps ?? null } : null,
       traffic: { legacy: side(traffic.legacy, spanMs), target: side(traffic.target, spanMs), fallbacks: traffic.fallbacks },
+      sparkline: { fromMinute: thisMinute - SPARK_MINUTES + 1, toMinute: thisMinute, points: sparkline(lastHour) },
       shadow: route.shadow
         ? {
             compared,
@@ -94,10 +119,30 @@ export async function buildOverview(sources: OverviewSources) {
 export async function buildHistory(sources: OverviewSources, routeId: string, hours: number) {
   const since = new Date(Date.now() - hours * 3_600_000).toISOString();
   const entries = (await sources.rollouts.store.audit({ limit: 500, routeId })).filter((e) => e.at >= since);
-  const percent = entries
-    .filter((e) => e.newValue !== null && typeof e.newValue === "object" && typeof (e.newValue as { percent?: unknown }).percent === "number")
-    .map((e) => ({ at: e.at, percent: (e.newValue as { percent: number }).percent, by: e.actor, action: e.action }))
-    .reverse();
-  const minutes = await sources.shadowEvidence.outcomesByMinute(routeId, Math.floor(Date.now() / 60_000) - hours * 60);
-  return { routeId, hours, percent, currentPercent: sources.rollouts.state.get(routeId)?.percent ?? null, matchRate: minutes, audit: entries.slice(0, 50) };
+  const percentOf = (v: unknown) => (v !== null && typeof v === "object" && typeof (v as { percent?: unknown }).percent === "number" ? (v as { percent: number }).percent : undefined);
+  const changes = entries.filter((e) => percentOf(e.newValue) !== undefined);
+  const percent = changes.map((e) => ({ at: e.at, percent: percentOf(e.newValue) as number, by: e.actor, action: e.action })).reverse();
+  // The percentage when the span began: what its first change changed from (entries are newest first).
+  // A route added within the span starts at the percentage it was added with.
+  const oldest = changes[changes.length - 1];
+  const percentAtStart = oldest ? (percentOf(oldest.oldValue) ?? percentOf(oldest.newValue) ?? null) : null;
+  await sources.flushTraffic();
+  const thisMinute = Math.floor(sources.clock.now() / 60_000);
+  const fromMinute = thisMinute - Math.round(hours * 60) + 1;
+  const minutes = await sources.shadowEvidence.outcomesByMinute(routeId, fromMinute);
+  const traffic = (await sources.traffic.history(routeId, fromMinute, thisMinute + 1)).map((m) => ({ minute: m.minute, legacy: chartSide(m.legacy), target: chartSide(m.target) }));
+  return {
+    routeId,
+    hours,
+    fromMinute,
+    toMinute: thisMinute,
+    percent,
+    percentAtStart,
+    currentPercent: sources.rollouts.state.get(routeId)?.percent ?? null,
+    matchRate: minutes,
+    traffic,
+    judgeEveryMs: sources.judgeEveryMs(),
+    // Newest first, each with the sentence the page shows ("guard rolled back to 0% and halted the route: …").
+    audit: entries.slice(0, 50).map((e) => ({ ...e, sentence: auditSentence(e) })),
+  };
 }

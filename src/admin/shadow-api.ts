@@ -8,6 +8,8 @@ import type { ShadowRunner } from "../shadow/shadow-runner.ts";
 import { AdminError } from "./admin-error.ts";
 import { reasonSchema } from "./admin-schemas.ts";
 import { readBody, readQuery } from "./read-input.ts";
+import { readableDiff } from "./readable-diff.ts";
+import { replayExample, type ReplayOptions } from "./replay.ts";
 
 export interface ShadowApiOptions {
   readonly routes: () => readonly RouteConfig[];
@@ -15,6 +17,8 @@ export interface ShadowApiOptions {
   readonly evidence: ShadowStore;
   readonly audit: RolloutStore;
   readonly findRoute: (id: string) => RouteConfig;
+  /** What a replay needs beyond the route: the backends in force and the comparison's limits. */
+  readonly replay: ReplayOptions;
 }
 
 export const windowSchema = z.strictObject({
@@ -25,16 +29,10 @@ export const divergenceQuery = z.strictObject({
   examples: z.coerce.number().int().min(0).max(20).default(3),
 });
 export const acknowledgeSchema = z.strictObject({ status: z.enum(["fixed", "accepted", "open"]), reason: reasonSchema });
+/** A replay takes no options: an empty JSON object (the body every POST of the API has). */
+export const replaySchema = z.strictObject({});
 export const noiseSchema = z.strictObject({ path: pathPatternSchema, status: z.enum(["confirmed", "rejected"]), reason: reasonSchema });
 
-/** One line per difference: `type_changed $.items[0].price: 4.99 → "4.99"`. */
-function readableDiff(differences: unknown): string[] {
-  if (!Array.isArray(differences)) return [];
-  return differences.map((d: { path?: string; kind?: string; left?: string; right?: string }) => {
-    const values = d.left !== undefined || d.right !== undefined ? `: ${d.left ?? "(absent)"} → ${d.right ?? "(absent)"}` : "";
-    return `${d.kind} ${d.path}${values}`;
-  });
-}
 
 function exampleView(e: ExampleRecord) {
   return { ...e, diff: readableDiff(e.differences) };
@@ -100,6 +98,20 @@ export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, o
       source: "admin",
     });
     return c.json(after);
+  });
+
+  // Sends a stored example again to both backends and answers the fresh comparison (GET and HEAD only).
+  app.post("/api/divergences/:signatureId/examples/:exampleId/replay", async (c) => {
+    const id = Number(c.req.param("signatureId"));
+    const signature = Number.isInteger(id) ? await evidence.signature(id) : undefined;
+    if (!signature) throw new AdminError(404, "signature_not_found", `no divergence signature ${c.req.param("signatureId")}`);
+    const exampleId = Number(c.req.param("exampleId"));
+    const example = (await evidence.examples(id, 100)).find((e) => e.id === exampleId);
+    if (!example) throw new AdminError(404, "example_not_found", `signature ${id} has no stored example ${c.req.param("exampleId")}`);
+    const route = options.routes().find((r) => r.id === signature.routeId);
+    if (!route) throw new AdminError(404, "route_not_found", `the example's route "${signature.routeId}" is not in the config in force`);
+    await readBody(c, replaySchema);
+    return c.json(await replayExample(route, example, options.replay));
   });
 
   app.post("/api/routes/:id/shadow/reset", async (c) => {

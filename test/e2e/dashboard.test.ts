@@ -68,20 +68,19 @@ describe("the migration dashboard in headless Chromium", () => {
     expect((await fetch(`${proxy.adminUrl}/api/overview`)).status).toBe(401);
   });
 
-  it("shows the routes, and a percentage set through the form moves the data plane", async () => {
+  it("shows the routes, and a percentage set from a route's row moves the data plane", async () => {
     const page = await authed();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     await page.goto(`${proxy.adminUrl}/dashboard`);
-    await page.waitForSelector("#routes tbody tr");
-    expect(await page.locator("#routes tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-route")))).toEqual(["products-list", "orders-list", "xss"]);
+    await page.waitForSelector("#routes tr[data-route]");
+    expect((await page.locator("#routes tr[data-route]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-route")))).sort()).toEqual(["orders-list", "products-list", "xss"]);
     await expect.poll(() => page.locator('tr[data-route="products-list"] .divergence').first().textContent()).toContain("type_changed $.items[*].price");
 
-    await page.selectOption("#route", "products-list");
-    await page.fill("#percent", "100");
-    await page.fill("#reason", "catalog verified in the browser");
-    page.once("dialog", (dialog) => void dialog.accept());
-    await page.click("#apply");
+    await page.locator('tr[data-route="products-list"] select.row-action').selectOption("set");
+    await page.fill("#action-percent", "100");
+    await page.fill("#action-reason", "catalog verified in the browser");
+    await page.click("#action-confirm");
     await expect.poll(() => page.locator('tr[data-route="products-list"] .live-percent').textContent(), { timeout: 10_000 }).toMatch(/^100%/);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
 

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 /** The dashboard's assets, read once: served by the admin listener itself (no CDN can be reached). */
 const CSS = readFileSync(new URL("./dashboard.css", import.meta.url), "utf8");
 const SCRIPT = readFileSync(new URL("./dashboard.js", import.meta.url), "utf8");
+const CHARTS = readFileSync(new URL("./charts.js", import.meta.url), "utf8");
 
 /**
  * The page shell. It holds no data: the script fetches everything from the admin API and renders it
@@ -31,4 +32,5 @@ export const dashboardAssets = {
   page: PAGE,
   css: CSS,
   script: SCRIPT,
+  charts: CHARTS,
 } as const;

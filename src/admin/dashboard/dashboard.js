@@ -1,12 +1,16 @@
-// The migration dashboard's client: plain JavaScript served as is (no build step, no CDN). Everything
-// it shows comes from the admin API, and every value is rendered with textContent: a route id or a
-// response body that holds HTML is shown as text, never run. Controls call the same admin API as the
-// CLI, so every change is audited like any other.
+// The migration cockpit's client: plain JavaScript served as is (no build step, no CDN). Everything it
+// shows comes from the admin API, and every value is rendered with textContent: a route id or a response
+// body that holds HTML is shown as text, never run. Actions call the same admin API as the CLI, each
+// behind a confirmation with a required reason, so every change is audited like any other.
+
+import { sparkline, timeChart } from "./charts.js";
 
 const REFRESH_MS = 2000;
 const app = document.getElementById("app");
 const updated = document.getElementById("updated");
 let timer = undefined;
+/** What the operator chose on the route page, kept across its refreshes. */
+const routeView = { hours: 1, replays: new Map(), field: null };
 
 /** Creates an element; children are nodes or strings (strings become text nodes). */
 function el(tag, attrs = {}, ...children) {
@@ -34,9 +38,24 @@ async function api(path, init = {}) {
   return body;
 }
 
-const pct = (x) => (x === null || x === undefined ? "–" : `${(x * 100).toFixed(1)}%`);
+const pct = (x, digits = 1) => (x === null || x === undefined ? "–" : `${(x * 100).toFixed(digits)}%`);
 const ms = (x) => (x === null || x === undefined ? "–" : `${x} ms`);
-const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
+
+/** "12 s ago", "3 min ago", "2 h ago", "4 days ago"; "in 3 min" for a time ahead. */
+function relative(t) {
+  const diff = Date.now() - t;
+  const s = Math.round(Math.abs(diff) / 1000);
+  const text = s < 60 ? `${s} s` : s < 3600 ? `${Math.round(s / 60)} min` : s < 86_400 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 86_400)} days`;
+  return diff >= 0 ? `${text} ago` : `in ${text}`;
+}
+
+/** A time as the operator reads it: local, with its age; the exact ISO time in the tooltip. */
+function when(iso, { short = false } = {}) {
+  if (!iso) return null;
+  const t = Date.parse(iso);
+  const local = short ? new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : new Date(t).toLocaleString();
+  return el("time", { datetime: new Date(t).toISOString(), title: new Date(t).toISOString() }, `${local} (${relative(t)})`);
+}
 
 function message(text, isError = false) {
   const box = document.getElementById("message");
@@ -45,36 +64,84 @@ function message(text, isError = false) {
   box.className = isError ? "message error" : "message";
 }
 
-/** Runs an audited change after the operator confirmed it and gave a reason. */
-async function change(description, path, body) {
-  if (!body.reason || !body.reason.trim()) return message("A reason is required: every change is audited.", true);
-  if (!window.confirm(`${description}\nReason: ${body.reason}`)) return;
-  try {
-    await api(path, { method: path.endsWith("/rollout") ? "PUT" : "POST", body: JSON.stringify(body) });
-    message(`Done: ${description}`);
-    await render();
-  } catch (error) {
-    message(`Refused: ${error.message}`, true);
-  }
+// ---- Actions: each one confirmed in a dialog with a required reason, then audited by the API. ----
+
+/** The actions a route offers in its state; `percent` asks for a number too. */
+function actionsFor(r) {
+  const id = encodeURIComponent(r.id);
+  const live = r.rollout.livePercent ?? 0;
+  const provider = r.rollout.source === "provider";
+  const promotion = r.promotion ?? { status: "off", steps: null };
+  const list = [];
+  if (!provider) list.push({ key: "set", label: "Set percentage…", verb: `Set the rollout of ${r.id}`, path: `/api/routes/${id}/rollout`, method: "PUT", percent: true });
+  if (!provider && live > 0) list.push({ key: "rollback", label: "Roll back to 0%", verb: `Roll ${r.id} back to 0% (every user to the monolith)`, path: `/api/routes/${id}/rollback`, danger: true });
+  if (r.state === "halted" || r.state === "paused") list.push({ key: "resume", label: "Lift the halt", verb: `Lift the ${r.state} state of ${r.id}: it follows its percentage and guard again`, path: `/api/routes/${id}/resume` });
+  if (promotion.steps && (promotion.status === "off" || promotion.status === "done") && r.state !== "halted") list.push({ key: "promotion-start", label: "Start promotion", verb: `Start the promotion of ${r.id} (steps ${promotion.steps.join(" → ")}%)`, path: `/api/routes/${id}/promotion/start` });
+  if (promotion.status === "running") list.push({ key: "promotion-pause", label: "Pause promotion", verb: `Pause the promotion of ${r.id}`, path: `/api/routes/${id}/promotion/pause` });
+  if (promotion.status === "paused" && r.state !== "halted") list.push({ key: "promotion-resume", label: "Resume promotion", verb: `Resume the promotion of ${r.id}`, path: `/api/routes/${id}/promotion/resume` });
+  if (promotion.status === "running" || promotion.status === "paused") list.push({ key: "promotion-step", label: "Take the next step now", verb: `Take the next promotion step of ${r.id} now, without waiting for the evidence`, path: `/api/routes/${id}/promotion/step` });
+  if (live === 100 && r.state !== "retired") list.push({ key: "retire", label: "Retire (monolith code can go)", verb: `Retire ${r.id}: the monolith no longer serves it`, path: `/api/routes/${id}/retire` });
+  if (!provider) list.push({ key: "reroll", label: "Re-roll who is in", verb: `Re-roll ${r.id}: a new salt picks a different set of users at the same percentage`, path: `/api/routes/${id}/reroll` });
+  return list;
 }
 
-function controlsPanel(routes) {
-  const select = el("select", { id: "route" }, routes.map((r) => el("option", { value: r.id }, r.id)));
-  const percent = el("input", { id: "percent", type: "number", min: "0", max: "100", step: "0.01", placeholder: "0–100" });
-  const reason = el("input", { id: "reason", type: "text", placeholder: "why (audited)", size: "32" });
-  const selected = () => select.value;
-  return el(
-    "div",
-    { class: "controls", id: "controls" },
-    el("label", {}, "Route", select),
-    el("label", {}, "Percentage", percent),
-    el("label", {}, "Reason", reason),
-    el("button", { id: "apply", class: "primary", onclick: () => change(`Set ${selected()} to ${percent.value}%`, `/api/routes/${encodeURIComponent(selected())}/rollout`, { percent: Number(percent.value), reason: reason.value }) }, "Set percentage"),
-    el("button", { id: "rollback", class: "danger", onclick: () => change(`Roll ${selected()} back to 0%`, `/api/routes/${encodeURIComponent(selected())}/rollback`, { reason: reason.value }) }, "Rollback"),
-    el("button", { id: "pause", onclick: () => change(`Pause the promotion of ${selected()}`, `/api/routes/${encodeURIComponent(selected())}/promotion/pause`, { reason: reason.value }) }, "Pause promotion"),
-    el("button", { id: "resume", onclick: () => change(`Resume the promotion of ${selected()}`, `/api/routes/${encodeURIComponent(selected())}/promotion/resume`, { reason: reason.value }) }, "Resume promotion"),
+/** The confirmation dialog: what will happen, the percentage when asked, and a reason that is required. */
+function confirmAction(action, current) {
+  document.getElementById("action-dialog")?.remove();
+  const percent = el("input", { id: "action-percent", type: "number", min: "0", max: "100", step: "0.01", value: current ?? "" });
+  const reason = el("input", { id: "action-reason", type: "text", placeholder: "why (kept in the audit trail)", size: "48" });
+  const error = el("p", { class: "message error", id: "action-error" });
+  // Checked here, not by the browser's form validation, so the operator reads why in words.
+  const dialog = el(
+    "dialog",
+    { id: "action-dialog" },
+    el("form", { method: "dialog" },
+      el("h3", {}, action.verb),
+      action.percent ? el("label", {}, "Percentage of users on the service ", percent) : null,
+      el("label", {}, "Reason ", reason),
+      error,
+      el("div", { class: "dialog-buttons" },
+        el("button", { type: "button", id: "action-cancel", onclick: () => dialog.close() }, "Cancel"),
+        el("button", { type: "submit", id: "action-confirm", class: action.danger ? "danger" : "primary" }, "Confirm"))),
   );
+  dialog.querySelector("form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!reason.value.trim()) return (error.textContent = "A reason is required: every change is audited.");
+    const body = { ...(action.extra ?? {}), reason: reason.value.trim(), ...(action.percent ? { percent: Number(percent.value) } : {}) };
+    try {
+      await api(action.path, { method: action.method ?? "POST", body: JSON.stringify(body) });
+      dialog.close();
+      message(`Done: ${action.verb}${action.percent ? ` to ${body.percent}%` : ""}. Reason: ${body.reason}`);
+      // Gone only once the page shows the change: what the operator (or a test) does next sees it.
+      await render();
+      dialog.remove();
+    } catch (e) {
+      error.textContent = `Refused: ${e.message}`;
+    }
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  (action.percent ? percent : reason).focus();
 }
+
+/** A route's actions as a compact menu (the overview's rows). */
+function actionMenu(r) {
+  const actions = actionsFor(r);
+  const select = el("select", { class: "row-action", "aria-label": `actions for ${r.id}` }, el("option", { value: "" }, "Act…"), actions.map((a) => el("option", { value: a.key }, a.label)));
+  select.addEventListener("change", () => {
+    const action = actions.find((a) => a.key === select.value);
+    select.value = "";
+    if (action) confirmAction(action, r.rollout.livePercent);
+  });
+  return select;
+}
+
+/** A route's actions as buttons (the route page). */
+function actionBar(r) {
+  return el("div", { class: "actions", id: "actions" }, actionsFor(r).map((a) => el("button", { id: `action-${a.key}`, class: a.danger ? "danger" : "", onclick: () => confirmAction(a, r.rollout.livePercent) }, a.label)));
+}
+
+// ---- The overview: every route, grouped by what needs attention first. ----
 
 function progressPanel(progress) {
   const share = progress.servedByServices;
@@ -89,7 +156,6 @@ function progressPanel(progress) {
 
 /** The nodes serving this migration (one on SQLite; the fleet on PostgreSQL), and which one judges. */
 function fleetPanel(fleet) {
-  const seconds = (t) => `${Math.max(0, Math.round((Date.now() - t) / 1000))} s ago`;
   return el(
     "details",
     { class: "fleet", id: "fleet" },
@@ -114,7 +180,7 @@ function fleetPanel(fleet) {
             el("td", {}, n.address),
             el("td", {}, n.version),
             el("td", {}, when(new Date(n.startedAt).toISOString())),
-            el("td", { class: "num" }, seconds(n.lastSeen)),
+            el("td", { class: "num" }, relative(n.lastSeen)),
             el("td", {}, n.judge ? el("span", { class: "badge judge" }, "judge") : null),
           ),
         ),
@@ -123,98 +189,216 @@ function fleetPanel(fleet) {
   );
 }
 
-function sideCells(s) {
-  return [
-    el("td", { class: "num" }, `${s.rps}/s`),
-    el("td", { class: `num ${s.errorRate > 0 ? "bad" : ""}` }, pct(s.errorRate)),
-    el("td", { class: "num" }, `${ms(s.p50Ms)} / ${ms(s.p99Ms)}`),
-  ];
+/** Failing: errors on either side in the last minute, or a shadow match rate under 95% over enough comparisons. */
+function failing(r) {
+  const errors = [r.traffic.legacy, r.traffic.target].some((s) => s.errorRate !== null && s.errorRate > 0.01);
+  const diverging = r.shadow && r.shadow.compared >= 10 && r.shadow.matchRate !== null && r.shadow.matchRate < 0.95;
+  return errors || diverging;
 }
 
+/** Groups in the order an operator deals with them: what is broken first, what is done last. */
+const GROUPS = [
+  { key: "halted", title: "Halted by a guard", test: (r) => r.state === "halted" },
+  { key: "failing", title: "Failing: errors or diverging answers", test: failing },
+  { key: "promoting", title: "Promoting", test: (r) => r.promotion?.status === "running" },
+  { key: "paused", title: "Paused", test: (r) => r.state === "paused" },
+  { key: "canary", title: "Canary: part of the traffic on the service", test: (r) => r.state === "canary" },
+  { key: "shadowing", title: "Shadowing: the monolith answers, the service is compared", test: (r) => r.state === "shadowing" },
+  { key: "legacy", title: "On the monolith", test: (r) => r.state === "legacy" || r.state === null },
+  { key: "migrated", title: "Migrated", test: (r) => r.state === "migrated" },
+  { key: "retired", title: "Retired", test: (r) => r.state === "retired" },
+  { key: "other", title: "Other", test: () => true },
+];
+
+function liveCell(r) {
+  return r.rollout.source === "provider"
+    ? // An external provider owns the split: show what it decided lately, not a number it ignores.
+      el("td", { class: "num live-percent", title: `observed over the last ${r.rollout.observed.windowSeconds / 60} min` }, r.rollout.livePercent === null ? "–" : `~${r.rollout.livePercent}%`, el("span", { class: "muted" }, ` provider, ${r.rollout.observed.decisions} decisions`))
+    : el("td", { class: "num live-percent", title: `routes.config.ts says ${r.rollout.configuredPercent}%` }, `${r.rollout.livePercent}%`, el("span", { class: "muted" }, ` (${r.rollout.configuredPercent}%)`));
+}
+
+function stateCell(r) {
+  const p = r.promotion;
+  const step = p && p.steps && p.step !== null && p.status !== "off" ? ` step ${p.step + 1} of ${p.steps.length}` : "";
+  return el("td", {}, el("span", { class: `badge ${r.state ?? ""}` }, r.state ?? "–"), p && p.status !== "off" ? el("div", { class: "muted small" }, `promotion ${p.status}${step}`) : null);
+}
+
+/** Two numbers, monolith then service, in their colours. */
+const pair = (a, b, bad = false) => [el("span", { class: `legacy ${bad && a.bad ? "bad" : ""}` }, a.text), el("span", { class: "muted" }, " / "), el("span", { class: `target ${bad && b.bad ? "bad" : ""}` }, b.text)];
+
 function routesTable(routes) {
-  const head = ["Route", "Match", "State", "Live % (config)", "Legacy rps", "err", "p50 / p99", "Service rps", "err", "p50 / p99", "Shadow match (n)", "Top divergences", "Noise", "Last change"];
-  return el(
-    "table",
-    { id: "routes" },
-    el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))),
-    el(
-      "tbody",
-      {},
-      routes.map((r) =>
-        el(
-          "tr",
-          { "data-route": r.id },
-          el("td", {}, el("a", { href: `#/route/${encodeURIComponent(r.id)}` }, r.id)),
-          el("td", {}, `${r.match.methods === "*" ? "*" : r.match.methods.join(",")} ${r.match.path}`, el("div", { class: "muted" }, `${r.legacy} → ${r.target}`)),
-          el("td", {}, el("span", { class: `badge ${r.state ?? ""}` }, r.state ?? "–"), r.promotion && r.promotion.status !== "off" ? el("div", { class: "muted" }, `promotion ${r.promotion.status}`) : null),
-          r.rollout.source === "provider"
-            ? // An external provider owns the split: show what it decided lately, not a number it ignores.
-              el("td", { class: "num live-percent", title: `observed over the last ${r.rollout.observed.windowSeconds / 60} min` }, r.rollout.livePercent === null ? "–" : `~${r.rollout.livePercent}%`, el("span", { class: "muted" }, ` provider, ${r.rollout.observed.decisions} decisions`))
-            : el("td", { class: "num live-percent" }, `${r.rollout.livePercent}%`, el("span", { class: "muted" }, ` (${r.rollout.configuredPercent}%)`)),
-          ...sideCells(r.traffic.legacy),
-          ...sideCells(r.traffic.target),
-          el("td", { class: "num" }, r.shadow ? `${pct(r.shadow.matchRate)} (${r.shadow.compared})` : "off"),
-          el("td", {}, r.shadow ? r.shadow.topDivergences.map((d) => el("div", { class: "divergence" }, `${d.kind} ${d.path} ×${d.count}`)) : null),
-          el("td", {}, r.shadow ? r.shadow.noise.map((n) => el("div", { class: "muted" }, n)) : null),
-          el("td", {}, r.lastChange ? [el("div", {}, when(r.lastChange.at)), el("div", { class: "muted" }, `${r.lastChange.by}: ${r.lastChange.reason}`)] : null),
-        ),
+  const head = ["Route", "State", "Live (config)", "Last hour", "req/s mono / svc", "errors", "p99", "Shadow", "Last change", ""];
+  const cols = el("colgroup", {}, ["c-route", "c-state", "c-live", "c-spark", "c-rps", "c-err", "c-p99", "c-shadow", "c-change", "c-act"].map((c) => el("col", { class: c })));
+  const seen = new Set();
+  const bodies = [];
+  for (const group of GROUPS) {
+    const members = routes.filter((r) => !seen.has(r.id) && group.test(r));
+    if (members.length === 0) continue;
+    for (const r of members) seen.add(r.id);
+    bodies.push(
+      el(
+        "tbody",
+        { "data-group": group.key },
+        el("tr", { class: "group" }, el("th", { colspan: String(head.length) }, `${group.title} (${members.length})`)),
+        members.map((r) => {
+          const { legacy, target } = r.traffic;
+          const change = r.lastChange;
+          return el(
+            "tr",
+            { "data-route": r.id },
+            el("td", { class: "route-cell" }, el("a", { href: `#/route/${encodeURIComponent(r.id)}` }, r.id), el("div", { class: "muted small clip", title: `${r.match.methods === "*" ? "*" : r.match.methods.join(",")} ${r.match.path} · ${r.legacy} → ${r.target}` }, `${r.match.methods === "*" ? "*" : r.match.methods.join(",")} ${r.match.path}`)),
+            stateCell(r),
+            liveCell(r),
+            el("td", { class: "spark-cell" }, sparkline(r.sparkline)),
+            el("td", { class: "num" }, pair({ text: `${legacy.rps}` }, { text: `${target.rps}` })),
+            el("td", { class: "num" }, pair({ text: pct(legacy.errorRate), bad: legacy.errorRate > 0 }, { text: pct(target.errorRate), bad: target.errorRate > 0 }, true)),
+            el("td", { class: "num" }, pair({ text: ms(legacy.p99Ms) }, { text: ms(target.p99Ms) })),
+            el(
+              "td",
+              { class: "shadow-cell" },
+              r.shadow ? el("div", { class: "num" }, `${pct(r.shadow.matchRate)} match`, el("span", { class: "muted" }, ` of ${r.shadow.compared}`)) : el("span", { class: "muted" }, "off"),
+              r.shadow ? r.shadow.topDivergences.slice(0, 2).map((d) => el("div", { class: "divergence clip", title: `${d.kind} ${d.path} ×${d.count}` }, `${d.kind} ${d.path} ×${d.count}`)) : null,
+              r.shadow && r.shadow.noise.length ? el("div", { class: "muted small clip", title: `noise: ${r.shadow.noise.join(", ")}` }, `noise: ${r.shadow.noise.join(", ")}`) : null,
+            ),
+            el("td", { class: "change-cell" }, change ? [el("div", { class: "small" }, when(change.at, { short: true })), el("div", { class: "muted small clip", title: `${change.by}: ${change.reason}` }, `${change.by}: ${change.reason}`)] : null),
+            el("td", {}, actionMenu(r)),
+          );
+        }),
       ),
+    );
+  }
+  return el("table", { id: "routes", class: "routes" }, cols, el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), bodies);
+}
+
+async function renderOverview() {
+  const [overview, fleet] = await Promise.all([api("/api/overview"), api("/api/fleet")]);
+  // Keep the fleet list open across refreshes if the operator opened it.
+  const fleetOpen = document.getElementById("fleet")?.open ?? false;
+  const fleetView = fleetPanel(fleet);
+  fleetView.open = fleetOpen;
+  return el(
+    "div",
+    { id: "overview" },
+    progressPanel(overview.progress),
+    fleetView,
+    document.getElementById("message") ?? el("div", { id: "message", class: "message" }),
+    routesTable(overview.routes),
+  );
+}
+
+// ---- A route's page: its story as a timeline, charts, divergences with replay, audit. ----
+
+/** "2 min 5 s" */
+function duration(msLeft) {
+  const s = Math.max(0, Math.round(msLeft / 1000));
+  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+}
+
+/** The evidence behind a verdict, in the words of its bounds. */
+function evidenceLine(evidence, guard, promote) {
+  if (!evidence) return null;
+  const parts = [];
+  const t = evidence.target;
+  const l = evidence.legacy;
+  if (t) {
+    const rate = t.requests ? t.errors / t.requests : null;
+    const bound = guard?.maxErrorRate ?? promote?.maxErrorRate;
+    parts.push(`${t.requests} service requests, error rate ${pct(rate)}${bound !== undefined ? ` (bound ${pct(bound)})` : ""}`);
+  }
+  if (evidence.shadow) {
+    const s = evidence.shadow;
+    const rate = s.compared ? s.diverged / s.compared : null;
+    const bound = guard?.maxDivergenceRate ?? promote?.maxDivergenceRate;
+    parts.push(`${s.compared} comparisons, divergence ${pct(rate)}${bound !== undefined ? ` (bound ${pct(bound)})` : ""}`);
+  }
+  if (t?.p99Ms !== undefined && l?.p99Ms !== undefined && t.p99Ms !== null && l.p99Ms !== null) {
+    parts.push(`p99 ${t.p99Ms} ms vs the monolith's ${l.p99Ms} ms = ${(t.p99Ms / Math.max(1, l.p99Ms)).toFixed(1)}×${guard?.maxP99Ratio !== undefined ? ` (bound ${guard.maxP99Ratio}×)` : ""}`);
+  }
+  if (evidence.windowMs) parts.push(`over ${duration(evidence.windowMs)}`);
+  return el("div", { class: "evidence muted small" }, parts.join(" · "));
+}
+
+function verdictText(kind, v) {
+  if (!v) return null;
+  if (v.verdict === "trip") return `${kind}: tripped: ${v.reasons.join("; ")}`;
+  if (v.verdict === "insufficient_data") return `${kind}: not enough evidence yet: ${v.reason}`;
+  if (v.verdict === "hold") return `${kind}: holding this step: ${v.reason}`;
+  if (v.verdict === "waiting") return `${kind}: waiting for the step's interval to end`;
+  if (v.verdict === "advance") return `${kind}: evidence passed, step taken`;
+  if (v.verdict === "ok") return `${kind}: within every bound`;
+  return `${kind}: ${v.verdict}`;
+}
+
+function timeline(migration, history) {
+  const promote = migration.promote;
+  const guard = migration.guard;
+  const steps = promote?.steps ?? [];
+  const index = migration.stepIndex;
+  const running = migration.promotion === "running";
+  const stepItems = steps.map((p, i) => {
+    const status = migration.promotion === "done" || (index !== null && i < index) ? "done" : index === i && migration.promotion !== "off" ? "current" : "next";
+    return el("li", { class: `step ${status}`, "data-step": String(i) }, el("span", { class: "step-mark" }, status === "done" ? "✓" : status === "current" ? "●" : "○"), ` ${p}%`);
+  });
+  let countdown = null;
+  if (promote && running && migration.stepStartedAt) {
+    const due = Date.parse(migration.stepStartedAt) + promote.intervalMs;
+    countdown = el("p", { id: "countdown", "data-due": String(due), "data-every": String(history.judgeEveryMs) }, countdownText(due, history.judgeEveryMs));
+  }
+  const verdict = migration.lastVerdict;
+  const trips = history.audit.filter((a) => ["halted", "promote_step", "promotion_done", "promotion_start", "resume", "guard_rollback"].includes(a.action));
+  return el(
+    "section",
+    { id: "timeline" },
+    el("h2", {}, "Timeline"),
+    promote
+      ? el("div", {}, el("ol", { class: "steps", id: "steps" }, stepItems), el("p", { class: "muted" }, `promotion ${migration.promotion}${index !== null ? `, step ${index + 1} of ${steps.length}` : ""} · each step lasts at least ${duration(promote.intervalMs)} and needs ${promote.minSamples} samples`), countdown)
+      : el("p", { class: "muted" }, "No promotion configured: percentages move by hand (or through the admin API)."),
+    guard ? el("p", { class: "muted", id: "guard-bounds" }, `Guard: judged every ${duration(history.judgeEveryMs)} over ${duration(guard.windowMs)}, from ${guard.minSamples} samples; error rate ≤ ${pct(guard.maxErrorRate ?? null)}${guard.maxDivergenceRate !== undefined ? `, divergence ≤ ${pct(guard.maxDivergenceRate)}` : ""}${guard.maxP99Ratio !== undefined ? `, p99 ≤ ${guard.maxP99Ratio}× the monolith's` : ""}.`) : el("p", { class: "muted" }, "No guard on this route."),
+    verdict ? el("p", { id: "last-verdict" }, "Last evaluation ", when(verdict.at), ": ", [verdictText("guard", verdict.guard), verdictText("promotion", verdict.promotion)].filter(Boolean).join(" · ")) : null,
+    el(
+      "ul",
+      { class: "verdicts", id: "verdicts" },
+      trips.length === 0 ? el("li", { class: "muted" }, "No guard trip or promotion step yet.") : null,
+      trips.map((a) => el("li", { class: `verdict ${a.action}`, "data-action": a.action }, el("div", {}, when(a.at), " ", el("span", { class: "sentence" }, a.sentence)), evidenceLine(a.newValue?.evidence, guard, promote))),
     ),
   );
 }
 
-/** A step line of the percentage over time, and the match rate per minute, as inline SVG. */
-function chart(history) {
-  const width = 720;
-  const height = 160;
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  svg.setAttribute("width", String(width));
-  svg.setAttribute("height", String(height));
-  svg.setAttribute("id", "history-chart");
-  const end = Date.now();
-  const start = end - history.hours * 3600_000;
-  const x = (t) => 40 + ((t - start) / (end - start)) * (width - 50);
-  const y = (p) => height - 20 - (p / 100) * (height - 30);
-  const line = (points, color) => {
-    const path = document.createElementNS(ns, "path");
-    path.setAttribute("d", points.map(([px, py], i) => `${i === 0 ? "M" : "L"}${px.toFixed(1)},${py.toFixed(1)}`).join(" "));
-    path.setAttribute("fill", "none");
-    path.setAttribute("stroke", color);
-    path.setAttribute("stroke-width", "2");
-    svg.append(path);
-  };
-  const label = (text, lx, ly) => {
-    const t = document.createElementNS(ns, "text");
-    t.setAttribute("x", String(lx));
-    t.setAttribute("y", String(ly));
-    t.textContent = text;
-    svg.append(t);
-  };
-  for (const p of [0, 50, 100]) label(`${p}%`, 4, y(p) + 4);
-  const steps = [];
-  let last = history.percent.length > 0 ? history.percent[0].percent : history.currentPercent ?? 0;
-  steps.push([x(start), y(last)]);
-  for (const point of history.percent) {
-    const t = Date.parse(point.at);
-    steps.push([x(t), y(last)], [x(t), y(point.percent)]);
-    last = point.percent;
-  }
-  steps.push([x(end), y(history.currentPercent ?? last)]);
-  line(steps, "#344eba");
-  const rates = history.matchRate.filter((m) => m.compared > 0).map((m) => [x(m.minute * 60_000), y((m.match / m.compared) * 100)]);
-  if (rates.length > 0) line(rates, "#027a48");
-  label("— live % (blue)", width - 330, 14);
-  label("— shadow match rate (green)", width - 200, 14);
-  return svg;
+function countdownText(due, everyMs) {
+  const left = due - Date.now();
+  return left > 0 ? `Next evaluation of this step in ${duration(left)} (then at the judge's next tick, every ${duration(everyMs)}).` : `This step's interval is over: judged at the next tick (every ${duration(everyMs)}).`;
+}
+
+function charts(history) {
+  const from = history.fromMinute * 60_000;
+  const to = (history.toMinute + 1) * 60_000;
+  const at = (m) => m.minute * 60_000 + 30_000;
+  // The live percentage as steps: its value when the span began, then each change in it.
+  const percentPoints = [[from, history.percentAtStart ?? history.currentPercent ?? 0], ...history.percent.map((p) => [Date.parse(p.at), p.percent])];
+  const rangeButtons = el("div", { class: "ranges" }, [1, 6, 24].map((h) => el("button", { "data-hours": String(h), class: routeView.hours === h ? "primary" : "", onclick: () => ((routeView.hours = h), render()) }, `${h} h`)));
+  const errorRate = (side) => history.traffic.filter((m) => m[side].requests > 0).map((m) => [at(m), m[side].errorRate * 100]);
+  const p99 = (side) => history.traffic.filter((m) => m[side].p99Ms !== null).map((m) => [at(m), m[side].p99Ms]);
+  const fmtPct = (v) => `${Number(v.toFixed(1))}%`;
+  return el(
+    "section",
+    { id: "charts" },
+    el("h2", {}, `The last ${history.hours} h`, " ", rangeButtons),
+    el(
+      "div",
+      { class: "chart-grid" },
+      timeChart({ id: "chart-rollout", title: "Live rollout %", fromMs: from, toMs: to, series: [{ name: "on the service", className: "target", points: percentPoints, step: true }], y: { max: 100, format: fmtPct } }),
+      timeChart({ id: "chart-match", title: "Shadow match rate per minute", fromMs: from, toMs: to, series: [{ name: "match", className: "target", points: history.matchRate.filter((m) => m.compared > 0).map((m) => [at(m), (m.match / m.compared) * 100]) }], y: { max: 100, format: fmtPct } }),
+      timeChart({ id: "chart-errors", title: "Error rate per minute", fromMs: from, toMs: to, series: [{ name: "monolith", className: "legacy", points: errorRate("legacy") }, { name: "service", className: "target", points: errorRate("target") }], y: { floor: 5, format: fmtPct } }),
+      timeChart({ id: "chart-p99", title: "p99 latency per minute", fromMs: from, toMs: to, series: [{ name: "monolith", className: "legacy", points: p99("legacy") }, { name: "service", className: "target", points: p99("target") }], y: { floor: 10, format: (v) => `${Number(v.toFixed(1))} ms` } }),
+    ),
+  );
 }
 
 /** Pretty JSON when it is JSON, with the lines of differing fields marked. */
 function bodyBlock(text, paths) {
-  let pretty = text;
+  let pretty = text ?? "";
   try {
-    pretty = JSON.stringify(JSON.parse(text), null, 2);
+    pretty = JSON.stringify(JSON.parse(pretty), null, 2);
   } catch {
     // not JSON: shown as it came
   }
@@ -222,57 +406,175 @@ function bodyBlock(text, paths) {
   return el("pre", {}, pretty.split("\n").map((line) => el("span", { class: keys.some((k) => line.includes(`"${k}"`)) ? "hit" : "" }, `${line}\n`)));
 }
 
-async function renderRoute(id) {
-  const [route, divergences, history] = await Promise.all([
-    api(`/api/routes/${encodeURIComponent(id)}/migration`),
-    api(`/api/routes/${encodeURIComponent(id)}/divergences?examples=2`),
-    api(`/api/routes/${encodeURIComponent(id)}/history?hours=6`),
-  ]);
-  const acknowledge = (signature, status) => {
-    const reason = window.prompt(`Why is ${signature.kind} ${signature.path} ${status}?`) ?? "";
-    return change(`Mark ${signature.kind} ${signature.path} as ${status}`, `/api/divergences/${signature.id}/acknowledge`, { status, reason });
+/** Splits `$.items[*].price` into its steps: `$`, `items[*]`, `price`. */
+function pathSteps(path) {
+  return path.replace(/^\$\.?/, "").split(/\.(?![^[]*\])/).filter(Boolean);
+}
+
+/**
+ * The per-field tree: each JSON path with how often it diverged (rate of all comparisons), how often it
+ * changed between two answers of the monolith itself (the noise rate), counts and first/last seen. A
+ * parent sums its children.
+ */
+function fieldTree(signatures, shadow) {
+  const compared = shadow.compared || 0;
+  const noiseSamples = shadow.noise.samples || 0;
+  const noiseOf = new Map(shadow.noise.fields.map((n) => [n.path, n]));
+  const root = { name: "$", path: "$", count: 0, first: null, last: null, kinds: new Set(), children: new Map() };
+  for (const s of signatures) {
+    let node = root;
+    const visit = (n) => {
+      n.count += s.count;
+      n.kinds.add(s.kind);
+      n.first = n.first === null || s.firstSeen < n.first ? s.firstSeen : n.first;
+      n.last = n.last === null || s.lastSeen > n.last ? s.lastSeen : n.last;
+    };
+    visit(root);
+    let path = "$";
+    for (const step of pathSteps(s.path)) {
+      path = step.startsWith("[") ? `${path}${step}` : `${path}.${step}`;
+      if (!node.children.has(step)) node.children.set(step, { name: step, path, count: 0, first: null, last: null, kinds: new Set(), children: new Map() });
+      node = node.children.get(step);
+      visit(node);
+    }
+  }
+  const renderNode = (n) => {
+    const noise = noiseOf.get(n.path);
+    const row = el(
+      "div",
+      { class: `field ${routeView.field === n.path ? "selected" : ""}`, "data-path": n.path, onclick: (e) => ((routeView.field = routeView.field === n.path ? null : n.path), e.stopPropagation(), render()) },
+      el("code", {}, n.name),
+      el("span", { class: "num field-rate", title: `${n.count} divergences of ${compared} comparisons` }, ` ${compared ? pct(Math.min(1, n.count / compared)) : "–"} diverged`),
+      el("span", { class: "num muted field-noise", title: noise ? `changed ${noise.occurrences} times in ${noiseSamples} noise samples (the monolith against itself)` : "never changed between two answers of the monolith" }, ` · noise ${noise && noiseSamples ? pct(Math.min(1, noise.occurrences / noiseSamples)) : "0%"}`),
+      el("span", { class: "muted small" }, ` · ×${n.count} · ${[...n.kinds].join(", ")} · first `, when(n.first, { short: true }), " last ", when(n.last, { short: true })),
+    );
+    const kids = [...n.children.values()].sort((a, b) => b.count - a.count);
+    return el("li", {}, row, kids.length ? el("ul", {}, kids.map(renderNode)) : null);
   };
+  return el("ul", { class: "field-tree", id: "field-tree" }, signatures.length ? renderNode(root) : el("li", { class: "muted" }, "No divergence: every compared field matched."));
+}
+
+async function replay(signature, example) {
+  const key = `${signature.id}/${example.id}`;
+  routeView.replays.set(key, { pending: true });
+  await render();
+  try {
+    routeView.replays.set(key, await api(`/api/divergences/${signature.id}/examples/${example.id}/replay`, { method: "POST", body: "{}" }));
+  } catch (e) {
+    routeView.replays.set(key, { error: e.message });
+  }
+  await render();
+}
+
+function replayResult(result) {
+  if (!result) return null;
+  if (result.pending) return el("div", { class: "replay-result muted" }, "Replaying to both backends…");
+  if (result.error) return el("div", { class: "replay-result bad" }, `Replay refused: ${result.error}`);
+  const head = `Replayed ${relative(Date.parse(result.replayedAt))}: monolith ${result.legacy.status ?? result.legacy.error} in ${result.legacy.ms} ms, service ${result.target.status ?? result.target.error} in ${result.target.ms} ms`;
   return el(
     "div",
-    { id: "route-page" },
-    el("p", {}, el("a", { href: "#/" }, "← all routes")),
-    el("div", { id: "message", class: "message" }),
-    el("section", {}, el("h2", {}, `Route ${id}`), el("p", {}, "State ", el("span", { class: `badge ${route.state}` }, route.state), ` · promotion ${route.promotion} · live ${history.currentPercent}%`)),
-    el("section", {}, el("h2", {}, "Rollout and match rate, last 6 hours"), chart(history)),
+    { class: `replay-result ${result.outcome}`, "data-outcome": result.outcome },
+    el("p", {}, el("strong", {}, result.outcome === "match" ? "Now matches: " : result.outcome === "diverge" ? "Still diverges: " : "Could not compare: "), head),
+    result.request.withheldHeaders.length ? el("p", { class: "muted small" }, `sent without ${result.request.withheldHeaders.join(", ")} (stored redacted)`) : null,
+    result.diff.length ? el("ul", { class: "diff" }, result.diff.map((line) => el("li", {}, line))) : null,
+    result.legacyBody !== null ? el("div", { class: "pair" }, el("div", {}, el("div", { class: "muted" }, "monolith, now"), bodyBlock(result.legacyBody, result.differences.map((d) => d.path))), el("div", {}, el("div", { class: "muted" }, "service, now"), bodyBlock(result.targetBody, result.differences.map((d) => d.path)))) : null,
+  );
+}
+
+function divergencesSection(divergences, shadow) {
+  const open = divergences.signatures.filter((s) => s.status === "open");
+  const shown = routeView.field ? open.filter((s) => s.path === routeView.field || s.path.startsWith(`${routeView.field}.`) || s.path.startsWith(`${routeView.field}[`)) : open;
+  const acknowledge = (signature, status) =>
+    confirmAction({ verb: `Mark ${signature.kind} ${signature.path} as ${status === "fixed" ? "fixed" : "accepted (an intended difference)"}`, path: `/api/divergences/${signature.id}/acknowledge`, extra: { status } });
+  return el(
+    "section",
+    { id: "divergences" },
+    el("h2", {}, `Divergences (${open.length} open)`, routeView.field ? el("span", { class: "muted" }, ` · showing ${routeView.field}`) : null),
     el(
-      "section",
-      { id: "divergences" },
-      el("h2", {}, `Open divergences (${divergences.signatures.length})`),
-      divergences.signatures.length === 0 ? el("p", { class: "muted" }, "None: the service answers like the monolith, or nothing was compared yet.") : null,
-      divergences.signatures.map((s) =>
-        el(
-          "div",
-          { class: "signature" },
-          el("strong", {}, `${s.kind} ${s.path}`),
-          ` ×${s.count} · last ${when(s.lastSeen)} `,
-          el("button", { onclick: () => acknowledge(s, "fixed") }, "Fixed"),
-          " ",
-          el("button", { onclick: () => acknowledge(s, "accepted") }, "Accepted (intended)"),
-          s.examples.map((e) =>
-            el(
-              "div",
-              { class: "example" },
-              el("p", { class: "muted" }, `${e.method} ${e.path}${e.query ? `?${e.query}` : ""} · legacy ${e.legacyStatus} in ${e.legacyMs} ms · service ${e.targetStatus} in ${e.targetMs} ms`),
-              el("ul", { class: "diff" }, e.diff.map((line) => el("li", {}, line))),
-              el("div", { class: "pair" }, el("div", {}, el("div", { class: "muted" }, "legacy"), bodyBlock(e.legacyBody, e.differences.map((d) => d.path))), el("div", {}, el("div", { class: "muted" }, "service"), bodyBlock(e.targetBody, e.differences.map((d) => d.path)))),
+      "div",
+      { class: "divergence-grid" },
+      el("div", { class: "tree-panel" }, el("h3", {}, "By field"), fieldTree(divergences.signatures, shadow)),
+      el(
+        "div",
+        { class: "pairs-panel" },
+        shown.length === 0 ? el("p", { class: "muted" }, "None open: the service answers like the monolith, or nothing was compared yet.") : null,
+        shown.map((s) =>
+          el(
+            "div",
+            { class: "signature", "data-signature": String(s.id) },
+            el("strong", {}, `${s.kind} ${s.path}`),
+            el("span", { class: "muted" }, ` ×${s.count} · first `, when(s.firstSeen, { short: true }), " · last ", when(s.lastSeen, { short: true }), " "),
+            el("button", { class: "ack-fixed", onclick: () => acknowledge(s, "fixed") }, "Fixed"),
+            " ",
+            el("button", { class: "ack-accepted", onclick: () => acknowledge(s, "accepted") }, "Accepted (intended)"),
+            s.examples.map((e) =>
+              el(
+                "div",
+                { class: "example", "data-example": String(e.id) },
+                el("p", { class: "muted" }, `${e.method} ${e.path}${e.query ? `?${e.query}` : ""} · monolith ${e.legacyStatus} in ${e.legacyMs} ms · service ${e.targetStatus} in ${e.targetMs} ms · `, when(e.at, { short: true }), " ",
+                  e.method === "GET" || e.method === "HEAD" ? el("button", { class: "replay", onclick: () => replay(s, e) }, "Replay now") : el("span", { class: "muted" }, "(not replayed: not idempotent)")),
+                el("ul", { class: "diff" }, e.diff.map((line) => el("li", {}, line))),
+                el("div", { class: "pair" }, el("div", {}, el("div", { class: "muted" }, "monolith"), bodyBlock(e.legacyBody, e.differences.map((d) => d.path))), el("div", {}, el("div", { class: "muted" }, "service"), bodyBlock(e.targetBody, e.differences.map((d) => d.path)))),
+                replayResult(routeView.replays.get(`${s.id}/${e.id}`)),
+              ),
             ),
           ),
         ),
       ),
     ),
+  );
+}
+
+/** The route's state in one sentence. */
+function stateSentence(route, migration) {
+  const live = route.rollout.livePercent;
+  const words = {
+    legacy: "The monolith answers every request.",
+    shadowing: "The monolith answers; the service is asked too and compared.",
+    canary: `${live}% of users are on the service.`,
+    migrated: "Every user is on the service.",
+    retired: "Retired: the monolith no longer serves this route, its code can go.",
+    halted: `Halted by its guard at ${live}%: it stays there until someone lifts the halt.`,
+    paused: `Paused by hand at ${live}%.`,
+  };
+  return `${words[migration.state] ?? ""} Live ${live}% (routes.config.ts: ${route.rollout.configuredPercent}%).`;
+}
+
+async function renderRoute(id) {
+  const key = encodeURIComponent(id);
+  const [route, migration, divergences, shadow, history] = await Promise.all([
+    api(`/api/routes/${key}`),
+    api(`/api/routes/${key}/migration`),
+    api(`/api/routes/${key}/divergences?status=all&examples=2`),
+    api(`/api/routes/${key}/shadow?windowMinutes=10080`),
+    api(`/api/routes/${key}/history?hours=${routeView.hours}`),
+  ]);
+  const row = { ...route, state: migration.state, promotion: { status: migration.promotion, step: migration.stepIndex, steps: migration.promote?.steps ?? null } };
+  return el(
+    "div",
+    { id: "route-page" },
+    el("p", {}, el("a", { href: "#/" }, "← all routes")),
+    document.getElementById("message") ?? el("div", { id: "message", class: "message" }),
     el(
       "section",
-      {},
+      { id: "route-head" },
+      el("h2", {}, `Route ${id} `, el("span", { class: `badge ${migration.state}` }, migration.state)),
+      el("p", {}, `${route.match.methods === "*" ? "*" : route.match.methods.join(",")} ${route.match.path} · ${route.legacy} → ${route.target} · `, stateSentence(route, migration)),
+      actionBar(row),
+    ),
+    timeline(migration, history),
+    charts(history),
+    route.id && shadow.shadow ? divergencesSection(divergences, shadow) : el("section", { id: "divergences" }, el("h2", {}, "Divergences"), el("p", { class: "muted" }, "This route is not shadowed.")),
+    el(
+      "section",
+      { id: "audit" },
       el("h2", {}, "Audit trail"),
-      el("table", {}, el("tbody", {}, history.audit.map((a) => el("tr", {}, el("td", {}, when(a.at)), el("td", {}, a.actor), el("td", {}, a.action), el("td", {}, a.reason))))),
+      el("ul", { class: "audit" }, history.audit.map((a) => el("li", { "data-action": a.action }, when(a.at), " ", el("span", { class: "sentence" }, a.sentence)))),
     ),
   );
 }
+
+// ---- The migration map ----
 
 /** The migration map: the monolith's endpoints by traffic, coloured by who serves them, and where to cut next. */
 async function renderMap() {
@@ -329,35 +631,24 @@ async function renderMap() {
   );
 }
 
-async function renderOverview() {
-  const [overview, fleet] = await Promise.all([api("/api/overview"), api("/api/fleet")]);
-  const existing = document.getElementById("controls");
-  // Keep the fleet list open across refreshes if the operator opened it.
-  const fleetOpen = document.getElementById("fleet")?.open ?? false;
-  const fleetView = fleetPanel(fleet);
-  fleetView.open = fleetOpen;
-  const page = el(
-    "div",
-    { id: "overview" },
-    progressPanel(overview.progress),
-    fleetView,
-    // Keep the operator's half-typed form across refreshes.
-    existing ?? controlsPanel(overview.routes),
-    document.getElementById("message") ?? el("div", { id: "message", class: "message" }),
-    routesTable(overview.routes),
-  );
-  return page;
+// ---- Rendering and refresh ----
+
+/** True while the operator is in the middle of something a refresh would wipe. */
+function busy() {
+  return document.getElementById("action-dialog")?.open || document.activeElement?.tagName === "INPUT";
 }
 
 async function render() {
   clearTimeout(timer);
   const hash = location.hash;
   try {
+    if (busy()) return;
     const match = /^#\/route\/(.+)$/.exec(hash);
     const view = match ? await renderRoute(decodeURIComponent(match[1])) : hash === "#/map" ? await renderMap() : await renderOverview();
-    // A refresh must not wipe what the operator is typing on the route page either.
-    if (match && document.getElementById("route-page") && document.activeElement?.tagName === "INPUT") return;
+    if (busy() || location.hash !== hash) return;
+    const scroll = window.scrollY;
     app.replaceChildren(view);
+    window.scrollTo(0, scroll);
     // Bar widths are set through the CSSOM: the page's CSP allows no inline style attributes.
     for (const bar of app.querySelectorAll(".bar[data-width]")) bar.style.width = `${bar.getAttribute("data-width")}px`;
     updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
@@ -368,8 +659,16 @@ async function render() {
   }
 }
 
+// The promotion's countdown moves every second between refreshes.
+setInterval(() => {
+  const c = document.getElementById("countdown");
+  if (c) c.textContent = countdownText(Number(c.getAttribute("data-due")), Number(c.getAttribute("data-every")));
+}, 1000);
+
 window.addEventListener("hashchange", () => {
   app.replaceChildren();
+  routeView.replays.clear();
+  routeView.field = null;
   void render();
 });
 void render();

@@ -1,0 +1,123 @@
+import type { BackendConfig, RouteConfig } from "../config/schema.ts";
+import { compareExchange, type CapturedResponse, type ComparedSide } from "../shadow/compare-exchange.ts";
+import { REDACTED } from "../shadow/redact.ts";
+import type { ExampleRecord } from "../store/shadow-repository.ts";
+import { AdminError } from "./admin-error.ts";
+import { readableDiff } from "./readable-diff.ts";
+
+/** Only these are sent again: a stored example is a real user's request, and replaying it must not change anything. */
+const IDEMPOTENT = new Set(["GET", "HEAD"]);
+/** Never forwarded from a stored example: hop-by-hop, or recomputed for the new connection. */
+const DROPPED = new Set(["host", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length", "proxy-connection"]);
+/** The longest a replay waits for either backend, whatever the backend's own (longer) timeouts. */
+export const REPLAY_TIMEOUT_MS = 10_000;
+
+export interface ReplayOptions {
+  readonly backends: () => Readonly<Record<string, BackendConfig>>;
+  /** Learned noise of the route, set aside when pairing arrays (as the live comparison does). */
+  readonly noisePaths: (routeId: string, minOccurrences: number) => string[];
+  readonly maxDecodedBytes: number;
+  readonly exampleBodyBytes: number;
+}
+
+/**
+ * Sends a stored example's request again to both backends of its route, straight to each (not through
+ * the routing decision), and compares the fresh answers with the route's rules: the fastest way to see
+ * whether a fix landed. Only GET and HEAD are replayed; the headers stored redacted (credentials) are
+ * not sent, and the answer names them, so an endpoint that needs them is seen to answer 401 for that
+ * reason and not taken for a divergence.
+ */
+export async function replayExample(route: RouteConfig, example: ExampleRecord, options: ReplayOptions) {
+  if (!route.shadow) throw new AdminError(409, "not_shadowed", `route "${route.id}" is not shadowed: nothing to compare a replay with`);
+  if (!IDEMPOTENT.has(example.method)) {
+    throw new AdminError(409, "not_idempotent", `only GET and HEAD examples are replayed; this one is ${example.method}, and sending it again could change data`);
+  }
+  const headers: Record<string, string> = {};
+  const withheld: string[] = [];
+  for (const [name, value] of Object.entries(example.requestHeaders)) {
+    if (DROPPED.has(name)) continue;
+    if (value === REDACTED) withheld.push(name);
+    else headers[name] = value;
+  }
+  headers["x-strangler-replay"] = `${example.signatureId}/${example.id}`;
+  const backends = options.backends();
+  const pathAndQuery = `${example.path}${example.query ? `?${example.query}` : ""}`;
+  const maxBytes = route.shadow.maxResponseBytes;
+  const [legacy, target] = await Promise.all([
+    fetchSide(backends[route.legacy], pathAndQuery, example.method, headers, maxBytes),
+    fetchSide(backends[route.target], pathAndQuery, example.method, headers, maxBytes),
+  ]);
+  for (const [name, side] of [["legacy", legacy], ["target", target]] as const) {
+    if (side.side.ok && side.side.response.truncated) {
+      throw new AdminError(409, "response_too_large", `the ${name} answer is larger than the route's shadow.maxResponseBytes (${maxBytes}): the live comparison skips it too`);
+    }
+  }
+  const { compare } = route.shadow;
+  const setAside = route.shadow.noise.learn ? options.noisePaths(route.id, route.shadow.noise.minOccurrences) : [];
+  const result = compareExchange({
+    left: legacy.side,
+    right: target.side,
+    headers: compare.headers,
+    rules: { ignore: compare.ignore, arrays: compare.arrays, keyNames: compare.keyNames, setAside, numericTolerance: compare.numericTolerance, timestampToleranceMs: compare.timestampToleranceMs },
+    example: { redactFields: route.shadow.redact.bodyFields, maxBytes: options.exampleBodyBytes },
+    maxDecodedBytes: options.maxDecodedBytes,
+  });
+  return {
+    replayedAt: new Date().toISOString(),
+    signatureId: example.signatureId,
+    exampleId: example.id,
+    request: { method: example.method, path: example.path, query: example.query, withheldHeaders: withheld },
+    legacy: { backend: route.legacy, status: legacy.side.ok ? legacy.side.response.status : null, error: legacy.side.ok ? null : legacy.side.error, ms: legacy.ms },
+    target: { backend: route.target, status: target.side.ok ? target.side.response.status : null, error: target.side.ok ? null : target.side.error, ms: target.ms },
+    outcome: result.outcome,
+    differences: result.differences,
+    diff: readableDiff(result.differences),
+    // The fresh bodies as an example would store them (decoded, redacted, cut); a match shows none.
+    legacyBody: result.example?.left ?? null,
+    targetBody: result.example?.right ?? null,
+  };
+}
+
+async function fetchSide(backend: BackendConfig | undefined, pathAndQuery: string, method: string, headers: Record<string, string>, maxBytes: number): Promise<{ side: ComparedSide; ms: number }> {
+  const started = performance.now();
+  const ms = () => Math.round((performance.now() - started) * 10) / 10;
+  if (!backend) return { side: { ok: false, error: "backend not in the config in force" }, ms: 0 };
+  const base = new URL(backend.url);
+  const url = `${base.origin}${base.pathname.replace(/\/+$/, "")}${pathAndQuery}`;
+  try {
+    const res = await fetch(url, { method, headers, redirect: "manual", signal: AbortSignal.timeout(Math.min(REPLAY_TIMEOUT_MS, backend.responseTimeoutMs)) });
+    const { body, truncated } = await readBounded(res, maxBytes);
+    const responseHeaders: Record<string, string> = {};
+    res.headers.forEach((value, name) => {
+      responseHeaders[name] = value;
+    });
+    // fetch decodes gzip/br itself: the bytes here are the decoded ones, so the encoding no longer applies.
+    delete responseHeaders["content-encoding"];
+    const response: CapturedResponse = { status: res.status, headers: responseHeaders, body, truncated };
+    return { side: { ok: true, response }, ms: ms() };
+  } catch (error) {
+    const e = error as Error;
+    return { side: { ok: false, error: e.name === "TimeoutError" ? `no answer within ${Math.min(REPLAY_TIMEOUT_MS, backend.responseTimeoutMs)} ms` : e.message }, ms: ms() };
+  }
+}
+
+/** The body up to `maxBytes` (the route's shadow.maxResponseBytes): a replay holds no more than a shadow would. */
+async function readBounded(res: Response, maxBytes: number): Promise<{ body: Uint8Array; truncated: boolean }> {
+  if (!res.body) return { body: new Uint8Array(0), truncated: false };
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (size + value.byteLength > maxBytes) {
+      chunks.push(value.subarray(0, maxBytes - size));
+      size = maxBytes;
+      await reader.cancel();
+      return { body: Buffer.concat(chunks, size), truncated: true };
+    }
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  return { body: Buffer.concat(chunks, size), truncated: false };
+}
