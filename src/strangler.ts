@@ -288,6 +288,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       noisePaths: (routeId, minOccurrences) => shadows.noise.noisePaths(routeId, minOccurrences),
       maxDecodedBytes: config.shadowing.maxDecodedBytes,
       exampleBodyBytes: config.shadowing.exampleBodyBytes,
+      timeoutMs: () => current.config.admin.replayTimeoutMs,
     },
   });
   const admin = createAdaptorServer({ fetch: adminApp.fetch }) as Server;

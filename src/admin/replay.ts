@@ -9,8 +9,6 @@ import { readableDiff } from "./readable-diff.ts";
 const IDEMPOTENT = new Set(["GET", "HEAD"]);
 /** Never forwarded from a stored example: hop-by-hop, or recomputed for the new connection. */
 const DROPPED = new Set(["host", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length", "proxy-connection"]);
-/** The longest a replay waits for either backend, whatever the backend's own (longer) timeouts. */
-export const REPLAY_TIMEOUT_MS = 10_000;
 
 export interface ReplayOptions {
   readonly backends: () => Readonly<Record<string, BackendConfig>>;
@@ -18,6 +16,8 @@ export interface ReplayOptions {
   readonly noisePaths: (routeId: string, minOccurrences: number) => string[];
   readonly maxDecodedBytes: number;
   readonly exampleBodyBytes: number;
+  /** The longest a replay waits for either backend (`admin.replayTimeoutMs`), whatever the backend's own longer timeouts. */
+  readonly timeoutMs: () => number;
 }
 
 /**
@@ -44,8 +44,8 @@ export async function replayExample(route: RouteConfig, example: ExampleRecord, 
   const pathAndQuery = `${example.path}${example.query ? `?${example.query}` : ""}`;
   const maxBytes = route.shadow.maxResponseBytes;
   const [legacy, target] = await Promise.all([
-    fetchSide(backends[route.legacy], pathAndQuery, example.method, headers, maxBytes),
-    fetchSide(backends[route.target], pathAndQuery, example.method, headers, maxBytes),
+    fetchSide(backends[route.legacy], pathAndQuery, example.method, headers, maxBytes, options.timeoutMs()),
+    fetchSide(backends[route.target], pathAndQuery, example.method, headers, maxBytes, options.timeoutMs()),
   ]);
   for (const [name, side] of [["legacy", legacy], ["target", target]] as const) {
     if (side.side.ok && side.side.response.truncated) {
@@ -78,14 +78,14 @@ export async function replayExample(route: RouteConfig, example: ExampleRecord, 
   };
 }
 
-async function fetchSide(backend: BackendConfig | undefined, pathAndQuery: string, method: string, headers: Record<string, string>, maxBytes: number): Promise<{ side: ComparedSide; ms: number }> {
+async function fetchSide(backend: BackendConfig | undefined, pathAndQuery: string, method: string, headers: Record<string, string>, maxBytes: number, replayTimeoutMs: number): Promise<{ side: ComparedSide; ms: number }> {
   const started = performance.now();
   const ms = () => Math.round((performance.now() - started) * 10) / 10;
   if (!backend) return { side: { ok: false, error: "backend not in the config in force" }, ms: 0 };
   const base = new URL(backend.url);
   const url = `${base.origin}${base.pathname.replace(/\/+$/, "")}${pathAndQuery}`;
   try {
-    const res = await fetch(url, { method, headers, redirect: "manual", signal: AbortSignal.timeout(Math.min(REPLAY_TIMEOUT_MS, backend.responseTimeoutMs)) });
+    const res = await fetch(url, { method, headers, redirect: "manual", signal: AbortSignal.timeout(Math.min(replayTimeoutMs, backend.responseTimeoutMs)) });
     const { body, truncated } = await readBounded(res, maxBytes);
     const responseHeaders: Record<string, string> = {};
     res.headers.forEach((value, name) => {
@@ -97,7 +97,7 @@ async function fetchSide(backend: BackendConfig | undefined, pathAndQuery: strin
     return { side: { ok: true, response }, ms: ms() };
   } catch (error) {
     const e = error as Error;
-    return { side: { ok: false, error: e.name === "TimeoutError" ? `no answer within ${Math.min(REPLAY_TIMEOUT_MS, backend.responseTimeoutMs)} ms` : e.message }, ms: ms() };
+    return { side: { ok: false, error: e.name === "TimeoutError" ? `no answer within ${Math.min(replayTimeoutMs, backend.responseTimeoutMs)} ms` : e.message }, ms: ms() };
   }
 }
 

@@ -275,6 +275,8 @@ export const adminSchema = z.strictObject({
   maxBodyBytes: z.number().int().min(1_024).max(1_048_576).default(16 * 1024),
   /** Under `--workers`, how long a scrape of `/metrics` waits for the primary to collect every worker's; then 503. Read at start-up. Default 6000 ms. */
   metricsTimeoutMs: z.number().int().min(100).max(60_000).default(6_000),
+  /** How long a replayed divergence example waits for each backend (at most the backend's own responseTimeoutMs); then that side is an error. Default 10000 ms. */
+  replayTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
   /**
    * Host names (with or without a port) the admin listener answers to, besides loopback names and its bind
    * address: the names an operator reaches it by (`["proxy-1.internal"]`). Others get 403 `host_not_allowed`.
