@@ -191,12 +191,13 @@ describe("the migration cockpit in headless Chromium", () => {
     page.on("pageerror", (e) => errors.push(e.message));
     await page.goto(`${proxy.adminUrl}/dashboard#/route/flaky`);
     await page.waitForSelector("#timeline #steps");
-    // The guard took the promotion back a step (onTrip previous_step): 10% is current again.
+    // The guard took the promotion back a step (onTrip previous_step): it is halted at 10%.
     expect(await page.locator("#steps .step").evaluateAll((steps) => steps.map((s) => [s.className, s.textContent]))).toEqual([
-      ["step current", "● 10%"],
+      ["step halted", "✕ 10%"],
       ["step next", "○ 50%"],
       ["step next", "○ 100%"],
     ]);
+    expect(await page.locator("#promotion-status").textContent()).toMatch(/^halted by its guard at 10%: the promotion is paused at step 1 of 3 \(10%\) until someone lifts the halt/);
     const trip = page.locator('#verdicts li[data-action="halted"]');
     expect(await trip.locator(".sentence").textContent()).toMatch(/^guard rolled back to 10% and halted the route: error rate [\d.]+% > 20% over \d+ requests \(\d+ errors\)$/);
     expect(await trip.locator(".evidence").textContent()).toMatch(/\d+ service requests, error rate [\d.]+% \(bound 20\.0%\)/);

@@ -121,7 +121,7 @@ export function timeChart({ id, title, fromMs, toMs, series, y, width = 560, hei
  * and the error rate (red bars, 0–100%). Minutes without traffic are gaps.
  */
 export function sparkline({ fromMinute, toMinute, points }) {
-  const width = 112;
+  const width = 96;
   const height = 26;
   const x = (m) => 1 + ((m - fromMinute) / Math.max(1, toMinute - fromMinute)) * (width - 2);
   const root = svg("svg", { class: "sparkline", viewBox: `0 0 ${width} ${height}`, width, height, role: "img" });

@@ -75,11 +75,12 @@ function actionsFor(r) {
   const list = [];
   if (!provider) list.push({ key: "set", label: "Set percentage…", verb: `Set the rollout of ${r.id}`, path: `/api/routes/${id}/rollout`, method: "PUT", percent: true });
   if (!provider && live > 0) list.push({ key: "rollback", label: "Roll back to 0%", verb: `Roll ${r.id} back to 0% (every user to the monolith)`, path: `/api/routes/${id}/rollback`, danger: true });
-  if (r.state === "halted" || r.state === "paused") list.push({ key: "resume", label: "Lift the halt", verb: `Lift the ${r.state} state of ${r.id}: it follows its percentage and guard again`, path: `/api/routes/${id}/resume` });
+  if (r.state === "halted" || r.state === "paused") list.push({ key: "resume", label: r.state === "halted" ? "Lift the halt" : "Lift the pause", verb: `Lift the ${r.state} state of ${r.id}: it follows its percentage and guard again`, path: `/api/routes/${id}/resume` });
   if (promotion.steps && (promotion.status === "off" || promotion.status === "done") && r.state !== "halted") list.push({ key: "promotion-start", label: "Start promotion", verb: `Start the promotion of ${r.id} (steps ${promotion.steps.join(" → ")}%)`, path: `/api/routes/${id}/promotion/start` });
   if (promotion.status === "running") list.push({ key: "promotion-pause", label: "Pause promotion", verb: `Pause the promotion of ${r.id}`, path: `/api/routes/${id}/promotion/pause` });
   if (promotion.status === "paused" && r.state !== "halted") list.push({ key: "promotion-resume", label: "Resume promotion", verb: `Resume the promotion of ${r.id}`, path: `/api/routes/${id}/promotion/resume` });
-  if (promotion.status === "running" || promotion.status === "paused") list.push({ key: "promotion-step", label: "Take the next step now", verb: `Take the next promotion step of ${r.id} now, without waiting for the evidence`, path: `/api/routes/${id}/promotion/step` });
+  // Not while halted: the API refuses every raise until the halt is lifted.
+  if ((promotion.status === "running" || promotion.status === "paused") && r.state !== "halted") list.push({ key: "promotion-step", label: "Take the next step now", verb: `Take the next promotion step of ${r.id} now, without waiting for the evidence`, path: `/api/routes/${id}/promotion/step` });
   if (live === 100 && r.state !== "retired") list.push({ key: "retire", label: "Retire (monolith code can go)", verb: `Retire ${r.id}: the monolith no longer serves it`, path: `/api/routes/${id}/retire` });
   if (!provider) list.push({ key: "reroll", label: "Re-roll who is in", verb: `Re-roll ${r.id}: a new salt picks a different set of users at the same percentage`, path: `/api/routes/${id}/reroll` });
   return list;
@@ -257,7 +258,7 @@ function routesTable(routes) {
               "td",
               { class: "shadow-cell" },
               r.shadow ? el("div", { class: "num" }, `${pct(r.shadow.matchRate)} match`, el("span", { class: "muted" }, ` of ${r.shadow.compared}`)) : el("span", { class: "muted" }, "off"),
-              r.shadow ? r.shadow.topDivergences.slice(0, 2).map((d) => el("div", { class: "divergence clip", title: `${d.kind} ${d.path} ×${d.count}` }, `${d.kind} ${d.path} ×${d.count}`)) : null,
+              r.shadow ? r.shadow.topDivergences.slice(0, 2).map((d) => el("div", { class: "divergence clip", title: `${signatureLabel(d)} ×${d.count}` }, `${signatureLabel(d)} ×${d.count}`)) : null,
               r.shadow && r.shadow.noise.length ? el("div", { class: "muted small clip", title: `noise: ${r.shadow.noise.join(", ")}` }, `noise: ${r.shadow.noise.join(", ")}`) : null,
             ),
             el("td", { class: "change-cell" }, change ? [el("div", { class: "small" }, when(change.at, { short: true })), el("div", { class: "muted small clip", title: `${change.by}: ${change.reason}` }, `${change.by}: ${change.reason}`)] : null),
@@ -294,25 +295,36 @@ function duration(msLeft) {
   return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
 }
 
-/** The evidence behind a verdict, in the words of its bounds. */
-function evidenceLine(evidence, guard, promote) {
+/**
+ * The bounds a verdict was judged against: a promotion step by the promotion's (on the upper confidence
+ * bound of each rate), a guard trip by the guard's.
+ */
+function boundsOf(action, guard, promote) {
+  if ((action === "promote_step" || action === "promotion_done") && promote) {
+    const at = ` at ${Math.round((promote.confidence ?? 0.95) * 100)}% confidence`;
+    return { maxErrorRate: promote.maxErrorRate, maxDivergenceRate: promote.maxDivergenceRate, suffix: at };
+  }
+  return guard ? { maxErrorRate: guard.maxErrorRate, maxDivergenceRate: guard.maxDivergenceRate, maxP99Ratio: guard.maxP99Ratio, suffix: "" } : { suffix: "" };
+}
+
+/** The evidence behind a verdict, in the words of the bounds it was judged against. */
+function evidenceLine(evidence, bounds) {
   if (!evidence) return null;
   const parts = [];
   const t = evidence.target;
   const l = evidence.legacy;
+  const bound = (b) => (b !== undefined ? ` (bound ${pct(b)}${bounds.suffix})` : "");
   if (t) {
     const rate = t.requests ? t.errors / t.requests : null;
-    const bound = guard?.maxErrorRate ?? promote?.maxErrorRate;
-    parts.push(`${t.requests} service requests, error rate ${pct(rate)}${bound !== undefined ? ` (bound ${pct(bound)})` : ""}`);
+    parts.push(`${t.requests} service requests, error rate ${pct(rate)}${bound(bounds.maxErrorRate)}`);
   }
   if (evidence.shadow) {
     const s = evidence.shadow;
     const rate = s.compared ? s.diverged / s.compared : null;
-    const bound = guard?.maxDivergenceRate ?? promote?.maxDivergenceRate;
-    parts.push(`${s.compared} comparisons, divergence ${pct(rate)}${bound !== undefined ? ` (bound ${pct(bound)})` : ""}`);
+    parts.push(`${s.compared} comparisons, divergence ${pct(rate)}${bound(bounds.maxDivergenceRate)}`);
   }
   if (t?.p99Ms !== undefined && l?.p99Ms !== undefined && t.p99Ms !== null && l.p99Ms !== null) {
-    parts.push(`p99 ${t.p99Ms} ms vs the monolith's ${l.p99Ms} ms = ${(t.p99Ms / Math.max(1, l.p99Ms)).toFixed(1)}×${guard?.maxP99Ratio !== undefined ? ` (bound ${guard.maxP99Ratio}×)` : ""}`);
+    parts.push(`p99 ${t.p99Ms} ms vs the monolith's ${l.p99Ms} ms = ${(t.p99Ms / Math.max(1, l.p99Ms)).toFixed(1)}×${bounds.maxP99Ratio !== undefined ? ` (bound ${bounds.maxP99Ratio}×)` : ""}`);
   }
   if (evidence.windowMs) parts.push(`over ${duration(evidence.windowMs)}`);
   return el("div", { class: "evidence muted small" }, parts.join(" · "));
@@ -329,29 +341,39 @@ function verdictText(kind, v) {
   return `${kind}: ${v.verdict}`;
 }
 
-function timeline(migration, history) {
+function timeline(migration, history, livePercent) {
   const promote = migration.promote;
   const guard = migration.guard;
   const steps = promote?.steps ?? [];
   const index = migration.stepIndex;
   const running = migration.promotion === "running";
+  const halted = migration.state === "halted";
+  const marks = { done: "✓", current: "●", halted: "✕", next: "○" };
   const stepItems = steps.map((p, i) => {
-    const status = migration.promotion === "done" || (index !== null && i < index) ? "done" : index === i && migration.promotion !== "off" ? "current" : "next";
-    return el("li", { class: `step ${status}`, "data-step": String(i) }, el("span", { class: "step-mark" }, status === "done" ? "✓" : status === "current" ? "●" : "○"), ` ${p}%`);
+    const reached = index === i && migration.promotion !== "off";
+    const status = migration.promotion === "done" || (index !== null && i < index) ? "done" : reached ? (halted ? "halted" : "current") : "next";
+    return el("li", { class: `step ${status}`, "data-step": String(i) }, el("span", { class: "step-mark" }, marks[status]), ` ${p}%`);
   });
+  // Halted, the live percentage is the guard's (often 0%), not the step's: say so, or the step reads as live.
+  const stepOf = index !== null && steps.length ? `step ${index + 1} of ${steps.length} (${steps[index]}%)` : "";
+  const promotionStatus = halted && migration.promotion !== "off" && migration.promotion !== "done"
+    ? `halted by its guard at ${livePercent ?? "–"}%: the promotion is ${migration.promotion} at ${stepOf} until someone lifts the halt`
+    : `promotion ${migration.promotion}${index !== null ? `, step ${index + 1} of ${steps.length}` : ""}`;
   let countdown = null;
   if (promote && running && migration.stepStartedAt) {
     const due = Date.parse(migration.stepStartedAt) + promote.intervalMs;
     countdown = el("p", { id: "countdown", "data-due": String(due), "data-every": String(history.judgeEveryMs) }, countdownText(due, history.judgeEveryMs));
   }
   const verdict = migration.lastVerdict;
-  const trips = history.audit.filter((a) => ["halted", "promote_step", "promotion_done", "promotion_start", "resume", "guard_rollback"].includes(a.action));
+  // A trip writes two entries, the halt (with its evidence) and the percentage it set: the timeline tells
+  // it once, by the halt; the audit trail below keeps both.
+  const trips = history.audit.filter((a) => ["halted", "promote_step", "promotion_done", "promotion_start", "resume"].includes(a.action));
   return el(
     "section",
     { id: "timeline" },
     el("h2", {}, "Timeline"),
     promote
-      ? el("div", {}, el("ol", { class: "steps", id: "steps" }, stepItems), el("p", { class: "muted" }, `promotion ${migration.promotion}${index !== null ? `, step ${index + 1} of ${steps.length}` : ""} · each step lasts at least ${duration(promote.intervalMs)} and needs ${promote.minSamples} samples`), countdown)
+      ? el("div", {}, el("ol", { class: "steps", id: "steps" }, stepItems), el("p", { class: halted ? "bad" : "muted", id: "promotion-status" }, `${promotionStatus} · each step lasts at least ${duration(promote.intervalMs)} and needs ${promote.minSamples} samples`), countdown)
       : el("p", { class: "muted" }, "No promotion configured: percentages move by hand (or through the admin API)."),
     guard ? el("p", { class: "muted", id: "guard-bounds" }, `Guard: judged every ${duration(history.judgeEveryMs)} over ${duration(guard.windowMs)}, from ${guard.minSamples} samples; error rate ≤ ${pct(guard.maxErrorRate ?? null)}${guard.maxDivergenceRate !== undefined ? `, divergence ≤ ${pct(guard.maxDivergenceRate)}` : ""}${guard.maxP99Ratio !== undefined ? `, p99 ≤ ${guard.maxP99Ratio}× the monolith's` : ""}.`) : el("p", { class: "muted" }, "No guard on this route."),
     verdict ? el("p", { id: "last-verdict" }, "Last evaluation ", when(verdict.at), ": ", [verdictText("guard", verdict.guard), verdictText("promotion", verdict.promotion)].filter(Boolean).join(" · ")) : null,
@@ -359,7 +381,7 @@ function timeline(migration, history) {
       "ul",
       { class: "verdicts", id: "verdicts" },
       trips.length === 0 ? el("li", { class: "muted" }, "No guard trip or promotion step yet.") : null,
-      trips.map((a) => el("li", { class: `verdict ${a.action}`, "data-action": a.action }, el("div", {}, when(a.at), " ", el("span", { class: "sentence" }, a.sentence)), evidenceLine(a.newValue?.evidence, guard, promote))),
+      trips.map((a) => el("li", { class: `verdict ${a.action}`, "data-action": a.action }, el("div", {}, when(a.at), " ", el("span", { class: "sentence" }, a.sentence)), evidenceLine(a.newValue?.evidence, boundsOf(a.action, guard, promote)))),
     ),
   );
 }
@@ -394,7 +416,7 @@ function charts(history) {
   );
 }
 
-/** Pretty JSON when it is JSON, with the lines of differing fields marked. */
+/** Pretty JSON when it is JSON, with the lines of differing body fields marked (the status and headers are not in the body). */
 function bodyBlock(text, paths) {
   let pretty = text ?? "";
   try {
@@ -402,40 +424,66 @@ function bodyBlock(text, paths) {
   } catch {
     // not JSON: shown as it came
   }
-  const keys = paths.map((p) => p.split(/[.[\]"]+/).filter(Boolean).pop()).filter(Boolean);
+  const keys = paths.filter((p) => p.startsWith("$.") || p.startsWith("$[")).map((p) => p.split(/[.[\]"]+/).filter(Boolean).pop()).filter((k) => k && k !== "$" && k !== "*");
   return el("pre", {}, pretty.split("\n").map((line) => el("span", { class: keys.some((k) => line.includes(`"${k}"`)) ? "hit" : "" }, `${line}\n`)));
 }
 
-/** Splits `$.items[*].price` into its steps: `$`, `items[*]`, `price`. */
+/** Splits `$.items[*].price` into its steps: `items[*]`, `price`. */
 function pathSteps(path) {
   return path.replace(/^\$\.?/, "").split(/\.(?![^[]*\])/).filter(Boolean);
 }
 
 /**
- * The per-field tree: each JSON path with how often it diverged (rate of all comparisons), how often it
- * changed between two answers of the monolith itself (the noise rate), counts and first/last seen. A
- * parent sums its children.
+ * Where a divergence sits in the field tree, as [key, label] pairs from the root down: the status line,
+ * a transport error, a header under "headers", a body that is not JSON, or a JSON path under "$". The
+ * key is what the tree filters the pairs by.
+ */
+function fieldPlace(s) {
+  if (s.kind === "status") return [["status", "HTTP status"]];
+  if (s.kind === "error") return [["error", "no answer (transport error)"]];
+  if (s.path.startsWith("header:")) return [["headers", "headers"], [s.path, s.path.slice("header:".length)]];
+  if (!s.path.startsWith("$")) return [[s.path, `${s.path} (not JSON)`]];
+  const place = [["$", "$ (JSON body)"]];
+  let path = "$";
+  for (const step of pathSteps(s.path)) {
+    path = step.startsWith("[") ? `${path}${step}` : `${path}.${step}`;
+    place.push([path, step]);
+  }
+  return place;
+}
+
+/** A signature as an operator reads it (as readable-diff.ts words a difference): "HTTP status differs", "changed header etag", "type_changed $.price". */
+function signatureLabel(s) {
+  if (s.kind === "status") return "HTTP status differs";
+  if (s.kind === "error") return "no answer from one side";
+  if (s.path.startsWith("header:")) return `${s.kind} header ${s.path.slice("header:".length)}`;
+  return `${s.kind} ${s.path}`;
+}
+
+/** Whether a signature sits at or under the field the operator picked in the tree. */
+const underField = (s, field) => fieldPlace(s).some(([key]) => key === field);
+
+/**
+ * The per-field tree: the status, each header and each JSON path with how often it diverged (rate of
+ * all comparisons), how often it changed between two answers of the monolith itself (the noise rate),
+ * counts and first/last seen. A parent sums its children.
  */
 function fieldTree(signatures, shadow) {
   const compared = shadow.compared || 0;
   const noiseSamples = shadow.noise.samples || 0;
   const noiseOf = new Map(shadow.noise.fields.map((n) => [n.path, n]));
-  const root = { name: "$", path: "$", count: 0, first: null, last: null, kinds: new Set(), children: new Map() };
+  const node = (key, label) => ({ name: label, path: key, count: 0, first: null, last: null, kinds: new Set(), children: new Map() });
+  const roots = new Map();
   for (const s of signatures) {
-    let node = root;
-    const visit = (n) => {
+    let siblings = roots;
+    for (const [key, label] of fieldPlace(s)) {
+      if (!siblings.has(key)) siblings.set(key, node(key, label));
+      const n = siblings.get(key);
       n.count += s.count;
       n.kinds.add(s.kind);
       n.first = n.first === null || s.firstSeen < n.first ? s.firstSeen : n.first;
       n.last = n.last === null || s.lastSeen > n.last ? s.lastSeen : n.last;
-    };
-    visit(root);
-    let path = "$";
-    for (const step of pathSteps(s.path)) {
-      path = step.startsWith("[") ? `${path}${step}` : `${path}.${step}`;
-      if (!node.children.has(step)) node.children.set(step, { name: step, path, count: 0, first: null, last: null, kinds: new Set(), children: new Map() });
-      node = node.children.get(step);
-      visit(node);
+      siblings = n.children;
     }
   }
   const renderNode = (n) => {
@@ -451,7 +499,8 @@ function fieldTree(signatures, shadow) {
     const kids = [...n.children.values()].sort((a, b) => b.count - a.count);
     return el("li", {}, row, kids.length ? el("ul", {}, kids.map(renderNode)) : null);
   };
-  return el("ul", { class: "field-tree", id: "field-tree" }, signatures.length ? renderNode(root) : el("li", { class: "muted" }, "No divergence: every compared field matched."));
+  const top = [...roots.values()].sort((a, b) => b.count - a.count);
+  return el("ul", { class: "field-tree", id: "field-tree" }, top.length ? top.map(renderNode) : el("li", { class: "muted" }, "No divergence: every compared field matched."));
 }
 
 async function replay(signature, example) {
@@ -483,9 +532,9 @@ function replayResult(result) {
 
 function divergencesSection(divergences, shadow) {
   const open = divergences.signatures.filter((s) => s.status === "open");
-  const shown = routeView.field ? open.filter((s) => s.path === routeView.field || s.path.startsWith(`${routeView.field}.`) || s.path.startsWith(`${routeView.field}[`)) : open;
+  const shown = routeView.field ? open.filter((s) => underField(s, routeView.field)) : open;
   const acknowledge = (signature, status) =>
-    confirmAction({ verb: `Mark ${signature.kind} ${signature.path} as ${status === "fixed" ? "fixed" : "accepted (an intended difference)"}`, path: `/api/divergences/${signature.id}/acknowledge`, extra: { status } });
+    confirmAction({ verb: `Mark "${signatureLabel(signature)}" as ${status === "fixed" ? "fixed" : "accepted (an intended difference)"}`, path: `/api/divergences/${signature.id}/acknowledge`, extra: { status } });
   return el(
     "section",
     { id: "divergences" },
@@ -502,7 +551,7 @@ function divergencesSection(divergences, shadow) {
           el(
             "div",
             { class: "signature", "data-signature": String(s.id) },
-            el("strong", {}, `${s.kind} ${s.path}`),
+            el("strong", {}, signatureLabel(s)),
             el("span", { class: "muted" }, ` ×${s.count} · first `, when(s.firstSeen, { short: true }), " · last ", when(s.lastSeen, { short: true }), " "),
             el("button", { class: "ack-fixed", onclick: () => acknowledge(s, "fixed") }, "Fixed"),
             " ",
@@ -562,7 +611,7 @@ async function renderRoute(id) {
       el("p", {}, `${route.match.methods === "*" ? "*" : route.match.methods.join(",")} ${route.match.path} · ${route.legacy} → ${route.target} · `, stateSentence(route, migration)),
       actionBar(row),
     ),
-    timeline(migration, history),
+    timeline(migration, history, route.rollout.livePercent),
     charts(history),
     route.id && shadow.shadow ? divergencesSection(divergences, shadow) : el("section", { id: "divergences" }, el("h2", {}, "Divergences"), el("p", { class: "muted" }, "This route is not shadowed.")),
     el(
