@@ -1,4 +1,5 @@
 import type { AuditEntry } from "../store/rollout-repository.ts";
+import { differencePlace } from "./readable-diff.ts";
 
 /**
  * An audit entry as one sentence an operator reads at a glance, actor first: "guard rolled back to 0% and
@@ -45,7 +46,12 @@ export function auditSentence(entry: AuditEntry): string {
     case "state_change":
       return `the route went from ${String(before.state ?? "?")} to ${String(after.state ?? "?")}${typeof after.percent === "number" ? ` at ${after.percent}%` : ""}${because}`;
     case "acknowledge_divergence":
-      return `${who} marked the divergence ${String(before.kind ?? "")} ${String(before.path ?? "")} as ${String(after.status ?? "?")}${because}`.replace(/\s+/g, " ");
+      return `${who} marked the divergence "${differencePlace({ kind: String(before.kind ?? ""), path: String(before.path ?? "") })}" as ${String(after.status ?? "?")}${because}`;
+    case "replay_example": {
+      const n = typeof after.differences === "number" ? after.differences : 0;
+      const outcome = after.outcome === "match" ? "now matches" : after.outcome === "diverge" ? `still diverges (${n} difference${n === 1 ? "" : "s"})` : "one side gave no answer";
+      return `${who} replayed a stored example (${String(before.request ?? "?")}) to both backends: ${outcome}`;
+    }
     case "reset_shadow_evidence":
       return `${who} cleared the route's shadow evidence${because}`;
     case "route_added":

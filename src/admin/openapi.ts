@@ -184,7 +184,7 @@ export function openApiDocument() {
             { name: "exampleId", in: "path", required: true, schema: { type: "integer" } },
           ],
           requestBody: bodyOf(replaySchema),
-          responses: { 200: { description: "the replay's comparison" }, 401: writeErrors[401], 404: errorResponse("Unknown signature, example or route"), 409: errorResponse("Not replayable: not GET/HEAD, the route is not shadowed, or an answer exceeds shadow.maxResponseBytes") },
+          responses: { 200: { description: "the replay's comparison" }, 401: writeErrors[401], 404: errorResponse("Unknown signature, example or route"), 409: errorResponse("Not replayable: not GET/HEAD, a stored path that is not origin-form, the route is not shadowed, or an answer exceeds shadow.maxResponseBytes") },
         },
       },
       "/openapi.json": { get: { summary: "This document", responses: { 200: { description: "OpenAPI 3.1" } } } },

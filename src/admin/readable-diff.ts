@@ -6,7 +6,7 @@ interface DifferenceLike {
 }
 
 /** Where a difference is, in words: the status line, a header, or the JSON path in the body. */
-function place(d: DifferenceLike): string {
+export function differencePlace(d: DifferenceLike): string {
   if (d.kind === "status") return "HTTP status";
   if (d.kind === "error") return "no answer from one side";
   if (d.path?.startsWith("header:")) return `${d.kind} header ${d.path.slice("header:".length)}`;
@@ -21,6 +21,6 @@ export function readableDiff(differences: unknown): string[] {
   if (!Array.isArray(differences)) return [];
   return differences.map((d: DifferenceLike) => {
     const values = d.left !== undefined || d.right !== undefined ? `: ${d.left ?? "(absent)"} → ${d.right ?? "(absent)"}` : "";
-    return `${place(d)}${values}`;
+    return `${differencePlace(d)}${values}`;
   });
 }

@@ -32,6 +32,9 @@ export async function replayExample(route: RouteConfig, example: ExampleRecord, 
   if (!IDEMPOTENT.has(example.method)) {
     throw new AdminError(409, "not_idempotent", `only GET and HEAD examples are replayed; this one is ${example.method}, and sending it again could change data`);
   }
+  // A stored path is a request's origin-form target; anything else is not sent (concatenated after the
+  // backend's origin, "@host/…" would name another host).
+  if (!example.path.startsWith("/")) throw new AdminError(409, "not_replayable", `the stored path ${JSON.stringify(example.path.slice(0, 200))} does not start with "/": not replayed`);
   const headers: Record<string, string> = {};
   const withheld: string[] = [];
   for (const [name, value] of Object.entries(example.requestHeaders)) {

@@ -111,7 +111,18 @@ export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, o
     const route = options.routes().find((r) => r.id === signature.routeId);
     if (!route) throw new AdminError(404, "route_not_found", `the example's route "${signature.routeId}" is not in the config in force`);
     await readBody(c, replaySchema);
-    return c.json(await replayExample(route, example, options.replay));
+    const result = await replayExample(route, example, options.replay);
+    // Audited: a replay sends a real user's request to production backends again.
+    await options.audit.appendAudit({
+      actor: c.get("actor"),
+      action: "replay_example",
+      routeId: route.id,
+      oldValue: { signature: id, example: exampleId, request: `${example.method} ${example.path}${example.query ? `?${example.query}` : ""}`.slice(0, 300) },
+      newValue: { outcome: result.outcome, differences: result.differences.length, legacyStatus: result.legacy.status, targetStatus: result.target.status },
+      reason: "",
+      source: "admin",
+    });
+    return c.json(result);
   });
 
   app.post("/api/routes/:id/shadow/reset", async (c) => {

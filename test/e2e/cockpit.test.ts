@@ -218,13 +218,13 @@ describe("the migration cockpit in headless Chromium", () => {
     await page.close();
   });
 
-  it("the charts have time axes and plot points from the real traffic, over 1 h, 6 h and 24 h", async () => {
+  it("the charts have time axes and plot points from the real traffic, over 15 min, 1 h, 6 h and 24 h", async () => {
     const page = await page1280();
     await page.goto(`${proxy.adminUrl}/dashboard#/route/flaky`);
     await page.waitForSelector("#chart-p99");
-    for (const hours of [1, 6, 24]) {
+    for (const [hours, label] of [[0.25, "15 min"], [1, "1 h"], [6, "6 h"], [24, "24 h"]] as const) {
       await page.click(`#charts button[data-hours="${hours}"]`);
-      await expect.poll(() => page.locator("#charts h2").textContent()).toContain(`The last ${hours} h`);
+      await expect.poll(() => page.locator("#charts h2").textContent()).toContain(`The last ${label}`);
       for (const chart of ["#chart-rollout", "#chart-match", "#chart-errors", "#chart-p99"]) {
         expect(await page.locator(`${chart} .x-tick`).count(), `${chart} over ${hours} h`).toBeGreaterThanOrEqual(2);
         expect(await page.locator(`${chart} .y-tick`).count()).toBe(3);

@@ -39,6 +39,8 @@ async function api(path, init = {}) {
 }
 
 const pct = (x, digits = 1) => (x === null || x === undefined ? "–" : `${(x * 100).toFixed(digits)}%`);
+/** Requests a second in at most four digits, so that two fit a narrow column: 0.35, 27.5, 412. */
+const rate = (x) => (x === null || x === undefined ? "–" : x >= 100 ? String(Math.round(x)) : x >= 10 ? String(Math.round(x * 10) / 10) : String(x));
 const ms = (x) => (x === null || x === undefined ? "–" : `${x} ms`);
 
 /** "12 s ago", "3 min ago", "2 h ago", "4 days ago"; "in 3 min" for a time ahead. */
@@ -251,9 +253,10 @@ function routesTable(routes) {
             stateCell(r),
             liveCell(r),
             el("td", { class: "spark-cell" }, sparkline(r.sparkline)),
-            el("td", { class: "num" }, pair({ text: `${legacy.rps}` }, { text: `${target.rps}` })),
+            el("td", { class: "num", title: `${legacy.rps} / ${target.rps} requests a second` }, pair({ text: rate(legacy.rps) }, { text: rate(target.rps) })),
             el("td", { class: "num" }, pair({ text: pct(legacy.errorRate), bad: legacy.errorRate > 0 }, { text: pct(target.errorRate), bad: target.errorRate > 0 }, true)),
-            el("td", { class: "num" }, pair({ text: ms(legacy.p99Ms) }, { text: ms(target.p99Ms) })),
+            // The unit once, after the service's figure: two figures and " ms" fit the column.
+            el("td", { class: "num", title: `p99 ${ms(legacy.p99Ms)} on the monolith, ${ms(target.p99Ms)} on the service` }, pair({ text: legacy.p99Ms === null || legacy.p99Ms === undefined ? "–" : String(legacy.p99Ms) }, { text: ms(target.p99Ms) })),
             el(
               "td",
               { class: "shadow-cell" },
@@ -391,20 +394,24 @@ function countdownText(due, everyMs) {
   return left > 0 ? `Next evaluation of this step in ${duration(left)} (then at the judge's next tick, every ${duration(everyMs)}).` : `This step's interval is over: judged at the next tick (every ${duration(everyMs)}).`;
 }
 
+/** "15 min", "1 h", "24 h". */
+const spanLabel = (hours) => (hours < 1 ? `${Math.round(hours * 60)} min` : `${hours} h`);
+
 function charts(history) {
   const from = history.fromMinute * 60_000;
   const to = (history.toMinute + 1) * 60_000;
   const at = (m) => m.minute * 60_000 + 30_000;
   // The live percentage as steps: its value when the span began, then each change in it.
   const percentPoints = [[from, history.percentAtStart ?? history.currentPercent ?? 0], ...history.percent.map((p) => [Date.parse(p.at), p.percent])];
-  const rangeButtons = el("div", { class: "ranges" }, [1, 6, 24].map((h) => el("button", { "data-hours": String(h), class: routeView.hours === h ? "primary" : "", onclick: () => ((routeView.hours = h), render()) }, `${h} h`)));
+  // 15 min too: a route that has just started taking traffic (the demo's first minutes) is a sliver of an hour.
+  const rangeButtons = el("div", { class: "ranges" }, [0.25, 1, 6, 24].map((h) => el("button", { "data-hours": String(h), class: routeView.hours === h ? "primary" : "", onclick: () => ((routeView.hours = h), render()) }, spanLabel(h))));
   const errorRate = (side) => history.traffic.filter((m) => m[side].requests > 0).map((m) => [at(m), m[side].errorRate * 100]);
   const p99 = (side) => history.traffic.filter((m) => m[side].p99Ms !== null).map((m) => [at(m), m[side].p99Ms]);
   const fmtPct = (v) => `${Number(v.toFixed(1))}%`;
   return el(
     "section",
     { id: "charts" },
-    el("h2", {}, `The last ${history.hours} h`, " ", rangeButtons),
+    el("h2", {}, `The last ${spanLabel(history.hours)}`, " ", rangeButtons),
     el(
       "div",
       { class: "chart-grid" },
