@@ -1,13 +1,12 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/guard/clock.ts";
-import { startStrangler, type Strangler } from "../../src/strangler.ts";
+import type { Strangler } from "../../src/strangler.ts";
 import { adminJson } from "../helpers/admin.ts";
 import { launchChromium } from "../helpers/chromium.ts";
-import { startDemoBackends, type DemoBackends } from "../helpers/demo.ts";
+import { startDemoBackends, startShippedProxy, type DemoBackends } from "../helpers/demo.ts";
 import { until } from "../helpers/wait.ts";
 
 const ARTIFACTS = join(process.cwd(), "test-artifacts");
@@ -20,35 +19,22 @@ const ARTIFACTS = join(process.cwd(), "test-artifacts");
  */
 describe("the demo's promotion and guard trip on the cockpit's route page", () => {
   let demo: DemoBackends;
+  let shipped: Awaited<ReturnType<typeof startShippedProxy>>;
   let proxy: Strangler;
   let browser: Browser;
   // Starts at the real time, so the page's relative ages and countdown read as they would live.
   const clock = new ManualClock(Date.now());
-  const saved = { ...process.env };
 
   beforeAll(async () => {
     demo = await startDemoBackends();
-    process.env.LEGACY_URL = demo.monolith.url;
-    process.env.CATALOG_URL = demo.catalog.url;
-    process.env.ORDERS_URL = demo.orders.url;
-    proxy = await startStrangler({
-      configPath: join(process.cwd(), "routes.config.ts"),
-      port: 0,
-      host: "127.0.0.1",
-      adminPort: 0,
-      dataDir: join(demo.dataDir, "proxy"),
-      watch: false,
-      guardTimer: false,
-      clock,
-      logger: pino({ level: "silent" }),
-    });
+    shipped = await startShippedProxy(demo, clock);
+    proxy = shipped.proxy;
     browser = await launchChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
   });
   afterAll(async () => {
-    process.env = saved;
     await browser?.close();
-    await proxy?.close();
+    await shipped?.close();
     await demo?.close();
   });
 

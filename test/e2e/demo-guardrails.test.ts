@@ -1,39 +1,24 @@
-import { join } from "node:path";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/guard/clock.ts";
-import { startStrangler, type Strangler } from "../../src/strangler.ts";
+import type { Strangler } from "../../src/strangler.ts";
 import { adminJson } from "../helpers/admin.ts";
 import { until } from "../helpers/wait.ts";
-import { startDemoBackends, type DemoBackends } from "../helpers/demo.ts";
+import { startDemoBackends, startShippedProxy, type DemoBackends } from "../helpers/demo.ts";
 
 /** The shipped routes.config.ts against the demo, as the README's guardrail commands use it. */
 describe("the demo's guardrails, with the shipped routes.config.ts", () => {
   let demo: DemoBackends;
+  let shipped: Awaited<ReturnType<typeof startShippedProxy>>;
   let proxy: Strangler;
   const clock = new ManualClock();
-  const saved = { ...process.env };
 
   beforeAll(async () => {
     demo = await startDemoBackends();
-    process.env.LEGACY_URL = demo.monolith.url;
-    process.env.CATALOG_URL = demo.catalog.url;
-    process.env.ORDERS_URL = demo.orders.url;
-    proxy = await startStrangler({
-      configPath: join(process.cwd(), "routes.config.ts"),
-      port: 0,
-      host: "127.0.0.1",
-      adminPort: 0,
-      dataDir: join(demo.dataDir, "proxy"),
-      watch: false,
-      guardTimer: false,
-      clock,
-      logger: pino({ level: "silent" }),
-    });
+    shipped = await startShippedProxy(demo, clock);
+    proxy = shipped.proxy;
   });
   afterAll(async () => {
-    process.env = saved;
-    await proxy.close();
+    await shipped?.close();
     await demo.close();
   });
 
