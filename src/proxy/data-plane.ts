@@ -222,7 +222,7 @@ export function createDataPlane(options: DataPlaneOptions): Server {
             key: decision.key,
             primaryRole: decision.role,
             primary: backend,
-            shadowPool: (name) => current.shadowBackends.get(name),
+            shadowBackends: current.shadowBackends,
             req,
             requestId,
             path: target.path,

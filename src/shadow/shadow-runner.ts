@@ -13,7 +13,7 @@ import { ByteArena } from "./byte-arena.ts";
 import { createComparer, type Comparer } from "./comparer.ts";
 import { EvidenceWriter } from "./evidence-writer.ts";
 import { NoiseModel } from "./noise-model.ts";
-import { ShadowSession } from "./shadow-session.ts";
+import { ShadowSession, type SessionContext } from "./shadow-session.ts";
 
 /** The salt that keeps shadow sampling independent of the rollout split. */
 const SHADOW_SALT = "shadow";
@@ -24,8 +24,8 @@ export interface ShadowRequest {
   readonly key: string;
   readonly primaryRole: BackendRole;
   readonly primary: Backend;
-  /** Looks up a backend on the shadow pools by name. */
-  readonly shadowPool: (name: string) => Backend | undefined;
+  /** The backends on the shadow pools, by name (the map itself: a lookup closure per request cost more). */
+  readonly shadowBackends: ReadonlyMap<string, Backend>;
   readonly req: IncomingMessage;
   readonly requestId: string;
   readonly path: string;
@@ -86,6 +86,16 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
   const noise = options.noise;
   const pairings = new ArrayPairings();
   let inFlight = 0;
+  const onEnd = (): void => {
+    inFlight--;
+  };
+  // One context for every session while the limits stay the same object (until a reload replaces
+  // them): a context and an `onEnd` closure per shadowed request showed in the profile.
+  let context: SessionContext | undefined;
+  const contextFor = (limits: ShadowingLimits): SessionContext => {
+    if (context?.limits !== limits) context = { comparer, evidence, noise, pairings, metrics: options.metrics, budget, limits, onEnd };
+    return context;
+  };
 
   return {
     get inFlight() {
@@ -99,7 +109,7 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
       if (!shadow || !(shadow.methods as readonly string[]).includes(method) || !sampled(request, shadow.percent, shadow.sampling)) return undefined;
       if (options.shouldShadow && !options.shouldShadow(request.route.id)) return undefined;
       const otherRole: BackendRole = request.primaryRole === "legacy" ? "target" : "legacy";
-      const shadowBackend = request.shadowPool(request.route.config[otherRole]);
+      const shadowBackend = request.shadowBackends.get(request.route.config[otherRole]);
       if (!shadowBackend) return undefined;
       const limits = options.limits();
       if (inFlight >= limits.maxInFlight) {
@@ -115,14 +125,14 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
           primaryRole: request.primaryRole,
           primary: request.primary,
           shadowBackend,
-          noiseBackend: noiseSample ? request.shadowPool(request.primary.name) : undefined,
+          noiseBackend: noiseSample ? request.shadowBackends.get(request.primary.name) : undefined,
           req: request.req,
           requestId: request.requestId,
           path: request.path,
           query: request.query,
           traceLink: request.traceLink,
         },
-        { comparer, evidence, noise, pairings, metrics: options.metrics, budget, limits, onEnd: () => inFlight-- },
+        contextFor(limits),
       );
     },
     flush: () => evidence.flush(),

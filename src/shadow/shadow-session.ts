@@ -256,7 +256,7 @@ export class ShadowSession {
     if (!noiseResult && result.outcome === "match" && result.differences.length === 0) {
       // The common case, with nothing to sort out: counted, and an outcome for the store.
       ctx.metrics.outcome(route, "match");
-      ctx.evidence.push({ routeId: route, at: new Date().toISOString(), outcome: "match", signatures: NO_SIGNATURES });
+      ctx.evidence.push({ routeId: route, atMs: Date.now(), outcome: "match", signatures: NO_SIGNATURES });
       return;
     }
     // Noise: what differs between two answers of the same backend to this very request, and what was learned before.
@@ -280,7 +280,7 @@ export class ShadowSession {
     const exampleBody = (side: ComparedSide, rendered: string | undefined) => rendered ?? exampleText(side, plan.shadow.redact.bodyFields, ctx.limits.exampleBodyBytes, ctx.limits.maxDecodedBytes);
     const item: EvidenceBatchItem = {
       routeId: route,
-      at: new Date().toISOString(),
+      atMs: Date.now(),
       outcome,
       signatures,
       ...(sampleNoise ? { noiseSample: { paths: sampleNoise } } : {}),
@@ -312,7 +312,7 @@ export class ShadowSession {
     this.#ended = true;
     for (const fetch of this.#inFlight) fetch.abort();
     this.ctx.metrics.skipped(this.plan.routeId, reason);
-    this.ctx.evidence.push({ routeId: this.plan.routeId, at: new Date().toISOString(), outcome: "skipped", signatures: [] });
+    this.ctx.evidence.push({ routeId: this.plan.routeId, atMs: Date.now(), outcome: "skipped", signatures: NO_SIGNATURES });
     this.#end();
   }
 

@@ -39,7 +39,11 @@ export type NewExample = Omit<ExampleRecord, "id" | "signatureId" | "at">;
 /** One comparison's evidence, written in a batch. */
 export interface EvidenceBatchItem {
   readonly routeId: string;
-  readonly at: string;
+  /**
+   * When it was compared, in ms since the epoch: a number, not an ISO string, because every shadowed
+   * request makes one and most are only counted by minute (formatted once per signature or noise hit).
+   */
+  readonly atMs: number;
   readonly outcome: "match" | "diverge" | "error" | "skipped";
   /** Signatures seen (route, path, kind) with one example for them. */
   readonly signatures: ReadonlyArray<{ readonly path: string; readonly kind: string }>;
@@ -184,21 +188,23 @@ export function summarise(items: readonly EvidenceBatchItem[]) {
   const noiseSamples = new Map<string, number>();
   const noiseHits = new Map<string, { routeId: string; path: string; n: number; last: string }>();
   for (const item of items) {
-    const minute = Math.floor(Date.parse(item.at) / 60_000);
+    const minute = Math.floor(item.atMs / 60_000);
     const outcomeKey = `${item.routeId}\u0000${minute}\u0000${item.outcome}`;
     const counted = outcomes.get(outcomeKey);
     if (counted) counted.n++;
     else outcomes.set(outcomeKey, { routeId: item.routeId, minute, outcome: item.outcome, n: 1 });
+    if (item.signatures.length === 0 && !item.noiseSample) continue; // a plain outcome: counted above
+    const at = new Date(item.atMs).toISOString();
     for (const { path, kind } of item.signatures) {
       const key = `${item.routeId}\u0000${path}\u0000${kind}`;
       let sig = signatures.get(key);
       if (!sig) {
-        sig = { routeId: item.routeId, path, kind, n: 0, first: item.at, last: item.at, examples: [] };
+        sig = { routeId: item.routeId, path, kind, n: 0, first: at, last: at, examples: [] };
         signatures.set(key, sig);
       }
       sig.n++;
-      if (item.at > sig.last) sig.last = item.at;
-      if (item.example) sig.examples.push({ at: item.at, example: item.example });
+      if (at > sig.last) sig.last = at;
+      if (item.example) sig.examples.push({ at, example: item.example });
     }
     if (item.noiseSample) {
       noiseSamples.set(item.routeId, (noiseSamples.get(item.routeId) ?? 0) + 1);
@@ -208,8 +214,8 @@ export function summarise(items: readonly EvidenceBatchItem[]) {
         const hit = noiseHits.get(key);
         if (hit) {
           hit.n++;
-          if (item.at > hit.last) hit.last = item.at;
-        } else noiseHits.set(key, { routeId: item.routeId, path, n: 1, last: item.at });
+          if (at > hit.last) hit.last = at;
+        } else noiseHits.set(key, { routeId: item.routeId, path, n: 1, last: at });
       }
     }
   }

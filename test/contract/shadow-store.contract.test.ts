@@ -30,9 +30,10 @@ const example = (requestId: string): NewExample => ({
 });
 const now = Date.now();
 const at = (secondsAgo: number) => new Date(now - secondsAgo * 1_000).toISOString();
+const atMs = (secondsAgo: number) => now - secondsAgo * 1_000;
 const diverged = (secondsAgo: number, path = "$.price", ex?: string): EvidenceBatchItem => ({
   routeId: "r",
-  at: at(secondsAgo),
+  atMs: atMs(secondsAgo),
   outcome: "diverge",
   signatures: [{ path, kind: "type_changed" }],
   ...(ex ? { example: example(ex) } : {}),
@@ -44,7 +45,7 @@ describe.each(storeKinds(() => postgres))("the shadow evidence store on %s", (_k
     "sums a batch: outcomes per minute, signatures with counts and first/last seen, examples newest first and trimmed",
     withStore(open, async (s) => {
       const { shadows } = await s.node();
-      await shadows.writeBatch([diverged(30, "$.price", "e1"), diverged(20, "$.price", "e2"), diverged(10, "$.price", "e3"), { routeId: "r", at: at(5), outcome: "match", signatures: [] }], retention);
+      await shadows.writeBatch([diverged(30, "$.price", "e1"), diverged(20, "$.price", "e2"), diverged(10, "$.price", "e3"), { routeId: "r", atMs: atMs(5), outcome: "match", signatures: [] }], retention);
       const outcomes = await shadows.outcomes("r", minuteNow - 5);
       expect(outcomes).toEqual({ match: 1, diverge: 3, error: 0, skipped: 0 });
       const [sig] = await shadows.signatures("r");
@@ -102,8 +103,8 @@ describe.each(storeKinds(() => postgres))("the shadow evidence store on %s", (_k
     withStore(open, async (s) => {
       const { shadows } = await s.node();
       await shadows.writeBatch(["$.a", "$.b", "$.c", "$.d", "$.e"].map((path, i) => diverged(50 - i * 10, path, `ex-${path}`)), retention);
-      const old = new Date(now - 8 * 86_400_000).toISOString();
-      await shadows.writeBatch([{ routeId: "old", at: old, outcome: "diverge", signatures: [{ path: "$.x", kind: "changed" }], example: example("ancient") }], retention);
+      const old = now - 8 * 86_400_000;
+      await shadows.writeBatch([{ routeId: "old", atMs: old, outcome: "diverge", signatures: [{ path: "$.x", kind: "changed" }], example: example("ancient") }], retention);
       await shadows.prune(retention);
       expect((await shadows.signatures("r")).map((x) => x.path).sort()).toEqual(["$.c", "$.d", "$.e"]);
       expect(await shadows.signatures("old")).toEqual([]);
@@ -115,7 +116,7 @@ describe.each(storeKinds(() => postgres))("the shadow evidence store on %s", (_k
     "learns noise once per sample and per path, keeps a person's verdict on it, and counts samples",
     withStore(open, async (s) => {
       const { shadows } = await s.node();
-      const sample = (paths: string[]): EvidenceBatchItem => ({ routeId: "r", at: at(1), outcome: "match", signatures: [], noiseSample: { paths } });
+      const sample = (paths: string[]): EvidenceBatchItem => ({ routeId: "r", atMs: atMs(1), outcome: "match", signatures: [], noiseSample: { paths } });
       await shadows.writeBatch([sample(["$.at", "$.at", "$.id"]), sample(["$.at"])], retention);
       expect(await shadows.noiseSamples("r")).toBe(2);
       expect(await shadows.noiseSamples("other")).toBe(0);

@@ -64,3 +64,40 @@ describe("a pair whose bodies were found identical as they streamed (identicalBo
     }
   });
 });
+
+describe("small pairs, compared together on the next turn", () => {
+  it("settles each pair with its own result, rejects only the one that throws, and counts them out of pending", async () => {
+    const comparer = createComparer({ maxQueued: 3 });
+    try {
+      // Its size is read when the pair is queued; its bytes, on the turn, throw.
+      let reads = 0;
+      const bad: ComparedSide = {
+        ok: true,
+        response: {
+          status: 200,
+          headers: { "content-type": "application/json" },
+          truncated: false,
+          get body(): Uint8Array {
+            if (reads++ === 0) return new Uint8Array(4);
+            throw new Error("unreadable");
+          },
+        },
+      };
+      const match = comparer.compare(request(side({ a: 1 }), side({ a: 1 })));
+      const throws = comparer.compare(request(bad, side({ a: 1 })));
+      const diverge = comparer.compare(request(side({ a: 1 }), side({ a: 2 })));
+      // The bound counts pairs waiting for their turn: a fourth is refused.
+      expect(comparer.pending).toBe(3);
+      expect(comparer.compare(request(side({}), side({})))).toBeUndefined();
+      await expect(match).resolves.toMatchObject({ outcome: "match" });
+      await expect(throws).rejects.toThrow("unreadable");
+      await expect(diverge).resolves.toMatchObject({ outcome: "diverge", differences: [{ path: "$.a", kind: "changed" }] });
+      expect(comparer.pending).toBe(0);
+      // A later turn works the same way.
+      await expect(comparer.compare(request(side([1]), side([1])))).resolves.toMatchObject({ outcome: "match" });
+      expect(comparer.pending).toBe(0);
+    } finally {
+      await comparer.close();
+    }
+  });
+});

@@ -66,9 +66,9 @@ describe("the noise model", () => {
     const db = openDatabase(temp.dir);
     try {
       const repo = createShadowRepository(db);
-      const at = new Date().toISOString();
-      const sample = { routeId: "r", at, outcome: "match" as const, signatures: [], noiseSample: { paths: ["$.at"] } };
-      const quiet = { routeId: "quiet", at, outcome: "match" as const, signatures: [], noiseSample: { paths: [] } };
+      const atMs = Date.now();
+      const sample = { routeId: "r", atMs, outcome: "match" as const, signatures: [], noiseSample: { paths: ["$.at"] } };
+      const quiet = { routeId: "quiet", atMs, outcome: "match" as const, signatures: [], noiseSample: { paths: [] } };
       repo.writeBatch([sample, sample, quiet], { examplesPerSignature: 5, signaturesPerRoute: 200, maxAgeDays: 7 });
       const model = await NoiseModel.load(sqliteShadowStore(repo), ["quiet"]);
       expect(model.samples("r")).toBe(2);

@@ -20,17 +20,17 @@ describe("shadow evidence in SQLite", () => {
   });
 
   it("a noise path is counted once per sample, however many positions of the sample differed (as in memory)", () => {
-    const at = new Date().toISOString();
+    const atMs = Date.now();
     // One sample in which $.items[*].at differed at two positions: after a restart it must not already be
     // noise at minOccurrences 2.
-    repo.writeBatch([{ routeId: "r", at, outcome: "match", signatures: [], noiseSample: { paths: ["$.items[*].at", "$.items[*].at"] } }], retention);
+    repo.writeBatch([{ routeId: "r", atMs, outcome: "match", signatures: [], noiseSample: { paths: ["$.items[*].at", "$.items[*].at"] } }], retention);
     expect(repo.noise("r")).toEqual([expect.objectContaining({ path: "$.items[*].at", occurrences: 1 })]);
     expect(repo.noiseSamples("r")).toBe(1);
   });
 
   it("a batch is summed: counts per outcome and signature are exact however many items name them", () => {
-    const at = new Date().toISOString();
-    const item = { routeId: "r", at, outcome: "diverge" as const, signatures: [{ path: "$.price", kind: "type_changed" }] };
+    const atMs = Date.now();
+    const item = { routeId: "r", atMs, outcome: "diverge" as const, signatures: [{ path: "$.price", kind: "type_changed" }] };
     repo.writeBatch(Array.from({ length: 300 }, () => item), retention);
     repo.writeBatch([item, { ...item, outcome: "match" as const, signatures: [] }], retention);
     expect(repo.outcomes("r", 0)).toMatchObject({ diverge: 301, match: 1 });
