@@ -6,14 +6,8 @@ const STATUS_CLASSES: readonly StatusClass[] = ["1xx", "2xx", "3xx", "4xx", "5xx
 const STATUS_SLOT: Readonly<Record<StatusClass, number>> = { "1xx": 0, "2xx": 1, "3xx": 2, "4xx": 3, "5xx": 4, aborted: 5 };
 
 /** One (route, backend)'s answered requests: counts by status class and a latency histogram. */
-interface Series {
-  readonly route: string;
-  readonly backend: string;
+interface Series extends HistogramCounts {
   readonly byStatus: number[];
-  /** Per bucket of LATENCY_BUCKETS_SECONDS, then the one past the last bound (not cumulative). */
-  readonly buckets: number[];
-  sum: number;
-  count: number;
 }
 
 /**
@@ -22,7 +16,7 @@ interface Series {
  * themselves, as prom-client does, so that a value on a bound lands where prom-client would put it
  * (seconds × 1000 is not always exact).
  */
-function bucketOf(seconds: number): number {
+export function bucketOf(seconds: number): number {
   let i = 0;
   while (i < LATENCY_BUCKETS_SECONDS.length && seconds > (LATENCY_BUCKETS_SECONDS[i] as number)) i++;
   return i;
@@ -76,41 +70,60 @@ export class RequestSeries {
   }
 
   #durationValues(): MetricValueWithName<string>[] {
-    const name = "strangler_request_duration_seconds";
-    const values: MetricValueWithName<string>[] = [];
-    for (const s of this.#seen) {
-      let cumulative = 0;
-      LATENCY_BUCKETS_SECONDS.forEach((le, i) => {
-        cumulative += s.buckets[i] as number;
-        values.push({ value: cumulative, labels: { le, route: s.route, backend: s.backend }, metricName: `${name}_bucket` });
-      });
-      values.push({ value: s.count, labels: { le: "+Inf", route: s.route, backend: s.backend }, metricName: `${name}_bucket` });
-      values.push({ value: s.sum, labels: { route: s.route, backend: s.backend }, metricName: `${name}_sum` });
-      values.push({ value: s.count, labels: { route: s.route, backend: s.backend }, metricName: `${name}_count` });
-    }
-    return values;
+    return histogramValues("strangler_request_duration_seconds", this.#seen);
   }
 
-  /**
-   * A metric as the registry reads it: `get()` for the text format and for a worker's JSON, `reset()`
-   * for `registry.resetMetrics()`. `name` stays writable: the registry renames counters for OpenMetrics.
-   */
-  #metric(name: string, help: string, type: "counter" | "histogram", values: () => MetricValueWithName<string>[]): Metric {
-    const metric = {
-      name,
-      help,
-      type,
-      aggregator: "sum" as const,
-      // The shape of prom-client's own get() (its typings call `type` a numeric enum; the values are these strings).
-      get: async () => ({ name: metric.name, help, type, aggregator: "sum" as const, values: values() }),
-      reset: () => {
-        this.#byRoute.clear();
-        this.#seen = [];
-        this.#seenStatus = [];
-      },
-    };
-    // prom-client types a registered metric as one of its own classes; the registry itself only reads
-    // name, help, type, aggregator, get() and reset() (registry.js), which this object has.
-    return metric as unknown as Metric;
+  #reset(): void {
+    this.#byRoute.clear();
+    this.#seen = [];
+    this.#seenStatus = [];
   }
+
+  #metric(name: string, help: string, type: "counter" | "histogram", values: () => MetricValueWithName<string>[]): Metric {
+    return registryMetric(name, help, type, values, () => this.#reset());
+  }
+}
+
+/** A (route, backend)'s latency histogram: per bucket of LATENCY_BUCKETS_SECONDS, then past the last bound. */
+export interface HistogramCounts {
+  readonly route: string;
+  readonly backend: string;
+  readonly buckets: number[];
+  sum: number;
+  count: number;
+}
+
+/** Histogram series as prom-client's Histogram lists them: cumulative buckets, +Inf, sum and count, series in the order first seen. */
+export function histogramValues(name: string, seen: readonly HistogramCounts[]): MetricValueWithName<string>[] {
+  const values: MetricValueWithName<string>[] = [];
+  for (const s of seen) {
+    let cumulative = 0;
+    LATENCY_BUCKETS_SECONDS.forEach((le, i) => {
+      cumulative += s.buckets[i] as number;
+      values.push({ value: cumulative, labels: { le, route: s.route, backend: s.backend }, metricName: `${name}_bucket` });
+    });
+    values.push({ value: s.count, labels: { le: "+Inf", route: s.route, backend: s.backend }, metricName: `${name}_bucket` });
+    values.push({ value: s.sum, labels: { route: s.route, backend: s.backend }, metricName: `${name}_sum` });
+    values.push({ value: s.count, labels: { route: s.route, backend: s.backend }, metricName: `${name}_count` });
+  }
+  return values;
+}
+
+/**
+ * A metric as the registry reads it: `get()` for the text format and for a worker's JSON, `reset()`
+ * for `registry.resetMetrics()`. `name` stays writable: the registry renames counters for OpenMetrics.
+ */
+export function registryMetric(name: string, help: string, type: "counter" | "histogram", values: () => MetricValueWithName<string>[], reset: () => void): Metric {
+  const metric = {
+    name,
+    help,
+    type,
+    aggregator: "sum" as const,
+    // The shape of prom-client's own get() (its typings call `type` a numeric enum; the values are these strings).
+    get: async () => ({ name: metric.name, help, type, aggregator: "sum" as const, values: values() }),
+    reset,
+  };
+  // prom-client types a registered metric as one of its own classes; the registry itself only reads
+  // name, help, type, aggregator, get() and reset() (registry.js), which this object has.
+  return metric as unknown as Metric;
 }

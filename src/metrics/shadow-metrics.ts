@@ -1,5 +1,5 @@
-import { Counter, Histogram, type Registry } from "prom-client";
-import { LATENCY_BUCKETS_SECONDS } from "../guard/statistics.ts";
+import { Counter, type Registry } from "prom-client";
+import { LatencySeries } from "./latency-series.ts";
 
 /** Why a sampled request was not compared: a fixed set, used as a label value. */
 const SKIP_REASONS = ["body_too_large", "response_too_large", "overload", "aborted"] as const;
@@ -44,31 +44,26 @@ export function createShadowMetrics(registry: Registry): ShadowMetrics {
     labelNames: ["route", "reason"] as const,
     registers: [registry],
   });
-  const latency = new Histogram({
-    name: "strangler_shadow_backend_latency_seconds",
-    help: "Latency of each backend for the same shadowed requests",
-    labelNames: ["route", "backend"] as const,
-    buckets: [...LATENCY_BUCKETS_SECONDS],
-    registers: [registry],
-  });
+  const latency = new LatencySeries("strangler_shadow_backend_latency_seconds", "Latency of each backend for the same shadowed requests");
+  latency.register(registry);
   const noise = new Counter({
     name: "strangler_shadow_noise_total",
     help: "Differences discarded as noise (fields that also differ between two answers of the same backend)",
     labelNames: ["route"] as const,
     registers: [registry],
   });
-  // Every shadowed request records an outcome and two latencies: the labelled children are looked up once
-  // per route and backend (prom-client hashes the label values on every `labels` call). Label values come
-  // from the route table, so the maps hold routes × backends entries at most; no series is ever removed.
+  // Every shadowed request records an outcome and two latencies: the outcome's labelled child is looked
+  // up once per route (prom-client hashes the label values on every `labels` call), the latencies are
+  // counted in arrays (LatencySeries). Label values come from the route table, so the maps hold routes ×
+  // backends entries at most; no series is ever removed.
   const outcomeOf = childrenOf((route, outcome) => comparisons.labels(route, outcome));
-  const latencyOf = childrenOf((route, backend) => latency.labels(route, backend));
   return {
     outcome: (route, outcome) => outcomeOf(route, outcome).inc(),
     skipped(route, reason) {
       outcomeOf(route, "skipped").inc();
       skipped.labels(route, reason).inc();
     },
-    latency: (route, backend, seconds) => latencyOf(route, backend).observe(seconds),
+    latency: (route, backend, seconds) => latency.observe(route, backend, seconds),
     noise: (route, count) => noise.labels(route).inc(count),
     initRoute(route) {
       for (const outcome of ["match", "diverge", "error", "skipped"] as const) comparisons.labels(route, outcome).inc(0);
