@@ -61,7 +61,7 @@ describe("the demo's promotion and guard trip on the cockpit's route page", () =
 
     await fetch(`${demo.orders.url}/__demo/failure`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ status: 500 }) });
     // order-detail has no fallback: the users on the service see its 500s until the guard acts.
-    expect(await orderReads(80, 1_000)).toEqual(new Set([200, 500]));
+    expect(await orderReads(120, 1_000)).toEqual(new Set([200, 500]));
     await fetch(`${demo.orders.url}/__demo/failure`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ status: 0 }) });
     await proxy.migrations.tick();
     expect(proxy.migrations.get("order-detail")?.state).toBe("halted");
