@@ -17,13 +17,13 @@
  * the figure move by 15%, where the window's own count repeats to within 2%.
  * Needs Debian's `valgrind` (apt-get install -y valgrind); nothing else in the repo does.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
-import { ROOT, startProcess } from "./processes.ts";
+import { startProcess } from "./processes.ts";
 
 const { values } = parseArgs({
   options: {
@@ -67,31 +67,8 @@ const SETUPS: Setup[] = [
 ];
 const chosen = values.only ? SETUPS.filter((s) => (values.only as string).split(",").map((x) => x.trim()).includes(s.name)) : SETUPS;
 
-/** Starts `node args` under callgrind; resolves with its port once it says it is ready (no time limit: startup under valgrind is slow). */
-function startUnderCallgrind(setup: Setup, backendPort: number, outFile: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn("valgrind", ["--tool=callgrind", `--callgrind-out-file=${outFile}`, process.execPath, ...setup.args(backendPort)], {
-    cwd: ROOT,
-    env: { ...process.env, ...setup.env(backendPort), ...HOST_ENV },
-    stdio: ["ignore", "pipe", "ignore"],
-  });
-  return new Promise((resolve, reject) => {
-    let buffered = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split("\n");
-      buffered = lines.pop() ?? "";
-      for (const line of lines) {
-        try {
-          const parsed = JSON.parse(line) as Record<string, unknown>;
-          if (setup.ready(parsed)) resolve({ child, port: parsed.port as number });
-        } catch {
-          // not JSON
-        }
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`${setup.name} exited (${code}) under valgrind before it was ready`)));
-  });
-}
+/** Startup under valgrind is slow (tsx compiles every module under it): a minute or two, more on a busy machine. */
+const START_UNDER_CALLGRIND_MS = 20 * 60_000;
 
 function callgrindControl(pid: number, ...args: string[]): void {
   spawnSync("callgrind_control", [...args, String(pid)], { env: { ...process.env, ...HOST_ENV }, stdio: "ignore" });
@@ -132,20 +109,21 @@ try {
   for (const setup of chosen) {
     const outFile = join(dir, setup.name.replace(/\W+/g, "-"));
     console.log(`${setup.name}: starting under callgrind…`);
-    const { child, port } = await startUnderCallgrind(setup, backend.ready.port as number, outFile);
-    const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 4 });
+    const backendPort = backend.ready.port as number;
+    const proxy = await startProcess("valgrind", ["--tool=callgrind", `--callgrind-out-file=${outFile}`, process.execPath, ...setup.args(backendPort)], { ...setup.env(backendPort), ...HOST_ENV }, setup.ready, START_UNDER_CALLGRIND_MS);
+    const pid = proxy.child.pid as number;
+    const pool = new Pool(`http://127.0.0.1:${proxy.ready.port as number}`, { connections: 4 });
     try {
       await load(pool, WARMUP);
-      const loaded = await countWindow(child.pid as number, outFile, () => load(pool, REQUESTS));
-      const idle = await countWindow(child.pid as number, outFile, () => new Promise((resolve) => setTimeout(resolve, loaded.ms - 1_500)));
+      const loaded = await countWindow(pid, outFile, () => load(pool, REQUESTS));
+      const idle = await countWindow(pid, outFile, () => new Promise((resolve) => setTimeout(resolve, loaded.ms - 1_500)));
       const perRequest = loaded.instructions / REQUESTS;
       const idlePerSecond = (idle.instructions / idle.ms) * 1000;
       results.push({ name: setup.name, perRequest, idlePerSecond });
       console.log(`${setup.name}: ${Math.round(perRequest)} instructions per request (window ${Math.round(loaded.ms)} ms, ${Math.round(loaded.instructions / 1e6)} M; the same time idle after it: ${(idlePerSecond / 1e6).toFixed(1)} M/s)`);
     } finally {
       await pool.close();
-      child.kill("SIGTERM");
-      await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once("exit", resolve)));
+      await proxy.stop();
     }
   }
 } finally {

@@ -13,8 +13,11 @@ export interface Started {
   stop(): Promise<void>;
 }
 
-/** Spawns `command args`, resolving with the first JSON line on stdout that matches `isReady`. */
-export async function startProcess(command: string, args: string[], env: Record<string, string>, isReady: (line: Record<string, unknown>) => boolean): Promise<Started> {
+/**
+ * Spawns `command args`, resolving with the first JSON line on stdout that matches `isReady`; fails when
+ * it exits first, or is not ready within `startTimeoutMs` (longer for a process started under valgrind).
+ */
+export async function startProcess(command: string, args: string[], env: Record<string, string>, isReady: (line: Record<string, unknown>) => boolean, startTimeoutMs = 60_000): Promise<Started> {
   const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -39,7 +42,7 @@ export async function startProcess(command: string, args: string[], env: Record<
     };
     child.stdout?.on("data", onData);
     child.once("exit", (code) => reject(new Error(`${command} ${args.join(" ")} exited with ${code}: ${stderr.slice(-2000)}`)));
-    setTimeout(() => reject(new Error(`${command} ${args.join(" ")} did not start in 60 s: ${stderr.slice(-2000)}`)), 60_000).unref();
+    setTimeout(() => reject(new Error(`${command} ${args.join(" ")} did not start in ${startTimeoutMs / 1000} s: ${stderr.slice(-2000)}`)), startTimeoutMs).unref();
   });
   return {
     child,
