@@ -1,16 +1,30 @@
 import type { ByteArena } from "./byte-arena.ts";
 
+/** Told before a capture's block is overwritten from `from` on: a mirror that read those bytes takes its copy. */
+export interface BlockReader {
+  beforeOverwrite(from: number): void;
+}
+
 /**
  * A body kept up to a byte limit, in a block of the shadow arena; released once. Chunks are copied as
  * they arrive into the block (sized from Content-Length when known, else grown by doubling), so no large
  * concatenation ever runs in one turn of the event loop, and the comparison worker can read the bytes
  * where they are.
+ *
+ * The block is shared with the mirrors of this answer (mirror-capture.ts): a mirror that gets bytes
+ * before this capture does writes them after this capture's own (`writeAhead`), and this capture's
+ * chunks are then checked against them instead of copied. So of two answers that are the same bytes,
+ * whichever arrives first is copied once, and the other is only compared. Where this capture's bytes
+ * differ from those written ahead, the mirrors that read them are told first (`beforeOverwrite`) and
+ * take their own copies, then this capture's bytes replace them.
  */
 export class BoundedCapture {
   #buffer: Buffer | undefined;
   #size = 0;
+  /** The bytes the block holds: this capture's own (`#size`), then any a mirror wrote ahead of them. */
+  #filled = 0;
   #released = false;
-  #growth: Array<() => void> = [];
+  #readers: BlockReader[] = [];
   /** Set when the body was longer than the limit: what was kept is a prefix. */
   truncated = false;
   /** Set when the arena had no room: the capture is unusable. */
@@ -25,9 +39,19 @@ export class BoundedCapture {
     return this.#size;
   }
 
-  /** Calls `listener` after each chunk kept (a MirrorCapture waiting for these bytes). */
-  onGrowth(listener: () => void): void {
-    this.#growth.push(listener);
+  /** The bytes the block holds: this capture's own, and those a mirror wrote ahead of them. */
+  get filled(): number {
+    return this.#filled;
+  }
+
+  /** Whether the bytes this capture holds are unusable or gone (over budget, or released). */
+  get unusable(): boolean {
+    return this.overBudget || this.#released;
+  }
+
+  /** Registers a mirror that reads this block, to be told before bytes it read are overwritten. */
+  addReader(reader: BlockReader): void {
+    this.#readers.push(reader);
   }
 
   /** Reserves room for a body of `bytes` (from Content-Length), so it is copied once. */
@@ -43,10 +67,11 @@ export class BoundedCapture {
       if (this.#buffer) this.arena.free(this.#buffer);
       this.#buffer = undefined;
       this.#size = 0;
+      this.#filled = 0;
       return false;
     }
     if (this.#buffer) {
-      this.#buffer.copy(next, 0, 0, this.#size);
+      this.#buffer.copy(next, 0, 0, this.#filled);
       this.arena.free(this.#buffer);
     }
     this.#buffer = next;
@@ -60,25 +85,66 @@ export class BoundedCapture {
       this.truncated = true;
       return;
     }
-    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    let kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
     if (kept.length < chunk.length) this.truncated = true;
-    const needed = this.#size + kept.length;
-    if (!this.#buffer || needed > this.#buffer.length) {
-      const capacity = Math.min(this.limit, Math.max(needed, (this.#buffer?.length ?? 0) * 2, 16 * 1024));
-      if (!this.#grow(capacity)) return;
+    if (this.#filled > this.#size) {
+      // A mirror wrote these bytes first: the same ones are only checked, not copied again.
+      const ahead = Math.min(this.#filled - this.#size, kept.length);
+      if (this.holdsAt(this.#size, ahead === kept.length ? kept : kept.subarray(0, ahead))) {
+        this.#size += ahead;
+        if (ahead === kept.length) return;
+        kept = kept.subarray(ahead);
+      } else {
+        // They differ: whoever read past this point keeps its own copy before it is overwritten.
+        for (const reader of this.#readers) reader.beforeOverwrite(this.#size);
+        this.#filled = this.#size;
+      }
     }
+    const needed = this.#size + kept.length;
+    if (!this.#ensure(needed, 0)) return;
     kept.copy(this.#buffer as Buffer, this.#size);
     this.#size = needed;
-    for (const listener of this.#growth) listener();
+    this.#filled = needed;
   }
 
   /**
-   * Whether `chunk` is byte for byte what this capture holds at `offset` (false when it holds fewer bytes
+   * A mirror's bytes that arrived before this capture's own, appended after everything the block holds
+   * (`offset` must be `filled`); `expected` is the mirror's whole length, when known, to size the block.
+   * False when they cannot be kept here (over the limit, out of budget, released, truncated).
+   */
+  writeAhead(offset: number, chunk: Buffer, expected: number): boolean {
+    const needed = offset + chunk.length;
+    if (this.#released || this.overBudget || this.truncated || offset !== this.#filled || needed > this.limit) return false;
+    if (!this.#ensure(needed, expected)) return false;
+    chunk.copy(this.#buffer as Buffer, offset);
+    this.#filled = needed;
+    return true;
+  }
+
+  /** Room in the block for `needed` bytes (at least `expected`, when a mirror knows its length). */
+  #ensure(needed: number, expected: number): boolean {
+    if (this.#buffer && needed <= this.#buffer.length) return true;
+    const capacity = Math.min(this.limit, Math.max(needed, expected, (this.#buffer?.length ?? 0) * 2, 16 * 1024));
+    if (!this.#grow(capacity)) {
+      // The mirrors' bytes written ahead went with the block.
+      for (const reader of this.#readers) reader.beforeOverwrite(0);
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Whether `chunk` is byte for byte what the block holds at `offset` (false when it holds fewer bytes
    * than that): how a mirror checks its answer against this one without keeping a copy.
    */
   holdsAt(offset: number, chunk: Buffer): boolean {
     const end = offset + chunk.length;
-    return end <= this.#size && (this.#buffer as Buffer).subarray(offset, end).equals(chunk);
+    return end <= this.#filled && (this.#buffer as Buffer).subarray(offset, end).equals(chunk);
+  }
+
+  /** The block's first `bytes` bytes (at most `filled`): a mirror's answer where it is the block's. */
+  prefix(bytes: number): Buffer {
+    return this.#buffer && bytes <= this.#filled ? this.#buffer.subarray(0, bytes) : Buffer.alloc(0);
   }
 
   /** The bytes kept: a view on this capture's block, valid until `release`. */
@@ -90,7 +156,8 @@ export class BoundedCapture {
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#growth = [];
+    this.#readers = [];
+    this.#filled = 0;
     if (this.#buffer) this.arena.free(this.#buffer);
     this.#buffer = undefined;
   }

@@ -1,31 +1,31 @@
-import { BoundedCapture } from "./bounded-capture.ts";
+import { BoundedCapture, type BlockReader } from "./bounded-capture.ts";
 import type { ByteArena } from "./byte-arena.ts";
 
 /**
  * The capture of an answer expected to be the same bytes as another one (the shadow's and the noise
- * sample's, against the primary's): each chunk is checked against the reference as it arrives and, while
- * they agree, not kept at all. Bytes that arrive before the reference has them (the shadow is read as
- * fast as its backend sends, the primary at the client's pace) are copied into a lead block of the arena
- * until the reference catches up, then the block is given back. At the first difference the mirror keeps
- * everything in a BoundedCapture of its own (the agreed prefix copied from the reference, the lead, then
- * its own chunks), so a differing answer is still there whole for the diff.
+ * sample's, against the primary's): it shares the reference's block. Each chunk is checked against what
+ * the block holds at its place and, while they agree, not kept again; bytes that arrive before the block
+ * has them (the shadow is read as fast as its backend sends, the primary at the client's pace) are
+ * written into the block after what it holds (`BoundedCapture.writeAhead`), and the primary's chunks are
+ * then checked against them instead of copied. At the first difference the mirror keeps everything in a
+ * BoundedCapture of its own (the agreed prefix copied from the block, then its own chunks), so a
+ * differing answer is still there whole for the diff; when it is the reference that differs from bytes a
+ * mirror wrote ahead, the reference tells the mirrors before it overwrites them (`beforeOverwrite`).
  *
- * So the common case of a migration, a large answer both backends give byte for byte, costs one memcmp
- * as the bytes pass and a copy only of what arrived ahead of the primary, and the pair's verdict on the
- * bodies (`identical`) is known before the comparison starts: it neither compares the bodies again nor
- * hands them to the worker.
+ * So the common case of a migration, a large answer both backends give byte for byte, costs one copy of
+ * whichever arrives first and one memcmp of the other as it passes, and the pair's verdict on the bodies
+ * (`identical`) is known before the comparison starts: it neither compares the bodies again nor hands
+ * them to the worker.
  *
- * Why copies into the arena (the reference's, the lead's) rather than holding the chunks as they came:
- * held chunks outlive young-generation collections and cost more in collections than the copy does
- * (`npm run bench`, 1 MB shadowed: copying the primary was 5% cheaper in CPU per request than holding
- * its chunks, twice; for the lead the difference was within the bench's noise).
+ * Why copies into the arena rather than holding the chunks as they came: held chunks outlive
+ * young-generation collections and cost more in collections than the copy does (`npm run bench`, 1 MB
+ * shadowed: copying the primary was 5% cheaper in CPU per request than holding its chunks, twice).
+ *
+ * Invariant: without an own capture, this answer's bytes are the block's first `#verified` bytes.
  */
-export class MirrorCapture {
-  /** Bytes known equal to the reference's first ones, and not kept (but for a lead not yet let go). */
+export class MirrorCapture implements BlockReader {
+  /** Bytes known equal to the block's first ones (the reference's own, or bytes written ahead of them). */
   #verified = 0;
-  /** Bytes that arrived ahead of the reference: those from `#leadStart` on, until they are checked. */
-  #lead: BoundedCapture | undefined;
-  #leadStart = 0;
   /** Once the answers differ (or cannot be checked), everything is kept here. */
   #own: BoundedCapture | undefined;
   #expected = 0;
@@ -38,12 +38,11 @@ export class MirrorCapture {
     private readonly arena: ByteArena,
     private readonly reference: BoundedCapture,
   ) {
-    reference.onGrowth(() => this.#check());
+    reference.addReader(this);
   }
 
   get size(): number {
-    if (this.#own) return this.#own.size;
-    return this.#lead ? this.#leadStart + this.#lead.size : this.#verified;
+    return this.#own ? this.#own.size : this.#verified;
   }
 
   /** As BoundedCapture.expect. */
@@ -54,7 +53,8 @@ export class MirrorCapture {
 
   /** Whether the whole answer is byte for byte the reference's whole answer (as far as both were read). */
   get identical(): boolean {
-    return !this.#own && !this.#lead && !this.#released && !this.truncated && !this.overBudget && this.#verified === this.reference.size && !this.reference.truncated && !this.reference.overBudget;
+    const reference = this.reference;
+    return !this.#own && !this.#released && !this.truncated && !this.overBudget && this.#verified === reference.size && !reference.truncated && !reference.unusable;
   }
 
   add(chunk: Buffer): void {
@@ -66,93 +66,60 @@ export class MirrorCapture {
       return;
     }
     // Past the limit the pair is not compared at all (response_too_large): nothing more is worth keeping.
-    if (chunk.length > this.limit - this.size) {
+    if (chunk.length > this.limit - this.#verified) {
       this.truncated = true;
       return;
     }
+    const reference = this.reference;
     let rest = chunk;
-    if (!this.#lead) {
-      // As much as the reference already has is checked at once, and not kept.
-      const n = Math.min(this.reference.size - this.#verified, rest.length);
-      if (n > 0) {
-        if (!this.reference.holdsAt(this.#verified, rest.subarray(0, n))) return this.#keepEverything(rest);
-        this.#verified += n;
-        rest = rest.subarray(n);
-      }
-      if (rest.length === 0) return;
-      this.#lead = new BoundedCapture(this.limit, this.arena);
-      this.#lead.expect(this.#expected - this.#verified);
-      this.#leadStart = this.#verified;
+    // As much as the block already holds is checked at once, and not kept.
+    const held = Math.min(reference.filled - this.#verified, rest.length);
+    if (held > 0) {
+      if (!reference.holdsAt(this.#verified, held === rest.length ? rest : rest.subarray(0, held))) return this.#keepEverything(rest);
+      this.#verified += held;
+      if (held === rest.length) return;
+      rest = rest.subarray(held);
     }
-    this.#lead.add(rest);
-    if (this.#lead.overBudget) {
-      this.overBudget = true;
-      return this.#dropLead();
-    }
-    this.#check();
+    // Ahead of everything the block holds: written there, for the others to be checked against.
+    if (reference.writeAhead(this.#verified, rest, this.#expected)) this.#verified += rest.length;
+    else this.#keepEverything(rest);
   }
 
-  /** Checks the lead against what the reference has by now; a lead wholly checked is given back. */
-  #check(): void {
-    const lead = this.#lead;
-    if (this.#released || this.#own || !lead) return;
-    const leadEnd = this.#leadStart + lead.size;
-    const upTo = Math.min(this.reference.size, leadEnd);
-    if (upTo > this.#verified) {
-      const theirs = this.reference.bytes().subarray(this.#verified, upTo);
-      const ours = lead.bytes().subarray(this.#verified - this.#leadStart, upTo - this.#leadStart);
-      if (!theirs.equals(ours)) return this.#keepEverything(undefined);
-      this.#verified = upTo;
-    }
-    if (this.#verified === leadEnd) this.#dropLead();
-    // The reference will not get the rest (it stopped): the answers differ.
-    else if (this.reference.truncated || this.reference.overBudget) this.#keepEverything(undefined);
+  /** The reference is about to overwrite its block from `from` on: bytes of this answer there are copied first. */
+  beforeOverwrite(from: number): void {
+    if (this.#verified > from) this.#keepEverything(undefined);
   }
 
-  /** From now on this answer is kept whole: the agreed prefix (copied from the reference), the lead, `next`. */
+  /** From now on this answer is kept whole: the agreed prefix (copied from the block), then `next`. */
   #keepEverything(next: Buffer | undefined): void {
-    if (this.#own || this.#released) return; // released: nothing may take arena memory again
-    if (this.reference.overBudget) {
-      // The agreed prefix is gone with the reference's bytes; the pair is skipped as overload anyway.
+    if (this.#own || this.#released || this.overBudget) return; // released: nothing may take arena memory again
+    if (this.reference.unusable) {
+      // The agreed prefix is gone with the reference's block; the pair is skipped as overload anyway.
       this.overBudget = true;
-      return this.#dropLead();
+      return;
     }
-    let own: BoundedCapture;
-    if (this.#lead && this.#leadStart === 0) {
-      own = this.#lead; // the lead is the whole answer so far (it was ahead from the first byte): kept as it is
-      this.#lead = undefined;
-    } else {
-      own = new BoundedCapture(this.limit, this.arena);
-      own.expect(this.#expected);
-      if (this.#verified > 0) own.add(this.reference.bytes().subarray(0, this.#verified));
-      if (this.#lead) own.add(this.#lead.bytes().subarray(this.#verified - this.#leadStart));
-      this.#dropLead();
-    }
+    const own = new BoundedCapture(this.limit, this.arena);
+    own.expect(this.#expected);
+    if (this.#verified > 0) own.add(this.reference.prefix(this.#verified));
     if (next) own.add(next);
     this.#own = own;
     this.overBudget = own.overBudget;
     this.truncated = own.truncated;
   }
 
-  #dropLead(): void {
-    this.#lead?.release();
-    this.#lead = undefined;
-  }
-
   /**
-   * The bytes in one piece (the reference's, when identical), valid until `release` (of both); empty,
-   * as BoundedCapture's, when nothing is kept (over budget, or released).
+   * The bytes in one piece (the block's, while no difference made this answer keep its own), valid until
+   * `release` (of both); empty, as BoundedCapture's, when nothing is kept (over budget, or released).
    */
   bytes(): Buffer {
-    if (this.identical) return this.reference.bytes();
-    this.#keepEverything(undefined);
-    return this.#own?.bytes() ?? Buffer.alloc(0);
+    if (this.#own) return this.#own.bytes();
+    if (this.#released || this.overBudget || this.reference.unusable) return Buffer.alloc(0);
+    return this.reference.prefix(this.#verified);
   }
 
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#dropLead();
     this.#own?.release();
   }
 }

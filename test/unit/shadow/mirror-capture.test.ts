@@ -85,17 +85,103 @@ describe("a mirror capture checks an answer against the primary's as it streams"
     }
   });
 
+  it("copies an identical answer once, whichever side arrives first, and the other is only compared", () => {
+    for (const shadowFirst of [true, false]) {
+      const arena = new ByteArena(4 << 20);
+      const reference = new BoundedCapture(1 << 20, arena);
+      const mirror = new MirrorCapture(1 << 20, arena, reference);
+      const first = shadowFirst ? (c: Buffer) => mirror.add(c) : (c: Buffer) => reference.add(c);
+      const second = shadowFirst ? (c: Buffer) => reference.add(c) : (c: Buffer) => mirror.add(c);
+      const large = Buffer.concat(Array.from({ length: 16 }, () => body)); // many chunks, past the first block
+      reference.expect(large.length);
+      mirror.expect(large.length);
+      const chunks = chunksOf(large, random(5));
+      for (const chunk of chunks) first(chunk);
+      const held = arena.used;
+      expect(held).toBeGreaterThanOrEqual(large.length);
+      expect(held).toBeLessThan(large.length + 64); // one block
+      for (const chunk of chunks) {
+        second(Buffer.from(chunk)); // the same bytes, in other memory
+        expect(arena.used, `shadow first: ${shadowFirst}`).toBe(held); // checked, nothing copied
+      }
+      expect(mirror.identical).toBe(true);
+      expect(reference.bytes().equals(large)).toBe(true);
+      mirror.release();
+      reference.release();
+      expect(arena.used).toBe(0);
+    }
+  });
+
+  it("keeps the primary's own bytes where they differ from bytes a mirror wrote ahead, and the mirror's whole", () => {
+    const arena = new ByteArena(4 << 20);
+    const reference = new BoundedCapture(1 << 20, arena);
+    const mirror = new MirrorCapture(1 << 20, arena, reference);
+    const shadow = Buffer.from(body);
+    shadow[body.length - 10] = 0x21;
+    mirror.add(shadow); // all of it ahead of the primary
+    for (const chunk of chunksOf(body, random(9))) reference.add(chunk);
+    expect(reference.bytes().equals(body)).toBe(true);
+    expect(mirror.identical).toBe(false);
+    expect(mirror.bytes().equals(shadow)).toBe(true);
+    mirror.release();
+    reference.release();
+    expect(arena.used).toBe(0);
+  });
+
+  it("with a shadow and a noise sample on one block, each keeps its own answer and is identical only when it is", () => {
+    const variants = (next: () => number): Buffer => {
+      const kind = Math.floor(next() * 4);
+      const copy = Buffer.from(body);
+      if (kind === 0 || kind === 1) return copy; // the same (twice as likely)
+      if (kind === 2) {
+        const at = Math.floor(next() * copy.length);
+        copy[at] = (copy[at] as number) ^ 4;
+        return copy;
+      }
+      return next() < 0.5 ? copy.subarray(0, Math.floor(next() * copy.length)) : Buffer.concat([copy, Buffer.from("]")]);
+    };
+    for (let seed = 1; seed <= 300; seed++) {
+      const next = random(seed * 104729);
+      const answers = [variants(next), variants(next)];
+      const arena = new ByteArena(4 << 20);
+      const reference = new BoundedCapture(1 << 20, arena);
+      const mirrors = answers.map(() => new MirrorCapture(1 << 20, arena, reference));
+      const queues = [chunksOf(body, next), ...answers.map((a) => chunksOf(a, next))];
+      const add = [(c: Buffer) => reference.add(c), ...mirrors.map((m) => (c: Buffer) => m.add(c))];
+      while (queues.some((q) => q.length > 0)) {
+        const i = Math.floor(next() * 3);
+        const chunk = queues[i]?.shift();
+        if (chunk) add[i]?.(chunk);
+      }
+      expect(reference.bytes().equals(body), `seed ${seed}`).toBe(true);
+      const allSame = answers.every((a) => a.equals(body));
+      answers.forEach((answer, i) => {
+        const mirror = mirrors[i] as MirrorCapture;
+        expect(mirror.bytes().equals(answer), `seed ${seed}, mirror ${i}`).toBe(true);
+        expect(mirror.size).toBe(answer.length);
+        // Never identical when it differs; always when every answer is the primary's (a mirror that is
+        // the same while the other is not may have kept its own copy: it is then compared in full).
+        if (!answer.equals(body)) expect(mirror.identical, `seed ${seed}, mirror ${i}`).toBe(false);
+        if (allSame) expect(mirror.identical, `seed ${seed}, mirror ${i}`).toBe(true);
+      });
+      for (const m of mirrors) m.release();
+      reference.release();
+      expect(arena.used, `seed ${seed}`).toBe(0);
+    }
+  });
+
   it("counts the chunks it holds while ahead of the primary, and gives up when they do not fit", () => {
     const arena = new ByteArena(64 * 1024);
     const reference = new BoundedCapture(1 << 20, arena);
     const mirror = new MirrorCapture(1 << 20, arena, reference);
     mirror.add(Buffer.alloc(40_000, 1));
-    expect(arena.used).toBe(40_000); // held by reference, counted
+    expect(arena.used).toBe(40_000); // written ahead into the reference's block, counted
     reference.add(Buffer.alloc(40_000, 1));
     expect(arena.used).toBeGreaterThanOrEqual(40_000);
-    expect(arena.used).toBeLessThan(40_000 + 64); // the mirror's chunk checked and let go: only the primary's copy
+    expect(arena.used).toBeLessThan(40_000 + 64); // the primary's chunk checked against it: one copy of both
     mirror.add(Buffer.alloc(30_000, 1)); // ahead again, past what the arena has left
     expect(mirror.overBudget).toBe(true);
+    expect(reference.overBudget).toBe(true); // the block it shares: the pair is skipped as overload
     expect(mirror.bytes()).toHaveLength(0); // nothing kept, and nothing to throw on
     mirror.release();
     expect(mirror.bytes()).toHaveLength(0); // and a released mirror takes no arena memory again
