@@ -1,4 +1,4 @@
-import type { ByteArena } from "./byte-arena.ts";
+import { copyIntoArena, type ByteArena } from "./byte-arena.ts";
 
 /** Told before a capture's block is overwritten from `from` on: a mirror that read those bytes takes its copy. */
 export interface BlockReader {
@@ -102,7 +102,7 @@ export class BoundedCapture {
     }
     const needed = this.#size + kept.length;
     if (!this.#ensure(needed, 0)) return;
-    kept.copy(this.#buffer as Buffer, this.#size);
+    copyIntoArena(kept, this.#buffer as Buffer, this.#size);
     this.#size = needed;
     this.#filled = needed;
   }
@@ -116,7 +116,7 @@ export class BoundedCapture {
     const needed = offset + chunk.length;
     if (this.#released || this.overBudget || this.truncated || offset !== this.#filled || needed > this.limit) return false;
     if (!this.#ensure(needed, expected)) return false;
-    chunk.copy(this.#buffer as Buffer, offset);
+    copyIntoArena(chunk, this.#buffer as Buffer, offset);
     this.#filled = needed;
     return true;
   }

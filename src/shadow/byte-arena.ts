@@ -65,3 +65,36 @@ export class ByteArena {
     }
   }
 }
+
+/** The staging buffer of `copyIntoArena`: ordinary (not shared) memory, so any copy into it is a memmove. */
+const STAGE_BYTES = 64 * 1024;
+const stage = Buffer.allocUnsafeSlow(STAGE_BYTES + 8);
+/** Below this, a byte-by-byte copy costs less than the two calls of the staged one. */
+const STAGE_ABOVE = 256;
+
+/**
+ * Copies `source` into `target` (a block of the arena) at `targetStart`, as `source.copy(target,
+ * targetStart)` does, but fast whatever the two addresses' alignment.
+ *
+ * Why: V8 copies into a SharedArrayBuffer with relaxed atomic stores, a word at a time when source and
+ * destination are equally aligned (mod 8) and a byte at a time when not, which is ~6× slower (1 MB in
+ * ~450 µs against ~70, on the 2-core machine). The bytes of a socket read begin wherever the HTTP head
+ * left off, so most chunks of a captured body are misaligned with their place in the block. They are
+ * copied through a staging buffer instead, placed at the target's alignment: an ordinary memmove, then
+ * a word-wise copy from cache.
+ */
+export function copyIntoArena(source: Buffer, target: Buffer, targetStart: number): void {
+  const length = source.length;
+  if (length < STAGE_ABOVE || ((target.byteOffset + targetStart - source.byteOffset) & 7) === 0) {
+    source.copy(target, targetStart);
+    return;
+  }
+  for (let done = 0; done < length; ) {
+    const at = targetStart + done;
+    const shift = (target.byteOffset + at) & 7;
+    const n = Math.min(STAGE_BYTES, length - done);
+    source.copy(stage, shift, done, done + n);
+    stage.copy(target, at, shift, shift + n);
+    done += n;
+  }
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ByteArena } from "../../../src/shadow/byte-arena.ts";
+import { ByteArena, copyIntoArena } from "../../../src/shadow/byte-arena.ts";
 import { BoundedCapture } from "../../../src/shadow/bounded-capture.ts";
 
 describe("the shadow capture arena", () => {
@@ -57,5 +57,30 @@ describe("the shadow capture arena", () => {
     expect(capture.bytes()[15_000]).toBe(1);
     capture.release();
     expect(arena.used).toBe(0);
+  });
+
+  it("copies into arena memory byte for byte at any alignment and length, touching nothing around", () => {
+    const source = Buffer.alloc(300_000);
+    for (let i = 0; i < source.length; i++) source[i] = (i * 131 + 7) & 0xff;
+    const memory = Buffer.from(new SharedArrayBuffer(400_000));
+    let seed = 11;
+    const next = (n: number) => {
+      seed = (seed * 1664525 + 1013904223) >>> 0;
+      return seed % n;
+    };
+    const lengths = [0, 1, 255, 256, 257, 4096, 65_535, 65_536, 65_537, 200_003];
+    for (let round = 0; round < 200; round++) {
+      const length = lengths[round % lengths.length] as number;
+      const from = next(source.length - length + 1);
+      const blockStart = next(64) * 8 + next(8); // blocks are 64-aligned; the view may start anywhere
+      const target = memory.subarray(blockStart, memory.length);
+      const at = next(target.length - length + 1);
+      memory.fill(0xee);
+      copyIntoArena(source.subarray(from, from + length), target, at);
+      expect(target.subarray(at, at + length).equals(source.subarray(from, from + length)), `round ${round}`).toBe(true);
+      // Nothing before or after the copied range was written.
+      expect(memory.subarray(0, blockStart + at).every((b) => b === 0xee), `round ${round}`).toBe(true);
+      expect(memory.subarray(blockStart + at + length).every((b) => b === 0xee), `round ${round}`).toBe(true);
+    }
   });
 });
