@@ -43,7 +43,7 @@ export async function steadyLoad(url: string, rate: number, seconds: number, con
         const due = start + i * intervalMs;
         pool.request({ path, method: "GET", headers }).then(
           async (response) => {
-            await response.body.dump();
+            await response.body.dump({ limit: 1 << 30 });
             if (response.statusCode >= 400) errors++;
             latencies[answered++] = performance.now() - due;
             settle();
