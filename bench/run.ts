@@ -92,6 +92,15 @@ interface ShadowOutcomes {
   readonly reasons: Record<string, number>;
 }
 
+/**
+ * The requests a shadowed setup could have compared: all but those skipped as `aborted`, the requests
+ * autocannon abandons at the end of each slice (one a connection), whose client never took the primary's
+ * answer, so there was no pair to compare. Skips the proxy chose (overload, size) stay in.
+ */
+function comparable(o: ShadowOutcomes): number {
+  return o.compared + o.skipped - (o.reasons.aborted ?? 0);
+}
+
 async function shadowOutcomes(adminPort: number): Promise<ShadowOutcomes> {
   const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
   let compared = 0;
@@ -441,16 +450,10 @@ try {
   const pass = by("ours pass-through");
   const onPostgres = by("ours on PostgreSQL");
   const shadowed100 = by("ours shadow 100%");
-  /**
-   * Whether a shadowed setup compared at least 90% of the requests it could compare (else its CPU is not a
-   * shadow's). Those skipped as `aborted` are left out: they are the requests autocannon abandons at the
-   * end of each slice (one a connection), whose client never took the primary's answer, so there was no
-   * pair to compare; what this guards against is the proxy skipping shadows it could have compared
-   * (overload, size), and those count.
-   */
+  /** Whether a shadowed setup compared at least 90% of the requests it could compare (else its CPU is not a shadow's). */
   const comparedMost = (name: string) => {
     const o = shadowed.get(name);
-    return !!o && o.compared >= 0.9 * (o.compared + o.skipped - (o.reasons.aborted ?? 0));
+    return !!o && o.compared >= 0.9 * comparable(o);
   };
   const httpProxy = by("bare http-proxy");
   const largePass = by("ours large pass-through");
@@ -539,9 +542,9 @@ try {
   for (const [name, o] of shadowed) {
     const total = o.compared + o.skipped;
     const reasons = Object.entries(o.reasons).map(([r, n]) => `${r} ${n}`).join(", ");
-    const comparable = total - (o.reasons.aborted ?? 0);
+    const couldCompare = comparable(o);
     console.log(
-      `shadow in ${name}: ${o.compared} of ${total} requests compared (${total ? Math.round((o.compared / total) * 1000) / 10 : 0}%; ${comparable ? Math.round((o.compared / comparable) * 1000) / 10 : 0}% of the ${comparable} not abandoned by the client)${o.skipped ? `, skipped: ${reasons}` : ""}`,
+      `shadow in ${name}: ${o.compared} of ${total} requests compared (${total ? Math.round((o.compared / total) * 1000) / 10 : 0}%; ${couldCompare ? Math.round((o.compared / couldCompare) * 1000) / 10 : 0}% of the ${couldCompare} not abandoned by the client)${o.skipped ? `, skipped: ${reasons}` : ""}`,
     );
   }
   if (soakResult) console.log(`soak: ${soakResult.seconds} s of pass-through: median RSS ${soakResult.firstQuarterMb} MB in the first quarter, ${soakResult.lastQuarterMb} MB in the last, peak ${soakResult.peakMb} MB`);
