@@ -24,6 +24,7 @@ import { once } from "node:events";
 import autocannon from "autocannon";
 import pg from "pg";
 import { postgresBinDir, POSTGRES_MISSING, startTempPostgres, type TempPostgres } from "../scripts/temp-postgres.ts";
+import { NODE_FLAGS } from "../src/node-flags.ts";
 import { steadyLoad, type SteadyResult } from "./steady-load.ts";
 import { cpuSeconds, processTree, ROOT, rssBytes, startProcess, type Started } from "./processes.ts";
 
@@ -61,6 +62,8 @@ mkdirSync(RESULTS, { recursive: true });
 
 const node = process.execPath;
 const tsx = ["--import", "tsx"];
+// The proxy runs with the flags it ships with (src/node-flags.ts), and so do the Node baselines (bare
+// undici, bare http-proxy): a ratio then measures the code, not a GC setting one side lacks.
 const isPort = (line: Record<string, unknown>) => typeof line.port === "number";
 const isProxy = (line: Record<string, unknown>) => line.msg === "proxy listening";
 
@@ -159,7 +162,7 @@ function ours(extraEnv: Record<string, string>, extraArgs: string[] = [], target
     const { legacy } = backends;
     const target = targetOf(backends);
     const data = mkdtempSync(join(tmpdir(), "strangler-bench-"));
-    const proc = await startProcess(node, [...profiling(), ...tsx, "src/main.ts", "--config", "bench/routes.bench.ts", ...extraArgs], {
+    const proc = await startProcess(node, [...profiling(), ...NODE_FLAGS, ...tsx, "src/main.ts", "--config", "bench/routes.bench.ts", ...extraArgs], {
       PORT: "0",
       HOST: "127.0.0.1",
       ADMIN_PORT: "0",
@@ -223,7 +226,7 @@ const SETUPS: Setup[] = [
     description: "a 30-line Pool.stream pass-through: the forwarding engine alone",
     path: "/bench/items/1",
     start: async ({ legacy }) => {
-      const proc = await startProcess(node, [...profiling(), ...tsx, "bench/bare-undici.ts"], { TARGET: `http://127.0.0.1:${legacy}` }, isPort);
+      const proc = await startProcess(node, [...profiling(), ...NODE_FLAGS, ...tsx, "bench/bare-undici.ts"], { TARGET: `http://127.0.0.1:${legacy}` }, isPort);
       return { port: proc.ready.port as number, proc, stop: () => proc.stop() };
     },
   },
@@ -233,7 +236,7 @@ const SETUPS: Setup[] = [
     description: "the design card's engine: an http-proxy (http-proxy-3) pass-through with a keep-alive agent",
     path: "/bench/items/1",
     start: async ({ legacy }) => {
-      const proc = await startProcess(node, [...profiling(), ...tsx, "bench/bare-http-proxy.ts"], { TARGET: `http://127.0.0.1:${legacy}` }, isPort);
+      const proc = await startProcess(node, [...profiling(), ...NODE_FLAGS, ...tsx, "bench/bare-http-proxy.ts"], { TARGET: `http://127.0.0.1:${legacy}` }, isPort);
       return { port: proc.ready.port as number, proc, stop: () => proc.stop() };
     },
   },
