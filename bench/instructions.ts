@@ -23,7 +23,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
-import { NODE_FLAGS } from "../src/node-flags.ts";
 import { startProcess } from "./processes.ts";
 
 const { values } = parseArgs({
@@ -62,9 +61,9 @@ const ours = (shadow: boolean): Setup["env"] => (port) => ({
 });
 const isProxy = (line: Record<string, unknown>) => line.msg === "proxy listening";
 const SETUPS: Setup[] = [
-  { name: "bare undici", args: () => [...NODE_FLAGS, ...tsx, "bench/bare-undici.ts"], env: (port) => ({ TARGET: `http://127.0.0.1:${port}` }), ready: (line) => typeof line.port === "number" },
-  { name: "ours pass-through", args: () => [...NODE_FLAGS, ...tsx, "src/main.ts", "--config", "bench/routes.bench.ts"], env: ours(false), ready: isProxy },
-  { name: "ours shadow 100%", args: () => [...NODE_FLAGS, ...tsx, "src/main.ts", "--config", "bench/routes.bench.ts"], env: ours(true), ready: isProxy },
+  { name: "bare undici", args: () => [...tsx, "bench/bare-undici.ts"], env: (port) => ({ TARGET: `http://127.0.0.1:${port}` }), ready: (line) => typeof line.port === "number" },
+  { name: "ours pass-through", args: () => [...tsx, "src/main.ts", "--config", "bench/routes.bench.ts"], env: ours(false), ready: isProxy },
+  { name: "ours shadow 100%", args: () => [...tsx, "src/main.ts", "--config", "bench/routes.bench.ts"], env: ours(true), ready: isProxy },
 ];
 const chosen = values.only ? SETUPS.filter((s) => (values.only as string).split(",").map((x) => x.trim()).includes(s.name)) : SETUPS;
 

@@ -13,7 +13,6 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { NODE_FLAGS } from "../src/node-flags.ts";
 import { postgresBinDir, POSTGRES_MISSING, startTempPostgres, type TempPostgres } from "./temp-postgres.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -29,8 +28,8 @@ interface Listening {
 }
 
 /** Starts `entry` under tsx and resolves with its "listening" log line (a JSON object naming its port). */
-function start(name: string, entry: string, env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<Listening> {
-  const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", entry], {
+function start(name: string, entry: string, env: Record<string, string>): Promise<Listening> {
+  const child = spawn(process.execPath, ["--import", "tsx", entry], {
     cwd: ROOT,
     // The demo waits for each child's "listening" line, an info line: quieter levels would hide it.
     env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: process.env.LOG_LEVEL === "debug" || process.env.LOG_LEVEL === "trace" ? process.env.LOG_LEVEL : "info", ...env },
@@ -104,7 +103,7 @@ try {
         CATALOG_URL: `http://127.0.0.1:${catalog.port}`,
         ORDERS_URL: `http://127.0.0.1:${orders.port}`,
         ...(postgres ? { DATABASE_URL: postgres.url } : {}),
-      }, NODE_FLAGS),
+      }),
     ),
   );
   const [proxy] = proxies as [Listening];

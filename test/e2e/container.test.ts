@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
 import { writeConfig } from "../helpers/proxy.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
-import { NODE_FLAGS } from "../../src/node-flags.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TOKEN = "container-token-0123456789";
@@ -62,10 +61,6 @@ describe("the container image, run as the Dockerfile runs it", () => {
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
     return { child, output: () => output };
   };
-
-  it("starts the proxy with its node flags, as npm start does", () => {
-    expect(docker.cmd).toEqual(["node", ...NODE_FLAGS, "--import", "tsx", "src/main.ts"]);
-  });
 
   it("listens for the admin API on every interface and exposes its port, so it refuses to start without a token", async () => {
     expect(docker.env.ADMIN_HOST).toBe("0.0.0.0");
