@@ -182,6 +182,13 @@ function ours(extraEnv: Record<string, string>, extraArgs: string[] = [], target
   };
 }
 
+function bareUndici(): Setup["start"] {
+  return async ({ legacy }) => {
+    const proc = await startProcess(node, [...profiling(), ...tsx, "bench/bare-undici.ts"], { TARGET: `http://127.0.0.1:${legacy}` }, isPort);
+    return { port: proc.ready.port as number, proc, stop: () => proc.stop() };
+  };
+}
+
 function nginxStart(): Setup["start"] {
   return async ({ legacy }) => {
     let binary: string;
@@ -225,16 +232,10 @@ http { access_log off; upstream backend { server 127.0.0.1:${legacy}; keepalive 
 
 const SETUPS: Setup[] = [
   { name: "direct", steady: true, description: "the client talks to the backend (the floor)", path: "/bench/items/1", start: async ({ legacy }) => ({ port: legacy, stop: async () => undefined }) },
-  {
-    name: "bare undici",
-    steady: true,
-    description: "a 30-line Pool.stream pass-through: the forwarding engine alone",
-    path: "/bench/items/1",
-    start: async ({ legacy }) => {
-      const proc = await startProcess(node, [...profiling(), ...tsx, "bench/bare-undici.ts"], { TARGET: `http://127.0.0.1:${legacy}` }, isPort);
-      return { port: proc.ready.port as number, proc, stop: () => proc.stop() };
-    },
-  },
+  { name: "bare undici", steady: true, description: "a 30-line Pool.stream pass-through: the forwarding engine alone", path: "/bench/items/1", start: bareUndici() },
+  // An A/A pair: the same program twice. How far apart two identical setups land in this run is the
+  // noise floor every ratio and difference below is read against (printed as INFO, judged by no target).
+  { name: "bare undici twin", steady: true, description: "a second, identical bare undici: the run's noise floor (A/A)", path: "/bench/items/1", start: bareUndici() },
   {
     name: "bare http-proxy",
     steady: true,
@@ -562,6 +563,14 @@ try {
   if (soakResult) console.log(`soak: ${soakResult.seconds} s of pass-through: median RSS ${soakResult.firstQuarterMb} MB in the first quarter, ${soakResult.lastQuarterMb} MB in the last, peak ${soakResult.peakMb} MB`);
   // A target whose setups did not run (--only, or skipped) is neither met nor missed.
   for (const t of targets) console.log(`${t.value === null ? "SKIP" : t.pass ? "PASS" : "MISS"}  ${t.target}: ${t.value ?? "-"}`);
+  // Not a target: the run's noise floor, as far apart as two identical setups landed.
+  const twin = by("bare undici twin");
+  const noiseFloor = { cpuRatio: ratio(twin?.cpuUsPerRequest, bare?.cpuUsPerRequest), steadyP99DifferenceMs: within1ms(twin, bare).value };
+  if (noiseFloor.cpuRatio !== null) {
+    console.log(
+      `INFO  noise floor (A/A): a second, identical bare undici measured ${noiseFloor.cpuRatio} × the first in CPU per request and ${noiseFloor.steadyP99DifferenceMs ?? "-"} ms from it in steady p99; a target's margin inside these cannot be told from noise in this run`,
+    );
+  }
   // Not a target: what the opt-in floor buys where it matters, both sides with it.
   const floorRatio = ratio(largeShadowedFloor?.cpuUsPerRequest, largePassFloor?.cpuUsPerRequest);
   if (floorRatio !== null) {
@@ -571,7 +580,7 @@ try {
   }
   writeFileSync(
     join(RESULTS, "latest.json"),
-    JSON.stringify({ at: new Date().toISOString(), cores: cpus().length, node: process.version, connections: CONNECTIONS, durationSeconds: DURATION, rounds: ROUNDS, steadyRate: RATE, rows, measurements, steadyMeasurements, soak: soakResult ?? null, targets, v8FloorLargeShadowedRatio: floorRatio, skipped: Object.fromEntries(skipped), shadowOutcomes: Object.fromEntries(shadowed) }, null, 2),
+    JSON.stringify({ at: new Date().toISOString(), cores: cpus().length, node: process.version, connections: CONNECTIONS, durationSeconds: DURATION, rounds: ROUNDS, steadyRate: RATE, rows, measurements, steadyMeasurements, soak: soakResult ?? null, targets, noiseFloor, v8FloorLargeShadowedRatio: floorRatio, skipped: Object.fromEntries(skipped), shadowOutcomes: Object.fromEntries(shadowed) }, null, 2),
   );
   console.log(`\nwritten to bench/results/latest.json`);
 } finally {
