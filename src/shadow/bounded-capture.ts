@@ -39,11 +39,6 @@ export class BoundedCapture {
     return this.#size;
   }
 
-  /** The bytes the block holds: this capture's own, and those a mirror wrote ahead of them. */
-  get filled(): number {
-    return this.#filled;
-  }
-
   /** Whether the bytes this capture holds are unusable or gone (over budget, or released). */
   get unusable(): boolean {
     return this.overBudget || this.#released;
@@ -89,8 +84,8 @@ export class BoundedCapture {
     if (kept.length < chunk.length) this.truncated = true;
     if (this.#filled > this.#size) {
       // A mirror wrote these bytes first: the same ones are only checked, not copied again.
-      const ahead = Math.min(this.#filled - this.#size, kept.length);
-      if (this.holdsAt(this.#size, ahead === kept.length ? kept : kept.subarray(0, ahead))) {
+      const ahead = this.matchHeld(this.#size, kept);
+      if (ahead >= 0) {
         this.#size += ahead;
         if (ahead === kept.length) return;
         kept = kept.subarray(ahead);
@@ -109,8 +104,8 @@ export class BoundedCapture {
 
   /**
    * A mirror's bytes that arrived before this capture's own, appended after everything the block holds
-   * (`offset` must be `filled`); `expected` is the mirror's whole length, when known, to size the block.
-   * False when they cannot be kept here (over the limit, out of budget, released, truncated).
+   * (`offset` must be where those end); `expected` is the mirror's whole length, when known, to size the
+   * block. False when they cannot be kept here (over the limit, out of budget, released, truncated).
    */
   writeAhead(offset: number, chunk: Buffer, expected: number): boolean {
     const needed = offset + chunk.length;
@@ -134,12 +129,16 @@ export class BoundedCapture {
   }
 
   /**
-   * Whether `chunk` is byte for byte what the block holds at `offset` (false when it holds fewer bytes
-   * than that): how a mirror checks its answer against this one without keeping a copy.
+   * How many of `chunk`'s first bytes the block already holds from `offset` on, all of them equal: that
+   * count (0 when it holds nothing there), or -1 when they differ. How an answer is checked against bytes
+   * another one put in the block first (this capture against a mirror's written ahead, a mirror against
+   * this capture's), without being copied.
    */
-  holdsAt(offset: number, chunk: Buffer): boolean {
-    const end = offset + chunk.length;
-    return end <= this.#filled && (this.#buffer as Buffer).subarray(offset, end).equals(chunk);
+  matchHeld(offset: number, chunk: Buffer): number {
+    const held = Math.min(this.#filled - offset, chunk.length);
+    if (held <= 0) return 0;
+    const ours = (this.#buffer as Buffer).subarray(offset, offset + held);
+    return ours.equals(held === chunk.length ? chunk : chunk.subarray(0, held)) ? held : -1;
   }
 
   /** The block's first `bytes` bytes (at most `filled`): a mirror's answer where it is the block's. */

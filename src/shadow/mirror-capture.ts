@@ -73,9 +73,9 @@ export class MirrorCapture implements BlockReader {
     const reference = this.reference;
     let rest = chunk;
     // As much as the block already holds is checked at once, and not kept.
-    const held = Math.min(reference.filled - this.#verified, rest.length);
+    const held = reference.matchHeld(this.#verified, rest);
+    if (held < 0) return this.#keepEverything(rest);
     if (held > 0) {
-      if (!reference.holdsAt(this.#verified, held === rest.length ? rest : rest.subarray(0, held))) return this.#keepEverything(rest);
       this.#verified += held;
       if (held === rest.length) return;
       rest = rest.subarray(held);
