@@ -1,0 +1,110 @@
+import type { Server } from "node:http";
+import { createAdaptorServer } from "@hono/node-server";
+import type { Registry } from "prom-client";
+import { createAdminApp } from "../admin/admin-app.ts";
+import type { AdminToken } from "../admin/admin-tokens.ts";
+import { buildHistory, buildOverview } from "../admin/overview.ts";
+import type { Clock } from "../guard/clock.ts";
+import { suggestCuts } from "../map/suggest.ts";
+import { clusterMetrics, localMetrics, type MetricsSource } from "../metrics/cluster-metrics.ts";
+import type { RolloutService } from "../rollout/rollout-service.ts";
+import type { Stores } from "../store/open-stores.ts";
+import type { DataPlaneWiring } from "./data-plane-wiring.ts";
+import type { GuardWiring } from "./guard-wiring.ts";
+import type { LiveState } from "./live-state.ts";
+import type { MapWiring } from "./map-wiring.ts";
+import type { ShadowWiring } from "./shadow-wiring.ts";
+
+/** The admin listener's server and the endpoints its app registered. */
+export interface AdminWiring {
+  readonly server: Server;
+  /** Method and path (`:param` form) of every endpoint, as registered: what the OpenAPI document must list. */
+  endpoints(): ReadonlyArray<{ readonly method: string; readonly path: string }>;
+}
+
+export interface AdminDeps {
+  readonly live: LiveState;
+  readonly stores: Stores;
+  readonly registry: Registry;
+  readonly clock: Clock;
+  readonly rollouts: RolloutService;
+  readonly guards: GuardWiring;
+  readonly shadow: ShadowWiring;
+  readonly map: MapWiring;
+  readonly dataPlane: DataPlaneWiring;
+  readonly tokens: readonly AdminToken[];
+  readonly bindHost: string;
+  /** A worker of `--workers N`: `/metrics` answers the cluster's sum, collected by the primary. */
+  readonly clusterWorker: boolean;
+  readonly isServing: () => boolean;
+  readonly fleet: () => Promise<unknown>;
+}
+
+/** The admin API, `/metrics`, the health probes and the cockpit, on a server of their own. */
+export function wireAdmin(deps: AdminDeps): AdminWiring {
+  const { live, stores, rollouts, dataPlane } = deps;
+  const { evidence, migrations } = deps.guards;
+  const { shadows } = deps.shadow;
+  const config = live.config;
+  const observed = dataPlane.observed;
+  const overviewSources = {
+    routes: () => live.config.routes,
+    rollouts,
+    migrations,
+    evidence,
+    shadows,
+    shadowEvidence: stores.shadows,
+    traffic: stores.evidence,
+    flushTraffic: () => evidence.flush(),
+    clock: deps.clock,
+    judgeEveryMs: () => live.config.guards.intervalMs,
+    ...(observed ? { observed } : {}),
+  };
+  const metrics = deps.clusterWorker ? clusterMetrics(deps.registry, config.admin.metricsTimeoutMs) : localMetrics(deps.registry);
+  const app = createAdminApp({
+    map: async ({ hours, unclaimed }) => {
+      const map = await deps.map.read(hours);
+      return unclaimed ? { ...map, rows: map.rows.filter((r) => r.route === null) } : map;
+    },
+    suggest: async ({ hours, limit }) => {
+      const map = await deps.map.read(hours);
+      return { windowMs: map.windowMs, requests: map.requests, suggestions: suggestCuts(map, live.config.routes, Object.keys(live.config.backends), limit) };
+    },
+    fleet: deps.fleet,
+    isServing: deps.isServing,
+    isReady: () => deps.isServing() && stores.isHealthy() && dataPlane.providerReady(),
+    tokens: deps.tokens,
+    routes: () => live.config.routes,
+    rollouts,
+    shadows,
+    shadowEvidence: stores.shadows,
+    migrations,
+    metrics: beforeScrape(metrics, dataPlane.publishGauges),
+    overview: () => buildOverview(overviewSources),
+    history: (routeId, hours) => buildHistory(overviewSources, routeId, hours),
+    externallyManaged: () => config.openFeature !== undefined,
+    ...(observed ? { observed } : {}),
+    origin: { bindHost: deps.bindHost, allowedHosts: () => live.config.admin.allowedHosts },
+    maxBodyBytes: config.admin.maxBodyBytes,
+    replay: {
+      backends: () => live.config.backends,
+      noisePaths: (routeId, minOccurrences) => shadows.noise.noisePaths(routeId, minOccurrences),
+      maxDecodedBytes: config.shadowing.maxDecodedBytes,
+      exampleBodyBytes: config.shadowing.exampleBodyBytes,
+      timeoutMs: () => live.config.admin.replayTimeoutMs,
+    },
+  });
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  return { server, endpoints: () => app.routes.filter((r) => r.method !== "ALL").map((r) => ({ method: r.method, path: r.path })) };
+}
+
+/** A metrics source that brings computed gauges up to date before it answers. */
+function beforeScrape(source: MetricsSource, update: () => void): MetricsSource {
+  return {
+    contentType: source.contentType,
+    text: () => {
+      update();
+      return source.text();
+    },
+  };
+}

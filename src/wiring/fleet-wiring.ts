@@ -1,0 +1,92 @@
+import type { Logger } from "pino";
+import type { Clock } from "../guard/clock.ts";
+import type { MigrationService } from "../guard/migration-service.ts";
+import { joinFleet, type FleetPresence } from "../fleet/fleet-presence.ts";
+import { holdJudgeLease, JUDGE_LEASE, type JudgeLease } from "../fleet/judge-lease.ts";
+import type { Stores } from "../store/open-stores.ts";
+import { PACKAGE_VERSION } from "../version.ts";
+import type { LiveState } from "./live-state.ts";
+
+/** What the admin API tells of the fleet: the store, the judge, and every node seen. */
+export interface FleetView {
+  readonly store: "sqlite" | "postgres";
+  readonly judge: string | null;
+  readonly nodes: ReadonlyArray<Awaited<ReturnType<FleetPresence["nodes"]>>[number] & { readonly judge: boolean }>;
+}
+
+/** This node's place in the fleet, once its data plane listens. */
+export interface FleetWiring {
+  view(): Promise<FleetView>;
+  /** Stops judging and pruning (first, while the store is still open). */
+  stopJudging(): Promise<void>;
+  /** Leaves the fleet (its presence row goes). */
+  leave(): Promise<void>;
+}
+
+/** The fleet's view before this node has joined: the store and the judge, no presence of its own yet. */
+export async function fleetViewBeforeJoining(stores: Stores): Promise<FleetView> {
+  return { store: stores.kind, judge: judgeOf(await stores.fleet.lease(JUDGE_LEASE)), nodes: [] };
+}
+
+/** An expired lease names nobody: its holder stopped renewing it, and the next try hands it on. */
+function judgeOf(lease: { readonly holder: string; readonly expiresAt: number } | undefined): string | null {
+  return lease && lease.expiresAt > Date.now() ? lease.holder : null;
+}
+
+/**
+ * Joins the fleet (a heartbeat row), and, unless tests drive the guards themselves, competes for the
+ * judge's lease: one judge for the fleet (and for the workers of a host) runs guards, promotion and the
+ * pruning of old evidence.
+ */
+export async function wireFleet(deps: {
+  readonly stores: Stores;
+  readonly nodeId: string;
+  readonly address: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly live: LiveState;
+  readonly migrations: MigrationService;
+  readonly guardTimer: boolean;
+}): Promise<FleetWiring> {
+  const { stores, nodeId, logger, live } = deps;
+  const config = live.config;
+  const presence = await joinFleet(stores.fleet, { nodeId, address: deps.address, version: PACKAGE_VERSION, heartbeatMs: config.fleet.heartbeatMs }, logger);
+  let lease: JudgeLease | undefined;
+  let guards: { stop(): void; judgeNow(): void } | undefined;
+  if (deps.guardTimer) {
+    guards = deps.migrations.schedule(() => live.config.guards.intervalMs, () => lease?.isJudge() ?? false);
+    lease = holdJudgeLease({ store: stores.fleet, nodeId, ttlMs: () => live.config.guards.intervalMs, logger, onGained: () => guards?.judgeNow() });
+  }
+  const retention = { evidenceMs: config.fleet.evidenceRetentionMs, mapMs: config.map.retentionMs, historyMs: config.shadowing.retentionDays * 86_400_000 };
+  const stopPruning = pruneEvidence(stores, () => lease?.isJudge() ?? false, deps.clock, retention, logger);
+  return {
+    async view() {
+      const [nodes, judgeLease] = await Promise.all([presence.nodes(), stores.fleet.lease(JUDGE_LEASE)]);
+      const judge = judgeOf(judgeLease);
+      return { store: stores.kind, judge, nodes: nodes.map((n) => ({ ...n, judge: n.nodeId === judge })) };
+    },
+    async stopJudging() {
+      guards?.stop();
+      stopPruning();
+      await lease?.stop();
+    },
+    leave: () => presence.leave(),
+  };
+}
+
+/**
+ * The judge deletes stored evidence, traffic history and map counts past their retention, once a minute.
+ * The traffic history is kept as long as shadow outcomes (`shadowing.retentionDays`): the dashboard
+ * charts them side by side. Returns the stop function.
+ */
+function pruneEvidence(stores: Stores, isJudge: () => boolean, clock: Clock, retention: { evidenceMs: number; mapMs: number; historyMs: number }, logger: Logger): () => void {
+  const timer = setInterval(() => {
+    if (!isJudge()) return;
+    const warn = (error: Error) => logger.warn({ err: error.message }, "could not prune old evidence");
+    stores.evidence.prune(clock.now() - retention.evidenceMs).catch(warn);
+    stores.evidence.pruneHistory(Math.floor((clock.now() - retention.historyMs) / 60_000)).catch(warn);
+    stores.map.prune(clock.now() - retention.mapMs).catch(warn);
+  }, 60_000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
