@@ -2,6 +2,7 @@ import type { Provider } from "@openfeature/server-sdk";
 import { z } from "zod";
 import { isValidPathTemplate } from "../routing/path-template.ts";
 import { isPathPattern } from "../json/json-path.ts";
+import { trustedEntryProblem } from "../edge/trusted-proxies.ts";
 
 /** The code of the issues this schema's own rules raise. */
 // Stryker disable next-line StringLiteral: equivalent — zod passes a custom issue's message through whatever its code says
@@ -264,6 +265,21 @@ export const serverSchema = z.strictObject({
   lingerMaxBytes: z.number().int().min(0).default(16 * 1024 * 1024),
   /** On SIGTERM or SIGINT, how long requests in flight may take to finish before their connections are cut. Default 5000 ms. */
   shutdownGraceMs: z.number().int().min(0).max(600_000).default(5_000),
+  /**
+   * Peers allowed to speak for the client (a load balancer, an ingress): addresses and CIDR blocks such
+   * as `["10.0.0.0/8", "fd00::/8"]`. From them, `X-Forwarded-For`'s rightmost untrusted address is the
+   * client and `X-Forwarded-Proto`/`-Host` are kept (and a PROXY protocol header is accepted); from
+   * anyone else those headers are replaced. Default none.
+   */
+  trustedProxies: z
+    .array(
+      z.string().superRefine((entry, ctx) => {
+        const problem = trustedEntryProblem(entry);
+        if (problem) ctx.addIssue({ code: CUSTOM, message: problem });
+      }),
+    )
+    .max(1_000)
+    .default([]),
 }).refine((s) => s.requestTimeoutMs === 0 || s.headersTimeoutMs <= s.requestTimeoutMs, {
   error: "headersTimeoutMs must not exceed requestTimeoutMs (a whole request includes its head)",
   path: ["headersTimeoutMs"],

@@ -3,6 +3,7 @@ import { StandardResolutionReasons, type Client } from "@openfeature/server-sdk"
 import { flagKeyFor } from "../flags/flag-key.ts";
 import type { StranglerRolloutProvider } from "../flags/rollout-provider.ts";
 import { stickyKeyOf, type StickyKey } from "../flags/sticky-key.ts";
+import { clientOf } from "../edge/client.ts";
 import type { CompiledRoute } from "../routing/route-table.ts";
 import { forcedRole } from "./forced-routing.ts";
 
@@ -55,7 +56,7 @@ export function createFlagDecider({ client, settings, syncProvider }: FlagDecide
     targetingKey: sticky.key,
     routeId: route.id,
     method: req.method ?? "GET",
-    clientAddress: req.socket.remoteAddress ?? "",
+    clientAddress: clientOf(req).address,
   });
   return {
     decide(route, req) {

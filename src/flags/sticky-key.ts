@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { z } from "zod";
 import type { stickyKeySchema } from "../config/schema.ts";
+import { clientOf } from "../edge/client.ts";
 
 export type StickyKeySource = z.output<typeof stickyKeySchema>;
 
@@ -37,11 +38,12 @@ const ONE_YEAR_SECONDS = 365 * 24 * 3600;
 
 /**
  * The sticky key of a request for a route: from the route's configured source; else from the proxy's
- * own id cookie; else a new id, with the Set-Cookie that makes it stick (HttpOnly, SameSite=Lax).
+ * own id cookie; else a new id, with the Set-Cookie that makes it stick (HttpOnly, SameSite=Lax, and
+ * Secure when the client's scheme is https, here or at a trusted balancer).
  */
 export function stickyKeyOf(req: IncomingMessage, source: StickyKeySource, cookieName: string): StickyKey {
   if (source === "random") return { key: randomUUID() };
-  if (source === "ip") return { key: req.socket.remoteAddress ?? "" };
+  if (source === "ip") return { key: clientOf(req).address };
   let given: string | undefined;
   if ("header" in source) {
     const value = req.headers[source.header];
@@ -55,5 +57,6 @@ export function stickyKeyOf(req: IncomingMessage, source: StickyKeySource, cooki
   const issued = cookieValue(req.headers.cookie, cookieName);
   if (issued !== undefined && ISSUED_ID.test(issued)) return { key: issued };
   const id = randomUUID();
-  return { key: id, setCookie: `${cookieName}=${id}; Path=/; Max-Age=${ONE_YEAR_SECONDS}; HttpOnly; SameSite=Lax` };
+  const secure = clientOf(req).scheme === "https" ? "; Secure" : "";
+  return { key: id, setCookie: `${cookieName}=${id}; Path=/; Max-Age=${ONE_YEAR_SECONDS}; HttpOnly; SameSite=Lax${secure}` };
 }

@@ -4,6 +4,10 @@ import type { Logger } from "pino";
 export interface AccessEntry {
   readonly method: string;
   readonly path: string;
+  /** The resolved client's address (see edge/client.ts). */
+  readonly client: string;
+  /** `HTTP/1.1`, `HTTP/2`, ... as the request arrived. */
+  readonly protocol: string;
   readonly route: string;
   /** `legacy` or `target`, with why (`SPLIT`, `FORCED`, a flag error), or `unrouted`. */
   readonly decision: string;
@@ -36,7 +40,7 @@ export function traceIdOf(traceparent: string | undefined): string | undefined {
 }
 
 /**
- * An access log on `logger` (pino, JSON lines), with Envoy-like fields: time, method, path (no query: it
+ * An access log on `logger` (pino, JSON lines), with Envoy-like fields: time, client, protocol, method, path (no query: it
  * may hold personal data), route, decision, backend, status, bytes, duration and upstream time in ms,
  * request id and trace id. `ratio()` is read per request, so a reload changes it at once.
  */
@@ -52,6 +56,8 @@ export function createAccessLog(logger: Logger, ratio: () => number): AccessLog 
         {
           method: e.method,
           path: e.path,
+          client: e.client,
+          protocol: e.protocol,
           route: e.route,
           decision: e.decision,
           backend: e.backend,

@@ -22,6 +22,7 @@ import { readRequestBody } from "./request-body.ts";
 import { requestIdFor } from "./request-id.ts";
 import { endSocketWithError, sendProxyError } from "./upstream-error.ts";
 import { createUpgradeProxy, isWebSocketUpgrade } from "./websocket.ts";
+import { resolveClient, setClient } from "../edge/client.ts";
 
 export interface DataPlaneOptions {
   readonly state: StateHolder;
@@ -191,6 +192,7 @@ export function createDataPlane(options: DataPlaneOptions): Server {
     if (!target.ok) return refuse(req, res, target.status, target.reason, target.message, requestId);
     const started = performance.now();
     const current = state.current; // one table for the whole request, even if a reload lands meanwhile
+    setClient(req, resolveClient(req, current.trusted));
     const route = current.table.match(req.method ?? "GET", target.path, req.headers);
     if (!route) return proceed(req, res, requestId, target, started, current, undefined, undefined);
     const decision = decide(decider, route, req, logger);
@@ -297,6 +299,7 @@ export function createDataPlane(options: DataPlaneOptions): Server {
       return;
     }
     const current = state.current;
+    setClient(req, resolveClient(req, current.trusted));
     const route = current.table.match(req.method ?? "GET", target.path, req.headers);
     const join = (decision: Decision | undefined): void => {
       const backend = route && decision ? backendFor(current, route, decision.role) : current.legacy;

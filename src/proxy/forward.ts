@@ -14,6 +14,7 @@ import { admit, release } from "./admission.ts";
 import type { Backend } from "./backend-pool.ts";
 import type { CircuitBreakers } from "./circuit-breaker.ts";
 import { clientResponseHeaders, headersForBackend } from "./headers.ts";
+import { clientOf } from "../edge/client.ts";
 import { lingerOnClose } from "./linger.ts";
 import { isClientBodyTimeout } from "./request-body.ts";
 import { classifyUpstreamError, isClientAbort, sendProxyError } from "./upstream-error.ts";
@@ -304,9 +305,12 @@ function onClientClose(this: ResponseOfExchange): void {
   }
   if (ex.accessLog) {
     const traceparent = ex.req.headers.traceparent;
+    const client = clientOf(ex.req);
     ex.accessLog.write({
       method: ex.req.method ?? "GET",
       path: ex.path,
+      client: client.address,
+      protocol: client.protocol,
       route: ex.routeId,
       decision: decisionLabel(ex.decision),
       backend: ex.backend.name,

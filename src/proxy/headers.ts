@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from "node:http";
+import { clientOf } from "../edge/client.ts";
 
 /** Headers that describe one connection, never forwarded either way (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set([
@@ -49,42 +50,42 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
 }
 
 export interface ForwardedFor {
-  readonly clientAddress: string | undefined;
+  /** The whole `X-Forwarded-For` to send: the resolved client's chain (see edge/client.ts), never the client's own. */
+  readonly forwardedFor: string;
   readonly proto: "http" | "https";
   readonly host: string | undefined;
   readonly requestId: string;
   readonly upstreamHost: string;
 }
 
-/** The headers sent to the backend: the client's, less hop-by-hop ones, plus X-Forwarded-* and the request id. */
+/**
+ * The headers sent to the backend: the client's, less hop-by-hop ones and HTTP/2's pseudo-headers
+ * (`:authority` is the `X-Forwarded-Host`), plus X-Forwarded-* and the request id.
+ */
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, info: ForwardedFor): Record<string, string | string[]> {
   const extra = connectionTokens(incoming.connection);
   const out: Record<string, string | string[]> = {};
   for (const name in incoming) {
-    if (DROPPED_UPSTREAM.has(name) || extra?.has(name)) continue;
+    // 58 is ':': a pseudo-header of HTTP/2 (`:method`, `:path`, `:authority`, `:scheme`) is not a field.
+    if (DROPPED_UPSTREAM.has(name) || extra?.has(name) || name.charCodeAt(0) === 58) continue;
     const value = incoming[name];
     if (value !== undefined) out[name] = value;
   }
   out.host = info.upstreamHost;
-  const prior = incoming["x-forwarded-for"];
-  const address = info.clientAddress ?? "unknown";
-  out["x-forwarded-for"] = prior ? `${Array.isArray(prior) ? prior.join(", ") : prior}, ${address}` : address;
+  out["x-forwarded-for"] = info.forwardedFor;
   out["x-forwarded-proto"] = info.proto;
   if (info.host !== undefined) out["x-forwarded-host"] = info.host;
   out["x-request-id"] = info.requestId;
   return out;
 }
 
-/** `upstreamRequestHeaders` for a client request: its address, scheme and Host, as every path forwards them. */
+/**
+ * `upstreamRequestHeaders` for a client request: its resolved client's chain, scheme and host (from a
+ * trusted peer's `X-Forwarded-*`, else the connection's own), as every path forwards them.
+ */
 export function headersForBackend(req: IncomingMessage, requestId: string, upstreamHost: string): Record<string, string | string[]> {
-  return upstreamRequestHeaders(req.headers, {
-    clientAddress: req.socket.remoteAddress,
-    // Stryker disable next-line LogicalOperator: equivalent — a plain socket has no encrypted property, so either way it reads falsy
-    proto: "encrypted" in req.socket && req.socket.encrypted ? "https" : "http",
-    host: req.headers.host,
-    requestId,
-    upstreamHost,
-  });
+  const client = clientOf(req);
+  return upstreamRequestHeaders(req.headers, { forwardedFor: client.forwardedFor, proto: client.scheme, host: client.host, requestId, upstreamHost });
 }
 
 /** The headers sent back to the client: the backend's, less hop-by-hop ones, plus the proxy's own. */

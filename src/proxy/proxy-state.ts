@@ -2,6 +2,7 @@ import type { StranglerConfig } from "../config/schema.ts";
 import type { RouteTable } from "../routing/route-table.ts";
 import type { CompiledRoute } from "../routing/route-table.ts";
 import type { Backend } from "./backend-pool.ts";
+import type { TrustedProxies } from "../edge/trusted-proxies.ts";
 
 /**
  * Everything the data plane reads per request, built from one validated config. Immutable: a reload
@@ -14,6 +15,8 @@ export interface ProxyState {
   /** The same backends on pools of their own, so slow shadows never take the client's connections. */
   readonly shadowBackends: ReadonlyMap<string, Backend>;
   readonly legacy: Backend;
+  /** The peers whose `X-Forwarded-*` are believed (`server.trustedProxies`). */
+  readonly trusted: TrustedProxies;
   /** The legacy backend of a route (its `legacy`, the monolith by default). */
   readonly legacyOf: (route: CompiledRoute) => Backend;
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
 import { clientResponseHeaders, headersForBackend, upstreamRequestHeaders } from "../../../src/proxy/headers.ts";
 
-const info = { clientAddress: "10.0.0.9", proto: "http" as const, host: "shop.example", requestId: "rid-1", upstreamHost: "catalog:8080" };
+const info = { forwardedFor: "10.0.0.9", proto: "http" as const, host: "shop.example", requestId: "rid-1", upstreamHost: "catalog:8080" };
 
 describe("headers on the way up", () => {
   it("drops every hop-by-hop header, the ones Connection names, the proxy's own and the force headers", () => {
@@ -54,10 +54,15 @@ describe("headers on the way up", () => {
     expect(Object.keys(clientResponseHeaders({ "x-a": undefined, "x-b": "1" }, "rid", undefined))).toEqual(["x-b", "x-request-id"]);
   });
 
-  it("appends the client to an existing X-Forwarded-For, joined when it came as several headers", () => {
-    expect(upstreamRequestHeaders({ "x-forwarded-for": "1.1.1.1" }, info)["x-forwarded-for"]).toBe("1.1.1.1, 10.0.0.9");
-    expect(upstreamRequestHeaders({ "x-forwarded-for": ["1.1.1.1", "2.2.2.2"] as unknown as string }, info)["x-forwarded-for"]).toBe("1.1.1.1, 2.2.2.2, 10.0.0.9");
-    expect(upstreamRequestHeaders({}, { ...info, clientAddress: undefined })["x-forwarded-for"]).toBe("unknown");
+  it("sends the resolved chain as X-Forwarded-For, never the one the client wrote", () => {
+    expect(upstreamRequestHeaders({ "x-forwarded-for": "1.1.1.1" }, info)["x-forwarded-for"]).toBe("10.0.0.9");
+    expect(upstreamRequestHeaders({ "x-forwarded-for": "1.1.1.1" }, { ...info, forwardedFor: "1.1.1.1, 10.0.0.9" })["x-forwarded-for"]).toBe("1.1.1.1, 10.0.0.9");
+  });
+
+  it("never sends HTTP/2's pseudo-headers up", () => {
+    const out = upstreamRequestHeaders({ ":method": "GET", ":path": "/x", ":authority": "shop.example", ":scheme": "https", accept: "*/*" }, info);
+    expect(Object.keys(out).filter((name) => name.startsWith(":"))).toEqual([]);
+    expect(out.accept).toBe("*/*");
   });
 
   it("sets X-Forwarded-Host only when the client sent a Host, and X-Forwarded-Proto as told", () => {
