@@ -263,6 +263,13 @@ export const serverSchema = z.strictObject({
   lingerTimeoutMs: z.number().int().min(0).max(600_000).default(5_000),
   /** ...and up to this many bytes. Default 16 MiB. */
   lingerMaxBytes: z.number().int().min(0).default(16 * 1024 * 1024),
+  /**
+   * Largest request body, in bytes (a route may set its own); 0 for none. A `Content-Length` past it is
+   * answered 413 `body_too_large` before anything is forwarded; a chunked body that passes it has its
+   * exchange aborted (413 when no answer has started). Default 1 GiB: ten times the largest upload the
+   * tests stream (100 MB), so that putting the proxy in front breaks no upload that worked before.
+   */
+  maxRequestBodyBytes: z.number().int().min(0).default(1024 * 1024 * 1024),
   /** On SIGTERM or SIGINT, how long requests in flight may take to finish before their connections are cut. Default 5000 ms. */
   shutdownGraceMs: z.number().int().min(0).max(600_000).default(5_000),
   /**
@@ -346,6 +353,8 @@ export const routeSchema = z.strictObject({
   promote: promoteSchema.optional(),
   /** Replay to the monolith when the target fails an idempotent request; off when absent. */
   fallback: fallbackSchema.optional(),
+  /** This route's request body bound, in place of `server.maxRequestBodyBytes` (0: none). */
+  maxRequestBodyBytes: z.number().int().min(0).optional(),
 });
 
 /**

@@ -18,7 +18,7 @@ export function statusClassOf(status: number, completed: boolean): StatusClass {
 }
 
 /** Why the proxy refused a request itself. A fixed set: used as a label value. */
-export const REJECTION_REASONS = ["bad_request_target", "malformed_request", "client_header_timeout", "client_body_timeout", "too_many_connections", "upstream_overloaded"] as const;
+export const REJECTION_REASONS = ["bad_request_target", "malformed_request", "client_header_timeout", "client_body_timeout", "too_many_connections", "upstream_overloaded", "body_too_large"] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
 /** The data plane's metrics. Label values are route ids, backend names and status classes only. */

@@ -19,6 +19,7 @@ import { forward, type Exchange } from "./forward.ts";
 import { hasBody } from "./has-body.ts";
 import type { ProxyState, StateHolder } from "./proxy-state.ts";
 import { readRequestBody } from "./request-body.ts";
+import { lingerOnClose } from "./linger.ts";
 import { requestIdFor } from "./request-id.ts";
 import { endSocketWithError, sendProxyError } from "./upstream-error.ts";
 import { createUpgradeProxy, isWebSocketUpgrade } from "./websocket.ts";
@@ -174,6 +175,12 @@ export function createDataPlane(options: DataPlaneOptions): Server {
     sendProxyError(res, status, reason, message, requestId, !req.complete || reason === "too_many_connections");
   }
 
+  /** 413 for a body past its bound; the rest of the body is drained (bounded) so the client reads the answer. */
+  function refuseTooLarge(req: IncomingMessage, res: ServerResponse, requestId: string, maxBytes: number, limits: ServerLimits): void {
+    lingerOnClose(req, limits);
+    refuse(req, res, 413, "body_too_large", `the request body is larger than the ${maxBytes} bytes this route accepts`, requestId);
+  }
+
   /**
    * What every request head (an upgrade's too) must pass before it is routed: a connection within
    * `maxConnections`, exactly one Host (on HTTP/1.1), and a target that can be read one way.
@@ -212,8 +219,10 @@ export function createDataPlane(options: DataPlaneOptions): Server {
     route: CompiledRoute | undefined,
     decision: Decision | undefined,
   ): void {
-    const backend = route && decision ? backendFor(current, route, decision.role) : current.legacy;
     const limits = current.config.server;
+    const maxBodyBytes = route?.config.maxRequestBodyBytes ?? limits.maxRequestBodyBytes;
+    if (maxBodyBytes > 0 && Number(req.headers["content-length"]) > maxBodyBytes) return refuseTooLarge(req, res, requestId, maxBodyBytes, limits);
+    const backend = route && decision ? backendFor(current, route, decision.role) : current.legacy;
     const fallback = route && decision?.role === "target" ? fallbackPlan(route, req, current.legacyOf(route)) : undefined;
     const server = startServerSpan(req, route, decision, requestId, target.path, started);
     const spans = server ? { server, upstream: undefined, upstreamStatus: undefined } : undefined;
@@ -269,9 +278,14 @@ export function createDataPlane(options: DataPlaneOptions): Server {
       bufferBytes: fallback ? Math.max(limits.requestBufferBytes, fallback.maxBodyBytes) : limits.requestBufferBytes,
       idleTimeoutMs: limits.clientBodyTimeoutMs,
       budget: requestBudget,
+      maxBytes: maxBodyBytes,
     });
     res.once("close", intake.release);
     void intake.result.then((body) => {
+      if (body.kind === "too_large") {
+        shadow?.primaryDone(null, true);
+        return refuseTooLarge(req, res, requestId, maxBodyBytes, limits);
+      }
       if (body.kind === "timeout" || body.kind === "aborted") {
         shadow?.primaryDone(null, true);
         if (body.kind === "aborted") return void res.destroy();

@@ -16,7 +16,7 @@ import type { CircuitBreakers } from "./circuit-breaker.ts";
 import { clientResponseHeaders, headersForBackend } from "./headers.ts";
 import { clientOf } from "../edge/client.ts";
 import { lingerOnClose } from "./linger.ts";
-import { isClientBodyTimeout } from "./request-body.ts";
+import { bodyTooLarge, isClientBodyTimeout } from "./request-body.ts";
 import { classifyUpstreamError, isClientAbort, sendProxyError } from "./upstream-error.ts";
 
 /** Why a request was replayed to the monolith. A fixed set: used as a label value. */
@@ -219,8 +219,10 @@ function finished(ex: Exchange, error: Error | null): void {
   if (ex.admitted) release(ex.admitted, isStreaming(ex.body));
   ex.admitted = undefined;
   const clientGone = ex.clientGone || (error !== null && isClientAbort(error));
-  // A client that went silent mid-body says nothing about the backend: no breaker failure, no replay.
-  const clientSilent = error !== null && isClientBodyTimeout(error);
+  // A client that went silent mid-body, or sent more than its bound, says nothing about the backend: no
+  // breaker failure, no replay.
+  const tooLarge = error === null ? undefined : bodyTooLarge(error);
+  const clientSilent = error !== null && (tooLarge !== undefined || isClientBodyTimeout(error));
   if (!clientGone && !clientSilent) {
     if (error) breakerOf(ex).failure();
     else breakerOf(ex).success();
@@ -231,6 +233,13 @@ function finished(ex: Exchange, error: Error | null): void {
   if (!error) return;
   if (clientGone) {
     ex.res.destroy();
+    return;
+  }
+  if (tooLarge) {
+    ex.metrics.rejected("body_too_large");
+    if (ex.res.headersSent) return void ex.res.destroy(); // the answer had started: cut, never a wrong end
+    lingerOnClose(ex.req, ex.limits);
+    sendProxyError(ex.res, 413, "body_too_large", `the request body is larger than the ${tooLarge.maxBytes} bytes this route accepts`, ex.requestId, true);
     return;
   }
   if (clientSilent) {

@@ -11,14 +11,33 @@ export class ClientBodyTimeoutError extends Error {
   }
 }
 
-/** True when `error` (or a cause undici wrapped it in) is a client body timeout. */
-export function isClientBodyTimeout(error: unknown): boolean {
+/** The request body grew past its bound (`maxRequestBodyBytes`) while it streamed. */
+export class RequestBodyTooLargeError extends Error {
+  readonly code = "BODY_TOO_LARGE";
+  override name = "RequestBodyTooLargeError";
+  constructor(readonly maxBytes: number) {
+    super(`the request body is larger than ${maxBytes} bytes`);
+  }
+}
+
+/** `error` itself, or a cause undici wrapped it in, when one is an instance of `type`. */
+function causeOf<T extends Error>(error: unknown, type: abstract new (...args: never[]) => T): T | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
-    if (current instanceof ClientBodyTimeoutError) return true;
+    if (current instanceof type) return current;
     current = (current as { cause?: unknown }).cause;
   }
-  return false;
+  return undefined;
+}
+
+/** True when `error` (or a cause undici wrapped it in) is a client body timeout. */
+export function isClientBodyTimeout(error: unknown): boolean {
+  return causeOf(error, ClientBodyTimeoutError) !== undefined;
+}
+
+/** The body-too-large error behind `error` (undici may wrap it), or undefined. */
+export function bodyTooLarge(error: unknown): RequestBodyTooLargeError | undefined {
+  return causeOf(error, RequestBodyTooLargeError);
 }
 
 /**
@@ -26,12 +45,14 @@ export function isClientBodyTimeout(error: unknown): boolean {
  * - `buffered`: read whole (it fit the buffer), so no backend connection waits on the client;
  * - `streaming`: longer than the buffer; what was read first, then the rest as it arrives;
  * - `timeout`: the client went silent before the buffer was full or the body ended;
+ * - `too_large`: the body passed `maxBytes` while it was buffered;
  * - `aborted`: the client went away.
  */
 export type RequestBody =
   | { readonly kind: "buffered"; readonly body: Buffer }
   | { readonly kind: "streaming"; readonly body: Readable }
   | { readonly kind: "timeout" }
+  | { readonly kind: "too_large" }
   | { readonly kind: "aborted" };
 
 export interface BodyIntakeOptions {
@@ -41,6 +62,8 @@ export interface BodyIntakeOptions {
   readonly idleTimeoutMs: number;
   /** Shared allowance for buffered bodies; a body it cannot take streams instead. */
   readonly budget: ByteBudget;
+  /** Largest body allowed (0: none); a streamed body past it fails with `RequestBodyTooLargeError`. */
+  readonly maxBytes: number;
 }
 
 /**
@@ -79,18 +102,16 @@ export function readRequestBody(req: IncomingMessage, options: BodyIntakeOptions
       cleanup();
       settled = true;
       clearTimeout(timer); // the stream keeps an idle timer of its own
-      resolve({ kind: "streaming", body: continueStreaming(req, chunks, options.idleTimeoutMs) });
+      resolve({ kind: "streaming", body: continueStreaming(req, chunks, options.idleTimeoutMs, options.maxBytes) });
     }
     function onData(chunk: Buffer): void {
       timer.refresh();
-      if (!options.budget.take(chunk.length)) {
-        // No room to buffer: stream what was read and the rest, bounded by the streaming-upload limit.
-        chunks.push(chunk);
-        return toStreaming();
-      }
-      charged += chunk.length;
-      chunks.push(chunk);
       size += chunk.length;
+      if (options.maxBytes > 0 && size > options.maxBytes) return finish({ kind: "too_large" });
+      chunks.push(chunk);
+      // No room to buffer: stream what was read and the rest, bounded by the streaming-upload limit.
+      if (!options.budget.take(chunk.length)) return toStreaming();
+      charged += chunk.length;
       if (size > options.bufferBytes) toStreaming();
     }
     function onEnd(): void {
@@ -107,16 +128,31 @@ export function readRequestBody(req: IncomingMessage, options: BodyIntakeOptions
   return { result, release };
 }
 
-/** What was read first, then the rest of `req` with backpressure, each silence bounded by `idleTimeoutMs`. */
-function continueStreaming(req: IncomingMessage, prefix: readonly Buffer[], idleTimeoutMs: number): Readable {
+/**
+ * What was read first, then the rest of `req` with backpressure, each silence bounded by `idleTimeoutMs`
+ * and the whole by `maxBytes` (0: none).
+ */
+function continueStreaming(req: IncomingMessage, prefix: readonly Buffer[], idleTimeoutMs: number, maxBytes: number): Readable {
   const out = new PassThrough();
   // Whoever reads the body (undici) sees its errors through its own listeners; a body never read (the
   // request was refused) must not turn a timeout into an unhandled error.
   out.on("error", () => undefined);
-  for (const chunk of prefix) out.write(chunk);
+  let size = 0;
+  for (const chunk of prefix) {
+    size += chunk.length;
+    out.write(chunk);
+  }
   // Each chunk pushes the deadline back.
   const idle = setTimeout(() => out.destroy(new ClientBodyTimeoutError(idleTimeoutMs)), idleTimeoutMs);
-  req.on("data", () => idle.refresh());
+  req.on("data", (chunk: Buffer) => {
+    idle.refresh();
+    size += chunk.length;
+    if (maxBytes > 0 && size > maxBytes && !out.destroyed) {
+      clearTimeout(idle);
+      req.unpipe(out);
+      out.destroy(new RequestBodyTooLargeError(maxBytes));
+    }
+  });
   req.once("end", () => clearTimeout(idle));
   const gone = () => {
     clearTimeout(idle);
