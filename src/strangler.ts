@@ -1,6 +1,5 @@
 import { once } from "node:events";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Server } from "node:net";
 import { resolve } from "node:path";
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
@@ -27,6 +26,9 @@ import { wireGuards } from "./wiring/guard-wiring.ts";
 import { LiveState } from "./wiring/live-state.ts";
 import { wireMap } from "./wiring/map-wiring.ts";
 import { wireShadow } from "./wiring/shadow-wiring.ts";
+import { wireEdge, type EdgeWiring } from "./wiring/edge-wiring.ts";
+import { createEdgeMetrics } from "./metrics/edge-metrics.ts";
+import { trustedProxies } from "./edge/trusted-proxies.ts";
 
 export interface StranglerOptions {
   /** Path of `routes.config.ts`. */
@@ -91,9 +93,9 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
   return (server.address() as AddressInfo).port;
 }
 
-function urlOf(host: string, port: number): string {
+function urlOf(scheme: "http" | "https", host: string, port: number): string {
   const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
-  return `http://${shown.includes(":") ? `[${shown}]` : shown}:${port}`;
+  return `${scheme}://${shown.includes(":") ? `[${shown}]` : shown}:${port}`;
 }
 
 /**
@@ -149,14 +151,53 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   });
 
   const host = options.host ?? "0.0.0.0";
+  const edgeMetrics = createEdgeMetrics(registry);
+  const nobody = trustedProxies([]);
+  let dataEdge: EdgeWiring | undefined;
+  let adminEdge: EdgeWiring | undefined;
   let port: number;
   let adminPort: number;
   try {
-    adminPort = await listen(admin.server, options.adminPort ?? 9901, adminHost);
-    port = await listen(dataPlane.server, options.port ?? 8080, host);
+    // The edge: the listeners in front of the data plane and the admin API (TLS, HTTP/2, PROXY protocol).
+    const http2 = config.server.http2;
+    dataEdge = await wireEdge({
+      name: "data",
+      tlsKey: "server.tls",
+      tls: config.server.tls,
+      configPath,
+      http1: dataPlane.servers.http1,
+      http2: (config.server.tls && http2.enabled) || (!config.server.tls && http2.h2c) ? dataPlane.servers.http2 : undefined,
+      h2c: http2.h2c,
+      proxyProtocol: config.server.proxyProtocol,
+      trusted: () => live.current.trusted,
+      maxConnections: () => live.config.server.maxConnections,
+      firstBytesTimeoutMs: () => live.config.server.headersTimeoutMs,
+      metrics: edgeMetrics,
+      logger,
+    });
+    adminEdge = await wireEdge({
+      name: "admin",
+      tlsKey: "admin.tls",
+      tls: config.admin.tls,
+      configPath,
+      http1: admin.server,
+      h2c: false,
+      proxyProtocol: false,
+      trusted: () => nobody,
+      maxConnections: () => Number.POSITIVE_INFINITY,
+      firstBytesTimeoutMs: () => live.config.server.headersTimeoutMs,
+      metrics: edgeMetrics,
+      logger,
+    });
+    // A hard stop at accept, well past the soft bound whose connections are answered 503 (the data plane's).
+    dataEdge.listener.server.maxConnections = config.server.maxConnections * 2;
+    adminPort = await listen(adminEdge.listener.server, options.adminPort ?? 9901, adminHost);
+    port = await listen(dataEdge.listener.server, options.port ?? 8080, host);
   } catch (error) {
-    admin.server.close();
-    dataPlane.server.close();
+    dataEdge?.stop();
+    adminEdge?.stop();
+    dataEdge?.listener.server.close();
+    adminEdge?.listener.server.close();
     await Promise.all([live.closePools(), shadow.shadows.close()]);
     rollouts.close();
     await guards.stop();
@@ -165,6 +206,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     await dataPlane.close();
     throw error;
   }
+  const edges = [dataEdge, adminEdge] as const;
   fleet = await wireFleet({ stores, nodeId, address: `${host}:${port}`, clock, logger, live, migrations: guards.migrations, guardTimer: options.guardTimer !== false });
   serving = true;
   logger.info({ port, host, adminPort, adminHost, routes: config.routes.length, config: configPath }, "proxy listening");
@@ -177,7 +219,8 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       // Percentages first: if the database refuses, the reload is refused whole and the old table serves on.
       await rollouts.reconcile(next.routes);
       live.replace(next);
-      applyServerLimits(dataPlane.server, next.server);
+      applyServerLimits(dataPlane.servers, next.server);
+      edges[0].listener.server.maxConnections = next.server.maxConnections * 2;
       initRouteSeries(next.routes);
       dataPlane.reloaded(next, previous);
       await guards.migrations.sync();
@@ -197,8 +240,8 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   return {
     port,
     adminPort,
-    url: urlOf(host, port),
-    adminUrl: urlOf(adminHost, adminPort),
+    url: urlOf(dataEdge.scheme, host, port),
+    adminUrl: urlOf(adminEdge.scheme, adminHost, adminPort),
     state: () => live.current,
     rollouts,
     shadows: shadow.shadows,
@@ -213,7 +256,8 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       const stoppedJudging = joined.stopJudging();
       dataPlane.stopTimers();
       serving = false;
-      await closeServers([dataPlane.server, admin.server], graceMs);
+      for (const edge of edges) edge.stop();
+      await Promise.all(edges.map((edge) => edge.listener.close(graceMs)));
       await live.closePools();
       await shadow.shadows.close(); // writes the evidence still queued
       await dataPlane.close();
@@ -225,15 +269,4 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       await stores.close();
     },
   };
-}
-
-/** Stops the servers accepting, lets requests in flight finish for up to `graceMs`, then cuts what is left. */
-async function closeServers(servers: readonly Server[], graceMs: number): Promise<void> {
-  const closed = Promise.all(servers.map((server) => new Promise<void>((r) => server.close(() => r()))));
-  for (const server of servers) server.closeIdleConnections();
-  const timer = setTimeout(() => {
-    for (const server of servers) server.closeAllConnections();
-  }, graceMs);
-  await closed;
-  clearTimeout(timer);
 }

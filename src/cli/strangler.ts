@@ -20,6 +20,8 @@
  * usage.
  */
 import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+import { certificateFiles, certificateProblems } from "../edge/certificate-files.ts";
 import { ConfigError } from "../config/config-error.ts";
 import { loadConfigFile } from "../config/load-config.ts";
 import type { routeView } from "../admin/route-views.ts";
@@ -186,6 +188,13 @@ async function run(argv: string[]): Promise<string> {
       const file = args[0] ?? process.env.CONFIG ?? "routes.config.ts";
       try {
         const config = await loadConfigFile(file);
+        // The certificate files too: they must load, and each key must be its certificate's.
+        const problems = (
+          await Promise.all(
+            ([["server.tls", config.server.tls], ["admin.tls", config.admin.tls]] as const).map(([key, block]) => (block ? certificateProblems(certificateFiles(key, block, resolve(file))) : [])),
+          )
+        ).flat();
+        if (problems.length > 0) throw new ConfigError(file, problems);
         const summary = { ok: true, file, routes: config.routes.length, backends: Object.keys(config.backends).length };
         return values.json ? json(summary) : `${file}: valid (${summary.routes} routes, ${summary.backends} backends)`;
       } catch (error) {

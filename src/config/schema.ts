@@ -235,6 +235,56 @@ export const fallbackSchema = z.strictObject({
  * Bounds on what clients may hold of the proxy (nginx's and Envoy's listener limits). Each has a default;
  * `maxHeaderBytes` is read at start-up, the others also on reload.
  */
+
+/**
+ * Mozilla's "intermediate" TLS 1.2 suites: forward-secret AEAD only (every one HTTP/2 allows). TLS 1.3's
+ * own suites are all strong and are OpenSSL's to choose.
+ */
+export const MODERN_CIPHERS = [
+  "ECDHE-ECDSA-AES128-GCM-SHA256",
+  "ECDHE-RSA-AES128-GCM-SHA256",
+  "ECDHE-ECDSA-AES256-GCM-SHA384",
+  "ECDHE-RSA-AES256-GCM-SHA384",
+  "ECDHE-ECDSA-CHACHA20-POLY1305",
+  "ECDHE-RSA-CHACHA20-POLY1305",
+].join(":");
+
+const pemPath = z.string().min(1, "must be the path of a PEM file");
+
+/** TLS termination on a listener: certificate files (paths relative to the config file), reloaded when they change. */
+export const tlsSchema = z.strictObject({
+  /** The certificate (PEM, the chain after it), served to clients that send no SNI or a name no other covers. */
+  cert: pemPath,
+  /** Its private key (PEM). */
+  key: pemPath,
+  /** More certificates, each chosen by the names in it (subjectAltName; exact names before `*.` wildcards) for the SNI a client sends. */
+  certificates: z.array(z.strictObject({ cert: pemPath, key: pemPath })).max(1_000).default([]),
+  /** Lowest TLS version accepted. Default `TLSv1.2`. */
+  minVersion: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2"),
+  /** OpenSSL cipher list for TLS 1.2. Default: forward-secret AEAD suites only (Mozilla's intermediate). */
+  ciphers: z.string().min(1).default(MODERN_CIPHERS),
+  /** How often the files are read to see a replaced certificate; 0 never. Default 500 ms. */
+  reloadCheckMs: z.number().int().min(0).max(60_000).default(500),
+  /** Longest a TLS handshake may take; then the connection is closed. Default 10000 ms. */
+  handshakeTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+});
+
+/** HTTP/2 towards clients (backends are always spoken to in HTTP/1.1). */
+export const http2Schema = z.strictObject({
+  /** Offer h2 by ALPN on the TLS listener (HTTP/1.1 stays for clients that do not ask for h2). Default true. */
+  enabled: z.boolean().default(true),
+  /** On a plain listener, serve connections that start with HTTP/2's preface (h2c with prior knowledge, as meshes and some balancers send). Default false. */
+  h2c: z.boolean().default(false),
+  /** Streams a client may have open at once on one connection (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused. Default 100. */
+  maxConcurrentStreams: z.number().int().min(1).max(10_000).default(100),
+  /** Largest header list of a request, decoded (SETTINGS_MAX_HEADER_LIST_SIZE); larger ones get 431. Default 16384. */
+  maxHeaderListBytes: z.number().int().min(1_024).max(1_048_576).default(16 * 1024),
+  /** Each stream's receive window: request body bytes a client may send ahead of the proxy reading them. Default 65535. */
+  initialWindowSize: z.number().int().min(65_535).max(16 * 1024 * 1024).default(65_535),
+  /** Memory one connection's HTTP/2 state may hold (buffered frames, header tables) before its new streams are refused. Default 10 MiB. */
+  maxSessionMemoryMiB: z.number().int().min(1).max(1_024).default(10),
+});
+
 export const serverSchema = z.strictObject({
   /** Client connections open at once; a request on a connection beyond it gets 503 `too_many_connections`. Default 10000. */
   maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
@@ -278,6 +328,15 @@ export const serverSchema = z.strictObject({
    * client and `X-Forwarded-Proto`/`-Host` are kept (and a PROXY protocol header is accepted); from
    * anyone else those headers are replaced. Default none.
    */
+  /** TLS on the data plane's port (HTTPS, and HTTP/2 by ALPN); plain HTTP when absent. Read at start-up; the files are followed. */
+  tls: tlsSchema.optional(),
+  http2: http2Schema.prefault({}),
+  /**
+   * Read a PROXY protocol v1 or v2 header (HAProxy's `send-proxy-v2`, an AWS NLB) at the start of each
+   * connection from a `trustedProxies` peer; its source address is then the peer. Connections from
+   * others are never read for one. Read at start-up. Default false.
+   */
+  proxyProtocol: z.boolean().default(false),
   trustedProxies: z
     .array(
       z.string().superRefine((entry, ctx) => {
@@ -305,6 +364,8 @@ export const adminSchema = z.strictObject({
    * address: the names an operator reaches it by (`["proxy-1.internal"]`). Others get 403 `host_not_allowed`.
    */
   allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/, "must be a host name or address, optionally with :port")).default([]),
+  /** TLS on the admin listener (it carries a bearer token); HTTP/1.1 only. Read at start-up; the files are followed. */
+  tls: tlsSchema.optional(),
 });
 
 /** Limits that bound shadowing across all routes. */
@@ -438,6 +499,12 @@ export const configSchema = z
     }
     const seen = new Map<string, number>();
     const retention = config.fleet.evidenceRetentionMs;
+    if (config.server.tls && config.server.http2.h2c) {
+      ctx.addIssue({ code: CUSTOM, path: ["server", "http2", "h2c"], message: "h2c is HTTP/2 without TLS, for a plain listener: with server.tls set, HTTP/2 is offered by ALPN (http2.enabled)" });
+    }
+    if (config.server.proxyProtocol && config.server.trustedProxies.length === 0) {
+      ctx.addIssue({ code: CUSTOM, path: ["server", "proxyProtocol"], message: "a PROXY protocol header is read only from server.trustedProxies, which is empty: name the balancers that send it" });
+    }
     if (config.map.retireQuietPeriodMs > config.map.retentionMs) {
       ctx.addIssue({ code: CUSTOM, path: ["map", "retireQuietPeriodMs"], message: `${config.map.retireQuietPeriodMs} is longer than the map keeps (map.retentionMs ${config.map.retentionMs})` });
     }

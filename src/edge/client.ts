@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { isIP } from "node:net";
+import { peerOf, isEncrypted } from "./connection.ts";
 import { unmapped, type TrustedProxies } from "./trusted-proxies.ts";
 
 /** The protocol a request arrived in, as the access log and spans name it. */
@@ -21,17 +22,8 @@ export interface ResolvedClient {
   readonly protocol: ClientProtocol;
 }
 
-/** Where the PROXY protocol header of a connection put its source address (see proxy-protocol.ts). */
-export const PROXIED_SOURCE = Symbol.for("strangler.proxiedSource");
-type SocketWithSource = { [PROXIED_SOURCE]?: string; readonly remoteAddress?: string | undefined; readonly encrypted?: boolean };
-
 const RESOLVED = Symbol("strangler.client");
 type RequestWithClient = IncomingMessage & { [RESOLVED]?: ResolvedClient };
-
-/** The address the connection came from: the PROXY header's source when one was accepted, else the socket's peer. */
-export function peerAddress(socket: SocketWithSource): string {
-  return socket[PROXIED_SOURCE] ?? unmapped(socket.remoteAddress ?? "unknown");
-}
 
 function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(",") : value;
@@ -63,9 +55,8 @@ function hopAddress(hop: string): string | undefined {
  * `X-Forwarded-Host` are kept.
  */
 export function resolveClient(req: IncomingMessage, trusted: TrustedProxies): ResolvedClient {
-  const socket = req.socket as unknown as SocketWithSource;
-  const peer = peerAddress(socket);
-  const ownScheme = socket.encrypted ? "https" : "http";
+  const peer = peerOf(req.socket);
+  const ownScheme = isEncrypted(req.socket) ? "https" : "http";
   const protocol = protocolOf(req);
   const headers = req.headers;
   if (trusted.none || !trusted.has(peer)) {

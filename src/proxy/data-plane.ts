@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttp2Server, type Http2Server, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
@@ -24,6 +25,7 @@ import { requestIdFor } from "./request-id.ts";
 import { endSocketWithError, sendProxyError } from "./upstream-error.ts";
 import { createUpgradeProxy, isWebSocketUpgrade } from "./websocket.ts";
 import { resolveClient, setClient } from "../edge/client.ts";
+import { connectionFacts } from "../edge/connection.ts";
 
 export interface DataPlaneOptions {
   readonly state: StateHolder;
@@ -146,29 +148,36 @@ export function requestHeadWithoutUpgrade(req: IncomingMessage): string {
 
 /**
  * Sets the client-side bounds Node enforces itself: time for a request head, for a whole request, and
- * for an idle keep-alive connection. Called at start and on every reload.
+ * for an idle keep-alive connection (an idle HTTP/2 connection too). Called at start and on every
+ * reload. The hard stop at accept (twice `maxConnections`) is the edge listener's.
  */
-export function applyServerLimits(server: Server, limits: ServerLimits): void {
+export function applyServerLimits(servers: DataPlaneServers, limits: ServerLimits): void {
+  applyHttp1Limits(servers.http1, limits);
+  servers.http2.setTimeout(limits.keepAliveTimeoutMs);
+}
+
+function applyHttp1Limits(server: Server, limits: ServerLimits): void {
   server.headersTimeout = limits.headersTimeoutMs;
   server.requestTimeout = limits.requestTimeoutMs;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
-  // A hard stop at accept, well past the soft bound whose connections are answered 503 (onRequest).
-  server.maxConnections = limits.maxConnections * 2;
+}
+
+/** The data plane's two servers, fed connections by the edge listener (src/edge/). */
+export interface DataPlaneServers {
+  readonly http1: Server;
+  readonly http2: Http2Server;
 }
 
 /**
- * The data plane: an HTTP server that normalises each request target, matches it against the route
- * table, asks the decision seam which backend serves it, and streams the exchange through.
+ * The data plane: HTTP servers (HTTP/1.x, and HTTP/2 on the same handler) that normalise each request
+ * target, match it against the route table, ask the decision seam which backend serves it, and stream
+ * the exchange through. They never listen themselves: the edge listener hands them connections.
  */
-export function createDataPlane(options: DataPlaneOptions): Server {
+export function createDataPlane(options: DataPlaneOptions): DataPlaneServers {
   const { state, decider, logger, metrics, shadows, breakers } = options;
   const upgrades = createUpgradeProxy({ metrics, events: options.events });
   const initialLimits = state.current.config.server;
   const requestBudget = new ByteBudget(initialLimits.maxBufferedRequestBytes);
-  const overCapacity = new WeakSet<Socket>();
-  /** Sockets handed back to the server after an upgrade that is served as plain HTTP. */
-  const reinjected = new WeakSet<Socket>();
-  let connections = 0;
 
   function refuse(req: IncomingMessage, res: ServerResponse, status: number, reason: RejectionReason, message: string, requestId: string): void {
     metrics.rejected(reason);
@@ -186,7 +195,7 @@ export function createDataPlane(options: DataPlaneOptions): Server {
    * `maxConnections`, exactly one Host (on HTTP/1.1), and a target that can be read one way.
    */
   function checkHead(req: IncomingMessage): HeadCheck {
-    if (overCapacity.has(req.socket)) return refusedHead(503, "too_many_connections", "the proxy holds as many client connections as it allows; try again shortly");
+    if (connectionFacts(req.socket)?.overCapacity) return refusedHead(503, "too_many_connections", "the proxy holds as many client connections as it allows; try again shortly");
     const badHost = hostProblem(req);
     if (badHost) return refusedHead(400, "malformed_request", badHost);
     const target = normalizeRequestTarget(req.url ?? "/");
@@ -333,8 +342,7 @@ export function createDataPlane(options: DataPlaneOptions): Server {
 
   function serveAsPlainHttp(req: IncomingMessage, socket: Socket, head: Buffer): void {
     socket.unshift(Buffer.concat([Buffer.from(requestHeadWithoutUpgrade(req), "latin1"), head]));
-    reinjected.add(socket);
-    server.emit("connection", socket);
+    server.emit("connection", socket); // the edge's facts stay on the socket
   }
 
   const server = createServer(
@@ -347,13 +355,7 @@ export function createDataPlane(options: DataPlaneOptions): Server {
     },
     onRequest,
   );
-  applyServerLimits(server, initialLimits);
-  server.prependListener("connection", (socket: Socket) => {
-    if (reinjected.has(socket)) return; // counted when it first connected
-    connections++;
-    socket.once("close", () => connections--);
-    if (connections > state.current.config.server.maxConnections) overCapacity.add(socket);
-  });
+  applyHttp1Limits(server, initialLimits);
   server.on("upgrade", onUpgrade);
   // CONNECT is for forward proxies; without a listener Node would leave the socket open and silent.
   server.on("connect", (req: IncomingMessage, socket: Duplex) => {
@@ -374,5 +376,33 @@ export function createDataPlane(options: DataPlaneOptions): Server {
     endSocketWithError(socket, status, { code, message: timeout ? "the request head did not arrive in time" : (error.code ?? "malformed request") });
   });
   server.on("close", () => upgrades.close());
+  return { http1: server, http2: createHttp2DataPlane(initialLimits, onRequest, metrics) };
+}
+
+/**
+ * The HTTP/2 server of the data plane: the same request handler, through Node's compatibility API,
+ * whose request and response carry what the handler reads and calls of HTTP/1's (method, url, headers,
+ * rawHeaders, socket, complete, the body stream; writeHead, write with back-pressure, end, close).
+ * Node's own floods guards hold (rapid reset, CONTINUATION, settings and ping floods: nghttp2 and
+ * Node ≥ 20.12); the bounds are the config's.
+ */
+function createHttp2DataPlane(limits: ServerLimits, onRequest: (req: IncomingMessage, res: ServerResponse) => void, metrics: ProxyMetrics): Http2Server {
+  const h2 = limits.http2;
+  const server = createHttp2Server(
+    {
+      settings: { maxConcurrentStreams: h2.maxConcurrentStreams, maxHeaderListSize: h2.maxHeaderListBytes, initialWindowSize: h2.initialWindowSize, enablePush: false },
+      maxSessionMemory: h2.maxSessionMemoryMiB,
+      // Node refuses a header block past this many bytes itself (431 is not possible mid-HPACK).
+      maxSendHeaderBlockLength: 64 * 1024,
+    },
+    // Node's compatibility objects stand in for IncomingMessage and ServerResponse (see above).
+    onRequest as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+  );
+  // An idle HTTP/2 connection is closed as an idle keep-alive one is.
+  server.setTimeout(limits.keepAliveTimeoutMs);
+  server.on("connect", (req: Http2ServerRequest, res: Http2ServerResponse) => {
+    metrics.rejected("malformed_request");
+    sendProxyError(res as unknown as ServerResponse, 405, "method_not_allowed", "CONNECT is not served: this is a reverse proxy", requestIdFor(req.headers));
+  });
   return server;
 }

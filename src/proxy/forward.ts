@@ -97,7 +97,8 @@ function startAnswer(ex: Exchange, statusCode: number, headers: IncomingHttpHead
   if (!ex.req.complete) {
     // The backend answers before the whole body arrived (it refused an upload, say): this connection
     // cannot be reused, and the rest of the body is drained after the answer so the client reads it.
-    out.connection = "close";
+    // (An HTTP/2 stream ends on its own, without touching the connection: see linger.ts.)
+    if (ex.req.httpVersionMajor !== 2) out.connection = "close";
     lingerOnClose(ex.req, ex.limits);
   }
   ex.res.writeHead(statusCode, out);

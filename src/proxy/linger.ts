@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { constants, type Http2ServerRequest } from "node:http2";
 import type { Socket } from "node:net";
 
 /** How long, and how much, of an unwanted request body is read and discarded before the connection closes. */
@@ -19,6 +20,7 @@ const lingering = new WeakSet<Socket>();
  * the reset can overtake the answer.
  */
 export function lingerOnClose(req: IncomingMessage, limits: LingerLimits): void {
+  if (req.httpVersionMajor === 2) return endStreamAfterAnswer(req as unknown as Http2ServerRequest);
   const socket = req.socket;
   if (lingering.has(socket) || socket.destroyed) return;
   lingering.add(socket);
@@ -41,4 +43,16 @@ export function lingerOnClose(req: IncomingMessage, limits: LingerLimits): void 
     req.unpipe();
     req.resume();
   };
+}
+
+/**
+ * HTTP/2's form of the same: the connection carries other streams and is never closed for one. Once
+ * the answer is sent, a stream whose request body is still arriving is reset with NO_ERROR, which asks
+ * the client to stop sending and keep the answer (RFC 9113 §8.1).
+ */
+function endStreamAfterAnswer(req: Http2ServerRequest): void {
+  const stream = req.stream;
+  stream.once("finish", () => {
+    if (!req.complete && !stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
+  });
 }

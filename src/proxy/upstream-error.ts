@@ -1,4 +1,4 @@
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 
 /** What the client is told when the backend could not answer. */
@@ -72,9 +72,15 @@ export function sendProxyError(res: ServerResponse, status: number, code: string
     "x-request-id": requestId,
     "cache-control": "no-store",
     // A request body left unread would be parsed as the next request: close instead of keeping alive.
-    ...(closeConnection ? { connection: "close" } : {}),
+    // (HTTP/2 has no such header: its streams end on their own; see linger.ts.)
+    ...(closeConnection && !isHttp2Response(res) ? { connection: "close" } : {}),
   });
   res.end(body);
+}
+
+/** Whether a response is an HTTP/2 stream's (Node's compatibility object), where `Connection` is forbidden. */
+export function isHttp2Response(res: ServerResponse): boolean {
+  return (res.req as IncomingMessage | undefined)?.httpVersionMajor === 2;
 }
 
 /**

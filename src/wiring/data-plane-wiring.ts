@@ -1,4 +1,3 @@
-import type { Server } from "node:http";
 import { randomUUID } from "node:crypto";
 import { NOOP_PROVIDER, OpenFeature, ProviderStatus } from "@openfeature/server-sdk";
 import type { Logger } from "pino";
@@ -13,15 +12,15 @@ import { createRepeatedEvents } from "../log/repeated-events.ts";
 import { createProxyMetrics, type ProxyMetrics } from "../metrics/proxy-metrics.ts";
 import { createAccessLog } from "../proxy/access-log.ts";
 import { CircuitBreakers } from "../proxy/circuit-breaker.ts";
-import { createDataPlane } from "../proxy/data-plane.ts";
+import { createDataPlane, type DataPlaneServers } from "../proxy/data-plane.ts";
 import type { RolloutService } from "../rollout/rollout-service.ts";
 import type { ShadowRunner } from "../shadow/shadow-runner.ts";
 import type { LiveState } from "./live-state.ts";
 import type { TrafficMap } from "../map/traffic-map.ts";
 
-/** The data plane as the proxy runs it: the server, its metrics and its decision seam. */
+/** The data plane as the proxy runs it: its servers (fed by the edge listener), its metrics and its decision seam. */
 export interface DataPlaneWiring {
-  readonly server: Server;
+  readonly servers: DataPlaneServers;
   readonly metrics: ProxyMetrics;
   /** Whether the flag provider is ready to decide (the readiness probe asks). */
   providerReady(): boolean;
@@ -84,9 +83,9 @@ export async function wireDataPlane(deps: DataPlaneDeps): Promise<DataPlaneWirin
   });
   const events = createRepeatedEvents(logger);
   const accessLog = createAccessLog(logger, () => live.config.accessLog.sampleRatio);
-  const server = createDataPlane({ state: live, decider, logger, metrics, shadows: deps.shadows, breakers, events, traffic: deps.traffic, accessLog });
+  const servers = createDataPlane({ state: live, decider, logger, metrics, shadows: deps.shadows, breakers, events, traffic: deps.traffic, accessLog });
   return {
-    server,
+    servers,
     metrics,
     providerReady: () => client.providerStatus === ProviderStatus.READY,
     observed: tally ? (routeId: string) => tally.share(routeId) : undefined,

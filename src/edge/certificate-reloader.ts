@@ -1,0 +1,77 @@
+import type { Logger } from "pino";
+import type { CertificateSet } from "./certificates.ts";
+import { certificateSetOf, readCertificateFiles, type CertificateFiles, type CertificateSnapshot } from "./certificate-files.ts";
+
+/** What the reloader tells metrics: each attempt's outcome and the certificates in service. */
+export interface CertificateEvents {
+  reloaded(listener: string, outcome: "loaded" | "refused"): void;
+  serving(listener: string, set: CertificateSet): void;
+}
+
+export interface CertificateReloaderOptions {
+  /** `data` or `admin`: the label of its metrics and logs. */
+  readonly listener: string;
+  readonly files: CertificateFiles;
+  /** The set read at start-up (from `initial`'s bytes). */
+  readonly initial: { readonly set: CertificateSet; readonly snapshot: CertificateSnapshot };
+  /** How often the files are read again; 0: never. */
+  readonly checkEveryMs: number;
+  readonly logger: Logger;
+  readonly events: CertificateEvents;
+  /** Puts a newly loaded set in service (new handshakes use it; open connections keep theirs). */
+  readonly apply: (set: CertificateSet) => void;
+}
+
+/** The certificate set in service, kept up to date with its files. */
+export interface CertificateReloader {
+  current(): CertificateSet;
+  /** Reads the files now and applies them if they changed and load (the timer calls this). */
+  check(): Promise<void>;
+  stop(): void;
+}
+
+/**
+ * Follows a listener's certificate files by reading them every `checkEveryMs` and comparing their
+ * bytes, which sees every way they are replaced: an atomic rename, a symlink swap (a Kubernetes Secret
+ * volume's `..data`), or one file rewritten after the other (certbot). Bytes that changed are loaded
+ * as a whole set; a set that does not load (a key that is not its certificate's, a broken file) is
+ * refused, logged and counted, and the set in service stays. The refused bytes are remembered, so they
+ * are not retried until a file changes again: a key replaced before its certificate is refused once,
+ * then loaded as soon as the certificate arrives.
+ */
+export function reloadCertificates(options: CertificateReloaderOptions): CertificateReloader {
+  const { listener, files, logger, events } = options;
+  let current = options.initial.set;
+  let lastSeen = options.initial.snapshot.signature;
+  let checking: Promise<void> | undefined;
+  events.serving(listener, current);
+
+  async function checkNow(): Promise<void> {
+    let snapshot: CertificateSnapshot;
+    try {
+      snapshot = await readCertificateFiles(files);
+    } catch (error) {
+      // A file missing for a moment (between a delete and a create) is not a refusal yet: read again next time.
+      logger.debug({ listener, err: (error as Error).message }, "certificate files not readable right now");
+      return;
+    }
+    if (snapshot.signature === lastSeen) return;
+    lastSeen = snapshot.signature;
+    try {
+      const next = certificateSetOf(files, snapshot);
+      current = next;
+      options.apply(next);
+      events.reloaded(listener, "loaded");
+      events.serving(listener, next);
+      logger.info({ listener, certificates: next.all.map((c) => ({ names: c.names, notAfter: new Date(c.notAfter).toISOString() })) }, "TLS certificates reloaded");
+    } catch (error) {
+      events.reloaded(listener, "refused");
+      logger.error({ listener, err: (error as Error).message }, "new TLS certificates refused; the previous ones keep serving");
+    }
+  }
+
+  const check = (): Promise<void> => (checking ??= checkNow().finally(() => (checking = undefined)));
+  const timer = options.checkEveryMs > 0 ? setInterval(() => void check(), options.checkEveryMs) : undefined;
+  timer?.unref();
+  return { current: () => current, check, stop: () => clearInterval(timer) };
+}
