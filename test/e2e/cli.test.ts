@@ -8,6 +8,7 @@ import type { Strangler } from "../../src/strangler.ts";
 import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
 import { startTestProxy, writeConfig } from "../helpers/proxy.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
+import { createThrowawayCa, writePem } from "../helpers/tls.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TOKEN = "operator-token-0123456789";
@@ -181,5 +182,21 @@ describe("the strangler CLI", () => {
     expect(asJson.code).toBe(1);
     expect(JSON.parse(asJson.stderr)).toMatchObject({ ok: false, issues: expect.arrayContaining([expect.stringContaining("unknown backend")]) });
     expect((await strangler(["check", join(temp.dir, "missing.config.ts")])).code).toBe(1);
+  });
+
+  it("strangler check reads the certificate files: a key that is not its certificate's, or a missing file, is named", async () => {
+    const ca = createThrowawayCa();
+    const one = ca.issue(["localhost"]);
+    const other = ca.issue(["localhost"]);
+    writePem(temp.dir, "good", one);
+    writePem(temp.dir, "crossed", { cert: one.cert, key: other.key });
+    const config = (tls: Record<string, string>, name: string) => writeConfig(temp.dir, { backends: { legacy: { url: backend.url } }, server: { tls: { cert: tls.cert ?? "", key: tls.key ?? "" } } }, name);
+    expect((await strangler(["check", config({ cert: "good.crt", key: "good.key" }, "tls-good.config.ts")])).code).toBe(0);
+    const crossed = await strangler(["check", config({ cert: "crossed.crt", key: "crossed.key" }, "tls-crossed.config.ts")]);
+    expect(crossed.code).toBe(1);
+    expect(crossed.stderr).toMatch(/server\.tls: .*crossed\.key is not the key of .*crossed\.crt/);
+    const missing = await strangler(["check", config({ cert: "nowhere.crt", key: "good.key" }, "tls-missing.config.ts")]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/server\.tls\.cert: cannot read .*nowhere\.crt \(ENOENT\)/);
   });
 });
