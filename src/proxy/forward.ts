@@ -289,6 +289,17 @@ function dispatch(ex: Exchange): void {
   backend.pool.dispatch({ path: backend.basePath + ex.pathAndQuery, method: req.method as Dispatcher.HttpMethod, headers, body }, attempt);
 }
 
+/**
+ * Whether the client was given the whole answer when its response closed. HTTP/1's `writableFinished`
+ * says so; HTTP/2's compatibility response also reports it for a stream the client reset (CANCEL), where
+ * nothing was ended and the stream's reset code is not 0.
+ */
+function answerDelivered(res: ServerResponse): boolean {
+  if (!res.writableFinished || !res.writableEnded) return false;
+  const stream = (res as ServerResponse & { stream?: { readonly rstCode?: number } }).stream;
+  return stream === undefined || !stream.rstCode;
+}
+
 const EXCHANGE = Symbol("strangler.exchange");
 type ResponseOfExchange = ServerResponse & { [EXCHANGE]?: Exchange };
 
@@ -298,7 +309,7 @@ function onClientClose(this: ResponseOfExchange): void {
   if (!ex) return;
   this[EXCHANGE] = undefined;
   const { res } = ex;
-  const completed = res.writableFinished;
+  const completed = answerDelivered(res);
   if (!completed) {
     ex.clientGone = true;
     ex.attempt?.abort(new errors.RequestAbortedError("the client went away"));
