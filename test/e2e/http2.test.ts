@@ -229,7 +229,7 @@ describe("HTTP/2 downstream: everything HTTP/1.1 does, and the floods it must su
       socket.once("error", reject);
     });
     socket.send("hi");
-    const [reply] = (await new Promise((r) => socket.once("message", (...args) => r(args)))) as [Buffer];
+    const reply = await new Promise<WebSocket.RawData>((r) => socket.once("message", (data) => r(data)));
     expect(String(reply)).toBe("echo:hi");
     socket.close();
   });
