@@ -14,6 +14,11 @@ export default defineConfig({
     catalog: { url: process.env.CATALOG_URL ?? "http://127.0.0.1:3002", connectTimeoutMs: 1_000, responseTimeoutMs: 5_000 },
     orders: { url: process.env.ORDERS_URL ?? "http://127.0.0.1:3003", connectTimeoutMs: 1_000, responseTimeoutMs: 5_000 },
   },
+  // HTTPS and HTTP/2 on the proxy's port, and HTTPS on the admin listener, when TLS_CERT and TLS_KEY name PEM
+  // files (`npm run demo -- --tls` makes a throwaway pair). The files are followed: replace them to renew.
+  ...(process.env.TLS_CERT && process.env.TLS_KEY
+    ? { server: { tls: { cert: process.env.TLS_CERT, key: process.env.TLS_KEY } }, admin: { tls: { cert: process.env.TLS_CERT, key: process.env.TLS_KEY } } }
+    : {}),
   // Guards and promotions are evaluated every 5 s in the demo (default 10 s).
   guards: { intervalMs: 5_000 },
   // QA can force a backend with x-strangler-force + x-strangler-force-secret when a secret is set.

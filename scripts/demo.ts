@@ -6,6 +6,10 @@
  * package must be installed) and three proxy nodes on it, on consecutive ports (8080-8082, admin
  * 9901-9903), as replicas behind a load balancer run.
  *
+ * `npm run demo -- --tls`: the proxy serves HTTPS (and HTTP/2) and the admin listener HTTPS, with a
+ * certificate for localhost, 127.0.0.1 and ::1 from a throwaway CA made on the first run and kept in
+ * DATA_DIR/tls (ca.crt is the one to trust; delete the folder for a new one).
+ *
  * Environment: DATA_DIR (default ./data), PORT (proxy, 8080), ADMIN_PORT (9901), LEGACY_PORT (3001),
  * CATALOG_PORT (3002), ORDERS_PORT (3003); 0 picks a free port (for every node of a fleet).
  */
@@ -13,12 +17,30 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createThrowawayCa } from "../src/edge/throwaway-ca.ts";
 import { postgresBinDir, POSTGRES_MISSING, startTempPostgres, type TempPostgres } from "./temp-postgres.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const dataDir = resolve(process.env.DATA_DIR ?? "data");
 const children: ChildProcess[] = [];
 const fleetSize = process.argv.includes("--fleet") ? 3 : 1;
+const tls = process.argv.includes("--tls");
+
+/** The demo's throwaway CA and certificate under DATA_DIR/tls, made on the first `--tls` run and kept. */
+function demoCertificate(): { ca: string; cert: string; key: string } {
+  const dir = join(dataDir, "tls");
+  const files = { ca: join(dir, "ca.crt"), cert: join(dir, "tls.crt"), key: join(dir, "tls.key") };
+  if (Object.values(files).every((f) => existsSync(f))) return files;
+  mkdirSync(dir, { recursive: true });
+  const ca = createThrowawayCa("strangler-fig demo CA");
+  const leaf = ca.issue(["localhost", "127.0.0.1", "::1"], { validDays: 365 });
+  writeFileSync(files.ca, ca.cert);
+  writeFileSync(files.cert, leaf.cert);
+  writeFileSync(files.key, leaf.key, { mode: 0o600 });
+  return files;
+}
 let postgres: TempPostgres | undefined;
 let stopping = false;
 
@@ -92,6 +114,7 @@ try {
     start("orders", "extracted-services/orders/src/main.ts", { PORT: process.env.ORDERS_PORT ?? "3003" }),
   ]);
   if (fleetSize > 1) postgres = await startTempPostgres();
+  const certificate = tls ? demoCertificate() : undefined;
   // Consecutive ports for the nodes of a fleet; 0 stays 0 (a free port each).
   const portOf = (base: string, i: number) => (base === "0" ? "0" : String(Number(base) + i));
   const proxies = await Promise.all(
@@ -103,17 +126,19 @@ try {
         CATALOG_URL: `http://127.0.0.1:${catalog.port}`,
         ORDERS_URL: `http://127.0.0.1:${orders.port}`,
         ...(postgres ? { DATABASE_URL: postgres.url } : {}),
+        ...(certificate ? { TLS_CERT: certificate.cert, TLS_KEY: certificate.key } : {}),
       }),
     ),
   );
   const [proxy] = proxies as [Listening];
-  const proxyUrl = `http://127.0.0.1:${proxy.port}`;
+  const scheme = certificate ? "https" : "http";
+  const proxyUrl = `${scheme}://127.0.0.1:${proxy.port}`;
   const services = `  legacy-monolith  http://127.0.0.1:${legacy.port}
   catalog          http://127.0.0.1:${catalog.port}
   orders           http://127.0.0.1:${orders.port}`;
   if (postgres) {
-    const urls = proxies.map((p) => `http://127.0.0.1:${p.port}`).join(",");
-    const admin = (p: Listening) => `http://127.0.0.1:${p.adminPort}`;
+    const urls = proxies.map((p) => `${scheme}://127.0.0.1:${p.port}`).join(",");
+    const admin = (p: Listening) => `${scheme}://127.0.0.1:${p.adminPort}`;
     const last = proxies[proxies.length - 1] as Listening;
     console.log(`
 strangler-fig fleet demo is up: ${proxies.length} proxy nodes sharing one PostgreSQL
@@ -129,21 +154,26 @@ Try:
 Ctrl-C stops everything and removes the cluster.
 `);
   } else {
+    const admin = `${scheme}://127.0.0.1:${proxy.adminPort}`;
+    // Node's clients (the CLI, npm run traffic) trust the demo CA through NODE_EXTRA_CA_CERTS; curl through --cacert.
+    const node = certificate ? `NODE_EXTRA_CA_CERTS=${certificate.ca} ` : "";
+    const curl = certificate ? `curl --http2 --cacert ${certificate.ca}` : "curl";
     console.log(`
 strangler-fig demo is up (data in ${dataDir})
-  proxy            ${proxyUrl}
-  dashboard        http://127.0.0.1:${proxy.adminPort}/dashboard
-  admin            http://127.0.0.1:${proxy.adminPort}/api/routes
+  proxy            ${proxyUrl}${certificate ? "  (HTTPS, HTTP/2 by ALPN)" : ""}
+  dashboard        ${admin}/dashboard
+  admin            ${admin}/api/routes
 ${services}
-
+${certificate ? `  CA to trust      ${certificate.ca}  (a throwaway CA: add it to a browser's authorities to open the pages without a warning)
+` : ""}
 Try:
-  curl -i ${proxyUrl}/api/products/p_001                      # served by catalog (100%)
-  curl -i -H 'x-user-id: alice' ${proxyUrl}/api/products     # catalog or legacy (50%), sticky per user
-  curl -i ${proxyUrl}/api/users/u_001                         # no route claims it: legacy
-  npx strangler routes --url http://127.0.0.1:${proxy.adminPort}     # live percentages
-  npx strangler rollout products-list 100 --reason "catalog ready" --url http://127.0.0.1:${proxy.adminPort}
-  npm run traffic && npx strangler map --url http://127.0.0.1:${proxy.adminPort}   # the monolith's endpoints, by traffic
-  npx strangler map suggest --url http://127.0.0.1:${proxy.adminPort}              # where to cut next
+  ${curl} -i ${proxyUrl}/api/products/p_001                      # served by catalog (100%)
+  ${curl} -i -H 'x-user-id: alice' ${proxyUrl}/api/products     # catalog or legacy (50%), sticky per user
+  ${curl} -i ${proxyUrl}/api/users/u_001                         # no route claims it: legacy
+  ${node}npx strangler routes --url ${admin}     # live percentages
+  ${node}npx strangler rollout products-list 100 --reason "catalog ready" --url ${admin}
+  ${node}PROXY_URL=${proxyUrl} npm run traffic && ${node}npx strangler map --url ${admin}   # the monolith's endpoints, by traffic
+  ${node}npx strangler map suggest --url ${admin}              # where to cut next
 Edit routes.config.ts and save: the new percentages apply within a second. Ctrl-C stops everything.
 `);
   }

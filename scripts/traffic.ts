@@ -2,7 +2,8 @@
  * `npm run traffic`: sends a bounded burst of realistic reads to the demo proxy, as many users, so the
  * rollout split, the shadow comparison and the metrics have something to show.
  *
- * Environment: PROXY_URL (default http://127.0.0.1:$PORT, 8080, the port the demo honours; several,
+ * Environment: PROXY_URL (default http://127.0.0.1:$PORT, 8080, the port the demo honours; https:// for
+ * `demo --tls`, with NODE_EXTRA_CA_CERTS naming its CA; several,
  * comma-separated, to spread the requests over a fleet's nodes in turn), COUNT (requests, default 300; at
  * most 100000), DURATION (seconds: keep sending until then instead, at most 600). Exits 1 when any request
  * got no answer at all (the proxy down, or the wrong port).
@@ -14,7 +15,7 @@ const durationMs = Math.min(Number(process.env.DURATION ?? 0), 600) * 1000;
 const count = durationMs > 0 ? 100_000_000 : Math.min(Number(process.env.COUNT ?? 300), 100_000);
 const deadline = Date.now() + durationMs;
 for (const proxyUrl of proxyUrls) {
-  if (!/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(proxyUrl)) {
+  if (!/^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(proxyUrl)) {
     console.error(`PROXY_URL must be loopback addresses, got ${proxyUrl}`);
     process.exit(2);
   }

@@ -50,6 +50,41 @@ describe("the demo command", () => {
     await expect(fetch(`${proxyUrl}/api/users/u_001`)).rejects.toThrow();
   });
 
+  it("demo --tls serves HTTPS and HTTP/2 with a throwaway CA it keeps in the data dir; the printed commands work as written", async () => {
+    const dataDir = makeTempDir();
+    const demo = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", "--tls"], {
+      cwd: ROOT,
+      env: { ...process.env, DATA_DIR: dataDir.dir, PORT: "0", ADMIN_PORT: "0", LEGACY_PORT: "0", CATALOG_PORT: "0", ORDERS_PORT: "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    demo.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    demo.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!/Ctrl-C stops everything/.test(output) && Date.now() < deadline && demo.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+      expect(output).toMatch(/proxy\s+https:\/\/127\.0\.0\.1:\d+\s+\(HTTPS, HTTP\/2 by ALPN\)/);
+      const caFile = `${dataDir.dir}/tls/ca.crt`;
+      expect(output).toContain(`CA to trust      ${caFile}`);
+      // The first curl line, as printed: HTTP/2, verified against the demo's CA.
+      const curlLine = /^ {2}(curl --http2 --cacert \S+ -i \S+\/api\/products\/p_001)/m.exec(output)?.[1];
+      expect(curlLine, output).toBeDefined();
+      const args = (curlLine as string).split(" ").slice(1).filter((a) => a !== "-i");
+      const { stdout } = await promisify(execFile)("curl", [...args, "-sS", "-o", "/dev/null", "-w", "%{http_version} %{http_code}"]);
+      expect(stdout).toBe("2 200");
+      // The CLI line, with NODE_EXTRA_CA_CERTS as printed.
+      const adminUrl = /admin\s+(https:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+      const cli = await promisify(execFile)(process.execPath, ["bin/strangler.js", "routes", "--url", adminUrl as string], { cwd: ROOT, env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile } });
+      expect(cli.stdout).toContain("products-list");
+    } finally {
+      const exited = demo.exitCode !== null || demo.signalCode !== null ? Promise.resolve([demo.exitCode]) : once(demo, "exit");
+      demo.kill("SIGINT");
+      const [code] = (await exited) as [number | null];
+      expect(code, output).toBe(0);
+      dataDir.remove();
+    }
+  });
+
   it("demo:fleet starts three nodes on a throwaway PostgreSQL: a change through one serves on all, traffic spreads, Ctrl-C removes it all", async () => {
     const demo = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", "--fleet"], {
       cwd: ROOT,
