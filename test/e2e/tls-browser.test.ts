@@ -7,6 +7,9 @@ import { makeTempDir } from "../helpers/temp-dir.ts";
 import { createThrowawayCa, writePem } from "../helpers/tls.ts";
 import type { Strangler } from "../../src/strangler.ts";
 
+/** The protocol the page's own document came over (`h2`, `http/1.1`), as the page sees it (no DOM types here). */
+const NEXT_HOP_PROTOCOL = "performance.getEntriesByType('navigation')[0].nextHopProtocol";
+
 /**
  * The demo as `npm run demo -- --tls` runs it (the shipped routes.config.ts with TLS_CERT and TLS_KEY),
  * opened in Chromium that trusts the throwaway CA as a user would (its NSS database), not one told to
@@ -46,7 +49,7 @@ describe("Chromium over HTTPS with a trusted throwaway CA", () => {
     expect(await response?.headerValue("x-served-by")).toBe("catalog");
     const security = await response?.securityDetails();
     expect(security?.protocol).toMatch(/TLS 1\.3|TLS 1\.2/);
-    expect(await page.evaluate(() => (performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming).nextHopProtocol)).toBe("h2");
+    expect(await page.evaluate(NEXT_HOP_PROTOCOL)).toBe("h2");
     expect(await page.textContent("body")).toContain("p_001");
     await page.close();
   });
@@ -69,7 +72,7 @@ describe("Chromium over HTTPS with a trusted throwaway CA", () => {
     page.on("pageerror", (e) => errors.push(e.message));
     const response = await page.goto(`${running.proxy.adminUrl}/dashboard`);
     expect(response?.status()).toBe(200);
-    expect(await page.evaluate(() => (performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming).nextHopProtocol)).toBe("http/1.1");
+    expect(await page.evaluate(NEXT_HOP_PROTOCOL)).toBe("http/1.1");
     await page.waitForSelector("text=products-list");
     expect(errors).toEqual([]);
     await page.close();
