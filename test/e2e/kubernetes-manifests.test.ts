@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
@@ -7,6 +7,7 @@ import { parseAllDocuments } from "yaml";
 import { loadConfigFile } from "../../src/config/load-config.ts";
 import { startStrangler } from "../../src/strangler.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
+import { createThrowawayCa } from "../helpers/tls.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DIR = join(ROOT, "deploy", "kubernetes");
@@ -61,7 +62,7 @@ describe("deploy/kubernetes", () => {
   afterAll(() => temp.remove());
 
   it("has the kinds a deployment needs, each document with apiVersion, kind and name", () => {
-    expect(docs.map((d) => d.kind).sort()).toEqual(["ConfigMap", "Deployment", "PodDisruptionBudget", "Secret", "Service", "Service"]);
+    expect(docs.map((d) => d.kind).sort()).toEqual(["ConfigMap", "Deployment", "PodDisruptionBudget", "Secret", "Secret", "Service", "Service"]);
     for (const d of docs) expect([d.apiVersion, d.kind, d.metadata.name].every((v) => typeof v === "string" && v.length > 0)).toBe(true);
   });
 
@@ -89,7 +90,7 @@ describe("deploy/kubernetes", () => {
   });
 
   it("takes the token and DATABASE_URL from the Secret, and the routes file from the ConfigMap, by names that exist", () => {
-    const secret = one("Secret") as Doc & { stringData: Record<string, string> };
+    const secret = one("Secret", "strangler-fig") as Doc & { stringData: Record<string, string> };
     for (const e of container.env.filter((e) => e.valueFrom)) {
       const ref = e.valueFrom?.secretKeyRef as { name: string; key: string };
       expect(ref.name).toBe(secret.metadata.name);
@@ -128,4 +129,50 @@ describe("deploy/kubernetes", () => {
     expect(pause).toBeGreaterThan(0);
     expect(pod.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(pause * 1000 + graceMs);
   });
+
+  it("mounts the certificate from a kubernetes.io/tls Secret where TLS_CERT and TLS_KEY point; with them the ConfigMap's routes file serves HTTPS and HTTP/2", async () => {
+    const env = (name: string) => container.env.find((e) => e.name === name)?.value as string;
+    const mount = container.volumeMounts.find((m) => env("TLS_CERT").startsWith(`${m.mountPath}/`)) as { name: string; mountPath: string };
+    expect(mount, "a volume mounted where TLS_CERT points").toBeDefined();
+    expect(env("TLS_KEY").startsWith(`${mount.mountPath}/`)).toBe(true);
+    const volume = pod.spec.volumes.find((v) => v.name === mount.name);
+    const secret = one("Secret", volume?.secret?.secretName) as Doc & { type: string; stringData: Record<string, string> };
+    expect(secret.type).toBe("kubernetes.io/tls");
+    expect(Object.keys(secret.stringData).sort()).toEqual([env("TLS_CERT"), env("TLS_KEY")].map((p) => p.slice(mount.mountPath.length + 1)).sort());
+    const service = docs.find((d) => d.kind === "Service" && d.metadata.name === "strangler-fig") as Doc & { spec: { ports: Array<{ port: number; targetPort: string }> } };
+    expect(service.spec.ports).toEqual([expect.objectContaining({ port: 443, targetPort: "https" })]);
+
+    // The files laid out as a Secret volume is (tls.crt -> ..data/tls.crt), and the routes file started with them.
+    const volumeDir = join(temp.dir, "secret-volume");
+    mkdirSync(join(volumeDir, "..2026_12_06"), { recursive: true });
+    const pair = createThrowawayCa().issue(["127.0.0.1"]);
+    writeFileSync(join(volumeDir, "..2026_12_06", "tls.crt"), pair.cert);
+    writeFileSync(join(volumeDir, "..2026_12_06", "tls.key"), pair.key);
+    symlinkSync("..2026_12_06", join(volumeDir, "..data"));
+    symlinkSync("..data/tls.crt", join(volumeDir, "tls.crt"));
+    symlinkSync("..data/tls.key", join(volumeDir, "tls.key"));
+    const configMap = one("ConfigMap") as Doc & { data: Record<string, string> };
+    const file = join(temp.dir, "tls-routes.config.ts");
+    writeFileSync(file, configMap.data["routes.config.ts"] as string);
+    const saved = { cert: process.env.TLS_CERT, key: process.env.TLS_KEY };
+    process.env.TLS_CERT = join(volumeDir, "tls.crt");
+    process.env.TLS_KEY = join(volumeDir, "tls.key");
+    try {
+      const proxy = await startStrangler({ configPath: file, port: 0, host: "127.0.0.1", adminPort: 0, dataDir: join(temp.dir, "tls-data"), watch: false, logger: pino({ level: "silent" }) });
+      try {
+        expect(proxy.url).toMatch(/^https:/);
+        expect((await fetch(`${proxy.adminUrl}/readyz`)).status).toBe(200);
+        const metrics = await (await fetch(`${proxy.adminUrl}/metrics`)).text();
+        expect(metrics).toMatch(/strangler_tls_certificate_expiry_seconds\{listener="data",certificate="127.0.0.1"\} \d+/);
+      } finally {
+        await proxy.close();
+      }
+    } finally {
+      for (const [name, value] of [["TLS_CERT", saved.cert], ["TLS_KEY", saved.key]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
 });
+

@@ -9,6 +9,7 @@ import type { Strangler } from "../../src/strangler.ts";
 import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
 import { startTestProxy, writeConfig } from "../helpers/proxy.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
+import { createThrowawayCa, writePem } from "../helpers/tls.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const PROMETHEUS = join(ROOT, "deploy", "prometheus");
@@ -61,7 +62,12 @@ describe("the Prometheus and Grafana kit under deploy/", () => {
     for (let i = 0; i < 40; i++) await (await fetch(`${proxy.url}/r`, { headers: { "x-user-id": `u${i}` } })).arrayBuffer();
     await proxy.shadows.flush();
     const text = await (await fetch(`${proxy.adminUrl}/metrics`)).text();
-    exported = new Set(text.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(/[{ ]/)[0] as string));
+    // A listener with TLS exports the certificate series too.
+    writePem(temp.dir, "tls", createThrowawayCa().issue(["127.0.0.1"]));
+    const secure = await startTestProxy(writeConfig(temp.dir, { backends: { legacy: { url: legacy.url } }, server: { tls: { cert: "tls.crt", key: "tls.key" } } }, "tls.config.ts"));
+    const tlsText = await (await fetch(`${secure.adminUrl}/metrics`)).text();
+    await secure.close();
+    exported = new Set(`${text}\n${tlsText}`.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(/[{ ]/)[0] as string));
   });
   afterAll(async () => {
     await proxy?.close();
@@ -72,7 +78,7 @@ describe("the Prometheus and Grafana kit under deploy/", () => {
   it("the alerting rules pass promtool check rules and their unit tests (promtool test rules)", async () => {
     const check = await promtool(["check", "rules", "alerts.yml"]);
     expect(check.code, check.output).toBe(0);
-    expect(check.output).toContain("SUCCESS: 6 rules found");
+    expect(check.output).toContain("SUCCESS: 9 rules found");
     const test = await promtool(["test", "rules", "alerts.test.yml"]);
     expect(test.code, test.output).toBe(0);
   });
