@@ -54,7 +54,7 @@ describe("deploy/kubernetes", () => {
     return found[0] as Doc;
   };
   const deployment = one("Deployment") as Doc & {
-    spec: { replicas: number; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: { terminationGracePeriodSeconds: number; containers: Container[]; volumes: Array<{ name: string; configMap?: { name: string }; emptyDir?: object }> } } };
+    spec: { replicas: number; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: { terminationGracePeriodSeconds: number; containers: Container[]; volumes: Array<{ name: string; configMap?: { name: string }; emptyDir?: object; secret?: { secretName: string } }> } } };
   };
   const pod = deployment.spec.template;
   const container = pod.spec.containers[0] as Container;
