@@ -4,7 +4,7 @@ import { defineConfig } from "../src/config/define-config.ts";
  * The benchmark's route table: 60 routes shaped like a real monolith's (literals, params, wildcards,
  * methods) so that matching is not trivial, and the measured route among them at 50% rollout, keyed by
  * header. BENCH_SHADOW=1 shadows it (and the large-body route) at 100%; BENCH_ACCESS_LOG=1 logs every
- * request (accessLog.sampleRatio 1).
+ * request (accessLog.sampleRatio 1); BENCH_TLS_CERT and BENCH_TLS_KEY serve HTTPS and HTTP/2 (by ALPN).
  */
 const shadow = process.env.BENCH_SHADOW === "1" ? { shadow: { percent: 100, maxResponseBytes: 4 * 1024 * 1024 } } : {};
 const filler = Array.from({ length: 58 }, (_, i) => ({
@@ -20,6 +20,7 @@ export default defineConfig({
   // request is compared, and prints how many were (a shadow skipped is a shadow not measured).
   ...(process.env.BENCH_SHADOW === "1" ? { shadowing: { maxInFlight: 256 } } : {}),
   ...(process.env.BENCH_ACCESS_LOG === "1" ? { accessLog: { sampleRatio: 1 } } : {}),
+  ...(process.env.BENCH_TLS_CERT && process.env.BENCH_TLS_KEY ? { server: { tls: { cert: process.env.BENCH_TLS_CERT, key: process.env.BENCH_TLS_KEY } } } : {}),
   backends: {
     legacy: { url: process.env.LEGACY_URL ?? "http://127.0.0.1:3001" },
     target: { url: process.env.TARGET_URL ?? "http://127.0.0.1:3001" },

@@ -12,6 +12,10 @@
  * builds. Then a memory soak of the real proxy. Prints a table and the targets, and writes
  * bench/results/latest.json.
  *
+ * The edge's setups (plain HTTP/1.1, HTTPS/1.1 and HTTP/2, through ours and through nginx) are driven by
+ * h2load (Debian's nghttp2-client) instead, one load generator for all six, so that the cost of TLS and
+ * of h2 is a ratio of like to like; their latency percentiles come from h2load's per-request log.
+ *
  *   npm run bench -- [--duration 2] [--warmup 2] [--connections 50] [--rounds 6] [--soak 60] [--workers 2] [--cpu-prof]
  *                    [--rate auto] [--steady-duration 4] [--only "ours shadow 100%,ours shadow diverging"]
  */
@@ -21,10 +25,13 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
+import { connect } from "node:net";
 import autocannon from "autocannon";
 import pg from "pg";
 import { postgresBinDir, POSTGRES_MISSING, startTempPostgres, type TempPostgres } from "../scripts/temp-postgres.ts";
 import { steadyLoad, type SteadyResult } from "./steady-load.ts";
+import { h2load, h2loadMissing, type EdgeLoad } from "./h2load.ts";
+import { createThrowawayCa } from "../src/edge/throwaway-ca.ts";
 import { cpuSeconds, processTree, ROOT, rssBytes, startProcess, type Started } from "./processes.ts";
 
 const { values } = parseArgs({
@@ -70,6 +77,8 @@ interface Setup {
   readonly path: string;
   /** Also measured at a steady --rate, for its latency below saturation (the p99 targets). */
   readonly steady?: boolean;
+  /** Driven by h2load (the edge's setups) instead of autocannon. */
+  readonly edge?: EdgeLoad;
   /** Starts the system under test; a string (the reason, printed) when it cannot run here. */
   readonly start: (backends: Backends) => Promise<Running | string>;
 }
@@ -189,7 +198,43 @@ function bareUndici(): Setup["start"] {
   };
 }
 
-function nginxStart(): Setup["start"] {
+/** The bench's throwaway certificate for 127.0.0.1 (made once), for ours and nginx alike. */
+let benchCertificate: { cert: string; key: string } | undefined;
+function certificateFiles(): { cert: string; key: string } {
+  if (benchCertificate) return benchCertificate;
+  const dir = mkdtempSync(join(tmpdir(), "strangler-bench-tls-"));
+  const pair = createThrowawayCa("strangler-fig bench CA").issue(["127.0.0.1"]);
+  benchCertificate = { cert: join(dir, "tls.crt"), key: join(dir, "tls.key") };
+  writeFileSync(benchCertificate.cert, pair.cert);
+  writeFileSync(benchCertificate.key, pair.key);
+  return benchCertificate;
+}
+
+/** ours serving HTTPS and HTTP/2 (by ALPN) with the bench's certificate. */
+function oursWithTls(): Setup["start"] {
+  return (backends) => {
+    const files = certificateFiles();
+    return ours({ BENCH_TLS_CERT: files.cert, BENCH_TLS_KEY: files.key })(backends);
+  };
+}
+
+/** Resolves once something accepts TCP connections on the port (nginx prints nothing when it starts). */
+async function accepting(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** nginx as a reverse proxy with upstream keep-alive: plain, or terminating TLS (and HTTP/2 with `http2`). */
+function nginxStart(options: { readonly tls?: boolean; readonly http2?: boolean } = {}): Setup["start"] {
   return async ({ legacy }) => {
     let binary: string;
     try {
@@ -199,15 +244,18 @@ function nginxStart(): Setup["start"] {
     }
     const dir = mkdtempSync(join(tmpdir(), "strangler-bench-nginx-"));
     const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const files = options.tls ? certificateFiles() : undefined;
+    const listen = files
+      ? `listen 127.0.0.1:${port} ssl${options.http2 ? " http2" : ""}; ssl_certificate ${files.cert}; ssl_certificate_key ${files.key}; ssl_protocols TLSv1.2 TLSv1.3;`
+      : `listen 127.0.0.1:${port};`;
     writeFileSync(
       join(dir, "nginx.conf"),
       `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
 events { worker_connections 4096; }
 http { access_log off; upstream backend { server 127.0.0.1:${legacy}; keepalive 128; }
-  server { listen 127.0.0.1:${port}; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+  server { ${listen} location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
 `,
     );
-    // nginx prints nothing when it starts: spawn it, then wait until it answers.
     const child = spawn(binary, ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: "ignore" });
     const started: Started = {
       child,
@@ -218,16 +266,14 @@ http { access_log off; upstream backend { server 127.0.0.1:${legacy}; keepalive 
         await exited;
       },
     };
-    for (let i = 0; i < 100; i++) {
-      try {
-        await fetch(`http://127.0.0.1:${port}/`);
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    await accepting(port);
     return { port, proc: started, stop: () => started.stop() };
   };
+}
+
+/** An edge setup's start, skipped (with the reason) where h2load is missing. */
+function needsH2load(start: Setup["start"]): Setup["start"] {
+  return async (backends) => h2loadMissing() ?? start(backends);
 }
 
 const SETUPS: Setup[] = [
@@ -262,6 +308,13 @@ const SETUPS: Setup[] = [
   { name: "ours large pass-through (V8 floor)", description: "the 1 MB pass-through started with the opt-in --initial-old-space-size=128 (informational)", path: "/bench/large/1", start: ours({}, [], undefined, V8_FLOOR) },
   { name: "ours large shadowed (V8 floor)", description: "the 1 MB shadowed setup started with the opt-in --initial-old-space-size=128 (informational)", path: "/bench/large/1", start: ours({ BENCH_SHADOW: "1" }, [], undefined, V8_FLOOR) },
   { name: "nginx", description: "nginx reverse proxy with upstream keep-alive (when installed)", path: "/bench/items/1", start: nginxStart() },
+  // The edge: the same pass-through in plain HTTP/1.1, HTTPS/1.1 and HTTP/2 (TLS, ALPN), ours and nginx's, all under h2load.
+  { name: "ours plain (h2load)", edge: { scheme: "http", h2: false }, description: "ours pass-through, plain HTTP/1.1, driven by h2load (the edge setups' baseline)", path: "/bench/items/1", start: needsH2load(ours({})) },
+  { name: "ours HTTPS/1.1", edge: { scheme: "https", h2: false }, description: "ours terminating TLS (1.3), HTTP/1.1", path: "/bench/items/1", start: needsH2load(oursWithTls()) },
+  { name: "ours HTTP/2", edge: { scheme: "https", h2: true }, description: "ours terminating TLS, HTTP/2 by ALPN (one stream a connection at a time)", path: "/bench/items/1", start: needsH2load(oursWithTls()) },
+  { name: "nginx plain (h2load)", edge: { scheme: "http", h2: false }, description: "nginx pass-through, plain HTTP/1.1, driven by h2load", path: "/bench/items/1", start: needsH2load(nginxStart()) },
+  { name: "nginx HTTPS/1.1", edge: { scheme: "https", h2: false }, description: "nginx with ssl, HTTP/1.1", path: "/bench/items/1", start: needsH2load(nginxStart({ tls: true })) },
+  { name: "nginx HTTP/2", edge: { scheme: "https", h2: true }, description: "nginx with ssl and http2", path: "/bench/items/1", start: needsH2load(nginxStart({ tls: true, http2: true })) },
   { name: `ours cluster ×${WORKERS}`, description: `the real proxy with --workers ${WORKERS}`, path: "/bench/items/1", start: ours({}, ["--workers", String(WORKERS)]) },
 ];
 
@@ -304,31 +357,36 @@ async function quiet(pids: readonly number[]): Promise<void> {
 
 /** One slice of load on a running setup: requests, latency, and the CPU its processes spent on them. */
 async function measure(setup: Setup, started: Running, round: number): Promise<Measurement> {
-  const url = `http://127.0.0.1:${started.port}${setup.path}`;
+  const url = `${setup.edge?.scheme ?? "http"}://127.0.0.1:${started.port}${setup.path}`;
   const pids = started.proc?.child.pid ? processTree(started.proc.child.pid) : [];
   const commitsBefore = await started.commits?.();
   const cpuBefore = cpuSeconds(pids);
   let peak = rssBytes(pids);
   const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pids))), 100);
-  const result = await load(url, DURATION);
+  const result = setup.edge ? await h2load(url, setup.edge, CONNECTIONS, DURATION) : fromAutocannon(await load(url, DURATION));
   await quiet(pids);
   clearInterval(sampler);
   const cpu = cpuSeconds(pids) - cpuBefore;
   const commitsAfter = await started.commits?.();
-  const requests = result.requests.total;
+  const requests = result.requests;
   return {
     setup: setup.name,
     round,
     requests,
-    rps: Math.round(result.requests.average),
-    p50: result.latency.p50,
-    p99: result.latency.p99,
+    rps: result.rps,
+    p50: result.p50,
+    p99: result.p99,
     cpuSeconds: pids.length > 0 ? cpu : null,
     cpuUsPerRequest: pids.length > 0 && requests > 0 ? Math.round((cpu / requests) * 1e6 * 10) / 10 : null,
     peakRssMb: pids.length > 0 ? Math.round(peak / 1048576) : null,
     dbCommitsPerSecond: commitsBefore !== undefined && commitsAfter !== undefined ? Math.round(((commitsAfter - commitsBefore) / DURATION) * 10) / 10 : null,
-    errors: result.errors + result.non2xx,
+    errors: result.errors,
   };
+}
+
+/** What a slice of load gives, from either generator. */
+function fromAutocannon(result: autocannon.Result): { requests: number; rps: number; p50: number; p99: number; errors: number } {
+  return { requests: result.requests.total, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
 }
 
 /** One steady slice: latency at --rate, the setup well under its capacity. */
@@ -399,7 +457,8 @@ try {
         continue;
       }
       running.push({ setup, started });
-      await load(`http://127.0.0.1:${started.port}${setup.path}`, WARMUP);
+      const warmUrl = `${setup.edge?.scheme ?? "http"}://127.0.0.1:${started.port}${setup.path}`;
+      await (setup.edge ? h2load(warmUrl, setup.edge, CONNECTIONS, WARMUP) : load(warmUrl, WARMUP));
     }
     for (let round = 1; round <= ROUNDS; round++) {
       const shift = (round - 1) % Math.max(1, running.length);
@@ -438,8 +497,8 @@ try {
       setup: s.name,
       description: s.description,
       rps: Math.round(median(ms.map((m) => m.rps))),
-      p50: median(ms.map((m) => m.p50)),
-      p99: median(ms.map((m) => m.p99)),
+      p50: Math.round(median(ms.map((m) => m.p50)) * 100) / 100,
+      p99: Math.round(median(ms.map((m) => m.p99)) * 100) / 100,
       // The median of the rounds' CPU per request, as the issue's targets are stated ("medians of
       // alternated rounds"): one slice disturbed by the machine (another tenant, a frequency drop) moves
       // it no more than any other slice, where it moved the pooled figure below by up to 8%.
@@ -571,6 +630,28 @@ try {
       `INFO  noise floor (A/A): a second, identical bare undici measured ${noiseFloor.cpuRatio} × the first in CPU per request and ${noiseFloor.steadyP99DifferenceMs ?? "-"} ms from it in steady p99; a target's margin inside these cannot be told from noise in this run`,
     );
   }
+  // Not targets: what TLS and HTTP/2 cost at the edge, ours and nginx's, each against its own plain pass-through.
+  const edge = {
+    ours: { plain: by("ours plain (h2load)"), https: by("ours HTTPS/1.1"), h2: by("ours HTTP/2") },
+    nginx: { plain: by("nginx plain (h2load)"), https: by("nginx HTTPS/1.1"), h2: by("nginx HTTP/2") },
+  };
+  const edgeRatios = {
+    oursTlsCpu: ratio(edge.ours.https?.cpuUsPerRequest, edge.ours.plain?.cpuUsPerRequest),
+    oursH2Cpu: ratio(edge.ours.h2?.cpuUsPerRequest, edge.ours.plain?.cpuUsPerRequest),
+    nginxTlsCpu: ratio(edge.nginx.https?.cpuUsPerRequest, edge.nginx.plain?.cpuUsPerRequest),
+    nginxH2Cpu: ratio(edge.nginx.h2?.cpuUsPerRequest, edge.nginx.plain?.cpuUsPerRequest),
+    oursTlsRps: ratio(edge.ours.https?.rps, edge.ours.plain?.rps),
+    oursH2Rps: ratio(edge.ours.h2?.rps, edge.ours.plain?.rps),
+    nginxTlsRps: ratio(edge.nginx.https?.rps, edge.nginx.plain?.rps),
+    nginxH2Rps: ratio(edge.nginx.h2?.rps, edge.nginx.plain?.rps),
+    oursVsNginxHttpsCpu: ratio(edge.ours.https?.cpuUsPerRequest, edge.nginx.https?.cpuUsPerRequest),
+    oursVsNginxH2Cpu: ratio(edge.ours.h2?.cpuUsPerRequest, edge.nginx.h2?.cpuUsPerRequest),
+  };
+  if (edgeRatios.oursTlsCpu !== null || edgeRatios.oursH2Cpu !== null) {
+    console.log(`INFO  TLS at the edge: HTTPS/1.1 costs ours ${edgeRatios.oursTlsCpu ?? "-"} × its plain pass-through in CPU per request (throughput ${edgeRatios.oursTlsRps ?? "-"} ×); nginx ${edgeRatios.nginxTlsCpu ?? "-"} × (throughput ${edgeRatios.nginxTlsRps ?? "-"} ×)`);
+    console.log(`INFO  HTTP/2 at the edge: h2 over TLS costs ours ${edgeRatios.oursH2Cpu ?? "-"} × its plain pass-through in CPU per request (throughput ${edgeRatios.oursH2Rps ?? "-"} ×); nginx ${edgeRatios.nginxH2Cpu ?? "-"} × (throughput ${edgeRatios.nginxH2Rps ?? "-"} ×)`);
+    console.log(`INFO  ours against nginx: ${edgeRatios.oursVsNginxHttpsCpu ?? "-"} × nginx's CPU per request over HTTPS/1.1, ${edgeRatios.oursVsNginxH2Cpu ?? "-"} × over HTTP/2`);
+  }
   // Not a target: what the opt-in floor buys where it matters, both sides with it.
   const floorRatio = ratio(largeShadowedFloor?.cpuUsPerRequest, largePassFloor?.cpuUsPerRequest);
   if (floorRatio !== null) {
@@ -580,7 +661,7 @@ try {
   }
   writeFileSync(
     join(RESULTS, "latest.json"),
-    JSON.stringify({ at: new Date().toISOString(), cores: cpus().length, node: process.version, connections: CONNECTIONS, durationSeconds: DURATION, rounds: ROUNDS, steadyRate: RATE, rows, measurements, steadyMeasurements, soak: soakResult ?? null, targets, noiseFloor, v8FloorLargeShadowedRatio: floorRatio, skipped: Object.fromEntries(skipped), shadowOutcomes: Object.fromEntries(shadowed) }, null, 2),
+    JSON.stringify({ at: new Date().toISOString(), cores: cpus().length, node: process.version, connections: CONNECTIONS, durationSeconds: DURATION, rounds: ROUNDS, steadyRate: RATE, rows, measurements, steadyMeasurements, soak: soakResult ?? null, targets, noiseFloor, v8FloorLargeShadowedRatio: floorRatio, edgeRatios, skipped: Object.fromEntries(skipped), shadowOutcomes: Object.fromEntries(shadowed) }, null, 2),
   );
   console.log(`\nwritten to bench/results/latest.json`);
 } finally {
