@@ -7,6 +7,8 @@ import type { EdgeEvents, EdgeRefusal } from "../edge/edge-listener.ts";
 export interface EdgeMetrics extends CertificateEvents {
   /** The events of one listener (`data` or `admin`). */
   listener(name: string): EdgeEvents;
+  /** Reports a listener's open client connections (read at each scrape). */
+  openConnections(listener: string, count: () => number): void;
 }
 
 const REFUSALS: readonly EdgeRefusal[] = ["proxy_protocol_invalid", "tls_handshake_failed", "first_bytes_timeout"];
@@ -20,6 +22,16 @@ export function createEdgeMetrics(registry: Registry): EdgeMetrics {
   const refused = new Counter({ name: "strangler_edge_refused_connections_total", help: "Client connections closed before any HTTP: a bad PROXY header, a failed TLS handshake, no first bytes in time", labelNames: ["listener", "reason"] as const, registers: [registry] });
   const reloads = new Counter({ name: "strangler_tls_certificate_reloads_total", help: "Replaced certificate files: loaded, or refused (the previous certificates kept serving)", labelNames: ["listener", "outcome"] as const, registers: [registry] });
   const served = new Map<string, CertificateSet>();
+  const open = new Map<string, () => number>();
+  new Gauge({
+    name: "strangler_client_connections_open",
+    help: "Client connections open now (TCP), of every protocol, by listener",
+    labelNames: ["listener"] as const,
+    registers: [registry],
+    collect() {
+      for (const [listener, count] of open) this.labels(listener).set(count());
+    },
+  });
   new Gauge({
     name: "strangler_tls_certificate_expiry_seconds",
     help: "Seconds until each served certificate's notAfter (negative once expired)",
@@ -39,6 +51,9 @@ export function createEdgeMetrics(registry: Registry): EdgeMetrics {
         refused: (reason) => refused.labels(name, reason).inc(),
         connection: (protocol) => connections.labels(name, protocol).inc(),
       };
+    },
+    openConnections(listener, count) {
+      open.set(listener, count);
     },
     reloaded(listener, outcome) {
       reloads.labels(listener, outcome).inc();

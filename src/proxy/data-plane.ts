@@ -203,6 +203,12 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneServers {
   }
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    // HTTP/2's `:authority` is the request's Host (RFC 9113 §8.3.1): routes that match on `host`, and
+    // everything after, see it as they would over HTTP/1.1.
+    if (req.httpVersionMajor === 2 && req.headers.host === undefined) {
+      const authority = req.headers[":authority"];
+      if (typeof authority === "string") req.headers.host = authority;
+    }
     const requestId = requestIdFor(req.headers);
     const target = checkHead(req);
     if (!target.ok) return refuse(req, res, target.status, target.reason, target.message, requestId);

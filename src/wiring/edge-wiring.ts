@@ -1,12 +1,9 @@
-import type { Server as HttpServer } from "node:http";
-import type { Http2Server } from "node:http2";
 import type { Logger } from "pino";
 import { ConfigError } from "../config/config-error.ts";
 import { CertificateError } from "../edge/certificates.ts";
 import { certificateFiles, certificateSetOf, readCertificateFiles, type TlsBlock } from "../edge/certificate-files.ts";
 import { reloadCertificates, type CertificateReloader } from "../edge/certificate-reloader.ts";
-import { createEdgeListener, type EdgeListener } from "../edge/edge-listener.ts";
-import type { TrustedProxies } from "../edge/trusted-proxies.ts";
+import { createEdgeListener, type EdgeListener, type EdgeListenerOptions } from "../edge/edge-listener.ts";
 import type { EdgeMetrics } from "../metrics/edge-metrics.ts";
 
 /** A listener of the edge with its certificates followed (when it terminates TLS). */
@@ -19,22 +16,13 @@ export interface EdgeWiring {
   stop(): void;
 }
 
-export interface EdgeDeps {
-  /** `data` or `admin`. */
-  readonly name: string;
+/** What a listener of the edge is built from: its options, with TLS as the config's block and metrics for its events. */
+export interface EdgeDeps extends Omit<EdgeListenerOptions, "tls" | "events"> {
   /** The config key of its TLS block (`server.tls`, `admin.tls`), for messages. */
   readonly tlsKey: string;
   readonly tls: (TlsBlock & { readonly reloadCheckMs: number; readonly handshakeTimeoutMs: number }) | undefined;
   readonly configPath: string;
-  readonly http1: HttpServer;
-  readonly http2?: Http2Server | undefined;
-  readonly h2c: boolean;
-  readonly proxyProtocol: boolean;
-  readonly trusted: () => TrustedProxies;
-  readonly maxConnections: () => number;
-  readonly firstBytesTimeoutMs: () => number;
   readonly metrics: EdgeMetrics;
-  readonly logger: Logger;
 }
 
 /**
@@ -67,6 +55,7 @@ export async function wireEdge(deps: EdgeDeps): Promise<EdgeWiring> {
     events: deps.metrics.listener(deps.name),
     logger,
   });
+  deps.metrics.openConnections(deps.name, () => listener.connections());
   const certificates =
     files && initial && tls
       ? reloadCertificates({ listener: deps.name, files, initial, checkEveryMs: tls.reloadCheckMs, logger, events: deps.metrics, apply: (set) => listener.setCertificates(set) })

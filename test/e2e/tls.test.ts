@@ -125,5 +125,6 @@ describe("HTTPS and HTTP/2 on one port", () => {
     expect(metrics).toMatch(/strangler_tls_certificate_expiry_seconds\{listener="data",certificate="api.example.test"\} \d+/);
     expect(metrics).toMatch(/strangler_client_connections_total\{listener="data",protocol="h2"\} [1-9]/);
     expect(metrics).toMatch(/strangler_client_connections_total\{listener="data",protocol="http\/1.1"\} [1-9]/);
+    expect(metrics).toMatch(/strangler_client_connections_open\{listener="admin"\} [1-9]/); // this scrape's own
   });
 });
