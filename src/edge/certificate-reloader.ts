@@ -44,15 +44,21 @@ export function reloadCertificates(options: CertificateReloaderOptions): Certifi
   let current = options.initial.set;
   let lastSeen = options.initial.snapshot.signature;
   let checking: Promise<void> | undefined;
+  /** The last read error said, so that a file that stays unreadable is logged once. */
+  let unreadable: string | undefined;
   events.serving(listener, current);
 
   async function checkNow(): Promise<void> {
     let snapshot: CertificateSnapshot;
     try {
       snapshot = await readCertificateFiles(files);
+      unreadable = undefined;
     } catch (error) {
-      // A file missing for a moment (between a delete and a create) is not a refusal yet: read again next time.
-      logger.debug({ listener, err: (error as Error).message }, "certificate files not readable right now");
+      // A file missing for a moment (between a delete and a create) is not a refusal: read again next
+      // time. One that stays missing is said once (a moved mount, a deleted file), not every check.
+      const message = (error as Error).message;
+      if (message !== unreadable) logger.warn({ listener, err: message }, "certificate files cannot be read; the certificates in service keep serving");
+      unreadable = message;
       return;
     }
     if (snapshot.signature === lastSeen) return;

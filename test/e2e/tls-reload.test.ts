@@ -1,5 +1,5 @@
 import { X509Certificate } from "node:crypto";
-import { mkdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect as connectHttp2 } from "node:http2";
 import { join } from "node:path";
 import { connect as connectTls } from "node:tls";
@@ -140,6 +140,23 @@ describe("certificates replaced on disk are served within a second, without drop
       expect(session.closed || session.destroyed).toBe(false);
     } finally {
       session.close();
+      await proxy.close();
+    }
+  });
+
+  it("a certificate file that goes missing is said once, and the certificate in service keeps serving", async () => {
+    const dir = freshDir();
+    writePem(dir, "tls", first);
+    const { proxy, log } = await proxyOn(dir, "tls.crt", "tls.key");
+    try {
+      rmSync(join(dir, "tls.crt"));
+      await new Promise((r) => setTimeout(r, 600)); // several checks
+      const warnings = log.lines().filter((l) => l.msg === "certificate files cannot be read; the certificates in service keep serving");
+      expect(warnings).toHaveLength(1);
+      expect(String(warnings[0]?.err)).toMatch(/server\.tls\.cert: cannot read .*tls\.crt \(ENOENT\)/);
+      expect(await servedFingerprint(proxy.port, ca)).toBe(fingerprintOf(first.cert));
+      expect(await reloads(proxy, "refused")).toBe(0);
+    } finally {
       await proxy.close();
     }
   });
