@@ -199,12 +199,21 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
     return verdict;
   }
 
+  /**
+   * Why a route's state follows its percentage: the percentage and the reason of its last change. The
+   * node that took the change and every node that hears of it write the same sentence, so whichever
+   * moves the state first, the audit reads the same.
+   */
+  const followReason = (routeId: string) => {
+    const last = rollouts.state.record(routeId);
+    return `percentage ${percentOf(routeId)}%${last ? `: ${last.reason}` : ""}`;
+  };
+
   const service: MigrationService = {
     async sync() {
       await readRetired();
       for (const route of options.routes()) {
-        const last = rollouts.state.record(route.id);
-        await follow(route, last?.changedBy ?? "routes.config.ts", `percentage ${percentOf(route.id)}%${last ? `: ${last.reason}` : ""}`);
+        await follow(route, rollouts.state.record(route.id)?.changedBy ?? "routes.config.ts", followReason(route.id));
       }
     },
     async tick() {
@@ -335,7 +344,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
         );
       }
       const route = routeOf(routeId);
-      if (route) await follow(route, actor, "percentage set by hand");
+      if (route) await follow(route, actor, followReason(routeId));
     },
     isRetired(routeId) {
       // Asked for every shadowed request: answered from memory, read again in the background at most

@@ -72,7 +72,7 @@ describe("the strangler CLI", () => {
     expect(rollbackLine).toBeGreaterThan(1);
     expect(setLine).toBeGreaterThan(rollbackLine); // newest first
     // The state the rollback moved the route into, in words: canary → legacy at 0%.
-    expect(lines.some((l) => /state_change\s+products-list\s+canary\s+legacy 0%\s+percentage set by hand$/.test(l)), audit.stdout).toBe(true);
+    expect(lines.some((l) => /state_change\s+products-list\s+canary\s+legacy 0%\s+percentage 0%: errors$/.test(l)), audit.stdout).toBe(true);
     expect(audit.stdout).not.toContain('{"state"');
   });
 

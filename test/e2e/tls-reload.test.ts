@@ -150,8 +150,10 @@ describe("certificates replaced on disk are served within a second, without drop
     const { proxy, log } = await proxyOn(dir, "tls.crt", "tls.key");
     try {
       rmSync(join(dir, "tls.crt"));
-      await new Promise((r) => setTimeout(r, 600)); // several checks
-      const warnings = log.lines().filter((l) => l.msg === "certificate files cannot be read; the certificates in service keep serving");
+      const warned = () => log.lines().filter((l) => l.msg === "certificate files cannot be read; the certificates in service keep serving");
+      await expect.poll(() => warned().length, { timeout: 5_000, interval: 50 }).toBe(1);
+      await new Promise((r) => setTimeout(r, 500)); // several more checks, each finding the file still missing
+      const warnings = warned();
       expect(warnings).toHaveLength(1);
       expect(String(warnings[0]?.err)).toMatch(/server\.tls\.cert: cannot read .*tls\.crt \(ENOENT\)/);
       expect(await servedFingerprint(proxy.port, ca)).toBe(fingerprintOf(first.cert));
