@@ -15,6 +15,8 @@ import { decisionLabel } from "./access-log.ts";
  * passed through), and the shadow call a CLIENT span of its own trace, linked to the request's span, so
  * the shadow's latency never stretches the request's trace.
  */
+import { clientOf } from "../edge/client.ts";
+
 const tracer = trace.getTracer("strangler-fig");
 
 /**
@@ -28,9 +30,13 @@ export function startServerSpan(req: IncomingMessage, route: CompiledRoute | und
   if (!span.isRecording()) return undefined;
   const method = req.method ?? "GET";
   span.updateName(`${method} ${route ? route.config.match.path : "unrouted"}`);
+  const client = clientOf(req);
   span.setAttributes({
     "http.request.method": method,
     "url.path": path,
+    "url.scheme": client.scheme,
+    "network.protocol.version": client.protocol === "HTTP/2" ? "2" : client.protocol.slice(5),
+    "client.address": client.address,
     "strangler.route": route?.id ?? UNROUTED,
     "strangler.decision": decisionLabel(decision),
     "strangler.request_id": requestId,

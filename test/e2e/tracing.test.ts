@@ -7,6 +7,7 @@ import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
 import { startTestProxy, writeConfig } from "../helpers/proxy.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
 import { eventually } from "../helpers/wait.ts";
+import { h2Request } from "../helpers/tls.ts";
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CLIENT_SPAN = "00f067aa0ba902b7";
@@ -37,6 +38,7 @@ describe("OpenTelemetry spans", () => {
           { id: "items", match: { path: "/items/:id" }, target: "svc", rollout: { percent: 100 }, shadow: { percent: 100 } },
           { id: "fails", match: { path: "/fails" }, target: "svc", rollout: { percent: 100 }, fallback: {} },
         ],
+        server: { http2: { h2c: true } },
       }),
     );
   });
@@ -95,4 +97,19 @@ describe("OpenTelemetry spans", () => {
     // No traceparent from the client: the proxy's span starts the trace.
     expect(parentOf(server)).toBeUndefined();
   });
+
+  it("an HTTP/2 request continues the client's trace the same way, and its span says the protocol and the client", async () => {
+    exporter.reset();
+    received.length = 0;
+    const answer = await h2Request(proxy.url, undefined, { path: "/items/7", headers: { traceparent: `00-${TRACE_ID}-${CLIENT_SPAN}-01`, "x-user-id": "u2" } });
+    expect(answer.status).toBe(200);
+    expect(await eventually(() => spans().some((s) => s.kind === SpanKind.SERVER))).toBe(true);
+    const server = spans().find((s) => s.kind === SpanKind.SERVER) as ReadableSpan;
+    expect(server.spanContext().traceId).toBe(TRACE_ID);
+    expect(parentOf(server)).toBe(CLIENT_SPAN);
+    expect(server.attributes).toMatchObject({ "network.protocol.version": "2", "url.scheme": "http", "client.address": "127.0.0.1", "url.path": "/items/7" });
+    const upstream = received.find((r) => !r.shadow);
+    expect(upstream?.traceparent).toMatch(new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`));
+  });
 });
+
