@@ -28,7 +28,7 @@ import { wireMap } from "./wiring/map-wiring.ts";
 import { wireShadow } from "./wiring/shadow-wiring.ts";
 import { wireEdge, type EdgeWiring } from "./wiring/edge-wiring.ts";
 import { createEdgeMetrics } from "./metrics/edge-metrics.ts";
-import { trustedProxies } from "./edge/trusted-proxies.ts";
+import { NO_TRUSTED_PROXIES } from "./edge/trusted-proxies.ts";
 
 export interface StranglerOptions {
   /** Path of `routes.config.ts`. */
@@ -152,7 +152,6 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
 
   const host = options.host ?? "0.0.0.0";
   const edgeMetrics = createEdgeMetrics(registry);
-  const nobody = trustedProxies([]);
   let dataEdge: EdgeWiring | undefined;
   let adminEdge: EdgeWiring | undefined;
   let port: number;
@@ -183,7 +182,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       http1: admin.server,
       h2c: false,
       proxyProtocol: false,
-      trusted: () => nobody,
+      trusted: () => NO_TRUSTED_PROXIES,
       maxConnections: () => Number.POSITIVE_INFINITY,
       firstBytesTimeoutMs: () => live.config.server.headersTimeoutMs,
       metrics: edgeMetrics,

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { CertificateError, CertificateSet, loadCertificate, type TlsSettings } from "./certificates.ts";
+import { CertificateError, CertificateSet, loadCertificate, type LoadedCertificate, type TlsSettings } from "./certificates.ts";
 
 /** Where a listener's certificates are: the default pair first, then those chosen by SNI. */
 export interface CertificateFiles {
@@ -59,13 +59,19 @@ export function certificateSetOf(files: CertificateFiles, snapshot: CertificateS
       throw new CertificateError(`${where}: ${(error as Error).message}`);
     }
   });
-  return new CertificateSet(loaded[0] as (typeof loaded)[number], loaded);
+  return new CertificateSet(loaded as [LoadedCertificate, ...LoadedCertificate[]]); // pairs starts with the default
+}
+
+/** Reads a listener's files and builds its set: what start-up serves first. @throws CertificateError naming the fault. */
+export async function loadCertificateFiles(files: CertificateFiles): Promise<{ set: CertificateSet; snapshot: CertificateSnapshot }> {
+  const snapshot = await readCertificateFiles(files);
+  return { set: certificateSetOf(files, snapshot), snapshot };
 }
 
 /** Reads and checks a listener's certificates: the problems, one line each (empty when they serve). */
 export async function certificateProblems(files: CertificateFiles): Promise<string[]> {
   try {
-    certificateSetOf(files, await readCertificateFiles(files));
+    await loadCertificateFiles(files);
     return [];
   } catch (error) {
     if (error instanceof CertificateError) return [error.message];

@@ -22,9 +22,8 @@ export interface CertificateReloaderOptions {
   readonly apply: (set: CertificateSet) => void;
 }
 
-/** The certificate set in service, kept up to date with its files. */
+/** Follows a listener's certificate files. */
 export interface CertificateReloader {
-  current(): CertificateSet;
   /** Reads the files now and applies them if they changed and load (the timer calls this). */
   check(): Promise<void>;
   stop(): void;
@@ -41,12 +40,11 @@ export interface CertificateReloader {
  */
 export function reloadCertificates(options: CertificateReloaderOptions): CertificateReloader {
   const { listener, files, logger, events } = options;
-  let current = options.initial.set;
   let lastSeen = options.initial.snapshot.signature;
   let checking: Promise<void> | undefined;
   /** The last read error said, so that a file that stays unreadable is logged once. */
   let unreadable: string | undefined;
-  events.serving(listener, current);
+  events.serving(listener, options.initial.set);
 
   async function checkNow(): Promise<void> {
     let snapshot: CertificateSnapshot;
@@ -65,7 +63,6 @@ export function reloadCertificates(options: CertificateReloaderOptions): Certifi
     lastSeen = snapshot.signature;
     try {
       const next = certificateSetOf(files, snapshot);
-      current = next;
       options.apply(next);
       events.reloaded(listener, "loaded");
       events.serving(listener, next);
@@ -79,5 +76,5 @@ export function reloadCertificates(options: CertificateReloaderOptions): Certifi
   const check = (): Promise<void> => (checking ??= checkNow().finally(() => (checking = undefined)));
   const timer = options.checkEveryMs > 0 ? setInterval(() => void check(), options.checkEveryMs) : undefined;
   timer?.unref();
-  return { current: () => current, check, stop: () => clearInterval(timer) };
+  return { check, stop: () => clearInterval(timer) };
 }

@@ -89,8 +89,12 @@ export function nameMatches(pattern: string, name: string): boolean {
 export class CertificateSet {
   readonly #exact = new Map<string, LoadedCertificate>();
   readonly #wildcards: Array<[suffix: string, certificate: LoadedCertificate]> = [];
+  /** The first certificate: the default. */
+  readonly fallback: LoadedCertificate;
 
-  constructor(readonly fallback: LoadedCertificate, readonly all: readonly LoadedCertificate[]) {
+  /** `all` holds at least one certificate; the first is the default. */
+  constructor(readonly all: readonly [LoadedCertificate, ...LoadedCertificate[]]) {
+    this.fallback = all[0];
     for (const certificate of all) {
       for (const name of certificate.names) {
         if (name.startsWith("*.")) this.#wildcards.push([name.slice(1), certificate]);

@@ -1,7 +1,7 @@
-import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { isIP } from "node:net";
 import { peerOf, isEncrypted } from "./connection.ts";
-import { unmapped, type TrustedProxies } from "./trusted-proxies.ts";
+import { NO_TRUSTED_PROXIES, unmapped, type TrustedProxies } from "./trusted-proxies.ts";
 
 /** The protocol a request arrived in, as the access log and spans name it. */
 export type ClientProtocol = "HTTP/1.0" | "HTTP/1.1" | "HTTP/2";
@@ -34,11 +34,6 @@ function protocolOf(req: IncomingMessage): ClientProtocol {
   return req.httpVersionMinor === 0 ? "HTTP/1.0" : "HTTP/1.1";
 }
 
-/** The request's own host: `Host`, or HTTP/2's `:authority`. */
-export function requestHost(headers: IncomingHttpHeaders): string | undefined {
-  return headers.host ?? single(headers[":authority"]);
-}
-
 /** An `X-Forwarded-For` hop as written by balancers: trimmed, its port or IPv6 brackets dropped. */
 function hopAddress(hop: string): string | undefined {
   let text = hop.trim();
@@ -60,7 +55,7 @@ export function resolveClient(req: IncomingMessage, trusted: TrustedProxies): Re
   const protocol = protocolOf(req);
   const headers = req.headers;
   if (trusted.none || !trusted.has(peer)) {
-    return { address: peer, scheme: ownScheme, host: requestHost(headers), forwardedFor: peer, protocol };
+    return { address: peer, scheme: ownScheme, host: headers.host, forwardedFor: peer, protocol };
   }
   const chain = single(headers["x-forwarded-for"]);
   const hops = chain ? chain.split(",").map(hopAddress) : [];
@@ -79,7 +74,7 @@ export function resolveClient(req: IncomingMessage, trusted: TrustedProxies): Re
   const proto = single(headers["x-forwarded-proto"])?.split(",")[0]?.trim().toLowerCase();
   const scheme = proto === "https" || proto === "http" ? proto : ownScheme;
   const forwardedHost = single(headers["x-forwarded-host"])?.split(",")[0]?.trim();
-  return { address: kept[0] as string, scheme, host: forwardedHost || requestHost(headers), forwardedFor: kept.join(", "), protocol };
+  return { address: kept[0] as string, scheme, host: forwardedHost || headers.host, forwardedFor: kept.join(", "), protocol };
 }
 
 /** Remembers the request's resolved client (the data plane does this once, before routing). */
@@ -91,7 +86,7 @@ export function setClient(req: IncomingMessage, client: ResolvedClient): void {
 export function clientOf(req: IncomingMessage): ResolvedClient {
   const set = (req as RequestWithClient)[RESOLVED];
   if (set) return set;
-  const client = resolveClient(req, { none: true, has: () => false });
+  const client = resolveClient(req, NO_TRUSTED_PROXIES);
   (req as RequestWithClient)[RESOLVED] = client;
   return client;
 }

@@ -184,10 +184,9 @@ export function createEdgeListener(options: EdgeListenerOptions): EdgeListener {
       toHttp1(socket, facts);
       socket.resume();
     };
-    if (early && early.length >= H2_PREFACE_START.length) return decide(early);
-    readFirstBytes(socket, options.firstBytesTimeoutMs(), (bytes) => Buffer.concat([early ?? Buffer.alloc(0), bytes]).length >= H2_PREFACE_START.length, (bytes) =>
-      decide(bytes ? Buffer.concat([early ?? Buffer.alloc(0), bytes]) : undefined),
-    );
+    const had = early ?? Buffer.alloc(0);
+    if (had.length >= H2_PREFACE_START.length) return decide(had);
+    readFirstBytes(socket, options.firstBytesTimeoutMs(), (bytes) => had.length + bytes.length >= H2_PREFACE_START.length, (bytes) => decide(bytes ? Buffer.concat([had, bytes]) : undefined));
   }
 
   const server = createNetServer({ pauseOnConnect: false }, (socket) => {

@@ -26,14 +26,15 @@ export function trustedEntryProblem(entry: string): string | undefined {
   return undefined;
 }
 
-const NOBODY: TrustedProxies = { has: () => false, none: true };
+/** No peer trusted: `server.trustedProxies` empty (the default). */
+export const NO_TRUSTED_PROXIES: TrustedProxies = { has: () => false, none: true };
 
 /**
  * The matcher of a validated `trustedProxies` list (entries checked by `trustedEntryProblem`). IPv4
  * entries also match their IPv4-mapped IPv6 form, as a dual-stack listener reports an IPv4 peer.
  */
 export function trustedProxies(entries: readonly string[]): TrustedProxies {
-  if (entries.length === 0) return NOBODY;
+  if (entries.length === 0) return NO_TRUSTED_PROXIES;
   const list = new BlockList();
   for (const entry of entries) {
     const [address, bits] = entry.split("/") as [string, string | undefined];

@@ -398,7 +398,8 @@ function createHttp2DataPlane(limits: ServerLimits, onRequest: (req: IncomingMes
     {
       settings: { maxConcurrentStreams: h2.maxConcurrentStreams, maxHeaderListSize: h2.maxHeaderListBytes, initialWindowSize: h2.initialWindowSize, enablePush: false },
       maxSessionMemory: h2.maxSessionMemoryMiB,
-      // Node refuses a header block past this many bytes itself (431 is not possible mid-HPACK).
+      // The largest response header block sent down (a backend's headers, compressed); past it Node
+      // resets the stream rather than send it.
       maxSendHeaderBlockLength: 64 * 1024,
     },
     // Node's compatibility objects stand in for IncomingMessage and ServerResponse (see above).

@@ -35,7 +35,7 @@ export function startServerSpan(req: IncomingMessage, route: CompiledRoute | und
     "http.request.method": method,
     "url.path": path,
     "url.scheme": client.scheme,
-    "network.protocol.version": client.protocol === "HTTP/2" ? "2" : client.protocol.slice(5),
+    "network.protocol.version": client.protocol.slice("HTTP/".length), // "1.0", "1.1", "2"
     "client.address": client.address,
     "strangler.route": route?.id ?? UNROUTED,
     "strangler.decision": decisionLabel(decision),

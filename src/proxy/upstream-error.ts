@@ -79,7 +79,7 @@ export function sendProxyError(res: ServerResponse, status: number, code: string
 }
 
 /** Whether a response is an HTTP/2 stream's (Node's compatibility object), where `Connection` is forbidden. */
-export function isHttp2Response(res: ServerResponse): boolean {
+function isHttp2Response(res: ServerResponse): boolean {
   return (res.req as IncomingMessage | undefined)?.httpVersionMajor === 2;
 }
 

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { ConfigError } from "../config/config-error.ts";
 import { CertificateError } from "../edge/certificates.ts";
-import { certificateFiles, certificateSetOf, readCertificateFiles, type TlsBlock } from "../edge/certificate-files.ts";
+import { certificateFiles, loadCertificateFiles, type TlsBlock } from "../edge/certificate-files.ts";
 import { reloadCertificates, type CertificateReloader } from "../edge/certificate-reloader.ts";
 import { createEdgeListener, type EdgeListener, type EdgeListenerOptions } from "../edge/edge-listener.ts";
 import type { EdgeMetrics } from "../metrics/edge-metrics.ts";
@@ -35,8 +35,7 @@ export async function wireEdge(deps: EdgeDeps): Promise<EdgeWiring> {
   const files = tls ? certificateFiles(deps.tlsKey, tls, deps.configPath) : undefined;
   if (files) {
     try {
-      const snapshot = await readCertificateFiles(files);
-      initial = { set: certificateSetOf(files, snapshot), snapshot };
+      initial = await loadCertificateFiles(files);
     } catch (error) {
       if (error instanceof CertificateError) throw new ConfigError(deps.configPath, [error.message]);
       throw error;
