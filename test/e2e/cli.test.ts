@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FlagdCore } from "@openfeature/flagd-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -182,6 +182,15 @@ describe("the strangler CLI", () => {
     expect(asJson.code).toBe(1);
     expect(JSON.parse(asJson.stderr)).toMatchObject({ ok: false, issues: expect.arrayContaining([expect.stringContaining("unknown backend")]) });
     expect((await strangler(["check", join(temp.dir, "missing.config.ts")])).code).toBe(1);
+  });
+
+  it("strangler check takes a path relative to the working directory, as the README writes it", async () => {
+    const shipped = await strangler(["check", "routes.config.ts"]);
+    expect(shipped.code, shipped.stderr).toBe(0);
+    expect(shipped.stdout).toMatch(/^routes\.config\.ts: valid \(\d+ routes, \d+ backends\)/);
+    const other = relative(ROOT, join(temp.dir, "routes.config.ts"));
+    expect(other.startsWith("..")).toBe(true);
+    expect((await strangler(["check", other])).code).toBe(0);
   });
 
   it("strangler check reads the certificate files: a key that is not its certificate's, or a missing file, is named", async () => {
