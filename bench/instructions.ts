@@ -1,93 +1,194 @@
 /**
- * `npm run bench:instructions`: instructions per request, counted by valgrind's callgrind, for bare
- * undici, ours pass-through and ours shadow 100% (the same processes and route table as `npm run bench`).
+ * `npm run bench:instructions`: instructions per request, counted by valgrind's callgrind, for the proxy
+ * as production runs it (compiled by `npm run build`, no loader) beside its baselines, on Node 24 and on
+ * the Node running the bench (20 on these machines) in one run, and the CPU targets judged PASS or FAIL.
  *
- * Why: on these shared 2-core machines the same setup's CPU time per request moves by ±40% from one 2 s
- * slice to the next, so a step worth 5–20% can hide in `npm run bench` for days. Callgrind counts the
- * instructions a process executes, whatever else the machine does: two runs of the same code agree to
- * within a fraction of a percent. It does not see what the kernel does for a system call, nor memory
- * stalls, so it complements the time bench (which stays the judge of the targets) and does not replace it.
+ * Why instructions: on these shared 2-core machines one program's CPU time against another's moves more
+ * between runs than the targets' margins. Callgrind counts the instructions a process executes, whatever
+ * else the machine does: two runs of the same code agree to within a percent or two. It does not see what
+ * the kernel does for a system call, nor memory stalls: the time bench (`npm run bench`) stays the judge
+ * of throughput, latency and memory.
  *
- * For each setup: its process is started under callgrind (slow: a minute or two to start), warmed up
- * with --warmup requests, its counters zeroed, then --requests requests are sent (4 connections) and the
- * deferred work (comparisons, evidence) is given 1.5 s; the counters are dumped: their count over the
- * requests is the figure, timers of the window included (evidence flushes, heartbeats). Then the same
- * length of time with no request is counted and printed beside it, not subtracted: right after the load
- * it still holds deferred work and collections (1 to 10 M instructions a second), so subtracting it made
- * the figure move by 15%, where the window's own count repeats to within 2%.
- * Needs Debian's `valgrind` (apt-get install -y valgrind); nothing else in the repo does.
+ * The setups: bare undici (a 30-line Pool.stream forwarder, the floor a Node team would write by hand),
+ * ours pass-through (60 routes, flags, metrics, rollout 50%), ours with an access log line per request,
+ * ours shadowing every request (the two backends agree), and ours shadowing a service whose every answer
+ * differs; and nginx (`daemon off; master_process off;`, one process), the C floor, counted once.
+ *
+ * For each setup: its process starts under callgrind (--separate-threads=yes) and is warmed up in counted
+ * batches of --warmup-batch requests until two batches in a row agree to within 2% (V8 has then tiered
+ * up what the requests run: a count taken after a fixed 1000 requests still held a fifth more in Node 20's
+ * case); its counters are zeroed, --requests requests are sent (4 connections), the deferred work
+ * (comparisons, evidence) is given 1.5 s, and the counters are dumped.
+ *
+ * The figure judged is the main thread's instructions over the requests: every request's JavaScript, its
+ * parsing and its system calls' user-space side run there, and so do the garbage collections (checked:
+ * --single-threaded-gc leaves the main thread's count where it was). V8's helper threads (background
+ * compilation, concurrent marking, sweeping) are printed apart and not judged: valgrind runs one thread at
+ * a time, so what they count depends on how it interleaves them, which depends on whatever else the
+ * machine runs (on one busy run they counted 1.7 × the main thread; alone, an eighth of it).
+ *
+ *   npm run bench:instructions -- [--requests 3000] [--warmup-batch 1000] [--max-warmup 12000]
+ *                                 [--nodes 24,20] [--only "ours pass-through,bare undici"]
+ *
+ * Needs Debian's valgrind and nginx: `npm run bench:instructions` installs them when missing
+ * (scripts/ensure-bench-tools.sh). Node 24 comes from the npm registry (bench/runtimes.ts).
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
-import { startProcess } from "./processes.ts";
+import { ROOT, startProcess, type Started } from "./processes.ts";
+import { prepareRuntime, type Runtime } from "./runtimes.ts";
+import { acceptingOn, freeLoopbackPort } from "./tcp.ts";
 
 const { values } = parseArgs({
   options: {
     requests: { type: "string", default: "3000" },
-    warmup: { type: "string", default: "3000" },
+    "warmup-batch": { type: "string", default: "1000" },
+    "max-warmup": { type: "string", default: "15000" },
+    nodes: { type: "string" },
     only: { type: "string" },
   },
 });
 const REQUESTS = Number(values.requests);
-const WARMUP = Number(values.warmup);
+const WARMUP_BATCH = Number(values["warmup-batch"]);
+const MAX_WARMUP = Number(values["max-warmup"]);
+const ownMajor = Number(process.versions.node.split(".")[0]);
+const MAJORS = (values.nodes ?? [24, ownMajor].join(",")).split(",").map(Number).filter((major, i, all) => all.indexOf(major) === i);
+const chosen = (name: string) => !values.only || values.only.split(",").map((x) => x.trim()).includes(name);
+/** Deferred work after the last answer (comparisons, evidence writes) is given this long inside the window. */
+const SETTLE_MS = 1_500;
+/** Two warm-up batches whose main-thread counts a request differ by less than this: warm. */
+const SETTLED = 0.02;
+/** Startup under valgrind is slow: seconds for the compiled proxy, more on a busy machine. */
+const START_UNDER_CALLGRIND_MS = 5 * 60_000;
 // valgrind names its control pipes after $HOST; callgrind_control must see the same value to find them.
 const HOST_ENV = { HOST: "127.0.0.1" };
 
+// `npm run bench:instructions` installs both first (scripts/ensure-bench-tools.sh); run directly, say what is missing.
 if (spawnSync("valgrind", ["--version"]).status !== 0) {
-  console.error("valgrind is not installed: apt-get install -y valgrind (Debian's package) to count instructions");
+  console.error("valgrind is not installed: npm run bench:instructions installs it (scripts/ensure-bench-tools.sh), or apt-get install -y valgrind");
   process.exit(1);
 }
+const NGINX_BINARY = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((path) => existsSync(path));
 
-interface Setup {
-  readonly name: string;
-  readonly args: (backendPort: number) => string[];
-  readonly env: (backendPort: number) => Record<string, string>;
-  readonly ready: (line: Record<string, unknown>) => boolean;
+interface Counted {
+  readonly setup: string;
+  readonly runtime: string;
+  /** The main thread's instructions a request: the figure judged. */
+  readonly perRequest: number;
+  /** V8's helper threads' instructions a request (not judged: they depend on how valgrind interleaves threads). */
+  readonly othersPerRequest: number;
+  readonly warmup: number;
 }
 
-const tsx = ["--import", "tsx"];
-const ours = (shadow: boolean): Setup["env"] => (port) => ({
+/** One setup to count: how to start it under callgrind on a runtime, and its ready signal. */
+interface Setup {
+  readonly name: string;
+  /** The command and arguments that callgrind runs, and how to know it is ready. */
+  start(runtime: Runtime, valgrind: string[], backends: Backends): Promise<{ port: number; proc: Started }>;
+}
+
+interface Backends {
+  readonly plain: number;
+  readonly divergent: number;
+}
+
+const oursEnv = (backend: number, extra: Record<string, string>) => ({
   PORT: "0",
   ADMIN_PORT: "0",
   DATA_DIR: mkdtempSync(join(tmpdir(), "strangler-instructions-")),
   LOG_LEVEL: "info",
-  LEGACY_URL: `http://127.0.0.1:${port}`,
-  TARGET_URL: `http://127.0.0.1:${port}`,
-  ...(shadow ? { BENCH_SHADOW: "1" } : {}),
+  LEGACY_URL: `http://127.0.0.1:${backend}`,
+  TARGET_URL: `http://127.0.0.1:${backend}`,
+  ...extra,
 });
 const isProxy = (line: Record<string, unknown>) => line.msg === "proxy listening";
-const SETUPS: Setup[] = [
-  { name: "bare undici", args: () => [...tsx, "bench/bare-undici.ts"], env: (port) => ({ TARGET: `http://127.0.0.1:${port}` }), ready: (line) => typeof line.port === "number" },
-  { name: "ours pass-through", args: () => [...tsx, "src/main.ts", "--config", "bench/routes.bench.ts"], env: ours(false), ready: isProxy },
-  { name: "ours shadow 100%", args: () => [...tsx, "src/main.ts", "--config", "bench/routes.bench.ts"], env: ours(true), ready: isProxy },
-];
-const chosen = values.only ? SETUPS.filter((s) => (values.only as string).split(",").map((x) => x.trim()).includes(s.name)) : SETUPS;
+const ours =
+  (extra: Record<string, string>, target: (b: Backends) => number = (b) => b.plain): Setup["start"] =>
+  async (runtime, valgrind, backends) => {
+    const env = { ...oursEnv(backends.plain, extra), TARGET_URL: `http://127.0.0.1:${target(backends)}`, ...HOST_ENV };
+    const proc = await startProcess(valgrind[0] as string, [...valgrind.slice(1), runtime.node, join(runtime.app, "dist/main.js"), "--config", "bench/routes.bench.ts"], env, isProxy, START_UNDER_CALLGRIND_MS);
+    return { port: proc.ready.port as number, proc };
+  };
 
-/** Startup under valgrind is slow (tsx compiles every module under it): a minute or two, more on a busy machine. */
-const START_UNDER_CALLGRIND_MS = 20 * 60_000;
+const NODE_SETUPS: Setup[] = [
+  {
+    name: "bare undici",
+    async start(runtime, valgrind, backends) {
+      const env = { TARGET: `http://127.0.0.1:${backends.plain}`, ...HOST_ENV };
+      const proc = await startProcess(valgrind[0] as string, [...valgrind.slice(1), runtime.node, join(runtime.app, "bench/bare-undici.js")], env, (line) => typeof line.port === "number", START_UNDER_CALLGRIND_MS);
+      return { port: proc.ready.port as number, proc };
+    },
+  },
+  { name: "ours pass-through", start: ours({}) },
+  { name: "ours access log 100%", start: ours({ BENCH_ACCESS_LOG: "1" }) },
+  { name: "ours shadow 100%", start: ours({ BENCH_SHADOW: "1" }) },
+  { name: "ours shadow diverging", start: ours({ BENCH_SHADOW: "1" }, (b) => b.divergent) },
+];
+
+/** nginx as one process (no master, no daemon) proxying with upstream keep-alive, as `npm run bench` runs it. */
+const NGINX: Setup = {
+  name: "nginx",
+  async start(_runtime, valgrind, backends) {
+    const dir = mkdtempSync(join(tmpdir(), "strangler-instructions-nginx-"));
+    const port = await freeLoopbackPort();
+    writeFileSync(
+      join(dir, "nginx.conf"),
+      `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
+events { worker_connections 4096; }
+http { access_log off; upstream backend { server 127.0.0.1:${backends.plain}; keepalive 128; }
+  server { listen 127.0.0.1:${port}; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+`,
+    );
+    const child = spawn(valgrind[0] as string, [...valgrind.slice(1), NGINX_BINARY as string, "-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off; master_process off;"], { env: { ...process.env, ...HOST_ENV }, stdio: "ignore" });
+    await acceptingOn(port, START_UNDER_CALLGRIND_MS);
+    const proc: Started = {
+      child,
+      ready: {},
+      async stop() {
+        const exited = once(child, "exit");
+        child.kill("SIGTERM");
+        await exited;
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+    return { port, proc };
+  },
+};
 
 function callgrindControl(pid: number, ...args: string[]): void {
   spawnSync("callgrind_control", [...args, String(pid)], { env: { ...process.env, ...HOST_ENV }, stdio: "ignore" });
 }
 
-/** Zeroes the counters, runs `during`, waits for the deferred work, dumps; returns the dump's instruction count and the window's length. */
-async function countWindow(pid: number, outFile: string, during: () => Promise<void>): Promise<{ instructions: number; ms: number }> {
-  const before = new Set(readdirSync(join(outFile, "..")));
+/** Zeroes the counters, runs `during`, dumps; returns the dump's instructions, all threads and the main one's. */
+async function countWindow(pid: number, outFile: string, during: () => Promise<void>): Promise<{ all: number; main: number; ms: number }> {
+  const dir = join(outFile, "..");
+  const before = new Set(readdirSync(dir));
   callgrindControl(pid, "--zero");
   const started = performance.now();
   await during();
-  await new Promise((resolve) => setTimeout(resolve, 1_500));
   const ms = performance.now() - started;
   callgrindControl(pid, "--dump");
-  const dump = readdirSync(join(outFile, "..")).find((f) => !before.has(f) && f.startsWith(`${outFile.split("/").pop()}.`));
-  if (!dump) throw new Error("callgrind wrote no dump: is callgrind_control reaching the process?");
-  const summary = /^summary: (\d+)/m.exec(readFileSync(join(outFile, "..", dump), "utf8"));
-  return { instructions: Number(summary?.[1] ?? NaN), ms };
+  const prefix = `${outFile.split("/").pop()}.`;
+  const dumps = readdirSync(dir).filter((f) => !before.has(f) && f.startsWith(prefix));
+  if (dumps.length === 0) throw new Error("callgrind wrote no dump: is callgrind_control reaching the process?");
+  let all = 0;
+  let main = 0;
+  for (const dump of dumps) {
+    const text = readFileSync(join(dir, dump), "utf8");
+    const count = Number(/^summary: (\d+)/m.exec(text)?.[1] ?? 0);
+    all += count;
+    if (/^thread: 1$/m.test(text)) main += count;
+    rmSync(join(dir, dump));
+  }
+  return { all, main, ms };
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 async function load(pool: Pool, n: number): Promise<void> {
   let sent = 0;
@@ -102,39 +203,85 @@ async function load(pool: Pool, n: number): Promise<void> {
   );
 }
 
-const dir = mkdtempSync(join(tmpdir(), "strangler-callgrind-"));
-const backend = await startProcess(process.execPath, [...tsx, "bench/backend.ts"], {}, (line) => typeof line.port === "number");
-const results: { name: string; perRequest: number; idlePerSecond: number }[] = [];
-try {
-  for (const setup of chosen) {
-    const outFile = join(dir, setup.name.replace(/\W+/g, "-"));
-    console.log(`${setup.name}: starting under callgrind…`);
-    const backendPort = backend.ready.port as number;
-    const proxy = await startProcess("valgrind", ["--tool=callgrind", `--callgrind-out-file=${outFile}`, process.execPath, ...setup.args(backendPort)], { ...setup.env(backendPort), ...HOST_ENV }, setup.ready, START_UNDER_CALLGRIND_MS);
-    const pid = proxy.child.pid as number;
-    const pool = new Pool(`http://127.0.0.1:${proxy.ready.port as number}`, { connections: 4 });
-    try {
-      await load(pool, WARMUP);
-      const loaded = await countWindow(pid, outFile, () => load(pool, REQUESTS));
-      const idle = await countWindow(pid, outFile, () => new Promise((resolve) => setTimeout(resolve, loaded.ms - 1_500)));
-      const perRequest = loaded.instructions / REQUESTS;
-      const idlePerSecond = (idle.instructions / idle.ms) * 1000;
-      results.push({ name: setup.name, perRequest, idlePerSecond });
-      console.log(`${setup.name}: ${Math.round(perRequest)} instructions per request (window ${Math.round(loaded.ms)} ms, ${Math.round(loaded.instructions / 1e6)} M; the same time idle after it: ${(idlePerSecond / 1e6).toFixed(1)} M/s)`);
-    } finally {
-      await pool.close();
-      await proxy.stop();
+async function count(setup: Setup, runtime: Runtime, backends: Backends, dir: string): Promise<Counted> {
+  const label = `${setup.name} (${setup === NGINX ? "C" : runtime.label})`;
+  const outFile = join(dir, label.replace(/\W+/g, "-"));
+  console.log(`${label}: starting under callgrind…`);
+  const valgrind = ["valgrind", "--tool=callgrind", "--separate-threads=yes", `--callgrind-out-file=${outFile}`];
+  const { port, proc } = await setup.start(runtime, valgrind, backends);
+  const pid = proc.child.pid as number;
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 4 });
+  try {
+    let warmup = 0;
+    let previous = Infinity;
+    for (;;) {
+      const batch = await countWindow(pid, outFile, () => load(pool, WARMUP_BATCH));
+      warmup += WARMUP_BATCH;
+      const perRequest = batch.main / WARMUP_BATCH;
+      if (Math.abs(perRequest - previous) < SETTLED * previous || warmup >= MAX_WARMUP) break;
+      previous = perRequest;
     }
+    const loaded = await countWindow(pid, outFile, async () => {
+      await load(pool, REQUESTS);
+      await sleep(SETTLE_MS);
+    });
+    const result = { setup: setup.name, runtime: setup === NGINX ? "C" : runtime.label, perRequest: loaded.main / REQUESTS, othersPerRequest: (loaded.all - loaded.main) / REQUESTS, warmup };
+    console.log(
+      `${label}: ${Math.round(result.perRequest)} instructions a request on the main thread (V8's helper threads ${Math.round(result.othersPerRequest)} more), after ${warmup} warm-up requests; window ${Math.round(loaded.ms)} ms`,
+    );
+    return result;
+  } finally {
+    await pool.close();
+    await proc.stop();
+  }
+}
+
+const runtimes = MAJORS.map((major) => prepareRuntime(major));
+const dir = mkdtempSync(join(tmpdir(), "strangler-callgrind-"));
+const tsx = ["--import", "tsx"];
+const plain = await startProcess(process.execPath, [...tsx, "bench/backend.ts"], {}, (line) => typeof line.port === "number");
+const divergent = await startProcess(process.execPath, [...tsx, "bench/backend.ts"], { BENCH_VARIANT: "diverge" }, (line) => typeof line.port === "number");
+const backends: Backends = { plain: plain.ready.port as number, divergent: divergent.ready.port as number };
+const results: Counted[] = [];
+try {
+  if (chosen("nginx") && NGINX_BINARY) results.push(await count(NGINX, runtimes[0] as Runtime, backends, dir));
+  for (const runtime of runtimes) {
+    for (const setup of NODE_SETUPS.filter((s) => chosen(s.name))) results.push(await count(setup, runtime, backends, dir));
   }
 } finally {
-  await backend.stop();
+  await Promise.all([plain.stop(), divergent.stop()]);
   rmSync(dir, { recursive: true, force: true });
 }
 
-const by = (name: string) => results.find((r) => r.name === name)?.perRequest;
-const bare = by("bare undici");
-const pass = by("ours pass-through");
-console.log("\n| setup | instructions / request | × bare undici | idle after, M/s |\n| --- | --- | --- | --- |");
-for (const r of results) console.log(`| ${r.name} | ${Math.round(r.perRequest)} | ${bare ? (r.perRequest / bare).toFixed(2) : "-"} | ${(r.idlePerSecond / 1e6).toFixed(1)} |`);
-const shadow = by("ours shadow 100%");
-if (shadow && pass) console.log(`\na shadowed request / a pass-through one: ${(shadow / pass).toFixed(2)} × in instructions`);
+const find = (setup: string, runtime: string) => results.find((r) => r.setup === setup && r.runtime === runtime)?.perRequest;
+const nginx = find("nginx", "C");
+console.log("\n| setup | runtime | instructions / request (main thread) | × bare undici | × nginx | helper threads / request (not judged) |\n| --- | --- | ---: | ---: | ---: | ---: |");
+for (const r of results) {
+  const bare = find("bare undici", r.runtime);
+  console.log(
+    `| ${r.setup} | ${r.runtime} | ${Math.round(r.perRequest)} | ${bare ? (r.perRequest / bare).toFixed(2) : "-"} | ${nginx ? (r.perRequest / nginx).toFixed(2) : "-"} | ${Math.round(r.othersPerRequest)} |`,
+  );
+}
+
+/** The CPU targets (issue 35), each a ratio of two setups on the same runtime. */
+const TARGETS = [
+  { name: "ours pass-through ≤ 1.00 × bare undici", of: "ours pass-through", to: "bare undici", max: 1.0 },
+  { name: "access log on every request ≤ 1.15 × pass-through", of: "ours access log 100%", to: "ours pass-through", max: 1.15 },
+  { name: "shadow 100% ≤ 1.5 × pass-through", of: "ours shadow 100%", to: "ours pass-through", max: 1.5 },
+  { name: "diverging ≤ 1.2 × matching", of: "ours shadow diverging", to: "ours shadow 100%", max: 1.2 },
+];
+console.log("");
+for (const runtime of runtimes) {
+  for (const target of TARGETS) {
+    const of = find(target.of, runtime.label);
+    const to = find(target.to, runtime.label);
+    if (of === undefined || to === undefined) continue;
+    const ratio = of / to;
+    console.log(`${ratio <= target.max ? "PASS" : "FAIL"}  ${runtime.label}: ${target.name}: ${ratio.toFixed(3)} ×`);
+  }
+  const bare = find("bare undici", runtime.label);
+  if (bare && nginx) console.log(`INFO  ${runtime.label}: bare undici is ${(bare / nginx).toFixed(2)} × nginx (the C floor, ${Math.round(nginx)} instructions a request)`);
+}
+
+mkdirSync(join(ROOT, "bench/results"), { recursive: true });
+writeFileSync(join(ROOT, "bench/results/instructions-latest.json"), `${JSON.stringify({ at: new Date().toISOString(), requests: REQUESTS, results }, null, 2)}\n`);

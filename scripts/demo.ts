@@ -1,6 +1,7 @@
 /**
  * `npm run demo`: starts the demo monolith, the extracted catalog and orders services, and the proxy in
- * front of them with the shipped routes.config.ts; prints the URLs; stops everything on Ctrl-C.
+ * front of them with the shipped routes.config.ts; prints the URLs; stops everything on Ctrl-C. The
+ * proxy runs compiled (dist/, built first as `npm run build` does); the demo's own apps run through tsx.
  *
  * `npm run demo:fleet` (`--fleet`): the same with a throwaway PostgreSQL cluster (Debian's `postgresql`
  * package must be installed) and three proxy nodes on it, on consecutive ports (8080-8082, admin
@@ -20,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createThrowawayCa } from "../src/edge/throwaway-ca.ts";
+import { build, DEFAULT_OUT_DIR } from "./build.ts";
 import { postgresBinDir, POSTGRES_MISSING, startTempPostgres, type TempPostgres } from "./temp-postgres.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -49,9 +51,9 @@ interface Listening {
   readonly adminPort?: number;
 }
 
-/** Starts `entry` under tsx and resolves with its "listening" log line (a JSON object naming its port). */
+/** Starts `entry` (TypeScript under tsx, JavaScript as it is) and resolves with its "listening" log line (a JSON object naming its port). */
 function start(name: string, entry: string, env: Record<string, string>): Promise<Listening> {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+  const child = spawn(process.execPath, entry.endsWith(".ts") ? ["--import", "tsx", entry] : [entry], {
     cwd: ROOT,
     // The demo waits for each child's "listening" line, an info line: quieter levels would hide it.
     env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: process.env.LOG_LEVEL === "debug" || process.env.LOG_LEVEL === "trace" ? process.env.LOG_LEVEL : "info", ...env },
@@ -108,6 +110,8 @@ if (fleetSize > 1 && !postgresBinDir()) {
 }
 
 try {
+  // The proxy runs compiled, as in production: dist/ is brought up to date first (about 2 s when it is).
+  build();
   const [legacy, catalog, orders] = await Promise.all([
     start("legacy-monolith", "legacy-monolith/src/main.ts", { PORT: process.env.LEGACY_PORT ?? "3001" }),
     start("catalog", "extracted-services/catalog/src/main.ts", { PORT: process.env.CATALOG_PORT ?? "3002" }),
@@ -119,7 +123,7 @@ try {
   const portOf = (base: string, i: number) => (base === "0" ? "0" : String(Number(base) + i));
   const proxies = await Promise.all(
     Array.from({ length: fleetSize }, (_, i) =>
-      start(fleetSize > 1 ? `proxy ${i + 1}` : "proxy", "src/main.ts", {
+      start(fleetSize > 1 ? `proxy ${i + 1}` : "proxy", join(DEFAULT_OUT_DIR, "main.js"), {
         PORT: portOf(process.env.PORT ?? "8080", i),
         ADMIN_PORT: portOf(process.env.ADMIN_PORT ?? "9901", i),
         LEGACY_URL: `http://127.0.0.1:${legacy.port}`,

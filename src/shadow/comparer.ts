@@ -55,6 +55,9 @@ class SmallComparison {
   }
 }
 
+/** Whether this module runs compiled (`npm run build`'s dist/) rather than from its TypeScript source. */
+const COMPILED = import.meta.url.endsWith(".js");
+
 export function createComparer(options: ComparerOptions = {}): Comparer {
   const maxQueued = options.maxQueued ?? 256;
   const threshold = options.workerThresholdBytes ?? 256 * 1024;
@@ -63,9 +66,10 @@ export function createComparer(options: ComparerOptions = {}): Comparer {
 
   const workerPool = (): Piscina => {
     pool ??= new Piscina({
-      filename: new URL("./compare-worker.ts", import.meta.url).href,
-      // The worker is TypeScript like the rest: load it through tsx, whatever started this process.
-      execArgv: ["--import", "tsx"],
+      // Built (dist/), the worker is JavaScript beside this module; from the sources, it is TypeScript and
+      // loads through tsx, whatever started this process.
+      filename: new URL(COMPILED ? "./compare-worker.js" : "./compare-worker.ts", import.meta.url).href,
+      execArgv: COMPILED ? [] : ["--import", "tsx"],
       maxThreads: options.maxThreads ?? 1,
       minThreads: 0,
       idleTimeout: 30_000,

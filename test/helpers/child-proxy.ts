@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-/** The proxy running as its own process, as users run it (`tsx src/main.ts`). */
+/** The proxy running as its own process: from its sources through tsx, or built (`npm run build`'s main.js). */
 export interface ChildProxy {
   readonly process: ChildProcess;
   readonly url: string;
@@ -27,9 +27,13 @@ export async function runMain(args: string[], env: Record<string, string> = {}):
   return { code, stdout, stderr };
 }
 
-/** Starts the proxy on free ports and waits for its "proxy listening" log line. */
-export async function spawnProxy(configPath: string, env: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<ChildProxy> {
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/main.ts", "--config", configPath], {
+/**
+ * Starts the proxy on free ports and waits for its "proxy listening" log line. `entry` is the sources'
+ * src/main.ts (through tsx) unless it names a compiled main.js.
+ */
+export async function spawnProxy(configPath: string, env: Record<string, string> = {}, nodeArgs: readonly string[] = [], entry = "src/main.ts"): Promise<ChildProxy> {
+  const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : [];
+  const child = spawn(process.execPath, [...nodeArgs, ...loader, entry, "--config", configPath], {
     cwd: ROOT,
     env: { ...process.env, PORT: "0", HOST: "127.0.0.1", ADMIN_PORT: "0", LOG_LEVEL: "info", DATA_DIR: mkdtempSync(join(dirname(configPath), "data-")), ...env },
     stdio: ["ignore", "pipe", "pipe"],
