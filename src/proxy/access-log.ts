@@ -1,4 +1,4 @@
-import type { Logger } from "pino";
+import { pino, type Logger } from "pino";
 
 /** What one finished exchange tells the access log. */
 export interface AccessEntry {
@@ -39,38 +39,88 @@ export function traceIdOf(traceparent: string | undefined): string | undefined {
   return match && match[1] !== "0".repeat(32) ? match[1] : undefined;
 }
 
+/** Where pino writes a logger's lines, and the fields its child adds to each: reached through pino's exported symbols. */
+interface PinoInternals {
+  readonly destination: { write(chunk: string): unknown } | undefined;
+  readonly bindings: string | undefined;
+}
+
+function pinoInternals(log: Logger): PinoInternals {
+  const fields = log as unknown as Record<symbol, unknown>;
+  const destination = fields[pino.symbols.streamSym] as PinoInternals["destination"];
+  const bindings = fields[pino.symbols.chindingsSym];
+  return { destination: typeof destination?.write === "function" ? destination : undefined, bindings: typeof bindings === "string" ? bindings : undefined };
+}
+
+/** Batches written out when the process exits (a batch waits at most for the end of its event-loop turn). */
+const unflushed = new Set<() => void>();
+let exitHooked = false;
+
+/** A batch of lines is written at once past this many characters, without waiting for the turn to end. */
+const BATCH_CHARACTERS = 64 * 1024;
+
 /**
  * An access log on `logger` (pino, JSON lines), with Envoy-like fields: time, client, protocol, method, path (no query: it
  * may hold personal data), route, decision, backend, status, bytes, duration and upstream time in ms,
  * request id and trace id. `ratio()` is read per request, so a reload changes it at once.
+ *
+ * Each line is the one pino would write for `log.info(fields, "access")` (same fields, same order), built
+ * directly, and the lines of one event-loop turn go to pino's destination in one write: through pino, a
+ * line per request cost 1.7 × a pass-through request in instructions (its generic serialiser and a write
+ * per line). Lines are ordered among themselves; a batch may land after another log line of its turn.
  */
 export function createAccessLog(logger: Logger, ratio: () => number): AccessLog {
   const log = logger.child({ log: "access" });
+  const { destination, bindings } = pinoInternals(log);
+  let pending = "";
+  const flush = (): void => {
+    if (pending === "") return;
+    const lines = pending;
+    pending = "";
+    unflushed.delete(flush);
+    destination?.write(lines);
+  };
+  if (!exitHooked) {
+    exitHooked = true;
+    process.on("exit", () => {
+      for (const write of [...unflushed]) write();
+    });
+  }
   return {
     sampled() {
       const r = ratio();
       return r >= 1 || (r > 0 && Math.random() < r);
     },
     write(e) {
-      log.info(
-        {
-          method: e.method,
-          path: e.path,
-          client: e.client,
-          protocol: e.protocol,
-          route: e.route,
-          decision: e.decision,
-          backend: e.backend,
-          status: e.completed ? e.status : 0,
-          completed: e.completed,
-          bytes: e.bytes ?? null,
-          durationMs: Math.round(e.durationMs * 1000) / 1000,
-          upstreamMs: e.upstreamMs === undefined ? null : Math.round(e.upstreamMs * 1000) / 1000,
-          requestId: e.requestId,
-          traceId: traceIdOf(e.traceparent) ?? null,
-        },
-        "access",
-      );
+      if (!log.isLevelEnabled("info")) return;
+      const fields = accessFields(e);
+      if (!destination || bindings === undefined) return void log.info(fields, "access");
+      if (pending === "") {
+        unflushed.add(flush);
+        setImmediate(flush);
+      }
+      pending += `{"level":30,"time":${Date.now()}${bindings},${JSON.stringify(fields).slice(1, -1)},"msg":"access"}\n`;
+      if (pending.length >= BATCH_CHARACTERS) flush();
     },
+  };
+}
+
+/** The fields of one access line, in the order they are written. */
+function accessFields(e: AccessEntry) {
+  return {
+    method: e.method,
+    path: e.path,
+    client: e.client,
+    protocol: e.protocol,
+    route: e.route,
+    decision: e.decision,
+    backend: e.backend,
+    status: e.completed ? e.status : 0,
+    completed: e.completed,
+    bytes: e.bytes ?? null,
+    durationMs: Math.round(e.durationMs * 1000) / 1000,
+    upstreamMs: e.upstreamMs === undefined ? null : Math.round(e.upstreamMs * 1000) / 1000,
+    requestId: e.requestId,
+    traceId: traceIdOf(e.traceparent) ?? null,
   };
 }

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import { errors, type Dispatcher } from "undici";
 import type { RepeatedEvents } from "../log/repeated-events.ts";
@@ -13,7 +13,7 @@ import { endSpan, startUpstreamSpan } from "./tracing.ts";
 import { admit, release } from "./admission.ts";
 import type { Backend } from "./backend-pool.ts";
 import type { CircuitBreakers } from "./circuit-breaker.ts";
-import { clientResponseHeaders, headersForBackend } from "./headers.ts";
+import { clientResponseHead, headersForBackend, parseRawHeaders } from "./headers.ts";
 import { clientOf } from "../edge/client.ts";
 import { lingerOnClose } from "./linger.ts";
 import { bodyTooLarge, isClientBodyTimeout } from "./request-body.ts";
@@ -81,89 +81,96 @@ export interface Exchange {
 }
 
 /**
- * Starts the client's answer from the upstream's head; returns where its body goes: the client's
+ * Starts the client's answer from the upstream's raw head; returns where its body goes: the client's
  * response, or undefined when the answer is a 5xx about to be replayed (it is dropped).
  */
-function startAnswer(ex: Exchange, statusCode: number, headers: IncomingHttpHeaders): ServerResponse | undefined {
+function startAnswer(ex: Exchange, statusCode: number, rawHeaders: readonly Buffer[]): ServerResponse | undefined {
   if (ex.accessLog) ex.upstreamMs = performance.now() - ex.started;
-  const length = headers["content-length"];
-  ex.responseBytes = typeof length === "string" ? Number(length) : undefined;
   if (ex.spans) ex.spans.upstreamStatus = statusCode;
   if (ex.fallback && statusCode >= 500) {
     ex.replay = "status_5xx"; // nothing has reached the client yet: the monolith answers instead
     return undefined;
   }
-  const out = clientResponseHeaders(headers, ex.requestId, ex.servedBy, ex.setCookie);
+  const head = clientResponseHead(rawHeaders, ex.requestId, ex.servedBy, ex.setCookie);
+  ex.responseBytes = head.contentLength === undefined ? undefined : Number(head.contentLength);
   if (!ex.req.complete) {
     // The backend answers before the whole body arrived (it refused an upload, say): this connection
     // cannot be reused, and the rest of the body is drained after the answer so the client reads it.
     // (An HTTP/2 stream ends on its own, without touching the connection: see linger.ts.)
-    if (ex.req.httpVersionMajor !== 2) out.connection = "close";
+    if (ex.req.httpVersionMajor !== 2) head.headers.push("connection", "close");
     lingerOnClose(ex.req, ex.limits);
   }
-  ex.res.writeHead(statusCode, out);
-  ex.shadow?.primaryHead(statusCode, headers);
+  ex.res.writeHead(statusCode, head.headers);
+  ex.shadow?.primaryHead(statusCode, parseRawHeaders(rawHeaders));
   return ex.res;
 }
 
 /**
- * One attempt to get an exchange's answer from a backend: undici's dispatch handler, which writes the
+ * One attempt to get an exchange's answer from a backend: an undici dispatch handler, which writes the
  * answer to the client as it arrives and pauses the upstream while the client cannot take more.
+ *
+ * It speaks the handler interface undici's HTTP/1.1 client calls itself (onConnect, onHeaders with the
+ * raw head, onData, onComplete, onError). undici marks it deprecated in favour of onRequestStart and
+ * onResponse*, but it still calls this one, and reaches the newer one through an adapter that costs, per
+ * request, an adapter and a controller object and the head parsed into an object (twice: the trailers
+ * too), which the client's head is then rebuilt from. From the raw head, the client's is built in one pass.
  *
  * Why not `pool.stream` with an abort signal: its per-request machinery (a stream handler, an end-of-
  * stream watcher on the response, listeners, and the signal) made every exchange outlive two young-
- * generation collections, so that each one was copied twice and promoted; see the README's Performance
- * section. Here the attempt holds undici's controller, and the client's leaving aborts through it.
+ * generation collections, so that each one was copied twice and promoted; see docs/performance.md.
+ * Here the attempt holds undici's abort function, and the client's leaving aborts through it.
  */
 class UpstreamAttempt implements Dispatcher.DispatchHandler {
-  #controller: Dispatcher.DispatchController | undefined = undefined;
+  #abortUpstream: ((reason: Error) => void) | undefined = undefined;
   #sink: ServerResponse | undefined = undefined;
   /** Why the attempt was aborted before undici started it, if it was. */
   #abortedBefore: Error | undefined = undefined;
   /** The upstream's answer has ended, whole or not: nothing is left to abort. */
   #upstreamDone = false;
   #over = false;
-  #resume: (() => void) | undefined = undefined;
+  #resumeUpstream: (() => void) | undefined = undefined;
 
   constructor(readonly ex: Exchange) {}
 
   /** Aborts the attempt (the client left, or its request body failed): undici then reports the error. */
   abort(reason: Error): void {
     if (this.#upstreamDone) return;
-    if (this.#controller) this.#controller.abort(reason);
+    if (this.#abortUpstream) this.#abortUpstream(reason);
     else this.#abortedBefore ??= reason;
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
-    if (this.#abortedBefore) controller.abort(this.#abortedBefore);
+  onConnect(abort: (reason: Error) => void): void {
+    this.#abortUpstream = abort;
+    if (this.#abortedBefore) abort(this.#abortedBefore);
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
-    if (statusCode < 200) return; // an informational answer (103 Early Hints): the real one follows
-    this.#sink = startAnswer(this.ex, statusCode, headers);
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true; // an informational answer (103 Early Hints): the real one follows
+    this.#resumeUpstream = resume;
+    this.#sink = startAnswer(this.ex, statusCode, rawHeaders);
+    return true;
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  /** Returns false to pause the upstream while the client is slower than the backend. */
+  onData(chunk: Buffer): boolean {
     const sink = this.#sink;
-    if (!sink) return;
+    if (!sink) return true;
     // A shadowed exchange keeps a bounded copy of what the client is sent (no stream in between: a tee
-    // Writable per request cost more than the copy; see the README's Performance section).
+    // Writable per request cost more than the copy; see docs/performance.md).
     this.ex.shadow?.primaryChunk(chunk);
-    if (sink.write(chunk)) return;
-    // The client is slower than the backend: hold the backend until the client has taken this chunk.
-    controller.pause();
-    this.#resume ??= () => this.#controller?.resume();
-    sink.once("drain", this.#resume);
+    if (sink.write(chunk)) return true;
+    // Held until the client has taken this chunk.
+    sink.once("drain", this.#resumeUpstream as () => void);
+    return false;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     this.#upstreamDone = true;
     this.#sink?.end();
     this.#finish(null);
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  onError(error: Error): void {
     this.#upstreamDone = true;
     this.#finish(error); // the client's response is cut (or answered) by finished()
   }

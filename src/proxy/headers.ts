@@ -110,3 +110,57 @@ export function clientResponseHeaders(
   }
   return out;
 }
+
+/** The client's response head, from the backend's raw head: writeHead's flat name/value list, and its Content-Length. */
+export interface ClientHead {
+  /** `[name, value, name, value, …]`, names lower-cased, as `res.writeHead` takes them (repeated names kept apart). */
+  readonly headers: string[];
+  readonly contentLength: string | undefined;
+}
+
+/**
+ * `clientResponseHeaders` from undici's raw head (name and value Buffers, in order), without building the
+ * parsed object first: the names lower-cased, hop-by-hop ones and those the proxy sets itself dropped, and
+ * the proxy's own added.
+ */
+export function clientResponseHead(
+  raw: readonly Buffer[],
+  requestId: string,
+  servedBy: readonly [header: string, backend: string] | undefined,
+  setCookie: string | undefined,
+): ClientHead {
+  const headers: string[] = [];
+  const servedByName = servedBy?.[0].toLowerCase();
+  let connection: string | undefined;
+  let contentLength: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as Buffer).toString("latin1").toLowerCase();
+    const value = (raw[i + 1] as Buffer).toString("latin1");
+    if (HOP_BY_HOP.has(name)) {
+      if (name === "connection") connection = connection === undefined ? value : `${connection},${value}`;
+      continue;
+    }
+    // Set below, once: the backend's own would be a second value.
+    if (name === "x-request-id" || name === servedByName) continue;
+    if (name === "content-length") contentLength = value;
+    headers.push(name, value);
+  }
+  const extra = connectionTokens(connection);
+  const kept = extra ? headers.filter((_, i) => (i % 2 === 0 ? !extra.has(headers[i] as string) : !extra.has(headers[i - 1] as string))) : headers;
+  kept.push("x-request-id", requestId);
+  if (servedBy) kept.push(servedBy[0], servedBy[1]);
+  if (setCookie !== undefined) kept.push("set-cookie", setCookie);
+  return { headers: kept, contentLength };
+}
+
+/** A raw head as an object (names lower-cased, a repeated name's values in an array), as undici parses one. */
+export function parseRawHeaders(raw: readonly Buffer[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as Buffer).toString("latin1").toLowerCase();
+    const value = (raw[i + 1] as Buffer).toString("latin1");
+    const existing = out[name];
+    out[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  return out;
+}

@@ -61,6 +61,7 @@ describe("the template trie", () => {
       return `w${"abcdefghijklmnopqrstuvwxyz"[seed % 26]}${"abcdefghijklmnopqrstuvwxyz"[(seed >> 5) % 26]}${"abcdefghijklmnopqrstuvwxyz"[(seed >> 10) % 26]}`;
     };
     let overflow = 0;
+    let largest = 0;
     const templates = new Set<string>();
     for (let i = 0; i < 100_000; i++) {
       const depth = 1 + (i % 6);
@@ -68,8 +69,10 @@ describe("the template trie", () => {
       const template = trie.fold(path);
       if (template === undefined) overflow++;
       else if (i >= 90_000) templates.add(template);
-      expect(trie.size).toBeLessThanOrEqual(2_000);
+      // One expect per path cost most of this test's 5 s (vitest's default budget): the largest size, once.
+      largest = Math.max(largest, trie.size);
     }
+    expect(largest).toBeLessThanOrEqual(2_000);
     // Random words at every position collapse every position: once they have, one template per depth.
     expect([...templates].sort()).toEqual(["/:id", "/:id/:id2", "/:id/:id2/:id3", "/:id/:id2/:id3/:id4", "/:id/:id2/:id3/:id4/:id5", "/:id/:id2/:id3/:id4/:id5/:id6"]);
     expect(overflow).toBe(0);

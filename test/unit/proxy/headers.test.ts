@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
-import { clientResponseHeaders, headersForBackend, upstreamRequestHeaders } from "../../../src/proxy/headers.ts";
+import { clientResponseHead, clientResponseHeaders, headersForBackend, parseRawHeaders, upstreamRequestHeaders } from "../../../src/proxy/headers.ts";
 
 const info = { forwardedFor: "10.0.0.9", proto: "http" as const, host: "shop.example", requestId: "rid-1", upstreamHost: "catalog:8080" };
 
@@ -102,5 +102,36 @@ describe("headers on the way down", () => {
     expect(clientResponseHeaders({}, "r", undefined, "s=2")["set-cookie"]).toEqual(["s=2"]);
     const out = clientResponseHeaders({ "content-length": "3" }, "r", undefined);
     expect(out).toEqual({ "content-length": "3", "x-request-id": "r" });
+  });
+});
+
+/** A head as undici hands it over: names and values as Buffers, in order. */
+const raw = (...pairs: [string, string][]) => pairs.flatMap(([name, value]) => [Buffer.from(name, "latin1"), Buffer.from(value, "latin1")]);
+
+describe("the client's head from the backend's raw head", () => {
+  it("drops hop-by-hop and Connection-named headers in any case, keeps repeated names apart, adds the proxy's own", () => {
+    const head = clientResponseHead(
+      raw(["Connection", "X-Internal, keep-alive"], ["X-Internal", "1"], ["Keep-Alive", "timeout=4"], ["Transfer-Encoding", "chunked"], ["Content-Type", "application/json"], ["Set-Cookie", "a=1"], ["set-cookie", "b=2"]),
+      "rid-3",
+      ["x-served-by", "catalog"],
+      "strangler_id=abc; Path=/",
+    );
+    expect(head.headers).toEqual(["content-type", "application/json", "set-cookie", "a=1", "set-cookie", "b=2", "x-request-id", "rid-3", "x-served-by", "catalog", "set-cookie", "strangler_id=abc; Path=/"]);
+  });
+
+  it("replaces the backend's own request id and served-by header, whatever their case, and reads Content-Length", () => {
+    const head = clientResponseHead(raw(["X-Request-Id", "theirs"], ["X-Served-By", "spoofed"], ["Content-Length", "3"]), "ours", ["X-Served-By", "legacy"], undefined);
+    expect(head.headers).toEqual(["content-length", "3", "x-request-id", "ours", "X-Served-By", "legacy"]);
+    expect(head.contentLength).toBe("3");
+    expect(clientResponseHead(raw(["x-a", "1"]), "r", undefined, undefined)).toEqual({ headers: ["x-a", "1", "x-request-id", "r"], contentLength: undefined });
+  });
+
+  it("keeps a value's bytes as they came (latin1 both ways)", () => {
+    const head = clientResponseHead([Buffer.from("x-name"), Buffer.from([0x63, 0x61, 0x66, 0xe9])], "r", undefined, undefined);
+    expect(Buffer.from(head.headers[1] as string, "latin1")).toEqual(Buffer.from([0x63, 0x61, 0x66, 0xe9]));
+  });
+
+  it("parseRawHeaders gives the object undici would: lower-case names, a repeated name's values in order", () => {
+    expect(parseRawHeaders(raw(["Content-Type", "text/plain"], ["Set-Cookie", "a=1"], ["set-cookie", "b=2"], ["set-cookie", "c=3"]))).toEqual({ "content-type": "text/plain", "set-cookie": ["a=1", "b=2", "c=3"] });
   });
 });
