@@ -28,14 +28,16 @@
  * machine runs (on one busy run they counted 1.7 × the main thread; alone, an eighth of it).
  *
  *   npm run bench:instructions -- [--requests 3000] [--warmup-batch 1000] [--max-warmup 12000]
- *                                 [--nodes 24,20] [--only "ours pass-through,bare undici"]
+ *                                 [--nodes 24,20] [--only "ours pass-through,bare undici"] [--keep DIR]
+ *
+ * --keep DIR keeps each measured window's callgrind files there (one per thread), for callgrind_annotate.
  *
  * Needs Debian's valgrind and nginx: `npm run bench:instructions` installs them when missing
  * (scripts/ensure-bench-tools.sh). Node 24 comes from the npm registry (bench/runtimes.ts).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -51,6 +53,7 @@ const { values } = parseArgs({
     "max-warmup": { type: "string", default: "15000" },
     nodes: { type: "string" },
     only: { type: "string" },
+    keep: { type: "string" },
   },
 });
 const REQUESTS = Number(values.requests);
@@ -165,7 +168,7 @@ function callgrindControl(pid: number, ...args: string[]): void {
 }
 
 /** Zeroes the counters, runs `during`, dumps; returns the dump's instructions, all threads and the main one's. */
-async function countWindow(pid: number, outFile: string, during: () => Promise<void>): Promise<{ all: number; main: number; ms: number }> {
+async function countWindow(pid: number, outFile: string, during: () => Promise<void>, keepAs?: string): Promise<{ all: number; main: number; ms: number }> {
   const dir = join(outFile, "..");
   const before = new Set(readdirSync(dir));
   callgrindControl(pid, "--zero");
@@ -183,7 +186,8 @@ async function countWindow(pid: number, outFile: string, during: () => Promise<v
     const count = Number(/^summary: (\d+)/m.exec(text)?.[1] ?? 0);
     all += count;
     if (/^thread: 1$/m.test(text)) main += count;
-    rmSync(join(dir, dump));
+    if (keepAs) renameSync(join(dir, dump), `${keepAs}.thread-${/^thread: (\d+)$/m.exec(text)?.[1] ?? "?"}.callgrind`);
+    else rmSync(join(dir, dump));
   }
   return { all, main, ms };
 }
@@ -221,10 +225,16 @@ async function count(setup: Setup, runtime: Runtime, backends: Backends, dir: st
       if (Math.abs(perRequest - previous) < SETTLED * previous || warmup >= MAX_WARMUP) break;
       previous = perRequest;
     }
-    const loaded = await countWindow(pid, outFile, async () => {
-      await load(pool, REQUESTS);
-      await sleep(SETTLE_MS);
-    });
+    const keepAs = values.keep ? join(values.keep, label.replace(/\W+/g, "-")) : undefined;
+    const loaded = await countWindow(
+      pid,
+      outFile,
+      async () => {
+        await load(pool, REQUESTS);
+        await sleep(SETTLE_MS);
+      },
+      keepAs,
+    );
     const result = { setup: setup.name, runtime: setup === NGINX ? "C" : runtime.label, perRequest: loaded.main / REQUESTS, othersPerRequest: (loaded.all - loaded.main) / REQUESTS, warmup };
     console.log(
       `${label}: ${Math.round(result.perRequest)} instructions a request on the main thread (V8's helper threads ${Math.round(result.othersPerRequest)} more), after ${warmup} warm-up requests; window ${Math.round(loaded.ms)} ms`,

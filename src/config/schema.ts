@@ -487,8 +487,14 @@ export const configSchema = z
     guards: z.strictObject({ intervalMs: z.number().int().min(100).default(10_000) }).default({ intervalMs: 10_000 }),
     fleet: fleetSchema.prefault({}),
     map: mapSchema.prefault({}),
-    /** The access log: one JSON line (pino) per request in this share of them, 0–1. Default 0: off. */
-    accessLog: z.strictObject({ sampleRatio: z.number().min(0).max(1).default(0) }).prefault({}),
+    /** The access log: one JSON line (pino's format, on stdout) per request in this share of them, 0–1. Default 0: off. */
+    accessLog: z
+      .strictObject({
+        sampleRatio: z.number().min(0).max(1).default(0),
+        /** Lines of one event-loop turn wait to be written in one write; past this many bytes they are written at once. Default 64 KiB. */
+        maxBatchBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+      })
+      .prefault({}),
     servedByHeader: z
       .union([z.literal(false), z.string().regex(/^[a-z0-9-]+$/, "must be a lower-case header name")], { error: "must be a lower-case header name, or false for none" })
       .default("x-served-by"),

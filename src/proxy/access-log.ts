@@ -56,20 +56,17 @@ function pinoInternals(log: Logger): PinoInternals {
 const unflushed = new Set<() => void>();
 let exitHooked = false;
 
-/** A batch of lines is written at once past this many characters, without waiting for the turn to end. */
-const BATCH_CHARACTERS = 64 * 1024;
-
 /**
  * An access log on `logger` (pino, JSON lines), with Envoy-like fields: time, client, protocol, method, path (no query: it
  * may hold personal data), route, decision, backend, status, bytes, duration and upstream time in ms,
- * request id and trace id. `ratio()` is read per request, so a reload changes it at once.
+ * request id and trace id. `settings()` is read per request, so a reload changes the ratio at once.
  *
  * Each line is the one pino would write for `log.info(fields, "access")` (same fields, same order), built
  * directly, and the lines of one event-loop turn go to pino's destination in one write: through pino, a
  * line per request cost 1.7 × a pass-through request in instructions (its generic serialiser and a write
  * per line). Lines are ordered among themselves; a batch may land after another log line of its turn.
  */
-export function createAccessLog(logger: Logger, ratio: () => number): AccessLog {
+export function createAccessLog(logger: Logger, settings: () => { readonly sampleRatio: number; readonly maxBatchBytes: number }): AccessLog {
   const log = logger.child({ log: "access" });
   const { destination, bindings } = pinoInternals(log);
   let pending = "";
@@ -88,7 +85,7 @@ export function createAccessLog(logger: Logger, ratio: () => number): AccessLog 
   }
   return {
     sampled() {
-      const r = ratio();
+      const r = settings().sampleRatio;
       return r >= 1 || (r > 0 && Math.random() < r);
     },
     write(e) {
@@ -100,7 +97,8 @@ export function createAccessLog(logger: Logger, ratio: () => number): AccessLog 
         setImmediate(flush);
       }
       pending += `{"level":30,"time":${Date.now()}${bindings},${JSON.stringify(fields).slice(1, -1)},"msg":"access"}\n`;
-      if (pending.length >= BATCH_CHARACTERS) flush();
+      // Characters, not bytes: the same for the ASCII of nearly every line, and a bound all the same.
+      if (pending.length >= settings().maxBatchBytes) flush();
     },
   };
 }

@@ -82,7 +82,7 @@ export async function wireDataPlane(deps: DataPlaneDeps): Promise<DataPlaneWirin
     logger.warn({ backend, state }, "circuit breaker changed");
   });
   const events = createRepeatedEvents(logger);
-  const accessLog = createAccessLog(logger, () => live.config.accessLog.sampleRatio);
+  const accessLog = createAccessLog(logger, () => live.config.accessLog);
   const servers = createDataPlane({ state: live, decider, logger, metrics, shadows: deps.shadows, breakers, events, traffic: deps.traffic, accessLog });
   return {
     servers,

@@ -33,13 +33,14 @@ const entry = (over: Partial<AccessEntry> = {}): AccessEntry => ({
   ...over,
 });
 
+const SETTINGS = { sampleRatio: 1, maxBatchBytes: 64 * 1024 };
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 const withoutTime = (line: string) => line.replace(/"time":\d+/, '"time":0');
 
 describe("the access log's lines", () => {
   it("are the lines pino itself writes for the same fields, byte for byte but the time", async () => {
     const ours = capturingLogger();
-    createAccessLog(ours.logger, () => 1).write(entry());
+    createAccessLog(ours.logger, () => SETTINGS).write(entry());
     await nextTurn();
     const theirs = capturingLogger();
     theirs.logger.child({ log: "access" }).info(
@@ -53,7 +54,7 @@ describe("the access log's lines", () => {
 
   it("go out in one write per event-loop turn, in order; a cut exchange logs status 0", async () => {
     const { logger, writes } = capturingLogger();
-    const log = createAccessLog(logger, () => 1);
+    const log = createAccessLog(logger, () => SETTINGS);
     log.write(entry({ requestId: "r1" }));
     log.write(entry({ requestId: "r2", completed: false }));
     expect(writes).toEqual([]);
@@ -65,13 +66,13 @@ describe("the access log's lines", () => {
 
   it("are written at once past 64 KiB of waiting lines, and not at all when the level hides info", async () => {
     const { logger, writes } = capturingLogger();
-    const log = createAccessLog(logger, () => 1);
+    const log = createAccessLog(logger, () => SETTINGS);
     for (let i = 0; i < 400; i++) log.write(entry({ requestId: `r${i}` }));
     expect(writes.length).toBeGreaterThanOrEqual(1);
     await nextTurn();
     expect(writes.join("").trimEnd().split("\n")).toHaveLength(400);
     const quiet = capturingLogger("warn");
-    createAccessLog(quiet.logger, () => 1).write(entry());
+    createAccessLog(quiet.logger, () => SETTINGS).write(entry());
     await nextTurn();
     expect(quiet.writes).toEqual([]);
   });
