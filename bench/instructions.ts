@@ -14,20 +14,35 @@
  * ours shadowing every request (the two backends agree), and ours shadowing a service whose every answer
  * differs; and nginx (`daemon off; master_process off;`, one process), the C floor, counted once.
  *
- * For each setup: its process starts under callgrind (--separate-threads=yes) and is warmed up in counted
- * batches of --warmup-batch requests until two batches in a row agree to within 2% (V8 has then tiered
- * up what the requests run: a count taken after a fixed 1000 requests still held a fifth more in Node 20's
- * case); its counters are zeroed, --requests requests are sent (4 connections), the deferred work
- * (comparisons, evidence) is given 1.5 s, and the counters are dumped.
+ * For each setup: its process starts under callgrind (--separate-threads=yes) with the instrumentation off
+ * (valgrind then only translates, about a tenth of the time), is warmed up with --warmup requests (15000:
+ * while V8 tiers up, 1000-request batches swing from 150k to 780k instructions a request, and settle by
+ * 13–15k), the instrumentation is turned on, two batches of 1000 are counted and printed (informational:
+ * they differ by up to ±15%, as one holds a collection cycle and the other not); its counters are zeroed, --requests requests are sent (4
+ * connections), the deferred work (comparisons, evidence) is given 1.5 s, and the counters are dumped.
  *
- * The figure judged is the main thread's instructions over the requests: every request's JavaScript, its
- * parsing and its system calls' user-space side run there, and so do the garbage collections (checked:
- * --single-threaded-gc leaves the main thread's count where it was). V8's helper threads (background
- * compilation, concurrent marking, sweeping) are printed apart and not judged: valgrind runs one thread at
- * a time, so what they count depends on how it interleaves them, which depends on whatever else the
- * machine runs (on one busy run they counted 1.7 × the main thread; alone, an eighth of it).
+ * After the warm-up, the idle process's main thread is counted for 5 s (3 s after it): its timers (heartbeats, the
+ * guards' evaluations, flushes with nothing to flush) run by the clock, not by the requests, so a window
+ * that lasts longer (a busy machine, a slower setup) holds more of them. That base, at the idle rate over
+ * the window's length, is taken off (both figures are printed). What timers do for the requests (writing
+ * their evidence, the map's deltas) runs above the base and stays counted.
  *
- *   npm run bench:instructions -- [--requests 3000] [--warmup-batch 1000] [--max-warmup 12000]
+ * Every Node setup runs with V8's compilers on the main thread (--no-concurrent-recompilation
+ * --no-concurrent-sparkplug); its garbage collector keeps its helper threads, as in production. Valgrind
+ * runs one thread at a time, so with background compilation, when a hot function got optimised followed
+ * how valgrind interleaved the threads, which followed whatever else the machine ran: the same
+ * pass-through counted 186k, 212k and 255k a request on the main thread in runs beside other work. With
+ * the compilers on the main thread, the moment code is optimised depends only on the work done, and
+ * their cost falls in the warm-up. (V8's --single-threaded, collector included, was tried: its
+ * collections on one thread cost the proxy, whose heap is larger, twice what the helpers do, so it
+ * measured a different program.)
+ *
+ * The figure judged is the main thread's instructions over the requests, net of its idle base: every
+ * request's JavaScript, its parsing and its system calls' user-space side run there. The helper threads
+ * (the collector's marking and sweeping) are printed apart, not judged: what they count depends on how
+ * valgrind interleaves them (on a busy run they counted 1.7 × the main thread; alone, a third of it).
+ *
+ *   npm run bench:instructions -- [--requests 3000] [--warmup 15000]
  *                                 [--nodes 24,20] [--only "ours pass-through,bare undici"] [--keep DIR]
  *
  * --keep DIR keeps each measured window's callgrind files there (one per thread), for callgrind_annotate.
@@ -49,23 +64,24 @@ import { acceptingOn, freeLoopbackPort } from "./tcp.ts";
 const { values } = parseArgs({
   options: {
     requests: { type: "string", default: "3000" },
-    "warmup-batch": { type: "string", default: "1000" },
-    "max-warmup": { type: "string", default: "15000" },
+    warmup: { type: "string", default: "15000" },
     nodes: { type: "string" },
     only: { type: "string" },
     keep: { type: "string" },
   },
 });
 const REQUESTS = Number(values.requests);
-const WARMUP_BATCH = Number(values["warmup-batch"]);
-const MAX_WARMUP = Number(values["max-warmup"]);
+const WARMUP = Number(values.warmup);
+/** After the warm-up, two counted batches of this many requests show whether it was warm (printed). */
+const CHECK_BATCH = 1_000;
 const ownMajor = Number(process.versions.node.split(".")[0]);
 const MAJORS = (values.nodes ?? [24, ownMajor].join(",")).split(",").map(Number).filter((major, i, all) => all.indexOf(major) === i);
 const chosen = (name: string) => !values.only || values.only.split(",").map((x) => x.trim()).includes(name);
 /** Deferred work after the last answer (comparisons, evidence writes) is given this long inside the window. */
 const SETTLE_MS = 1_500;
-/** Two warm-up batches whose main-thread counts a request differ by less than this: warm. */
-const SETTLED = 0.02;
+/** The idle base is counted over this long, this long after the warm-up. */
+const IDLE_MS = 5_000;
+const IDLE_PAUSE_MS = 3_000;
 /** Startup under valgrind is slow: seconds for the compiled proxy, more on a busy machine. */
 const START_UNDER_CALLGRIND_MS = 5 * 60_000;
 // valgrind names its control pipes after $HOST; callgrind_control must see the same value to find them.
@@ -81,9 +97,13 @@ const NGINX_BINARY = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((path) => exists
 interface Counted {
   readonly setup: string;
   readonly runtime: string;
-  /** The main thread's instructions a request: the figure judged. */
+  /** The main thread's instructions a request, net of the idle process's over the window: the figure judged. */
   readonly perRequest: number;
-  /** V8's helper threads' instructions a request (not judged: they depend on how valgrind interleaves threads). */
+  /** The same before the idle base is taken off. */
+  readonly grossPerRequest: number;
+  /** The idle process's main thread, instructions a second (its timers: heartbeats, guards, flushes). */
+  readonly idlePerSecond: number;
+  /** The helper threads' instructions a request (the collector's; not judged). */
   readonly othersPerRequest: number;
   readonly warmup: number;
 }
@@ -110,11 +130,13 @@ const oursEnv = (backend: number, extra: Record<string, string>) => ({
   ...extra,
 });
 const isProxy = (line: Record<string, unknown>) => line.msg === "proxy listening";
+/** V8's compilers on the main thread (see above); the collector keeps its helpers. */
+const V8_COMPILE_ON_MAIN = ["--no-concurrent-recompilation", "--no-concurrent-sparkplug"];
 const ours =
   (extra: Record<string, string>, target: (b: Backends) => number = (b) => b.plain): Setup["start"] =>
   async (runtime, valgrind, backends) => {
     const env = { ...oursEnv(backends.plain, extra), TARGET_URL: `http://127.0.0.1:${target(backends)}`, ...HOST_ENV };
-    const proc = await startProcess(valgrind[0] as string, [...valgrind.slice(1), runtime.node, join(runtime.app, "dist/main.js"), "--config", "bench/routes.bench.ts"], env, isProxy, START_UNDER_CALLGRIND_MS);
+    const proc = await startProcess(valgrind[0] as string, [...valgrind.slice(1), runtime.node, ...V8_COMPILE_ON_MAIN, join(runtime.app, "dist/main.js"), "--config", "bench/routes.bench.ts"], env, isProxy, START_UNDER_CALLGRIND_MS);
     return { port: proc.ready.port as number, proc };
   };
 
@@ -123,7 +145,7 @@ const NODE_SETUPS: Setup[] = [
     name: "bare undici",
     async start(runtime, valgrind, backends) {
       const env = { TARGET: `http://127.0.0.1:${backends.plain}`, ...HOST_ENV };
-      const proc = await startProcess(valgrind[0] as string, [...valgrind.slice(1), runtime.node, join(runtime.app, "bench/bare-undici.js")], env, (line) => typeof line.port === "number", START_UNDER_CALLGRIND_MS);
+      const proc = await startProcess(valgrind[0] as string, [...valgrind.slice(1), runtime.node, ...V8_COMPILE_ON_MAIN, join(runtime.app, "bench/bare-undici.js")], env, (line) => typeof line.port === "number", START_UNDER_CALLGRIND_MS);
       return { port: proc.ready.port as number, proc };
     },
   },
@@ -211,20 +233,25 @@ async function count(setup: Setup, runtime: Runtime, backends: Backends, dir: st
   const label = `${setup.name} (${setup === NGINX ? "C" : runtime.label})`;
   const outFile = join(dir, label.replace(/\W+/g, "-"));
   console.log(`${label}: starting under callgrind…`);
-  const valgrind = ["valgrind", "--tool=callgrind", "--separate-threads=yes", `--callgrind-out-file=${outFile}`];
+  const valgrind = ["valgrind", "--tool=callgrind", "--separate-threads=yes", "--instr-atstart=no", `--callgrind-out-file=${outFile}`];
   const { port, proc } = await setup.start(runtime, valgrind, backends);
   const pid = proc.child.pid as number;
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 4 });
   try {
-    let warmup = 0;
-    let previous = Infinity;
-    for (;;) {
-      const batch = await countWindow(pid, outFile, () => load(pool, WARMUP_BATCH));
-      warmup += WARMUP_BATCH;
-      const perRequest = batch.main / WARMUP_BATCH;
-      if (Math.abs(perRequest - previous) < SETTLED * previous || warmup >= MAX_WARMUP) break;
-      previous = perRequest;
-    }
+    // Warmed up with callgrind's instrumentation off (valgrind only translates: a tenth of the time), then on.
+    await load(pool, WARMUP);
+    callgrindControl(pid, "--instr=on");
+    const batches: number[] = [];
+    for (let i = 0; i < 2; i++) batches.push((await countWindow(pid, outFile, () => load(pool, CHECK_BATCH))).main / CHECK_BATCH);
+    const [first, second] = batches as [number, number];
+    // Informational: a batch of 1000 holds a whole young-generation cycle or not, so two of them differ by
+    // up to ±15% at the same tier; the window's 3000 even that out.
+    console.log(`${label}: after ${WARMUP} warm-up requests, two batches of ${CHECK_BATCH}: ${Math.round(first)} and ${Math.round(second)} instructions a request on the main thread (${((second / first - 1) * 100).toFixed(0)}%)`);
+    // The idle base: what the main thread runs with no request (its timers), once the warm-up's deferred
+    // work is done.
+    await sleep(IDLE_PAUSE_MS);
+    const idle = await countWindow(pid, outFile, () => sleep(IDLE_MS));
+    const idlePerMs = idle.main / idle.ms;
     const keepAs = values.keep ? join(values.keep, label.replace(/\W+/g, "-")) : undefined;
     const loaded = await countWindow(
       pid,
@@ -235,9 +262,17 @@ async function count(setup: Setup, runtime: Runtime, backends: Backends, dir: st
       },
       keepAs,
     );
-    const result = { setup: setup.name, runtime: setup === NGINX ? "C" : runtime.label, perRequest: loaded.main / REQUESTS, othersPerRequest: (loaded.all - loaded.main) / REQUESTS, warmup };
+    const result = {
+      setup: setup.name,
+      runtime: setup === NGINX ? "C" : runtime.label,
+      perRequest: (loaded.main - idlePerMs * loaded.ms) / REQUESTS,
+      grossPerRequest: loaded.main / REQUESTS,
+      idlePerSecond: idlePerMs * 1000,
+      othersPerRequest: (loaded.all - loaded.main) / REQUESTS,
+      warmup: WARMUP + 2 * CHECK_BATCH,
+    };
     console.log(
-      `${label}: ${Math.round(result.perRequest)} instructions a request on the main thread (V8's helper threads ${Math.round(result.othersPerRequest)} more), after ${warmup} warm-up requests; window ${Math.round(loaded.ms)} ms`,
+      `${label}: ${Math.round(result.perRequest)} instructions a request on the main thread net of its idle base (${Math.round(result.grossPerRequest)} gross; idle ${(result.idlePerSecond / 1e6).toFixed(2)} M/s over the ${Math.round(loaded.ms)} ms window; helper threads ${Math.round(result.othersPerRequest)} more a request)`,
     );
     return result;
   } finally {
@@ -265,11 +300,11 @@ try {
 
 const find = (setup: string, runtime: string) => results.find((r) => r.setup === setup && r.runtime === runtime)?.perRequest;
 const nginx = find("nginx", "C");
-console.log("\n| setup | runtime | instructions / request (main thread) | × bare undici | × nginx | helper threads / request (not judged) |\n| --- | --- | ---: | ---: | ---: | ---: |");
+console.log("\n| setup | runtime | instructions / request (main thread, net) | gross | idle base, M/s | × bare undici | × nginx | helper threads / request (not judged) |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const r of results) {
   const bare = find("bare undici", r.runtime);
   console.log(
-    `| ${r.setup} | ${r.runtime} | ${Math.round(r.perRequest)} | ${bare ? (r.perRequest / bare).toFixed(2) : "-"} | ${nginx ? (r.perRequest / nginx).toFixed(2) : "-"} | ${Math.round(r.othersPerRequest)} |`,
+    `| ${r.setup} | ${r.runtime} | ${Math.round(r.perRequest)} | ${Math.round(r.grossPerRequest)} | ${(r.idlePerSecond / 1e6).toFixed(2)} | ${bare ? (r.perRequest / bare).toFixed(2) : "-"} | ${nginx ? (r.perRequest / nginx).toFixed(2) : "-"} | ${Math.round(r.othersPerRequest)} |`,
   );
 }
 

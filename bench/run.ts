@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the proxy's cost per request beside its baselines, measured in one run.
  *
- * On 127.0.0.1: fixed backends (node:http, 1 KB JSON, keep-alive) and every setup started at once and
+ * The proxy and the bare baselines run compiled (`npm run build`'s output, bench/runtimes.ts), as in
+ * production. On 127.0.0.1: fixed backends (node:http, 1 KB JSON, keep-alive) and every setup started at once and
  * warmed up; then autocannon drives one setup at a time at a fixed concurrency, in slices of --duration
  * seconds, the setups taking turns over --rounds rounds (the order turning each round). For each: req/s,
  * p50, p99 and the proxy's CPU per request (medians of its slices; CPU is its own utime + stime from
@@ -27,6 +28,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { connect } from "node:net";
 import autocannon from "autocannon";
+import { prepareRuntime } from "./runtimes.ts";
 import pg from "pg";
 import { postgresBinDir, POSTGRES_MISSING, startTempPostgres, type TempPostgres } from "../scripts/temp-postgres.ts";
 import { steadyLoad, type SteadyResult } from "./steady-load.ts";
@@ -68,6 +70,8 @@ mkdirSync(RESULTS, { recursive: true });
 
 const node = process.execPath;
 const tsx = ["--import", "tsx"];
+// The proxy and the bare baselines run compiled, as production runs (npm run build; bench/runtimes.ts).
+const runtime = prepareRuntime(Number(process.versions.node.split(".")[0]));
 const isPort = (line: Record<string, unknown>) => typeof line.port === "number";
 const isProxy = (line: Record<string, unknown>) => line.msg === "proxy listening";
 
@@ -176,7 +180,7 @@ function ours(extraEnv: Record<string, string>, extraArgs: string[] = [], target
     const { legacy } = backends;
     const target = targetOf(backends);
     const data = mkdtempSync(join(tmpdir(), "strangler-bench-"));
-    const proc = await startProcess(node, [...profiling(), ...nodeFlags, ...tsx, "src/main.ts", "--config", "bench/routes.bench.ts", ...extraArgs], {
+    const proc = await startProcess(node, [...profiling(), ...nodeFlags, join(runtime.app, "dist/main.js"), "--config", "bench/routes.bench.ts", ...extraArgs], {
       PORT: "0",
       HOST: "127.0.0.1",
       ADMIN_PORT: "0",
@@ -193,7 +197,7 @@ function ours(extraEnv: Record<string, string>, extraArgs: string[] = [], target
 
 function bareUndici(): Setup["start"] {
   return async ({ legacy }) => {
-    const proc = await startProcess(node, [...profiling(), ...tsx, "bench/bare-undici.ts"], { TARGET: `http://127.0.0.1:${legacy}` }, isPort);
+    const proc = await startProcess(node, [...profiling(), join(runtime.app, "bench/bare-undici.js")], { TARGET: `http://127.0.0.1:${legacy}` }, isPort);
     return { port: proc.ready.port as number, proc, stop: () => proc.stop() };
   };
 }
@@ -288,7 +292,7 @@ const SETUPS: Setup[] = [
     description: "the design card's engine: an http-proxy (http-proxy-3) pass-through with a keep-alive agent",
     path: "/bench/items/1",
     start: async ({ legacy }) => {
-      const proc = await startProcess(node, [...profiling(), ...tsx, "bench/bare-http-proxy.ts"], { TARGET: `http://127.0.0.1:${legacy}` }, isPort);
+      const proc = await startProcess(node, [...profiling(), join(runtime.app, "bench/bare-http-proxy.js")], { TARGET: `http://127.0.0.1:${legacy}` }, isPort);
       return { port: proc.ready.port as number, proc, stop: () => proc.stop() };
     },
   },

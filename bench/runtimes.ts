@@ -58,10 +58,10 @@ function productionModules(node: string, major: number, into: string): void {
   writeFileSync(stamp, hash);
 }
 
-/** The bench's small programs (bare undici) as JavaScript, so that no setup runs through a loader. */
+/** The bench's small programs (bare undici, bare http-proxy) as JavaScript, so that no setup runs through a loader. */
 function transpileBenchPrograms(app: string): void {
   mkdirSync(join(app, "bench"), { recursive: true });
-  for (const name of ["bare-undici"]) {
+  for (const name of ["bare-undici", "bare-http-proxy"]) {
     const source = readFileSync(join(ROOT, "bench", `${name}.ts`), "utf8");
     const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } });
     writeFileSync(join(app, "bench", `${name}.js`), outputText);

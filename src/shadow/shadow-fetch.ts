@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { Span } from "@opentelemetry/api";
 import { errors, type Dispatcher } from "undici";
 import { endSpan } from "../proxy/tracing.ts";
+import { parseRawHeaders } from "../proxy/headers.ts";
 import { classifyUpstreamError } from "../proxy/upstream-error.ts";
 import type { BoundedCapture } from "./bounded-capture.ts";
 import type { CapturedResponse, ComparedSide } from "./compare-exchange.ts";
@@ -48,10 +49,12 @@ export class CapturedAnswer implements CapturedResponse {
  *
  * Why not `pool.request` with an AbortController and `for await` over its body: the controller, its
  * signal's listeners, the body stream and a promise per chunk made a shadowed request cost well over
- * twice a pass-through one in `npm run bench`; this is the same exchange without them.
+ * twice a pass-through one in `npm run bench`; this is the same exchange without them. It speaks the
+ * handler interface undici's client calls itself (onConnect, onHeaders with the raw head, onData,
+ * onComplete, onError), as the data plane's upstream attempt does (see forward.ts for why).
  */
 export class ShadowFetch implements Dispatcher.DispatchHandler {
-  #controller: Dispatcher.DispatchController | undefined = undefined;
+  #abortUpstream: ((reason: Error) => void) | undefined = undefined;
   #abandoned = false;
   /** The capture filled up (or the budget ran out): the answer is kept as far as it went. */
   #stopped = false;
@@ -69,35 +72,38 @@ export class ShadowFetch implements Dispatcher.DispatchHandler {
   /** Abandons the exchange: it settles as "aborted". */
   abort(): void {
     this.#abandoned = true;
-    this.#controller?.abort(new errors.RequestAbortedError("shadow session abandoned"));
+    this.#abortUpstream?.(new errors.RequestAbortedError("shadow session abandoned"));
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
-    if (this.#abandoned) controller.abort(new errors.RequestAbortedError("shadow session abandoned"));
+  onConnect(abort: (reason: Error) => void): void {
+    this.#abortUpstream = abort;
+    if (this.#abandoned) abort(new errors.RequestAbortedError("shadow session abandoned"));
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
-    if (statusCode < 200) return; // informational: the real answer follows
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    if (statusCode < 200) return true; // informational: the real answer follows
+    const headers = parseRawHeaders(rawHeaders);
     this.#head = { status: statusCode, headers };
     this.capture.expect(Number(headers["content-length"] ?? 0));
+    return true;
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#stopped) return;
+  onData(chunk: Buffer): boolean {
+    if (this.#stopped) return true;
     this.capture.add(chunk);
     if (this.capture.truncated || this.capture.overBudget) {
       this.#stopped = true;
       this.#succeed(); // what was read is the answer; the rest is not read
-      controller.abort(new errors.RequestAbortedError("shadow capture full"));
+      this.#abortUpstream?.(new errors.RequestAbortedError("shadow capture full"));
     }
+    return true;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     this.#succeed();
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  onError(error: Error): void {
     if (this.#settled) return;
     this.#settled = true;
     this.capture.release();
