@@ -50,16 +50,15 @@
  * Needs Debian's valgrind and nginx: `npm run bench:instructions` installs them when missing
  * (scripts/ensure-bench-tools.sh). Node 24 comes from the npm registry (bench/runtimes.ts).
  */
-import { spawn, spawnSync } from "node:child_process";
-import { once } from "node:events";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
 import { ROOT, startProcess, type Started } from "./processes.ts";
 import { prepareRuntime, type Runtime } from "./runtimes.ts";
-import { acceptingOn, freeLoopbackPort } from "./tcp.ts";
+import { NGINX_BINARY, startNginx } from "./nginx.ts";
 
 const { values } = parseArgs({
   options: {
@@ -92,7 +91,6 @@ if (spawnSync("valgrind", ["--version"]).status !== 0) {
   console.error("valgrind is not installed: npm run bench:instructions installs it (scripts/ensure-bench-tools.sh), or apt-get install -y valgrind");
   process.exit(1);
 }
-const NGINX_BINARY = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((path) => existsSync(path));
 
 interface Counted {
   readonly setup: string;
@@ -158,31 +156,8 @@ const NODE_SETUPS: Setup[] = [
 /** nginx as one process (no master, no daemon) proxying with upstream keep-alive, as `npm run bench` runs it. */
 const NGINX: Setup = {
   name: "nginx",
-  async start(_runtime, valgrind, backends) {
-    const dir = mkdtempSync(join(tmpdir(), "strangler-instructions-nginx-"));
-    const port = await freeLoopbackPort();
-    writeFileSync(
-      join(dir, "nginx.conf"),
-      `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
-events { worker_connections 4096; }
-http { access_log off; upstream backend { server 127.0.0.1:${backends.plain}; keepalive 128; }
-  server { listen 127.0.0.1:${port}; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
-`,
-    );
-    const child = spawn(valgrind[0] as string, [...valgrind.slice(1), NGINX_BINARY as string, "-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off; master_process off;"], { env: { ...process.env, ...HOST_ENV }, stdio: "ignore" });
-    await acceptingOn(port, START_UNDER_CALLGRIND_MS);
-    const proc: Started = {
-      child,
-      ready: {},
-      async stop() {
-        const exited = once(child, "exit");
-        child.kill("SIGTERM");
-        await exited;
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-    return { port, proc };
-  },
+  start: (_runtime, valgrind, backends) =>
+    startNginx({ backendPort: backends.plain, singleProcess: true, wrapper: valgrind, env: HOST_ENV, startTimeoutMs: START_UNDER_CALLGRIND_MS }),
 };
 
 function callgrindControl(pid: number, ...args: string[]): void {

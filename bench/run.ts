@@ -24,10 +24,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { execFileSync, spawn } from "node:child_process";
-import { once } from "node:events";
-import { connect } from "node:net";
 import autocannon from "autocannon";
+import { NGINX_BINARY, startNginx } from "./nginx.ts";
 import { prepareRuntime } from "./runtimes.ts";
 import pg from "pg";
 import { postgresBinDir, POSTGRES_MISSING, startTempPostgres, type TempPostgres } from "../scripts/temp-postgres.ts";
@@ -222,56 +220,12 @@ function oursWithTls(): Setup["start"] {
   };
 }
 
-/** Resolves once something accepts TCP connections on the port (nginx prints nothing when it starts). */
-async function accepting(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, "127.0.0.1", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** nginx as a reverse proxy with upstream keep-alive: plain, or terminating TLS (and HTTP/2 with `http2`). */
 function nginxStart(options: { readonly tls?: boolean; readonly http2?: boolean } = {}): Setup["start"] {
   return async ({ legacy }) => {
-    let binary: string;
-    try {
-      binary = execFileSync("sh", ["-c", "command -v nginx"], { encoding: "utf8" }).trim();
-    } catch {
-      return "nginx is not installed (apt-get install -y nginx to include it)";
-    }
-    const dir = mkdtempSync(join(tmpdir(), "strangler-bench-nginx-"));
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const files = options.tls ? certificateFiles() : undefined;
-    const listen = files
-      ? `listen 127.0.0.1:${port} ssl${options.http2 ? " http2" : ""}; ssl_certificate ${files.cert}; ssl_certificate_key ${files.key}; ssl_protocols TLSv1.2 TLSv1.3;`
-      : `listen 127.0.0.1:${port};`;
-    writeFileSync(
-      join(dir, "nginx.conf"),
-      `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
-events { worker_connections 4096; }
-http { access_log off; upstream backend { server 127.0.0.1:${legacy}; keepalive 128; }
-  server { ${listen} location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
-`,
-    );
-    const child = spawn(binary, ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: "ignore" });
-    const started: Started = {
-      child,
-      ready: {},
-      async stop() {
-        const exited = once(child, "exit");
-        child.kill("SIGTERM");
-        await exited;
-      },
-    };
-    await accepting(port);
-    return { port, proc: started, stop: () => started.stop() };
+    if (!NGINX_BINARY) return "nginx is not installed (npm run bench installs it first: scripts/ensure-bench-tools.sh)";
+    const { port, proc } = await startNginx({ backendPort: legacy, tls: options.tls ? certificateFiles() : undefined, http2: options.http2 });
+    return { port, proc, stop: () => proc.stop() };
   };
 }
 
