@@ -5,7 +5,7 @@
  *
  * Why instructions: on these shared 2-core machines one program's CPU time against another's moves more
  * between runs than the targets' margins. Callgrind counts the instructions a process executes, whatever
- * else the machine does: two runs of the same code agree to within a percent or two. It does not see what
+ * else the machine does: runs of the same code agree to ±0.2% (nginx) and ±3% (bare undici). It does not see what
  * the kernel does for a system call, nor memory stalls: the time bench (`npm run bench`) stays the judge
  * of throughput, latency and memory.
  *
@@ -18,11 +18,13 @@
  * (valgrind then only translates, about a tenth of the time), is warmed up with --warmup requests (15000:
  * while V8 tiers up, 1000-request batches swing from 150k to 780k instructions a request, and settle by
  * 13–15k), the instrumentation is turned on, two batches of 1000 are counted and printed (informational:
- * they differ by up to ±15%, as one holds a collection cycle and the other not); its counters are zeroed, --requests requests are sent (4
- * connections), the deferred work (comparisons, evidence) is given 1.5 s, and the counters are dumped.
+ * they differ by up to ±15%, as one holds a collection cycle and the other not); its counters are
+ * zeroed, --requests requests are sent (4 connections), the deferred work (comparisons, evidence) is
+ * given 1.5 s, and the counters are dumped.
  *
- * After the warm-up, the idle process's main thread is counted for 5 s (3 s after it): its timers (heartbeats, the
- * guards' evaluations, flushes with nothing to flush) run by the clock, not by the requests, so a window
+ * After the warm-up, the idle process's main thread is counted for 5 s (3 s after it): its timers
+ * (heartbeats, the guards' evaluations, flushes with nothing to flush) run by the clock, not by the
+ * requests, so a window
  * that lasts longer (a busy machine, a slower setup) holds more of them. That base, at the idle rate over
  * the window's length, is taken off (both figures are printed). What timers do for the requests (writing
  * their evidence, the map's deltas) runs above the base and stays counted.
