@@ -3,12 +3,13 @@
  * terminating TLS (and HTTP/2), in a temp prefix, on a free loopback port, as one worker process.
  */
 import { spawn } from "node:child_process";
+import { connect } from "node:net";
 import { once } from "node:events";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Started } from "./processes.ts";
-import { acceptingOn, freeLoopbackPort } from "./tcp.ts";
+import { freePort } from "../scripts/free-port.ts";
 
 /** Debian puts nginx in /usr/sbin, which a user's PATH may lack. */
 export const NGINX_BINARY = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((path) => existsSync(path));
@@ -31,7 +32,7 @@ export interface NginxOptions {
 export async function startNginx(options: NginxOptions): Promise<{ port: number; proc: Started }> {
   if (!NGINX_BINARY) throw new Error("nginx is not installed (npm run bench installs it: scripts/ensure-bench-tools.sh)");
   const dir = mkdtempSync(join(tmpdir(), "strangler-bench-nginx-"));
-  const port = await freeLoopbackPort();
+  const port = await freePort();
   const tls = options.tls;
   const listen = tls
     ? `listen 127.0.0.1:${port} ssl${options.http2 ? " http2" : ""}; ssl_certificate ${tls.cert}; ssl_certificate_key ${tls.key}; ssl_protocols TLSv1.2 TLSv1.3;`
@@ -67,4 +68,21 @@ http { access_log off; upstream backend { server 127.0.0.1:${options.backendPort
     throw error;
   }
   return { port, proc };
+}
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:`port` (nginx prints nothing when it starts); throws after `timeoutMs`. */
+async function acceptingOn(port: number, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing accepted connections on 127.0.0.1:${port} within ${timeoutMs / 1000} s`);
 }
