@@ -382,6 +382,8 @@ export const shadowingSchema = z.strictObject({
   maxDecodedBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
   /** Comparison results waiting to be written to SQLite; beyond it they are dropped and logged. Default 5000. */
   maxQueuedEvidence: z.number().int().min(1).default(5_000),
+  /** How often queued comparison results are written to the store (one transaction a tick). Read at start-up. Default 200 ms. */
+  evidenceFlushMs: z.number().int().min(10).max(60_000).default(200),
   /** Example pairs kept per divergence signature. Default 5. */
   examplesPerSignature: z.number().int().min(1).max(100).default(5),
   /**

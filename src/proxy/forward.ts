@@ -13,7 +13,7 @@ import { endSpan, startUpstreamSpan } from "./tracing.ts";
 import { admit, release } from "./admission.ts";
 import type { Backend } from "./backend-pool.ts";
 import type { CircuitBreakers } from "./circuit-breaker.ts";
-import { clientResponseHead, headersForBackend, parseRawHeaders } from "./headers.ts";
+import { clientResponseHead, headersForBackend } from "./headers.ts";
 import { clientOf } from "../edge/client.ts";
 import { lingerOnClose } from "./linger.ts";
 import { bodyTooLarge, isClientBodyTimeout } from "./request-body.ts";
@@ -91,7 +91,8 @@ function startAnswer(ex: Exchange, statusCode: number, rawHeaders: readonly Buff
     ex.replay = "status_5xx"; // nothing has reached the client yet: the monolith answers instead
     return undefined;
   }
-  const head = clientResponseHead(rawHeaders, ex.requestId, ex.servedBy, ex.setCookie);
+  const whole: Record<string, string | string[]> | undefined = ex.shadow ? {} : undefined;
+  const head = clientResponseHead(rawHeaders, ex.requestId, ex.servedBy, ex.setCookie, whole);
   ex.responseBytes = head.contentLength === undefined ? undefined : Number(head.contentLength);
   if (!ex.req.complete) {
     // The backend answers before the whole body arrived (it refused an upload, say): this connection
@@ -101,7 +102,7 @@ function startAnswer(ex: Exchange, statusCode: number, rawHeaders: readonly Buff
     lingerOnClose(ex.req, ex.limits);
   }
   ex.res.writeHead(statusCode, head.headers);
-  ex.shadow?.primaryHead(statusCode, parseRawHeaders(rawHeaders));
+  if (whole) ex.shadow?.primaryHead(statusCode, whole);
   return ex.res;
 }
 

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import { clientOf } from "../edge/client.ts";
+import { lowerCasedHeaderName } from "./header-names.ts";
 
 /** Headers that describe one connection, never forwarded either way (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set([
@@ -39,7 +40,7 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
   if (value === undefined) return undefined;
   // The commonest value by far (every keep-alive backend sends it) names nothing to strip: no arrays, no set.
   // Stryker disable next-line all: equivalent — the general path below returns undefined for it as well
-  if (typeof value === "string" && value.length === 10 && value.toLowerCase() === "keep-alive") return undefined;
+  if (typeof value === "string" && value.length === 10 && (value === "keep-alive" || value.toLowerCase() === "keep-alive")) return undefined;
   const joined = Array.isArray(value) ? value.join(",") : value;
   // RFC 9110 §7.6.1: every field a connection option names goes, "close" included. The filter and the
   // size test only spare a set for the commonest value.
@@ -111,6 +112,17 @@ export function clientResponseHeaders(
   return out;
 }
 
+/** The served-by header's name, lower-cased once per configured name rather than once per answer. */
+let servedByConfigured: string | undefined;
+let servedByLowerCased = "";
+function lowerCasedServedBy(name: string): string {
+  if (name !== servedByConfigured) {
+    servedByConfigured = name;
+    servedByLowerCased = name.toLowerCase();
+  }
+  return servedByLowerCased;
+}
+
 /** The client's response head, from the backend's raw head: writeHead's flat name/value list, and its Content-Length. */
 export interface ClientHead {
   /** `[name, value, name, value, …]`, names lower-cased, as `res.writeHead` takes them (repeated names kept apart). */
@@ -121,21 +133,24 @@ export interface ClientHead {
 /**
  * `clientResponseHeaders` from undici's raw head (name and value Buffers, in order), without building the
  * parsed object first: the names lower-cased, hop-by-hop ones and those the proxy sets itself dropped, and
- * the proxy's own added.
+ * the proxy's own added. `whole`, when given, also receives every header as `parseRawHeaders` would
+ * give it (a shadowed answer's head, for its comparison), from the same pass.
  */
 export function clientResponseHead(
   raw: readonly Buffer[],
   requestId: string,
   servedBy: readonly [header: string, backend: string] | undefined,
   setCookie: string | undefined,
+  whole?: Record<string, string | string[]>,
 ): ClientHead {
   const headers: string[] = [];
-  const servedByName = servedBy?.[0].toLowerCase();
+  const servedByName = servedBy === undefined ? undefined : lowerCasedServedBy(servedBy[0]);
   let connection: string | undefined;
   let contentLength: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as Buffer).toString("latin1").toLowerCase();
+    const name = lowerCasedHeaderName(raw[i] as Buffer);
     const value = (raw[i + 1] as Buffer).toString("latin1");
+    if (whole) addHeader(whole, name, value);
     if (HOP_BY_HOP.has(name)) {
       if (name === "connection") connection = connection === undefined ? value : `${connection},${value}`;
       continue;
@@ -153,14 +168,14 @@ export function clientResponseHead(
   return { headers: kept, contentLength };
 }
 
+function addHeader(out: Record<string, string | string[]>, name: string, value: string): void {
+  const existing = out[name];
+  out[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+}
+
 /** A raw head as an object (names lower-cased, a repeated name's values in an array), as undici parses one. */
 export function parseRawHeaders(raw: readonly Buffer[]): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as Buffer).toString("latin1").toLowerCase();
-    const value = (raw[i + 1] as Buffer).toString("latin1");
-    const existing = out[name];
-    out[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
-  }
+  for (let i = 0; i < raw.length; i += 2) addHeader(out, lowerCasedHeaderName(raw[i] as Buffer), (raw[i + 1] as Buffer).toString("latin1"));
   return out;
 }

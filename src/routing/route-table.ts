@@ -100,19 +100,27 @@ export function buildRouteTable(configs: readonly RouteConfig[]): RouteTable {
   };
   sortAll(root);
 
-  function search(node: TrieNode, segments: readonly string[], i: number, method: string, headers: IncomingHttpHeaders): CompiledRoute | undefined {
-    if (i === segments.length) {
+  /**
+   * The best route under `node` for the rest of `path`, whose next segment follows the '/' at `slash`
+   * (-1: no segment left). The path is walked in place: splitting it made an array and a string per
+   * segment on every request, where only the segments a node looks up need one.
+   */
+  function search(node: TrieNode, path: string, slash: number, method: string, headers: IncomingHttpHeaders): CompiledRoute | undefined {
+    if (slash === -1) {
       return firstAccepting(node.exact, method, headers) ?? firstAccepting(node.rest, method, headers);
     }
-    const segment = segments[i] as string;
-    const literal = node.literals.get(segment);
-    if (literal) {
-      const found = search(literal, segments, i + 1, method, headers);
-      if (found) return found;
-    }
-    if (node.param && segment !== "") {
-      const found = search(node.param, segments, i + 1, method, headers);
-      if (found) return found;
+    if (node.literals.size > 0 || node.param) {
+      const next = path.indexOf("/", slash + 1);
+      const segment = next === -1 ? path.slice(slash + 1) : path.slice(slash + 1, next);
+      const literal = node.literals.get(segment);
+      if (literal) {
+        const found = search(literal, path, next, method, headers);
+        if (found) return found;
+      }
+      if (node.param && segment !== "") {
+        const found = search(node.param, path, next, method, headers);
+        if (found) return found;
+      }
     }
     // Stryker disable next-line ConditionalExpression,EqualityOperator: a fast path — firstAccepting of no routes is undefined too
     return node.rest.length > 0 ? firstAccepting(node.rest, method, headers) : undefined;
@@ -121,8 +129,8 @@ export function buildRouteTable(configs: readonly RouteConfig[]): RouteTable {
   return {
     routes,
     match(method, path, headers) {
-      // `path` is normalised and starts with "/"; "/a/b" → ["a", "b"], "/" → [""].
-      return search(root, path.slice(1).split("/"), 0, method, headers);
+      // `path` is normalised and starts with "/": its segments follow each '/' ("/" has one, empty).
+      return search(root, path, 0, method, headers);
     },
   };
 }

@@ -116,15 +116,15 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
  * Compares two answers to the same request: transport errors, then status, then the chosen headers,
  * then the body (JSON structurally after decoding gzip/br/deflate; anything else as normalised text).
  * `left` is the legacy side, `right` the target side. Pure and synchronous: run it in a worker for
- * large bodies.
+ * large bodies. `renderExample` false leaves out the example of a diverging pair (the caller renders its own).
  */
-export function compareExchange(request: ComparisonRequest): ComparisonResult {
+export function compareExchange(request: ComparisonRequest, renderExample = true): ComparisonResult {
   let result = compareSides(request);
   if (request.noise) {
     const first = request.noise.side === "left" ? request.left : request.right;
     result = { ...result, noise: compareSides({ left: first, right: request.noise.again, headers: request.headers, rules: request.rules, maxDecodedBytes: request.maxDecodedBytes, identicalBodies: request.identicalBodies }) };
   }
-  if (!request.example || result.outcome === "match") return result;
+  if (!renderExample || !request.example || result.outcome === "match") return result;
   const { redactFields, maxBytes } = request.example;
   const maxDecoded = request.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES;
   return { ...result, example: { left: exampleText(request.left, redactFields, maxBytes, maxDecoded), right: exampleText(request.right, redactFields, maxBytes, maxDecoded) } };
@@ -175,8 +175,11 @@ function compareSides(request: ComparisonRequest): ComparisonResult {
   }
   const differences: Difference[] = [];
   for (const name of request.headers) {
-    const ha = normalizeHeader(name, header(a, name));
-    const hb = normalizeHeader(name, header(b, name));
+    const rawA = header(a, name);
+    const rawB = header(b, name);
+    if (rawA === rawB) continue; // the same text (the common case) normalises the same: no regex, no copies
+    const ha = normalizeHeader(name, rawA);
+    const hb = normalizeHeader(name, rawB);
     if (ha === hb) continue;
     const kind = ha === undefined ? "added" : hb === undefined ? "removed" : "changed";
     differences.push({ path: `header:${name}`, kind, ...(ha !== undefined ? { left: ha } : {}), ...(hb !== undefined ? { right: hb } : {}) });

@@ -92,7 +92,8 @@ export function createComparer(options: ComparerOptions = {}): Comparer {
     for (const small of due) {
       pending--;
       try {
-        small.resolve(compareExchange({ ...small.request, example: undefined }));
+        // No example rendered here: the session renders one only if the evidence writer keeps it.
+        small.resolve(compareExchange(small.request, false));
       } catch (error) {
         small.reject(error as Error);
       }

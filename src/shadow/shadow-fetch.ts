@@ -18,6 +18,11 @@ export interface FetchedSide {
   readonly capture?: Capture;
 }
 
+/** Told once when a fetch is over (the shadow session that started it). */
+export interface FetchListener {
+  fetched(fetch: ShadowFetch, fetched: FetchedSide, noise: boolean): void;
+}
+
 /**
  * A captured answer whose body is asked of the capture only when read: a pair whose bodies were found
  * identical as they streamed is compared on status and headers, and its mirror's bytes are never read.
@@ -66,8 +71,14 @@ export class ShadowFetch implements Dispatcher.DispatchHandler {
     private readonly capture: Capture,
     private readonly started: number,
     private readonly span: Span | undefined,
-    private readonly settle: (fetched: FetchedSide) => void,
+    private readonly session: FetchListener,
+    /** Whether this is the noise sample (the primary asked again) rather than the shadow. */
+    private readonly noise: boolean,
   ) {}
+
+  #settle(fetched: FetchedSide): void {
+    this.session.fetched(this, fetched, this.noise);
+  }
 
   /** Abandons the exchange: it settles as "aborted". */
   abort(): void {
@@ -109,7 +120,7 @@ export class ShadowFetch implements Dispatcher.DispatchHandler {
     this.capture.release();
     const failure = this.#abandoned ? "aborted" : classifyUpstreamError(error, this.backendName).code;
     if (this.span) endSpan(this.span, undefined, failure);
-    this.settle({ side: { ok: false, error: failure }, ms: performance.now() - this.started });
+    this.#settle({ side: { ok: false, error: failure }, ms: performance.now() - this.started });
   }
 
   #succeed(): void {
@@ -118,6 +129,6 @@ export class ShadowFetch implements Dispatcher.DispatchHandler {
     this.#settled = true;
     const side: ComparedSide = { ok: true, response: new CapturedAnswer(head.status, head.headers, this.capture) };
     if (this.span) endSpan(this.span, head.status);
-    this.settle({ side, ms: performance.now() - this.started, capture: this.capture });
+    this.#settle({ side, ms: performance.now() - this.started, capture: this.capture });
   }
 }

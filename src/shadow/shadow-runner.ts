@@ -10,6 +10,7 @@ import type { CompiledRoute } from "../routing/route-table.ts";
 import type { ShadowStore } from "../store/shadow-store.ts";
 import { ArrayPairings } from "./array-pairings.ts";
 import { ByteArena } from "./byte-arena.ts";
+import { Deadlines } from "./deadlines.ts";
 import { createComparer, type Comparer } from "./comparer.ts";
 import { EvidenceWriter } from "./evidence-writer.ts";
 import { NoiseModel } from "./noise-model.ts";
@@ -82,10 +83,12 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
     },
     options.logger,
     initial.maxQueuedEvidence,
+    initial.evidenceFlushMs,
   );
   const noise = options.noise;
   const pairings = new ArrayPairings();
   let inFlight = 0;
+  const deadlines = new Deadlines<ShadowSession>();
   const onEnd = (): void => {
     inFlight--;
   };
@@ -93,7 +96,7 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
   // them): a context and an `onEnd` closure per shadowed request showed in the profile.
   let context: SessionContext | undefined;
   const contextFor = (limits: ShadowingLimits): SessionContext => {
-    if (context?.limits !== limits) context = { comparer, evidence, noise, pairings, metrics: options.metrics, budget, limits, onEnd };
+    if (context?.limits !== limits) context = { comparer, evidence, noise, pairings, metrics: options.metrics, budget, limits, onEnd, deadlines };
     return context;
   };
 
@@ -137,6 +140,7 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
     },
     flush: () => evidence.flush(),
     async close() {
+      deadlines.close();
       await evidence.close();
       await comparer.close();
     },

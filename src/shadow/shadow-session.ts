@@ -12,6 +12,7 @@ import { startShadowSpan } from "../proxy/tracing.ts";
 import { classifyUpstreamError } from "../proxy/upstream-error.ts";
 import type { EvidenceBatchItem } from "../store/shadow-repository.ts";
 import type { ByteArena } from "./byte-arena.ts";
+import type { Deadlines } from "./deadlines.ts";
 import { BoundedCapture } from "./bounded-capture.ts";
 import { exampleText, type ComparedSide, type ComparisonResult } from "./compare-exchange.ts";
 import type { Comparer } from "./comparer.ts";
@@ -37,6 +38,8 @@ export interface SessionContext {
   readonly pairings: ArrayPairings;
   /** Called exactly once when the session is over, whatever happened. */
   readonly onEnd: () => void;
+  /** Where each session's last-resort deadline is kept (one timer for all of them). */
+  readonly deadlines: Deadlines<ShadowSession>;
 }
 
 export interface SessionPlan {
@@ -61,6 +64,9 @@ const SHADOW_HEADER = "x-strangler-shadow";
 /** A side whose bytes were mirrored against the primary's and found the same (an error side is not). */
 const isIdentical = (capture: Capture | undefined): boolean => capture instanceof MirrorCapture && capture.identical;
 
+/** A side that answered with more than its capture holds. */
+const isTruncated = (fetched: FetchedSide | undefined): boolean => fetched !== undefined && fetched.side.ok && fetched.side.response.truncated;
+
 const DIFFERENCES_PER_EXAMPLE = 50;
 
 const NO_SIGNATURES: EvidenceBatchItem["signatures"] = [];
@@ -81,7 +87,6 @@ export class ShadowSession {
   #shadow: FetchedSide | undefined;
   #noise: FetchedSide | undefined;
   #ended = false;
-  readonly #deadline: NodeJS.Timeout;
 
   constructor(
     private readonly plan: SessionPlan,
@@ -90,8 +95,7 @@ export class ShadowSession {
     this.#primaryCapture = new BoundedCapture(plan.shadow.maxResponseBytes, ctx.budget);
     this.#requestCapture = hasBody(plan.req) ? new BoundedCapture(plan.shadow.maxBodyBytes, ctx.budget) : undefined;
     // A session that cannot finish (a body that never ends, a hung socket) is abandoned, never leaked.
-    this.#deadline = setTimeout(() => this.#skip("aborted"), plan.shadow.timeoutMs * 2 + 30_000);
-    this.#deadline.unref();
+    ctx.deadlines.add(this, this.#started + plan.shadow.timeoutMs * 2 + 30_000);
     if (!this.#requestCapture) this.#send(undefined);
   }
 
@@ -163,67 +167,61 @@ export class ShadowSession {
     if (this.#ended) return;
     this.#sendStarted = true;
     const { plan } = this;
-    void this.#fetch(plan.shadowBackend, body).then((fetched) => {
-      if (this.#ended) return fetched.capture?.release(); // abandoned meanwhile: give the bytes back
-      this.#shadow = fetched;
-      this.#maybeCompare();
-    });
-    if (plan.noiseBackend) {
-      void this.#fetch(plan.noiseBackend, body).then((fetched) => {
-        if (this.#ended) return fetched.capture?.release();
-        this.#noise = fetched;
-        this.#maybeCompare();
-      });
-    }
+    this.#fetch(plan.shadowBackend, body, false);
+    if (plan.noiseBackend) this.#fetch(plan.noiseBackend, body, true);
   }
 
-  #fetch(backend: Backend, body: Buffer | undefined): Promise<FetchedSide> {
+  #fetch(backend: Backend, body: Buffer | undefined, noise: boolean): void {
     const { plan } = this;
     const headers = headersForBackend(plan.req, plan.requestId, backend.host);
     headers[SHADOW_HEADER] = "1";
     const span = plan.traceLink ? startShadowSpan(plan.traceLink, backend.name, headers) : undefined;
     // Checked against the primary's answer as it arrives, and kept only where it differs (mirror-capture.ts).
     const capture = new MirrorCapture(plan.shadow.maxResponseBytes, this.ctx.budget, this.#primaryCapture);
-    return new Promise<FetchedSide>((resolve) => {
-      const fetch = new ShadowFetch(backend.name, capture, performance.now(), span, (fetched) => {
-        this.#inFlight.delete(fetch);
-        resolve(fetched);
-      });
-      this.#inFlight.add(fetch);
-      backend.pool.dispatch(
-        {
-          path: backend.basePath + (plan.query === "" ? plan.path : `${plan.path}?${plan.query}`),
-          method: (plan.req.method ?? "GET") as Dispatcher.HttpMethod,
-          headers,
-          body: body ?? null,
-          // The time limits are undici's (headers, then body idle) and the session's deadline.
-          headersTimeout: plan.shadow.timeoutMs,
-          bodyTimeout: plan.shadow.timeoutMs,
-        },
-        fetch,
-      );
-    });
+    // The fetch reports back to this session itself (`fetched`): no promise, closure or microtask per side.
+    const fetch = new ShadowFetch(backend.name, capture, performance.now(), span, this, noise);
+    this.#inFlight.add(fetch);
+    backend.pool.dispatch(
+      {
+        path: backend.basePath + (plan.query === "" ? plan.path : `${plan.path}?${plan.query}`),
+        method: (plan.req.method ?? "GET") as Dispatcher.HttpMethod,
+        headers,
+        body: body ?? null,
+        // The time limits are undici's (headers, then body idle) and the session's deadline.
+        headersTimeout: plan.shadow.timeoutMs,
+        bodyTimeout: plan.shadow.timeoutMs,
+      },
+      fetch,
+    );
+  }
+
+  /** A shadow (or noise) exchange is over, with its answer or why there is none (see ShadowFetch). */
+  fetched(fetch: ShadowFetch, fetched: FetchedSide, noise: boolean): void {
+    this.#inFlight.delete(fetch);
+    if (this.#ended) return fetched.capture?.release(); // abandoned meanwhile: give the bytes back
+    if (noise) this.#noise = fetched;
+    else this.#shadow = fetched;
+    this.#maybeCompare();
   }
 
   #maybeCompare(): void {
     if (this.#ended || !this.#primary || !this.#shadow || (this.plan.noiseBackend && !this.#noise)) return;
     const primary = this.#primary;
     const shadow = this.#shadow;
-    const tooLarge = [primary, shadow, this.#noise].some((f) => f?.side.ok && f.side.response.truncated);
-    if (tooLarge) return this.#skip("response_too_large");
-    const captures = [this.#primaryCapture, shadow.capture, this.#noise?.capture].filter((c): c is Capture => c !== undefined);
-    if (captures.some((c) => c.overBudget)) return this.#skip("overload");
+    const noise = this.#noise;
+    // Tested side by side rather than through arrays and callbacks: this runs for every shadowed request.
+    if (isTruncated(primary) || isTruncated(shadow) || isTruncated(noise)) return this.#skip("response_too_large");
+    if (this.#primaryCapture.overBudget || shadow.capture?.overBudget || noise?.capture?.overBudget) return this.#skip("overload");
     const { plan, ctx } = this;
     // Every answer the same bytes as the primary's, as found while they streamed: nothing to parse or
     // compare again, and the mirrors hold nothing.
-    const identicalBodies = isIdentical(shadow.capture) && (!this.#noise || isIdentical(this.#noise.capture));
+    const identicalBodies = isIdentical(shadow.capture) && (!noise || isIdentical(noise.capture));
     const legacy = plan.primaryRole === "legacy" ? primary : shadow;
     const target = plan.primaryRole === "legacy" ? shadow : primary;
     const { compare } = plan.shadow;
     // Learned noise is set aside when pairing array elements, so noisy elements in another order pair up.
     const setAside = plan.shadow.noise.learn ? ctx.noise.noisePaths(plan.routeId, plan.shadow.noise.minOccurrences) : [];
     const rules = { ignore: compare.ignore, arrays: compare.arrays, keyNames: compare.keyNames, setAside, numericTolerance: compare.numericTolerance, timestampToleranceMs: compare.timestampToleranceMs };
-    const noise = this.#noise;
     const comparison = ctx.comparer.compare({
       left: legacy.side,
       right: target.side,
@@ -316,8 +314,13 @@ export class ShadowSession {
     this.#end();
   }
 
+  /** The session's deadline passed (see Deadlines): it is abandoned as aborted. */
+  expire(): void {
+    this.#skip("aborted");
+  }
+
   #end(): void {
-    clearTimeout(this.#deadline);
+    this.ctx.deadlines.delete(this);
     this.#primaryCapture.release();
     this.#requestCapture?.release();
     this.#shadow?.capture?.release();

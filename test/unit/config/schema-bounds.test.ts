@@ -66,6 +66,7 @@ const tables: ReadonlyArray<readonly [name: string, schema: z.ZodType, base: Rec
       ["workerThresholdBytes", 256 * 1024, 0, undefined, true],
       ["maxDecodedBytes", 64 * MiB, 1024, undefined, true],
       ["maxQueuedEvidence", 5_000, 1, undefined, true],
+      ["evidenceFlushMs", 200, 10, 60_000, true],
       ["examplesPerSignature", 5, 1, 100, true],
       ["examplesPerSignaturePerMinute", 2, 1, 1_000, true],
       ["signaturesPerRoute", 200, 1, undefined, true],

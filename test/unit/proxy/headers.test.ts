@@ -134,4 +134,13 @@ describe("the client's head from the backend's raw head", () => {
   it("parseRawHeaders gives the object undici would: lower-case names, a repeated name's values in order", () => {
     expect(parseRawHeaders(raw(["Content-Type", "text/plain"], ["Set-Cookie", "a=1"], ["set-cookie", "b=2"], ["set-cookie", "c=3"]))).toEqual({ "content-type": "text/plain", "set-cookie": ["a=1", "b=2", "c=3"] });
   });
+
+  it("gives, when asked, the whole head as parseRawHeaders would (hop-by-hop and the backend's id included) from the same pass", () => {
+    const head = raw(["Connection", "keep-alive"], ["Content-Type", "application/json"], ["X-Request-Id", "theirs"], ["Set-Cookie", "a=1"], ["set-cookie", "b=2"]);
+    const whole: Record<string, string | string[]> = {};
+    const client = clientResponseHead(head, "ours", undefined, undefined, whole);
+    expect(whole).toEqual(parseRawHeaders(head));
+    expect(whole).toEqual({ connection: "keep-alive", "content-type": "application/json", "x-request-id": "theirs", "set-cookie": ["a=1", "b=2"] });
+    expect(client.headers).toEqual(["content-type", "application/json", "set-cookie", "a=1", "set-cookie", "b=2", "x-request-id", "ours"]);
+  });
 });
