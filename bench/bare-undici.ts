@@ -1,14 +1,32 @@
 /**
  * The cost of the forwarding engine alone: a minimal undici Pool.stream pass-through, no routing, no
  * flags, no metrics. TARGET is the backend URL; prints `{"port":N}` once listening.
+ *
+ * With MIRROR (a backend URL) it is also the floor of shadowing on Node's HTTP stack and undici: every
+ * GET is sent to MIRROR as well, its answer read and dropped (undici's dispatch handler, as the proxy's
+ * own shadow fetch uses, with nothing kept and nothing compared). What that costs over the plain
+ * pass-through is what a second exchange costs any proxy built on these, before capturing, comparing or
+ * recording anything.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Pool, type Dispatcher } from "undici";
 
 const pool = new Pool(process.env.TARGET ?? "http://127.0.0.1:3001", { connections: 128, pipelining: 1 });
+const mirror = process.env.MIRROR ? new Pool(process.env.MIRROR, { connections: 128, pipelining: 1 }) : undefined;
+
+/** Reads a mirrored answer to its end and drops it. */
+const DROP: Dispatcher.DispatchHandler = {
+  onConnect() {},
+  onHeaders: () => true,
+  onData: () => true,
+  onComplete() {},
+  onError() {},
+};
+
 const server = createServer((req, res) => {
   const { connection: _c, "keep-alive": _k, host: _h, ...headers } = req.headers;
+  if (mirror && req.method === "GET") mirror.dispatch({ path: req.url ?? "/", method: "GET", headers: headers as Record<string, string>, body: null }, DROP);
   pool.stream(
     { path: req.url ?? "/", method: req.method as Dispatcher.HttpMethod, headers: headers as Record<string, string>, body: req.method === "GET" ? null : req, opaque: res },
     ({ statusCode, headers, opaque }) => {
