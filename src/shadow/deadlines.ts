@@ -15,7 +15,8 @@ export class Deadlines<T extends Expiring> {
   readonly #entries = new Map<T, number>();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly sweepEveryMs = 1_000) {}
+  /** Every 5 s by default: the deadlines are last resorts tens of seconds away, and a sweep walks every entry. */
+  constructor(private readonly sweepEveryMs = 5_000) {}
 
   get size(): number {
     return this.#entries.size;
@@ -36,11 +37,11 @@ export class Deadlines<T extends Expiring> {
 
   #sweep(): void {
     const now = performance.now();
-    for (const [item, at] of this.#entries) {
-      if (at > now) continue;
+    this.#entries.forEach((at, item) => {
+      if (at > now) return;
       this.#entries.delete(item);
       item.expire();
-    }
+    });
     if (this.#entries.size === 0) this.close();
   }
 
