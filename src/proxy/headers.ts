@@ -60,23 +60,25 @@ export interface ForwardedFor {
 }
 
 /**
- * The headers sent to the backend: the client's, less hop-by-hop ones and HTTP/2's pseudo-headers
- * (`:authority` is the `X-Forwarded-Host`), plus X-Forwarded-* and the request id.
+ * The headers sent to the backend, as a flat `[name, value, name, value, …]` list (the form undici and
+ * `http.request` both take): the client's, less hop-by-hop ones and HTTP/2's pseudo-headers
+ * (`:authority` is the `X-Forwarded-Host`), plus X-Forwarded-* and the request id. A list rather than an
+ * object: building an object by name and undici reading it back by name were megamorphic keyed stores
+ * and loads on every exchange (twice for a shadowed request), where a list is appended and walked.
  */
-export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, info: ForwardedFor): Record<string, string | string[]> {
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, info: ForwardedFor): string[] {
   const extra = connectionTokens(incoming.connection);
-  const out: Record<string, string | string[]> = {};
+  const out: string[] = [];
   for (const name in incoming) {
     // 58 is ':': a pseudo-header of HTTP/2 (`:method`, `:path`, `:authority`, `:scheme`) is not a field.
     if (DROPPED_UPSTREAM.has(name) || extra?.has(name) || name.charCodeAt(0) === 58) continue;
     const value = incoming[name];
-    if (value !== undefined) out[name] = value;
+    if (typeof value === "string") out.push(name, value);
+    else if (value !== undefined) for (const one of value) out.push(name, one); // set-cookie: one line each
   }
-  out.host = info.upstreamHost;
-  out["x-forwarded-for"] = info.forwardedFor;
-  out["x-forwarded-proto"] = info.proto;
-  if (info.host !== undefined) out["x-forwarded-host"] = info.host;
-  out["x-request-id"] = info.requestId;
+  out.push("host", info.upstreamHost, "x-forwarded-for", info.forwardedFor, "x-forwarded-proto", info.proto);
+  if (info.host !== undefined) out.push("x-forwarded-host", info.host);
+  out.push("x-request-id", info.requestId);
   return out;
 }
 
@@ -84,7 +86,7 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, info: Forw
  * `upstreamRequestHeaders` for a client request: its resolved client's chain, scheme and host (from a
  * trusted peer's `X-Forwarded-*`, else the connection's own), as every path forwards them.
  */
-export function headersForBackend(req: IncomingMessage, requestId: string, upstreamHost: string): Record<string, string | string[]> {
+export function headersForBackend(req: IncomingMessage, requestId: string, upstreamHost: string): string[] {
   const client = clientOf(req);
   return upstreamRequestHeaders(req.headers, { forwardedFor: client.forwardedFor, proto: client.scheme, host: client.host, requestId, upstreamHost });
 }

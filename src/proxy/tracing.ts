@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type SpanContext } from "@opentelemetry/api";
+import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type SpanContext, type TextMapSetter } from "@opentelemetry/api";
 import type { Decision } from "../decision/decider.ts";
 import { UNROUTED } from "../metrics/proxy-metrics.ts";
 import type { CompiledRoute } from "../routing/route-table.ts";
@@ -44,17 +44,34 @@ export function startServerSpan(req: IncomingMessage, route: CompiledRoute | und
   return span;
 }
 
+/**
+ * Trace context into a flat header list (see upstreamRequestHeaders): a field the client sent under that
+ * name (its own `traceparent`, say) is replaced, as setting it on an object did; any other is appended.
+ * The list's names are lower-case, as the propagators' are.
+ */
+const FLAT_HEADERS: TextMapSetter<string[]> = {
+  set(carrier, key, value) {
+    for (let i = 0; i < carrier.length; i += 2) {
+      if (carrier[i] === key) {
+        carrier[i + 1] = value;
+        return;
+      }
+    }
+    carrier.push(key, value);
+  },
+};
+
 /** An upstream attempt under `server`; its context goes out in `headers` (traceparent, tracestate). */
-export function startUpstreamSpan(server: Span, backend: string, headers: Record<string, string | string[]>): Span {
+export function startUpstreamSpan(server: Span, backend: string, headers: string[]): Span {
   const span = tracer.startSpan(`upstream ${backend}`, { kind: SpanKind.CLIENT, attributes: { "strangler.backend": backend } }, trace.setSpan(ROOT_CONTEXT, server));
-  propagation.inject(trace.setSpan(ROOT_CONTEXT, span), headers);
+  propagation.inject(trace.setSpan(ROOT_CONTEXT, span), headers, FLAT_HEADERS);
   return span;
 }
 
 /** The shadow call: a trace of its own, linked to the request's span; its context goes out in `headers`. */
-export function startShadowSpan(link: SpanContext, backend: string, headers: Record<string, string | string[]>): Span {
+export function startShadowSpan(link: SpanContext, backend: string, headers: string[]): Span {
   const span = tracer.startSpan(`shadow ${backend}`, { kind: SpanKind.CLIENT, root: true, links: [{ context: link }], attributes: { "strangler.backend": backend, "strangler.shadow": true } });
-  propagation.inject(trace.setSpan(ROOT_CONTEXT, span), headers);
+  propagation.inject(trace.setSpan(ROOT_CONTEXT, span), headers, FLAT_HEADERS);
   return span;
 }
 

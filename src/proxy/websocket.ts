@@ -70,8 +70,7 @@ export function createUpgradeProxy(deps: { readonly metrics: ProxyMetrics; reado
       socket.on("error", () => socket.destroy());
       track(socket);
       const headers = headersForBackend(req, target.requestId, backend.host);
-      headers.connection = "Upgrade";
-      headers.upgrade = req.headers.upgrade as string;
+      headers.push("connection", "Upgrade", "upgrade", req.headers.upgrade as string);
       const url = new URL(backend.config.url);
       const upstream = (url.protocol === "https:" ? httpsRequest : httpRequest)({
         hostname: url.hostname.replace(/^\[|\]$/g, ""),

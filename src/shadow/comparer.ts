@@ -26,6 +26,11 @@ export interface Comparer {
    * without rendering one (the caller renders it from the bodies, which it still holds, if it keeps one).
    */
   compare(request: ComparisonRequest): Promise<ComparisonResult> | undefined;
+  /**
+   * `compare` for the hot path: the result goes to `listener` (exactly one of its methods, once), with no
+   * promise made for it. False when the queue is full (nothing is started).
+   */
+  compareThen(request: ComparisonRequest, listener: ComparisonListener): boolean;
   readonly pending: number;
   close(): Promise<void>;
 }
@@ -42,17 +47,16 @@ function sizeOf(request: ComparisonRequest): number {
   return side(request.left) + side(request.right) + side(request.noise?.again);
 }
 
-/** A small pair waiting for its turn, with its promise's settling functions. */
-class SmallComparison {
-  resolve!: (result: ComparisonResult) => void;
-  reject!: (error: Error) => void;
-  readonly promise: Promise<ComparisonResult>;
-  constructor(readonly request: ComparisonRequest) {
-    this.promise = new Promise<ComparisonResult>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-  }
+/** Told a comparison's result, or why there is none (a worker that died, a comparison that threw). */
+export interface ComparisonListener {
+  compared(result: ComparisonResult): void;
+  failed(error: Error): void;
+}
+
+/** A small pair waiting for its turn, and who is told its result. */
+interface SmallComparison {
+  readonly request: ComparisonRequest;
+  readonly listener: ComparisonListener;
 }
 
 /** Whether this module runs compiled (`npm run build`'s dist/) rather than from its TypeScript source. */
@@ -91,34 +95,55 @@ export function createComparer(options: ComparerOptions = {}): Comparer {
     turn = [];
     for (const small of due) {
       pending--;
+      let result: ComparisonResult;
       try {
         // No example rendered here: the session renders one only if the evidence writer keeps it.
-        small.resolve(compareExchange(small.request, false));
+        result = compareExchange(small.request, false);
       } catch (error) {
-        small.reject(error as Error);
+        small.listener.failed(error as Error);
+        continue;
       }
+      small.listener.compared(result);
     }
+  };
+
+  const compareThen = (request: ComparisonRequest, listener: ComparisonListener): boolean => {
+    if (pending >= maxQueued) return false;
+    pending++;
+    // A large pair goes to the worker, unless its bodies are the same bytes (a memcmp away from a verdict).
+    if (!request.identicalBodies && sizeOf(request) > threshold && !comparesWithoutParsing(request)) {
+      // The bodies are views on the shadow arena's SharedArrayBuffer (see byte-arena.ts): the worker
+      // reads them in place, with nothing copied or transferred, and the session frees them after.
+      const sent: ComparisonRequest = { ...request, left: plain(request.left), right: plain(request.right), ...(request.noise ? { noise: { ...request.noise, again: plain(request.noise.again) } } : {}) };
+      (workerPool().run(sent) as Promise<ComparisonResult>).then(
+        (result) => {
+          settled();
+          listener.compared(result);
+        },
+        (error: unknown) => {
+          settled();
+          listener.failed(error as Error);
+        },
+      );
+      return true;
+    }
+    // Small pairs: on the next turn, after the response that produced them has been handled.
+    if (turn.length === 0) setImmediate(compareTurn);
+    turn.push({ request, listener });
+    return true;
   };
 
   return {
     get pending() {
       return pending;
     },
+    compareThen,
     compare(request) {
-      if (pending >= maxQueued) return undefined;
-      pending++;
-      // A large pair goes to the worker, unless its bodies are the same bytes (a memcmp away from a verdict).
-      if (!request.identicalBodies && sizeOf(request) > threshold && !comparesWithoutParsing(request)) {
-        // The bodies are views on the shadow arena's SharedArrayBuffer (see byte-arena.ts): the worker
-        // reads them in place, with nothing copied or transferred, and the session frees them after.
-        const sent: ComparisonRequest = { ...request, left: plain(request.left), right: plain(request.right), ...(request.noise ? { noise: { ...request.noise, again: plain(request.noise.again) } } : {}) };
-        return (workerPool().run(sent) as Promise<ComparisonResult>).finally(settled);
-      }
-      // Small pairs: on the next turn, after the response that produced them has been handled.
-      const small = new SmallComparison(request);
-      if (turn.length === 0) setImmediate(compareTurn);
-      turn.push(small);
-      return small.promise;
+      let listener: ComparisonListener | undefined;
+      const result = new Promise<ComparisonResult>((resolve, reject) => {
+        listener = { compared: resolve, failed: reject };
+      });
+      return compareThen(request, listener as ComparisonListener) ? result : undefined;
     },
     async close() {
       await pool?.destroy();

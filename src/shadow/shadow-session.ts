@@ -15,7 +15,7 @@ import type { ByteArena } from "./byte-arena.ts";
 import type { Deadlines } from "./deadlines.ts";
 import { BoundedCapture } from "./bounded-capture.ts";
 import { exampleText, type ComparedSide, type ComparisonResult } from "./compare-exchange.ts";
-import type { Comparer } from "./comparer.ts";
+import type { Comparer, ComparisonListener } from "./comparer.ts";
 import type { EvidenceWriter } from "./evidence-writer.ts";
 import { signaturePath } from "../json/json-path.ts";
 import type { Difference } from "./json-diff.ts";
@@ -76,7 +76,7 @@ const NO_SIGNATURES: EvidenceBatchItem["signatures"] = [];
  * request to the other backend (and, for a noise sample, to the primary again) on the shadow pools,
  * then compares and records, all after the client's answer and never in its way.
  */
-export class ShadowSession {
+export class ShadowSession implements ComparisonListener {
   readonly #started = performance.now();
   /** The shadow and noise exchanges under way, abandoned if the session is skipped. */
   readonly #inFlight = new Set<ShadowFetch>();
@@ -87,6 +87,9 @@ export class ShadowSession {
   #shadow: FetchedSide | undefined;
   #noise: FetchedSide | undefined;
   #ended = false;
+  /** The pair under comparison, legacy's side and the target's (set when the comparison starts). */
+  #legacySide: FetchedSide | undefined;
+  #targetSide: FetchedSide | undefined;
 
   constructor(
     private readonly plan: SessionPlan,
@@ -174,7 +177,7 @@ export class ShadowSession {
   #fetch(backend: Backend, body: Buffer | undefined, noise: boolean): void {
     const { plan } = this;
     const headers = headersForBackend(plan.req, plan.requestId, backend.host);
-    headers[SHADOW_HEADER] = "1";
+    headers.push(SHADOW_HEADER, "1");
     const span = plan.traceLink ? startShadowSpan(plan.traceLink, backend.name, headers) : undefined;
     // Checked against the primary's answer as it arrives, and kept only where it differs (mirror-capture.ts).
     const capture = new MirrorCapture(plan.shadow.maxResponseBytes, this.ctx.budget, this.#primaryCapture);
@@ -222,7 +225,9 @@ export class ShadowSession {
     // Learned noise is set aside when pairing array elements, so noisy elements in another order pair up.
     const setAside = plan.shadow.noise.learn ? ctx.noise.noisePaths(plan.routeId, plan.shadow.noise.minOccurrences) : [];
     const rules = { ignore: compare.ignore, arrays: compare.arrays, keyNames: compare.keyNames, setAside, numericTolerance: compare.numericTolerance, timestampToleranceMs: compare.timestampToleranceMs };
-    const comparison = ctx.comparer.compare({
+    this.#legacySide = legacy;
+    this.#targetSide = target;
+    const started = ctx.comparer.compareThen({
       left: legacy.side,
       right: target.side,
       headers: plan.shadow.compare.headers,
@@ -233,14 +238,26 @@ export class ShadowSession {
       // when the evidence writer will keep it (see Comparer.compare).
       example: { redactFields: plan.shadow.redact.bodyFields, maxBytes: ctx.limits.exampleBodyBytes },
       ...(noise ? { noise: { side: plan.primaryRole === "legacy" ? ("left" as const) : ("right" as const), again: noise.side } } : {}),
-    });
-    if (!comparison) return this.#skip("overload");
+    }, this);
+    if (!started) return this.#skip("overload");
     this.#ended = true;
-    comparison
-      .then((result) => this.#record(legacy, target, result))
-      // A comparison that throws (a worker that died) is an error outcome, never an unhandled rejection.
-      .catch(() => ctx.metrics.outcome(plan.routeId, "error"))
-      .finally(() => this.#end());
+  }
+
+  /** The comparison's result (the comparer calls this session back: no promise chain per request). */
+  compared(result: ComparisonResult): void {
+    try {
+      this.#record(this.#legacySide as FetchedSide, this.#targetSide as FetchedSide, result);
+    } catch {
+      this.ctx.metrics.outcome(this.plan.routeId, "error");
+    } finally {
+      this.#end();
+    }
+  }
+
+  /** A comparison that threw (a worker that died) is an error outcome, never an unhandled rejection. */
+  failed(): void {
+    this.ctx.metrics.outcome(this.plan.routeId, "error");
+    this.#end();
   }
 
   #record(legacy: FetchedSide, target: FetchedSide, result: ComparisonResult): void {

@@ -4,9 +4,21 @@ import { clientResponseHead, clientResponseHeaders, headersForBackend, parseRawH
 
 const info = { forwardedFor: "10.0.0.9", proto: "http" as const, host: "shop.example", requestId: "rid-1", upstreamHost: "catalog:8080" };
 
+/** A flat header list as an object: a name's values in order, an array when it is repeated. */
+function fields(flat: readonly string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i] as string;
+    const value = flat[i + 1] as string;
+    const existing = out[name];
+    out[name] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
+  }
+  return out;
+}
+
 describe("headers on the way up", () => {
   it("drops every hop-by-hop header, the ones Connection names, the proxy's own and the force headers", () => {
-    const out = upstreamRequestHeaders(
+    const out = fields(upstreamRequestHeaders(
       {
         connection: "keep-alive, X-Trace-Hop, close",
         "keep-alive": "timeout=5",
@@ -27,7 +39,7 @@ describe("headers on the way up", () => {
         cookie: ["a=1", "b=2"] as unknown as string,
       },
       info,
-    );
+    ));
     expect(out).toEqual({
       accept: "application/json",
       cookie: ["a=1", "b=2"],
@@ -40,40 +52,47 @@ describe("headers on the way up", () => {
   });
 
   it("Connection: close closes the connection and strips a field named close (RFC 9110 §7.6.1), nothing else", () => {
-    const out = upstreamRequestHeaders({ connection: "close", close: "x", "x-kept": "1" }, info);
+    const out = fields(upstreamRequestHeaders({ connection: "close", close: "x", "x-kept": "1" }, info));
     expect(out["x-kept"]).toBe("1");
     expect(out).not.toHaveProperty("close");
   });
 
   it("never passes on a client's X-Forwarded-Host when the client sent no Host", () => {
-    expect(upstreamRequestHeaders({ "x-forwarded-host": "evil.example" }, { ...info, host: undefined })).not.toHaveProperty("x-forwarded-host");
+    expect(fields(upstreamRequestHeaders({ "x-forwarded-host": "evil.example" }, { ...info, host: undefined }))).not.toHaveProperty("x-forwarded-host");
   });
 
   it("copies no field whose value is undefined, either way", () => {
-    expect(Object.keys(upstreamRequestHeaders({ "x-a": undefined, "x-b": "1" }, info))).not.toContain("x-a");
+    expect(upstreamRequestHeaders({ "x-a": undefined, "x-b": "1" }, info)).not.toContain("x-a");
     expect(Object.keys(clientResponseHeaders({ "x-a": undefined, "x-b": "1" }, "rid", undefined))).toEqual(["x-b", "x-request-id"]);
   });
 
   it("sends the resolved chain as X-Forwarded-For, never the one the client wrote", () => {
-    expect(upstreamRequestHeaders({ "x-forwarded-for": "1.1.1.1" }, info)["x-forwarded-for"]).toBe("10.0.0.9");
-    expect(upstreamRequestHeaders({ "x-forwarded-for": "1.1.1.1" }, { ...info, forwardedFor: "1.1.1.1, 10.0.0.9" })["x-forwarded-for"]).toBe("1.1.1.1, 10.0.0.9");
+    expect(fields(upstreamRequestHeaders({ "x-forwarded-for": "1.1.1.1" }, info))["x-forwarded-for"]).toBe("10.0.0.9");
+    expect(fields(upstreamRequestHeaders({ "x-forwarded-for": "1.1.1.1" }, { ...info, forwardedFor: "1.1.1.1, 10.0.0.9" }))["x-forwarded-for"]).toBe("1.1.1.1, 10.0.0.9");
   });
 
   it("never sends HTTP/2's pseudo-headers up", () => {
-    const out = upstreamRequestHeaders({ ":method": "GET", ":path": "/x", ":authority": "shop.example", ":scheme": "https", accept: "*/*" }, info);
+    const out = fields(upstreamRequestHeaders({ ":method": "GET", ":path": "/x", ":authority": "shop.example", ":scheme": "https", accept: "*/*" }, info));
     expect(Object.keys(out).filter((name) => name.startsWith(":"))).toEqual([]);
     expect(out.accept).toBe("*/*");
   });
 
   it("sets X-Forwarded-Host only when the client sent a Host, and X-Forwarded-Proto as told", () => {
-    const out = upstreamRequestHeaders({}, { ...info, host: undefined, proto: "https" });
+    const out = fields(upstreamRequestHeaders({}, { ...info, host: undefined, proto: "https" }));
     expect(out).not.toHaveProperty("x-forwarded-host");
     expect(out["x-forwarded-proto"]).toBe("https");
   });
 
+  it("is a flat name/value list in the order undici writes it: the client's fields, then the proxy's, a repeated one a line each", () => {
+    expect(upstreamRequestHeaders({ accept: "*/*", cookie: ["a=1", "b=2"] as unknown as string }, info)).toEqual([
+      "accept", "*/*", "cookie", "a=1", "cookie", "b=2",
+      "host", "catalog:8080", "x-forwarded-for", "10.0.0.9", "x-forwarded-proto", "http", "x-forwarded-host", "shop.example", "x-request-id", "rid-1",
+    ]);
+  });
+
   it("headersForBackend reads the client's address, scheme and Host from the request", () => {
     const req = { headers: { host: "shop.example", accept: "*/*" }, socket: { remoteAddress: "10.1.1.1", encrypted: true } } as unknown as IncomingMessage;
-    expect(headersForBackend(req, "rid-2", "legacy:80")).toEqual({
+    expect(fields(headersForBackend(req, "rid-2", "legacy:80"))).toEqual({
       accept: "*/*",
       host: "legacy:80",
       "x-forwarded-for": "10.1.1.1",
@@ -82,7 +101,7 @@ describe("headers on the way up", () => {
       "x-request-id": "rid-2",
     });
     const plain = { headers: {}, socket: { remoteAddress: "10.1.1.2" } } as unknown as IncomingMessage;
-    expect(headersForBackend(plain, "r", "x")["x-forwarded-proto"]).toBe("http");
+    expect(fields(headersForBackend(plain, "r", "x"))["x-forwarded-proto"]).toBe("http");
   });
 });
 
