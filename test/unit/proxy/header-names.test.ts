@@ -28,6 +28,14 @@ describe("lowerCasedHeaderName", () => {
     expect(name("d\u00c1te")).toBe("d\u00e1te");
   });
 
+  it("never takes a name for a common one it only resembles: an upper-case letter folds to its own lower case only", () => {
+    // Same length as "date": D, A and T fold to d, a and t, but B is not e.
+    expect(name("DATB")).toBe("datb");
+    // 'M' is '-' plus 32: it must not stand for the '-' of "content-type".
+    expect(name("contentMtype")).toBe("contentmtype");
+    expect(name("CONTENT-TYPF")).toBe("content-typf");
+  });
+
   it("does not take a prefix or a longer name for a common one", () => {
     expect(name("content-types")).toBe("content-types");
     expect(name("dates")).toBe("dates");
