@@ -5,12 +5,16 @@ import {
   backendSchema,
   compareSchema,
   fallbackSchema,
+  fleetSchema,
   guardSchema,
+  http2Schema,
+  mapSchema,
   noiseSchema,
   promoteSchema,
   serverSchema,
   shadowingSchema,
   shadowSchema,
+  tlsSchema,
 } from "../../../src/config/schema.ts";
 
 const MiB = 1024 * 1024;
@@ -111,6 +115,43 @@ const tables: ReadonlyArray<readonly [name: string, schema: z.ZodType, base: Rec
     ],
   ],
   ["fallback", fallbackSchema, {}, [["maxBodyBytes", MiB, 0, undefined, true]]],
+  ["tls", tlsSchema, { cert: "cert.pem", key: "key.pem" }, [["reloadCheckMs", 500, 0, 60_000, true], ["handshakeTimeoutMs", 10_000, 100, 120_000, true]]],
+  [
+    "http2",
+    http2Schema,
+    {},
+    [
+      ["maxConcurrentStreams", 100, 1, 10_000, true],
+      ["maxHeaderListBytes", 16 * 1024, 1_024, MiB, true],
+      ["initialWindowSize", 65_535, 65_535, 16 * MiB, true],
+      ["maxSessionMemoryMiB", 10, 1, 1_024, true],
+    ],
+  ],
+  [
+    "fleet",
+    fleetSchema,
+    {},
+    [
+      ["heartbeatMs", 5_000, 500, undefined, true],
+      ["evidenceFlushMs", 1_000, 100, 60_000, true],
+      ["evidenceBucketMs", 5_000, 1_000, 60_000, true],
+      ["evidenceRetentionMs", 3_600_000, 60_000, undefined, true],
+      ["reconcileMs", 1_000, 100, undefined, true],
+    ],
+  ],
+  [
+    "map",
+    mapSchema,
+    {},
+    [
+      ["maxTrieNodes", 5_000, 100, 1_000_000, true],
+      ["maxLiterals", 50, 2, 10_000, true],
+      ["maxDepth", 12, 1, 64, true],
+      ["flushMs", 5_000, 100, 300_000, true],
+      ["retentionMs", 14 * 86_400_000, 3_600_000, undefined, true],
+      ["retireQuietPeriodMs", 86_400_000, 0, undefined, true],
+    ],
+  ],
 ];
 
 const ok = (schema: z.ZodType, input: unknown) => schema.safeParse(input).success;

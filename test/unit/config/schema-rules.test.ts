@@ -79,8 +79,36 @@ describe("config rules, one wrong field at a time", () => {
     ["a served-by header with a character headers may not hold", { backends, servedByHeader: "x-a!" }, ["servedByHeader: must be a lower-case header name"]],
     ["a provider that is a function", { backends, openFeature: { provider: Object.assign(() => undefined, { resolveStringEvaluation: () => undefined }) } }, ["openFeature.provider: must be an OpenFeature server Provider (an object with resolveStringEvaluation)"]],
     ["a served-by header that is true", { backends, servedByHeader: true }, ["servedByHeader: must be a lower-case header name, or false for none"]],
+    [
+      "h2c beside TLS",
+      { backends, server: { tls: { cert: "c.pem", key: "k.pem" }, http2: { h2c: true } } },
+      ["server.http2.h2c: h2c is HTTP/2 without TLS, for a plain listener: with server.tls set, HTTP/2 is offered by ALPN (http2.enabled)"],
+    ],
+    [
+      "the PROXY protocol with no trusted proxy to read it from",
+      { backends, server: { proxyProtocol: true } },
+      ["server.proxyProtocol: a PROXY protocol header is read only from server.trustedProxies, which is empty: name the balancers that send it"],
+    ],
+    [
+      "a retirement quiet period longer than the map keeps",
+      { backends, map: { retentionMs: 3_600_000, retireQuietPeriodMs: 3_600_001 } },
+      ["map.retireQuietPeriodMs: 3600001 is longer than the map keeps (map.retentionMs 3600000)"],
+    ],
   ])("%s", (_name, raw, issues) => {
     expect(issuesOf(raw)).toEqual(issues);
+  });
+
+  it("TLS by default offers only forward-secret AEAD suites (TLS 1.2's; 1.3's are OpenSSL's own), from TLS 1.2 up", () => {
+    const tls = validateConfig({ backends, server: { tls: { cert: "c.pem", key: "k.pem" } } }, "t").server.tls;
+    expect(tls?.minVersion).toBe("TLSv1.2");
+    expect(tls?.ciphers.split(":")).toEqual([
+      "ECDHE-ECDSA-AES128-GCM-SHA256",
+      "ECDHE-RSA-AES128-GCM-SHA256",
+      "ECDHE-ECDSA-AES256-GCM-SHA384",
+      "ECDHE-RSA-AES256-GCM-SHA384",
+      "ECDHE-ECDSA-CHACHA20-POLY1305",
+      "ECDHE-RSA-CHACHA20-POLY1305",
+    ]);
   });
 
   it("admin hosts: names and addresses with an optional port, nothing else", () => {
@@ -125,6 +153,11 @@ describe("config rules, one wrong field at a time", () => {
       "t",
     );
     expect(config.routes[0]?.match.methods).toBe("*");
+    // Each cross-field rule's other side is accepted: h2c on a plain listener, the PROXY protocol from a
+    // named balancer, a quiet period as long as the map keeps.
+    expect(validateConfig({ backends, server: { http2: { h2c: true } } }, "t").server.http2.h2c).toBe(true);
+    expect(validateConfig({ backends, server: { proxyProtocol: true, trustedProxies: ["10.0.0.0/8"] } }, "t").server.proxyProtocol).toBe(true);
+    expect(validateConfig({ backends, map: { retentionMs: 3_600_000, retireQuietPeriodMs: 3_600_000 } }, "t").map.retireQuietPeriodMs).toBe(3_600_000);
     expect(config.routes[0]?.shadow?.compare.headers).toEqual(["etag", "x-version-2"]);
     config.routes.shift();
     expect(validateConfig({ backends, servedByHeader: "x-backend" }, "t").servedByHeader).toBe("x-backend");
