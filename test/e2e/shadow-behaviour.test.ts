@@ -254,10 +254,11 @@ describe("shadow comparison behaviour", () => {
       // Warm up (the worker thread starts on first use), then measure a second exchange.
       await (await fetch(`${child.url}/big`)).arrayBuffer();
       await until(compared, (n) => n >= 1, 30_000);
-      // The least of three exchanges' worst lag: work done inline blocks every exchange alike, while a busy
-      // machine (other test files, a compile) delays the process now and then, and only in some of them.
-      // Each shadowed exchange follows the same 10 MB unshadowed: on a machine so starved that even that
-      // one lags, the bound is counted from its lag, not from zero.
+      // Each shadowed exchange follows the same 10 MB unshadowed, and what is judged is the least, over
+      // three such pairs, of the shadowed one's worst lag above its unshadowed twin's: work done inline
+      // (parsing 2 × 10 MB blocks for several hundred ms) adds to every pair alike, while a busy machine
+      // (other test files, a browser, a compile) delays the process now and then, both of a pair as often
+      // as one (in CI: 233 and 200 ms for two unshadowed exchanges, 219 and 224 for their shadowed twins).
       const lags: number[] = [];
       const plainLags: number[] = [];
       for (let exchange = 2; exchange <= 4; exchange++) {
@@ -270,13 +271,12 @@ describe("shadow comparison behaviour", () => {
         await until(compared, (n) => n >= exchange, 30_000);
         lags.push((await lagMax()) * 1000);
       }
-      const maxMs = Math.min(...lags);
-      const baselineMs = Math.min(...plainLags);
-      console.log(`proxy event loop: max lag ${lags.map((l) => l.toFixed(1)).join(", ")} ms in three exchanges where a 10 MB pair was streamed, teed and compared (unshadowed: ${plainLags.map((l) => l.toFixed(1)).join(", ")} ms)`);
+      const extraMs = Math.min(...lags.map((lag, i) => lag - (plainLags[i] as number)));
+      console.log(`proxy event loop: max lag ${lags.map((l) => l.toFixed(1)).join(", ")} ms in three exchanges where a 10 MB pair was streamed, teed and compared (unshadowed twins: ${plainLags.map((l) => l.toFixed(1)).join(", ")} ms; least extra ${extraMs.toFixed(1)} ms)`);
       const r = await adminJson<{ topDivergences: Array<{ path: string; kind: string }> }>(child.adminUrl, "/api/routes/big/shadow");
       expect(r.topDivergences.map((d) => `${d.kind} ${d.path}`)).toEqual(["changed $.version"]);
       // ~20 ms is the aim; the bound is wide for a loaded CI machine. Parsing 2 × 10 MB inline blocks for several hundred ms.
-      expect(maxMs).toBeLessThan(100 + baselineMs);
+      expect(extraMs).toBeLessThan(100);
     } finally {
       await child.stop();
     }
