@@ -83,7 +83,7 @@ const MAJORS = (values.nodes ?? [24, ownMajor].join(",")).split(",").map(Number)
 const chosen = (name: string) => !values.only || values.only.split(",").map((x) => x.trim()).includes(name);
 /** Deferred work after the last answer (comparisons, evidence writes) is given this long inside the window. */
 const SETTLE_MS = 1_500;
-/** The idle base is counted over this long, this long after the warm-up. */
+/** The idle base is counted over this long (twice), this long after the window (see count()). */
 const IDLE_MS = 5_000;
 const IDLE_PAUSE_MS = 3_000;
 /** Startup under valgrind is slow: seconds for the compiled proxy, more on a busy machine. */
@@ -366,7 +366,7 @@ console.log("\n| setup | runtime | instructions / request (main thread, net) | g
 for (const r of results) {
   const bare = find("bare undici", r.runtime);
   console.log(
-    `| ${r.setup} | ${r.runtime} | ${Math.round(r.perRequest)} | ${Math.round(r.grossPerRequest)} | ${Math.round(r.compilingPerRequest ?? 0)} | ${(r.idlePerSecond / 1e6).toFixed(2)} | ${bare ? (r.perRequest / bare).toFixed(2) : "-"} | ${nginx ? (r.perRequest / nginx).toFixed(2) : "-"} | ${Math.round(r.othersPerRequest)} |`,
+    `| ${r.setup} | ${r.runtime} | ${Math.round(r.perRequest)} | ${Math.round(r.grossPerRequest)} | ${Math.round(r.compilingPerRequest)} | ${(r.idlePerSecond / 1e6).toFixed(2)} | ${bare ? (r.perRequest / bare).toFixed(2) : "-"} | ${nginx ? (r.perRequest / nginx).toFixed(2) : "-"} | ${Math.round(r.othersPerRequest)} |`,
   );
 }
 

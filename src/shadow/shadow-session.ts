@@ -87,9 +87,6 @@ export class ShadowSession implements ComparisonListener {
   #shadow: FetchedSide | undefined;
   #noise: FetchedSide | undefined;
   #ended = false;
-  /** The pair under comparison, legacy's side and the target's (set when the comparison starts). */
-  #legacySide: FetchedSide | undefined;
-  #targetSide: FetchedSide | undefined;
 
   constructor(
     private readonly plan: SessionPlan,
@@ -219,14 +216,12 @@ export class ShadowSession implements ComparisonListener {
     // Every answer the same bytes as the primary's, as found while they streamed: nothing to parse or
     // compare again, and the mirrors hold nothing.
     const identicalBodies = isIdentical(shadow.capture) && (!noise || isIdentical(noise.capture));
-    const legacy = plan.primaryRole === "legacy" ? primary : shadow;
-    const target = plan.primaryRole === "legacy" ? shadow : primary;
+    const legacy = this.#legacy;
+    const target = this.#target;
     const { compare } = plan.shadow;
     // Learned noise is set aside when pairing array elements, so noisy elements in another order pair up.
     const setAside = plan.shadow.noise.learn ? ctx.noise.noisePaths(plan.routeId, plan.shadow.noise.minOccurrences) : [];
     const rules = { ignore: compare.ignore, arrays: compare.arrays, keyNames: compare.keyNames, setAside, numericTolerance: compare.numericTolerance, timestampToleranceMs: compare.timestampToleranceMs };
-    this.#legacySide = legacy;
-    this.#targetSide = target;
     const started = ctx.comparer.compareThen({
       left: legacy.side,
       right: target.side,
@@ -243,10 +238,20 @@ export class ShadowSession implements ComparisonListener {
     this.#ended = true;
   }
 
+  /** The monolith's side of the pair, once both the primary and the shadow are in (#maybeCompare checks). */
+  get #legacy(): FetchedSide {
+    return (this.plan.primaryRole === "legacy" ? this.#primary : this.#shadow) as FetchedSide;
+  }
+
+  /** The target's side of the pair, likewise. */
+  get #target(): FetchedSide {
+    return (this.plan.primaryRole === "legacy" ? this.#shadow : this.#primary) as FetchedSide;
+  }
+
   /** The comparison's result (the comparer calls this session back: no promise chain per request). */
   compared(result: ComparisonResult): void {
     try {
-      this.#record(this.#legacySide as FetchedSide, this.#targetSide as FetchedSide, result);
+      this.#record(this.#legacy, this.#target, result);
     } catch {
       this.ctx.metrics.outcome(this.plan.routeId, "error");
     } finally {
