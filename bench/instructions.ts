@@ -81,6 +81,8 @@ const CHECK_BATCH = 1_000;
 const ownMajor = Number(process.versions.node.split(".")[0]);
 const MAJORS = (values.nodes ?? [24, ownMajor].join(",")).split(",").map(Number).filter((major, i, all) => all.indexOf(major) === i);
 const chosen = (name: string) => !values.only || values.only.split(",").map((x) => x.trim()).includes(name);
+// The kept windows' directory is made if missing: a rename into a missing one fails only after minutes of counting.
+if (values.keep) mkdirSync(values.keep, { recursive: true });
 /** Deferred work after the last answer (comparisons, evidence writes) is given this long inside the window. */
 const SETTLE_MS = 1_500;
 /** The idle base is counted over this long (twice), this long after the window (see count()). */

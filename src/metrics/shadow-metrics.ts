@@ -1,4 +1,5 @@
 import { Counter, type Registry } from "prom-client";
+import { CounterSeries } from "./counter-series.ts";
 import { LatencySeries } from "./latency-series.ts";
 
 /** Why a sampled request was not compared: a fixed set, used as a label value. */
@@ -19,25 +20,10 @@ export interface ShadowMetrics {
   initRoute(route: string): void;
 }
 
-/** A metric's children by two label values, looked up in nested maps (no key string built per call). */
-function childrenOf<T>(make: (a: string, b: string) => T): (a: string, b: string) => T {
-  const byA = new Map<string, Map<string, T>>();
-  return (a, b) => {
-    let byB = byA.get(a);
-    if (!byB) byA.set(a, (byB = new Map()));
-    let child = byB.get(b);
-    if (!child) byB.set(b, (child = make(a, b)));
-    return child;
-  };
-}
-
 export function createShadowMetrics(registry: Registry): ShadowMetrics {
-  const comparisons = new Counter({
-    name: "strangler_shadow_comparisons_total",
-    help: "Shadowed requests by outcome: match, diverge, error (a side failed), skipped",
-    labelNames: ["route", "outcome"] as const,
-    registers: [registry],
-  });
+  // Every shadowed request counts its outcome: counted in maps, scraped as prom-client's Counter (see CounterSeries).
+  const comparisons = new CounterSeries("strangler_shadow_comparisons_total", "Shadowed requests by outcome: match, diverge, error (a side failed), skipped", ["route", "outcome"]);
+  comparisons.register(registry);
   const skipped = new Counter({
     name: "strangler_shadow_skipped_total",
     help: "Sampled requests not compared, by reason",
@@ -52,21 +38,19 @@ export function createShadowMetrics(registry: Registry): ShadowMetrics {
     labelNames: ["route"] as const,
     registers: [registry],
   });
-  // Every shadowed request records an outcome and two latencies: the outcome's labelled child is looked
-  // up once per route (prom-client hashes the label values on every `labels` call), the latencies are
-  // counted in arrays (LatencySeries). Label values come from the route table, so the maps hold routes ×
-  // backends entries at most; no series is ever removed.
-  const outcomeOf = childrenOf((route, outcome) => comparisons.labels(route, outcome));
+  // Every shadowed request records an outcome and two latencies, counted in maps and arrays (CounterSeries,
+  // LatencySeries). Label values come from the route table, so the maps hold routes × backends entries at
+  // most; no series is ever removed.
   return {
-    outcome: (route, outcome) => outcomeOf(route, outcome).inc(),
+    outcome: (route, outcome) => comparisons.inc(route, outcome),
     skipped(route, reason) {
-      outcomeOf(route, "skipped").inc();
+      comparisons.inc(route, "skipped");
       skipped.labels(route, reason).inc();
     },
     latency: (route, backend, seconds) => latency.observe(route, backend, seconds),
     noise: (route, count) => noise.labels(route).inc(count),
     initRoute(route) {
-      for (const outcome of ["match", "diverge", "error", "skipped"] as const) comparisons.labels(route, outcome).inc(0);
+      for (const outcome of ["match", "diverge", "error", "skipped"] as const) comparisons.inc(route, outcome, 0);
       for (const reason of SKIP_REASONS) skipped.labels(route, reason).inc(0);
       noise.labels(route).inc(0);
     },

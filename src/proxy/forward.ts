@@ -14,6 +14,7 @@ import { admit, release } from "./admission.ts";
 import type { Backend } from "./backend-pool.ts";
 import type { CircuitBreakers } from "./circuit-breaker.ts";
 import { clientResponseHead, headersForBackend } from "./headers.ts";
+import { RawHead } from "./raw-head.ts";
 import { clientOf } from "../edge/client.ts";
 import { lingerOnClose } from "./linger.ts";
 import { bodyTooLarge, isClientBodyTimeout } from "./request-body.ts";
@@ -91,8 +92,9 @@ function startAnswer(ex: Exchange, statusCode: number, rawHeaders: readonly Buff
     ex.replay = "status_5xx"; // nothing has reached the client yet: the monolith answers instead
     return undefined;
   }
-  const whole: Record<string, string | string[]> | undefined = ex.shadow ? {} : undefined;
-  const head = clientResponseHead(rawHeaders, ex.requestId, ex.servedBy, ex.setCookie, whole);
+  // A shadowed answer's head is kept raw for its comparison, with the names lower-cased in this pass.
+  const names: string[] | undefined = ex.shadow ? [] : undefined;
+  const head = clientResponseHead(rawHeaders, ex.requestId, ex.servedBy, ex.setCookie, names);
   ex.responseBytes = head.contentLength === undefined ? undefined : Number(head.contentLength);
   if (!ex.req.complete) {
     // The backend answers before the whole body arrived (it refused an upload, say): this connection
@@ -102,7 +104,7 @@ function startAnswer(ex: Exchange, statusCode: number, rawHeaders: readonly Buff
     lingerOnClose(ex.req, ex.limits);
   }
   ex.res.writeHead(statusCode, head.headers);
-  if (whole) ex.shadow?.primaryHead(statusCode, whole);
+  if (names) ex.shadow?.primaryHead(statusCode, new RawHead(rawHeaders, names), head.contentLength);
   return ex.res;
 }
 

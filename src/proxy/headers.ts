@@ -135,15 +135,15 @@ export interface ClientHead {
 /**
  * `clientResponseHeaders` from undici's raw head (name and value Buffers, in order), without building the
  * parsed object first: the names lower-cased, hop-by-hop ones and those the proxy sets itself dropped, and
- * the proxy's own added. `whole`, when given, also receives every header as `parseRawHeaders` would
- * give it (a shadowed answer's head, for its comparison), from the same pass.
+ * the proxy's own added. `names`, when given, receives every field's lower-cased name, one per pair in
+ * order (a shadowed answer's head is then kept raw for its comparison, its names found once: see RawHead).
  */
 export function clientResponseHead(
   raw: readonly Buffer[],
   requestId: string,
   servedBy: readonly [header: string, backend: string] | undefined,
   setCookie: string | undefined,
-  whole?: Record<string, string | string[]>,
+  names?: string[],
 ): ClientHead {
   const headers: string[] = [];
   const servedByName = servedBy === undefined ? undefined : lowerCasedServedBy(servedBy[0]);
@@ -152,7 +152,7 @@ export function clientResponseHead(
   for (let i = 0; i < raw.length; i += 2) {
     const name = lowerCasedHeaderName(raw[i] as Buffer);
     const value = (raw[i + 1] as Buffer).toString("latin1");
-    if (whole) addHeader(whole, name, value);
+    if (names) names.push(name);
     if (HOP_BY_HOP.has(name)) {
       if (name === "connection") connection = connection === undefined ? value : `${connection},${value}`;
       continue;
@@ -168,16 +168,4 @@ export function clientResponseHead(
   if (servedBy) kept.push(servedBy[0], servedBy[1]);
   if (setCookie !== undefined) kept.push("set-cookie", setCookie);
   return { headers: kept, contentLength };
-}
-
-function addHeader(out: Record<string, string | string[]>, name: string, value: string): void {
-  const existing = out[name];
-  out[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
-}
-
-/** A raw head as an object (names lower-cased, a repeated name's values in an array), as undici parses one. */
-export function parseRawHeaders(raw: readonly Buffer[]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (let i = 0; i < raw.length; i += 2) addHeader(out, lowerCasedHeaderName(raw[i] as Buffer), (raw[i + 1] as Buffer).toString("latin1"));
-  return out;
 }

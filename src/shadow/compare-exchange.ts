@@ -1,11 +1,13 @@
 import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
+import { RawHead } from "../proxy/raw-head.ts";
 import { redactBody } from "./redact.ts";
 import { compileDiffRules, diffJsonExplained, type CompiledDiffRules, type Difference, type DiffRules } from "./json-diff.ts";
 
 /** One backend's answer as captured for comparison (bounded: `truncated` when it was cut). */
 export interface CapturedResponse {
   readonly status: number;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** As an object (parsed, or sent to the worker), or kept raw as it came (the hot path: see RawHead). */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>> | RawHead;
   readonly body: Uint8Array;
   readonly truncated: boolean;
 }
@@ -51,7 +53,9 @@ const DEFAULT_MAX_DECODED_BYTES = 64 * 1024 * 1024;
 const EXCERPT = 160;
 
 function header(r: CapturedResponse, name: string): string | undefined {
-  const value = r.headers[name];
+  const headers = r.headers;
+  if (headers instanceof RawHead) return headers.get(name);
+  const value = headers[name];
   return Array.isArray(value) ? value.join(", ") : value;
 }
 

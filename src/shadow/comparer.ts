@@ -1,4 +1,5 @@
 import { Piscina } from "piscina";
+import { RawHead } from "../proxy/raw-head.ts";
 import { compareExchange, comparesWithoutParsing, type ComparedSide, type ComparisonRequest, type ComparisonResult } from "./compare-exchange.ts";
 
 export interface ComparerOptions {
@@ -35,11 +36,12 @@ export interface Comparer {
   close(): Promise<void>;
 }
 
-/** A side as plain data, its body an own property: what the worker is sent (see CapturedAnswer). */
+/** A side as plain data, its body an own property and its head an object: what the worker is sent (see CapturedAnswer). */
 function plain(side: ComparedSide): ComparedSide {
   if (!side.ok) return side;
   const { status, headers, body, truncated } = side.response;
-  return { ok: true, response: { status, headers, body, truncated } };
+  // A raw head is made an object: the structured clone keeps no class (and its Buffers are views).
+  return { ok: true, response: { status, headers: headers instanceof RawHead ? headers.toRecord() : headers, body, truncated } };
 }
 
 function sizeOf(request: ComparisonRequest): number {

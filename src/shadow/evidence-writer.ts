@@ -5,6 +5,15 @@ import type { ShadowStore } from "../store/shadow-store.ts";
 /** Items written in one transaction by the timer; a fuller queue is written over several turns. */
 const ITEMS_PER_TURN = 1_000;
 
+type Outcome = EvidenceBatchItem["outcome"];
+const OUTCOMES: readonly Outcome[] = ["match", "diverge", "error", "skipped"];
+
+/** A route's plain outcomes in one minute, not yet queued: counts by outcome, in OUTCOMES' order. */
+interface MinuteCounts {
+  minute: number;
+  readonly counts: [number, number, number, number];
+}
+
 /** What the writer keeps: the repository's retention, and how many examples per signature a minute may bring. */
 export interface EvidenceLimits extends EvidenceRetention {
   readonly examplesPerSignaturePerMinute: number;
@@ -16,9 +25,16 @@ export interface EvidenceLimits extends EvidenceRetention {
  * request costs a few statements a tick, not a few per request. Counts stay exact; stored examples are
  * sampled, at most `examplesPerSignaturePerMinute` for each signature. The queue is bounded; past it,
  * items are dropped and counted. Retention's scans run every `pruneEveryMs`, not per batch.
+ *
+ * Plain outcomes (a match or a skip: no signature, no example, no noise sample; nearly every shadowed
+ * request) are not queued one item each but counted per route and minute (`count`), and queued as one
+ * counted item per outcome when the minute turns or a flush comes: an item and a key string per request
+ * were most of the writer's cost per shadowed request (callgrind: ~5k instructions of ~240k).
  */
 export class EvidenceWriter {
   readonly #queue: EvidenceBatchItem[] = [];
+  /** Plain outcomes counted since they were last queued, by route (routes are config: bounded). */
+  readonly #counted = new Map<string, MinuteCounts>();
   readonly #timer: NodeJS.Timeout;
   readonly #examplesThisMinute = new Map<string, number>();
   #minute = -1;
@@ -44,11 +60,42 @@ export class EvidenceWriter {
   }
 
   push(item: EvidenceBatchItem): void {
+    if (item.signatures.length === 0 && item.example === undefined && item.noiseSample === undefined && item.count === undefined) {
+      this.count(item.routeId, item.outcome, item.atMs);
+      return;
+    }
+    this.#enqueue(item);
+  }
+
+  /** One plain outcome of a route (no signature, no example, no noise sample), at `atMs` (default now). */
+  count(routeId: string, outcome: Outcome, atMs = Date.now()): void {
+    const minute = Math.floor(atMs / 60_000);
+    let counted = this.#counted.get(routeId);
+    if (counted === undefined) this.#counted.set(routeId, (counted = { minute, counts: [0, 0, 0, 0] }));
+    else if (counted.minute !== minute) {
+      this.#queueCounted(routeId, counted);
+      counted.minute = minute;
+    }
+    counted.counts[outcome === "match" ? 0 : outcome === "skipped" ? 3 : outcome === "diverge" ? 1 : 2]++;
+  }
+
+  #enqueue(item: EvidenceBatchItem): void {
     if (this.#queue.length >= this.maxQueued) {
-      this.dropped++;
+      this.dropped += item.count ?? 1;
       return;
     }
     this.#queue.push(item);
+  }
+
+  /** A route's counted outcomes, queued as one counted item per outcome, and set back to zero. */
+  #queueCounted(routeId: string, counted: MinuteCounts): void {
+    const atMs = counted.minute * 60_000;
+    for (let i = 0; i < OUTCOMES.length; i++) {
+      const count = counted.counts[i] as number;
+      if (count === 0) continue;
+      counted.counts[i] = 0;
+      this.#enqueue({ routeId, atMs, outcome: OUTCOMES[i] as Outcome, signatures: [], count });
+    }
   }
 
   /**
@@ -88,14 +135,17 @@ export class EvidenceWriter {
 
   async #flushOnce(chunk: number): Promise<void> {
     const now = Date.now();
+    for (const [routeId, counted] of this.#counted) this.#queueCounted(routeId, counted);
     if (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, Math.min(chunk, this.#queue.length));
       if (this.#queue.length > 0) setImmediate(() => void this.flush(chunk));
       try {
         await this.store.writeBatch(batch, this.limits());
       } catch (error) {
-        this.dropped += batch.length;
-        this.logger.error({ err: (error as Error).message, items: batch.length }, "could not store shadow evidence");
+        let lost = 0;
+        for (const item of batch) lost += item.count ?? 1;
+        this.dropped += lost;
+        this.logger.error({ err: (error as Error).message, items: lost }, "could not store shadow evidence");
       }
     }
     if (this.dropped > this.#droppedLogged && now - this.#lastDropLog >= 10_000) {

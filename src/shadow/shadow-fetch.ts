@@ -1,8 +1,7 @@
-import type { IncomingHttpHeaders } from "node:http";
 import type { Span } from "@opentelemetry/api";
 import { errors, type Dispatcher } from "undici";
 import { endSpan } from "../proxy/tracing.ts";
-import { parseRawHeaders } from "../proxy/headers.ts";
+import { RawHead } from "../proxy/raw-head.ts";
 import { classifyUpstreamError } from "../proxy/upstream-error.ts";
 import type { BoundedCapture } from "./bounded-capture.ts";
 import type { CapturedResponse, ComparedSide } from "./compare-exchange.ts";
@@ -63,7 +62,7 @@ export class ShadowFetch implements Dispatcher.DispatchHandler {
   #abandoned = false;
   /** The capture filled up (or the budget ran out): the answer is kept as far as it went. */
   #stopped = false;
-  #head: { status: number; headers: IncomingHttpHeaders } | undefined = undefined;
+  #head: { status: number; headers: RawHead } | undefined = undefined;
   #settled = false;
 
   constructor(
@@ -93,9 +92,10 @@ export class ShadowFetch implements Dispatcher.DispatchHandler {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
     if (statusCode < 200) return true; // informational: the real answer follows
-    const headers = parseRawHeaders(rawHeaders);
+    // Kept raw: the comparison reads a few of its fields, by name (see RawHead).
+    const headers = new RawHead(rawHeaders);
     this.#head = { status: statusCode, headers };
-    this.capture.expect(Number(headers["content-length"] ?? 0));
+    this.capture.expect(Number(headers.get("content-length") ?? 0));
     return true;
   }
 

@@ -7,6 +7,7 @@ import type { BackendRole } from "../decision/decider.ts";
 import type { ShadowMetrics, SkipReason } from "../metrics/shadow-metrics.ts";
 import type { Backend } from "../proxy/backend-pool.ts";
 import { hasBody } from "../proxy/has-body.ts";
+import type { RawHead } from "../proxy/raw-head.ts";
 import { headersForBackend } from "../proxy/headers.ts";
 import { startShadowSpan } from "../proxy/tracing.ts";
 import { classifyUpstreamError } from "../proxy/upstream-error.ts";
@@ -69,8 +70,6 @@ const isTruncated = (fetched: FetchedSide | undefined): boolean => fetched !== u
 
 const DIFFERENCES_PER_EXAMPLE = 50;
 
-const NO_SIGNATURES: EvidenceBatchItem["signatures"] = [];
-
 /**
  * One shadowed request: captures the request body and the primary's answer (bounded), sends the same
  * request to the other backend (and, for a noise sample, to the primary again) on the shadow pools,
@@ -82,7 +81,7 @@ export class ShadowSession implements ComparisonListener {
   readonly #inFlight = new Set<ShadowFetch>();
   readonly #primaryCapture: BoundedCapture;
   readonly #requestCapture: BoundedCapture | undefined;
-  #primaryHead: { status: number; headers: Record<string, string | string[] | undefined> } | undefined;
+  #primaryHead: { status: number; headers: RawHead } | undefined;
   #primary: FetchedSide | undefined;
   #shadow: FetchedSide | undefined;
   #noise: FetchedSide | undefined;
@@ -135,9 +134,9 @@ export class ShadowSession implements ComparisonListener {
    * The primary's answer has started: its head. Its body's chunks follow through `primaryChunk` as they
    * are written to the client (the data plane writes them; a bounded copy is kept here).
    */
-  primaryHead(status: number, headers: Record<string, string | string[] | undefined>): void {
+  primaryHead(status: number, headers: RawHead, contentLength: string | undefined): void {
     this.#primaryHead = { status, headers };
-    this.#primaryCapture.expect(Number(headers["content-length"] ?? 0));
+    this.#primaryCapture.expect(Number(contentLength ?? 0));
   }
 
   /** One chunk of the primary's body, as it goes to the client. */
@@ -276,7 +275,7 @@ export class ShadowSession implements ComparisonListener {
     if (!noiseResult && result.outcome === "match" && result.differences.length === 0) {
       // The common case, with nothing to sort out: counted, and an outcome for the store.
       ctx.metrics.outcome(route, "match");
-      ctx.evidence.push({ routeId: route, atMs: Date.now(), outcome: "match", signatures: NO_SIGNATURES });
+      ctx.evidence.count(route, "match");
       return;
     }
     // Noise: what differs between two answers of the same backend to this very request, and what was learned before.
@@ -332,7 +331,7 @@ export class ShadowSession implements ComparisonListener {
     this.#ended = true;
     for (const fetch of this.#inFlight) fetch.abort();
     this.ctx.metrics.skipped(this.plan.routeId, reason);
-    this.ctx.evidence.push({ routeId: this.plan.routeId, atMs: Date.now(), outcome: "skipped", signatures: NO_SIGNATURES });
+    this.ctx.evidence.count(this.plan.routeId, "skipped");
     this.#end();
   }
 

@@ -50,6 +50,8 @@ export interface EvidenceBatchItem {
   readonly example?: NewExample;
   /** Noise learning: one more primary-against-primary sample, and the paths that differed in it. */
   readonly noiseSample?: { readonly paths: readonly string[] };
+  /** How many comparisons this item stands for (default 1): plain outcomes arrive already counted (see EvidenceWriter.count). */
+  readonly count?: number;
 }
 
 export type NoiseStatus = "learned" | "confirmed" | "rejected";
@@ -190,9 +192,10 @@ export function summarise(items: readonly EvidenceBatchItem[]) {
   for (const item of items) {
     const minute = Math.floor(item.atMs / 60_000);
     const outcomeKey = `${item.routeId}\u0000${minute}\u0000${item.outcome}`;
+    const n = item.count ?? 1;
     const counted = outcomes.get(outcomeKey);
-    if (counted) counted.n++;
-    else outcomes.set(outcomeKey, { routeId: item.routeId, minute, outcome: item.outcome, n: 1 });
+    if (counted) counted.n += n;
+    else outcomes.set(outcomeKey, { routeId: item.routeId, minute, outcome: item.outcome, n });
     if (item.signatures.length === 0 && !item.noiseSample) continue; // a plain outcome: counted above
     const at = new Date(item.atMs).toISOString();
     for (const { path, kind } of item.signatures) {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EvidenceBatchItem, NewExample } from "../../src/store/shadow-repository.ts";
+import { EvidenceWriter } from "../../src/shadow/evidence-writer.ts";
+import { capturingLogger } from "../helpers/log-capture.ts";
 import { startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
 import { storeKinds, withStore } from "../helpers/stores.ts";
 
@@ -41,6 +43,27 @@ const diverged = (secondsAgo: number, path = "$.price", ex?: string): EvidenceBa
 const minuteNow = Math.floor(now / 60_000);
 
 describe.each(storeKinds(() => postgres))("the shadow evidence store on %s", (_kind, open) => {
+  it(
+    "takes the evidence writer's counted outcomes as exact counts, each in its own minute, beside queued items",
+    withStore(open, async (s) => {
+      const { shadows } = await s.node();
+      const writer = new EvidenceWriter(shadows, () => ({ ...retention, examplesPerSignaturePerMinute: 1 }), capturingLogger().logger, 5_000, 3_600_000);
+      for (let i = 0; i < 500; i++) writer.count("c", "match");
+      writer.count("c", "skipped");
+      writer.count("c", "match", atMs(600)); // ten minutes ago: the minute turns (back), and what was counted is queued
+      writer.count("c", "error");
+      writer.push({ routeId: "c", atMs: atMs(0), outcome: "match", signatures: [] }); // a plain item is counted too
+      writer.push({ ...diverged(0), routeId: "c" }); // a signature: queued as an item
+      await writer.close();
+      expect(await shadows.outcomes("c", minuteNow - 20)).toEqual({ match: 502, diverge: 1, error: 1, skipped: 1 });
+      expect(await shadows.outcomes("c", minuteNow - 5)).toEqual({ match: 501, diverge: 1, error: 1, skipped: 1 });
+      const byMinute = await shadows.outcomesByMinute("c", minuteNow - 20);
+      expect(byMinute.find((m) => m.minute === Math.floor(atMs(600) / 60_000))).toEqual({ minute: Math.floor(atMs(600) / 60_000), compared: 1, match: 1 });
+      expect((await shadows.signatures("c")).map((sig) => sig.count)).toEqual([1]);
+      expect(writer.dropped).toBe(0);
+    }),
+  );
+
   it(
     "sums a batch: outcomes per minute, signatures with counts and first/last seen, examples newest first and trimmed",
     withStore(open, async (s) => {

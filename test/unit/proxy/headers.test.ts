@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
-import { clientResponseHead, clientResponseHeaders, headersForBackend, parseRawHeaders, upstreamRequestHeaders } from "../../../src/proxy/headers.ts";
+import { clientResponseHead, clientResponseHeaders, headersForBackend, upstreamRequestHeaders } from "../../../src/proxy/headers.ts";
+import { parseRawHeaders, RawHead } from "../../../src/proxy/raw-head.ts";
 
 const info = { forwardedFor: "10.0.0.9", proto: "http" as const, host: "shop.example", requestId: "rid-1", upstreamHost: "catalog:8080" };
 
@@ -154,12 +155,43 @@ describe("the client's head from the backend's raw head", () => {
     expect(parseRawHeaders(raw(["Content-Type", "text/plain"], ["Set-Cookie", "a=1"], ["set-cookie", "b=2"], ["set-cookie", "c=3"]))).toEqual({ "content-type": "text/plain", "set-cookie": ["a=1", "b=2", "c=3"] });
   });
 
-  it("gives, when asked, the whole head as parseRawHeaders would (hop-by-hop and the backend's id included) from the same pass", () => {
+  it("gives, when asked, every field's lower-cased name in order (hop-by-hop and the backend's id included) from the same pass", () => {
     const head = raw(["Connection", "keep-alive"], ["Content-Type", "application/json"], ["X-Request-Id", "theirs"], ["Set-Cookie", "a=1"], ["set-cookie", "b=2"]);
-    const whole: Record<string, string | string[]> = {};
-    const client = clientResponseHead(head, "ours", undefined, undefined, whole);
-    expect(whole).toEqual(parseRawHeaders(head));
-    expect(whole).toEqual({ connection: "keep-alive", "content-type": "application/json", "x-request-id": "theirs", "set-cookie": ["a=1", "b=2"] });
+    const names: string[] = [];
+    const client = clientResponseHead(head, "ours", undefined, undefined, names);
+    expect(names).toEqual(["connection", "content-type", "x-request-id", "set-cookie", "set-cookie"]);
+    expect(new RawHead(head, names).toRecord()).toEqual({ connection: "keep-alive", "content-type": "application/json", "x-request-id": "theirs", "set-cookie": ["a=1", "b=2"] });
     expect(client.headers).toEqual(["content-type", "application/json", "set-cookie", "a=1", "set-cookie", "b=2", "x-request-id", "ours"]);
+  });
+
+  describe("RawHead", () => {
+    const head = raw(["Content-Type", "application/json"], ["X-Custom-Thing", "one"], ["Set-Cookie", "a=1"], ["set-cookie", "b=2"], ["Content-Length", "12"]);
+
+    it("reads a field by its lower-case name, whatever case it came in, and undefined when absent", () => {
+      const h = new RawHead(head);
+      expect(h.get("content-type")).toBe("application/json");
+      expect(h.get("x-custom-thing")).toBe("one"); // not a common name: made the ordinary way
+      expect(h.get("content-length")).toBe("12");
+      expect(h.get("content-encoding")).toBeUndefined();
+      expect(h.get("Content-Type")).toBeUndefined();
+    });
+
+    it("joins a repeated field's values in order, as a parsed header compared as text would be", () => {
+      expect(new RawHead(head).get("set-cookie")).toBe("a=1, b=2");
+    });
+
+    it("reads through the names a caller already found, and gives the object undici would", () => {
+      const names: string[] = [];
+      clientResponseHead(head, "r", undefined, undefined, names);
+      const h = new RawHead(head, names);
+      expect(h.get("set-cookie")).toBe("a=1, b=2");
+      expect(h.toRecord()).toEqual(parseRawHeaders(head));
+      expect(h.toRecord()).toEqual({ "content-type": "application/json", "x-custom-thing": "one", "set-cookie": ["a=1", "b=2"], "content-length": "12" });
+    });
+
+    it("keeps a value's bytes as they came (latin1)", () => {
+      const h = new RawHead([Buffer.from("X-Name"), Buffer.from([0x63, 0x61, 0x66, 0xe9])]);
+      expect(Buffer.from(h.get("x-name") as string, "latin1")).toEqual(Buffer.from([0x63, 0x61, 0x66, 0xe9]));
+    });
   });
 });

@@ -2,6 +2,13 @@ import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { comparesWithoutParsing, type ComparedSide, type ComparisonRequest } from "../../../src/shadow/compare-exchange.ts";
 import { createComparer, type Comparer } from "../../../src/shadow/comparer.ts";
+import { RawHead } from "../../../src/proxy/raw-head.ts";
+
+/** A side whose head is kept raw, as the proxy keeps an answer's head (names in any case, as backends send them). */
+const rawSide = (value: unknown, fields: Array<[string, string]>, encode = (b: Buffer) => b): ComparedSide => ({
+  ok: true,
+  response: { status: 200, headers: new RawHead(fields.flatMap(([n, v]) => [Buffer.from(n), Buffer.from(v, "latin1")])), body: encode(Buffer.from(JSON.stringify(value))), truncated: false },
+});
 
 const big = { items: Array.from({ length: 3000 }, (_, i) => ({ id: i, name: `item ${i}`, note: "y".repeat(120) })) };
 const side = (value: unknown, headers: Record<string, string> = {}, encode = (b: Buffer) => b): ComparedSide => ({
@@ -34,6 +41,24 @@ describe("the size-aware rule: large byte-identical pairs need no parsing", () =
     expect(header?.outcome).toBe("diverge");
     const differing = await comparer.compare(request(side(big), side({ items: big.items.map((item, i) => (i === 7 ? { ...item, name: "changed" } : item)) })));
     expect(differing?.differences).toMatchObject([{ path: "$.items[7].name", kind: "changed" }]);
+  });
+});
+
+describe("answers whose heads are kept raw (RawHead)", () => {
+  it("compare their headers and encodings as parsed heads do, on the main thread and in the worker", async () => {
+    const comparer = createComparer({ workerThresholdBytes: 1024 });
+    try {
+      const json: [string, string] = ["Content-Type", "application/json"];
+      // Small, on the main thread: a changed header, and the same content under another encoding.
+      await expect(comparer.compare(request(rawSide({ a: 1 }, [json]), rawSide({ a: 1 }, [["content-type", "text/plain"]])))).resolves.toMatchObject({ differences: [{ path: "header:content-type", kind: "changed", left: "application/json", right: "text/plain" }] });
+      await expect(comparer.compare(request(rawSide({ a: 1 }, [json]), rawSide({ a: 1 }, [json, ["Content-Encoding", "gzip"]], gzipSync)))).resolves.toMatchObject({ outcome: "match", differences: [] });
+      // Large and differing, in the worker: the raw head crosses as an object and is read the same.
+      const changed = { items: big.items.map((item, i) => (i === 3 ? { ...item, name: "changed" } : item)) };
+      const inWorker = await comparer.compare(request(rawSide(big, [json, ["CONTENT-ENCODING", "gzip"]], gzipSync), rawSide(changed, [["content-type", "text/html"]])));
+      expect(inWorker?.differences).toMatchObject([{ path: "header:content-type", kind: "changed" }, { path: "$.items[3].name", kind: "changed" }]);
+    } finally {
+      await comparer.close();
+    }
   });
 });
 
