@@ -92,9 +92,10 @@ function startAnswer(ex: Exchange, statusCode: number, rawHeaders: readonly Buff
     ex.replay = "status_5xx"; // nothing has reached the client yet: the monolith answers instead
     return undefined;
   }
-  // A shadowed answer's head is kept raw for its comparison, with the names lower-cased in this pass.
+  // A shadowed answer's head is kept raw for its comparison, with the names and values this pass makes.
   const names: string[] | undefined = ex.shadow ? [] : undefined;
-  const head = clientResponseHead(rawHeaders, ex.requestId, ex.servedBy, ex.setCookie, names);
+  const values: string[] | undefined = ex.shadow ? [] : undefined;
+  const head = clientResponseHead(rawHeaders, ex.requestId, ex.servedBy, ex.setCookie, names, values);
   ex.responseBytes = head.contentLength === undefined ? undefined : Number(head.contentLength);
   if (!ex.req.complete) {
     // The backend answers before the whole body arrived (it refused an upload, say): this connection
@@ -104,7 +105,7 @@ function startAnswer(ex: Exchange, statusCode: number, rawHeaders: readonly Buff
     lingerOnClose(ex.req, ex.limits);
   }
   ex.res.writeHead(statusCode, head.headers);
-  if (names) ex.shadow?.primaryHead(statusCode, new RawHead(rawHeaders, names), head.contentLength);
+  if (names) ex.shadow?.primaryHead(statusCode, new RawHead(rawHeaders, names, values), head.contentLength);
   return ex.res;
 }
 

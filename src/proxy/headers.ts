@@ -135,8 +135,9 @@ export interface ClientHead {
 /**
  * `clientResponseHeaders` from undici's raw head (name and value Buffers, in order), without building the
  * parsed object first: the names lower-cased, hop-by-hop ones and those the proxy sets itself dropped, and
- * the proxy's own added. `names`, when given, receives every field's lower-cased name, one per pair in
- * order (a shadowed answer's head is then kept raw for its comparison, its names found once: see RawHead).
+ * the proxy's own added. `names` and `values`, when given, receive every field's lower-cased name and its
+ * value, one per pair in order (a shadowed answer's head is kept raw for its comparison, and reads these
+ * rather than making them again: see RawHead).
  */
 export function clientResponseHead(
   raw: readonly Buffer[],
@@ -144,6 +145,7 @@ export function clientResponseHead(
   servedBy: readonly [header: string, backend: string] | undefined,
   setCookie: string | undefined,
   names?: string[],
+  values?: string[],
 ): ClientHead {
   const headers: string[] = [];
   const servedByName = servedBy === undefined ? undefined : lowerCasedServedBy(servedBy[0]);
@@ -153,6 +155,7 @@ export function clientResponseHead(
     const name = lowerCasedHeaderName(raw[i] as Buffer);
     const value = (raw[i + 1] as Buffer).toString("latin1");
     if (names) names.push(name);
+    if (values) values.push(value);
     if (HOP_BY_HOP.has(name)) {
       if (name === "connection") connection = connection === undefined ? value : `${connection},${value}`;
       continue;

@@ -1,60 +1,135 @@
 import { lowerCasedHeaderName } from "./header-names.ts";
 
+/** `#find`'s answers besides a pair's index. */
+const ABSENT = -1;
+const REPEATED = -2;
+
 /**
- * An answer's head kept as undici gave it (name and value Buffers, in order), a value made a string only
- * when it is asked for.
+ * An answer's head kept as undici gave it (name and value Buffers, in order), read by name without
+ * making a string of what is not asked for.
  *
- * A shadowed pair's heads are read for a handful of headers (the compared ones, `content-length`,
- * `content-encoding`); made into objects, each head cost a string per value, a lower-cased name per
- * field and a megamorphic keyed store per field, and each lookup a keyed load (callgrind: ~6k
- * instructions a shadowed request). Kept raw, a lookup walks a few interned names by identity.
+ * A shadowed pair's heads are read for a handful of fields (the compared ones, `content-length`,
+ * `content-encoding`). Made into objects, each head cost a string per value (a call into the Buffer
+ * binding: ~800 instructions each under callgrind), a lower-cased name per field and a megamorphic
+ * keyed store per field. Kept raw, a field is found by its name's length and bytes, and two heads' fields
+ * are compared byte for byte (`sameAs`): a pair whose fields agree makes no string at all.
  *
  * The Buffers are views on the socket's read, which undici never reuses, so holding them is safe; they
  * are held until the comparison ends, as the captured bodies are.
  */
 export class RawHead {
-  #names: readonly string[] | undefined;
-
-  /** `names`, when the caller already lower-cased the head's names (one per pair, in order). */
+  /**
+   * `names` and `values`, when the caller already made them (the primary's head, in the pass that builds
+   * the client's): every field's lower-cased name and its value as a string, one per pair, in order.
+   */
   constructor(
     private readonly raw: readonly Buffer[],
-    names?: readonly string[],
-  ) {
-    this.#names = names;
-  }
+    private readonly names?: readonly string[],
+    private readonly values?: readonly string[],
+  ) {}
 
   /** The named field's value (`name` lower-case), a repeated field's values joined by ", "; undefined when absent. */
   get(name: string): string | undefined {
-    const names = (this.#names ??= namesOf(this.raw));
-    let value: string | undefined;
-    for (let i = 0; i < names.length; i++) {
-      if (names[i] !== name) continue;
-      const one = (this.raw[2 * i + 1] as Buffer).toString("latin1");
-      value = value === undefined ? one : `${value}, ${one}`;
+    const at = this.#find(name);
+    if (at === ABSENT) return undefined;
+    if (at !== REPEATED) return this.#value(at);
+    let joined: string | undefined;
+    for (let pair = 0; pair * 2 < this.raw.length; pair++) {
+      if (!this.#named(pair, name)) continue;
+      const one = this.#value(pair);
+      joined = joined === undefined ? one : `${joined}, ${one}`;
     }
-    return value;
+    return joined;
+  }
+
+  /** Whether `name` (lower-case) reads the same in this head and in `other` (absent from both counts as the same). */
+  sameAs(other: RawHead, name: string): boolean {
+    const here = this.#find(name);
+    const there = other.#find(name);
+    if (here === ABSENT || there === ABSENT) return here === there;
+    if (here === REPEATED || there === REPEATED) return this.get(name) === other.get(name);
+    const mine = this.values?.[here];
+    const theirs = other.values?.[there];
+    if (mine !== undefined && theirs !== undefined) return mine === theirs;
+    if (mine !== undefined) return spells(other.raw[2 * there + 1] as Buffer, mine);
+    if (theirs !== undefined) return spells(this.raw[2 * here + 1] as Buffer, theirs);
+    return sameBytes(this.raw[2 * here + 1] as Buffer, other.raw[2 * there + 1] as Buffer);
+  }
+
+  /** The Content-Length when there is exactly one and it is a plain number; 0 otherwise (it only sizes a capture). */
+  contentLength(): number {
+    const at = this.#find("content-length");
+    if (at < 0) return 0;
+    const value = this.raw[2 * at + 1] as Buffer;
+    let n = 0;
+    for (let i = 0; i < value.length; i++) {
+      const digit = (value[i] as number) - 48;
+      if (digit < 0 || digit > 9) return 0;
+      n = n * 10 + digit;
+    }
+    return n;
   }
 
   /** The whole head as an object, as undici parses one (for a comparison sent to the worker). */
   toRecord(): Record<string, string | string[]> {
-    return parseRawHeaders(this.raw);
+    const out: Record<string, string | string[]> = {};
+    for (let pair = 0; pair * 2 < this.raw.length; pair++) {
+      const name = this.names?.[pair] ?? lowerCasedHeaderName(this.raw[2 * pair] as Buffer);
+      const value = this.#value(pair);
+      const existing = out[name];
+      out[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+    }
+    return out;
+  }
+
+  /** The pair index of the only field named `name`, or ABSENT, or REPEATED. */
+  #find(name: string): number {
+    let found = ABSENT;
+    for (let pair = 0; pair * 2 < this.raw.length; pair++) {
+      if (!this.#named(pair, name)) continue;
+      if (found !== ABSENT) return REPEATED;
+      found = pair;
+    }
+    return found;
+  }
+
+  #named(pair: number, name: string): boolean {
+    const names = this.names;
+    return names !== undefined ? names[pair] === name : spellsLowerCased(this.raw[2 * pair] as Buffer, name);
+  }
+
+  #value(pair: number): string {
+    return this.values?.[pair] ?? (this.raw[2 * pair + 1] as Buffer).toString("latin1");
   }
 }
 
 /** A raw head as an object (names lower-cased, a repeated name's values in an array), as undici parses one. */
 export function parseRawHeaders(raw: readonly Buffer[]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = lowerCasedHeaderName(raw[i] as Buffer);
-    const value = (raw[i + 1] as Buffer).toString("latin1");
-    const existing = out[name];
-    out[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
-  }
-  return out;
+  return new RawHead(raw).toRecord();
 }
 
-function namesOf(raw: readonly Buffer[]): string[] {
-  const names: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) names.push(lowerCasedHeaderName(raw[i] as Buffer));
-  return names;
+/** Whether a raw name spells `lower` (lower-case) in any case. The length is compared first: most names differ there. */
+function spellsLowerCased(raw: Buffer, lower: string): boolean {
+  if (raw.length !== lower.length) return false;
+  for (let i = 0; i < raw.length; i++) {
+    let c = raw[i] as number;
+    if (c >= 65 && c <= 90) c |= 0x20;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** Whether a raw value is `text`'s latin1 bytes (what `toString("latin1")` of it would equal). */
+function spells(raw: Buffer, text: string): boolean {
+  if (raw.length !== text.length) return false;
+  for (let i = 0; i < raw.length; i++) if (raw[i] !== text.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Two values' bytes compared in place: header values are short, and a call into the binding costs more. */
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  if (a.length !== b.length) return false;
+  if (a.length > 64) return a.equals(b);
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -137,8 +137,8 @@ export class BoundedCapture {
   matchHeld(offset: number, chunk: Buffer): number {
     const held = Math.min(this.#filled - offset, chunk.length);
     if (held <= 0) return 0;
-    const ours = (this.#buffer as Buffer).subarray(offset, offset + held);
-    return ours.equals(held === chunk.length ? chunk : chunk.subarray(0, held)) ? held : -1;
+    // Compared in place (one call into the binding): a view per side cost two typed arrays per chunk.
+    return chunk.compare(this.#buffer as Buffer, offset, offset + held, 0, held) === 0 ? held : -1;
   }
 
   /** The block's first `bytes` bytes (at most `filled`): a mirror's answer where it is the block's. */

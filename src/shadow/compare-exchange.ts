@@ -24,7 +24,7 @@ export interface ComparisonRequest {
   /** When set and the answers differ, both bodies are rendered for a stored example (decoded, redacted, cut). */
   readonly example?: { readonly redactFields: readonly string[]; readonly maxBytes: number };
   /** A noise sample: the primary backend's second answer, compared with its first (`side`) in the same task. */
-  readonly noise?: { readonly side: "left" | "right"; readonly again: ComparedSide };
+  readonly noise?: { readonly side: "left" | "right"; readonly again: ComparedSide } | undefined;
   /** Largest body after decoding gzip, br or deflate; a larger one compares as undecodable. Default 64 MiB. */
   readonly maxDecodedBytes?: number;
   /**
@@ -57,6 +57,14 @@ function header(r: CapturedResponse, name: string): string | undefined {
   if (headers instanceof RawHead) return headers.get(name);
   const value = headers[name];
   return Array.isArray(value) ? value.join(", ") : value;
+}
+
+/** Whether a field reads the same in both answers (absent from both counts); raw heads compare it in place. */
+function sameField(a: CapturedResponse, b: CapturedResponse, name: string): boolean {
+  const ha = a.headers;
+  const hb = b.headers;
+  if (ha instanceof RawHead && hb instanceof RawHead) return ha.sameAs(hb, name);
+  return header(a, name) === header(b, name);
 }
 
 function decode(r: CapturedResponse, maxDecodedBytes: number): Buffer {
@@ -148,7 +156,7 @@ export function exampleText(side: ComparedSide, fields: readonly string[], maxBy
 
 /** Two answers whose bodies are the same bytes in the same encoding: nothing in them needs parsing. */
 function sameBytes(a: ComparedSide, b: ComparedSide | undefined, known: boolean): boolean {
-  return a.ok && b !== undefined && b.ok && header(a.response, "content-encoding") === header(b.response, "content-encoding") && (known || bytesEqual(a.response.body, b.response.body));
+  return a.ok && b !== undefined && b.ok && sameField(a.response, b.response, "content-encoding") && (known || bytesEqual(a.response.body, b.response.body));
 }
 
 /**
@@ -163,6 +171,9 @@ export function comparesWithoutParsing(request: ComparisonRequest): boolean {
   if (!request.noise) return true;
   return sameBytes(request.noise.side === "left" ? request.left : request.right, request.noise.again, known);
 }
+
+/** The result of a pair with nothing different (most of them): one shared, frozen object rather than one per pair. */
+const MATCHED: ComparisonResult = Object.freeze({ outcome: "match", differences: Object.freeze([]) });
 
 function compareSides(request: ComparisonRequest): ComparisonResult {
   const { left, right } = request;
@@ -179,9 +190,10 @@ function compareSides(request: ComparisonRequest): ComparisonResult {
   }
   const differences: Difference[] = [];
   for (const name of request.headers) {
+    // The same text (the common case) normalises the same: no regex, no copies, and for raw heads no strings.
+    if (sameField(a, b, name)) continue;
     const rawA = header(a, name);
     const rawB = header(b, name);
-    if (rawA === rawB) continue; // the same text (the common case) normalises the same: no regex, no copies
     const ha = normalizeHeader(name, rawA);
     const hb = normalizeHeader(name, rawB);
     if (ha === hb) continue;
@@ -189,9 +201,12 @@ function compareSides(request: ComparisonRequest): ComparisonResult {
     differences.push({ path: `header:${name}`, kind, ...(ha !== undefined ? { left: ha } : {}), ...(hb !== undefined ? { right: hb } : {}) });
   }
   // The cheap test first: the same bytes with the same encoding are the same body.
-  const sameEncoding = header(a, "content-encoding") === header(b, "content-encoding");
+  const sameEncoding = sameField(a, b, "content-encoding");
+  if (sameEncoding && (request.identicalBodies === true || bytesEqual(a.body, b.body))) {
+    return differences.length === 0 ? MATCHED : { outcome: "diverge", differences };
+  }
   const pairedBy: Array<{ path: string; key: string }> = [];
-  if (!(sameEncoding && (request.identicalBodies === true || bytesEqual(a.body, b.body)))) differences.push(...compareBodies(a, b, request.rules, request.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES, pairedBy));
+  differences.push(...compareBodies(a, b, request.rules, request.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES, pairedBy));
   return { outcome: differences.length === 0 ? "match" : "diverge", differences, ...(pairedBy.length > 0 ? { pairedBy } : {}) };
 }
 

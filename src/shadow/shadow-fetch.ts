@@ -95,7 +95,7 @@ export class ShadowFetch implements Dispatcher.DispatchHandler {
     // Kept raw: the comparison reads a few of its fields, by name (see RawHead).
     const headers = new RawHead(rawHeaders);
     this.#head = { status: statusCode, headers };
-    this.capture.expect(Number(headers.get("content-length") ?? 0));
+    this.capture.expect(headers.contentLength());
     return true;
   }
 

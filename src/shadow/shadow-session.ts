@@ -19,7 +19,7 @@ import { exampleText, type ComparedSide, type ComparisonResult } from "./compare
 import type { Comparer, ComparisonListener } from "./comparer.ts";
 import type { EvidenceWriter } from "./evidence-writer.ts";
 import { signaturePath } from "../json/json-path.ts";
-import type { Difference } from "./json-diff.ts";
+import type { DiffRules, Difference } from "./json-diff.ts";
 import type { NoiseModel } from "./noise-model.ts";
 import type { ArrayPairings } from "./array-pairings.ts";
 import { redactHeaders } from "./redact.ts";
@@ -70,6 +70,9 @@ const isTruncated = (fetched: FetchedSide | undefined): boolean => fetched !== u
 
 const DIFFERENCES_PER_EXAMPLE = 50;
 
+/** The rules of a pair whose bodies are identical: they are never read. */
+const NO_RULES: DiffRules = {};
+
 /**
  * One shadowed request: captures the request body and the primary's answer (bounded), sends the same
  * request to the other backend (and, for a noise sample, to the primary again) on the shadow pools,
@@ -77,8 +80,9 @@ const DIFFERENCES_PER_EXAMPLE = 50;
  */
 export class ShadowSession implements ComparisonListener {
   readonly #started = performance.now();
-  /** The shadow and noise exchanges under way, abandoned if the session is skipped. */
-  readonly #inFlight = new Set<ShadowFetch>();
+  /** The shadow and noise exchanges under way, abandoned if the session is skipped (two fields: a Set per request showed in the profile). */
+  #shadowFetch: ShadowFetch | undefined;
+  #noiseFetch: ShadowFetch | undefined;
   readonly #primaryCapture: BoundedCapture;
   readonly #requestCapture: BoundedCapture | undefined;
   #primaryHead: { status: number; headers: RawHead } | undefined;
@@ -179,7 +183,8 @@ export class ShadowSession implements ComparisonListener {
     const capture = new MirrorCapture(plan.shadow.maxResponseBytes, this.ctx.budget, this.#primaryCapture);
     // The fetch reports back to this session itself (`fetched`): no promise, closure or microtask per side.
     const fetch = new ShadowFetch(backend.name, capture, performance.now(), span, this, noise);
-    this.#inFlight.add(fetch);
+    if (noise) this.#noiseFetch = fetch;
+    else this.#shadowFetch = fetch;
     backend.pool.dispatch(
       {
         path: backend.basePath + (plan.query === "" ? plan.path : `${plan.path}?${plan.query}`),
@@ -196,7 +201,8 @@ export class ShadowSession implements ComparisonListener {
 
   /** A shadow (or noise) exchange is over, with its answer or why there is none (see ShadowFetch). */
   fetched(fetch: ShadowFetch, fetched: FetchedSide, noise: boolean): void {
-    this.#inFlight.delete(fetch);
+    if (fetch === this.#noiseFetch) this.#noiseFetch = undefined;
+    else if (fetch === this.#shadowFetch) this.#shadowFetch = undefined;
     if (this.#ended) return fetched.capture?.release(); // abandoned meanwhile: give the bytes back
     if (noise) this.#noise = fetched;
     else this.#shadow = fetched;
@@ -217,10 +223,8 @@ export class ShadowSession implements ComparisonListener {
     const identicalBodies = isIdentical(shadow.capture) && (!noise || isIdentical(noise.capture));
     const legacy = this.#legacy;
     const target = this.#target;
-    const { compare } = plan.shadow;
-    // Learned noise is set aside when pairing array elements, so noisy elements in another order pair up.
-    const setAside = plan.shadow.noise.learn ? ctx.noise.noisePaths(plan.routeId, plan.shadow.noise.minOccurrences) : [];
-    const rules = { ignore: compare.ignore, arrays: compare.arrays, keyNames: compare.keyNames, setAside, numericTolerance: compare.numericTolerance, timestampToleranceMs: compare.timestampToleranceMs };
+    // The rules only matter to bodies that differ: identical ones are never parsed.
+    const rules = identicalBodies ? NO_RULES : this.#rules();
     const started = ctx.comparer.compareThen({
       left: legacy.side,
       right: target.side,
@@ -231,10 +235,19 @@ export class ShadowSession implements ComparisonListener {
       // Rendered in the worker for a large pair; a small pair's example is rendered in #record, and only
       // when the evidence writer will keep it (see Comparer.compare).
       example: { redactFields: plan.shadow.redact.bodyFields, maxBytes: ctx.limits.exampleBodyBytes },
-      ...(noise ? { noise: { side: plan.primaryRole === "legacy" ? ("left" as const) : ("right" as const), again: noise.side } } : {}),
+      noise: noise ? { side: plan.primaryRole === "legacy" ? "left" : "right", again: noise.side } : undefined,
     }, this);
     if (!started) return this.#skip("overload");
     this.#ended = true;
+  }
+
+  /** The route's comparison rules, with the noise learned so far set aside. */
+  #rules(): DiffRules {
+    const { shadow, routeId } = this.plan;
+    const { compare } = shadow;
+    // Learned noise is set aside when pairing array elements, so noisy elements in another order pair up.
+    const setAside = shadow.noise.learn ? this.ctx.noise.noisePaths(routeId, shadow.noise.minOccurrences) : [];
+    return { ignore: compare.ignore, arrays: compare.arrays, keyNames: compare.keyNames, setAside, numericTolerance: compare.numericTolerance, timestampToleranceMs: compare.timestampToleranceMs };
   }
 
   /** The monolith's side of the pair, once both the primary and the shadow are in (#maybeCompare checks). */
@@ -329,7 +342,8 @@ export class ShadowSession implements ComparisonListener {
   #skip(reason: SkipReason): void {
     if (this.#ended) return;
     this.#ended = true;
-    for (const fetch of this.#inFlight) fetch.abort();
+    this.#shadowFetch?.abort();
+    this.#noiseFetch?.abort();
     this.ctx.metrics.skipped(this.plan.routeId, reason);
     this.ctx.evidence.count(this.plan.routeId, "skipped");
     this.#end();

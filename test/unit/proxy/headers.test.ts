@@ -155,11 +155,13 @@ describe("the client's head from the backend's raw head", () => {
     expect(parseRawHeaders(raw(["Content-Type", "text/plain"], ["Set-Cookie", "a=1"], ["set-cookie", "b=2"], ["set-cookie", "c=3"]))).toEqual({ "content-type": "text/plain", "set-cookie": ["a=1", "b=2", "c=3"] });
   });
 
-  it("gives, when asked, every field's lower-cased name in order (hop-by-hop and the backend's id included) from the same pass", () => {
+  it("gives, when asked, every field's lower-cased name and value in order (hop-by-hop and the backend's id included) from the same pass", () => {
     const head = raw(["Connection", "keep-alive"], ["Content-Type", "application/json"], ["X-Request-Id", "theirs"], ["Set-Cookie", "a=1"], ["set-cookie", "b=2"]);
     const names: string[] = [];
-    const client = clientResponseHead(head, "ours", undefined, undefined, names);
+    const values: string[] = [];
+    const client = clientResponseHead(head, "ours", undefined, undefined, names, values);
     expect(names).toEqual(["connection", "content-type", "x-request-id", "set-cookie", "set-cookie"]);
+    expect(values).toEqual(["keep-alive", "application/json", "theirs", "a=1", "b=2"]);
     expect(new RawHead(head, names).toRecord()).toEqual({ connection: "keep-alive", "content-type": "application/json", "x-request-id": "theirs", "set-cookie": ["a=1", "b=2"] });
     expect(client.headers).toEqual(["content-type", "application/json", "set-cookie", "a=1", "set-cookie", "b=2", "x-request-id", "ours"]);
   });
@@ -180,13 +182,51 @@ describe("the client's head from the backend's raw head", () => {
       expect(new RawHead(head).get("set-cookie")).toBe("a=1, b=2");
     });
 
-    it("reads through the names a caller already found, and gives the object undici would", () => {
+    it("reads through the names and values a caller already made, and gives the object undici would", () => {
       const names: string[] = [];
-      clientResponseHead(head, "r", undefined, undefined, names);
-      const h = new RawHead(head, names);
+      const values: string[] = [];
+      clientResponseHead(head, "r", undefined, undefined, names, values);
+      const h = new RawHead(head, names, values);
       expect(h.get("set-cookie")).toBe("a=1, b=2");
       expect(h.toRecord()).toEqual(parseRawHeaders(head));
       expect(h.toRecord()).toEqual({ "content-type": "application/json", "x-custom-thing": "one", "set-cookie": ["a=1", "b=2"], "content-length": "12" });
+    });
+
+    it("compares a field with another head's in place, whichever of them has its strings made", () => {
+      const other = raw(["content-type", "application/json"], ["X-Custom-Thing", "two"], ["set-cookie", "a=1"], ["Set-Cookie", "b=2"], ["content-length", "13"], ["Content-Encoding", "gzip"]);
+      const made = (r: Buffer[]) => {
+        const names: string[] = [];
+        const values: string[] = [];
+        clientResponseHead(r, "r", undefined, undefined, names, values);
+        return new RawHead(r, names, values);
+      };
+      const forms = [(r: Buffer[]) => new RawHead(r), made];
+      for (const left of forms) {
+        for (const right of forms) {
+          const a = left(head);
+          const b = right(other);
+          expect(a.sameAs(b, "content-type")).toBe(true); // the same value, names in another case
+          expect(a.sameAs(b, "x-custom-thing")).toBe(false); // "one" against "two": same length, other bytes
+          expect(a.sameAs(b, "content-length")).toBe(false); // "12" against "13"
+          expect(a.sameAs(b, "set-cookie")).toBe(true); // repeated in both, the same values in order
+          expect(a.sameAs(b, "content-encoding")).toBe(false); // absent against present
+          expect(b.sameAs(a, "content-encoding")).toBe(false);
+          expect(a.sameAs(b, "etag")).toBe(true); // absent from both
+        }
+      }
+      expect(new RawHead(raw(["ETag", "x"])).sameAs(new RawHead(raw(["etag", "xy"])), "etag")).toBe(false);
+      const long = "v".repeat(100);
+      expect(new RawHead(raw(["ETag", long])).sameAs(new RawHead(raw(["etag", long])), "etag")).toBe(true);
+      expect(new RawHead(raw(["ETag", long])).sameAs(new RawHead(raw(["etag", `${long.slice(1)}w`])), "etag")).toBe(false);
+    });
+
+    it("reads Content-Length as a number from its bytes, and 0 when it is absent, repeated or not a plain number", () => {
+      expect(new RawHead(head).contentLength()).toBe(12);
+      expect(new RawHead(raw(["CONTENT-LENGTH", "1048576"])).contentLength()).toBe(1048576);
+      expect(new RawHead(raw(["content-type", "a"])).contentLength()).toBe(0);
+      expect(new RawHead(raw(["content-length", "5"], ["content-length", "5"])).contentLength()).toBe(0);
+      expect(new RawHead(raw(["content-length", "5x"])).contentLength()).toBe(0);
+      expect(new RawHead(raw(["content-length", "-5"])).contentLength()).toBe(0);
     });
 
     it("keeps a value's bytes as they came (latin1)", () => {
