@@ -181,10 +181,10 @@ const ours =
 
 /** bench/bare-undici.ts; with `mirrored`, every request is also sent to the same backend and its answer dropped. */
 const bare =
-  (mirrored: boolean): Setup["start"] =>
+  (mirrored: boolean, forwarding = false): Setup["start"] =>
   async (runtime, valgrind, backends) => {
     const target = `http://127.0.0.1:${backends.plain}`;
-    const env = { TARGET: target, ...(mirrored ? { MIRROR: target } : {}), ...HOST_ENV };
+    const env = { TARGET: target, ...(mirrored ? { MIRROR: target } : {}), ...(forwarding ? { FORWARDING: "1" } : {}), ...HOST_ENV };
     const proc = await startProcess(valgrind[0] as string, [...valgrind.slice(1), runtime.node, ...v8Flags(runtime), join(runtime.app, "bench/bare-undici.js")], env, (line) => typeof line.port === "number", START_UNDER_CALLGRIND_MS);
     return { port: proc.ready.port as number, proc };
   };
@@ -192,6 +192,7 @@ const bare =
 const NODE_SETUPS: Setup[] = [
   { name: "bare undici", start: bare(false) },
   { name: "bare undici + mirror", start: bare(true) },
+  { name: "bare undici + forwarding headers", start: bare(false, true) },
   { name: "ours pass-through", start: ours({}) },
   { name: "ours access log 100%", start: ours({ BENCH_ACCESS_LOG: "1" }) },
   { name: "ours shadow 100%", start: ours({ BENCH_SHADOW: "1" }) },
@@ -397,6 +398,13 @@ for (const runtime of runtimes) {
     // compared or recorded; set beside it, the part of ours that is the shadow's own work.
     console.log(`INFO  ${runtime.label}: a mirrored request costs bare undici ${(mirrored / bare).toFixed(2)} × its pass-through (${Math.round(mirrored - bare)} instructions more)`);
     if (pass && shadowed) console.log(`INFO  ${runtime.label}: ours shadow costs ${Math.round(shadowed - pass)} more than ours pass-through: ${Math.round(mirrored - bare)} the second exchange's, ${Math.round(shadowed - pass - (mirrored - bare))} capturing, comparing and recording`);
+  }
+  const forwarding = find("bare undici + forwarding headers", runtime.label);
+  if (bare && forwarding) {
+    // The fields every proxy adds (Host, X-Forwarded-*, X-Request-Id both ways), on Node's and undici's side
+    // alone: what of ours over bare undici is the headers we add, and what is the rest of our work.
+    console.log(`INFO  ${runtime.label}: adding the proxy's forwarding headers costs bare undici ${Math.round(forwarding - bare)} instructions a request (${(forwarding / bare).toFixed(3)} ×)`);
+    if (pass) console.log(`INFO  ${runtime.label}: ours pass-through is ${(pass / forwarding).toFixed(3)} × bare undici with the same headers (${Math.round(pass - forwarding)} instructions a request of our own work beyond them)`);
   }
   if (bare && nginx) console.log(`INFO  ${runtime.label}: bare undici is ${(bare / nginx).toFixed(2)} × nginx (the C floor, ${Math.round(nginx)} instructions a request)`);
 }

@@ -290,7 +290,8 @@ function dispatch(ex: Exchange): void {
     return;
   }
   ex.admitted = backend;
-  const headers = headersForBackend(req, ex.requestId, backend.host);
+  // A shadowed request's headers are built once for all its backends (see ShadowSession.headersFor).
+  const headers = ex.shadow ? ex.shadow.headersFor(backend.host) : headersForBackend(req, ex.requestId, backend.host);
   if (ex.spans) ex.spans.upstream = startUpstreamSpan(ex.spans.server, backend.name, headers);
   const body = ex.body;
   const attempt = new UpstreamAttempt(ex);

@@ -8,7 +8,7 @@ import type { ShadowMetrics, SkipReason } from "../metrics/shadow-metrics.ts";
 import type { Backend } from "../proxy/backend-pool.ts";
 import { hasBody } from "../proxy/has-body.ts";
 import type { RawHead } from "../proxy/raw-head.ts";
-import { headersForBackend } from "../proxy/headers.ts";
+import { headersForBackend, upstreamHeadersFor } from "../proxy/headers.ts";
 import { startShadowSpan } from "../proxy/tracing.ts";
 import { classifyUpstreamError } from "../proxy/upstream-error.ts";
 import type { EvidenceBatchItem } from "../store/shadow-repository.ts";
@@ -90,6 +90,8 @@ export class ShadowSession implements ComparisonListener {
   #shadow: FetchedSide | undefined;
   #noise: FetchedSide | undefined;
   #ended = false;
+  /** The upstream headers as first built, before any caller added to them (see headersFor). */
+  #pristineHeaders: string[] | undefined;
 
   constructor(
     private readonly plan: SessionPlan,
@@ -176,7 +178,7 @@ export class ShadowSession implements ComparisonListener {
 
   #fetch(backend: Backend, body: Buffer | undefined, noise: boolean): void {
     const { plan } = this;
-    const headers = headersForBackend(plan.req, plan.requestId, backend.host);
+    const headers = this.headersFor(backend.host);
     headers.push(SHADOW_HEADER, "1");
     const span = plan.traceLink ? startShadowSpan(plan.traceLink, backend.name, headers) : undefined;
     // Checked against the primary's answer as it arrives, and kept only where it differs (mirror-capture.ts).
@@ -197,6 +199,19 @@ export class ShadowSession implements ComparisonListener {
       },
       fetch,
     );
+  }
+
+  /**
+   * The request's upstream headers for a backend at `host`, the caller's own list (it may add to it): built
+   * once for the session, and copied for each other backend (the primary's too: see forward.ts), since a
+   * build per backend showed in the profile.
+   */
+  headersFor(host: string): string[] {
+    const pristine = this.#pristineHeaders;
+    if (pristine !== undefined) return upstreamHeadersFor(pristine, host);
+    const built = headersForBackend(this.plan.req, this.plan.requestId, host);
+    this.#pristineHeaders = built.slice();
+    return built;
   }
 
   /** A shadow (or noise) exchange is over, with its answer or why there is none (see ShadowFetch). */

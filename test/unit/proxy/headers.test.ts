@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
-import { clientResponseHead, clientResponseHeaders, headersForBackend, upstreamRequestHeaders } from "../../../src/proxy/headers.ts";
+import { clientResponseHead, clientResponseHeaders, headersForBackend, upstreamHeadersFor, upstreamRequestHeaders } from "../../../src/proxy/headers.ts";
 import { parseRawHeaders, RawHead } from "../../../src/proxy/raw-head.ts";
 
 const info = { forwardedFor: "10.0.0.9", proto: "http" as const, host: "shop.example", requestId: "rid-1", upstreamHost: "catalog:8080" };
@@ -89,6 +89,18 @@ describe("headers on the way up", () => {
       "accept", "*/*", "cookie", "a=1", "cookie", "b=2",
       "host", "catalog:8080", "x-forwarded-for", "10.0.0.9", "x-forwarded-proto", "http", "x-forwarded-host", "shop.example", "x-request-id", "rid-1",
     ]);
+  });
+
+  it("upstreamHeadersFor copies the list for another backend with its Host, and leaves the original as it was", () => {
+    const list = upstreamRequestHeaders({ accept: "*/*", "x-host": "not this one" }, info);
+    const copy = upstreamHeadersFor(list, "orders:9090");
+    expect(fields(copy)).toEqual({ ...fields(list), host: "orders:9090" });
+    expect(copy.indexOf("orders:9090")).toBe(list.indexOf("catalog:8080"));
+    expect(fields(list).host).toBe("catalog:8080");
+    copy.push("x-strangler-shadow", "1");
+    expect(list).not.toContain("x-strangler-shadow");
+    // A list with no Host (not one upstreamRequestHeaders makes) gets one.
+    expect(upstreamHeadersFor(["accept", "*/*"], "h:1")).toEqual(["accept", "*/*", "host", "h:1"]);
   });
 
   it("headersForBackend reads the client's address, scheme and Host from the request", () => {
