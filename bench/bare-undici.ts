@@ -9,8 +9,8 @@
  * recording anything.
  *
  * With FORWARDING=1 it also adds the fields every proxy of ours adds, as a hand-written loop would have to
- * for the same behaviour: Host, X-Forwarded-For, -Proto and -Host and X-Request-Id on the way up, and
- * X-Request-Id on the way down. What that costs over the plain loop is Node's and undici's work on the
+ * for the same behaviour: Host, X-Forwarded-For, -Proto and -Host and X-Request-Id on the way up (and
+ * X-Strangler-Shadow on a mirrored request), and X-Request-Id on the way down. What that costs over the plain loop is Node's and undici's work on the
  * fields alone (validated, lower-cased, written), the part of the proxy's cost that is the headers it adds.
  */
 import { createServer } from "node:http";
@@ -35,16 +35,27 @@ let counter = 0;
 
 const server = createServer((req, res) => {
   const { connection: _c, "keep-alive": _k, host, ...headers } = req.headers;
+  // Set field by field, the cheapest way a hand-written loop would (no spread, no setHeader's own header store).
+  let requestId: string | undefined;
   if (forwarding) {
     // As the proxy does: the client's id when it sent one, else a counter-based one (no UUID per request).
-    const requestId = typeof headers["x-request-id"] === "string" ? headers["x-request-id"] : `bench-${(++counter).toString(36)}`;
-    Object.assign(headers, { host: upstreamHost, "x-forwarded-for": req.socket.remoteAddress ?? "", "x-forwarded-proto": "http", "x-request-id": requestId, ...(host ? { "x-forwarded-host": host } : {}) });
-    res.setHeader("x-request-id", requestId);
+    const given = headers["x-request-id"];
+    requestId = typeof given === "string" ? given : `bench-${(++counter).toString(36)}`;
+    headers.host = upstreamHost;
+    headers["x-forwarded-for"] = req.socket.remoteAddress ?? "";
+    headers["x-forwarded-proto"] = "http";
+    if (host !== undefined) headers["x-forwarded-host"] = host;
+    headers["x-request-id"] = requestId;
   }
-  if (mirror && req.method === "GET") mirror.dispatch({ path: req.url ?? "/", method: "GET", headers: headers as Record<string, string>, body: null }, DROP);
+  if (mirror && req.method === "GET") {
+    // With the forwarding headers, the mirror's request is marked as a shadow one, as the proxy marks its own.
+    const mirrored = forwarding ? { ...headers, "x-strangler-shadow": "1" } : headers;
+    mirror.dispatch({ path: req.url ?? "/", method: "GET", headers: mirrored as Record<string, string>, body: null }, DROP);
+  }
   pool.stream(
     { path: req.url ?? "/", method: req.method as Dispatcher.HttpMethod, headers: headers as Record<string, string>, body: req.method === "GET" ? null : req, opaque: res },
     ({ statusCode, headers, opaque }) => {
+      if (requestId !== undefined) headers["x-request-id"] = requestId;
       (opaque as typeof res).writeHead(statusCode, headers as Record<string, string>);
       return opaque as typeof res;
     },

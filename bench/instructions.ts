@@ -193,6 +193,7 @@ const NODE_SETUPS: Setup[] = [
   { name: "bare undici", start: bare(false) },
   { name: "bare undici + mirror", start: bare(true) },
   { name: "bare undici + forwarding headers", start: bare(false, true) },
+  { name: "bare undici + mirror + forwarding headers", start: bare(true, true) },
   { name: "ours pass-through", start: ours({}) },
   { name: "ours access log 100%", start: ours({ BENCH_ACCESS_LOG: "1" }) },
   { name: "ours shadow 100%", start: ours({ BENCH_SHADOW: "1" }) },
@@ -405,6 +406,13 @@ for (const runtime of runtimes) {
     // alone: what of ours over bare undici is the headers we add, and what is the rest of our work.
     console.log(`INFO  ${runtime.label}: adding the proxy's forwarding headers costs bare undici ${Math.round(forwarding - bare)} instructions a request (${(forwarding / bare).toFixed(3)} ×)`);
     if (pass) console.log(`INFO  ${runtime.label}: ours pass-through is ${(pass / forwarding).toFixed(3)} × bare undici with the same headers (${Math.round(pass - forwarding)} instructions a request of our own work beyond them)`);
+    const mirroredForwarding = find("bare undici + mirror + forwarding headers", runtime.label);
+    if (mirroredForwarding && pass && shadowed) {
+      // The shadow's floor with the same headers on both exchanges: what of ours is the second exchange on
+      // Node's and undici's side, and what is capturing, comparing and recording.
+      const floor = mirroredForwarding - forwarding;
+      console.log(`INFO  ${runtime.label}: with the same headers, a mirrored request costs bare undici ${Math.round(floor)} more (${(mirroredForwarding / forwarding).toFixed(3)} ×); ours shadow costs ${Math.round(shadowed - pass)} more than ours pass-through: ${Math.round(floor)} that second exchange, ${Math.round(shadowed - pass - floor)} capturing, comparing and recording`);
+    }
   }
   if (bare && nginx) console.log(`INFO  ${runtime.label}: bare undici is ${(bare / nginx).toFixed(2)} × nginx (the C floor, ${Math.round(nginx)} instructions a request)`);
 }

@@ -15,6 +15,13 @@ const HOP_BY_HOP = new Set([
   "upgrade",
 ]);
 
+/**
+ * Which name lengths a hop-by-hop header has: a name of another length (most of an answer's: content-type,
+ * content-length, date) is known not to be one without a lookup in the set.
+ */
+const HOP_BY_HOP_LENGTHS = new Uint8Array(32);
+for (const name of HOP_BY_HOP) HOP_BY_HOP_LENGTHS[name.length] = 1;
+
 /** Headers the proxy sets itself on the way up. `expect` is answered by the proxy (100-continue). */
 const SET_BY_PROXY = new Set([
   // Stryker disable next-line StringLiteral: equivalent — set after the copy, whatever the client sent
@@ -173,7 +180,7 @@ export function clientResponseHead(
     const value = (raw[i + 1] as Buffer).toString("latin1");
     if (names) names.push(name);
     if (values) values.push(value);
-    if (HOP_BY_HOP.has(name)) {
+    if (HOP_BY_HOP_LENGTHS[name.length] === 1 && HOP_BY_HOP.has(name)) {
       if (name === "connection") connection = connection === undefined ? value : `${connection},${value}`;
       continue;
     }

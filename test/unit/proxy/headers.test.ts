@@ -158,6 +158,14 @@ describe("the client's head from the backend's raw head", () => {
     expect(clientResponseHead(raw(["x-a", "1"]), "r", undefined, undefined)).toEqual({ headers: ["x-a", "1", "x-request-id", "r"], contentLength: undefined });
   });
 
+  it("drops every hop-by-hop field of the answer, whatever its case, and keeps fields of the same lengths", () => {
+    const hop = ["Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade"];
+    // A kept field of each hop-by-hop name's length: the length table only spares the set lookup.
+    const sameLength = ["x-custom-1", "x-name-thing-here-", "x-name-thing-here-a", "x-name-thing-her", "x", "x-trail", "x-name-thing-here", "x-upgra"].map((n) => n.padEnd(2, "y"));
+    const head = clientResponseHead(raw(...hop.map((n): [string, string] => [n, "v"]), ...sameLength.map((n): [string, string] => [n, "k"]), ["Date", "d"]), "r", undefined, undefined);
+    expect(head.headers).toEqual([...sameLength.flatMap((n) => [n, "k"]), "date", "d", "x-request-id", "r"]);
+  });
+
   it("keeps a value's bytes as they came (latin1 both ways)", () => {
     const head = clientResponseHead([Buffer.from("x-name"), Buffer.from([0x63, 0x61, 0x66, 0xe9])], "r", undefined, undefined);
     expect(Buffer.from(head.headers[1] as string, "latin1")).toEqual(Buffer.from([0x63, 0x61, 0x66, 0xe9]));
