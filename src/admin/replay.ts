@@ -13,7 +13,7 @@ const DROPPED = new Set(["host", "connection", "keep-alive", "transfer-encoding"
 export interface ReplayOptions {
   readonly backends: () => Readonly<Record<string, BackendConfig>>;
   /** Learned noise of the route, set aside when pairing arrays (as the live comparison does). */
-  readonly noisePaths: (routeId: string, minOccurrences: number) => string[];
+  readonly noisePaths: (routeId: string, minOccurrences: number) => readonly string[];
   readonly maxDecodedBytes: number;
   readonly exampleBodyBytes: number;
   /** The longest a replay waits for either backend (`admin.replayTimeoutMs`), whatever the backend's own longer timeouts. */

@@ -108,7 +108,17 @@ function looksJson(r: CapturedResponse, text: string): boolean {
 }
 
 const compiledRules = new Map<string, CompiledDiffRules>();
+/** By the rules object itself first: the shadow session hands the same one while a route's rules stand (no key to serialise). */
+const compiledByObject = new WeakMap<DiffRules, CompiledDiffRules>();
 function rulesFor(rules: DiffRules): CompiledDiffRules {
+  const known = compiledByObject.get(rules);
+  if (known !== undefined) return known;
+  const compiled = rulesForKey(rules);
+  compiledByObject.set(rules, compiled);
+  return compiled;
+}
+
+function rulesForKey(rules: DiffRules): CompiledDiffRules {
   const key = JSON.stringify(rules);
   let compiled = compiledRules.get(key);
   if (!compiled) {

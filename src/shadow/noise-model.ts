@@ -5,7 +5,11 @@ interface RouteNoise {
   samples: number;
   readonly occurrences: Map<string, number>;
   readonly status: Map<string, NoiseStatus>;
+  /** `noisePaths`' last answer, until the route's noise changes: the comparer asks for it on every pair. */
+  noisePaths?: { readonly minOccurrences: number; readonly paths: readonly string[] } | undefined;
 }
+
+const NONE: readonly string[] = Object.freeze([]);
 
 /**
  * What is noise on each route, learned as Diffy does: the primary backend is asked twice for a sample
@@ -60,6 +64,7 @@ export class NoiseModel {
   observe(routeId: string, paths: readonly string[]): void {
     const route = this.#route(routeId);
     route.samples++;
+    if (paths.length > 0) route.noisePaths = undefined;
     for (const path of new Set(paths)) {
       route.occurrences.set(path, (route.occurrences.get(path) ?? 0) + 1);
       // Stryker disable next-line StringLiteral: the model reads only confirmed/rejected; a learned path is one with any other status
@@ -76,13 +81,19 @@ export class NoiseModel {
   }
 
   /** The route's paths that are noise now (learned often enough, or confirmed), for the comparer to set aside. */
-  noisePaths(routeId: string, minOccurrences: number): string[] {
+  noisePaths(routeId: string, minOccurrences: number): readonly string[] {
     const route = this.#routes.get(routeId);
-    if (!route) return [];
-    return [...route.status.keys()].filter((path) => this.isNoise(routeId, path, minOccurrences));
+    if (!route) return NONE;
+    const cached = route.noisePaths;
+    if (cached !== undefined && cached.minOccurrences === minOccurrences) return cached.paths;
+    const paths = Object.freeze([...route.status.keys()].filter((path) => this.isNoise(routeId, path, minOccurrences)));
+    route.noisePaths = { minOccurrences, paths };
+    return paths;
   }
 
   setStatus(routeId: string, path: string, status: NoiseStatus): void {
-    this.#route(routeId).status.set(path, status);
+    const route = this.#route(routeId);
+    route.status.set(path, status);
+    route.noisePaths = undefined;
   }
 }

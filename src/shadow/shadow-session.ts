@@ -72,6 +72,10 @@ const DIFFERENCES_PER_EXAMPLE = 50;
 
 /** The rules of a pair whose bodies are identical: they are never read. */
 const NO_RULES: DiffRules = {};
+const NO_PATHS: readonly string[] = Object.freeze([]);
+
+/** Each route's rules as last built, by its shadow config (replaced on reload), with the noise paths they set aside. */
+const rulesByConfig = new WeakMap<ShadowConfig, { readonly setAside: readonly string[]; readonly rules: DiffRules }>();
 
 /**
  * One shadowed request: captures the request body and the primary's answer (bounded), sends the same
@@ -256,13 +260,20 @@ export class ShadowSession implements ComparisonListener {
     this.#ended = true;
   }
 
-  /** The route's comparison rules, with the noise learned so far set aside. */
+  /**
+   * The route's comparison rules, with the noise learned so far set aside: the same object while neither
+   * the route's config nor its noise changes, so that the comparer compiles them once (see rulesFor).
+   */
   #rules(): DiffRules {
     const { shadow, routeId } = this.plan;
-    const { compare } = shadow;
     // Learned noise is set aside when pairing array elements, so noisy elements in another order pair up.
-    const setAside = shadow.noise.learn ? this.ctx.noise.noisePaths(routeId, shadow.noise.minOccurrences) : [];
-    return { ignore: compare.ignore, arrays: compare.arrays, keyNames: compare.keyNames, setAside, numericTolerance: compare.numericTolerance, timestampToleranceMs: compare.timestampToleranceMs };
+    const setAside = shadow.noise.learn ? this.ctx.noise.noisePaths(routeId, shadow.noise.minOccurrences) : NO_PATHS;
+    const cached = rulesByConfig.get(shadow);
+    if (cached !== undefined && cached.setAside === setAside) return cached.rules;
+    const { compare } = shadow;
+    const rules: DiffRules = { ignore: compare.ignore, arrays: compare.arrays, keyNames: compare.keyNames, setAside, numericTolerance: compare.numericTolerance, timestampToleranceMs: compare.timestampToleranceMs };
+    rulesByConfig.set(shadow, { setAside, rules });
+    return rules;
   }
 
   /** The monolith's side of the pair, once both the primary and the shadow are in (#maybeCompare checks). */
@@ -309,20 +320,25 @@ export class ShadowSession implements ComparisonListener {
     // Noise: what differs between two answers of the same backend to this very request, and what was learned before.
     const sampleNoise = noiseResult && noiseResult.outcome !== "error" ? noiseResult.differences.filter((d) => d.kind !== "status").map((d) => signaturePath(d.path)) : undefined;
     if (sampleNoise) ctx.noise.observe(route, sampleNoise);
-    const thisRequest = new Set(sampleNoise);
+    const thisRequest = sampleNoise ? new Set(sampleNoise) : undefined;
     const minOccurrences = plan.shadow.noise.minOccurrences;
     const real: Difference[] = [];
+    /** Each real difference's signature path, made once (a regular expression's replace) for the noise test and the signatures. */
+    const realPaths: string[] = [];
     let noisy = 0;
     for (const d of result.differences) {
       const path = signaturePath(d.path);
-      if (d.kind !== "error" && d.kind !== "status" && (thisRequest.has(path) || ctx.noise.isNoise(route, path, minOccurrences))) noisy++;
-      else real.push(d);
+      if (d.kind !== "error" && d.kind !== "status" && (thisRequest?.has(path) === true || ctx.noise.isNoise(route, path, minOccurrences))) noisy++;
+      else {
+        real.push(d);
+        realPaths.push(path);
+      }
     }
     if (noisy > 0) ctx.metrics.noise(route, noisy);
     const outcome = result.outcome === "error" ? "error" : real.length > 0 ? "diverge" : "match";
     ctx.metrics.outcome(route, outcome);
 
-    const signatures = [...new Map(real.map((d) => [`${signaturePath(d.path)}\u0000${d.kind}`, { path: signaturePath(d.path), kind: d.kind }])).values()];
+    const signatures = real.length === 1 ? [{ path: realPaths[0] as string, kind: (real[0] as Difference).kind }] : [...new Map(real.map((d, i) => [`${realPaths[i]}\u0000${d.kind}`, { path: realPaths[i] as string, kind: d.kind }])).values()];
     const withExample = outcome !== "match" && ctx.evidence.wantsExample(route, signatures);
     const exampleBody = (side: ComparedSide, rendered: string | undefined) => rendered ?? exampleText(side, plan.shadow.redact.bodyFields, ctx.limits.exampleBodyBytes, ctx.limits.maxDecodedBytes);
     const item: EvidenceBatchItem = {

@@ -183,12 +183,29 @@ interface SummedSignature {
   readonly examples: Array<{ at: string; example: NewExample }>;
 }
 
-/** A batch summed by key, so that a storm of identical evidence costs one statement per key. */
+/** A signature's count and its first and last times, in ms, while a batch is summed. */
+interface SigningInBatch {
+  readonly routeId: string;
+  readonly path: string;
+  readonly kind: string;
+  n: number;
+  readonly firstMs: number;
+  lastMs: number;
+  readonly examples: Array<{ at: string; example: NewExample }>;
+}
+
+/** An ISO-8601 time: made only once per key and batch (V8 formats a date through a printf: ~7k instructions each). */
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * A batch summed by key, so that a storm of identical evidence costs one statement per key. Times are
+ * kept as numbers while summing and formatted once per signature and noise path, not once per item.
+ */
 export function summarise(items: readonly EvidenceBatchItem[]) {
   const outcomes = new Map<string, { routeId: string; minute: number; outcome: string; n: number }>();
-  const signatures = new Map<string, SummedSignature>();
+  const signing = new Map<string, SigningInBatch>();
   const noiseSamples = new Map<string, number>();
-  const noiseHits = new Map<string, { routeId: string; path: string; n: number; last: string }>();
+  const noiseHitsMs = new Map<string, { routeId: string; path: string; n: number; lastMs: number }>();
   for (const item of items) {
     const minute = Math.floor(item.atMs / 60_000);
     const outcomeKey = `${item.routeId}\u0000${minute}\u0000${item.outcome}`;
@@ -197,31 +214,35 @@ export function summarise(items: readonly EvidenceBatchItem[]) {
     if (counted) counted.n += n;
     else outcomes.set(outcomeKey, { routeId: item.routeId, minute, outcome: item.outcome, n });
     if (item.signatures.length === 0 && !item.noiseSample) continue; // a plain outcome: counted above
-    const at = new Date(item.atMs).toISOString();
+    const atMs = item.atMs;
     for (const { path, kind } of item.signatures) {
       const key = `${item.routeId}\u0000${path}\u0000${kind}`;
-      let sig = signatures.get(key);
+      let sig = signing.get(key);
       if (!sig) {
-        sig = { routeId: item.routeId, path, kind, n: 0, first: at, last: at, examples: [] };
-        signatures.set(key, sig);
+        sig = { routeId: item.routeId, path, kind, n: 0, firstMs: atMs, lastMs: atMs, examples: [] };
+        signing.set(key, sig);
       }
       sig.n++;
-      if (at > sig.last) sig.last = at;
-      if (item.example) sig.examples.push({ at, example: item.example });
+      if (atMs > sig.lastMs) sig.lastMs = atMs;
+      if (item.example) sig.examples.push({ at: iso(atMs), example: item.example });
     }
     if (item.noiseSample) {
       noiseSamples.set(item.routeId, (noiseSamples.get(item.routeId) ?? 0) + 1);
       // Counted once per sample, however many positions of it differed: as the in-memory model counts.
       for (const path of new Set(item.noiseSample.paths)) {
         const key = `${item.routeId}\u0000${path}`;
-        const hit = noiseHits.get(key);
+        const hit = noiseHitsMs.get(key);
         if (hit) {
           hit.n++;
-          if (at > hit.last) hit.last = at;
-        } else noiseHits.set(key, { routeId: item.routeId, path, n: 1, last: at });
+          if (atMs > hit.lastMs) hit.lastMs = atMs;
+        } else noiseHitsMs.set(key, { routeId: item.routeId, path, n: 1, lastMs: atMs });
       }
     }
   }
+  const signatures = new Map<string, SummedSignature>();
+  for (const [key, { firstMs, lastMs, ...sig }] of signing) signatures.set(key, { ...sig, first: iso(firstMs), last: iso(lastMs) });
+  const noiseHits = new Map<string, { routeId: string; path: string; n: number; last: string }>();
+  for (const [key, { lastMs, ...hit }] of noiseHitsMs) noiseHits.set(key, { ...hit, last: iso(lastMs) });
   return { outcomes, signatures, noiseSamples, noiseHits };
 }
 

@@ -145,6 +145,13 @@ describe("canonical forms", () => {
     expect(canonical([2, 1])).toBe("[2,1]");
     expect(canonical({ b: 1, a: [{ d: 1, c: 2 }] })).toBe('{"a":[{"c":2,"d":1}],"b":1}');
   });
+
+  it("write every scalar exactly as JSON.stringify does, on the short path and the long one", () => {
+    const long = "y".repeat(65);
+    const scalars = ["", "plain", 'a "quote"', "back\\slash", "tab\there", "new\nline", "\u0001", "é ünïcödé", "😀", "\ud800 lone", "\udfff", long, `${long}"`, 0, -0, 1.5, -2e-7, 1e21, 123456789012345680000, Number.MAX_VALUE, NaN, Infinity, -Infinity, true, false, null];
+    for (const value of scalars) expect(canonical(value)).toBe(JSON.stringify(value));
+    expect(canonical([["a\"b"], { "k\u0000": "v" }])).toBe(JSON.stringify([["a\"b"], { "k\u0000": "v" }]));
+  });
 });
 
 describe("identity pairing, case by case", () => {

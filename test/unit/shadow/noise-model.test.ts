@@ -26,7 +26,7 @@ describe("the noise model", () => {
     expect(model.isNoise("r", "$.other", 1)).toBe(false);
     expect(model.isNoise("unknown", "$.at", 1)).toBe(false);
     expect(model.isNoise("s", "$.at", 1)).toBe(false); // per route
-    expect(model.noisePaths("r", 3).sort()).toEqual(["$.at", "$.id"]);
+    expect([...model.noisePaths("r", 3)].sort()).toEqual(["$.at", "$.id"]);
     expect(model.noisePaths("unknown", 1)).toEqual([]);
   });
 
@@ -59,6 +59,23 @@ describe("the noise model", () => {
     expect(model.noisePaths("r", 2)).toEqual([]);
     model.observe("r", ["$.at"]);
     expect(model.noisePaths("r", 2)).toEqual(["$.at"]);
+  });
+
+  it("gives the same list while the route's noise stands, and a new one as soon as a sample or a person changes it", () => {
+    const model = new NoiseModel([], () => 0);
+    model.observe("r", ["$.at", "$.id"]);
+    model.observe("r", ["$.at"]);
+    const first = model.noisePaths("r", 2);
+    expect(first).toEqual(["$.at"]);
+    expect(model.noisePaths("r", 2)).toBe(first); // the same object: the comparer's compiled rules stay valid
+    model.observe("r", []); // a sample in which nothing differed changes no path
+    expect(model.noisePaths("r", 2)).toBe(first);
+    expect(model.noisePaths("r", 1)).toEqual(["$.at", "$.id"]); // another threshold is answered afresh
+    model.observe("r", ["$.id"]);
+    expect(model.noisePaths("r", 2)).toEqual(["$.at", "$.id"]);
+    model.setStatus("r", "$.at", "rejected");
+    expect(model.noisePaths("r", 2)).toEqual(["$.id"]);
+    expect(() => (model.noisePaths("r", 2) as string[]).push("$.x")).toThrow(); // frozen: no caller can change the shared list
   });
 
   it("loads from the SQLite store what earlier samples taught it, sample counts of quiet routes included", async () => {
