@@ -1,4 +1,5 @@
 import { childPath, compilePathPatterns, signaturePath, type PathMatcher } from "../json/json-path.ts";
+import { jsonNumber, jsonString } from "../json/json-text.ts";
 
 /** What differs at a path, seen from the legacy side (left) to the target side (right). */
 export type DifferenceKind = "changed" | "type_changed" | "added" | "removed" | "order" | "status" | "error";
@@ -85,7 +86,7 @@ const MAX_DIFFERENCES = 500;
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 function render(value: unknown): string {
-  // A scalar as JSON writes it, without the call (see quoted); a container through JSON.stringify, in its own key order.
+  // A scalar as JSON writes it, without the call (see jsonString); a container through JSON.stringify, in its own key order.
   const text = value !== null && typeof value === "object" ? JSON.stringify(value) : canonical(value);
   return text.length > MAX_RENDER ? `${text.slice(0, MAX_RENDER - 1)}…` : text;
 }
@@ -97,28 +98,15 @@ function typeOf(value: unknown): string {
   return typeof value;
 }
 
-/**
- * A string as JSON writes it, without the call into JSON.stringify (about 1k instructions a call) when it
- * is short and holds nothing to escape: no quote, backslash, control character or surrogate.
- */
-function quoted(text: string): string {
-  if (text.length > 64) return JSON.stringify(text);
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(text);
-  }
-  return `"${text}"`;
-}
-
 /** A stable text form of a value (object keys sorted), for set and order comparisons. */
 export function canonical(value: unknown): string {
   // Primitives as JSON.stringify writes them (a parsed document holds no NaN or Infinity: numbers print as themselves).
-  if (typeof value === "string") return quoted(value);
-  if (typeof value === "number") return Number.isFinite(value) ? String(value) : "null";
+  if (typeof value === "string") return jsonString(value);
+  if (typeof value === "number") return jsonNumber(value);
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "undefined";
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
   const keys = Object.keys(value).sort();
-  return `{${keys.map((k) => `${quoted(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(",")}}`;
+  return `{${keys.map((k) => `${jsonString(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(",")}}`;
 }
 
 const isContainer = (v: unknown): v is object => v !== null && typeof v === "object";
@@ -319,7 +307,7 @@ class Differ {
       // Stryker disable next-line ConditionalExpression: equivalent — a cache: recomputing gives the same field
       if (!field) {
         const child = childPath(signature, k);
-        field = { signature: child, quoted: quoted(k), skipped: this.rules.ignore.matches(child) || this.rules.setAside.matches(child) };
+        field = { signature: child, quoted: jsonString(k), skipped: this.rules.ignore.matches(child) || this.rules.setAside.matches(child) };
         fields.set(k, field);
       }
       if (field.skipped) continue;

@@ -52,6 +52,40 @@ describe("the access log's lines", () => {
     expect(JSON.parse(ours.writes[0] as string)).toMatchObject({ level: 30, service: "strangler-fig", log: "access", path: '/a "quoted"\\path/é', msg: "access" });
   });
 
+  it("equal pino's for every kind of field: strings to escape, long ones, missing numbers, a cut exchange, no or a bad trace", async () => {
+    const entries = [
+      entry({ path: "/ctl\u0001\ttab", bytes: undefined, upstreamMs: 0.1234567, traceparent: undefined }),
+      entry({ path: `/${"long".repeat(30)}`, client: "2001:db8::1", completed: false, status: 502, traceparent: "not a traceparent" }),
+      entry({ path: "/émoji/😀", decision: "unrouted", route: "(unrouted)", durationMs: 12345.6789, bytes: 0, traceparent: `00-${"0".repeat(32)}-b7ad6b7169203331-01` }),
+    ];
+    for (const e of entries) {
+      const ours = capturingLogger();
+      createAccessLog(ours.logger, () => SETTINGS).write(e);
+      await nextTurn();
+      const theirs = capturingLogger();
+      const traceId = /^00-([\da-f]{32})-/.exec(e.traceparent ?? "")?.[1];
+      theirs.logger.child({ log: "access" }).info(
+        {
+          method: e.method, path: e.path, client: e.client, protocol: e.protocol, route: e.route, decision: e.decision, backend: e.backend,
+          status: e.completed ? e.status : 0, completed: e.completed, bytes: e.bytes ?? null, durationMs: Math.round(e.durationMs * 1000) / 1000,
+          upstreamMs: e.upstreamMs === undefined ? null : Math.round(e.upstreamMs * 1000) / 1000, requestId: e.requestId,
+          traceId: traceId === undefined || traceId === "0".repeat(32) ? null : traceId,
+        },
+        "access",
+      );
+      await nextTurn();
+      expect(ours.writes.map(withoutTime)).toEqual(theirs.writes.map(withoutTime));
+    }
+  });
+
+  it("escapes a lone surrogate, as JSON.stringify does (pino writes it raw, which no UTF-8 encoder keeps)", async () => {
+    const ours = capturingLogger();
+    createAccessLog(ours.logger, () => SETTINGS).write(entry({ path: "/lone\ud800" }));
+    await nextTurn();
+    expect(ours.writes[0]).toContain('"path":"/lone\\ud800"');
+    expect(JSON.parse(ours.writes[0] as string)).toMatchObject({ path: "/lone\ud800" });
+  });
+
   it("go out in one write per event-loop turn, in order; a cut exchange logs status 0", async () => {
     const { logger, writes } = capturingLogger();
     const log = createAccessLog(logger, () => SETTINGS);
