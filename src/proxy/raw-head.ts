@@ -103,11 +103,6 @@ export class RawHead {
   }
 }
 
-/** A raw head as an object (names lower-cased, a repeated name's values in an array), as undici parses one. */
-export function parseRawHeaders(raw: readonly Buffer[]): Record<string, string | string[]> {
-  return new RawHead(raw).toRecord();
-}
-
 /** Whether a raw name spells `lower` (lower-case) in any case. The length is compared first: most names differ there. */
 function spellsLowerCased(raw: Buffer, lower: string): boolean {
   if (raw.length !== lower.length) return false;
