@@ -17,3 +17,24 @@ export function jsonString(text: string): string {
 export function jsonNumber(value: number): string {
   return Number.isFinite(value) ? String(value) : "null";
 }
+
+/**
+ * `jsonNumber(Math.round(ms * 1000) / 1000)`: a duration in ms to the microsecond, written from its integer
+ * microseconds. The same text (the shortest decimal of k / 1000 is k's digits with the point put in and
+ * trailing zeros dropped), without V8's double-to-text conversion (about 1.5k instructions a number); the
+ * integers it writes instead come from V8's number-string cache. Past 2^53 µs it defers to the general path.
+ */
+export function jsonMilliseconds(ms: number): string {
+  const us = Math.round(ms * 1000);
+  if (!(us >= 0 && us <= Number.MAX_SAFE_INTEGER)) return jsonNumber(us / 1000);
+  const whole = Math.floor(us / 1000);
+  let fraction = us - whole * 1000;
+  if (fraction === 0) return String(whole);
+  let digits = 3;
+  while (fraction % 10 === 0) {
+    fraction /= 10;
+    digits--;
+  }
+  const text = String(fraction);
+  return `${whole}.${text.length < digits ? "0".repeat(digits - text.length) + text : text}`;
+}

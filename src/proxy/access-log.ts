@@ -1,5 +1,5 @@
 import { pino, type Logger } from "pino";
-import { jsonNumber, jsonString } from "../json/json-text.ts";
+import { jsonMilliseconds, jsonNumber, jsonString } from "../json/json-text.ts";
 
 /** What one finished exchange tells the access log. */
 export interface AccessEntry {
@@ -114,8 +114,8 @@ function accessJson(e: AccessEntry): string {
     `"method":${jsonString(e.method)},"path":${jsonString(e.path)},"client":${jsonString(e.client)},"protocol":${jsonString(e.protocol)},` +
     `"route":${jsonString(e.route)},"decision":${jsonString(e.decision)},"backend":${jsonString(e.backend)},` +
     `"status":${e.completed ? jsonNumber(e.status) : "0"},"completed":${e.completed ? "true" : "false"},` +
-    `"bytes":${e.bytes === undefined ? "null" : jsonNumber(e.bytes)},"durationMs":${jsonNumber(Math.round(e.durationMs * 1000) / 1000)},` +
-    `"upstreamMs":${e.upstreamMs === undefined ? "null" : jsonNumber(Math.round(e.upstreamMs * 1000) / 1000)},` +
+    `"bytes":${e.bytes === undefined ? "null" : jsonNumber(e.bytes)},"durationMs":${jsonMilliseconds(e.durationMs)},` +
+    `"upstreamMs":${e.upstreamMs === undefined ? "null" : jsonMilliseconds(e.upstreamMs)},` +
     `"requestId":${jsonString(e.requestId)},"traceId":${traceId === undefined ? "null" : jsonString(traceId)}`
   );
 }
