@@ -68,7 +68,7 @@ function sameField(a: CapturedResponse, b: CapturedResponse, name: string): bool
 }
 
 function decode(r: CapturedResponse, maxDecodedBytes: number): Buffer {
-  const body = Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength);
+  const body = asBuffer(r.body);
   const encoding = header(r, "content-encoding")?.trim().toLowerCase();
   const options = { maxOutputLength: maxDecodedBytes };
   if (encoding === "gzip" || encoding === "x-gzip") return gunzipSync(body, options);
@@ -129,9 +129,14 @@ function rulesForKey(rules: DiffRules): CompiledDiffRules {
   return compiled;
 }
 
+/** A body as a Buffer: itself when it is one (a capture's), else a view on the same bytes (one the worker received). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a === b) return true;
-  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  return a.byteLength === b.byteLength && asBuffer(a).equals(asBuffer(b));
 }
 
 /**

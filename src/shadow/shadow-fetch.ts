@@ -31,6 +31,8 @@ export interface FetchListener {
 export class CapturedAnswer implements CapturedResponse {
   readonly truncated: boolean;
   readonly #capture: Capture;
+  /** The body once read: a comparison reads it several times (its size, a byte comparison, the decoding), each a new view otherwise. */
+  #body: Buffer | undefined;
 
   constructor(
     readonly status: number,
@@ -41,8 +43,9 @@ export class CapturedAnswer implements CapturedResponse {
     this.#capture = capture;
   }
 
+  /** Read once every side of the pair is complete (the comparison), when the capture no longer changes. */
   get body(): Buffer {
-    return this.#capture.bytes();
+    return (this.#body ??= this.#capture.bytes());
   }
 }
 
