@@ -1,4 +1,4 @@
-import { lowerCasedHeaderName } from "./header-names.ts";
+import { lowerCasedHeaderName, spellsLowerCase } from "./header-names.ts";
 
 /** `#find`'s answers besides a pair's index. */
 const ABSENT = -1;
@@ -95,23 +95,12 @@ export class RawHead {
 
   #named(pair: number, name: string): boolean {
     const names = this.names;
-    return names !== undefined ? names[pair] === name : spellsLowerCased(this.raw[2 * pair] as Buffer, name);
+    return names !== undefined ? names[pair] === name : spellsLowerCase(this.raw[2 * pair] as Buffer, name);
   }
 
   #value(pair: number): string {
     return this.values?.[pair] ?? (this.raw[2 * pair + 1] as Buffer).toString("latin1");
   }
-}
-
-/** Whether a raw name spells `lower` (lower-case) in any case. The length is compared first: most names differ there. */
-function spellsLowerCased(raw: Buffer, lower: string): boolean {
-  if (raw.length !== lower.length) return false;
-  for (let i = 0; i < raw.length; i++) {
-    let c = raw[i] as number;
-    if (c >= 65 && c <= 90) c |= 0x20;
-    if (c !== lower.charCodeAt(i)) return false;
-  }
-  return true;
 }
 
 /** Whether a raw value is `text`'s latin1 bytes (what `toString("latin1")` of it would equal). */

@@ -76,7 +76,7 @@ export class EvidenceWriter {
       this.#queueCounted(routeId, counted);
       counted.minute = minute;
     }
-    counted.counts[outcome === "match" ? 0 : outcome === "skipped" ? 3 : outcome === "diverge" ? 1 : 2]++;
+    (counted.counts[OUTCOMES.indexOf(outcome)] as number)++;
   }
 
   #enqueue(item: EvidenceBatchItem): void {
