@@ -103,8 +103,21 @@ function excerpt(text: string): string {
   return text.length > EXCERPT ? `${text.slice(0, EXCERPT - 1)}…` : text;
 }
 
+/** Whether a body is compared as JSON: it starts like a JSON object or array, or its media type says JSON. */
 function looksJson(r: CapturedResponse, text: string): boolean {
-  return /json/i.test(header(r, "content-type") ?? "") || /^\s*[[{]/.test(text);
+  // The text first: a JSON answer (nearly every one compared) is then known without reading its head.
+  if (startsLikeJson(text)) return true;
+  const type = header(r, "content-type") ?? "";
+  // Written in lower case nearly always: the case-blind test only when that finds nothing.
+  return type.includes("json") || /json/i.test(type);
+}
+
+/** `/^\s*[[{]/.test(text)`, decided by the first character when it is `{`, `[` or other printable ASCII (never a space). */
+function startsLikeJson(text: string): boolean {
+  const first = text.charCodeAt(0);
+  if (first === 0x7b || first === 0x5b) return true;
+  if (first > 0x20 && first < 0x7f) return false;
+  return /^\s*[[{]/.test(text);
 }
 
 const compiledRules = new Map<string, CompiledDiffRules>();

@@ -14,6 +14,18 @@ interface MinuteCounts {
   readonly counts: [number, number, number, number];
 }
 
+/**
+ * A route's comparisons in one minute with the same outcome and one signature, and nothing else to store
+ * (no example, no noise sample): a diverging route's usual result, not yet queued.
+ */
+interface SignedTally {
+  readonly minute: number;
+  readonly outcome: Outcome;
+  n: number;
+  readonly firstMs: number;
+  lastMs: number;
+}
+
 /** What the writer keeps: the repository's retention, and how many examples per signature a minute may bring. */
 export interface EvidenceLimits extends EvidenceRetention {
   readonly examplesPerSignaturePerMinute: number;
@@ -29,14 +41,21 @@ export interface EvidenceLimits extends EvidenceRetention {
  * Plain outcomes (a match or a skip: no signature, no example, no noise sample; nearly every shadowed
  * request) are not queued one item each but counted per route and minute (`count`), and queued as one
  * counted item per outcome when the minute turns or a flush comes: an item and a key string per request
- * were most of the writer's cost per shadowed request (callgrind: ~5k instructions of ~240k).
+ * were most of the writer's cost per shadowed request (callgrind: ~5k instructions of ~240k). So are a
+ * route's results with one signature and nothing else to store (a route that diverges the same way on
+ * every request), tallied per signature and queued as one counted item each when a flush comes.
  */
 export class EvidenceWriter {
   readonly #queue: EvidenceBatchItem[] = [];
   /** Plain outcomes counted since they were last queued, by route (routes are config: bounded). */
   readonly #counted = new Map<string, MinuteCounts>();
+  /** Single-signature results tallied since they were last queued: route → signature path → kind. */
+  readonly #signed = new Map<string, Map<string, Map<string, SignedTally>>>();
+  /** Tallies held in #signed: they count against the queue's bound, as the items they stand for would. */
+  #signedTallies = 0;
   readonly #timer: NodeJS.Timeout;
-  readonly #examplesThisMinute = new Map<string, number>();
+  /** Examples taken this minute: route → signature path → kind → count (nested: no key string per result). */
+  readonly #examplesThisMinute = new Map<string, Map<string, Map<string, number>>>();
   #minute = -1;
   #lastPrune = 0;
   #droppedLogged = 0;
@@ -60,11 +79,51 @@ export class EvidenceWriter {
   }
 
   push(item: EvidenceBatchItem): void {
-    if (item.signatures.length === 0 && item.example === undefined && item.noiseSample === undefined && item.count === undefined) {
-      this.count(item.routeId, item.outcome, item.atMs);
-      return;
+    if (item.example === undefined && item.noiseSample === undefined && item.count === undefined) {
+      if (item.signatures.length === 0) return this.count(item.routeId, item.outcome, item.atMs);
+      if (item.signatures.length === 1) return this.countSigned(item.routeId, item.outcome, item.signatures[0] as EvidenceBatchItem["signatures"][number], item.atMs);
     }
     this.#enqueue(item);
+  }
+
+  /** One result of a route with this one signature and nothing else to store, at `atMs` (default now). */
+  countSigned(routeId: string, outcome: Outcome, signature: EvidenceBatchItem["signatures"][number], atMs = Date.now()): void {
+    const minute = Math.floor(atMs / 60_000);
+    let byPath = this.#signed.get(routeId);
+    if (byPath === undefined) this.#signed.set(routeId, (byPath = new Map()));
+    let byKind = byPath.get(signature.path);
+    if (byKind === undefined) byPath.set(signature.path, (byKind = new Map()));
+    const tally = byKind.get(signature.kind);
+    if (tally !== undefined && tally.minute === minute && tally.outcome === outcome) {
+      tally.n++;
+      if (atMs > tally.lastMs) tally.lastMs = atMs;
+      return;
+    }
+    // Another minute or outcome: what was tallied is queued, and a new tally starts.
+    if (tally !== undefined) {
+      this.#queueSigned(routeId, signature.path, signature.kind, tally);
+      this.#signedTallies--;
+    }
+    if (this.#queue.length + this.#signedTallies >= this.maxQueued) {
+      byKind.delete(signature.kind);
+      this.dropped++;
+      return;
+    }
+    byKind.set(signature.kind, { minute, outcome, n: 1, firstMs: atMs, lastMs: atMs });
+    this.#signedTallies++;
+  }
+
+  #queueSigned(routeId: string, path: string, kind: string, tally: SignedTally): void {
+    this.#enqueue({ routeId, atMs: tally.lastMs, firstMs: tally.firstMs, outcome: tally.outcome, signatures: [{ path, kind }], count: tally.n });
+  }
+
+  /** Every tally queued (see countSigned), and the tallies emptied. */
+  #queueAllSigned(): void {
+    for (const [routeId, byPath] of this.#signed) {
+      for (const [path, byKind] of byPath) for (const [kind, tally] of byKind) this.#queueSigned(routeId, path, kind, tally);
+    }
+    this.#signed.clear();
+    this.#signedTallies = 0;
   }
 
   /** One plain outcome of a route (no signature, no example, no noise sample), at `atMs` (default now). */
@@ -111,12 +170,15 @@ export class EvidenceWriter {
     }
     const allowed = this.limits().examplesPerSignaturePerMinute;
     let wanted = false;
+    let byPath = this.#examplesThisMinute.get(routeId);
+    if (byPath === undefined) this.#examplesThisMinute.set(routeId, (byPath = new Map()));
     for (const { path, kind } of signatures) {
-      const key = `${routeId}\u0000${path}\u0000${kind}`;
-      const taken = this.#examplesThisMinute.get(key) ?? 0;
+      let byKind = byPath.get(path);
+      if (byKind === undefined) byPath.set(path, (byKind = new Map()));
+      const taken = byKind.get(kind) ?? 0;
       if (taken < allowed) {
         wanted = true;
-        this.#examplesThisMinute.set(key, taken + 1);
+        byKind.set(kind, taken + 1);
       }
     }
     if (!wanted) this.examplesSampledOut++;
@@ -136,6 +198,7 @@ export class EvidenceWriter {
   async #flushOnce(chunk: number): Promise<void> {
     const now = Date.now();
     for (const [routeId, counted] of this.#counted) this.#queueCounted(routeId, counted);
+    this.#queueAllSigned();
     if (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, Math.min(chunk, this.#queue.length));
       if (this.#queue.length > 0) setImmediate(() => void this.flush(chunk));

@@ -112,6 +112,16 @@ export function canonical(value: unknown): string {
 const isContainer = (v: unknown): v is object => v !== null && typeof v === "object";
 const isPlainObject = (v: unknown): v is Record<string, unknown> => isContainer(v) && !Array.isArray(v);
 
+/** True when both arrays hold the same scalars (no objects or arrays) in the same places. */
+function sameScalars(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (v !== b[i] || isContainer(v)) return false;
+  }
+  return true;
+}
+
 /** True when every element is an object with a unique string or number at `name`. */
 function uniquelyKeyed(elements: readonly unknown[], name: string): boolean {
   const seen = new Set<unknown>();
@@ -166,9 +176,14 @@ class Differ {
 
   diffObjects(a: Record<string, unknown>, b: Record<string, unknown>, path: string): void {
     for (const key of Object.keys(a)) {
+      const left = a[key];
+      const right = b[key];
+      // The same scalar on both sides (most fields of two answers that differ somewhere) holds no
+      // difference: no path is written for it. (undefined is no JSON value: an absent key reads as one.)
+      if (left === right && left !== undefined && !isContainer(left)) continue;
       const p = childPath(path, key);
-      if (!Object.hasOwn(b, key)) this.add(p, "removed", a[key]);
-      else this.diff(a[key], b[key], p);
+      if (!Object.hasOwn(b, key)) this.add(p, "removed", left);
+      else this.diff(left, right, p);
     }
     for (const key of Object.keys(b)) if (!Object.hasOwn(a, key)) this.add(childPath(path, key), "added", undefined, b[key]);
   }
@@ -181,6 +196,8 @@ class Differ {
    * elements come in another order, except for `unordered` arrays and keyed ones without `ordered`.
    */
   diffArrays(a: unknown[], b: unknown[], path: string): void {
+    // The same scalars in the same places (a list of tags, of ids) pair in place, by any rule, and differ nowhere.
+    if (sameScalars(a, b)) return;
     const signature = signaturePath(path);
     const rule = this.rules.arrays.get(signature);
     if (rule?.key !== undefined) return this.diffByKey(a, b, path, rule.key, rule.ordered === true);

@@ -340,6 +340,12 @@ export class ShadowSession implements ComparisonListener {
 
     const signatures = real.length === 1 ? [{ path: realPaths[0] as string, kind: (real[0] as Difference).kind }] : [...new Map(real.map((d, i) => [`${realPaths[i]}\u0000${d.kind}`, { path: realPaths[i] as string, kind: d.kind }])).values()];
     const withExample = outcome !== "match" && ctx.evidence.wantsExample(route, signatures);
+    if (!withExample && !sampleNoise && signatures.length <= 1) {
+      // Nothing to store but the outcome and its signature: tallied, with no item made for it.
+      if (signatures.length === 0) ctx.evidence.count(route, outcome);
+      else ctx.evidence.countSigned(route, outcome, signatures[0] as (typeof signatures)[number]);
+      return;
+    }
     const exampleBody = (side: ComparedSide, rendered: string | undefined) => rendered ?? exampleText(side, plan.shadow.redact.bodyFields, ctx.limits.exampleBodyBytes, ctx.limits.maxDecodedBytes);
     const item: EvidenceBatchItem = {
       routeId: route,

@@ -50,8 +50,13 @@ export interface EvidenceBatchItem {
   readonly example?: NewExample;
   /** Noise learning: one more primary-against-primary sample, and the paths that differed in it. */
   readonly noiseSample?: { readonly paths: readonly string[] };
-  /** How many comparisons this item stands for (default 1): plain outcomes arrive already counted (see EvidenceWriter.count). */
+  /**
+   * How many comparisons this item stands for (default 1): plain outcomes, and results with one signature
+   * and nothing else to store, arrive already counted (see EvidenceWriter.count and countSigned).
+   */
   readonly count?: number;
+  /** With `count`: when the earliest of them was compared (default `atMs`, which is then the latest). */
+  readonly firstMs?: number;
 }
 
 export type NoiseStatus = "learned" | "confirmed" | "rejected";
@@ -189,7 +194,7 @@ interface SigningInBatch {
   readonly path: string;
   readonly kind: string;
   n: number;
-  readonly firstMs: number;
+  firstMs: number;
   lastMs: number;
   readonly examples: Array<{ at: string; example: NewExample }>;
 }
@@ -215,14 +220,17 @@ export function summarise(items: readonly EvidenceBatchItem[]) {
     else outcomes.set(outcomeKey, { routeId: item.routeId, minute, outcome: item.outcome, n });
     if (item.signatures.length === 0 && !item.noiseSample) continue; // a plain outcome: counted above
     const atMs = item.atMs;
+    const firstMs = item.firstMs ?? atMs;
     for (const { path, kind } of item.signatures) {
       const key = `${item.routeId}\u0000${path}\u0000${kind}`;
       let sig = signing.get(key);
       if (!sig) {
-        sig = { routeId: item.routeId, path, kind, n: 0, firstMs: atMs, lastMs: atMs, examples: [] };
+        sig = { routeId: item.routeId, path, kind, n: 0, firstMs, lastMs: atMs, examples: [] };
         signing.set(key, sig);
       }
-      sig.n++;
+      sig.n += n;
+      // Counted items come in any order with the others (see EvidenceWriter): the earliest and the latest win.
+      if (firstMs < sig.firstMs) sig.firstMs = firstMs;
       if (atMs > sig.lastMs) sig.lastMs = atMs;
       if (item.example) sig.examples.push({ at: iso(atMs), example: item.example });
     }

@@ -65,6 +65,52 @@ describe.each(storeKinds(() => postgres))("the shadow evidence store on %s", (_k
   );
 
   it(
+    "tallies results with one signature and nothing else to store: exact counts, first and last seen, minutes and outcomes apart",
+    withStore(open, async (s) => {
+      const { shadows } = await s.node();
+      const writer = new EvidenceWriter(shadows, () => ({ ...retention, examplesPerSignaturePerMinute: 1 }), capturingLogger().logger, 5_000, 3_600_000);
+      const price = { path: "$.price", kind: "type_changed" };
+      writer.countSigned("t", "diverge", price, atMs(30));
+      for (let i = 0; i < 300; i++) writer.countSigned("t", "diverge", price, atMs(20));
+      writer.push({ routeId: "t", atMs: atMs(25), outcome: "diverge", signatures: [price] }); // a plain item with one signature is tallied too
+      writer.countSigned("t", "diverge", price, atMs(600)); // ten minutes ago: the tally so far is queued, a new one starts
+      writer.countSigned("t", "error", { path: "$", kind: "error" }, atMs(10));
+      writer.countSigned("t", "diverge", { path: "$.name", kind: "changed" }, atMs(5));
+      writer.push({ ...diverged(15, "$.price", "ex"), routeId: "t" }); // with an example: queued as an item, beside the tally
+      await writer.close();
+      expect(await shadows.outcomes("t", minuteNow - 20)).toEqual({ match: 0, diverge: 305, error: 1, skipped: 0 });
+      const byMinute = await shadows.outcomesByMinute("t", minuteNow - 20);
+      expect(byMinute.find((m) => m.minute === Math.floor(atMs(600) / 60_000))).toEqual({ minute: Math.floor(atMs(600) / 60_000), compared: 1, match: 0 });
+      const signatures = await shadows.signatures("t");
+      const byPath = Object.fromEntries(signatures.map((sig) => [`${sig.path} ${sig.kind}`, sig]));
+      expect(byPath["$.price type_changed"]).toMatchObject({ count: 304, lastSeen: at(15) });
+      // The earliest of everything written at once (the ten-minute-old one came in another tally).
+      expect(byPath["$.price type_changed"]?.firstSeen).toBe(at(600));
+      expect(byPath["$ error"]).toMatchObject({ count: 1, firstSeen: at(10), lastSeen: at(10) });
+      expect(byPath["$.name changed"]).toMatchObject({ count: 1, firstSeen: at(5), lastSeen: at(5) });
+      expect((await shadows.examples(byPath["$.price type_changed"]?.id as number, 10)).map((e) => e.requestId)).toEqual(["ex"]);
+      expect(writer.dropped).toBe(0);
+    }),
+  );
+
+  it(
+    "counts the tallies against the queue's bound: past it, a new signature is dropped and counted, a known one still counted",
+    withStore(open, async (s) => {
+      const { shadows } = await s.node();
+      const writer = new EvidenceWriter(shadows, () => ({ ...retention, examplesPerSignaturePerMinute: 1 }), capturingLogger().logger, 3, 3_600_000);
+      for (const path of ["$.a", "$.b", "$.c", "$.d", "$.e"]) writer.countSigned("b", "diverge", { path, kind: "changed" }, atMs(1));
+      writer.countSigned("b", "diverge", { path: "$.a", kind: "changed" }, atMs(1));
+      expect(writer.dropped).toBe(2);
+      await writer.close();
+      expect((await shadows.signatures("b")).map((sig) => [sig.path, sig.count]).sort()).toEqual([
+        ["$.a", 2],
+        ["$.b", 1],
+        ["$.c", 1],
+      ]);
+    }),
+  );
+
+  it(
     "sums a batch: outcomes per minute, signatures with counts and first/last seen, examples newest first and trimmed",
     withStore(open, async (s) => {
       const { shadows } = await s.node();

@@ -10,11 +10,16 @@ describe("JSON paths as the comparer writes them", () => {
     expect(childPath("$", "odd key")).toBe('$["odd key"]');
     expect(childPath("$", "1a")).toBe('$["1a"]');
     expect(childPath("$", 'say "hi"')).toBe('$["say \\"hi\\""]');
+    // Every edge of the identifier rule: letters, digits after the first character, _ and $; nothing else.
+    for (const simple of ["a", "Z", "_", "$", "aZ09_$", "z9", "A0"]) expect(childPath("$", simple), simple).toBe(`$.${simple}`);
+    for (const quoted of ["", "0", "9a", "a-b", "a.b", "a[0]", "é", "a b", "@", "`", "{", "[", "/", ":"]) expect(childPath("$", quoted), quoted).toBe(`$[${JSON.stringify(quoted)}]`);
   });
 
   it("a signature path stands every index for [*]", () => {
     expect(signaturePath("$.items[3].tags[12]")).toBe("$.items[*].tags[*]");
     expect(signaturePath('$["a[1]"]')).toBe('$["a[*]"]'); // the comparer quotes such keys, and the rewrite is textual
+    expect(signaturePath("$.items.price")).toBe("$.items.price");
+    expect(signaturePath("$[0]")).toBe("$[*]");
   });
 });
 

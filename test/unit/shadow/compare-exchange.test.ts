@@ -22,6 +22,19 @@ describe("compareExchange", () => {
     expect(compare(json(doc, { "content-type": "application/json; charset=utf-8" }), encoded({ ...doc, total: 2 }, "gzip", gzipSync)).differences).toMatchObject([{ path: "$.total", kind: "changed" }]);
   });
 
+  it("a JSON media type is known in any case, and a body that looks like JSON is compared as JSON whatever its type", () => {
+    const typed = (value: unknown, type: string): ComparedSide => ({ ok: true, response: { status: 200, headers: { "content-type": type }, body: Buffer.from(JSON.stringify(value)), truncated: false } });
+    for (const type of ["application/json", "Application/JSON; charset=UTF-8", "application/problem+json"]) {
+      expect(compare(typed(doc, type), typed({ ...doc, total: 2 }, type)).differences, type).toEqual([{ path: "$.total", kind: "changed", left: "1", right: "2" }]);
+    }
+    // Not JSON by its type, but by its first character: still compared as JSON, field by field.
+    expect(compare(typed(doc, "text/plain"), typed({ ...doc, total: 2 }, "text/plain")).differences).toEqual([{ path: "$.total", kind: "changed", left: "1", right: "2" }]);
+    const spaced = (text: string): ComparedSide => ({ ok: true, response: { status: 200, headers: { "content-type": "text/plain" }, body: Buffer.from(text), truncated: false } });
+    expect(compare(spaced(' \n\t[1, {"a": 1}]'), spaced('\r\n [1, {"a": 2}]')).differences).toEqual([{ path: "$[1].a", kind: "changed", left: "1", right: "2" }]);
+    // Neither: compared as text, whole.
+    expect(compare(typed("a", "text/plain"), typed("b", "text/plain")).differences).toEqual([{ path: "body", kind: "changed", left: '"a"', right: '"b"' }]);
+  });
+
   it("a status difference is its own kind, and the bodies are not diffed", () => {
     expect(compare(json(doc), json({ error: "x" }, {}, 500))).toEqual({
       outcome: "diverge",

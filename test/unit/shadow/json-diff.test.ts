@@ -18,6 +18,21 @@ describe("diffJson", () => {
     expect(diff({ a: 1, b: { c: [1, { d: 2 }] } }, { b: { c: [1, { d: 2 }] }, a: 1 })).toEqual([]);
   });
 
+  it("equal scalars and equal lists of scalars differ nowhere, under any array rule, beside a field that differs", () => {
+    const left = { id: "p_1", tags: ["a", "b", "a"], ids: [1, 2], none: null, flags: [true, null], empty: [], price: 4.99 };
+    const right = { ...left, tags: [...left.tags], ids: [...left.ids], flags: [...left.flags], empty: [], price: "4.99" };
+    for (const rules of [{}, { arrays: [{ path: "$.tags", key: "id", ordered: true }] }, { arrays: [{ path: "$.tags", unordered: true }] }, { setAside: ["$.tags[*]"] }]) {
+      expect(diff(left, right, rules), JSON.stringify(rules)).toEqual(["type_changed $.price"]);
+    }
+    // A list of scalars that differs in one place, or in its length, is still diffed element by element.
+    expect(diff({ tags: ["a", "b"] }, { tags: ["a", "c"] })).toEqual(["changed $.tags[1]"]);
+    expect(diff({ tags: ["a"] }, { tags: ["a", "a"] })).toEqual(["added $.tags[1]"]);
+    // A field absent on one side, or null on one side, is a difference even where the other side's value is a scalar.
+    expect(diff({ a: null }, {})).toEqual(["removed $.a"]);
+    expect(diff({}, { a: 1 })).toEqual(["added $.a"]);
+    expect(diff({ a: null }, { a: 0 })).toEqual(["type_changed $.a"]);
+  });
+
   it("the same elements in another order are one `order` difference", () => {
     expect(diff({ items: [{ id: 1 }, { id: 2 }, { id: 3 }] }, { items: [{ id: 3 }, { id: 1 }, { id: 2 }] })).toEqual(["order $.items"]);
   });
