@@ -77,15 +77,20 @@ function decode(r: CapturedResponse, maxDecodedBytes: number): Buffer {
   return body;
 }
 
-// A diverging pair is decoded for the diff and again for its stored example: once is enough.
-const decodedTexts = new WeakMap<CapturedResponse, string>();
+/**
+ * The texts one comparison decoded, by response: a pair that renders its example in the same call (in the
+ * worker) is decoded once for both. Only then: a pair compared on the main thread renders an example
+ * rarely (a few a minute per signature), and remembering every pair's texts for it (a WeakMap's get and
+ * set per side) cost more than decoding those few again.
+ */
+type DecodedTexts = Map<CapturedResponse, string>;
 
-/** The body as text, decoded from its Content-Encoding; remembered per response. */
-function decodedText(r: CapturedResponse, maxDecodedBytes: number): string {
-  let text = decodedTexts.get(r);
+/** The body as text, decoded from its Content-Encoding (taken from `texts` when it holds it, and added). */
+function decodedText(r: CapturedResponse, maxDecodedBytes: number, texts?: DecodedTexts): string {
+  let text = texts?.get(r);
   if (text === undefined) {
     text = decode(r, maxDecodedBytes).toString("utf8");
-    decodedTexts.set(r, text);
+    texts?.set(r, text);
   }
   return text;
 }
@@ -159,23 +164,24 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
  * large bodies. `renderExample` false leaves out the example of a diverging pair (the caller renders its own).
  */
 export function compareExchange(request: ComparisonRequest, renderExample = true): ComparisonResult {
-  let result = compareSides(request);
+  const texts: DecodedTexts | undefined = renderExample && request.example ? new Map() : undefined;
+  let result = compareSides(request, texts);
   if (request.noise) {
     const first = request.noise.side === "left" ? request.left : request.right;
-    result = { ...result, noise: compareSides({ left: first, right: request.noise.again, headers: request.headers, rules: request.rules, maxDecodedBytes: request.maxDecodedBytes, identicalBodies: request.identicalBodies }) };
+    result = { ...result, noise: compareSides({ left: first, right: request.noise.again, headers: request.headers, rules: request.rules, maxDecodedBytes: request.maxDecodedBytes, identicalBodies: request.identicalBodies }, texts) };
   }
   if (!renderExample || !request.example || result.outcome === "match") return result;
   const { redactFields, maxBytes } = request.example;
   const maxDecoded = request.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES;
-  return { ...result, example: { left: exampleText(request.left, redactFields, maxBytes, maxDecoded), right: exampleText(request.right, redactFields, maxBytes, maxDecoded) } };
+  return { ...result, example: { left: exampleText(request.left, redactFields, maxBytes, maxDecoded, texts), right: exampleText(request.right, redactFields, maxBytes, maxDecoded, texts) } };
 }
 
 /** One side's body as stored in an example: decoded, with the configured fields redacted, cut to `maxBytes`. */
-export function exampleText(side: ComparedSide, fields: readonly string[], maxBytes: number, maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES): string {
+export function exampleText(side: ComparedSide, fields: readonly string[], maxBytes: number, maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES, texts?: DecodedTexts): string {
   if (!side.ok) return `(no answer: ${side.error})`;
   let text: string;
   try {
-    text = decodedText(side.response, maxDecodedBytes);
+    text = decodedText(side.response, maxDecodedBytes, texts);
   } catch {
     text = `(undecodable ${String(header(side.response, "content-encoding"))} body)`;
   }
@@ -203,7 +209,7 @@ export function comparesWithoutParsing(request: ComparisonRequest): boolean {
 /** The result of a pair with nothing different (most of them): one shared, frozen object rather than one per pair. */
 const MATCHED: ComparisonResult = Object.freeze({ outcome: "match", differences: Object.freeze([]) });
 
-function compareSides(request: ComparisonRequest): ComparisonResult {
+function compareSides(request: ComparisonRequest, texts?: DecodedTexts): ComparisonResult {
   const { left, right } = request;
   if (!left.ok || !right.ok) {
     return {
@@ -234,17 +240,17 @@ function compareSides(request: ComparisonRequest): ComparisonResult {
     return differences.length === 0 ? MATCHED : { outcome: "diverge", differences };
   }
   const pairedBy: Array<{ path: string; key: string }> = [];
-  differences.push(...compareBodies(a, b, request.rules, request.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES, pairedBy));
+  differences.push(...compareBodies(a, b, request.rules, request.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES, pairedBy, texts));
   return { outcome: differences.length === 0 ? "match" : "diverge", differences, ...(pairedBy.length > 0 ? { pairedBy } : {}) };
 }
 
 /** The body differences; arrays paired by an automatic key are added to `pairedBy`. */
-function compareBodies(a: CapturedResponse, b: CapturedResponse, rules: DiffRules, maxDecodedBytes: number, pairedBy: Array<{ path: string; key: string }>): Difference[] {
+function compareBodies(a: CapturedResponse, b: CapturedResponse, rules: DiffRules, maxDecodedBytes: number, pairedBy: Array<{ path: string; key: string }>, texts: DecodedTexts | undefined): Difference[] {
   let ta: string;
   let tb: string;
   try {
-    ta = decodedText(a, maxDecodedBytes);
-    tb = decodedText(b, maxDecodedBytes);
+    ta = decodedText(a, maxDecodedBytes, texts);
+    tb = decodedText(b, maxDecodedBytes, texts);
   } catch (error) {
     return [{ path: "body", kind: "changed", left: "(undecodable)", right: (error as Error).message }];
   }
