@@ -240,8 +240,11 @@ function compareSides(request: ComparisonRequest, texts?: DecodedTexts): Compari
     return differences.length === 0 ? MATCHED : { outcome: "diverge", differences };
   }
   const pairedBy: Array<{ path: string; key: string }> = [];
-  differences.push(...compareBodies(a, b, request.rules, request.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES, pairedBy, texts));
-  return { outcome: differences.length === 0 ? "match" : "diverge", differences, ...(pairedBy.length > 0 ? { pairedBy } : {}) };
+  const inBodies = compareBodies(a, b, request.rules, request.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES, pairedBy, texts);
+  const all = differences.length === 0 ? inBodies : differences.concat(inBodies);
+  const result: { outcome: ComparisonOutcome; differences: Difference[]; pairedBy?: typeof pairedBy } = { outcome: all.length === 0 ? "match" : "diverge", differences: all };
+  if (pairedBy.length > 0) result.pairedBy = pairedBy;
+  return result;
 }
 
 /** The body differences; arrays paired by an automatic key are added to `pairedBy`. */
