@@ -128,7 +128,27 @@ interface Counted {
 interface Setup {
   readonly name: string;
   /** The command and arguments that callgrind runs, and how to know it is ready. */
-  start(runtime: Runtime, valgrind: string[], backends: Backends): Promise<{ port: number; proc: Started }>;
+  start(runtime: Runtime, valgrind: string[], backends: Backends): Promise<{ port: number; proc: Started; adminPort?: number }>;
+}
+
+/** A shadowed setup's outcomes so far, from its /metrics: what its window really did. */
+interface ShadowCounts {
+  readonly compared: number;
+  readonly skipped: number;
+  readonly reasons: Record<string, number>;
+}
+
+async function shadowCounts(adminPort: number): Promise<ShadowCounts> {
+  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+  let compared = 0;
+  let skipped = 0;
+  const reasons: Record<string, number> = {};
+  for (const [, outcome, n] of text.matchAll(/^strangler_shadow_comparisons_total\{[^}]*outcome="(\w+)"[^}]*\} (\d+)$/gm)) {
+    if (outcome === "skipped") skipped += Number(n);
+    else compared += Number(n);
+  }
+  for (const [, reason, n] of text.matchAll(/^strangler_shadow_skipped_total\{[^}]*reason="(\w+)"[^}]*\} (\d+)$/gm)) reasons[reason as string] = (reasons[reason as string] ?? 0) + Number(n);
+  return { compared, skipped, reasons };
 }
 
 interface Backends {
@@ -185,7 +205,7 @@ const ours =
   async (runtime, valgrind, backends) => {
     const env = { ...oursEnv(backends.plain, extra), TARGET_URL: `http://127.0.0.1:${target(backends)}`, ...HOST_ENV };
     const proc = await startProcess(valgrind[0] as string, [...valgrind.slice(1), runtime.node, ...v8Flags(runtime), join(runtime.app, "dist/main.js"), "--config", "bench/routes.bench.ts"], env, isProxy, START_UNDER_CALLGRIND_MS);
-    return { port: proc.ready.port as number, proc };
+    return { port: proc.ready.port as number, proc, ...(extra.BENCH_SHADOW ? { adminPort: proc.ready.adminPort as number } : {}) };
   };
 
 /** bench/bare-undici.ts; with `mirrored`, every request is also sent to the same backend and its answer dropped. */
@@ -303,7 +323,7 @@ async function count(setup: Setup, runtime: Runtime, backends: Backends, dir: st
   const outFile = join(dir, label.replace(/\W+/g, "-"));
   console.log(`${label}: starting under callgrind…`);
   const valgrind = ["valgrind", "--tool=callgrind", "--separate-threads=yes", "--instr-atstart=no", `--callgrind-out-file=${outFile}`];
-  const { port, proc } = await setup.start(runtime, valgrind, backends);
+  const { port, proc, adminPort } = await setup.start(runtime, valgrind, backends);
   const pid = proc.child.pid as number;
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 4 });
   try {
@@ -321,6 +341,7 @@ async function count(setup: Setup, runtime: Runtime, backends: Backends, dir: st
       `${label}: after ${WARMUP} warm-up requests, ${batches.length} batches of ${CHECK_BATCH}: ${spread} instructions a request on the main thread, compiling aside (${settled() ? "the last two within" : "NOT SETTLED: the last two differ by more than"} ${CHECK_AGREEMENT * 100}%)`,
     );
     const keepAs = values.keep ? join(values.keep, label.replace(/\W+/g, "-")) : undefined;
+
     const loaded = await countWindow(
       pid,
       outFile,
@@ -340,6 +361,15 @@ async function count(setup: Setup, runtime: Runtime, backends: Backends, dir: st
     await sleep(IDLE_PAUSE_MS);
     const idles = [await countWindow(pid, outFile, () => sleep(IDLE_MS)), await countWindow(pid, outFile, () => sleep(IDLE_MS))];
     const idlePerMs = Math.min(...idles.map((idle) => idle.main / idle.ms));
+    if (adminPort !== undefined) {
+      // A shadow skipped is a shadow not measured: how many of the requests were compared. Scraped once,
+      // after every counted window: a scrape before the window (the metrics' rarely run code) changed what
+      // V8 had optimised, and the window then spent 250–350k a request recompiling.
+      const counts = await shadowCounts(adminPort);
+      const sent = WARMUP + batches.length * CHECK_BATCH + REQUESTS;
+      const reasons = Object.entries(counts.reasons).filter(([, n]) => n > 0).map(([reason, n]) => `${reason} ${n}`);
+      console.log(`${label}: of the ${sent} requests sent, ${counts.compared} compared and ${counts.skipped} skipped${reasons.length > 0 ? ` (${reasons.join(", ")})` : ""}`);
+    }
     const result = {
       setup: setup.name,
       runtime: setup === NGINX ? "C" : runtime.label,
