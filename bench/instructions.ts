@@ -64,6 +64,7 @@ import { Pool } from "undici";
 import { ROOT, startProcess, type Started } from "./processes.ts";
 import { prepareRuntime, type Runtime } from "./runtimes.ts";
 import { NGINX_BINARY, startNginx } from "./nginx.ts";
+import { shadowOutcomes } from "./shadow-outcomes.ts";
 
 const { values } = parseArgs({
   options: {
@@ -129,26 +130,6 @@ interface Setup {
   readonly name: string;
   /** The command and arguments that callgrind runs, and how to know it is ready. */
   start(runtime: Runtime, valgrind: string[], backends: Backends): Promise<{ port: number; proc: Started; adminPort?: number }>;
-}
-
-/** A shadowed setup's outcomes so far, from its /metrics: what its window really did. */
-interface ShadowCounts {
-  readonly compared: number;
-  readonly skipped: number;
-  readonly reasons: Record<string, number>;
-}
-
-async function shadowCounts(adminPort: number): Promise<ShadowCounts> {
-  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
-  let compared = 0;
-  let skipped = 0;
-  const reasons: Record<string, number> = {};
-  for (const [, outcome, n] of text.matchAll(/^strangler_shadow_comparisons_total\{[^}]*outcome="(\w+)"[^}]*\} (\d+)$/gm)) {
-    if (outcome === "skipped") skipped += Number(n);
-    else compared += Number(n);
-  }
-  for (const [, reason, n] of text.matchAll(/^strangler_shadow_skipped_total\{[^}]*reason="(\w+)"[^}]*\} (\d+)$/gm)) reasons[reason as string] = (reasons[reason as string] ?? 0) + Number(n);
-  return { compared, skipped, reasons };
 }
 
 interface Backends {
@@ -341,7 +322,6 @@ async function count(setup: Setup, runtime: Runtime, backends: Backends, dir: st
       `${label}: after ${WARMUP} warm-up requests, ${batches.length} batches of ${CHECK_BATCH}: ${spread} instructions a request on the main thread, compiling aside (${settled() ? "the last two within" : "NOT SETTLED: the last two differ by more than"} ${CHECK_AGREEMENT * 100}%)`,
     );
     const keepAs = values.keep ? join(values.keep, label.replace(/\W+/g, "-")) : undefined;
-
     const loaded = await countWindow(
       pid,
       outFile,
@@ -365,9 +345,9 @@ async function count(setup: Setup, runtime: Runtime, backends: Backends, dir: st
       // A shadow skipped is a shadow not measured: how many of the requests were compared. Scraped once,
       // after every counted window: a scrape before the window (the metrics' rarely run code) changed what
       // V8 had optimised, and the window then spent 250–350k a request recompiling.
-      const counts = await shadowCounts(adminPort);
+      const counts = await shadowOutcomes(adminPort);
       const sent = WARMUP + batches.length * CHECK_BATCH + REQUESTS;
-      const reasons = Object.entries(counts.reasons).filter(([, n]) => n > 0).map(([reason, n]) => `${reason} ${n}`);
+      const reasons = Object.entries(counts.reasons).map(([reason, n]) => `${reason} ${n}`);
       console.log(`${label}: of the ${sent} requests sent, ${counts.compared} compared and ${counts.skipped} skipped${reasons.length > 0 ? ` (${reasons.join(", ")})` : ""}`);
     }
     const result = {

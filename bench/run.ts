@@ -27,6 +27,7 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { NGINX_BINARY, startNginx } from "./nginx.ts";
 import { prepareRuntime } from "./runtimes.ts";
+import { shadowOutcomes, type ShadowOutcomes } from "./shadow-outcomes.ts";
 import pg from "pg";
 import { postgresBinDir, POSTGRES_MISSING, startTempPostgres, type TempPostgres } from "../scripts/temp-postgres.ts";
 import { steadyLoad, type SteadyResult } from "./steady-load.ts";
@@ -95,14 +96,6 @@ interface Running {
   stop(): Promise<void>;
 }
 
-/** Shadowed requests by outcome, summed over routes: what a shadowed setup really did under the load. */
-interface ShadowOutcomes {
-  readonly compared: number;
-  readonly skipped: number;
-  /** Skips by reason (overload, aborted, response_too_large...). */
-  readonly reasons: Record<string, number>;
-}
-
 /**
  * The requests a shadowed setup could have compared: all but those skipped as `aborted`, the requests
  * autocannon abandons at the end of each slice (one a connection), whose client never took the primary's
@@ -110,21 +103,6 @@ interface ShadowOutcomes {
  */
 function comparable(o: ShadowOutcomes): number {
   return o.compared + o.skipped - (o.reasons.aborted ?? 0);
-}
-
-async function shadowOutcomes(adminPort: number): Promise<ShadowOutcomes> {
-  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
-  let compared = 0;
-  let skipped = 0;
-  const reasons: Record<string, number> = {};
-  for (const [, outcome, n] of text.matchAll(/^strangler_shadow_comparisons_total\{[^}]*outcome="(\w+)"[^}]*\} (\d+)$/gm)) {
-    if (outcome === "skipped") skipped += Number(n);
-    else compared += Number(n);
-  }
-  for (const [, reason, n] of text.matchAll(/^strangler_shadow_skipped_total\{[^}]*reason="(\w+)"[^}]*\} (\d+)$/gm)) {
-    if (Number(n) > 0) reasons[reason as string] = (reasons[reason as string] ?? 0) + Number(n);
-  }
-  return { compared, skipped, reasons };
 }
 
 /** One throwaway PostgreSQL cluster for the run, started the first time a setup needs it. */

@@ -6,6 +6,7 @@ import type { ShadowStore } from "../store/shadow-store.ts";
 const ITEMS_PER_TURN = 1_000;
 
 type Outcome = EvidenceBatchItem["outcome"];
+type Signature = EvidenceBatchItem["signatures"][number];
 const OUTCOMES: readonly Outcome[] = ["match", "diverge", "error", "skipped"];
 
 /** A route's plain outcomes in one minute, not yet queued: counts by outcome, in OUTCOMES' order. */
@@ -81,13 +82,13 @@ export class EvidenceWriter {
   push(item: EvidenceBatchItem): void {
     if (item.example === undefined && item.noiseSample === undefined && item.count === undefined) {
       if (item.signatures.length === 0) return this.count(item.routeId, item.outcome, item.atMs);
-      if (item.signatures.length === 1) return this.countSigned(item.routeId, item.outcome, item.signatures[0] as EvidenceBatchItem["signatures"][number], item.atMs);
+      if (item.signatures.length === 1) return this.countSigned(item.routeId, item.outcome, item.signatures[0] as Signature, item.atMs);
     }
     this.#enqueue(item);
   }
 
   /** One result of a route with this one signature and nothing else to store, at `atMs` (default now). */
-  countSigned(routeId: string, outcome: Outcome, signature: EvidenceBatchItem["signatures"][number], atMs = Date.now()): void {
+  countSigned(routeId: string, outcome: Outcome, signature: Signature, atMs = Date.now()): void {
     const minute = Math.floor(atMs / 60_000);
     let byPath = this.#signed.get(routeId);
     if (byPath === undefined) this.#signed.set(routeId, (byPath = new Map()));

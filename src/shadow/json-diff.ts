@@ -143,8 +143,7 @@ function outOfOrder(pairs: ReadonlyArray<readonly [number, number]>): boolean {
 
 class Differ {
   readonly out: Difference[] = [];
-  /** Arrays paired by an automatic key: signature path → key name. */
-  /** Made when the first array is paired by an automatic key (most comparisons pair none). */
+  /** Arrays paired by an automatic key: signature path → key name; made with the first (most comparisons pair none). */
   autoKeyed: Map<string, string> | undefined;
   /** Per object signature and field name: the field's signature, quoted name, and whether it is skipped (worked out once, not per element). */
   #fields: Map<string, Map<string, { readonly signature: string; readonly quoted: string; readonly skipped: boolean }>> | undefined;
