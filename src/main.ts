@@ -1,3 +1,4 @@
+import process from "node:process";
 import cluster from "node:cluster";
 import { parseArgs } from "node:util";
 import { AdminConfigError, adminTokensFromEnv } from "./admin/admin-tokens.ts";

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { secretsMatch } from "../decision/forced-routing.ts";
 
 /** A bearer token that may use the admin API; its label names the actor in the audit log. */

@@ -1,3 +1,5 @@
+import { Buffer } from "node:buffer";
+import { performance } from "node:perf_hooks";
 import type { BackendConfig, RouteConfig } from "../config/schema.ts";
 import { compareExchange, type CapturedResponse, type ComparedSide } from "../shadow/compare-exchange.ts";
 import { REDACTED } from "../shadow/redact.ts";

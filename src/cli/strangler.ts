@@ -19,6 +19,7 @@
  * `<command> --help`) explains one. Exit codes: 0 done, 1 refused (by the API, or an invalid config), 2
  * usage.
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { certificateFiles, certificateProblems } from "../edge/certificate-files.ts";

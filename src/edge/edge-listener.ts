@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import type { Server as HttpServer } from "node:http";
 import type { Http2Server, ServerHttp2Session } from "node:http2";

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { isIP } from "node:net";
 
 /** The binary signature that starts a PROXY protocol v2 header. */

@@ -1,3 +1,4 @@
+import process from "node:process";
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";

@@ -1,3 +1,4 @@
+import process from "node:process";
 import type { RouteConfig, StranglerConfigInput } from "../config/schema.ts";
 import type { MigrationMap, TemplateView } from "./map-view.ts";
 import { OVERFLOW_TEMPLATE } from "./traffic-map.ts";

@@ -1,3 +1,4 @@
+import process from "node:process";
 import cluster from "node:cluster";
 import { randomUUID } from "node:crypto";
 import { AggregatorRegistry, type Registry } from "prom-client";

@@ -1,3 +1,4 @@
+import process from "node:process";
 import { pino, type Logger } from "pino";
 import { jsonMilliseconds, jsonNumber, jsonString } from "../json/json-text.ts";
 

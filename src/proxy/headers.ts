@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import { clientOf } from "../edge/client.ts";
 import { lowerCasedHeaderName } from "./header-names.ts";

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { lowerCasedHeaderName, spellsLowerCase } from "./header-names.ts";
 
 /** `#find`'s answers besides a pair's index. */

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { copyIntoArena, type ByteArena } from "./byte-arena.ts";
 
 /** Told before a capture's block is overwritten from `from` on: a mirror that read those bytes takes its copy. */

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 /** Blocks are handed out in multiples of this, so that freed neighbours join up cleanly. */
 const ALIGN = 64;
 

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
 import { RawHead } from "../proxy/raw-head.ts";
 import { redactBody } from "./redact.ts";

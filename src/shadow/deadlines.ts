@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 /** Something that must end by a deadline: told once when it is past. */
 export interface Expiring {
   expire(): void;

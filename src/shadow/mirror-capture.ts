@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { BoundedCapture, type BlockReader } from "./bounded-capture.ts";
 import type { ByteArena } from "./byte-arena.ts";
 

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { childPath, compilePathPatterns } from "../json/json-path.ts";
 
 /** Request headers never stored in an example. */

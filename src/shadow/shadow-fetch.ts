@@ -1,3 +1,5 @@
+import { Buffer } from "node:buffer";
+import { performance } from "node:perf_hooks";
 import type { Span } from "@opentelemetry/api";
 import { errors, type Dispatcher } from "undici";
 import { endSpan } from "../proxy/tracing.ts";

@@ -1,3 +1,5 @@
+import { Buffer } from "node:buffer";
+import { performance } from "node:perf_hooks";
 import type { SpanContext } from "@opentelemetry/api";
 import type { IncomingMessage } from "node:http";
 import { Transform, type Readable } from "node:stream";
