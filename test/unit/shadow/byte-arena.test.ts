@@ -29,6 +29,44 @@ describe("the shadow capture arena", () => {
     expect(arena.alloc(192)?.length).toBe(192);
   });
 
+  it("under any order of allocations and frees, blocks never overlap and the free list stays sorted, merged and whole", () => {
+    const units = 64;
+    const arena = new ByteArena(units * 64 + 10); // the odd tail is never handed out
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1664525 + 1013904223) >>> 0;
+      return seed % n;
+    };
+    const live: Buffer[] = [];
+    for (let step = 0; step < 5000; step++) {
+      if (live.length > 0 && next(2) === 0) {
+        arena.free(live.splice(next(live.length), 1)[0] as Buffer);
+      } else {
+        const bytes = 1 + next(64 * 6);
+        const block = arena.alloc(bytes);
+        const largestFree = Math.max(0, ...arena.freeBlocks.map((b) => b.size));
+        if (block === undefined) {
+          expect(largestFree, `step ${step}`).toBeLessThan(Math.ceil(bytes / 64) * 64); // refused only when no block fits
+          continue;
+        }
+        expect(block.length).toBe(bytes);
+        expect(block.byteOffset % 64).toBe(0);
+        live.push(block);
+      }
+      // Live blocks do not overlap; free blocks are sorted, apart (a gap between any two: merged), and
+      // free and live bytes add up to the arena.
+      const spans = live.map((b) => [b.byteOffset, b.byteOffset + Math.ceil(b.length / 64) * 64] as const).sort((a, b) => a[0] - b[0]);
+      for (let i = 1; i < spans.length; i++) expect((spans[i] as readonly number[])[0]).toBeGreaterThanOrEqual((spans[i - 1] as readonly number[])[1] as number);
+      const free = arena.freeBlocks;
+      for (let i = 1; i < free.length; i++) expect((free[i] as { offset: number }).offset).toBeGreaterThan((free[i - 1] as { offset: number; size: number }).offset + (free[i - 1] as { size: number }).size);
+      const freeBytes = free.reduce((sum, b) => sum + b.size, 0);
+      expect(freeBytes + arena.used, `step ${step}`).toBe(units * 64);
+      for (const b of free) for (const [from, to] of spans) expect(b.offset >= to || b.offset + b.size <= from).toBe(true);
+    }
+    for (const block of live) arena.free(block);
+    expect(arena.freeBlocks).toEqual([{ offset: 0, size: units * 64 }]);
+  });
+
   it("blocks are views on one SharedArrayBuffer, so a worker reads them in place", () => {
     const arena = new ByteArena(4096);
     const block = arena.alloc(10) as Buffer;
