@@ -256,6 +256,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneServers {
             path: target.path,
             query: target.query,
             traceLink: server?.spanContext(),
+            started,
           })
         : undefined;
     const exchange: Exchange = {

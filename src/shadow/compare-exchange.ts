@@ -210,31 +210,58 @@ export function comparesWithoutParsing(request: ComparisonRequest): boolean {
 /** The result of a pair with nothing different (most of them): one shared, frozen object rather than one per pair. */
 const MATCHED: ComparisonResult = Object.freeze({ outcome: "match", differences: Object.freeze([]) });
 
-function compareSides(request: ComparisonRequest, texts?: DecodedTexts): ComparisonResult {
-  const { left, right } = request;
-  if (!left.ok || !right.ok) {
-    return {
-      outcome: "error",
-      differences: [{ path: "$", kind: "error", left: left.ok ? `HTTP ${left.response.status}` : left.error, right: right.ok ? `HTTP ${right.response.status}` : right.error }],
-    };
-  }
-  const a = left.response;
-  const b = right.response;
-  if (a.status !== b.status) {
-    return { outcome: "diverge", differences: [{ path: "status", kind: "status", left: String(a.status), right: String(b.status) }] };
-  }
-  const differences: Difference[] = [];
-  for (const name of request.headers) {
+/** A pair where a side has no answer: a transport error stands in for it. */
+function errorResult(left: ComparedSide, right: ComparedSide): ComparisonResult {
+  return {
+    outcome: "error",
+    differences: [{ path: "$", kind: "error", left: left.ok ? `HTTP ${left.response.status}` : left.error, right: right.ok ? `HTTP ${right.response.status}` : right.error }],
+  };
+}
+
+function statusResult(a: CapturedResponse, b: CapturedResponse): ComparisonResult {
+  return { outcome: "diverge", differences: [{ path: "status", kind: "status", left: String(a.status), right: String(b.status) }] };
+}
+
+const NO_DIFFERENCES: readonly Difference[] = Object.freeze([]);
+
+/** The listed headers that differ once normalised, in order (a shared empty list when none does: the common case). */
+function headerDifferences(a: CapturedResponse, b: CapturedResponse, names: readonly string[]): readonly Difference[] {
+  let differences: Difference[] | undefined;
+  for (const name of names) {
     // The same text (the common case) normalises the same: no regex, no copies, and for raw heads no strings.
     if (sameField(a, b, name)) continue;
-    const rawA = header(a, name);
-    const rawB = header(b, name);
-    const ha = normalizeHeader(name, rawA);
-    const hb = normalizeHeader(name, rawB);
+    const ha = normalizeHeader(name, header(a, name));
+    const hb = normalizeHeader(name, header(b, name));
     if (ha === hb) continue;
     const kind = ha === undefined ? "added" : hb === undefined ? "removed" : "changed";
-    differences.push({ path: `header:${name}`, kind, ...(ha !== undefined ? { left: ha } : {}), ...(hb !== undefined ? { right: hb } : {}) });
+    (differences ??= []).push({ path: `header:${name}`, kind, ...(ha !== undefined ? { left: ha } : {}), ...(hb !== undefined ? { right: hb } : {}) });
   }
+  return differences ?? NO_DIFFERENCES;
+}
+
+/**
+ * The verdict on a pair whose bodies are known to be the same bytes (found while they streamed, see
+ * mirror-capture.ts), with no noise sample: transport errors, status and the listed headers decide it, so
+ * it costs next to nothing and needs no later turn or worker. Undefined when the bodies must still be read
+ * after all (their Content-Encodings differ): `compareExchange` then compares them.
+ */
+export function compareHeadsOfIdenticalBodies(left: ComparedSide, right: ComparedSide, headers: readonly string[]): ComparisonResult | undefined {
+  if (!left.ok || !right.ok) return errorResult(left, right);
+  const a = left.response;
+  const b = right.response;
+  if (!sameField(a, b, "content-encoding")) return undefined;
+  if (a.status !== b.status) return statusResult(a, b);
+  const differences = headerDifferences(a, b, headers);
+  return differences.length === 0 ? MATCHED : { outcome: "diverge", differences };
+}
+
+function compareSides(request: ComparisonRequest, texts?: DecodedTexts): ComparisonResult {
+  const { left, right } = request;
+  if (!left.ok || !right.ok) return errorResult(left, right);
+  const a = left.response;
+  const b = right.response;
+  if (a.status !== b.status) return statusResult(a, b);
+  const differences = headerDifferences(a, b, request.headers);
   // The cheap test first: the same bytes with the same encoding are the same body.
   const sameEncoding = sameField(a, b, "content-encoding");
   if (sameEncoding && (request.identicalBodies === true || bytesEqual(a.body, b.body))) {
@@ -243,7 +270,7 @@ function compareSides(request: ComparisonRequest, texts?: DecodedTexts): Compari
   const pairedBy: Array<{ path: string; key: string }> = [];
   const inBodies = compareBodies(a, b, request.rules, request.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES, pairedBy, texts);
   const all = differences.length === 0 ? inBodies : differences.concat(inBodies);
-  const result: { outcome: ComparisonOutcome; differences: Difference[]; pairedBy?: typeof pairedBy } = { outcome: all.length === 0 ? "match" : "diverge", differences: all };
+  const result: { outcome: ComparisonOutcome; differences: readonly Difference[]; pairedBy?: typeof pairedBy } = { outcome: all.length === 0 ? "match" : "diverge", differences: all };
   if (pairedBy.length > 0) result.pairedBy = pairedBy;
   return result;
 }

@@ -68,6 +68,11 @@ describe("shadow comparison behaviour", () => {
         res.setHeader("content-type", "application/json");
         return res.end(JSON.stringify({ n: url, price: side === "legacy" ? 1 : "1" }));
       }
+      if (url.startsWith("/same-bytes")) {
+        // The same body byte for byte from both; on /same-bytes/retyped the service names another media type.
+        res.setHeader("content-type", side === "target" && url.includes("retyped") ? "text/plain" : "application/json");
+        return res.end('{"id":7,"name":"same"}');
+      }
       if (url.startsWith("/private")) {
         res.setHeader("content-type", "application/json");
         return res.end(JSON.stringify({ email: "someone@example.com", plan: side === "legacy" ? "gold" : "silver" }));
@@ -99,6 +104,8 @@ describe("shadow comparison behaviour", () => {
           route("private", "/private", { redact: { bodyFields: ["$.email"] } }),
           route("storm", "/storm", { noise: { learn: false } }),
           route("shuffled", "/shuffled", {}),
+          route("same-bytes", "/same-bytes", { noise: { learn: false } }),
+          route("retyped", "/same-bytes/retyped", { noise: { learn: false } }),
         ],
         shadowing: { examplesPerSignaturePerMinute: 1 },
       }),
@@ -174,6 +181,18 @@ describe("shadow comparison behaviour", () => {
     latencies.sort((a, b) => a - b);
     expect(latencies[2]).toBeLessThan(100); // the median: a 10 ms backend plus the proxy
     expect(latencies[4]).toBeLessThan(1_000); // and never anywhere near the shadow's 5 s
+  });
+
+  it("answers with the same bytes are decided by their heads: a match, or the one header that differs", async () => {
+    for (let i = 0; i < 4; i++) {
+      expect(await (await fetch(`${proxy.url}/same-bytes`)).text()).toBe('{"id":7,"name":"same"}');
+      expect(await (await fetch(`${proxy.url}/same-bytes/retyped`)).text()).toBe('{"id":7,"name":"same"}');
+    }
+    const same = await until(() => report("same-bytes"), (x) => x.counts.match + x.counts.diverge >= 4);
+    expect(same.counts).toMatchObject({ match: 4, diverge: 0, error: 0 });
+    const retyped = await until(() => report("retyped"), (x) => x.counts.match + x.counts.diverge >= 4);
+    expect(retyped.counts).toMatchObject({ match: 0, diverge: 4, error: 0 });
+    expect(retyped.topDivergences).toMatchObject([{ path: "header:content-type", kind: "changed" }]);
   });
 
   it("a shadow that is down is counted as an error; the client sees nothing of it", async () => {

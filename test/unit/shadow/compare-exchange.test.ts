@@ -1,6 +1,7 @@
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { compareExchange, type ComparedSide } from "../../../src/shadow/compare-exchange.ts";
+import { RawHead } from "../../../src/proxy/raw-head.ts";
+import { compareExchange, compareHeadsOfIdenticalBodies, type ComparedSide } from "../../../src/shadow/compare-exchange.ts";
 
 const json = (value: unknown, headers: Record<string, string> = {}, status = 200): ComparedSide => ({
   ok: true,
@@ -69,5 +70,42 @@ describe("compareExchange", () => {
       example: { redactFields: ["$.email"], maxBytes: 1000 },
     });
     expect(result.example).toEqual({ left: '{"email":"[redacted]","price":1}', right: '{"email":"[redacted]","price":2}' });
+  });
+});
+
+describe("compareHeadsOfIdenticalBodies (a pair whose bodies were found the same bytes as they streamed)", () => {
+  /** A side as the session holds it: the head kept raw (as undici gave it), the primary's with its names and values made. */
+  const side = (status: number, fields: Array<[string, string]>, made: boolean): ComparedSide => {
+    const raw = fields.flatMap(([name, value]) => [Buffer.from(name), Buffer.from(value)]);
+    const head = made ? new RawHead(raw, fields.map(([name]) => name.toLowerCase()), fields.map(([, value]) => value)) : new RawHead(raw);
+    return { ok: true, response: { status, headers: head, body: Buffer.from('{"same":true}'), truncated: false } };
+  };
+  const base: Array<[string, string]> = [["Content-Type", "application/json"], ["Content-Length", "13"], ["Date", "Sun, 06 Dec 2026 19:00:00 GMT"]];
+  const headers = ["content-type", "cache-control"];
+  /** What the full comparison says of the same pair, for the verdicts to agree with. */
+  const full = (left: ComparedSide, right: ComparedSide) => compareExchange({ left, right, headers, rules: {}, identicalBodies: true });
+
+  it("gives the same verdict as the full comparison: match, a status, a changed, added or removed header", () => {
+    const cases: Array<[ComparedSide, ComparedSide, string]> = [
+      [side(200, base, true), side(200, [["content-type", "application/json"], ["Date", "Mon, 07 Dec 2026 08:00:00 GMT"]], false), "match"],
+      [side(200, base, true), side(404, base, false), "diverge"],
+      [side(200, base, true), side(200, [["Content-Type", "text/plain"]], false), "diverge"],
+      [side(200, base, false), side(200, [...base, ["Cache-Control", "no-store"]], true), "diverge"],
+      [side(200, [...base, ["Cache-Control", "max-age=60"]], true), side(200, base, false), "diverge"],
+    ];
+    for (const [left, right, outcome] of cases) {
+      const verdict = compareHeadsOfIdenticalBodies(left, right, headers);
+      expect(verdict?.outcome).toBe(outcome);
+      expect(verdict).toEqual(full(left, right));
+    }
+    expect(compareHeadsOfIdenticalBodies(side(200, base, true), side(200, [["Content-Type", "text/plain"]], false), headers)?.differences).toEqual([
+      { path: "header:content-type", kind: "changed", left: "application/json", right: "text/plain" },
+    ]);
+  });
+
+  it("a side without an answer is an error outcome; a Content-Encoding that differs leaves the bodies to the full comparison", () => {
+    expect(compareHeadsOfIdenticalBodies({ ok: false, error: "upstream_timeout" }, side(200, base, false), headers)).toEqual(full({ ok: false, error: "upstream_timeout" }, side(200, base, false)));
+    expect(compareHeadsOfIdenticalBodies(side(200, [...base, ["Content-Encoding", "gzip"]], true), side(200, base, false), headers)).toBeUndefined();
+    expect(compareHeadsOfIdenticalBodies(side(200, [...base, ["Content-Encoding", "gzip"]], true), side(200, [...base, ["content-encoding", "gzip"]], false), headers)?.outcome).toBe("match");
   });
 });
