@@ -1,3 +1,4 @@
+import { coarseNowMs } from "./coarse-clock.ts";
 import type { Logger } from "pino";
 import type { EvidenceBatchItem, EvidenceRetention } from "../store/shadow-repository.ts";
 import type { ShadowStore } from "../store/shadow-store.ts";
@@ -127,8 +128,8 @@ export class EvidenceWriter {
     this.#signedTallies = 0;
   }
 
-  /** One plain outcome of a route (no signature, no example, no noise sample), at `atMs` (default now). */
-  count(routeId: string, outcome: Outcome, atMs = Date.now()): void {
+  /** One plain outcome of a route (no signature, no example, no noise sample), at `atMs` (default now, to the second). */
+  count(routeId: string, outcome: Outcome, atMs = coarseNowMs()): void {
     const minute = Math.floor(atMs / 60_000);
     let counted = this.#counted.get(routeId);
     if (counted === undefined) this.#counted.set(routeId, (counted = { minute, counts: [0, 0, 0, 0] }));
