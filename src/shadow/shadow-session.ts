@@ -15,7 +15,7 @@ import { startShadowSpan } from "../proxy/tracing.ts";
 import { classifyUpstreamError } from "../proxy/upstream-error.ts";
 import type { EvidenceBatchItem } from "../store/shadow-repository.ts";
 import type { ByteArena } from "./byte-arena.ts";
-import type { Deadlines } from "./deadlines.ts";
+import type { DeadlineEntry, Deadlines } from "./deadlines.ts";
 import { BoundedCapture } from "./bounded-capture.ts";
 import { compareHeadsOfIdenticalBodies, exampleText, type ComparedSide, type ComparisonResult } from "./compare-exchange.ts";
 import type { Comparer, ComparisonListener } from "./comparer.ts";
@@ -98,6 +98,8 @@ export class ShadowSession implements ComparisonListener {
   #shadow: FetchedSide | undefined;
   #noise: FetchedSide | undefined;
   #ended = false;
+  /** This session's last-resort deadline, taken out when it ends. */
+  readonly #deadline: DeadlineEntry<ShadowSession>;
   /** The upstream headers as first built, before any caller added to them (see headersFor). */
   #pristineHeaders: string[] | undefined;
 
@@ -109,7 +111,7 @@ export class ShadowSession implements ComparisonListener {
     this.#primaryCapture = new BoundedCapture(plan.shadow.maxResponseBytes, ctx.budget);
     this.#requestCapture = hasBody(plan.req) ? new BoundedCapture(plan.shadow.maxBodyBytes, ctx.budget) : undefined;
     // A session that cannot finish (a body that never ends, a hung socket) is abandoned, never leaked.
-    ctx.deadlines.add(this, this.#started + plan.shadow.timeoutMs * 2 + 30_000);
+    this.#deadline = ctx.deadlines.add(this, this.#started + plan.shadow.timeoutMs * 2 + 30_000);
     // Without a body, the shadow is sent now, as the primary is: both latencies count from the request's
     // arrival, and the clock is not read again for it (~500 instructions a reading under callgrind).
     if (!this.#requestCapture) this.#send(undefined, this.#started);
@@ -408,7 +410,7 @@ export class ShadowSession implements ComparisonListener {
   }
 
   #end(): void {
-    this.ctx.deadlines.delete(this);
+    this.ctx.deadlines.delete(this.#deadline);
     this.#primaryCapture.release();
     this.#requestCapture?.release();
     this.#shadow?.capture?.release();

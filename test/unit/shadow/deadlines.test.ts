@@ -27,8 +27,8 @@ describe("Deadlines", () => {
   it("never expires what was deleted in time", async () => {
     const deadlines = new Deadlines<Item>(10);
     const item = new Item();
-    deadlines.add(item, performance.now() + 20);
-    deadlines.delete(item);
+    const entry = deadlines.add(item, performance.now() + 20);
+    deadlines.delete(entry);
     await sleep(100);
     expect(item.expired).toBe(0);
     expect(deadlines.size).toBe(0);
@@ -53,11 +53,34 @@ describe("Deadlines", () => {
     const item = {
       expire() {
         calls++;
-        deadlines.delete(item);
+        deadlines.delete(entry);
       },
     };
-    deadlines.add(item, performance.now());
+    const entry = deadlines.add(item, performance.now());
     await sleep(100);
     expect(calls).toBe(1);
+  });
+
+  it("takes out any entry, first, middle or last, once; the sweep expires the due ones wherever they are", async () => {
+    const deadlines = new Deadlines<Item>(10);
+    const now = performance.now();
+    const items = Array.from({ length: 6 }, () => new Item());
+    // Due and not due interleaved: the list is in the order added, not by deadline.
+    const entries = items.map((item, i) => deadlines.add(item, i % 2 === 0 ? now : now + 60_000));
+    deadlines.delete(entries[0]!);
+    deadlines.delete(entries[3]!);
+    deadlines.delete(entries[5]!);
+    deadlines.delete(entries[3]!); // again: nothing happens
+    expect(deadlines.size).toBe(3);
+    await sleep(100);
+    expect(items.map((item) => item.expired)).toEqual([0, 0, 1, 0, 1, 0]);
+    expect(deadlines.size).toBe(1); // items[1], not due
+    deadlines.delete(entries[1]!);
+    expect(deadlines.size).toBe(0);
+    const again = new Item();
+    deadlines.add(again, performance.now());
+    await sleep(100);
+    expect(again.expired).toBe(1);
+    deadlines.close();
   });
 });
