@@ -42,7 +42,7 @@ export class CounterSeries {
 
   register(registry: Registry): void {
     registry.registerMetric(
-      registryMetric(this.name, this.help, "counter", () => this.#values(), () => {
+      registryMetric(this.name, this.help, "counter", this.labelNames, () => this.#values(), () => {
         this.#byA.clear();
         this.#seen = [];
       }),

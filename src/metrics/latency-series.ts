@@ -34,7 +34,7 @@ export class LatencySeries {
 
   register(registry: Registry): void {
     registry.registerMetric(
-      registryMetric(this.name, this.help, "histogram", () => histogramValues(this.name, this.#seen), () => {
+      registryMetric(this.name, this.help, "histogram", ["route", "backend"], () => histogramValues(this.name, this.#seen), () => {
         this.#byRoute.clear();
         this.#seen = [];
       }),

@@ -58,8 +58,8 @@ export class RequestSeries {
 
   /** Registers both metrics in `registry`. */
   register(registry: Registry): void {
-    registry.registerMetric(this.#metric("strangler_requests_total", "Requests answered, by route, backend and status class", "counter", () => this.#requestValues()));
-    registry.registerMetric(this.#metric("strangler_request_duration_seconds", "Time from request to the end of the response, by route and backend", "histogram", () => this.#durationValues()));
+    registry.registerMetric(this.#metric("strangler_requests_total", "Requests answered, by route, backend and status class", "counter", ["route", "backend", "status_class"], () => this.#requestValues()));
+    registry.registerMetric(this.#metric("strangler_request_duration_seconds", "Time from request to the end of the response, by route and backend", "histogram", ["route", "backend"], () => this.#durationValues()));
   }
 
   #requestValues(): MetricValueWithName<string>[] {
@@ -79,8 +79,8 @@ export class RequestSeries {
     this.#seenStatus = [];
   }
 
-  #metric(name: string, help: string, type: "counter" | "histogram", values: () => MetricValueWithName<string>[]): Metric {
-    return registryMetric(name, help, type, values, () => this.#reset());
+  #metric(name: string, help: string, type: "counter" | "histogram", labelNames: readonly string[], values: () => MetricValueWithName<string>[]): Metric {
+    return registryMetric(name, help, type, labelNames, values, () => this.#reset());
   }
 }
 
@@ -113,11 +113,13 @@ export function histogramValues(name: string, seen: readonly HistogramCounts[]):
  * A metric as the registry reads it: `get()` for the text format and for a worker's JSON, `reset()`
  * for `registry.resetMetrics()`. `name` stays writable: the registry renames counters for OpenMetrics.
  */
-export function registryMetric(name: string, help: string, type: "counter" | "histogram", values: () => MetricValueWithName<string>[], reset: () => void): Metric {
+export function registryMetric(name: string, help: string, type: "counter" | "histogram", labelNames: readonly string[], values: () => MetricValueWithName<string>[], reset: () => void): Metric {
   const metric = {
     name,
     help,
     type,
+    // As prom-client's own metrics carry them: the registry does not read them; the metrics reference does.
+    labelNames,
     aggregator: "sum" as const,
     // The shape of prom-client's own get() (its typings call `type` a numeric enum; the values are these strings).
     get: async () => ({ name: metric.name, help, type, aggregator: "sum" as const, values: values() }),

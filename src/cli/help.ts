@@ -1,0 +1,37 @@
+/**
+ * The CLI's help: the usage it prints for `strangler --help` (and with a usage error), and each command's
+ * own for `strangler help <command>`. Kept apart from the CLI's run so that docs/reference/cli.md is
+ * generated from the same text (`npm run docs`).
+ */
+export const USAGE = `usage:
+  strangler routes                                   list routes with configured and live percentages
+  strangler route <id>                               one route, in full
+  strangler rollout <id> <percent> --reason "..."    set a route's live percentage
+  strangler rollback <id> --reason "..."             send a route back to legacy (0%)
+  strangler audit [--route <id>] [--limit <n>]       the audit log, newest first
+  strangler promote start|pause|resume|step <id> --reason "..."   progressive promotion
+  strangler resume <id> --reason "..."               lift a halt (after a guard) or a pause
+  strangler retire <id> --reason "..."               a route at 100%: stop consulting the monolith
+  strangler flags export [--format flagd]            the live rollouts as a flagd flags file (stdout)
+  strangler map [--unclaimed] [--hours <n>] [--json] the monolith's endpoints learned from traffic, busiest first
+  strangler map suggest [--hours <n>] [--limit <n>]  where to cut next: routes.config.ts entries to paste
+  strangler check [FILE]                             validate a routes config (default routes.config.ts), start nothing
+  strangler help <command>                           one command, in full
+options: --url <admin url> (STRANGLER_ADMIN_URL; default http://127.0.0.1:$ADMIN_PORT, 9901),
+         --token <token> (STRANGLER_ADMIN_TOKEN), --json (machine-readable output), --version, --help`;
+
+/** Each command's own help: what it does, its arguments and options, an example. */
+export const HELP: Readonly<Record<string, string>> = {
+  routes: "strangler routes [--json]\n  Every route with its match, backends, state, configured and live percentage, and last change.",
+  route: "strangler route <id> [--json]\n  One route as the admin API shows it (JSON).",
+  rollout: 'strangler rollout <id> <percent> --reason "..." [--json]\n  Sets a route\'s live percentage (0-100, 0.01 steps). Audited with the reason.\n  e.g. strangler rollout products-list 25 --reason "second cohort"',
+  rollback: 'strangler rollback <id> --reason "..." [--json]\n  Sends the whole route back to the monolith (0%). Audited.',
+  audit: "strangler audit [--route <id>] [--limit <n>] [--json]\n  The audit log, newest first (limit 1-500, default 50).",
+  promote: 'strangler promote start|pause|resume|step <id> --reason "..." [--json]\n  Progressive promotion by evidence (the route\'s promote section).',
+  resume: 'strangler resume <id> --reason "..." [--json]\n  Lifts a halt (after a guard tripped) or a pause: the state follows the percentage again.',
+  retire: 'strangler retire <id> --reason "..." [--json]\n  A route at 100%: stop consulting the monolith. Refused (still_served) while the monolith answered it within map.retireQuietPeriodMs.',
+  flags: "strangler flags export [--format flagd]\n  The live rollouts as a flagd flag-definitions document, on stdout.",
+  map: "strangler map [--unclaimed] [--hours <n>] [--json]\nstrangler map suggest [--hours <n>] [--limit <n>] [--json]\n  The endpoints learned from traffic, busiest first; suggest prints routes.config.ts entries for the next cut.",
+  check: "strangler check [FILE] [--json]\n  Validates a routes config (default ./routes.config.ts, or $CONFIG) as the proxy does at start-up, and starts nothing.\n  Exit 0 when valid, 1 with the same messages as start-up when not.",
+  help: "strangler help <command>\n  One command, in full.",
+};
