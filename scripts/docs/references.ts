@@ -1,10 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { HELP, USAGE } from "../../src/cli/help.ts";
+import { configSchema } from "../../src/config/schema.ts";
 import { startStrangler } from "../../src/strangler.ts";
+import { configKeys, formatNumber, type ConfigKey } from "./config-reference.ts";
 
 /** A page of docs/reference/, generated: its path from the repository's root, and its text. */
 export interface ReferencePage {
@@ -62,6 +65,59 @@ ${sections.join("\n\n")}
   return { path: "docs/reference/cli.md", content };
 }
 
+const SCHEMA_SOURCE = fileURLToPath(new URL("../../src/config/schema.ts", import.meta.url));
+
+/** A default as the pages write it: JSON, sizes in bytes also in KiB or MiB. */
+function shownDefault(key: ConfigKey): string {
+  if (key.defaultValue === undefined) return key.required ? "**required**" : "";
+  const n = Number(key.defaultValue);
+  const text = key.path.endsWith("Bytes") && Number.isInteger(n) ? formatNumber(n, true) : key.defaultValue;
+  return `\`${text.length > 60 ? `${text.slice(0, 57)}…` : text}\``;
+}
+
+/** The configuration reference: every key of `routes.config.ts`, from the schema and the comments above its keys. */
+export function configurationPage(keys: readonly ConfigKey[] = configKeys(configSchema, SCHEMA_SOURCE, "configSchema")): ReferencePage {
+  const rows = keys.map((k) => `| \`${k.path}\` | ${k.type} | ${shownDefault(k)} | ${k.bounds} | ${cell(k.description)} |`);
+  const content = `${GENERATED("src/config/schema.ts (the schema the proxy validates with, and the comment above each key)")}# Configuration reference
+
+Every key of \`routes.config.ts\`, in the order the schema lists them. \`routes[].x\` is a key of each
+route, \`backends.<name>.x\` of each backend. A key inside an optional section (a route's \`shadow\`,
+\`server.tls\`) applies when that section is present. A value out of bounds, of the wrong type or unknown
+is refused at start-up and on reload, with a message naming the key (\`npx strangler check\` shows the same).
+The bounds that protect the proxy are also listed on their own: [limits.md](limits.md).
+
+| key | type | default | bounds | what it does |
+| --- | --- | --- | --- | --- |
+${rows.join("\n")}
+`;
+  return { path: "docs/reference/configuration.md", content };
+}
+
+/** Whether a key is a bound the proxy holds: a timeout, an interval, a size, a count of things at once. */
+const isLimit = (key: ConfigKey): boolean => {
+  const name = key.path.split(".").at(-1) ?? "";
+  if (key.type !== "integer" && key.type !== "number") return false;
+  // A threshold a guard judges by, or a tolerance of the comparison, is not a bound on the proxy.
+  if (/(Rate|Ratio|Tolerance\w*)$/.test(name)) return false;
+  return /(Ms|Bytes|MiB)$/.test(name) || /^max[A-Z]/.test(name);
+};
+
+/** The limits table: every timeout, queue and size bound, with its default and the range it may be set in. */
+export function limitsPage(keys: readonly ConfigKey[] = configKeys(configSchema, SCHEMA_SOURCE, "configSchema")): ReferencePage {
+  const rows = keys.filter(isLimit).map((k) => `| \`${k.path}\` | ${shownDefault(k)} | ${k.bounds} | ${cell(k.description)} |`);
+  const content = `${GENERATED("src/config/schema.ts, the keys that bound time, size or count")}# Limits and timeouts
+
+Every timeout, interval, size and count bound of the configuration, with its default and the range it
+may be set in (the full list of keys: [configuration.md](configuration.md)). A key without a default is
+off until set, or takes the default its description names.
+
+| key | default | range | what happens at the bound |
+| --- | --- | --- | --- |
+${rows.join("\n")}
+`;
+  return { path: "docs/reference/limits.md", content };
+}
+
 /**
  * The metric families a proxy registers: one is started (logs off, ports 0, a data directory and a config
  * of its own in a temporary directory, its backends never called), read and closed.
@@ -93,5 +149,5 @@ export async function registeredMetrics(): Promise<RegisteredMetric[]> {
 
 /** Every generated page, as `npm run docs` writes them and the drift test compares them. */
 export async function referencePages(): Promise<ReferencePage[]> {
-  return [metricsPage(await registeredMetrics()), cliPage()];
+  return [configurationPage(), limitsPage(), metricsPage(await registeredMetrics()), cliPage()];
 }

@@ -42,7 +42,12 @@ export const backendSchema = z.strictObject({
   maxStreamingUploads: z.number().int().min(1).max(10_000).optional(),
   /** After this many transport failures in a row, stop sending for `cooldownMs`, then let one probe through. */
   circuitBreaker: z
-    .strictObject({ failures: z.number().int().min(1).default(5), cooldownMs: z.number().int().min(100).default(10_000) })
+    .strictObject({
+      /** Transport failures in a row (a connection refused or reset, a timeout) that open the breaker. Default 5. */
+      failures: z.number().int().min(1).default(5),
+      /** How long an open breaker sends nothing (503 `circuit_open`, or the fallback) before one probe. Default 10000 ms. */
+      cooldownMs: z.number().int().min(100).default(10_000),
+    })
     .default({ failures: 5, cooldownMs: 10_000 }),
 });
 
@@ -138,6 +143,7 @@ export const compareSchema = z.strictObject({
 
 /** Noise learning: the primary backend asked twice; what differs between its own answers is noise. */
 export const noiseSchema = z.strictObject({
+  /** Learn noise on this route (false: every difference counts, none is set aside). Default true. */
   learn: z.boolean().default(true),
   /** The first N shadowed reads of a route are all double-asked, to learn quickly. Default 20. */
   warmupSamples: z.number().int().min(0).default(20),
@@ -166,7 +172,12 @@ export const shadowSchema = z
     maxResponseBytes: z.number().int().min(1).default(4 * 1024 * 1024),
     compare: compareSchema.prefault({}),
     /** Body fields replaced by "[redacted]" before an example is stored (headers authorization, cookie and set-cookie always are). */
-    redact: z.strictObject({ bodyFields: z.array(pathPattern).default([]) }).default({ bodyFields: [] }),
+    redact: z
+      .strictObject({
+        /** JSON paths of the body fields redacted, as in `compare.ignore` (`$.customer.email`, `$.items[*].card`). Default none. */
+        bodyFields: z.array(pathPattern).default([]),
+      })
+      .default({ bodyFields: [] }),
     noise: noiseSchema.prefault({}),
   })
   .superRefine((shadow, ctx) => {
@@ -258,7 +269,17 @@ export const tlsSchema = z.strictObject({
   /** Its private key (PEM). */
   key: pemPath,
   /** More certificates, each chosen by the names in it (subjectAltName; exact names before `*.` wildcards) for the SNI a client sends. */
-  certificates: z.array(z.strictObject({ cert: pemPath, key: pemPath })).max(1_000).default([]),
+  certificates: z
+    .array(
+      z.strictObject({
+        /** This certificate (PEM, the chain after it). */
+        cert: pemPath,
+        /** Its private key (PEM). */
+        key: pemPath,
+      }),
+    )
+    .max(1_000)
+    .default([]),
   /** Lowest TLS version accepted. Default `TLSv1.2`. */
   minVersion: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2"),
   /** OpenSSL cipher list for TLS 1.2. Default: forward-secret AEAD suites only (Mozilla's intermediate). */
@@ -285,6 +306,7 @@ export const http2Schema = z.strictObject({
   maxSessionMemoryMiB: z.number().int().min(1).max(1_024).default(10),
 });
 
+/** The data plane's listener: client-side bounds and timeouts, TLS, HTTP/2, the balancers trusted in front of it. */
 export const serverSchema = z.strictObject({
   /** Client connections open at once; a request on a connection beyond it gets 503 `too_many_connections`. Default 10000. */
   maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
@@ -322,12 +344,6 @@ export const serverSchema = z.strictObject({
   maxRequestBodyBytes: z.number().int().min(0).default(1024 * 1024 * 1024),
   /** On SIGTERM or SIGINT, how long requests in flight may take to finish before their connections are cut. Default 5000 ms. */
   shutdownGraceMs: z.number().int().min(0).max(600_000).default(5_000),
-  /**
-   * Peers allowed to speak for the client (a load balancer, an ingress): addresses and CIDR blocks such
-   * as `["10.0.0.0/8", "fd00::/8"]`. From them, `X-Forwarded-For`'s rightmost untrusted address is the
-   * client and `X-Forwarded-Proto`/`-Host` are kept (and a PROXY protocol header is accepted); from
-   * anyone else those headers are replaced. Default none.
-   */
   /** TLS on the data plane's port (HTTPS, and HTTP/2 by ALPN); plain HTTP when absent. Read at start-up; the files are followed. */
   tls: tlsSchema.optional(),
   http2: http2Schema.prefault({}),
@@ -337,6 +353,12 @@ export const serverSchema = z.strictObject({
    * others are never read for one. Read at start-up. Default false.
    */
   proxyProtocol: z.boolean().default(false),
+  /**
+   * Peers allowed to speak for the client (a load balancer, an ingress): addresses and CIDR blocks such
+   * as `["10.0.0.0/8", "fd00::/8"]`. From them, `X-Forwarded-For`'s rightmost untrusted address is the
+   * client and `X-Forwarded-Proto`/`-Host` are kept (and a PROXY protocol header is accepted); from
+   * anyone else those headers are replaced. Default none.
+   */
   trustedProxies: z
     .array(
       z.string().superRefine((entry, ctx) => {
@@ -407,6 +429,7 @@ export const routeSchema = z.strictObject({
   legacy: backendName.default("legacy"),
   /** Backend (an extracted service) that now owns this endpoint. */
   target: backendName,
+  /** How much of the route's traffic the target gets, and by which sticky key. */
   rollout: rolloutSchema,
   /** Shadow comparison; off when absent. */
   shadow: shadowSchema.optional(),
@@ -460,8 +483,8 @@ export const configSchema = z
   .strictObject({
     /** Named backends; `legacy` (the monolith) is required and receives everything no route claims. */
     backends: z.record(backendName, backendSchema),
+    /** The endpoints moved (or being moved) to a service, first match wins; what none claims goes to `legacy`. Default none. */
     routes: z.array(routeSchema).default([]),
-    /** Response header naming the backend that answered; `false` turns it off. Default `x-served-by`. */
     /** Cookie the proxy issues to clients with no sticky key, so anonymous users stay on one side. Default `strangler_id`. */
     stickyCookie: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, '_' or '-'").default("strangler_id"),
     /**
@@ -469,13 +492,19 @@ export const configSchema = z
      * `x-strangler-force-secret: <secret>` is routed as told. Without it (or with a wrong secret) both
      * headers are ignored; they are never forwarded.
      */
-    forceRouting: z.strictObject({ secret: z.string().min(16, "must be at least 16 characters") }).optional(),
+    forceRouting: z
+      .strictObject({
+        /** The value `x-strangler-force-secret` must carry: at least 16 characters (keep it out of the repository, e.g. from an environment variable). */
+        secret: z.string().min(16, "must be at least 16 characters"),
+      })
+      .optional(),
     /**
      * Another OpenFeature provider to decide routes with (e.g. flagd for a fleet), instead of the built-in
      * one. It must serve the string flags `strangler.route.<id>` with variants `legacy` and `target`.
      */
     openFeature: z
       .strictObject({
+        /** The provider object (`new FlagdProvider(…)`, for one), made in `routes.config.ts`. */
         provider: z.custom<Provider>(
           (value) => typeof value === "object" && value !== null && typeof (value as Provider).resolveStringEvaluation === "function",
           "must be an OpenFeature server Provider (an object with resolveStringEvaluation)",
@@ -486,17 +515,24 @@ export const configSchema = z
     server: serverSchema.prefault({}),
     admin: adminSchema.prefault({}),
     /** How often guards and promotions are evaluated. Default 10000 ms. */
-    guards: z.strictObject({ intervalMs: z.number().int().min(100).default(10_000) }).default({ intervalMs: 10_000 }),
+    guards: z
+      .strictObject({
+        /** The evaluation interval: each route's guard and promotion are judged this often (and the fleet's judge lease lasts as long). Default 10000 ms. */
+        intervalMs: z.number().int().min(100).default(10_000),
+      })
+      .default({ intervalMs: 10_000 }),
     fleet: fleetSchema.prefault({}),
     map: mapSchema.prefault({}),
     /** The access log: one JSON line (pino's format, on stdout) per request in this share of them, 0–1. Default 0: off. */
     accessLog: z
       .strictObject({
+        /** The share of requests logged, 0–1 (0.01: one in a hundred; 1: every one). Default 0: off. */
         sampleRatio: z.number().min(0).max(1).default(0),
         /** Lines of one event-loop turn wait to be written in one write; past this many bytes they are written at once. Default 64 KiB. */
         maxBatchBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
       })
       .prefault({}),
+    /** Response header naming the backend that answered; `false` turns it off. Default `x-served-by`. */
     servedByHeader: z
       .union([z.literal(false), z.string().regex(/^[a-z0-9-]+$/, "must be a lower-case header name")], { error: "must be a lower-case header name, or false for none" })
       .default("x-served-by"),
