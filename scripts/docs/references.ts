@@ -4,9 +4,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { Registry } from "prom-client";
+import { openApiDocument } from "../../src/admin/openapi.ts";
 import { HELP, USAGE } from "../../src/cli/help.ts";
 import { configSchema } from "../../src/config/schema.ts";
 import { startStrangler } from "../../src/strangler.ts";
+import { adminApiMarkdown, type OpenApiDocument } from "./admin-api-reference.ts";
 import { configKeys, formatNumber, type ConfigKey } from "./config-reference.ts";
 
 /** A page of docs/reference/, generated: its path from the repository's root, and its text. */
@@ -147,7 +149,13 @@ export async function registeredMetrics(): Promise<RegisteredMetric[]> {
   }
 }
 
+/** The admin API reference, from the OpenAPI document the admin listener serves. */
+export function adminApiPage(): ReferencePage {
+  const content = `${GENERATED("src/admin/openapi.ts (the document `GET /openapi.json` serves)")}${adminApiMarkdown(openApiDocument() as unknown as OpenApiDocument)}`;
+  return { path: "docs/reference/admin-api.md", content };
+}
+
 /** Every generated page, as `npm run docs` writes them and the drift test compares them. */
 export async function referencePages(): Promise<ReferencePage[]> {
-  return [configurationPage(), limitsPage(), metricsPage(await registeredMetrics()), cliPage()];
+  return [configurationPage(), limitsPage(), adminApiPage(), metricsPage(await registeredMetrics()), cliPage()];
 }

@@ -15,7 +15,7 @@ describe("the generated reference pages (docs/reference/)", () => {
   });
 
   it("are what `npm run docs` writes today: a metric, a label or a command changed without them fails here", () => {
-    expect(pages.map((p) => p.path).sort()).toEqual(["docs/reference/cli.md", "docs/reference/configuration.md", "docs/reference/limits.md", "docs/reference/metrics.md"]);
+    expect(pages.map((p) => p.path).sort()).toEqual(["docs/reference/admin-api.md", "docs/reference/cli.md", "docs/reference/configuration.md", "docs/reference/limits.md", "docs/reference/metrics.md"]);
     for (const page of pages) {
       const path = join(root, page.path);
       expect(existsSync(path), `${page.path} is missing: run npm run docs`).toBe(true);
@@ -30,6 +30,13 @@ describe("the generated reference pages (docs/reference/)", () => {
     expect(metrics).toContain("| `strangler_rejected_requests_total` | counter | `reason` |");
     // A pipe in a help text cannot break the table.
     expect(metricsPage([{ name: "x_total", help: "a | b", type: "counter", labelNames: [] }]).content).toContain("| `x_total` | counter | none | a \\| b |");
+  });
+
+  it("the admin API reference lists every endpoint of the OpenAPI document, with its parameters, body fields and answers", () => {
+    const page = pages.find((p) => p.path === "docs/reference/admin-api.md")?.content ?? "";
+    expect(page).toContain("| PUT | `/api/routes/{id}/rollout` | Set a route's live percentage (audited) |");
+    expect(page).toMatch(/### PUT \/api\/routes\/\{id\}\/rollout[\s\S]*?\| `percent` \| body \| number \| yes \|[\s\S]*?\| 409 \|/);
+    expect(page).toMatch(/### GET \/api\/audit[\s\S]*?\| `limit` \| query \|/);
   });
 
   it("the configuration reference has every key of the schema, each with its type, default, bounds and a description", () => {
