@@ -144,7 +144,7 @@ function profiling(): string[] {
 }
 
 /**
- * The opt-in V8 floor (README, "Limits and timeouts"): a floor under V8's old-generation limit, so that
+ * The opt-in V8 floor (docs/limits.md): a floor under V8's old-generation limit, so that
  * the socket buffers promoted since the last full collection do not start one every few hundred ms. Not
  * the default (it keeps more garbage between collections: the 60 s soak's RSS grew 16–19% with it); the
  * bench runs the 1 MB pair with it too, and prints what it buys, both sides with the flag.

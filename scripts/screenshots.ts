@@ -1,5 +1,5 @@
 /**
- * `npm run screenshots`: retakes the README's dashboard screenshots from the real demo at 1280×800.
+ * `npm run screenshots`: retakes the dashboard screenshots (docs/cockpit.md) from the real demo at 1280×800.
  *
  * Starts `npm run demo` on free ports over a throwaway data dir and sends demo traffic for SECONDS
  * (default 120). Meanwhile it starts the promotion of order-detail, lets it take its first steps, then

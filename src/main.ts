@@ -21,7 +21,7 @@ function intFrom(value: string | undefined, name: string, fallback: number): num
 const USAGE = `usage: npm start -- [--config routes.config.ts] [--port 8080] [--admin-port 9901] [--workers N]
   (npm start builds dist/ first; the built proxy alone: node dist/main.js ...)
 environment: CONFIG, PORT, HOST, ADMIN_PORT, ADMIN_HOST, DATA_DIR, DATABASE_URL, STRANGLER_ADMIN_TOKEN(S), WORKERS, LOG_LEVEL, LOG_PRETTY
-(the README's "Running it" section explains each)`;
+(docs/production.md explains each)`;
 
 function parseCommandLine() {
   try {

@@ -20,7 +20,7 @@ import {
 const MiB = 1024 * 1024;
 
 /**
- * Every numeric setting's documented default and bounds (the README's Limits and timeouts table), pinned:
+ * Every numeric setting's documented default and bounds (docs/limits.md, and docs/reference/limits.md generated from the schema), pinned:
  * the lowest and highest values accepted, the nearest ones refused, and fractions refused where it must
  * be whole. `lo`/`hi` undefined: no bound on that side. `exclusiveLo`: must be above `lo`.
  */
