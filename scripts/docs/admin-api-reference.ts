@@ -30,7 +30,8 @@ export interface OpenApiDocument {
   readonly components?: { readonly schemas?: Record<string, JsonSchema> };
 }
 
-const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ");
+/** A Markdown table cell: pipes escaped, line breaks as spaces. */
+export const tableCell = (text: string) => text.replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ");
 
 function resolve(schema: JsonSchema, document: OpenApiDocument): JsonSchema {
   if (!schema.$ref) return schema;
@@ -50,7 +51,7 @@ function typeOf(schema: JsonSchema, document: OpenApiDocument): string {
 }
 
 function operationSection(method: string, path: string, op: Operation, document: OpenApiDocument): string {
-  const lines = [`### ${method.toUpperCase()} ${path}`, "", cell(op.summary ?? ""), ""];
+  const lines = [`### ${method.toUpperCase()} ${path}`, "", tableCell(op.summary ?? ""), ""];
   if (op.description) lines.push(op.description, "");
   lines.push(op.security && op.security.length > 0 ? "Bearer token required (when admin tokens are set)." : "No token asked.", "");
   const parameters = op.parameters ?? [];
@@ -63,14 +64,14 @@ function operationSection(method: string, path: string, op: Operation, document:
     lines.push("");
   }
   lines.push("| status | meaning |", "| --- | --- |");
-  for (const [status, response] of Object.entries(op.responses)) lines.push(`| ${status} | ${cell(response.description)} |`);
+  for (const [status, response] of Object.entries(op.responses)) lines.push(`| ${status} | ${tableCell(response.description)} |`);
   return lines.join("\n");
 }
 
 /** The page: an index of every endpoint, then each one with its parameters, body fields and answers. */
 export function adminApiMarkdown(document: OpenApiDocument): string {
   const operations = Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ method, path, op })));
-  const index = operations.map(({ method, path, op }) => `| ${method.toUpperCase()} | \`${path}\` | ${cell(op.summary ?? "")} |`);
+  const index = operations.map(({ method, path, op }) => `| ${method.toUpperCase()} | \`${path}\` | ${tableCell(op.summary ?? "")} |`);
   return `# Admin API reference
 
 The admin listener (port 9901 by default: \`--admin-port\` or \`ADMIN_PORT\`) serves ${operations.length} endpoints. When admin

@@ -214,25 +214,20 @@ function walk(schema: Schema, path: string, source: ts.Expression | undefined, c
     });
   }
   const childOptional = optionalParent || optional;
-  if (def.type === "object" && def.shape) {
-    const keys = keysOf(fromSource.literal, index);
-    for (const [key, child] of Object.entries(def.shape)) {
-      const sourceKey = keys.get(key);
-      walk(child, path === "" ? key : `${path}.${key}`, sourceKey?.expression, sourceKey?.comment ?? "", index, rows, childOptional);
-    }
-  } else if (def.type === "array" && def.element && defOf(unwrap(def.element).core).type === "object") {
+  if (def.type === "object") walkChildren(core, path, fromSource.literal, index, rows, childOptional);
+  else if (def.type === "array" && def.element && defOf(unwrap(def.element).core).type === "object") {
     walkChildren(unwrap(def.element).core, `${path}[]`, fromSource.literal, index, rows, childOptional);
   } else if (def.type === "record" && def.valueType && defOf(unwrap(def.valueType).core).type === "object") {
     walkChildren(unwrap(def.valueType).core, `${path}.<name>`, fromSource.literal, index, rows, childOptional);
   }
 }
 
-/** The keys of an object schema reached through an array or a record (its literal found by the parent's expression). */
+/** The keys of an object schema (reached directly, or through an array or a record), with the literal that writes them. */
 function walkChildren(object: Schema, path: string, literal: ts.ObjectLiteralExpression | undefined, index: SourceIndex, rows: ConfigKey[], optionalParent: boolean): void {
   const keys = keysOf(literal, index);
   for (const [key, child] of Object.entries(defOf(object).shape ?? {})) {
     const sourceKey = keys.get(key);
-    walk(child, `${path}.${key}`, sourceKey?.expression, sourceKey?.comment ?? "", index, rows, optionalParent);
+    walk(child, path === "" ? key : `${path}.${key}`, sourceKey?.expression, sourceKey?.comment ?? "", index, rows, optionalParent);
   }
 }
 

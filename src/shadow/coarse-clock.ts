@@ -3,7 +3,7 @@
  * outcome): one reading a second by an unref'd timer, where `Date.now()` per request cost ~250
  * instructions under callgrind. A count lands in the minute it was made, give or take that second.
  */
-let nowMs = Date.now();
+let nowMs = 0; // read when the clock is first asked, then once a second
 let timer: NodeJS.Timeout | undefined;
 
 export function coarseNowMs(): number {

@@ -207,8 +207,10 @@ export function comparesWithoutParsing(request: ComparisonRequest): boolean {
   return sameBytes(request.noise.side === "left" ? request.left : request.right, request.noise.again, known);
 }
 
+const NO_DIFFERENCES: readonly Difference[] = Object.freeze([]);
+
 /** The result of a pair with nothing different (most of them): one shared, frozen object rather than one per pair. */
-const MATCHED: ComparisonResult = Object.freeze({ outcome: "match", differences: Object.freeze([]) });
+const MATCHED: ComparisonResult = Object.freeze({ outcome: "match", differences: NO_DIFFERENCES });
 
 /** A pair where a side has no answer: a transport error stands in for it. */
 function errorResult(left: ComparedSide, right: ComparedSide): ComparisonResult {
@@ -221,8 +223,6 @@ function errorResult(left: ComparedSide, right: ComparedSide): ComparisonResult 
 function statusResult(a: CapturedResponse, b: CapturedResponse): ComparisonResult {
   return { outcome: "diverge", differences: [{ path: "status", kind: "status", left: String(a.status), right: String(b.status) }] };
 }
-
-const NO_DIFFERENCES: readonly Difference[] = Object.freeze([]);
 
 /** The listed headers that differ once normalised, in order (a shared empty list when none does: the common case). */
 function headerDifferences(a: CapturedResponse, b: CapturedResponse, names: readonly string[]): readonly Difference[] {

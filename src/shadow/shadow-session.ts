@@ -60,7 +60,7 @@ export interface SessionPlan {
   readonly query: string;
   /** The request's span, when traced (see tracing.ts). */
   readonly traceLink: SpanContext | undefined;
-  /** `performance.now()` when the request arrived: both sides' latencies count from it (see #send). */
+  /** `performance.now()` when the request arrived: the primary's latency counts from it, and the shadow's when it is sent at once (see #send). */
   readonly started: number;
 }
 
