@@ -1,37 +1,18 @@
-import { execFile, spawn } from "node:child_process";
-import { once } from "node:events";
+import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
-import { makeTempDir } from "../helpers/temp-dir.ts";
+import { describe, expect, it } from "vitest";
+import { startDemoCommand } from "../helpers/demo-command.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 describe("the demo command", () => {
-  const temp = makeTempDir();
-  afterAll(() => temp.remove());
-
   it("starts the monolith, both services and the proxy, serves through the proxy, and stops cleanly on SIGINT", async () => {
     // The same script `npm run demo` runs, on free ports and a temp data dir.
-    const demo = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts"], {
-      cwd: ROOT,
-      env: { ...process.env, DATA_DIR: temp.dir, PORT: "0", ADMIN_PORT: "0", LEGACY_PORT: "0", CATALOG_PORT: "0", ORDERS_PORT: "0" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    let proxyUrl: string | undefined;
-    demo.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    demo.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    const demo = await startDemoCommand();
+    const { url: proxyUrl, admin: adminUrl } = demo.nodes[0] as { url: string; admin: string };
     try {
-      const deadline = Date.now() + 30_000;
-      while (!/admin\s+http:\/\/127\.0\.0\.1:\d+\/api\/routes/.test(output) && Date.now() < deadline && demo.exitCode === null) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      proxyUrl = /proxy\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-      const adminUrl = /admin\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-      expect(proxyUrl, output).toBeDefined();
-
       const product = await fetch(`${proxyUrl}/api/products/p_001`);
       expect(product.headers.get("x-served-by")).toBe("catalog");
       expect(await product.json()).toMatchObject({ id: "p_001" });
@@ -40,31 +21,19 @@ describe("the demo command", () => {
       expect(await user.json()).toMatchObject({ id: "u_001" });
       expect((await fetch(`${adminUrl}/healthz`)).status).toBe(200);
     } finally {
-      const exited = demo.exitCode !== null || demo.signalCode !== null ? Promise.resolve([demo.exitCode]) : once(demo, "exit");
-      demo.kill("SIGINT");
-      const [code] = (await exited) as [number | null];
-      expect(code, output).toBe(0);
+      expect(await demo.stop(), demo.output()).toBe(0);
     }
-    expect(output).toContain('"msg":"shutting down"');
+    expect(demo.output()).toContain('"msg":"shutting down"');
     // Nothing is left listening.
     await expect(fetch(`${proxyUrl}/api/users/u_001`)).rejects.toThrow();
   });
 
   it("demo --tls serves HTTPS and HTTP/2 with a throwaway CA it keeps in the data dir; the printed commands work as written", async () => {
-    const dataDir = makeTempDir();
-    const demo = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", "--tls"], {
-      cwd: ROOT,
-      env: { ...process.env, DATA_DIR: dataDir.dir, PORT: "0", ADMIN_PORT: "0", LEGACY_PORT: "0", CATALOG_PORT: "0", ORDERS_PORT: "0" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    demo.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    demo.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    const demo = await startDemoCommand({ tls: true });
+    const output = demo.output();
     try {
-      const deadline = Date.now() + 30_000;
-      while (!/Ctrl-C stops everything/.test(output) && Date.now() < deadline && demo.exitCode === null) await new Promise((r) => setTimeout(r, 50));
       expect(output).toMatch(/proxy\s+https:\/\/127\.0\.0\.1:\d+\s+\(HTTPS, HTTP\/2 by ALPN\)/);
-      const caFile = `${dataDir.dir}/tls/ca.crt`;
+      const caFile = `${demo.dataDir}/tls/ca.crt`;
       expect(output).toContain(`CA to trust      ${caFile}`);
       // The first curl line, as printed: HTTP/2, verified against the demo's CA.
       const curlLine = /^ {2}(curl --http2 --cacert \S+ -i \S+\/api\/products\/p_001)/m.exec(output)?.[1];
@@ -73,35 +42,19 @@ describe("the demo command", () => {
       const { stdout } = await promisify(execFile)("curl", [...args, "-sS", "-o", "/dev/null", "-w", "%{http_version} %{http_code}"]);
       expect(stdout).toBe("2 200");
       // The CLI line, with NODE_EXTRA_CA_CERTS as printed.
-      const adminUrl = /admin\s+(https:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-      const cli = await promisify(execFile)(process.execPath, ["bin/strangler.js", "routes", "--url", adminUrl as string], { cwd: ROOT, env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile } });
+      const cli = await promisify(execFile)(process.execPath, ["bin/strangler.js", "routes", "--url", (demo.nodes[0] as { admin: string }).admin], { cwd: ROOT, env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile } });
       expect(cli.stdout).toContain("products-list");
     } finally {
-      const exited = demo.exitCode !== null || demo.signalCode !== null ? Promise.resolve([demo.exitCode]) : once(demo, "exit");
-      demo.kill("SIGINT");
-      const [code] = (await exited) as [number | null];
-      expect(code, output).toBe(0);
-      dataDir.remove();
+      expect(await demo.stop(), demo.output()).toBe(0);
     }
   });
 
   it("demo:fleet starts three nodes on a throwaway PostgreSQL: a change through one serves on all, traffic spreads, Ctrl-C removes it all", async () => {
-    const demo = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", "--fleet"], {
-      cwd: ROOT,
-      env: { ...process.env, DATA_DIR: temp.dir, PORT: "0", ADMIN_PORT: "0", LEGACY_PORT: "0", CATALOG_PORT: "0", ORDERS_PORT: "0" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    demo.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    demo.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    let databaseUrl: string | undefined;
+    const demo = await startDemoCommand({ fleet: true });
+    const { nodes, databaseUrl } = demo;
     try {
-      const deadline = Date.now() + 60_000;
-      while (!output.includes("removes the cluster") && Date.now() < deadline && demo.exitCode === null) await new Promise((r) => setTimeout(r, 50));
-      databaseUrl = /postgres\s+(postgres:\/\/\S+)/.exec(output)?.[1];
-      const nodes = [...output.matchAll(/node \d+\s+proxy (http:\/\/\S+)\s+admin (http:\/\/\S+)/g)].map((m) => ({ url: m[1] as string, admin: m[2] as string }));
-      expect(nodes, output).toHaveLength(3);
-      expect(databaseUrl, output).toBeDefined();
+      expect(nodes, demo.output()).toHaveLength(3);
+      expect(databaseUrl, demo.output()).toBeDefined();
       const [first, , third] = nodes as [{ url: string; admin: string }, unknown, { url: string; admin: string }];
       const fleet = (await (await fetch(`${third.admin}/api/fleet`)).json()) as { store: string; nodes: unknown[] };
       expect(fleet).toMatchObject({ store: "postgres" });
@@ -121,10 +74,7 @@ describe("the demo command", () => {
       expect(stdout).toContain(`sent 21 requests to ${nodes.map((n) => n.url).join(", ")}`);
       expect(stdout).not.toContain("failed");
     } finally {
-      const exited = demo.exitCode !== null || demo.signalCode !== null ? Promise.resolve([demo.exitCode]) : once(demo, "exit");
-      demo.kill("SIGINT");
-      const [code] = (await exited) as [number | null];
-      expect(code, output).toBe(0);
+      expect(await demo.stop(), demo.output()).toBe(0);
     }
     // The cluster is gone with the demo.
     const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 2_000 });
