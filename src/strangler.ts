@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { checkAdminExposure, type AdminToken } from "./admin/admin-tokens.ts";
+import { startUpKeysChanged } from "./config/read-at-start-up.ts";
 import { ConfigError } from "./config/config-error.ts";
 import { loadConfigFile } from "./config/load-config.ts";
 import type { RouteConfig } from "./config/schema.ts";
@@ -63,7 +64,10 @@ export interface StranglerOptions {
 }
 
 /** The outcome of a reload: applied, or refused with the reasons (the last good table keeps serving). */
-export type ReloadResult = { readonly applied: true } | { readonly applied: false; readonly issues: readonly string[] };
+export type ReloadResult =
+  /** `unapplied`: keys read at start-up whose change waits for a restart (absent when none changed). */
+  | { readonly applied: true; readonly unapplied?: readonly string[] }
+  | { readonly applied: false; readonly issues: readonly string[] };
 
 /** A running proxy. */
 export interface Strangler {
@@ -210,6 +214,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   serving = true;
   logger.info({ port, host, adminPort, adminHost, routes: config.routes.length, config: configPath }, "proxy listening");
 
+  const startedWith = config;
   let reloading: Promise<ReloadResult> = Promise.resolve({ applied: true });
   async function reloadNow(): Promise<ReloadResult> {
     try {
@@ -224,7 +229,11 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       dataPlane.reloaded(next, previous);
       await guards.migrations.sync();
       logger.info({ routes: next.routes.length }, "config reloaded");
-      return { applied: true };
+      // Against the config the proxy started with: that is what its start-up keys still hold.
+      const unapplied = startUpKeysChanged(startedWith, next);
+      if (unapplied.length === 0) return { applied: true };
+      logger.warn({ keys: unapplied, config: configPath }, "config reloaded, but these keys are read at start-up: restart the proxy to apply them");
+      return { applied: true, unapplied };
     } catch (error) {
       const issues = error instanceof ConfigError ? error.issues : [(error as Error).message];
       logger.error({ issues, config: configPath }, "config reload refused; the last good config keeps serving");

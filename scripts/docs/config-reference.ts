@@ -19,6 +19,8 @@ export interface ConfigKey {
   /** Bounds of a number (`1 ≤ n ≤ 10000`, `> 0`), else empty. */
   readonly bounds: string;
   readonly description: string;
+  /** Marked `@limit` in its comment: a bound the proxy holds though its name does not say so (a list's length, a version floor). */
+  readonly limit: boolean;
 }
 
 // zod 4 keeps each schema's definition on `_zod.def`; this reads the few fields the reference needs.
@@ -135,7 +137,9 @@ function indexSource(path: string): SourceIndex {
   return { file, consts };
 }
 
-/** The last `/** … *\/` comment right before a node, as plain text. */
+const LIMIT_TAG = "@limit";
+
+/** The last `/** … *\/` comment right before a node, as plain text; of its tags only `@limit` is kept (see `ConfigKey.limit`). */
 function commentBefore(node: ts.Node, file: ts.SourceFile): string {
   const ranges = ts.getLeadingCommentRanges(file.text, node.getFullStart()) ?? [];
   const doc = ranges.filter((r) => file.text.startsWith("/**", r.pos)).at(-1);
@@ -144,7 +148,7 @@ function commentBefore(node: ts.Node, file: ts.SourceFile): string {
     .slice(doc.pos + 3, doc.end - 2)
     .split("\n")
     .map((line) => line.replace(/^\s*\*\s?/, "").trim())
-    .filter((line) => line !== "" && !line.startsWith("@"))
+    .filter((line) => line !== "" && (!line.startsWith("@") || line === LIMIT_TAG))
     .join(" ");
 }
 
@@ -201,7 +205,9 @@ function walk(schema: Schema, path: string, source: ts.Expression | undefined, c
   const { core, defaultValue, hasDefault, optional, filledIn } = unwrap(schema);
   const def = defOf(core);
   const fromSource = objectLiteralOf(source, index);
-  const description = comment || fromSource.constComment;
+  const text = comment || fromSource.constComment;
+  const limit = text.split(" ").includes(LIMIT_TAG);
+  const description = limit ? text.split(" ").filter((word) => word !== LIMIT_TAG).join(" ") : text;
   if (path !== "") {
     const facts = def.type === "number" ? numberFacts(def, path.endsWith("Bytes")) : { type: typeName(core), bounds: "" };
     rows.push({
@@ -211,6 +217,7 @@ function walk(schema: Schema, path: string, source: ts.Expression | undefined, c
       required: !optional && !hasDefault && !filledIn && !optionalParent,
       bounds: facts.bounds,
       description,
+      limit,
     });
   }
   const childOptional = optionalParent || optional;

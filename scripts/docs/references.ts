@@ -6,6 +6,7 @@ import { pino } from "pino";
 import { Registry } from "prom-client";
 import { openApiDocument } from "../../src/admin/openapi.ts";
 import { HELP, USAGE } from "../../src/cli/help.ts";
+import { isReadAtStartUp } from "../../src/config/read-at-start-up.ts";
 import { configSchema } from "../../src/config/schema.ts";
 import { startStrangler } from "../../src/strangler.ts";
 import { adminApiMarkdown, tableCell as cell, type OpenApiDocument } from "./admin-api-reference.ts";
@@ -77,15 +78,21 @@ function shownDefault(key: ConfigKey): string {
   return `\`${text.length > 60 ? `${text.slice(0, 57)}…` : text}\``;
 }
 
+/** A key's description, and when it is read: at start-up only (src/config/read-at-start-up.ts) or on every reload. */
+const described = (key: ConfigKey): string => cell(isReadAtStartUp(key.path) ? `${key.description} **Read at start-up.**` : key.description);
+
 /** The configuration reference: every key of `routes.config.ts`, from the schema and the comments above its keys. */
 export function configurationPage(keys: readonly ConfigKey[] = schemaKeys()): ReferencePage {
-  const rows = keys.map((k) => `| \`${k.path}\` | ${k.type} | ${shownDefault(k)} | ${k.bounds} | ${cell(k.description)} |`);
+  const rows = keys.map((k) => `| \`${k.path}\` | ${k.type} | ${shownDefault(k)} | ${k.bounds} | ${described(k)} |`);
   const content = `${GENERATED("src/config/schema.ts (the schema the proxy validates with, and the comment above each key)")}# Configuration reference
 
 Every key of \`routes.config.ts\`, in the order the schema lists them. \`routes[].x\` is a key of each
 route, \`backends.<name>.x\` of each backend. A key inside an optional section (a route's \`shadow\`,
 \`server.tls\`) applies when that section is present. A value out of bounds, of the wrong type or unknown
 is refused at start-up and on reload, with a message naming the key (\`npx strangler check\` shows the same).
+Saving the file applies every key within a second, but those marked **Read at start-up**: the proxy
+builds its listeners, queues and timers from them, so a change waits for a restart (the reload says which
+keys it left, in a warning).
 The bounds that protect the proxy are also listed on their own: [limits.md](limits.md).
 
 | key | type | default | bounds | what it does |
@@ -97,6 +104,7 @@ ${rows.join("\n")}
 
 /** Whether a key is a bound the proxy holds: a timeout, an interval, a size, a count of things at once. */
 const isLimit = (key: ConfigKey): boolean => {
+  if (key.limit) return true;
   const name = key.path.split(".").at(-1) ?? "";
   if (key.type !== "integer" && key.type !== "number") return false;
   // A threshold a guard judges by, or a tolerance of the comparison, is not a bound on the proxy.
@@ -106,12 +114,16 @@ const isLimit = (key: ConfigKey): boolean => {
 
 /** The limits table: every timeout, queue and size bound, with its default and the range it may be set in. */
 export function limitsPage(keys: readonly ConfigKey[] = schemaKeys()): ReferencePage {
-  const rows = keys.filter(isLimit).map((k) => `| \`${k.path}\` | ${shownDefault(k)} | ${k.bounds} | ${cell(k.description)} |`);
+  const rows = keys.filter(isLimit).map((k) => `| \`${k.path}\` | ${shownDefault(k)} | ${k.bounds} | ${described(k)} |`);
   const content = `${GENERATED("src/config/schema.ts, the keys that bound time, size or count")}# Limits and timeouts
 
-Every timeout, interval, size and count bound of the configuration, with its default and the range it
-may be set in (the full list of keys: [configuration.md](configuration.md)). A key without a default is
-off until set, or takes the default its description names.
+Every timeout, interval, size and count bound of the configuration, with its default, the range it may be
+set in and what happens at the bound (the full list of keys: [configuration.md](configuration.md)). A key
+without a default is off until set, or takes the default its description names. Overload is answered at
+once and counted (a 503 or 408 with a JSON body, or a request not shadowed), never queued without end.
+Client-side bounds sit under \`server\`, backend bounds on each backend, shadow bounds under
+\`shadowing\` and on each route's \`shadow\`. A reload applies them all but those marked **Read at
+start-up**.
 
 | key | default | range | what happens at the bound |
 | --- | --- | --- | --- |

@@ -16,8 +16,8 @@ export interface ReplayOptions {
   readonly backends: () => Readonly<Record<string, BackendConfig>>;
   /** Learned noise of the route, set aside when pairing arrays (as the live comparison does). */
   readonly noisePaths: (routeId: string, minOccurrences: number) => readonly string[];
-  readonly maxDecodedBytes: number;
-  readonly exampleBodyBytes: number;
+  /** `shadowing.maxDecodedBytes` and `shadowing.exampleBodyBytes`, read at each replay so a reload applies, as it does to the live comparison. */
+  readonly limits: () => { readonly maxDecodedBytes: number; readonly exampleBodyBytes: number };
   /** The longest a replay waits for either backend (`admin.replayTimeoutMs`), whatever the backend's own longer timeouts. */
   readonly timeoutMs: () => number;
 }
@@ -59,13 +59,14 @@ export async function replayExample(route: RouteConfig, example: ExampleRecord, 
   }
   const { compare } = route.shadow;
   const setAside = route.shadow.noise.learn ? options.noisePaths(route.id, route.shadow.noise.minOccurrences) : [];
+  const limits = options.limits();
   const result = compareExchange({
     left: legacy.side,
     right: target.side,
     headers: compare.headers,
     rules: { ignore: compare.ignore, arrays: compare.arrays, keyNames: compare.keyNames, setAside, numericTolerance: compare.numericTolerance, timestampToleranceMs: compare.timestampToleranceMs },
-    example: { redactFields: route.shadow.redact.bodyFields, maxBytes: options.exampleBodyBytes },
-    maxDecodedBytes: options.maxDecodedBytes,
+    example: { redactFields: route.shadow.redact.bodyFields, maxBytes: limits.exampleBodyBytes },
+    maxDecodedBytes: limits.maxDecodedBytes,
   });
   return {
     replayedAt: new Date().toISOString(),

@@ -19,9 +19,9 @@ const backendName = z
 export const backendSchema = z.strictObject({
   /** Base URL, `http://host:port` with an optional base path that is prefixed to every forwarded path. */
   url: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }),
-  /** How long to wait for a TCP (and TLS) connection before answering 504. Default 2000 ms. */
+  /** How long to wait for a TCP (and TLS) connection before answering 504 `upstream_connect_timeout`. Default 2000 ms. */
   connectTimeoutMs: z.number().int().positive().max(600_000).default(2_000),
-  /** How long to wait for the response headers before answering 504. Default 30000 ms. */
+  /** How long to wait for the response headers before answering 504 `upstream_timeout` (also a WebSocket handshake's limit). Default 30000 ms. */
   responseTimeoutMs: z.number().int().positive().max(3_600_000).default(30_000),
   /** Longest silence allowed between two body chunks, either way, before the exchange is cut. Default 60000 ms. */
   bodyTimeoutMs: z.number().int().positive().max(3_600_000).default(60_000),
@@ -43,7 +43,7 @@ export const backendSchema = z.strictObject({
   /** After this many transport failures in a row, stop sending for `cooldownMs`, then let one probe through. */
   circuitBreaker: z
     .strictObject({
-      /** Transport failures in a row (a connection refused or reset, a timeout) that open the breaker. Default 5. */
+      /** Transport failures in a row (a connection refused or reset, a timeout) that open the breaker. Default 5. @limit */
       failures: z.number().int().min(1).default(5),
       /** How long an open breaker sends nothing (503 `circuit_open`, or the fallback) before one probe. Default 10000 ms. */
       cooldownMs: z.number().int().min(100).default(10_000),
@@ -243,11 +243,6 @@ export const fallbackSchema = z.strictObject({
 });
 
 /**
- * Bounds on what clients may hold of the proxy (nginx's and Envoy's listener limits). Each has a default;
- * `maxHeaderBytes` is read at start-up, the others also on reload.
- */
-
-/**
  * Mozilla's "intermediate" TLS 1.2 suites: forward-secret AEAD only (every one HTTP/2 allows). TLS 1.3's
  * own suites are all strong and are OpenSSL's to choose.
  */
@@ -280,13 +275,13 @@ export const tlsSchema = z.strictObject({
     )
     .max(1_000)
     .default([]),
-  /** Lowest TLS version accepted. Default `TLSv1.2`. */
+  /** Lowest TLS version accepted; older clients fail the handshake. Default `TLSv1.2`. @limit */
   minVersion: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2"),
   /** OpenSSL cipher list for TLS 1.2. Default: forward-secret AEAD suites only (Mozilla's intermediate). */
   ciphers: z.string().min(1).default(MODERN_CIPHERS),
-  /** How often the files are read to see a replaced certificate; 0 never. Default 500 ms. */
+  /** How often the files are read to see a replaced certificate: a renewed one serves within it; 0 never. Default 500 ms. */
   reloadCheckMs: z.number().int().min(0).max(60_000).default(500),
-  /** Longest a TLS handshake may take; then the connection is closed. Default 10000 ms. */
+  /** Longest a TLS handshake may take; then the connection is closed, counted as `tls_handshake_failed`. Default 10000 ms. */
   handshakeTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
 });
 
@@ -298,9 +293,15 @@ export const http2Schema = z.strictObject({
   h2c: z.boolean().default(false),
   /** Streams a client may have open at once on one connection (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused. Default 100. */
   maxConcurrentStreams: z.number().int().min(1).max(10_000).default(100),
-  /** Largest header list of a request, decoded (SETTINGS_MAX_HEADER_LIST_SIZE); larger ones get 431. Default 16384. */
+  /**
+   * Largest header list of a request, decoded (SETTINGS_MAX_HEADER_LIST_SIZE, names and values plus 32
+   * bytes a field); a larger one has its stream reset (`ENHANCE_YOUR_CALM`), unanswered, and the
+   * connection serves on. A header block that never ends (a CONTINUATION flood) is cut here too. It holds
+   * once the client has acknowledged the proxy's SETTINGS, as every client does before its first request
+   * in practice. Default 16384.
+   */
   maxHeaderListBytes: z.number().int().min(1_024).max(1_048_576).default(16 * 1024),
-  /** Each stream's receive window: request body bytes a client may send ahead of the proxy reading them. Default 65535. */
+  /** Each stream's receive window: request body bytes a client may send ahead of the proxy reading them. Default 65535. @limit */
   initialWindowSize: z.number().int().min(65_535).max(16 * 1024 * 1024).default(65_535),
   /** Memory one connection's HTTP/2 state may hold (buffered frames, header tables) before its new streams are refused. Default 10 MiB. */
   maxSessionMemoryMiB: z.number().int().min(1).max(1_024).default(10),
@@ -308,17 +309,20 @@ export const http2Schema = z.strictObject({
 
 /** The data plane's listener: client-side bounds and timeouts, TLS, HTTP/2, the balancers trusted in front of it. */
 export const serverSchema = z.strictObject({
-  /** Client connections open at once; a request on a connection beyond it gets 503 `too_many_connections`. Default 10000. */
+  /**
+   * Client connections open at once; a request on a connection beyond it gets 503 `too_many_connections`
+   * and the connection is closed; at twice it, connections are dropped at accept. Default 10000.
+   */
   maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
-  /** Longest wait for a whole request head; then 408 and the connection is closed. Default 30000 ms. */
+  /** Longest wait for a whole request head; then 408 `client_header_timeout` and the connection is closed (checked every second). Default 30000 ms. */
   headersTimeoutMs: z.number().int().min(1_000).max(600_000).default(30_000),
   /** Longest a whole request (head and body) may take; 0 for no limit (slow uploads are bounded by `clientBodyTimeoutMs`). Default 0. */
   requestTimeoutMs: z.number().int().min(0).max(3_600_000).default(0),
-  /** Longest silence inside a request body; then 408 `client_body_timeout` and the connection is closed. Default 30000 ms. */
+  /** Longest silence inside a request body; then 408 `client_body_timeout`, the connection is closed and the upstream exchange aborted. Default 30000 ms. */
   clientBodyTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
   /** How long an idle keep-alive client connection is kept open. Default 65000 ms (longer than a load balancer's 60 s). */
   keepAliveTimeoutMs: z.number().int().min(100).max(3_600_000).default(65_000),
-  /** Largest request head, in bytes; larger ones get 431. Read at start-up. Default 16384. */
+  /** Largest request head, in bytes; larger ones get 431. Default 16384. */
   maxHeaderBytes: z.number().int().min(1_024).max(1_048_576).default(16 * 1024),
   /**
    * A request body is read up to this many bytes before a backend connection is taken: a body that fits
@@ -338,26 +342,31 @@ export const serverSchema = z.strictObject({
   /**
    * Largest request body, in bytes (a route may set its own); 0 for none. A `Content-Length` past it is
    * answered 413 `body_too_large` before anything is forwarded; a chunked body that passes it has its
-   * exchange aborted (413 when no answer has started). Default 1 GiB: ten times the largest upload the
-   * tests stream (100 MB), so that putting the proxy in front breaks no upload that worked before.
+   * exchange aborted (413 when no answer has started, else the connection is cut); both counted in
+   * `strangler_rejected_requests_total{reason="body_too_large"}`. Default 1 GiB: ten times the largest
+   * upload the tests stream (100 MB), so that putting the proxy in front breaks no upload that worked
+   * before; lower it per route where you know the sizes.
    */
   maxRequestBodyBytes: z.number().int().min(0).default(1024 * 1024 * 1024),
   /** On SIGTERM or SIGINT, how long requests in flight may take to finish before their connections are cut. Default 5000 ms. */
   shutdownGraceMs: z.number().int().min(0).max(600_000).default(5_000),
-  /** TLS on the data plane's port (HTTPS, and HTTP/2 by ALPN); plain HTTP when absent. Read at start-up; the files are followed. */
+  /** TLS on the data plane's port (HTTPS, and HTTP/2 by ALPN); plain HTTP when absent. The certificate files are followed: a replaced pair serves within `reloadCheckMs`. */
   tls: tlsSchema.optional(),
   http2: http2Schema.prefault({}),
   /**
    * Read a PROXY protocol v1 or v2 header (HAProxy's `send-proxy-v2`, an AWS NLB) at the start of each
    * connection from a `trustedProxies` peer; its source address is then the peer. Connections from
-   * others are never read for one. Read at start-up. Default false.
+   * others are never read for one; the header must arrive within `headersTimeoutMs` (as must h2c's first
+   * bytes), else the connection is closed (`first_bytes_timeout`). Default false.
+   * @limit
    */
   proxyProtocol: z.boolean().default(false),
   /**
    * Peers allowed to speak for the client (a load balancer, an ingress): addresses and CIDR blocks such
    * as `["10.0.0.0/8", "fd00::/8"]`. From them, `X-Forwarded-For`'s rightmost untrusted address is the
    * client and `X-Forwarded-Proto`/`-Host` are kept (and a PROXY protocol header is accepted); from
-   * anyone else those headers are replaced. Default none.
+   * anyone else those headers are replaced. At most 1000 entries. Default none.
+   * @limit
    */
   trustedProxies: z
     .array(
@@ -375,9 +384,9 @@ export const serverSchema = z.strictObject({
 
 /** The admin listener's protection against cross-site pages and DNS rebinding. */
 export const adminSchema = z.strictObject({
-  /** Largest request body the admin API reads (413 beyond it). Read at start-up. Default 16384. */
+  /** Largest request body the admin API reads; beyond it 413 `body_too_large`. Default 16384. */
   maxBodyBytes: z.number().int().min(1_024).max(1_048_576).default(16 * 1024),
-  /** Under `--workers`, how long a scrape of `/metrics` waits for the primary to collect every worker's; then 503. Read at start-up. Default 6000 ms. */
+  /** Under `--workers`, how long a scrape of `/metrics` waits for the primary to collect every worker's; then 503 `metrics_unavailable`. Default 6000 ms. */
   metricsTimeoutMs: z.number().int().min(100).max(60_000).default(6_000),
   /** How long a replayed divergence example waits for each backend (at most the backend's own responseTimeoutMs); then that side is an error. Default 10000 ms. */
   replayTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
@@ -386,7 +395,7 @@ export const adminSchema = z.strictObject({
    * address: the names an operator reaches it by (`["proxy-1.internal"]`). Others get 403 `host_not_allowed`.
    */
   allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/, "must be a host name or address, optionally with :port")).default([]),
-  /** TLS on the admin listener (it carries a bearer token); HTTP/1.1 only. Read at start-up; the files are followed. */
+  /** TLS on the admin listener (it carries a bearer token); HTTP/1.1 only, the same keys as `server.tls`. The certificate files are followed. */
   tls: tlsSchema.optional(),
 });
 
@@ -396,26 +405,31 @@ export const shadowingSchema = z.strictObject({
   maxInFlight: z.number().int().min(1).default(64),
   /** Comparisons waiting or running; beyond it a pair is dropped (`overload`). Default 256. */
   maxQueuedComparisons: z.number().int().min(1).default(256),
-  /** Bytes all captures together may hold. Default 256 MiB. */
+  /** Bytes all captures together may hold; when full, requests are not shadowed (`overload`). The comparison worker's heap is bounded to half of it. Default 256 MiB. */
   maxBufferedBytes: z.number().int().min(1024).default(256 * 1024 * 1024),
   /** Pairs larger than this are compared in a worker thread. Default 256 KiB. */
   workerThresholdBytes: z.number().int().min(0).default(256 * 1024),
   /** Largest body after decoding gzip, br or deflate; a larger one compares as undecodable (a bound on decompression bombs). Default 64 MiB. */
   maxDecodedBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
-  /** Comparison results waiting to be written to SQLite; beyond it they are dropped and logged. Default 5000. */
+  /**
+   * Comparison results with a signature, an example or a noise sample waiting for the store; beyond it
+   * they are dropped, counted and logged (plain matches and skips are counted per route and minute and
+   * take no place here). Default 5000.
+   */
   maxQueuedEvidence: z.number().int().min(1).default(5_000),
-  /** How often queued comparison results are written to the store (one transaction a tick). Read at start-up. Default 200 ms. */
+  /** How often queued comparison results are written to the store, at most: one transaction a tick (a longer tick writes more in each). Default 200 ms. */
   evidenceFlushMs: z.number().int().min(10).max(60_000).default(200),
-  /** Example pairs kept per divergence signature. Default 5. */
+  /** Example pairs kept per divergence signature; past it, examples are not stored (counts stay exact). Default 5. @limit */
   examplesPerSignature: z.number().int().min(1).max(100).default(5),
   /**
    * Example pairs stored per signature and minute: a route diverging on every request stores a few, not
    * one per request (its counts stay exact). Default 2.
+   * @limit
    */
   examplesPerSignaturePerMinute: z.number().int().min(1).max(1_000).default(2),
-  /** Signatures kept per route (least recently seen go first). Default 200. */
+  /** Signatures kept per route (least recently seen go first). Default 200. @limit */
   signaturesPerRoute: z.number().int().min(1).default(200),
-  /** Evidence older than this is deleted. Default 7 days. */
+  /** Evidence (and the traffic history the dashboard charts beside it) older than this is deleted. Default 7 days. @limit */
   retentionDays: z.number().positive().default(7),
   /** Each stored body is cut to this many bytes. Default 8 KiB. */
   exampleBodyBytes: z.number().int().min(256).default(8 * 1024),
@@ -445,37 +459,38 @@ export const routeSchema = z.strictObject({
 
 /**
  * How the nodes of a fleet (or the worker processes of one host) find each other and pool their
- * evidence. Read at start-up. The judge's lease lasts `guards.intervalMs`.
+ * evidence. The judge's lease lasts `guards.intervalMs`.
  */
 export const fleetSchema = z.strictObject({
-  /** How often a node says it is alive; after three silent beats it is no longer listed. */
+  /** How often a node says it is alive; after three silent beats it leaves `GET /api/fleet`. Default 5000 ms. */
   heartbeatMs: z.number().int().min(500).default(5_000),
-  /** How often a node writes its evidence deltas to the store (one transaction). */
+  /** How often a node writes its evidence deltas to the store (one transaction): a guard sees another node's traffic this late at most. Default 1000 ms. */
   evidenceFlushMs: z.number().int().min(100).max(60_000).default(1_000),
-  /** The width of a stored evidence bucket: one row per route, bucket, metric and node. */
+  /** The stored evidence's time resolution: one row per route, bucket, metric and node; a guard window starts at a bucket's start. Default 5000 ms. */
   evidenceBucketMs: z.number().int().min(1_000).max(60_000).default(5_000),
-  /** Stored evidence older than this is deleted (by the judge); it bounds every guard window and promotion interval. */
+  /**
+   * Stored evidence older than this is deleted (by the judge), and a node's unwritten deltas (the store
+   * down) older than this are dropped and logged; no guard window or promotion interval may be longer.
+   * Default 3600000 ms (1 hour).
+   */
   evidenceRetentionMs: z.number().int().min(60_000).default(3_600_000),
-  /** PostgreSQL: the state is read afresh this often anyway, in case a NOTIFY was lost with a connection. */
+  /** PostgreSQL: the rollout state is read afresh this often whatever `NOTIFY` said, in case one was lost with a connection. Default 1000 ms. */
   reconcileMs: z.number().int().min(100).default(1_000),
 });
 
-/**
- * The migration map: the monolith's endpoints learned from its traffic (src/map/). Bounds read at
- * start-up; the quiet period at each retirement.
- */
+/** The migration map: the monolith's endpoints learned from its traffic (src/map/). */
 export const mapSchema = z.strictObject({
-  /** Nodes of the template trie; a path needing more is counted as overflow. */
+  /** Nodes of the template trie, per process; a path needing more is counted as `(overflow)`. Default 5000. */
   maxTrieNodes: z.number().int().min(100).max(1_000_000).default(5_000),
-  /** Distinct literal segments at one position before it becomes a parameter. */
+  /** Distinct literal segments at one position before it becomes a parameter. Default 50. */
   maxLiterals: z.number().int().min(2).max(10_000).default(50),
-  /** Path segments kept; deeper paths end in `/*`. */
+  /** Path segments kept; deeper paths end in `/*`. Default 12. */
   maxDepth: z.number().int().min(1).max(64).default(12),
-  /** How often a node writes what it learned (one transaction). */
+  /** How often a process writes what the map learned (one transaction). Default 5000 ms. */
   flushMs: z.number().int().min(100).max(300_000).default(5_000),
-  /** Counts and templates not seen for this long are deleted. */
+  /** Map counts and templates not seen for this long are deleted (by the judge). Default 14 days. */
   retentionMs: z.number().int().min(3_600_000).default(14 * 86_400_000),
-  /** A route may be retired only when the monolith has not answered it for this long; 0 turns the check off. */
+  /** A route may be retired only when the monolith has not answered it for this long (else 409 `still_served`, with the evidence); 0 turns the check off. Default 1 day. */
   retireQuietPeriodMs: z.number().int().min(0).default(86_400_000),
 });
 
@@ -517,7 +532,11 @@ export const configSchema = z
     /** How often guards and promotions are evaluated. Default 10000 ms. */
     guards: z
       .strictObject({
-        /** The evaluation interval: each route's guard and promotion are judged this often (and the fleet's judge lease lasts as long). Default 10000 ms. */
+        /**
+         * The evaluation interval: each route's guard and promotion are judged this often. It is also the
+         * fleet's judge lease, renewed every third of it, so a dead judge is replaced within about 1⅓ of it.
+         * Default 10000 ms.
+         */
         intervalMs: z.number().int().min(100).default(10_000),
       })
       .default({ intervalMs: 10_000 }),
@@ -526,7 +545,7 @@ export const configSchema = z
     /** The access log: one JSON line (pino's format, on stdout) per request in this share of them, 0–1. Default 0: off. */
     accessLog: z
       .strictObject({
-        /** The share of requests logged, 0–1 (0.01: one in a hundred; 1: every one). Default 0: off. */
+        /** The share of requests logged, 0–1 (0.01: one in a hundred; 1: every one). Default 0: off. @limit */
         sampleRatio: z.number().min(0).max(1).default(0),
         /** Lines of one event-loop turn wait to be written in one write; past this many bytes they are written at once. Default 64 KiB. */
         maxBatchBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),

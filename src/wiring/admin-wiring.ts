@@ -89,8 +89,7 @@ export function wireAdmin(deps: AdminDeps): AdminWiring {
     replay: {
       backends: () => live.config.backends,
       noisePaths: (routeId, minOccurrences) => shadows.noise.noisePaths(routeId, minOccurrences),
-      maxDecodedBytes: config.shadowing.maxDecodedBytes,
-      exampleBodyBytes: config.shadowing.exampleBodyBytes,
+      limits: () => live.config.shadowing,
       timeoutMs: () => live.config.admin.replayTimeoutMs,
     },
   });

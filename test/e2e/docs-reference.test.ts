@@ -55,5 +55,12 @@ describe("the generated reference pages (docs/reference/)", () => {
     const limits = limitsPage(keys).content;
     expect(limits).toContain("| `server.headersTimeoutMs` | `30000` | ≥ 1000, ≤ 600000 |");
     expect(limits).not.toContain("maxErrorRate"); // a guard's threshold is not a bound on the proxy
+    // A bound its name does not announce is marked @limit in its comment (the tag itself is not shown).
+    expect(byPath.get("server.trustedProxies")).toMatchObject({ limit: true });
+    expect(limits).toMatch(/\| `server\.trustedProxies` \| `\[\]` \|[^\n]*At most 1000 entries\. Default none\. \|/);
+    expect(limits).not.toContain("@limit");
+    // Keys read at start-up say so, from src/config/read-at-start-up.ts; the others do not.
+    expect(limits).toMatch(/\| `shadowing\.maxBufferedBytes` \|[^\n]*\*\*Read at start-up\.\*\* \|/);
+    expect(limits).toMatch(/\| `server\.keepAliveTimeoutMs` \|[^\n]*load balancer's 60 s\)\. \|/);
   });
 });

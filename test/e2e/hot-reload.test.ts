@@ -15,13 +15,14 @@ describe("hot reload of routes.config.ts", () => {
   let configPath: string;
 
   /** Writes the config file as an editor would: TypeScript, with a type annotation, replaced whole. */
-  function writeRoutes(percent: number | string): void {
+  function writeRoutes(percent: number | string, more = ""): void {
     writeFileSync(
       configPath,
       `const percent: number = ${percent};
 export default {
   backends: { legacy: { url: ${JSON.stringify(legacy.url)} }, svc: { url: ${JSON.stringify(service.url)} } },
   routes: [{ id: "things", match: { path: "/things/*" }, target: "svc", rollout: { percent } }],
+  ${more}
 };
 `,
     );
@@ -83,5 +84,23 @@ export default {
     writeRoutes(0);
     expect(await eventually(() => capture.lines().slice(before).some((l) => l.msg === "config reloaded"))).toBe(true);
     expect(await servedBy()).toBe("legacy");
+  });
+
+  it("applies a reload's other keys but not those read at start-up, names them in a warning each time, and serves on", async () => {
+    const before = capture.lines().length;
+    writeRoutes(0, "server: { maxHeaderBytes: 4096, keepAliveTimeoutMs: 30000 }, shadowing: { maxBufferedBytes: 1048576 },");
+    const result = await proxy.reload();
+    expect(result).toEqual({ applied: true, unapplied: ["server.maxHeaderBytes", "shadowing.maxBufferedBytes"] });
+    expect(proxy.state().config.server.keepAliveTimeoutMs).toBe(30_000);
+    const warning = capture.lines().slice(before).find((l) => String(l.msg).includes("read at start-up"));
+    expect(warning).toMatchObject({ keys: ["server.maxHeaderBytes", "shadowing.maxBufferedBytes"] });
+    // A head the new bound would refuse still passes: the listener keeps the bound it started with (16 KiB).
+    const res = await fetch(`${proxy.url}/things/1`, { headers: { "x-large": "v".repeat(8_000) } });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    // Still unapplied on the next reload, so still said; back to the started values, nothing is.
+    expect(await proxy.reload()).toMatchObject({ unapplied: ["server.maxHeaderBytes", "shadowing.maxBufferedBytes"] });
+    writeRoutes(0);
+    expect(await proxy.reload()).toEqual({ applied: true });
   });
 });

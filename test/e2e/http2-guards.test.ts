@@ -1,4 +1,5 @@
-import { connect as connectHttp2 } from "node:http2";
+import { once } from "node:events";
+import { connect as connectHttp2, constants } from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/guard/clock.ts";
 import type { Strangler } from "../../src/strangler.ts";
@@ -36,7 +37,7 @@ describe("HTTP/2: breakers, guards, host routes and body timeouts", () => {
           { id: "broken", match: { path: "/broken" }, target: "down", rollout: { percent: 100 } },
           { id: "by-host", match: { path: "/hosted", headers: { host: "shop.example" } }, target: "shop", rollout: { percent: 100 } },
         ],
-        server: { http2: { h2c: true }, clientBodyTimeoutMs: 300 },
+        server: { http2: { h2c: true, maxHeaderListBytes: 4096 }, clientBodyTimeoutMs: 300 },
         servedByHeader: "x-served-by",
       }),
       { clock, guardTimer: false },
@@ -46,6 +47,30 @@ describe("HTTP/2: breakers, guards, host routes and body timeouts", () => {
     await proxy.close();
     await Promise.all([legacy.close(), failing.close()]);
     temp.remove();
+  });
+
+  it("a header list past server.http2.maxHeaderListBytes resets its stream (ENHANCE_YOUR_CALM), unanswered; the connection serves on", async () => {
+    const session = connectHttp2(proxy.url);
+    try {
+      // The bound holds once the client has acknowledged the proxy's SETTINGS, which carry it: requests
+      // sent after the client read them follow its acknowledgement on the wire.
+      await once(session, "remoteSettings");
+      expect(session.remoteSettings.maxHeaderListSize).toBe(4096);
+      const large = session.request({ ":path": "/large-head", "x-large": "v".repeat(6_000) });
+      const status = await new Promise((resolve) => {
+        large.on("response", (h) => resolve(h[":status"]));
+        large.on("error", () => undefined);
+        large.on("close", () => resolve("no answer"));
+      });
+      expect(status).toBe("no answer");
+      expect(large.rstCode).toBe(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      const small = session.request({ ":path": "/small-head", "x-small": "v".repeat(1_000) });
+      const [head] = (await once(small, "response")) as [Record<string, unknown>];
+      small.resume();
+      expect(head[":status"]).toBe(200);
+    } finally {
+      session.close();
+    }
   });
 
   it("matches a route on host by HTTP/2's :authority", async () => {
