@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -83,6 +83,30 @@ describe("the shell blocks of the README and docs/, run against the demo", () =>
     expect([...pages.keys()]).toContain("README.md");
     expect((pages.get("README.md") ?? []).some((b) => b.script.includes("npx strangler promote start"))).toBe(true);
   });
+
+  it("every whole routes.config.ts in the pages passes `npx strangler check routes.config.ts`, run as the README says", async () => {
+    const configs = markdownFiles(ROOT).flatMap((file) =>
+      [...readFileSync(join(ROOT, file), "utf8").matchAll(/^```ts\n([\s\S]*?)^```/gm)]
+        .map((m) => m[1] as string)
+        // A whole file: it exports the config and names its backends (a fragment shows one key in context).
+        .filter((code) => code.includes("export default defineConfig(") && code.includes("backends:"))
+        .map((code) => ({ file, code })),
+    );
+    expect(configs.map((c) => c.file)).toContain("README.md");
+    for (const [i, { file, code }] of configs.entries()) {
+      const cwd = checkout(`config-${i}`);
+      unlinkSync(join(cwd, "routes.config.ts")); // the link to the repository's own file: never write through it
+      // A page may leave out the import line the README's file starts with.
+      const source = code.includes("import { defineConfig }") ? code : `import { defineConfig } from "./src/config/define-config.ts";\n${code}`;
+      writeFileSync(join(cwd, "routes.config.ts"), source);
+      const { code: exit, output } = await new Promise<{ code: number; output: string }>((resolve) =>
+        execFile("npx", ["strangler", "check", "routes.config.ts"], { cwd, timeout: 60_000 }, (error, stdout, stderr) =>
+          resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, output: `${stdout}${stderr}` }),
+        ),
+      );
+      expect(exit, `${file}: its routes.config.ts\n${source}\n${output}`).toBe(0);
+    }
+  }, 120_000);
 
   for (const [file, blocks] of pages) {
     const fleet = blocks.some((b) => b.against === "demo:fleet");
