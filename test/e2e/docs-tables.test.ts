@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openApiDocument } from "../../src/admin/openapi.ts";
 import { REJECTION_REASONS } from "../../src/metrics/proxy-metrics.ts";
-import { registeredMetrics } from "../../scripts/docs/references.ts";
+import { registeredMetrics, schemaKeys } from "../../scripts/docs/references.ts";
 
 /**
  * The concept pages keep short tables of what serves the task at hand (the metrics to alert on, the
@@ -86,6 +86,14 @@ describe("the hand-written tables of the concept pages, checked against the code
       }
     }
     expect(checked).toBeGreaterThan(20);
+  });
+
+  it("every configuration key the configuration page's table names is a key of the schema", () => {
+    const paths = new Set(schemaKeys().map((k) => k.path));
+    const named = tableRows("docs/configuration.md").flatMap(({ cells }) => [...(cells[0] ?? "").matchAll(/`([a-zA-Z.<>[\]]+)`/g)].map((m) => m[1] as string));
+    expect(named.length).toBeGreaterThan(8);
+    // A section (`backends.<name>`, `fleet`) counts when keys sit under it.
+    for (const key of named) expect(paths.has(key) || [...paths].some((p) => p.startsWith(`${key}.`)), `docs/configuration.md: ${key}`).toBe(true);
   });
 
   it("every environment variable the production table names is read by the proxy", () => {
