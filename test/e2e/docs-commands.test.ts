@@ -19,6 +19,11 @@ import { makeTempDir } from "../helpers/temp-dir.ts";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DEMO_PORTS = { proxy: 8080, admin: 9901, legacy: 3001, catalog: 3002, orders: 3003 } as const;
 const BLOCK_TIMEOUT_MS = 150_000;
+/** Where a page's story leaves the demo's routes, as its comments tell the reader. */
+const STORY_ENDS: Record<string, Record<string, string>> = {
+  "README.md": { "order-detail": "migrated", "products-list": "migrated" },
+  "docs/guardrails.md": { "order-detail": "migrated" },
+};
 
 const pages = new Map<string, ShellBlock[]>();
 for (const file of markdownFiles(ROOT)) {
@@ -118,6 +123,11 @@ describe("the shell blocks of the README and docs/, run against the demo", () =>
         for (const block of blocks) {
           const { code, output } = await runBlock(onDemoPorts(block.script, { ports }), cwd, demo);
           expect(code, `${file}:${block.line} exited ${code}:\n${output}\n--- the demo's output:\n${demo.output().slice(-4_000)}`).toBe(0);
+        }
+        // The stories end where their comments say: a route halted by its guard and resumed, one promoted by evidence.
+        for (const [route, state] of Object.entries(STORY_ENDS[file] ?? {})) {
+          const migration = (await (await fetch(`${(demo.nodes[0] as { admin: string }).admin}/api/routes/${route}/migration`)).json()) as { state: string };
+          expect(migration.state, `${file}: ${route} at the end of the story`).toBe(state);
         }
       } finally {
         await demo.stop();
