@@ -177,7 +177,7 @@ export function openApiDocument() {
       },
       "/api/divergences/{signatureId}/examples/{exampleId}/replay": {
         post: {
-          summary: "Send a stored example (GET or HEAD only; headers stored redacted are withheld) again to both backends of its route and answer the fresh comparison: outcome, differences, readable diff, each side's status and time",
+          summary: "Send a stored example (GET or HEAD only; headers stored redacted are withheld, query parameters stored redacted are sent as stored) again to both backends of its route and answer the fresh comparison: outcome, differences, readable diff, each side's status and time",
           security: secured,
           parameters: [
             { name: "signatureId", in: "path", required: true, schema: { type: "integer" } },

@@ -2,7 +2,7 @@ import { Buffer } from "node:buffer";
 import { performance } from "node:perf_hooks";
 import type { BackendConfig, RouteConfig } from "../config/schema.ts";
 import { compareExchange, type CapturedResponse, type ComparedSide } from "../shadow/compare-exchange.ts";
-import { REDACTED } from "../shadow/redact.ts";
+import { REDACTED, redactorFor, type RedactionRules } from "../redaction/redactor.ts";
 import type { ExampleRecord } from "../store/shadow-repository.ts";
 import { AdminError } from "./admin-error.ts";
 import { readableDiff } from "./readable-diff.ts";
@@ -18,6 +18,8 @@ export interface ReplayOptions {
   readonly noisePaths: (routeId: string, minOccurrences: number) => readonly string[];
   /** `shadowing.maxDecodedBytes` and `shadowing.exampleBodyBytes`, read at each replay so a reload applies, as it does to the live comparison. */
   readonly limits: () => { readonly maxDecodedBytes: number; readonly exampleBodyBytes: number };
+  /** The config's additions to what an example never stores (`redaction`), for the replayed pair's example. */
+  readonly redaction: () => RedactionRules;
   /** The longest a replay waits for either backend (`admin.replayTimeoutMs`), whatever the backend's own longer timeouts. */
   readonly timeoutMs: () => number;
 }
@@ -45,6 +47,12 @@ export async function replayExample(route: RouteConfig, example: ExampleRecord, 
     else headers[name] = value;
   }
   headers["x-strangler-replay"] = `${example.signatureId}/${example.id}`;
+  // Query parameters stored redacted are sent as stored ("[redacted]"), and named, as headers are.
+  const withheldQuery = example.query
+    .replace(/^\?/, "")
+    .split("&")
+    .filter((pair) => pair.endsWith(`=${encodeURIComponent(REDACTED)}`))
+    .map((pair) => pair.slice(0, pair.indexOf("=")));
   const backends = options.backends();
   const pathAndQuery = `${example.path}${example.query ? `?${example.query}` : ""}`;
   const maxBytes = route.shadow.maxResponseBytes;
@@ -65,19 +73,22 @@ export async function replayExample(route: RouteConfig, example: ExampleRecord, 
     right: target.side,
     headers: compare.headers,
     rules: { ignore: compare.ignore, arrays: compare.arrays, keyNames: compare.keyNames, setAside, numericTolerance: compare.numericTolerance, timestampToleranceMs: compare.timestampToleranceMs },
-    example: { redactFields: route.shadow.redact.bodyFields, maxBytes: limits.exampleBodyBytes },
+    example: { redactFields: route.shadow.redact.bodyFields, maxBytes: limits.exampleBodyBytes, rules: options.redaction() },
     maxDecodedBytes: limits.maxDecodedBytes,
   });
+  // The fresh answers' values are shown as a stored example's are: redacted.
+  const redactor = redactorFor(options.redaction());
+  const differences = result.differences.map((d) => redactor.difference(d, route.shadow?.redact.bodyFields ?? []));
   return {
     replayedAt: new Date().toISOString(),
     signatureId: example.signatureId,
     exampleId: example.id,
-    request: { method: example.method, path: example.path, query: example.query, withheldHeaders: withheld },
+    request: { method: example.method, path: example.path, query: example.query, withheldHeaders: withheld, withheldQueryParams: withheldQuery },
     legacy: { backend: route.legacy, status: legacy.side.ok ? legacy.side.response.status : null, error: legacy.side.ok ? null : legacy.side.error, ms: legacy.ms },
     target: { backend: route.target, status: target.side.ok ? target.side.response.status : null, error: target.side.ok ? null : target.side.error, ms: target.ms },
     outcome: result.outcome,
-    differences: result.differences,
-    diff: readableDiff(result.differences),
+    differences,
+    diff: readableDiff(differences),
     // The fresh bodies as an example would store them (decoded, redacted, cut); a match shows none.
     legacyBody: result.example?.left ?? null,
     targetBody: result.example?.right ?? null,

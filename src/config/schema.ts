@@ -478,6 +478,24 @@ export const fleetSchema = z.strictObject({
   reconcileMs: z.number().int().min(100).default(1_000),
 });
 
+const fieldName = z.string().min(1).max(200);
+
+/**
+ * What is never stored of a request or an answer (divergence examples), besides the defaults: headers
+ * such as Authorization, Cookie, Set-Cookie and any name holding `token`, `secret`, `password`,
+ * `api-key` or `session-id`; the same names in query parameters, JSON and form fields (plus `key`,
+ * `code` and `sig` in a URL); and, in any text, JWTs, `Bearer` credentials, card numbers and e-mail
+ * addresses. A route's `shadow.redact.bodyFields` adds JSON paths of its own.
+ */
+export const redactionSchema = z.strictObject({
+  /** More request header names (case-insensitive) whose values are never stored. Default none. */
+  headers: z.array(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be a valid header name")).max(1_000).default([]),
+  /** More query parameter names whose values are never stored. Default none. */
+  queryParams: z.array(fieldName).max(1_000).default([]),
+  /** More JSON member and form field names, at any depth, whose values are never stored. Default none. */
+  fields: z.array(fieldName).max(1_000).default([]),
+});
+
 /** The migration map: the monolith's endpoints learned from its traffic (src/map/). */
 export const mapSchema = z.strictObject({
   /** Nodes of the template trie, per process; a path needing more is counted as `(overflow)`. Default 5000. */
@@ -542,6 +560,7 @@ export const configSchema = z
       .default({ intervalMs: 10_000 }),
     fleet: fleetSchema.prefault({}),
     map: mapSchema.prefault({}),
+    redaction: redactionSchema.prefault({}),
     /** The access log: one JSON line (pino's format, on stdout) per request in this share of them, 0–1. Default 0: off. */
     accessLog: z
       .strictObject({

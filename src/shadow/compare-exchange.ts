@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
 import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
 import { RawHead } from "../proxy/raw-head.ts";
-import { redactBody } from "./redact.ts";
+import { redactorFor, type RedactionRules } from "../redaction/redactor.ts";
 import { compileDiffRules, diffJsonExplained, type CompiledDiffRules, type Difference, type DiffRules } from "./json-diff.ts";
 
 /** One backend's answer as captured for comparison (bounded: `truncated` when it was cut). */
@@ -23,7 +23,7 @@ export interface ComparisonRequest {
   readonly headers: readonly string[];
   readonly rules: DiffRules;
   /** When set and the answers differ, both bodies are rendered for a stored example (decoded, redacted, cut). */
-  readonly example?: { readonly redactFields: readonly string[]; readonly maxBytes: number };
+  readonly example?: { readonly redactFields: readonly string[]; readonly maxBytes: number; readonly rules: RedactionRules };
   /** A noise sample: the primary backend's second answer, compared with its first (`side`) in the same task. */
   readonly noise?: { readonly side: "left" | "right"; readonly again: ComparedSide } | undefined;
   /** Largest body after decoding gzip, br or deflate; a larger one compares as undecodable. Default 64 MiB. */
@@ -172,13 +172,13 @@ export function compareExchange(request: ComparisonRequest, renderExample = true
     result = { ...result, noise: compareSides({ left: first, right: request.noise.again, headers: request.headers, rules: request.rules, maxDecodedBytes: request.maxDecodedBytes, identicalBodies: request.identicalBodies }, texts) };
   }
   if (!renderExample || !request.example || result.outcome === "match") return result;
-  const { redactFields, maxBytes } = request.example;
+  const { redactFields, maxBytes, rules } = request.example;
   const maxDecoded = request.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES;
-  return { ...result, example: { left: exampleText(request.left, redactFields, maxBytes, maxDecoded, texts), right: exampleText(request.right, redactFields, maxBytes, maxDecoded, texts) } };
+  return { ...result, example: { left: exampleText(request.left, redactFields, maxBytes, rules, maxDecoded, texts), right: exampleText(request.right, redactFields, maxBytes, rules, maxDecoded, texts) } };
 }
 
-/** One side's body as stored in an example: decoded, with the configured fields redacted, cut to `maxBytes`. */
-export function exampleText(side: ComparedSide, fields: readonly string[], maxBytes: number, maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES, texts?: DecodedTexts): string {
+/** One side's body as stored in an example: decoded, redacted (src/redaction/: the defaults, `rules` and the route's `fields`), cut to `maxBytes`. */
+export function exampleText(side: ComparedSide, fields: readonly string[], maxBytes: number, rules: RedactionRules, maxDecodedBytes = DEFAULT_MAX_DECODED_BYTES, texts?: DecodedTexts): string {
   if (!side.ok) return `(no answer: ${side.error})`;
   let text: string;
   try {
@@ -186,7 +186,7 @@ export function exampleText(side: ComparedSide, fields: readonly string[], maxBy
   } catch {
     text = `(undecodable ${String(header(side.response, "content-encoding"))} body)`;
   }
-  return redactBody(text, fields, maxBytes);
+  return redactorFor(rules).body(text, header(side.response, "content-type"), fields, maxBytes);
 }
 
 /** Two answers whose bodies are the same bytes in the same encoding: nothing in them needs parsing. */

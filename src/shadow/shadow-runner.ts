@@ -1,3 +1,4 @@
+import { NO_EXTRA_RULES, type RedactionRules } from "../redaction/redactor.ts";
 import type { SpanContext } from "@opentelemetry/api";
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
@@ -56,6 +57,8 @@ export interface ShadowRunnerOptions {
   readonly noise: NoiseModel;
   readonly metrics: ShadowMetrics;
   readonly limits: () => ShadowingLimits;
+  /** The config's additions to what is never stored of an example (`redaction`); none when absent. */
+  readonly redaction?: () => RedactionRules;
   readonly logger: Logger;
   /** False for a route that must not be shadowed now (a retired route no longer consults the monolith). */
   readonly shouldShadow?: (routeId: string) => boolean;
@@ -98,7 +101,7 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
   // them): a context and an `onEnd` closure per shadowed request showed in the profile.
   let context: SessionContext | undefined;
   const contextFor = (limits: ShadowingLimits): SessionContext => {
-    if (context?.limits !== limits) context = { comparer, evidence, noise, pairings, metrics: options.metrics, budget, limits, onEnd, deadlines };
+    if (context?.limits !== limits) context = { comparer, evidence, noise, pairings, metrics: options.metrics, budget, limits, redaction: options.redaction?.() ?? NO_EXTRA_RULES, onEnd, deadlines };
     return context;
   };
 

@@ -24,7 +24,7 @@ import { signaturePath } from "../json/json-path.ts";
 import type { DiffRules, Difference } from "./json-diff.ts";
 import type { NoiseModel } from "./noise-model.ts";
 import type { ArrayPairings } from "./array-pairings.ts";
-import { redactHeaders } from "./redact.ts";
+import { redactorFor, type RedactionRules, type Redactor } from "../redaction/redactor.ts";
 import { MirrorCapture } from "./mirror-capture.ts";
 import { CapturedAnswer, ShadowFetch, type Capture, type FetchedSide } from "./shadow-fetch.ts";
 
@@ -37,6 +37,8 @@ export interface SessionContext {
   /** Where every capture's bytes live: `shadowing.maxBufferedBytes` of memory. */
   readonly budget: ByteArena;
   readonly limits: ShadowingLimits;
+  /** What is never stored of an example, besides the defaults (`redaction` in the config). */
+  readonly redaction: RedactionRules;
   /** Which arrays each route's comparisons paired by an automatic key, for the shadow report. */
   readonly pairings: ArrayPairings;
   /** Called exactly once when the session is over, whatever happened. */
@@ -181,6 +183,16 @@ export class ShadowSession implements ComparisonListener {
 
   #sendStarted = false;
 
+  /** The request's body as an example stores it: redacted by its content type, cut to the example's size; empty without one. */
+  #requestBodyText(redactor: Redactor): string {
+    const capture = this.#requestCapture;
+    if (!capture || capture.unusable) return "";
+    const headers = this.plan.req.headers;
+    // A compressed request body is rare and not decoded here: stored as its size, never as bytes.
+    if (headers["content-encoding"] && headers["content-encoding"] !== "identity") return `(${capture.bytes().length} bytes, ${headers["content-encoding"]}: not stored)`;
+    return redactor.body(capture.bytes().toString("utf8"), headers["content-type"], this.plan.shadow.redact.bodyFields, this.ctx.limits.exampleBodyBytes);
+  }
+
   /** Sends the request to the other backend (and the noise sample's), `at` being now. */
   #send(body: Buffer | undefined, at: number): void {
     if (this.#ended) return;
@@ -271,7 +283,7 @@ export class ShadowSession implements ComparisonListener {
       maxDecodedBytes: ctx.limits.maxDecodedBytes,
       // Rendered in the worker for a large pair; a small pair's example is rendered in #record, and only
       // when the evidence writer will keep it (see Comparer.compare).
-      example: { redactFields: plan.shadow.redact.bodyFields, maxBytes: ctx.limits.exampleBodyBytes },
+      example: { redactFields: plan.shadow.redact.bodyFields, maxBytes: ctx.limits.exampleBodyBytes, rules: ctx.redaction },
       noise: noise ? { side: plan.primaryRole === "legacy" ? "left" : "right", again: noise.side } : undefined,
     }, this);
     if (!started) return this.#skip("overload");
@@ -364,7 +376,8 @@ export class ShadowSession implements ComparisonListener {
       else ctx.evidence.countSigned(route, outcome, signatures[0] as (typeof signatures)[number]);
       return;
     }
-    const exampleBody = (side: ComparedSide, rendered: string | undefined) => rendered ?? exampleText(side, plan.shadow.redact.bodyFields, ctx.limits.exampleBodyBytes, ctx.limits.maxDecodedBytes);
+    const exampleBody = (side: ComparedSide, rendered: string | undefined) => rendered ?? exampleText(side, plan.shadow.redact.bodyFields, ctx.limits.exampleBodyBytes, ctx.redaction, ctx.limits.maxDecodedBytes);
+    const redactor = redactorFor(ctx.redaction);
     const item: EvidenceBatchItem = {
       routeId: route,
       atMs: Date.now(),
@@ -377,17 +390,18 @@ export class ShadowSession implements ComparisonListener {
             example: {
               requestId: plan.requestId,
               method: plan.req.method ?? "GET",
-              path: plan.path,
-              query: plan.query,
+              path: redactor.text(plan.path),
+              query: redactor.query(plan.query),
               primary: plan.primaryRole,
               legacyStatus: legacy.side.ok ? legacy.side.response.status : null,
               targetStatus: target.side.ok ? target.side.response.status : null,
               legacyMs: Math.round(legacy.ms * 10) / 10,
               targetMs: Math.round(target.ms * 10) / 10,
-              requestHeaders: redactHeaders(plan.req.headers),
+              requestHeaders: redactor.headers(plan.req.headers),
+              requestBody: this.#requestBodyText(redactor),
               legacyBody: exampleBody(legacy.side, result.example?.left),
               targetBody: exampleBody(target.side, result.example?.right),
-              differences: real.slice(0, DIFFERENCES_PER_EXAMPLE),
+              differences: real.slice(0, DIFFERENCES_PER_EXAMPLE).map((d) => redactor.difference(d, plan.shadow.redact.bodyFields)),
             },
           }),
     };

@@ -185,6 +185,16 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    // Examples stored before kept query strings, API-key headers and non-JSON text as they came: they
+    // are deleted rather than trusted (their signatures and counts stay; new examples come with traffic).
+    name: "stored examples redacted in full: the request body kept; examples stored before (query strings, API keys and non-JSON text unredacted) deleted",
+    sql: `
+      DELETE FROM shadow_examples;
+      ALTER TABLE shadow_examples ADD COLUMN request_body TEXT NOT NULL DEFAULT '';   -- redacted, truncated
+    `,
+  },
 ];
 
 /** Brings the database to the latest schema. Safe to run from several processes at once. */

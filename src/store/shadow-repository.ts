@@ -29,6 +29,8 @@ export interface ExampleRecord {
   readonly legacyMs: number;
   readonly targetMs: number;
   readonly requestHeaders: Record<string, string>;
+  /** The request's body, redacted and cut as the answers' are; empty when it had none. */
+  readonly requestBody: string;
   readonly legacyBody: string;
   readonly targetBody: string;
   readonly differences: unknown;
@@ -144,6 +146,7 @@ export interface ExampleRow {
   legacy_ms: number;
   target_ms: number;
   request_headers: string;
+  request_body: string;
   legacy_body: string;
   target_body: string;
   differences: string;
@@ -163,6 +166,7 @@ export const toExample = (r: ExampleRow): ExampleRecord => ({
   legacyMs: r.legacy_ms,
   targetMs: r.target_ms,
   requestHeaders: JSON.parse(r.request_headers) as Record<string, string>,
+  requestBody: r.request_body,
   legacyBody: r.legacy_body,
   targetBody: r.target_body,
   differences: JSON.parse(r.differences) as unknown,
@@ -262,9 +266,9 @@ export function createShadowRepository(db: Database.Database): ShadowRepository 
   );
   const insertExample = db.prepare(
     `INSERT INTO shadow_examples (signature_id, at, request_id, method, path, query, primary_side, legacy_status, target_status,
-       legacy_ms, target_ms, request_headers, legacy_body, target_body, differences)
+       legacy_ms, target_ms, request_headers, request_body, legacy_body, target_body, differences)
      VALUES (@signature_id, @at, @request_id, @method, @path, @query, @primary_side, @legacy_status, @target_status,
-       @legacy_ms, @target_ms, @request_headers, @legacy_body, @target_body, @differences)`,
+       @legacy_ms, @target_ms, @request_headers, @request_body, @legacy_body, @target_body, @differences)`,
   );
   const trimExamples = db.prepare(
     `DELETE FROM shadow_examples WHERE signature_id = @id AND id NOT IN
@@ -301,6 +305,7 @@ export function createShadowRepository(db: Database.Database): ShadowRepository 
           legacy_ms: e.legacyMs,
           target_ms: e.targetMs,
           request_headers: JSON.stringify(e.requestHeaders),
+          request_body: e.requestBody,
           legacy_body: e.legacyBody,
           target_body: e.targetBody,
           differences: JSON.stringify(e.differences),

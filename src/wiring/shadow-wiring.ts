@@ -33,6 +33,7 @@ export async function wireShadow(deps: {
     noise: await NoiseModel.load(stores.shadows, live.config.routes.map((r) => r.id)),
     metrics: withShadowEvidence(metrics, deps.evidence),
     limits: () => live.config.shadowing,
+    redaction: () => live.config.redaction,
     logger: deps.logger,
     shouldShadow: (routeId) => !migrations.isRetired(routeId),
   });

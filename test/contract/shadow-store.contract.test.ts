@@ -20,6 +20,7 @@ const example = (requestId: string): NewExample => ({
   method: "GET",
   path: "/api/products",
   query: "page=1",
+  requestBody: "",
   primary: "legacy",
   legacyStatus: 200,
   targetStatus: 200,

@@ -94,7 +94,7 @@ describe("replaying a stored divergence example", () => {
     expect(result).toMatchObject({
       signatureId: signature.id,
       exampleId: example.id,
-      request: { method: "GET", path: "/items/1", query: "view=full", withheldHeaders: ["authorization"] },
+      request: { method: "GET", path: "/items/1", query: "view=full", withheldHeaders: ["authorization"], withheldQueryParams: [] },
       legacy: { backend: "legacy", status: 200, error: null },
       target: { backend: "target", status: 200, error: null },
       outcome: "diverge",

@@ -532,6 +532,7 @@ function replayResult(result) {
     { class: `replay-result ${result.outcome}`, "data-outcome": result.outcome },
     el("p", {}, el("strong", {}, result.outcome === "match" ? "Now matches: " : result.outcome === "diverge" ? "Still diverges: " : "Could not compare: "), head),
     result.request.withheldHeaders.length ? el("p", { class: "muted small" }, `sent without ${result.request.withheldHeaders.join(", ")} (stored redacted)`) : null,
+    result.request.withheldQueryParams.length ? el("p", { class: "muted small" }, `query parameters sent as "[redacted]": ${result.request.withheldQueryParams.join(", ")}`) : null,
     result.diff.length ? el("ul", { class: "diff" }, result.diff.map((line) => el("li", {}, line))) : null,
     result.legacyBody !== null ? el("div", { class: "pair" }, el("div", {}, el("div", { class: "muted" }, "monolith, now"), bodyBlock(result.legacyBody, result.differences.map((d) => d.path))), el("div", {}, el("div", { class: "muted" }, "service, now"), bodyBlock(result.targetBody, result.differences.map((d) => d.path)))) : null,
   );
@@ -570,6 +571,7 @@ function divergencesSection(divergences, shadow) {
                 el("p", { class: "muted" }, `${e.method} ${e.path}${e.query ? `?${e.query}` : ""} · monolith ${e.legacyStatus} in ${e.legacyMs} ms · service ${e.targetStatus} in ${e.targetMs} ms · `, when(e.at, { short: true }), " ",
                   e.method === "GET" || e.method === "HEAD" ? el("button", { class: "replay", onclick: () => replay(s, e) }, "Replay now") : el("span", { class: "muted" }, "(not replayed: not idempotent)")),
                 el("ul", { class: "diff" }, e.diff.map((line) => el("li", {}, line))),
+                e.requestBody ? el("details", { class: "request-body" }, el("summary", { class: "muted" }, "request body (redacted)"), bodyBlock(e.requestBody, [])) : null,
                 el("div", { class: "pair" }, el("div", {}, el("div", { class: "muted" }, "monolith"), bodyBlock(e.legacyBody, e.differences.map((d) => d.path))), el("div", {}, el("div", { class: "muted" }, "service"), bodyBlock(e.targetBody, e.differences.map((d) => d.path)))),
                 replayResult(routeView.replays.get(`${s.id}/${e.id}`)),
               ),

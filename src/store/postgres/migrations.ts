@@ -183,6 +183,15 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; read
       );
     `,
   },
+  {
+    version: 9,
+    // As SQLite's migration 9: examples stored before were not fully redacted, so they go.
+    name: "stored examples redacted in full: the request body kept; examples stored before (query strings, API keys and non-JSON text unredacted) deleted",
+    sql: `
+      DELETE FROM shadow_examples;
+      ALTER TABLE shadow_examples ADD COLUMN request_body TEXT NOT NULL DEFAULT '';
+    `,
+  },
 ];
 
 /** A key no other application's advisory lock is likely to use: "strangler" in ASCII, folded to 63 bits. */

@@ -1,6 +1,7 @@
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { RawHead } from "../../../src/proxy/raw-head.ts";
+import { NO_EXTRA_RULES } from "../../../src/redaction/redactor.ts";
 import { compareExchange, compareHeadsOfIdenticalBodies, type ComparedSide } from "../../../src/shadow/compare-exchange.ts";
 
 const json = (value: unknown, headers: Record<string, string> = {}, status = 200): ComparedSide => ({
@@ -67,7 +68,7 @@ describe("compareExchange", () => {
       right: json({ email: "a@example.com", price: 2 }),
       headers: [],
       rules: {},
-      example: { redactFields: ["$.email"], maxBytes: 1000 },
+      example: { redactFields: ["$.email"], maxBytes: 1000, rules: NO_EXTRA_RULES },
     });
     expect(result.example).toEqual({ left: '{"email":"[redacted]","price":1}', right: '{"email":"[redacted]","price":2}' });
   });

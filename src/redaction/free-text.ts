@@ -1,0 +1,50 @@
+/**
+ * Secrets found in free text, wherever they sit: a header value, a query value, a string inside JSON, a
+ * plain-text or HTML body. Names cannot be trusted there, so the values are recognised by their shape:
+ * JSON Web Tokens, `Bearer`/`Basic` credentials, payment card numbers (13-19 digits that start as a card
+ * number does and pass the Luhn check, spaces or dashes allowed between them) and e-mail addresses. Each
+ * is replaced by a marker naming what it was, so a reader still sees that something stood there.
+ */
+
+/** Three base64url parts, the first one a JSON header (`eyJ` is `{"` encoded). */
+const JWT = /\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g;
+/** An HTTP credential in running text: the scheme, then the token. */
+const AUTH_SCHEME = /\b(Bearer|Basic|Digest|Token)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
+/**
+ * A run of 13-19 digits, possibly grouped by single spaces or dashes, not inside a longer number, starting
+ * as card numbers do (2-6: Mastercard, Amex, Diners, JCB, Visa, Discover, UnionPay), so that a millisecond
+ * timestamp (1…, until 2286) is never taken for one.
+ */
+const CARD_CANDIDATE = /(?<![\d.])[2-6](?:[ -]?\d){12,18}(?![\d.])/g;
+/** Deliberately broad: a false positive costs an example a few characters, a miss leaks an address. */
+const EMAIL = /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
+
+/** Whether a digit string passes the Luhn check, as every payment card number does. */
+export function passesLuhn(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+/** Quick test before the regular expressions: most strings hold none of the characters a secret needs. */
+const MAYBE_SECRET = /[@.]|\d{4}|bearer|basic|digest|token/i;
+
+/** `text` with every JWT, HTTP credential, card number and e-mail address replaced by a marker. */
+export function scrubFreeText(text: string): string {
+  if (!MAYBE_SECRET.test(text)) return text;
+  return text
+    .replace(JWT, "[redacted jwt]")
+    .replace(AUTH_SCHEME, (_whole, scheme: string) => `${scheme} [redacted]`)
+    .replace(CARD_CANDIDATE, (run) => {
+      const digits = run.replace(/[ -]/g, "");
+      return passesLuhn(digits) ? "[redacted card]" : run;
+    })
+    .replace(EMAIL, "[redacted email]");
+}

@@ -1,0 +1,217 @@
+import { Buffer } from "node:buffer";
+import { childPath, compilePathPatterns } from "../json/json-path.ts";
+import { scrubFreeText } from "./free-text.ts";
+
+/**
+ * What is never stored of an exchange (a divergence example today; a recording next): credentials by
+ * name in headers, query parameters, JSON and form fields, and secrets by shape in any text. It fails
+ * closed: a name that looks like a credential is withheld even when it is not one, a body it cannot read
+ * safely (binary, undecodable) is not stored at all, and an error while redacting withholds the whole
+ * value. The defaults cover the usual names; `redaction` in routes.config.ts adds a deployment's own.
+ */
+export const REDACTED = "[redacted]";
+
+/** The names a deployment adds to the defaults (exact, case-insensitive), from `redaction` in the config. */
+export interface RedactionRules {
+  readonly headers: readonly string[];
+  readonly queryParams: readonly string[];
+  readonly fields: readonly string[];
+}
+
+export const NO_EXTRA_RULES: RedactionRules = Object.freeze({ headers: [], queryParams: [], fields: [] });
+
+/**
+ * Names that hold credentials, wherever they appear (a header, a query parameter, a JSON or form field),
+ * matched in lower case anywhere in the name: `x-api-key`, `apiKey`, `access_token`, `client_secret`,
+ * `sessionId`, `X-CSRF-Token`, `password`. Short names are matched whole (`sid`, `pin`, `cvv`).
+ */
+const SECRET_NAME = /authorization|cookie|passw(?:or)?d|passphrase|secret|token|api[-_.]?key|access[-_.]?key|private[-_.]?key|client[-_.]?key|session[-_.]?(?:id|key)|credential|signature|^session$|^sid$|^otp$|^pin$|^ssn$|^cvv2?$|^cvc$|^auth$|^pwd$/;
+/** Short names that carry a credential in a URL (an API key, an OAuth code, a signed URL's signature), not in a body. */
+const SECRET_QUERY_NAME = /^(?:key|code|sig|x-amz-signature|x-goog-signature)$/;
+
+/** `name=value` or `name: value` in running text, for the names that most often carry a secret. */
+const SECRET_ASSIGNMENT = /\b(password|passwd|pwd|secret|client_secret|token|access_token|refresh_token|api[-_]?key|apikey)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&,;"'<>]+)/gi;
+
+/** A JSON member whose name looks like a credential, in JSON that does not parse (cut short, malformed). */
+const SECRET_JSON_MEMBER = /("(?:[^"\\]|\\.)*")(\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\]\s]+)/g;
+
+/** Text that is not text: a NUL, or many replacement characters from bytes that are not UTF-8. */
+function looksBinary(text: string): boolean {
+  if (text.includes("\u0000")) return true;
+  let replaced = 0;
+  for (let i = text.indexOf("\uFFFD"); i !== -1; i = text.indexOf("\uFFFD", i + 1)) replaced++;
+  return replaced > 0 && replaced * 100 > text.length;
+}
+
+export class Redactor {
+  readonly #headers: ReadonlySet<string>;
+  readonly #queryParams: ReadonlySet<string>;
+  readonly #fields: ReadonlySet<string>;
+
+  constructor(rules: RedactionRules = NO_EXTRA_RULES) {
+    const lower = (names: readonly string[]) => new Set(names.map((n) => n.toLowerCase()));
+    this.#headers = lower(rules.headers);
+    this.#queryParams = lower(rules.queryParams);
+    this.#fields = lower(rules.fields);
+  }
+
+  /** Whether a name holds a credential: one of the defaults' shapes, or one the config lists. */
+  #secret(name: string, extra: ReadonlySet<string>): boolean {
+    const lower = name.toLowerCase();
+    return extra.has(lower) || SECRET_NAME.test(lower);
+  }
+
+  /** Free text with secrets by shape and `password=…`-like assignments withheld. */
+  text(text: string): string {
+    return scrubFreeText(text).replace(SECRET_ASSIGNMENT, (_whole, name: string, sep: string) => `${name}${sep}${REDACTED}`);
+  }
+
+  /** Request (or response) headers as stored: credentials by name withheld, the other values scrubbed. */
+  headers(headers: Readonly<Record<string, string | string[] | undefined>>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers)) {
+      if (value === undefined) continue;
+      out[name] = this.#secret(name, this.#headers) ? REDACTED : this.text(Array.isArray(value) ? value.join(", ") : value);
+    }
+    return out;
+  }
+
+  /** A query string (with or without its `?`) as stored: credential parameters' values withheld, the others scrubbed. */
+  query(query: string): string {
+    if (query === "" || query === "?") return query;
+    const mark = query.startsWith("?") ? "?" : "";
+    const parts = (mark ? query.slice(1) : query).split("&").map((pair) => {
+      const eq = pair.indexOf("=");
+      const rawName = eq === -1 ? pair : pair.slice(0, eq);
+      let name = rawName;
+      try {
+        name = decodeURIComponent(rawName.replace(/\+/g, " "));
+      } catch {
+        // A malformed escape: the name is judged as written.
+      }
+      if (eq === -1) return this.text(pair);
+      if (this.#secret(name, this.#queryParams) || this.#secret(name, this.#fields) || SECRET_QUERY_NAME.test(name.toLowerCase())) return `${rawName}=${encodeURIComponent(REDACTED)}`;
+      let value = pair.slice(eq + 1);
+      try {
+        const decoded = decodeURIComponent(value.replace(/\+/g, " "));
+        const scrubbed = this.text(decoded);
+        if (scrubbed !== decoded) value = encodeURIComponent(scrubbed);
+      } catch {
+        value = this.text(value);
+      }
+      return `${rawName}=${value}`;
+    });
+    return `${mark}${parts.join("&")}`;
+  }
+
+  /**
+   * A body as stored, from its decoded text: JSON with credential-named members, the config's fields and
+   * the route's `paths` withheld and every string scrubbed; a form likewise by field; other text scrubbed;
+   * binary content not stored. Cut to `maxBytes` after redaction (so a cut never splits a secret in two
+   * halves that escape the patterns).
+   */
+  body(text: string, contentType: string | undefined, paths: readonly string[], maxBytes: number): string {
+    let stored: string;
+    try {
+      stored = this.#body(text, (contentType ?? "").toLowerCase(), paths);
+    } catch {
+      stored = "(not stored: it could not be redacted)";
+    }
+    if (Buffer.byteLength(stored) <= maxBytes) return stored;
+    return `${Buffer.from(stored).subarray(0, maxBytes).toString("utf8")}… (truncated)`;
+  }
+
+  #body(text: string, contentType: string, paths: readonly string[]): string {
+    if (text === "") return text;
+    if (looksBinary(text)) return `(${Buffer.byteLength(text)} bytes of binary content: not stored)`;
+    if (contentType.includes("application/x-www-form-urlencoded")) return this.query(text);
+    const trimmed = text.trimStart();
+    if (contentType.includes("json") || trimmed.startsWith("{") || trimmed.startsWith("[")) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // Not whole JSON (cut short, malformed): members are found by their look instead of parsing.
+        return this.text(text.replace(SECRET_JSON_MEMBER, (whole, name: string, sep: string) => {
+          let key = name;
+          try {
+            key = JSON.parse(name) as string;
+          } catch {
+            key = name.slice(1, -1);
+          }
+          return this.#secret(key, this.#fields) ? `${name}${sep}"${REDACTED}"` : whole;
+        }));
+      }
+      const matcher = paths.length > 0 ? compilePathPatterns(paths) : undefined;
+      return JSON.stringify(this.#json(parsed, "$", (p) => matcher?.matches(p) ?? false));
+    }
+    return this.text(text);
+  }
+
+  /**
+   * A difference as stored (its two short renderings of the values): withheld whole when the member it is
+   * about, or one above it, holds a credential or is one of the route's `paths`; otherwise each rendering
+   * redacted as the JSON or text it is.
+   */
+  difference<D extends { readonly path: string; readonly left?: string; readonly right?: string }>(d: D, paths: readonly string[]): D {
+    if (d.left === undefined && d.right === undefined) return d;
+    const matcher = paths.length > 0 ? compilePathPatterns(paths) : undefined;
+    const configured = (p: string) => matcher?.matches(p) ?? false;
+    const withheld = memberNames(d.path).some((name) => this.#secret(name, this.#fields) || this.#secret(name, this.#headers)) || pathAndAncestors(d.path).some(configured);
+    const render = (value: string | undefined): string | undefined => {
+      if (value === undefined) return undefined;
+      if (withheld) return REDACTED;
+      try {
+        return JSON.stringify(this.#json(JSON.parse(value), d.path, configured));
+      } catch {
+        // A rendering of text, or of JSON cut short: read as a body is.
+        return this.#body(value, "", []);
+      }
+    };
+    try {
+      return { ...d, left: render(d.left), right: render(d.right) };
+    } catch {
+      return { ...d, left: REDACTED, right: REDACTED };
+    }
+  }
+
+  #json(value: unknown, path: string, configured: (path: string) => boolean): unknown {
+    if (configured(path)) return REDACTED;
+    if (typeof value === "string") return this.text(value);
+    // A card number sent as a JSON number.
+    if (typeof value === "number" && Number.isSafeInteger(value) && value >= 1e12 && scrubFreeText(String(value)) !== String(value)) return "[redacted card]";
+    if (Array.isArray(value)) return value.map((v, i) => this.#json(v, childPath(path, i), configured));
+    if (value !== null && typeof value === "object") {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) out[k] = this.#secret(k, this.#fields) ? REDACTED : this.#json(v, childPath(path, k), configured);
+      return out;
+    }
+    return value;
+  }
+}
+
+/** The member and header names along a difference's path: `$.user["api-key"][0].x` → user, api-key, x; `header:x-token` → x-token. */
+function memberNames(path: string): string[] {
+  if (path.startsWith("header:")) return [path.slice("header:".length)];
+  return [...path.matchAll(/\.([A-Za-z_$][\w$]*)|\["((?:[^"\\]|\\.)*)"\]/g)].map((m) => m[1] ?? (m[2] as string));
+}
+
+/** `$.a.b[0]` → `$.a.b[0]`, `$.a.b`, `$.a`, `$`: a configured path covers what is under it. */
+function pathAndAncestors(path: string): string[] {
+  const out = [path];
+  for (let p = path; ; ) {
+    const cut = Math.max(p.lastIndexOf("."), p.lastIndexOf("["));
+    if (cut <= 0) break;
+    p = p.slice(0, cut);
+    out.push(p);
+  }
+  return out;
+}
+
+/** One redactor per rules object: the config's rules stay the same object until a reload replaces them. */
+const redactors = new WeakMap<RedactionRules, Redactor>();
+export function redactorFor(rules: RedactionRules): Redactor {
+  let redactor = redactors.get(rules);
+  if (!redactor) redactors.set(rules, (redactor = new Redactor(rules)));
+  return redactor;
+}

@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import { passesLuhn, scrubFreeText } from "../../../src/redaction/free-text.ts";
+import { REDACTED, Redactor } from "../../../src/redaction/redactor.ts";
+
+const JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1XzAwMSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
+
+describe("secrets in free text, by their shape", () => {
+  it("withholds JWTs, HTTP credentials, Luhn-valid card numbers and e-mail addresses, and names what stood there", () => {
+    expect(scrubFreeText(`token ${JWT} end`)).toBe("token [redacted jwt] end");
+    expect(scrubFreeText("Authorization was Bearer abcdef123456.xyz")).toBe("Authorization was Bearer [redacted]");
+    expect(scrubFreeText("card 4111 1111 1111 1111, exp 12/29")).toBe("card [redacted card], exp 12/29");
+    expect(scrubFreeText("card 4111-1111-1111-1111")).toBe("card [redacted card]");
+    expect(scrubFreeText("write to jane.doe+shop@example.co.uk today")).toBe("write to [redacted email] today");
+  });
+
+  it("leaves what only looks alike: digit runs failing Luhn, prices, timestamps, short numbers", () => {
+    expect(scrubFreeText("order 4111111111111112")).toBe("order 4111111111111112");
+    expect(scrubFreeText("price 12.99, at 2026-12-06T10:00:00Z, id 1234567")).toBe("price 12.99, at 2026-12-06T10:00:00Z, id 1234567");
+    // Millisecond timestamps are 13 digits and one in ten passes Luhn: none starts as a card number does.
+    for (const ms of ["1733480000000", "1733480000008", "1765000000001"]) expect(scrubFreeText(ms)).toBe(ms);
+  });
+
+  it("the Luhn check", () => {
+    expect(passesLuhn("4111111111111111")).toBe(true);
+    expect(passesLuhn("5555555555554444")).toBe(true);
+    expect(passesLuhn("4111111111111112")).toBe(false);
+  });
+});
+
+describe("Redactor", () => {
+  const redactor = new Redactor({ headers: ["X-Tenant-Secret-Id"], queryParams: ["tenant"], fields: ["ssnLast4"] });
+
+  it("headers: credentials by name withheld (the defaults and the config's), other values scrubbed", () => {
+    expect(
+      redactor.headers({
+        authorization: "Bearer abc",
+        cookie: "sid=1",
+        "x-api-key": "k-123",
+        "x-csrf-token": "t",
+        "x-tenant-secret-id": "7",
+        "x-forwarded-for": "10.0.0.1",
+        "x-note": `see ${JWT}`,
+        accept: ["a", "b"],
+      }),
+    ).toEqual({
+      authorization: REDACTED,
+      cookie: REDACTED,
+      "x-api-key": REDACTED,
+      "x-csrf-token": REDACTED,
+      "x-tenant-secret-id": REDACTED,
+      "x-forwarded-for": "10.0.0.1",
+      "x-note": "see [redacted jwt]",
+      accept: "a, b",
+    });
+  });
+
+  it("query: credential parameters' values withheld, other values scrubbed, the rest byte for byte", () => {
+    expect(redactor.query("?page=2&api_key=s3cr3t&access_token=t&key=AIza&tenant=acme&sort=-price")).toBe("?page=2&api_key=%5Bredacted%5D&access_token=%5Bredacted%5D&key=%5Bredacted%5D&tenant=%5Bredacted%5D&sort=-price");
+    expect(redactor.query("?email=jane%40example.com&q=shoes")).toBe("?email=%5Bredacted%20email%5D&q=shoes");
+    expect(redactor.query("")).toBe("");
+  });
+
+  it("JSON bodies: credential-named members, the config's fields and the route's paths withheld, strings scrubbed, cards sent as numbers too", () => {
+    const body = JSON.stringify({ user: { email: "a@b.io", password: "hunter2", ssnLast4: "1234" }, apiKey: "k", card: 4111111111111111, items: [{ note: JWT, price: 4.99 }], customer: { name: "Jane" } });
+    expect(JSON.parse(redactor.body(body, "application/json", ["$.customer.name"], 10_000))).toEqual({
+      user: { email: "[redacted email]", password: REDACTED, ssnLast4: REDACTED },
+      apiKey: REDACTED,
+      card: "[redacted card]",
+      items: [{ note: "[redacted jwt]", price: 4.99 }],
+      customer: { name: REDACTED },
+    });
+  });
+
+  it("JSON that does not parse (cut short) still loses its credential members and secrets by shape", () => {
+    const cut = '{"user":"u_1","password":"hunter2","token":"abc.def","mail":"a@b.io","rest":[1,2';
+    const stored = redactor.body(cut, "application/json", [], 10_000);
+    expect(stored).not.toContain("hunter2");
+    expect(stored).not.toContain("abc.def");
+    expect(stored).not.toContain("a@b.io");
+    expect(stored).toContain('"user":"u_1"');
+  });
+
+  it("form bodies by field, plain text by shape and by `name=value`, binary not at all", () => {
+    expect(redactor.body("user=jane&password=hunter2&ssnLast4=1234", "application/x-www-form-urlencoded", [], 10_000)).toBe("user=jane&password=%5Bredacted%5D&ssnLast4=%5Bredacted%5D");
+    expect(redactor.body("login failed for jane@x.io: password=hunter2 token: abc123", "text/plain", [], 10_000)).toBe("login failed for [redacted email]: password=[redacted] token: [redacted]");
+    expect(redactor.body("PNG\u0000\u0001binary", "image/png", [], 10_000)).toBe("(11 bytes of binary content: not stored)");
+  });
+
+  it("cuts after redacting, so a cut cannot split a secret past the patterns", () => {
+    const stored = redactor.body(`${"x".repeat(30)} ${JWT}`, "text/plain", [], 40);
+    expect(stored).toBe(`${"x".repeat(30)} [redacted… (truncated)`);
+    expect(stored).not.toContain("eyJ");
+  });
+
+  it("differences: withheld whole under a credential's name or a route's path, otherwise redacted as the JSON or text they render", () => {
+    expect(redactor.difference({ path: "$.session.accessToken", kind: "changed", left: '"a"', right: '"b"' }, [])).toMatchObject({ left: REDACTED, right: REDACTED });
+    expect(new Redactor({ headers: ["X-Vendor-Pass"], queryParams: [], fields: [] }).difference({ path: "header:x-vendor-pass", kind: "changed", left: "a", right: "b" }, [])).toMatchObject({ left: REDACTED, right: REDACTED });
+    expect(redactor.difference({ path: "$.profile.nickname.first", kind: "changed", left: '"a"', right: '"b"' }, ["$.profile.nickname"])).toMatchObject({ left: REDACTED, right: REDACTED });
+    expect(redactor.difference({ path: "$.user", kind: "changed", left: '{"password":"x","mail":"a@b.io"}', right: '"plain"' }, [])).toMatchObject({ left: '{"password":"[redacted]","mail":"[redacted email]"}', right: '"plain"' });
+    expect(redactor.difference({ path: "body", kind: "changed", left: '{"token":"abc","cut', right: "ok" }, [])).toMatchObject({ left: '{"token":"[redacted]","cut', right: "ok" });
+    expect(redactor.difference({ path: "$.items[0].price", kind: "type_changed", left: "4.99", right: '"4.99"' }, [])).toMatchObject({ left: "4.99", right: '"4.99"' });
+    const added = { path: "$.x", kind: "added" as const };
+    expect(redactor.difference(added, [])).toBe(added);
+  });
+});
