@@ -494,6 +494,21 @@ export const redactionSchema = z.strictObject({
   queryParams: z.array(fieldName).max(1_000).default([]),
   /** More JSON member and form field names, at any depth, whose values are never stored. Default none. */
   fields: z.array(fieldName).max(1_000).default([]),
+  /**
+   * Values that must still correlate across stored exchanges (a user id, an order id) without being
+   * stored: replaced by a keyed pseudonym (`psn_…`, HMAC-SHA256 with a secret the store makes and keeps,
+   * the same on every node), never the value or a plain hash of it. By name, per channel. Default none.
+   */
+  pseudonymize: z
+    .strictObject({
+      /** Request header names (the sticky key's `x-user-id`, for one). */
+      headers: z.array(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be a valid header name")).max(1_000).default([]),
+      /** Query parameter names. */
+      queryParams: z.array(fieldName).max(1_000).default([]),
+      /** JSON member and form field names, at any depth (their string or number values). */
+      fields: z.array(fieldName).max(1_000).default([]),
+    })
+    .prefault({}),
 });
 
 /** The migration map: the monolith's endpoints learned from its traffic (src/map/). */

@@ -1,4 +1,5 @@
 import { Buffer } from "node:buffer";
+import { createHmac } from "node:crypto";
 import { childPath, compilePathPatterns } from "../json/json-path.ts";
 import { scrubFreeText } from "./free-text.ts";
 
@@ -11,14 +12,30 @@ import { scrubFreeText } from "./free-text.ts";
  */
 export const REDACTED = "[redacted]";
 
-/** The names a deployment adds to the defaults (exact, case-insensitive), from `redaction` in the config. */
-export interface RedactionRules {
+/** Names (exact, case-insensitive) per channel: headers, query parameters, JSON members and form fields. */
+export interface RedactionNames {
   readonly headers: readonly string[];
   readonly queryParams: readonly string[];
   readonly fields: readonly string[];
 }
 
+/** The names a deployment adds to the defaults, from `redaction` in the config. */
+export interface RedactionRules extends RedactionNames {
+  /**
+   * Values that must still correlate across exchanges (a user id, an order id): replaced by a keyed
+   * pseudonym, the same for the same value, never the value or a plain hash of it.
+   */
+  readonly pseudonymize?: RedactionNames;
+  /** The pseudonyms' key, base64 (the store's own secret, so every node agrees); without it they are withheld. */
+  readonly pseudonymKey?: string;
+}
+
 export const NO_EXTRA_RULES: RedactionRules = Object.freeze({ headers: [], queryParams: [], fields: [] });
+
+/** A keyed pseudonym: `psn_` and 22 base64url characters (132 bits) of HMAC-SHA256(key, value). */
+export function pseudonym(key: Buffer, value: string): string {
+  return `psn_${createHmac("sha256", key).update(value).digest("base64url").slice(0, 22)}`;
+}
 
 /**
  * Names that hold credentials, wherever they appear (a header, a query parameter, a JSON or form field),
@@ -47,12 +64,25 @@ export class Redactor {
   readonly #headers: ReadonlySet<string>;
   readonly #queryParams: ReadonlySet<string>;
   readonly #fields: ReadonlySet<string>;
+  readonly #pseudonymHeaders: ReadonlySet<string>;
+  readonly #pseudonymParams: ReadonlySet<string>;
+  readonly #pseudonymFields: ReadonlySet<string>;
+  readonly #key: Buffer | undefined;
 
   constructor(rules: RedactionRules = NO_EXTRA_RULES) {
-    const lower = (names: readonly string[]) => new Set(names.map((n) => n.toLowerCase()));
+    const lower = (names: readonly string[] = []) => new Set(names.map((n) => n.toLowerCase()));
     this.#headers = lower(rules.headers);
     this.#queryParams = lower(rules.queryParams);
     this.#fields = lower(rules.fields);
+    this.#pseudonymHeaders = lower(rules.pseudonymize?.headers);
+    this.#pseudonymParams = lower(rules.pseudonymize?.queryParams);
+    this.#pseudonymFields = lower(rules.pseudonymize?.fields);
+    this.#key = rules.pseudonymKey ? Buffer.from(rules.pseudonymKey, "base64") : undefined;
+  }
+
+  /** The value's pseudonym; withheld when there is no key to make one with (failing closed). */
+  #pseudonym(value: string): string {
+    return this.#key ? pseudonym(this.#key, value) : REDACTED;
   }
 
   /** Whether a name holds a credential: one of the defaults' shapes, or one the config lists. */
@@ -71,7 +101,8 @@ export class Redactor {
     const out: Record<string, string> = {};
     for (const [name, value] of Object.entries(headers)) {
       if (value === undefined) continue;
-      out[name] = this.#secret(name, this.#headers) ? REDACTED : this.text(Array.isArray(value) ? value.join(", ") : value);
+      const text = Array.isArray(value) ? value.join(", ") : value;
+      out[name] = this.#secret(name, this.#headers) ? REDACTED : this.#pseudonymHeaders.has(name.toLowerCase()) ? this.#pseudonym(text) : this.text(text);
     }
     return out;
   }
@@ -92,6 +123,15 @@ export class Redactor {
       if (eq === -1) return this.text(pair);
       if (this.#secret(name, this.#queryParams) || this.#secret(name, this.#fields) || SECRET_QUERY_NAME.test(name.toLowerCase())) return `${rawName}=${encodeURIComponent(REDACTED)}`;
       let value = pair.slice(eq + 1);
+      if (this.#pseudonymParams.has(name.toLowerCase()) || this.#pseudonymFields.has(name.toLowerCase())) {
+        let decoded = value;
+        try {
+          decoded = decodeURIComponent(value.replace(/\+/g, " "));
+        } catch {
+          // A malformed escape: the pseudonym is of the value as written.
+        }
+        return `${rawName}=${this.#pseudonym(decoded)}`;
+      }
       try {
         const decoded = decodeURIComponent(value.replace(/\+/g, " "));
         const scrubbed = this.text(decoded);
@@ -158,9 +198,20 @@ export class Redactor {
     const matcher = paths.length > 0 ? compilePathPatterns(paths) : undefined;
     const configured = (p: string) => matcher?.matches(p) ?? false;
     const withheld = memberNames(d.path).some((name) => this.#secret(name, this.#fields) || this.#secret(name, this.#headers)) || pathAndAncestors(d.path).some(configured);
+    const names = memberNames(d.path);
+    const pseudonymized = names.length > 0 && (this.#pseudonymFields.has((names.at(-1) as string).toLowerCase()) || (d.path.startsWith("header:") && this.#pseudonymHeaders.has((names[0] as string).toLowerCase())));
     const render = (value: string | undefined): string | undefined => {
       if (value === undefined) return undefined;
       if (withheld) return REDACTED;
+      if (pseudonymized) {
+        let parsed: unknown = value;
+        try {
+          parsed = JSON.parse(value);
+        } catch {
+          // A header's value, or a rendering that is not JSON: its pseudonym as it is.
+        }
+        if (typeof parsed === "string" || typeof parsed === "number") return d.path.startsWith("header:") ? this.#pseudonym(String(parsed)) : JSON.stringify(this.#pseudonym(String(parsed)));
+      }
       try {
         return JSON.stringify(this.#json(JSON.parse(value), d.path, configured));
       } catch {
@@ -183,7 +234,11 @@ export class Redactor {
     if (Array.isArray(value)) return value.map((v, i) => this.#json(v, childPath(path, i), configured));
     if (value !== null && typeof value === "object") {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = this.#secret(k, this.#fields) ? REDACTED : this.#json(v, childPath(path, k), configured);
+      for (const [k, v] of Object.entries(value)) {
+        if (this.#secret(k, this.#fields)) out[k] = REDACTED;
+        else if (this.#pseudonymFields.has(k.toLowerCase()) && (typeof v === "string" || typeof v === "number")) out[k] = this.#pseudonym(String(v));
+        else out[k] = this.#json(v, childPath(path, k), configured);
+      }
       return out;
     }
     return value;
@@ -206,6 +261,23 @@ function pathAndAncestors(path: string): string[] {
     out.push(p);
   }
   return out;
+}
+
+/** The name of the store's secret that keys the pseudonyms. */
+export const PSEUDONYM_KEY = "pseudonyms";
+
+/**
+ * The config's rules with the key added: the same object while the config's `redaction` stays the same
+ * object (until a reload replaces it), so the redactor made for it is made once.
+ */
+export function withPseudonymKey(rules: () => RedactionRules, pseudonymKey: string): () => RedactionRules {
+  let from: RedactionRules | undefined;
+  let keyed: RedactionRules = NO_EXTRA_RULES;
+  return () => {
+    const current = rules();
+    if (current !== from) [from, keyed] = [current, { ...current, pseudonymKey }];
+    return keyed;
+  };
 }
 
 /** One redactor per rules object: the config's rules stay the same object until a reload replaces them. */

@@ -195,6 +195,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE shadow_examples ADD COLUMN request_body TEXT NOT NULL DEFAULT '';   -- redacted, truncated
     `,
   },
+  {
+    version: 10,
+    name: "the store's own secrets (the pseudonyms' key), made on first use",
+    sql: `
+      CREATE TABLE store_secrets (
+        name  TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Brings the database to the latest schema. Safe to run from several processes at once. */

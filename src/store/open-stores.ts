@@ -4,6 +4,8 @@ import { openDatabase, watchForeignWrites } from "./database.ts";
 import { createSqliteEvidenceStore, type EvidenceStore } from "./evidence-store.ts";
 import { createSqliteFleetStore, type FleetStore } from "./fleet-store.ts";
 import { createSqliteMapStore, type MapStore } from "./map-store.ts";
+import { createSqliteSecretStore, type SecretStore } from "./secret-store.ts";
+import { createPostgresSecretStore } from "./postgres/secret-store.ts";
 import { createMigrationRepository } from "./migration-repository.ts";
 import { sqliteMigrationStore, type MigrationStore } from "./migration-store.ts";
 import { createPostgresEvidenceStore } from "./postgres/evidence-store.ts";
@@ -28,6 +30,8 @@ export interface Stores {
   readonly evidence: EvidenceStore;
   /** The migration map: the endpoints the monolith serves, learned from traffic. */
   readonly map: MapStore;
+  /** The store's own secrets, shared by every process and node on it. */
+  readonly secrets: SecretStore;
   /**
    * Calls `onChange` when another process or node may have changed the rollout state: SQLite's
    * `data_version` (polled every `pollMs`), PostgreSQL's LISTEN/NOTIFY with a reconciliation every
@@ -76,6 +80,7 @@ export async function openStores({ dataDir, databaseUrl, pollMs = 250, reconcile
     fleet: createSqliteFleetStore(db),
     evidence: createSqliteEvidenceStore(db),
     map: createSqliteMapStore(db),
+    secrets: createSqliteSecretStore(db),
     watchRollouts: (onChange) => watchForeignWrites(db, onChange, pollMs),
     isHealthy: () => db.open,
     async close() {
@@ -102,6 +107,7 @@ async function openPostgresStores(databaseUrl: string, reconcileMs: number): Pro
     fleet: createPostgresFleetStore(pool),
     evidence: createPostgresEvidenceStore(pool),
     map: createPostgresMapStore(pool),
+    secrets: createPostgresSecretStore(pool),
     watchRollouts(onChange) {
       let client: pg.Client | undefined;
       let retry: NodeJS.Timeout | undefined;

@@ -90,7 +90,7 @@ export function wireAdmin(deps: AdminDeps): AdminWiring {
       backends: () => live.config.backends,
       noisePaths: (routeId, minOccurrences) => shadows.noise.noisePaths(routeId, minOccurrences),
       limits: () => live.config.shadowing,
-      redaction: () => live.config.redaction,
+      redaction: deps.shadow.redaction,
       timeoutMs: () => live.config.admin.replayTimeoutMs,
     },
   });

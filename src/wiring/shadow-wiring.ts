@@ -6,12 +6,15 @@ import { createShadowMetrics, type ShadowMetrics } from "../metrics/shadow-metri
 import { NoiseModel } from "../shadow/noise-model.ts";
 import { createShadowRunner, type ShadowRunner } from "../shadow/shadow-runner.ts";
 import type { Stores } from "../store/open-stores.ts";
+import { withPseudonymKey, PSEUDONYM_KEY, type RedactionRules } from "../redaction/redactor.ts";
 import type { LiveState } from "./live-state.ts";
 
 /** Shadow comparison: the runner the data plane hands sampled requests to, and its metrics. */
 export interface ShadowWiring {
   readonly shadows: ShadowRunner;
   readonly metrics: ShadowMetrics;
+  /** What stored examples withhold beyond the defaults: the config's `redaction`, with the store's pseudonym key. */
+  readonly redaction: () => RedactionRules;
 }
 
 /**
@@ -28,16 +31,17 @@ export async function wireShadow(deps: {
 }): Promise<ShadowWiring> {
   const { stores, live, migrations } = deps;
   const metrics = createShadowMetrics(deps.registry);
+  const redaction = withPseudonymKey(() => live.config.redaction, (await stores.secrets.secret(PSEUDONYM_KEY)).toString("base64"));
   const shadows = createShadowRunner({
     store: stores.shadows,
     noise: await NoiseModel.load(stores.shadows, live.config.routes.map((r) => r.id)),
     metrics: withShadowEvidence(metrics, deps.evidence),
     limits: () => live.config.shadowing,
-    redaction: () => live.config.redaction,
+    redaction,
     logger: deps.logger,
     shouldShadow: (routeId) => !migrations.isRetired(routeId),
   });
-  return { shadows, metrics };
+  return { shadows, metrics, redaction };
 }
 
 /** Shadow metrics that also feed the fleet's evidence. */

@@ -83,7 +83,7 @@ describe("the redaction canary: 50 secrets in every channel, none stored, export
             shadow: { percent: 100, methods: ["GET", "POST"], shadowWrites: true, redact: { bodyFields: ["$.profile.nickname"] }, noise: { learn: false } },
           },
         ],
-        redaction: { headers: ["x-vendor-pass"], queryParams: ["tenant"], fields: ["memberPin"] },
+        redaction: { headers: ["x-vendor-pass"], queryParams: ["tenant"], fields: ["memberPin"], pseudonymize: { headers: ["x-user-id"], queryParams: ["customer"], fields: ["customerId"] } },
         // Answers that are not JSON diverge under one signature: keep an example of every one of them.
         shadowing: { examplesPerSignature: 20, examplesPerSignaturePerMinute: 20 },
       }),
@@ -102,6 +102,10 @@ describe("the redaction canary: 50 secrets in every channel, none stored, export
       await res.arrayBuffer();
       expect(res.status).toBe(200);
     };
+    // An id that must still correlate: pseudonymized in a header, a query parameter and a JSON member.
+    const customer = plant(`cust-${hex(8)}`);
+    await send(`/lookup/correlated?customer=${customer}`, { headers: { "x-user-id": customer } });
+    await send("/lookup/correlated-json", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ customerId: customer }) });
     // Request headers: credentials by name, the config's own name, secrets by shape under harmless names.
     await send("/lookup/headers", {
       headers: {
@@ -152,6 +156,16 @@ describe("the redaction canary: 50 secrets in every channel, none stored, export
     // The redaction is visible, not silent: markers where the secrets stood, the request bodies kept.
     for (const marker of ["[redacted]", "[redacted jwt]", "[redacted email]", "[redacted card]", "%5Bredacted%5D"]) expect(exported).toContain(marker);
     expect(examples.some((e) => String(e.requestBody).includes('"password":"[redacted]"'))).toBe(true);
+    // The pseudonymized id correlates: one pseudonym in the header, the query and the body, for the same customer.
+    const pseudonyms = new Set(
+      examples.flatMap((e) => [
+        (e.requestHeaders as Record<string, string>)["x-user-id"],
+        /customer=(psn_[\w-]+)/.exec(String(e.query))?.[1],
+        /"customerId":"(psn_[\w-]+)"/.exec(String(e.requestBody))?.[1],
+      ]).filter((p): p is string => p !== undefined),
+    );
+    expect([...pseudonyms]).toHaveLength(1);
+    expect([...pseudonyms][0]).toMatch(/^psn_/);
 
     // A replay of the headers example: what it sends and answers, exported too.
     const replays: string[] = [];

@@ -192,6 +192,16 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; read
       ALTER TABLE shadow_examples ADD COLUMN request_body TEXT NOT NULL DEFAULT '';
     `,
   },
+  {
+    version: 10,
+    name: "the store's own secrets (the pseudonyms' key), made on first use",
+    sql: `
+      CREATE TABLE store_secrets (
+        name  TEXT PRIMARY KEY,
+        value BYTEA NOT NULL
+      );
+    `,
+  },
 ];
 
 /** A key no other application's advisory lock is likely to use: "strangler" in ASCII, folded to 63 bits. */

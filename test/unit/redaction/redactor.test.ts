@@ -102,4 +102,19 @@ describe("Redactor", () => {
     const added = { path: "$.x", kind: "added" as const };
     expect(redactor.difference(added, [])).toBe(added);
   });
+
+  it("pseudonyms: by name per channel, keyed, the same for the same value wherever it appears, never the value", () => {
+    const key = Buffer.alloc(32, 7).toString("base64");
+    const keyed = new Redactor({ headers: [], queryParams: [], fields: [], pseudonymize: { headers: ["x-user-id"], queryParams: ["user"], fields: ["userId"] }, pseudonymKey: key });
+    const fromHeader = keyed.headers({ "x-user-id": "u_001" })["x-user-id"] as string;
+    expect(fromHeader).toMatch(/^psn_[A-Za-z0-9_-]{22}$/);
+    expect(keyed.query("?user=u_001&page=1")).toBe(`?user=${fromHeader}&page=1`);
+    expect(JSON.parse(keyed.body(JSON.stringify({ order: { userId: "u_001" }, other: { userId: "u_002" } }), "application/json", [], 10_000))).toEqual({ order: { userId: fromHeader }, other: { userId: expect.not.stringMatching(fromHeader) } });
+    expect(keyed.difference({ path: "$.userId", kind: "changed", left: '"u_001"', right: '"u_009"' }, []).left).toBe(JSON.stringify(fromHeader));
+    // Another key, another pseudonym: not a plain hash anyone could recompute from a guessed id.
+    const otherKey = new Redactor({ headers: [], queryParams: [], fields: [], pseudonymize: { headers: ["x-user-id"], queryParams: [], fields: [] }, pseudonymKey: Buffer.alloc(32, 8).toString("base64") });
+    expect(otherKey.headers({ "x-user-id": "u_001" })["x-user-id"]).not.toBe(fromHeader);
+    // No key: withheld, not stored in clear.
+    expect(new Redactor({ headers: [], queryParams: [], fields: [], pseudonymize: { headers: ["x-user-id"], queryParams: [], fields: [] } }).headers({ "x-user-id": "u_001" })["x-user-id"]).toBe(REDACTED);
+  });
 });
