@@ -205,6 +205,47 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    name: "recordings of a route's exchanges with the monolith, redacted, for replay",
+    sql: `
+      CREATE TABLE recordings (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        route_id      TEXT NOT NULL,
+        started_at    INTEGER NOT NULL,  -- ms since the epoch
+        stopped_at    INTEGER,           -- null while it records
+        stop_reason   TEXT,
+        rate          REAL NOT NULL,
+        max_exchanges INTEGER NOT NULL,
+        started_by    TEXT NOT NULL,
+        reason        TEXT NOT NULL,
+        exchanges     INTEGER NOT NULL DEFAULT 0,
+        truncated     INTEGER NOT NULL DEFAULT 0,
+        dropped       INTEGER NOT NULL DEFAULT 0
+      );
+      -- One active recording per route, whichever process starts it.
+      CREATE UNIQUE INDEX recordings_active_route ON recordings (route_id) WHERE stopped_at IS NULL;
+      CREATE TABLE recorded_exchanges (
+        id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+        recording_id       INTEGER NOT NULL,
+        at                 INTEGER NOT NULL,
+        session            TEXT NOT NULL,    -- a pseudonym of the sticky key
+        stratum            TEXT NOT NULL,
+        method             TEXT NOT NULL,
+        path               TEXT NOT NULL,
+        query              TEXT NOT NULL,
+        request_headers    TEXT NOT NULL,    -- JSON, redacted
+        request_body       TEXT NOT NULL,    -- redacted, cut at its bound
+        request_truncated  INTEGER NOT NULL,
+        status             INTEGER NOT NULL,
+        response_headers   TEXT NOT NULL,
+        response_body      TEXT NOT NULL,
+        response_truncated INTEGER NOT NULL,
+        latency_ms         REAL NOT NULL
+      );
+      CREATE INDEX recorded_exchanges_recording ON recorded_exchanges (recording_id, id);
+    `,
+  },
 ];
 
 /** Brings the database to the latest schema. Safe to run from several processes at once. */

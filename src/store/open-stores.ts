@@ -5,6 +5,8 @@ import { createSqliteEvidenceStore, type EvidenceStore } from "./evidence-store.
 import { createSqliteFleetStore, type FleetStore } from "./fleet-store.ts";
 import { createSqliteMapStore, type MapStore } from "./map-store.ts";
 import { createSqliteSecretStore, type SecretStore } from "./secret-store.ts";
+import { createSqliteRecordingStore, type RecordingStore } from "./recording-store.ts";
+import { createPostgresRecordingStore } from "./postgres/recording-store.ts";
 import { createPostgresSecretStore } from "./postgres/secret-store.ts";
 import { createMigrationRepository } from "./migration-repository.ts";
 import { sqliteMigrationStore, type MigrationStore } from "./migration-store.ts";
@@ -32,6 +34,8 @@ export interface Stores {
   readonly map: MapStore;
   /** The store's own secrets, shared by every process and node on it. */
   readonly secrets: SecretStore;
+  /** Recordings of routes' exchanges with the monolith, redacted, for replay. */
+  readonly recordings: RecordingStore;
   /**
    * Calls `onChange` when another process or node may have changed the rollout state: SQLite's
    * `data_version` (polled every `pollMs`), PostgreSQL's LISTEN/NOTIFY with a reconciliation every
@@ -81,6 +85,7 @@ export async function openStores({ dataDir, databaseUrl, pollMs = 250, reconcile
     evidence: createSqliteEvidenceStore(db),
     map: createSqliteMapStore(db),
     secrets: createSqliteSecretStore(db),
+    recordings: createSqliteRecordingStore(db),
     watchRollouts: (onChange) => watchForeignWrites(db, onChange, pollMs),
     isHealthy: () => db.open,
     async close() {
@@ -108,6 +113,7 @@ async function openPostgresStores(databaseUrl: string, reconcileMs: number): Pro
     evidence: createPostgresEvidenceStore(pool),
     map: createPostgresMapStore(pool),
     secrets: createPostgresSecretStore(pool),
+    recordings: createPostgresRecordingStore(pool),
     watchRollouts(onChange) {
       let client: pg.Client | undefined;
       let retry: NodeJS.Timeout | undefined;

@@ -202,6 +202,46 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; read
       );
     `,
   },
+  {
+    version: 11,
+    name: "recordings of a route's exchanges with the monolith, redacted, for replay",
+    sql: `
+      CREATE TABLE recordings (
+        id            BIGSERIAL PRIMARY KEY,
+        route_id      TEXT NOT NULL,
+        started_at    BIGINT NOT NULL,
+        stopped_at    BIGINT,
+        stop_reason   TEXT,
+        rate          DOUBLE PRECISION NOT NULL,
+        max_exchanges BIGINT NOT NULL,
+        started_by    TEXT NOT NULL,
+        reason        TEXT NOT NULL,
+        exchanges     BIGINT NOT NULL DEFAULT 0,
+        truncated     BIGINT NOT NULL DEFAULT 0,
+        dropped       BIGINT NOT NULL DEFAULT 0
+      );
+      CREATE UNIQUE INDEX recordings_active_route ON recordings (route_id) WHERE stopped_at IS NULL;
+      CREATE TABLE recorded_exchanges (
+        id                 BIGSERIAL PRIMARY KEY,
+        recording_id       BIGINT NOT NULL,
+        at                 BIGINT NOT NULL,
+        session            TEXT NOT NULL,
+        stratum            TEXT NOT NULL,
+        method             TEXT NOT NULL,
+        path               TEXT NOT NULL,
+        query              TEXT NOT NULL,
+        request_headers    TEXT NOT NULL,
+        request_body       TEXT NOT NULL,
+        request_truncated  INTEGER NOT NULL,
+        status             INTEGER NOT NULL,
+        response_headers   TEXT NOT NULL,
+        response_body      TEXT NOT NULL,
+        response_truncated INTEGER NOT NULL,
+        latency_ms         DOUBLE PRECISION NOT NULL
+      );
+      CREATE INDEX recorded_exchanges_recording ON recorded_exchanges (recording_id, id);
+    `,
+  },
 ];
 
 /** A key no other application's advisory lock is likely to use: "strangler" in ASCII, folded to 63 bits. */

@@ -1,0 +1,65 @@
+import type pg from "pg";
+import { EXCHANGE_COLUMNS, exchangeValues, toExchange, toRecording, truncatedIn, type ExchangeRow, type RecordingRecord, type RecordingRow, type RecordingStore } from "../recording-store.ts";
+import { inTransaction } from "./transaction.ts";
+
+/**
+ * Recordings on PostgreSQL: the nodes of a fleet append to the same recording, each batch one
+ * transaction; the one-active-recording-per-route rule is the database's (a partial unique index).
+ */
+export function createPostgresRecordingStore(pool: pg.Pool): RecordingStore {
+  const read = async (client: pg.Pool | pg.PoolClient, id: number): Promise<RecordingRecord | undefined> => {
+    const { rows } = await client.query<RecordingRow>("SELECT * FROM recordings WHERE id = $1", [id]);
+    return rows[0] ? toRecording(rows[0]) : undefined;
+  };
+  const placeholders = Array.from({ length: 15 }, (_, i) => `$${i + 1}`).join(", ");
+  return {
+    async start(r) {
+      const { rows } = await pool.query<RecordingRow>(
+        `INSERT INTO recordings (route_id, started_at, rate, max_exchanges, started_by, reason) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (route_id) WHERE stopped_at IS NULL DO NOTHING RETURNING *`,
+        [r.routeId, r.at, r.rate, r.maxExchanges, r.startedBy, r.reason],
+      );
+      return rows[0] ? toRecording(rows[0]) : undefined;
+    },
+    async stop(id, at, reason) {
+      const { rows } = await pool.query<RecordingRow>("UPDATE recordings SET stopped_at = $1, stop_reason = $2 WHERE id = $3 AND stopped_at IS NULL RETURNING *", [at, reason, id]);
+      return rows[0] ? toRecording(rows[0]) : undefined;
+    },
+    get: (id) => read(pool, id),
+    async list(routeId) {
+      const { rows } = routeId === undefined ? await pool.query<RecordingRow>("SELECT * FROM recordings ORDER BY id DESC") : await pool.query<RecordingRow>("SELECT * FROM recordings WHERE route_id = $1 ORDER BY id DESC", [routeId]);
+      return rows.map(toRecording);
+    },
+    async active() {
+      const { rows } = await pool.query<RecordingRow>("SELECT * FROM recordings WHERE stopped_at IS NULL ORDER BY id");
+      return rows.map(toRecording);
+    },
+    append(recordingId, exchanges, dropped) {
+      return inTransaction(pool, async (client) => {
+        // The row lock orders this batch against a concurrent stop: nothing is added once it has stopped.
+        const { rows } = await client.query<{ stopped_at: string | null }>("SELECT stopped_at FROM recordings WHERE id = $1 FOR UPDATE", [recordingId]);
+        if (!rows[0] || rows[0].stopped_at !== null) return undefined;
+        for (const e of exchanges) await client.query(`INSERT INTO recorded_exchanges (${EXCHANGE_COLUMNS}) VALUES (${placeholders})`, exchangeValues(recordingId, e));
+        await client.query("UPDATE recordings SET exchanges = exchanges + $1, truncated = truncated + $2, dropped = dropped + $3 WHERE id = $4", [exchanges.length, truncatedIn(exchanges), dropped, recordingId]);
+        return read(client, recordingId);
+      });
+    },
+    async exchanges(recordingId, afterId, limit) {
+      const { rows } = await pool.query<ExchangeRow>("SELECT * FROM recorded_exchanges WHERE recording_id = $1 AND id > $2 ORDER BY id LIMIT $3", [recordingId, afterId, limit]);
+      return rows.map(toExchange);
+    },
+    delete(id) {
+      return inTransaction(pool, async (client) => {
+        await client.query("DELETE FROM recorded_exchanges WHERE recording_id = $1", [id]);
+        const { rowCount } = await client.query("DELETE FROM recordings WHERE id = $1", [id]);
+        return (rowCount ?? 0) > 0;
+      });
+    },
+    async prune(beforeMs) {
+      await inTransaction(pool, async (client) => {
+        await client.query("DELETE FROM recorded_exchanges WHERE recording_id IN (SELECT id FROM recordings WHERE stopped_at IS NOT NULL AND stopped_at < $1)", [beforeMs]);
+        await client.query("DELETE FROM recordings WHERE stopped_at IS NOT NULL AND stopped_at < $1", [beforeMs]);
+      });
+    },
+  };
+}
