@@ -27,6 +27,7 @@ import { wireGuards } from "./wiring/guard-wiring.ts";
 import { LiveState } from "./wiring/live-state.ts";
 import { wireMap } from "./wiring/map-wiring.ts";
 import { wireShadow } from "./wiring/shadow-wiring.ts";
+import { wireRecording } from "./wiring/recording-wiring.ts";
 import { wireEdge, type EdgeWiring } from "./wiring/edge-wiring.ts";
 import { createEdgeMetrics } from "./metrics/edge-metrics.ts";
 import { NO_TRUSTED_PROXIES } from "./edge/trusted-proxies.ts";
@@ -134,7 +135,8 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   const map = wireMap({ stores, clock, logger, registry, live });
   const guards = await wireGuards({ stores, nodeId, clock, logger, registry, live, rollouts, map });
   const shadow = await wireShadow({ stores, logger, registry, live, evidence: guards.evidence, migrations: guards.migrations });
-  const dataPlane = await wireDataPlane({ live, registry, logger, clock, rollouts, evidence: guards.evidence, shadows: shadow.shadows, traffic: map.traffic });
+  const recorder = await wireRecording({ stores, logger, live, redaction: shadow.redaction });
+  const dataPlane = await wireDataPlane({ live, registry, logger, clock, rollouts, evidence: guards.evidence, shadows: shadow.shadows, recorder, traffic: map.traffic });
   // Every series a route can move exists from the start, at 0: rates and alerts need no first event.
   const initRouteSeries = (routes: readonly RouteConfig[]) => {
     for (const route of routes) {
@@ -147,7 +149,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   let serving = false;
   let fleet: FleetWiring | undefined;
   const admin = wireAdmin({
-    live, stores, registry, clock, rollouts, guards, shadow, map, dataPlane, tokens,
+    live, stores, registry, clock, rollouts, guards, shadow, recorder, map, dataPlane, tokens,
     bindHost: adminHost,
     clusterWorker: options.clusterWorker === true,
     isServing: () => serving,
@@ -201,7 +203,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     adminEdge?.stop();
     dataEdge?.listener.server.close();
     adminEdge?.listener.server.close();
-    await Promise.all([live.closePools(), shadow.shadows.close()]);
+    await Promise.all([live.closePools(), shadow.shadows.close(), recorder.close()]);
     rollouts.close();
     await guards.stop();
     await map.stop();
@@ -268,6 +270,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       await Promise.all(edges.map((edge) => edge.listener.close(graceMs)));
       await live.closePools();
       await shadow.shadows.close(); // writes the evidence still queued
+      await recorder.close(); // and the recorded exchanges
       await dataPlane.close();
       rollouts.close();
       await stoppedJudging;

@@ -13,6 +13,7 @@ import { readBody, readQuery } from "./read-input.ts";
 import { requestGuard, type RequestGuardOptions } from "./request-guard.ts";
 import { routeView } from "./route-views.ts";
 import { registerShadowApi } from "./shadow-api.ts";
+import { registerRecordingApi, type RecordingApiOptions } from "./recording-api.ts";
 import type { ReplayOptions } from "./replay.ts";
 import { registerMigrationApi } from "./migration-api.ts";
 import type { MigrationService } from "../guard/migration-service.ts";
@@ -49,6 +50,8 @@ export interface AdminAppOptions {
   readonly suggest: (query: { hours: number; limit: number }) => Promise<unknown>;
   /** What replaying a stored divergence example needs: the backends in force and the comparison's limits. */
   readonly replay: ReplayOptions;
+  /** Recordings for replay: the recorder, the store, and the largest size one may ask for. */
+  readonly recordings: Omit<RecordingApiOptions, "audit" | "findRoute">;
   /** Largest request body read (`admin.maxBodyBytes`). */
   readonly maxBodyBytes: number;
   /** The listener's own address and allowed host names, to refuse cross-site pages and DNS rebinding. */
@@ -200,6 +203,7 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
     findRoute,
     replay: options.replay,
   });
+  registerRecordingApi(app, { ...options.recordings, audit: rollouts.store, findRoute });
 
   app.notFound((c) => c.json(new AdminError(404, "not_found", `no admin endpoint ${c.req.method} ${c.req.path}`).toJSON(), 404));
   app.onError((error, c) => {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { mapQuerySchema, reasonOnlySchema, rolloutUpdateSchema, suggestQuerySchema } from "./admin-schemas.ts";
 import { acknowledgeSchema, divergenceQuery, noiseSchema, replaySchema, windowSchema } from "./shadow-api.ts";
+import { exchangesQuery, exportQuery, recordingsQuery, startRecordingSchema, stopRecordingSchema } from "./recording-api.ts";
 
 const error = {
   type: "object",
@@ -17,6 +18,7 @@ const error = {
 const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });
 const json = (description: string, ref = "#/components/schemas/RouteChange") => ({ description, content: { "application/json": { schema: { $ref: ref } } } });
 const routeId = { name: "id", in: "path", required: true, schema: { type: "string" } } as const;
+const recordingId = { name: "recordingId", in: "path", required: true, schema: { type: "integer" } } as const;
 const secured = [{ bearer: [] }];
 const writeErrors = {
   400: errorResponse("Invalid JSON or input; `field` names the field"),
@@ -162,6 +164,31 @@ export function openApiDocument() {
       },
       "/api/routes/{id}/shadow/reset": {
         post: { summary: "Forget a route's shadow evidence (signatures, examples, outcomes, noise), e.g. after a fix (audited)", security: secured, parameters: [routeId], requestBody: bodyOf(reasonOnlySchema), responses: { 200: { description: "reset" }, ...writeErrors } },
+      },
+      "/api/routes/{id}/recordings": {
+        post: {
+          summary: "Start recording the route's exchanges with the monolith, redacted, for replay: a share `rate` (rare kinds of answers kept first), up to `max` (audited)",
+          security: secured,
+          parameters: [routeId],
+          requestBody: bodyOf(startRecordingSchema),
+          responses: { 201: { description: "the recording" }, ...writeErrors, 409: errorResponse("The route is being recorded already (already_recording)") },
+        },
+      },
+      "/api/recordings": {
+        get: { summary: "Every recording, newest first (only a route's with `route`)", security: secured, parameters: queryParameters(recordingsQuery), responses: { 200: { description: "{ recordings }" }, 401: writeErrors[401] } },
+      },
+      "/api/recordings/{recordingId}": {
+        get: { summary: "One recording: its state, size, and truncated and dropped counts", security: secured, parameters: [recordingId], responses: { 200: { description: "the recording" }, 401: writeErrors[401], 404: errorResponse("Unknown recording") } },
+        delete: { summary: "Delete a recording and its exchanges, stopping it first if it records (audited)", security: secured, parameters: [recordingId], requestBody: bodyOf(stopRecordingSchema), responses: { 200: { description: "{ deleted }" }, 401: writeErrors[401], 404: errorResponse("Unknown recording") } },
+      },
+      "/api/recordings/{recordingId}/stop": {
+        post: { summary: "Stop a recording (audited)", security: secured, parameters: [recordingId], requestBody: bodyOf(stopRecordingSchema), responses: { 200: { description: "the recording, stopped" }, ...writeErrors, 404: errorResponse("Unknown recording"), 409: errorResponse("It has stopped already (not_recording)") } },
+      },
+      "/api/recordings/{recordingId}/exchanges": {
+        get: { summary: "A recording's exchanges in the order recorded, paged with `after` (the previous page's nextAfter)", security: secured, parameters: [recordingId, ...queryParameters(exchangesQuery)], responses: { 200: { description: "{ exchanges, nextAfter }" }, 401: writeErrors[401], 404: errorResponse("Unknown recording") } },
+      },
+      "/api/recordings/{recordingId}/export": {
+        get: { summary: "A recording whole, as JSON Lines (the recording, then one exchange a line: a self-contained fixture) or HAR 1.2", security: secured, parameters: [recordingId, ...queryParameters(exportQuery)], responses: { 200: { description: "the file" }, 401: writeErrors[401], 404: errorResponse("Unknown recording") } },
       },
       "/api/routes/{id}/noise": {
         post: { summary: "Confirm or reject a field as noise for the route's comparisons (audited)", security: secured, parameters: [routeId], requestBody: bodyOf(noiseSchema), responses: { 200: { description: "the noise entry" }, ...writeErrors } },

@@ -27,6 +27,9 @@ export const READ_AT_START_UP: readonly string[] = [
   "map.maxDepth",
   "map.flushMs",
   "map.retentionMs",
+  "recording.maxBufferedBytes",
+  "recording.flushMs",
+  "recording.refreshMs",
 ];
 
 /** Whether a key (a dotted path, as the configuration reference writes it) is read at start-up only. */

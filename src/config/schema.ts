@@ -511,6 +511,26 @@ export const redactionSchema = z.strictObject({
     .prefault({}),
 });
 
+/** Recording a route's exchanges with the monolith, to replay them against a candidate service (src/recording/). */
+export const recordingSchema = z.strictObject({
+  /** Each recorded body (request and answer) is kept up to this many bytes; past it the exchange is kept as truncated and replay skips it. Default 256 KiB. */
+  maxBodyBytes: z.number().int().min(1_024).max(16 * 1024 * 1024).default(256 * 1024),
+  /** Recorded exchanges waiting for the store; beyond it new ones are dropped and counted, never waited for. Default 1000. */
+  maxQueued: z.number().int().min(1).max(1_000_000).default(1_000),
+  /** Bytes all captures in flight may hold; past it an exchange is not captured (counted as dropped). Default 64 MiB. */
+  maxBufferedBytes: z.number().int().min(1_024 * 1_024).default(64 * 1024 * 1024),
+  /** How often queued exchanges are written to the store (one transaction per recording a tick). Default 200 ms. */
+  flushMs: z.number().int().min(10).max(60_000).default(200),
+  /** A recording that keeps dropping (the store behind) this long stops itself, as `overload`. Default 10000 ms. */
+  overloadStopMs: z.number().int().min(100).max(600_000).default(10_000),
+  /** How often a node reads which recordings are active (a recording started through another node). Default 2000 ms. */
+  refreshMs: z.number().int().min(100).max(60_000).default(2_000),
+  /** Largest size a recording may be started with. Default 100000 exchanges. @limit */
+  maxExchanges: z.number().int().min(1).max(10_000_000).default(100_000),
+  /** Stopped recordings older than this are deleted. Default 7 days. @limit */
+  retentionDays: z.number().positive().default(7),
+});
+
 /** The migration map: the monolith's endpoints learned from its traffic (src/map/). */
 export const mapSchema = z.strictObject({
   /** Nodes of the template trie, per process; a path needing more is counted as `(overflow)`. Default 5000. */
@@ -576,6 +596,7 @@ export const configSchema = z
     fleet: fleetSchema.prefault({}),
     map: mapSchema.prefault({}),
     redaction: redactionSchema.prefault({}),
+    recording: recordingSchema.prefault({}),
     /** The access log: one JSON line (pino's format, on stdout) per request in this share of them, 0–1. Default 0: off. */
     accessLog: z
       .strictObject({
@@ -644,3 +665,4 @@ export type PromoteConfig = z.output<typeof promoteSchema>;
 export type FallbackConfig = z.output<typeof fallbackSchema>;
 export type FleetSettings = z.output<typeof fleetSchema>;
 export type MapSettings = z.output<typeof mapSchema>;
+export type RecordingSettings = z.output<typeof recordingSchema>;

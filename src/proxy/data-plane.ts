@@ -14,6 +14,7 @@ import type { RepeatedEvents } from "../log/repeated-events.ts";
 import { UNROUTED, type ProxyMetrics, type RejectionReason } from "../metrics/proxy-metrics.ts";
 import { ByteBudget } from "./byte-budget.ts";
 import type { ShadowRunner } from "../shadow/shadow-runner.ts";
+import type { Recorder, StickyKeySource } from "../recording/recorder.ts";
 import { normalizeRequestTarget } from "../routing/normalize-path.ts";
 import type { CompiledRoute } from "../routing/route-table.ts";
 import type { Backend } from "./backend-pool.ts";
@@ -38,6 +39,8 @@ export interface DataPlaneOptions {
   readonly breakers: CircuitBreakers;
   /** Starts shadow comparisons for sampled requests; none when absent. */
   readonly shadows?: ShadowRunner;
+  /** Captures the exchanges of recorded routes that the monolith answers; none when absent. */
+  readonly recorder?: Recorder;
   /** Per-request events (upstream failures, replays), logged rate-limited. */
   readonly events: RepeatedEvents;
   /** The migration map, told of every finished exchange; none when absent. */
@@ -47,6 +50,15 @@ export interface DataPlaneOptions {
 }
 
 const DECIDER_FAILED: Decision = { role: "legacy", reason: "ERROR" };
+
+/** A recorded request's sticky key, and the header or query parameter it came from (to be pseudonymized there). */
+function stickySource(route: CompiledRoute, decision: Decision | undefined): StickyKeySource | undefined {
+  if (decision?.key === undefined) return undefined;
+  const source = route.config.rollout.key;
+  if (typeof source === "object" && "header" in source) return { key: decision.key, header: source.header };
+  if (typeof source === "object" && "query" in source) return { key: decision.key, query: source.query };
+  return { key: decision.key };
+}
 
 function backendFor(state: ProxyState, route: CompiledRoute, role: BackendRole): Backend {
   const name = role === "target" ? route.config.target : route.config.legacy;
@@ -259,6 +271,9 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneServers {
             started,
           })
         : undefined;
+    const recorder = options.recorder;
+    const recording =
+      recorder && route && decision?.role !== "target" && recorder.isRecording(route.id) ? recorder.capture(route.id, req, target.path, target.query, stickySource(route, decision)) : undefined;
     const exchange: Exchange = {
       req,
       res,
@@ -270,6 +285,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneServers {
       routeId: route?.id ?? UNROUTED,
       setCookie: decision?.setCookie,
       shadow,
+      recording,
       body: null,
       admitted: undefined,
       fallback: fallback ? { legacy: fallback.legacy } : undefined,
@@ -302,15 +318,18 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneServers {
     void intake.result.then((body) => {
       if (body.kind === "too_large") {
         shadow?.primaryDone(null, true);
+        recording?.done(null, true);
         return refuseTooLarge(req, res, requestId, maxBodyBytes, limits);
       }
       if (body.kind === "timeout" || body.kind === "aborted") {
         shadow?.primaryDone(null, true);
+        recording?.done(null, true);
         if (body.kind === "aborted") return void res.destroy();
         return refuse(req, res, 408, "client_body_timeout", `the request body sent nothing for ${limits.clientBodyTimeoutMs} ms`, requestId);
       }
       if (body.kind === "streaming") exchange.fallback = undefined; // a streamed body cannot be sent twice
-      exchange.body = shadow ? shadow.requestBody(body.body) : body.body;
+      const sent = shadow ? shadow.requestBody(body.body) : body.body;
+      exchange.body = recording ? recording.requestBody(sent) : sent;
       forward(exchange);
     });
   }

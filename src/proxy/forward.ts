@@ -6,6 +6,7 @@ import { errors, type Dispatcher } from "undici";
 import type { RepeatedEvents } from "../log/repeated-events.ts";
 import { statusClassOf, UNROUTED, type ProxyMetrics } from "../metrics/proxy-metrics.ts";
 import type { ShadowSession } from "../shadow/shadow-session.ts";
+import type { ExchangeRecording } from "../recording/recorder.ts";
 import type { ServerLimits } from "../config/schema.ts";
 import type { TrafficRecorder } from "../map/traffic-map.ts";
 import type { Span } from "@opentelemetry/api";
@@ -44,6 +45,8 @@ export interface Exchange {
   readonly setCookie: string | undefined;
   /** The shadow comparison this request is part of, if sampled. */
   shadow: ShadowSession | undefined;
+  /** The recording capturing this exchange with the monolith, if its route is being recorded. */
+  recording: ExchangeRecording | undefined;
   /**
    * The request body as sent upstream: none, read whole (a Buffer, which a replay can send again), or a
    * stream of the rest of it, which holds its backend connection while the client sends.
@@ -108,6 +111,7 @@ function startAnswer(ex: Exchange, statusCode: number, rawHeaders: readonly Buff
   }
   ex.res.writeHead(statusCode, head.headers);
   if (names) ex.shadow?.primaryHead(statusCode, new RawHead(rawHeaders, names, values), head.contentLength);
+  ex.recording?.head(statusCode, rawHeaders);
   return ex.res;
 }
 
@@ -164,6 +168,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     // A shadowed exchange keeps a bounded copy of what the client is sent (no stream in between: a tee
     // Writable per request cost more than the copy; see docs/performance.md).
     this.ex.shadow?.primaryChunk(chunk);
+    this.ex.recording?.chunk(chunk);
     if (sink.write(chunk)) return true;
     // Held until the client has taken this chunk.
     sink.once("drain", this.#resumeUpstream as () => void);
@@ -215,6 +220,8 @@ function replayToLegacy(ex: Exchange, reason: FallbackReason): void {
   ex.events.info(`replay\u0000${ex.routeId}\u0000${reason}`, { route: ex.routeId, backend: ex.backend.name, reason }, "replayed to legacy");
   ex.shadow?.primaryDone(null, true); // the pair is no longer the one the client sees
   ex.shadow = undefined;
+  ex.recording?.done(null, true);
+  ex.recording = undefined;
   ex.fallback = undefined; // one replay at most
   ex.replay = undefined;
   ex.backend = fallback.legacy;
@@ -244,6 +251,7 @@ function finished(ex: Exchange, error: Error | null): void {
   if (!error && ex.replay) return replayToLegacy(ex, ex.replay);
   if (error && !clientGone && !clientSilent && ex.fallback && !ex.res.headersSent) return replayToLegacy(ex, "transport_error");
   ex.shadow?.primaryDone(error, ex.clientGone || clientSilent);
+  ex.recording?.done(error, ex.clientGone || clientSilent);
   if (!error) return;
   if (clientGone) {
     ex.res.destroy();
@@ -279,6 +287,7 @@ function dispatch(ex: Exchange): void {
   if (!breakerOf(ex).allow()) {
     if (ex.fallback) return replayToLegacy(ex, "circuit_open");
     ex.shadow?.primaryDone(null, true);
+    ex.recording?.done(null, true);
     answerError(ex, 503, "circuit_open", `backend "${backend.name}" is failing; not sending to it until its cool-down ends`);
     return;
   }
@@ -287,6 +296,7 @@ function dispatch(ex: Exchange): void {
     ex.metrics.overloaded(backend.name, overload);
     if (ex.fallback) return replayToLegacy(ex, "overloaded");
     ex.shadow?.primaryDone(null, true);
+    ex.recording?.done(null, true);
     const why = overload === "pending_requests" ? "requests already wait for a connection" : "uploads already stream to it";
     answerError(ex, 503, "upstream_overloaded", `backend "${backend.name}" is at its limit: ${why}; try again shortly`);
     return;

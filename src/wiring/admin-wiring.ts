@@ -1,3 +1,4 @@
+import type { Recorder } from "../recording/recorder.ts";
 import type { Server } from "node:http";
 import { createAdaptorServer } from "@hono/node-server";
 import type { Registry } from "prom-client";
@@ -30,6 +31,7 @@ export interface AdminDeps {
   readonly rollouts: RolloutService;
   readonly guards: GuardWiring;
   readonly shadow: ShadowWiring;
+  readonly recorder: Recorder;
   readonly map: MapWiring;
   readonly dataPlane: DataPlaneWiring;
   readonly tokens: readonly AdminToken[];
@@ -93,6 +95,7 @@ export function wireAdmin(deps: AdminDeps): AdminWiring {
       redaction: deps.shadow.redaction,
       timeoutMs: () => live.config.admin.replayTimeoutMs,
     },
+    recordings: { recorder: deps.recorder, store: stores.recordings, maxExchanges: () => live.config.recording.maxExchanges },
   });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   return { server, endpoints: () => app.routes.filter((r) => r.method !== "ALL").map((r) => ({ method: r.method, path: r.path })) };

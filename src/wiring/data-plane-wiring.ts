@@ -1,3 +1,4 @@
+import type { Recorder } from "../recording/recorder.ts";
 import { randomUUID } from "node:crypto";
 import { NOOP_PROVIDER, OpenFeature, ProviderStatus } from "@openfeature/server-sdk";
 import type { Logger } from "pino";
@@ -44,6 +45,7 @@ export interface DataPlaneDeps {
   readonly rollouts: RolloutService;
   readonly evidence: FleetEvidence;
   readonly shadows: ShadowRunner;
+  readonly recorder?: Recorder;
   readonly traffic: TrafficMap;
 }
 
@@ -83,7 +85,7 @@ export async function wireDataPlane(deps: DataPlaneDeps): Promise<DataPlaneWirin
   });
   const events = createRepeatedEvents(logger);
   const accessLog = createAccessLog(logger, () => live.config.accessLog);
-  const servers = createDataPlane({ state: live, decider, logger, metrics, shadows: deps.shadows, breakers, events, traffic: deps.traffic, accessLog });
+  const servers = createDataPlane({ state: live, decider, logger, metrics, shadows: deps.shadows, ...(deps.recorder ? { recorder: deps.recorder } : {}), breakers, events, traffic: deps.traffic, accessLog });
   return {
     servers,
     metrics,

@@ -59,7 +59,12 @@ export async function wireFleet(deps: {
   }
   // The fleet's and the map's retention are read at start-up (they bound what the evidence and the map
   // hold in memory too); the history's follows shadowing.retentionDays on reload, as the evidence's pruning does.
-  const retention = { evidenceMs: config.fleet.evidenceRetentionMs, mapMs: config.map.retentionMs, historyMs: () => live.config.shadowing.retentionDays * 86_400_000 };
+  const retention = {
+    evidenceMs: config.fleet.evidenceRetentionMs,
+    mapMs: config.map.retentionMs,
+    historyMs: () => live.config.shadowing.retentionDays * 86_400_000,
+    recordingsMs: () => live.config.recording.retentionDays * 86_400_000,
+  };
   const stopPruning = pruneEvidence(stores, () => lease?.isJudge() ?? false, deps.clock, retention, logger);
   return {
     async view() {
@@ -77,17 +82,18 @@ export async function wireFleet(deps: {
 }
 
 /**
- * The judge deletes stored evidence, traffic history and map counts past their retention, once a minute.
+ * The judge deletes stored evidence, traffic history, map counts and stopped recordings past their retention, once a minute.
  * The traffic history is kept as long as shadow outcomes (`shadowing.retentionDays`): the dashboard
  * charts them side by side. Returns the stop function.
  */
-function pruneEvidence(stores: Stores, isJudge: () => boolean, clock: Clock, retention: { evidenceMs: number; mapMs: number; historyMs: () => number }, logger: Logger): () => void {
+function pruneEvidence(stores: Stores, isJudge: () => boolean, clock: Clock, retention: { evidenceMs: number; mapMs: number; historyMs: () => number; recordingsMs: () => number }, logger: Logger): () => void {
   const timer = setInterval(() => {
     if (!isJudge()) return;
     const warn = (error: Error) => logger.warn({ err: error.message }, "could not prune old evidence");
     stores.evidence.prune(clock.now() - retention.evidenceMs).catch(warn);
     stores.evidence.pruneHistory(Math.floor((clock.now() - retention.historyMs()) / 60_000)).catch(warn);
     stores.map.prune(clock.now() - retention.mapMs).catch(warn);
+    stores.recordings.prune(clock.now() - retention.recordingsMs()).catch(warn);
   }, 60_000);
   timer.unref();
   return () => clearInterval(timer);

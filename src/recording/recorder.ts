@@ -1,0 +1,344 @@
+import { Buffer } from "node:buffer";
+import type { IncomingMessage } from "node:http";
+import { performance } from "node:perf_hooks";
+import { Transform, type Readable } from "node:stream";
+import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
+import type { Logger } from "pino";
+import type { RecordingSettings } from "../config/schema.ts";
+import { pseudonym, redactorFor, type RedactionRules } from "../redaction/redactor.ts";
+import type { NewRecordedExchange, RecordingRecord, RecordingStore } from "../store/recording-store.ts";
+
+/**
+ * Recording a route's real exchanges with the monolith (issue 29), off the hot path and never at the
+ * client's expense. While a route has an active recording, each request the monolith answers on it is
+ * captured (references to its body chunks, up to `recording.maxBodyBytes`, within a global byte budget);
+ * when the answer is complete, the sample decides whether to keep it, by stratum (method, status class,
+ * response shape): the first 2% of the recording's size from every stratum are kept whatever the rate,
+ * so rare answers (a 404 in 0.5% of the traffic) are in it, and the rest at the recording's rate. A kept
+ * exchange is redacted (src/redaction/, its sticky key made a keyed pseudonym: the session) before it
+ * is queued; the queue is bounded, drops and counts when full, and a recording that keeps dropping stops
+ * itself. Batches are written on a timer; every node appends to the same recording, which stops when full.
+ */
+
+/** The request's sticky key, and where it came from (a header or a query parameter, to be replaced there). */
+export interface StickyKeySource {
+  readonly key: string;
+  readonly header?: string;
+  readonly query?: string;
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** What the data plane tells the recording of one exchange, at the points it tells a shadow session. */
+export interface ExchangeRecording {
+  /** The body to send upstream, with a bounded copy kept. */
+  requestBody<T extends Buffer | Readable>(body: T): T;
+  /** The monolith's answer has started. */
+  head(status: number, rawHeaders: readonly Buffer[]): void;
+  /** One chunk of the answer, as it goes to the client. */
+  chunk(chunk: Buffer): void;
+  /** The exchange is over: kept for the sample when it completed (no error, client still there). */
+  done(error: Error | null, aborted: boolean): void;
+}
+
+interface ActiveRecording {
+  readonly record: RecordingRecord;
+  /** Kept here, not yet written, and the store's total when last written: what counts towards its size. */
+  kept: number;
+  readonly strata: Map<string, number>;
+  queue: NewRecordedExchange[];
+  dropped: number;
+  /** When it started dropping without a pause, or undefined. */
+  droppingSince: number | undefined;
+}
+
+export interface RecorderOptions {
+  readonly store: RecordingStore;
+  readonly settings: () => RecordingSettings;
+  /** What is never stored (the defaults, the config's `redaction`, and the pseudonyms' key). */
+  readonly redaction: () => RedactionRules;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+/** A bounded list of body chunks, held by reference (the chunks are the request's and the answer's own). */
+class Chunks {
+  readonly #list: Buffer[] = [];
+  size = 0;
+  truncated = false;
+  constructor(
+    private readonly max: number,
+    private readonly budget: { held: number; readonly limit: number },
+  ) {}
+
+  add(chunk: Buffer): void {
+    if (this.truncated) return;
+    const room = this.max - this.size;
+    const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
+    if (chunk.length > room) this.truncated = true;
+    this.#list.push(part);
+    this.size += part.length;
+    this.budget.held += part.length;
+  }
+
+  bytes(): Buffer {
+    return this.#list.length === 1 ? (this.#list[0] as Buffer) : Buffer.concat(this.#list);
+  }
+
+  release(): void {
+    this.budget.held -= this.size;
+    this.#list.length = 0;
+    this.size = 0;
+  }
+}
+
+const STATUS_CLASS = ["0xx", "1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/** The answer's shape for the sample: its media type, and for JSON whether it is an object or an array. */
+function shapeOf(contentType: string | undefined, body: Buffer): string {
+  const media = (contentType ?? "").split(";")[0]?.trim().toLowerCase() || "none";
+  if (!media.includes("json")) return media;
+  for (const byte of body.subarray(0, 64)) {
+    if (byte === 0x7b) return `${media} object`;
+    if (byte === 0x5b) return `${media} array`;
+    if (byte > 0x20) break;
+  }
+  return `${media} other`;
+}
+
+/** Raw response headers (`[name, value, …]` as Buffers) as one lower-case name to one value. */
+function headersOf(raw: readonly Buffer[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as Buffer).toString("latin1").toLowerCase();
+    const value = (raw[i + 1] as Buffer).toString("latin1");
+    out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`;
+  }
+  return out;
+}
+
+/** A body as text: decoded from its content encoding (bounded), or a note when it cannot be. */
+function bodyText(bytes: Buffer, encoding: string | undefined, maxBytes: number): string {
+  const coding = (encoding ?? "identity").trim().toLowerCase();
+  try {
+    const options = { maxOutputLength: maxBytes };
+    const decoded = coding === "gzip" || coding === "x-gzip" ? gunzipSync(bytes, options) : coding === "br" ? brotliDecompressSync(bytes, options) : coding === "deflate" ? inflateSync(bytes, options) : coding === "identity" ? bytes : undefined;
+    if (!decoded) return `(${bytes.length} bytes, ${coding}: not stored)`;
+    return decoded.toString("utf8");
+  } catch {
+    return `(${bytes.length} bytes, ${coding}, not decodable: not stored)`;
+  }
+}
+
+export class Recorder {
+  readonly #active = new Map<string, ActiveRecording>();
+  readonly #budget: { held: number; readonly limit: number };
+  readonly #now: () => number;
+  #flushing: Promise<void> = Promise.resolve();
+  readonly #timers: NodeJS.Timeout[] = [];
+
+  constructor(private readonly options: RecorderOptions) {
+    this.#budget = { held: 0, limit: options.settings().maxBufferedBytes };
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Reads the active recordings, then writes and re-reads them on timers (`recording.flushMs`, `refreshMs`). */
+  async start(): Promise<void> {
+    await this.refresh();
+    const settings = this.options.settings();
+    const every = (ms: number, work: () => Promise<void>) => {
+      const timer = setInterval(() => void work().catch((error: Error) => this.options.logger.warn({ err: error.message }, "recording: store unreachable")), ms);
+      timer.unref();
+      this.#timers.push(timer);
+    };
+    every(settings.flushMs, () => this.flush());
+    every(settings.refreshMs, () => this.refresh());
+  }
+
+  /** Whether a route is being recorded here now: one map lookup, the only cost a request on another route pays. */
+  isRecording(routeId: string): boolean {
+    return this.#active.has(routeId);
+  }
+
+  /** Starts capturing one exchange of a recorded route that the monolith answers; undefined when not capturing it. */
+  capture(routeId: string, req: IncomingMessage, path: string, query: string, sticky: StickyKeySource | undefined): ExchangeRecording | undefined {
+    const recording = this.#active.get(routeId);
+    if (!recording || recording.kept >= recording.record.maxExchanges) return undefined;
+    if (this.#budget.held >= this.#budget.limit) {
+      this.#drop(recording);
+      return undefined;
+    }
+    return new Capture(this, recording, req, path, query, sticky, this.options.settings().maxBodyBytes, this.#budget);
+  }
+
+  /** A captured exchange completed: sampled by its stratum, redacted, queued (or dropped when the queue is full). */
+  keep(recording: ActiveRecording, capture: Capture, status: number, rawHeaders: readonly Buffer[]): void {
+    if (this.#active.get(recording.record.routeId) !== recording || recording.kept >= recording.record.maxExchanges) return;
+    const response = headersOf(rawHeaders);
+    const body = capture.response.bytes();
+    const stratum = `${capture.req.method ?? "GET"} ${STATUS_CLASS[Math.floor(status / 100)] ?? "xxx"} ${shapeOf(response["content-type"], body)}`;
+    const seen = recording.strata.get(stratum) ?? 0;
+    const quota = Math.ceil(recording.record.maxExchanges * 0.02);
+    if (seen >= quota && Math.random() >= recording.record.rate) return;
+    const settings = this.options.settings();
+    if (recording.queue.length >= settings.maxQueued) return this.#drop(recording);
+    recording.droppingSince = undefined;
+    recording.strata.set(stratum, seen + 1);
+    recording.kept++;
+    const rules = this.options.redaction();
+    const redactor = redactorFor(rules);
+    const max = settings.maxBodyBytes;
+    const req = capture.req;
+    const key = rules.pseudonymKey;
+    const sticky = capture.sticky;
+    // The session: a keyed pseudonym of the sticky key, which also replaces the key where the request carried it.
+    const session = sticky && key ? pseudonym(Buffer.from(key, "base64"), sticky.key) : "";
+    const requestHeaders = redactor.headers(req.headers);
+    if (sticky?.header && requestHeaders[sticky.header] !== undefined) requestHeaders[sticky.header] = session || "[redacted]";
+    let query = redactor.query(capture.query);
+    if (sticky?.query) query = query.replace(new RegExp(`(^|[?&])(${escapeRegExp(encodeURIComponent(sticky.query))})=[^&]*`), `$1$2=${session || "%5Bredacted%5D"}`);
+    recording.queue.push({
+      at: this.#now(),
+      session,
+      stratum,
+      method: req.method ?? "GET",
+      path: redactor.text(capture.path),
+      query,
+      requestHeaders,
+      requestBody: capture.request ? redactor.body(bodyText(capture.request.bytes(), req.headers["content-encoding"], max), req.headers["content-type"], [], max) : "",
+      requestTruncated: capture.request?.truncated ?? false,
+      status,
+      responseHeaders: redactor.headers(response),
+      responseBody: redactor.body(bodyText(body, response["content-encoding"], max), response["content-type"], [], max),
+      responseTruncated: capture.response.truncated,
+      latencyMs: Math.round((performance.now() - capture.started) * 100) / 100,
+    });
+  }
+
+  #drop(recording: ActiveRecording): void {
+    recording.dropped++;
+    recording.droppingSince ??= this.#now();
+  }
+
+  /** Writes what is queued, one batch per recording; stops the full ones, and those that kept dropping. */
+  flush(): Promise<void> {
+    this.#flushing = this.#flushing.then(async () => {
+      const { overloadStopMs } = this.options.settings();
+      for (const recording of [...this.#active.values()]) {
+        const batch = recording.queue;
+        const dropped = recording.dropped;
+        if (batch.length > 0 || dropped > 0) {
+          recording.queue = [];
+          recording.dropped = 0;
+          const after = await this.options.store.append(recording.record.id, batch, dropped);
+          if (!after) {
+            this.#active.delete(recording.record.routeId); // stopped or deleted elsewhere
+            continue;
+          }
+          recording.kept = Math.max(recording.kept, after.exchanges);
+          if (after.exchanges >= after.maxExchanges) {
+            await this.stop(after.id, "full");
+            continue;
+          }
+        }
+        if (recording.droppingSince !== undefined && this.#now() - recording.droppingSince >= overloadStopMs) {
+          this.options.logger.warn({ route: recording.record.routeId, recording: recording.record.id }, "recording stopped: the store stayed behind");
+          await this.stop(recording.record.id, "overload");
+        }
+      }
+    });
+    return this.#flushing;
+  }
+
+  /** Follows the store: recordings started or stopped through another node (or process) apply here too. */
+  async refresh(): Promise<void> {
+    const active = await this.options.store.active();
+    const ids = new Set(active.map((r) => r.id));
+    for (const [routeId, recording] of this.#active) if (!ids.has(recording.record.id)) this.#active.delete(routeId);
+    for (const record of active) {
+      if (this.#active.get(record.routeId)?.record.id === record.id) continue;
+      this.#active.set(record.routeId, { record, kept: record.exchanges, strata: new Map(), queue: [], dropped: 0, droppingSince: undefined });
+    }
+  }
+
+  /** Starts a recording of a route (undefined when one is active on it already), capturing at once here. */
+  async begin(request: { routeId: string; rate: number; maxExchanges: number; startedBy: string; reason: string }): Promise<RecordingRecord | undefined> {
+    const record = await this.options.store.start({ ...request, at: this.#now() });
+    if (record) this.#active.set(record.routeId, { record, kept: 0, strata: new Map(), queue: [], dropped: 0, droppingSince: undefined });
+    return record;
+  }
+
+  /** Stops a recording after writing what is queued for it; undefined when it was not active. */
+  async stop(id: number, reason: string): Promise<RecordingRecord | undefined> {
+    const recording = [...this.#active.values()].find((r) => r.record.id === id);
+    if (recording) {
+      this.#active.delete(recording.record.routeId);
+      if (recording.queue.length > 0 || recording.dropped > 0) await this.options.store.append(id, recording.queue, recording.dropped);
+    }
+    return this.options.store.stop(id, this.#now(), reason);
+  }
+
+  /** Writes what is left and stops the timers. */
+  async close(): Promise<void> {
+    for (const timer of this.#timers) clearInterval(timer);
+    await this.flush().catch(() => undefined);
+  }
+}
+
+/** One exchange being captured. */
+class Capture implements ExchangeRecording {
+  readonly request: Chunks | undefined;
+  readonly response: Chunks;
+  readonly started = performance.now();
+  #status = 0;
+  #rawHeaders: readonly Buffer[] = [];
+
+  constructor(
+    private readonly recorder: Recorder,
+    private readonly recording: ActiveRecording,
+    readonly req: IncomingMessage,
+    readonly path: string,
+    readonly query: string,
+    readonly sticky: StickyKeySource | undefined,
+    maxBodyBytes: number,
+    budget: { held: number; readonly limit: number },
+  ) {
+    this.request = new Chunks(maxBodyBytes, budget);
+    this.response = new Chunks(maxBodyBytes, budget);
+  }
+
+  requestBody<T extends Buffer | Readable>(body: T): T {
+    const chunks = this.request as Chunks;
+    if (Buffer.isBuffer(body)) {
+      chunks.add(body);
+      return body;
+    }
+    const tee = new Transform({
+      transform: (chunk: Buffer, _encoding, next) => {
+        chunks.add(chunk);
+        next(null, chunk);
+      },
+    });
+    const stream = body as Readable;
+    stream.on("error", (error) => tee.destroy(error));
+    return stream.pipe(tee) as Readable as T;
+  }
+
+  head(status: number, rawHeaders: readonly Buffer[]): void {
+    this.#status = status;
+    this.#rawHeaders = rawHeaders;
+  }
+
+  chunk(chunk: Buffer): void {
+    this.response.add(chunk);
+  }
+
+  done(error: Error | null, aborted: boolean): void {
+    try {
+      if (!error && !aborted && this.#status > 0) this.recorder.keep(this.recording, this, this.#status, this.#rawHeaders);
+    } finally {
+      this.request?.release();
+      this.response.release();
+    }
+  }
+}

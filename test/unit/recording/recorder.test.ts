@@ -1,0 +1,78 @@
+import { Buffer } from "node:buffer";
+import type { IncomingMessage } from "node:http";
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { configSchema } from "../../../src/config/schema.ts";
+import { Recorder } from "../../../src/recording/recorder.ts";
+import { NO_EXTRA_RULES } from "../../../src/redaction/redactor.ts";
+import { openStores, type Stores } from "../../../src/store/open-stores.ts";
+import { makeTempDir } from "../../helpers/temp-dir.ts";
+
+/** The recorder over a real SQLite file, fed exchanges by hand (the data plane's calls, as forward.ts makes them). */
+const settings = (over: Record<string, number> = {}) => configSchema.parse({ backends: { legacy: { url: "http://127.0.0.1:1" } }, recording: over }).recording;
+const request = (path: string) => ({ method: "GET", headers: { accept: "application/json" }, url: path }) as unknown as IncomingMessage;
+const opened: Stores[] = [];
+const dirs: Array<{ remove(): void }> = [];
+afterEach(async () => {
+  for (const s of opened.splice(0)) await s.close();
+  for (const d of dirs.splice(0)) d.remove();
+});
+/** A data directory of the test's own. */
+function dataDir(): string {
+  const temp = makeTempDir();
+  dirs.push(temp);
+  return temp.dir;
+}
+
+async function recorderOn(dir: string, over: Record<string, number> = {}, now = () => 1_000) {
+  const stores = await openStores({ dataDir: dir });
+  opened.push(stores);
+  return { stores, recorder: new Recorder({ store: stores.recordings, settings: () => settings(over), redaction: () => NO_EXTRA_RULES, logger: pino({ level: "silent" }), now }) };
+}
+
+function exchange(recorder: Recorder, route: string, status = 200): boolean {
+  const capture = recorder.capture(route, request("/x"), "/x", "", undefined);
+  if (!capture) return false;
+  capture.head(status, [Buffer.from("content-type"), Buffer.from("application/json")]);
+  capture.chunk(Buffer.from('{"ok":true}'));
+  capture.done(null, false);
+  return true;
+}
+
+describe("the recorder", () => {
+  it("drops and counts past its queue, never waits, and a recording that keeps dropping stops itself as overload", async () => {
+    let now = 1_000;
+    const { stores, recorder } = await recorderOn(dataDir(), { maxQueued: 1, overloadStopMs: 5_000 }, () => now);
+    const { id } = (await recorder.begin({ routeId: "r", rate: 1, maxExchanges: 100, startedBy: "t", reason: "overload" })) as { id: number };
+    for (let i = 0; i < 5; i++) expect(exchange(recorder, "r")).toBe(true);
+    now += 5_000;
+    await recorder.flush();
+    expect(await stores.recordings.get(id)).toMatchObject({ exchanges: 1, dropped: 4, stopReason: "overload" });
+    expect(recorder.isRecording("r")).toBe(false);
+  });
+
+  it("captures nothing past a recording's size, and stops it as full once written", async () => {
+    const { stores, recorder } = await recorderOn(dataDir());
+    const { id } = (await recorder.begin({ routeId: "r", rate: 1, maxExchanges: 3, startedBy: "t", reason: "size" })) as { id: number };
+    const captured = Array.from({ length: 6 }, () => exchange(recorder, "r"));
+    expect(captured).toEqual([true, true, true, false, false, false]);
+    await recorder.flush();
+    expect(await stores.recordings.get(id)).toMatchObject({ exchanges: 3, stopReason: "full" });
+  });
+
+  it("follows recordings started and stopped through another process on the same store", async () => {
+    const dir = dataDir();
+    const a = await recorderOn(dir);
+    const b = await recorderOn(dir);
+    const started = (await a.recorder.begin({ routeId: "r", rate: 1, maxExchanges: 10, startedBy: "t", reason: "fleet" })) as { id: number };
+    expect(b.recorder.isRecording("r")).toBe(false);
+    await b.recorder.refresh();
+    expect(b.recorder.isRecording("r")).toBe(true);
+    expect(exchange(b.recorder, "r", 404)).toBe(true);
+    await b.recorder.flush();
+    expect(await a.stores.recordings.get(started.id)).toMatchObject({ exchanges: 1 });
+    await a.recorder.stop(started.id, "stopped");
+    await b.recorder.refresh();
+    expect(b.recorder.isRecording("r")).toBe(false);
+  });
+});
