@@ -15,6 +15,9 @@ export const USAGE = `usage:
   strangler flags export [--format flagd]            the live rollouts as a flagd flags file (stdout)
   strangler map [--unclaimed] [--hours <n>] [--json] the monolith's endpoints learned from traffic, busiest first
   strangler map suggest [--hours <n>] [--limit <n>]  where to cut next: routes.config.ts entries to paste
+  strangler record <id> [--rate R] [--max N] --reason "..."   record a route's exchanges with the monolith, redacted
+  strangler record stop <id> --reason "..."          stop the route's active recording
+  strangler recordings [--route <id>]                the recordings, newest first
   strangler check [FILE]                             validate a routes config (default routes.config.ts), start nothing
   strangler help <command>                           one command, in full
 options: --url <admin url> (STRANGLER_ADMIN_URL; default http://127.0.0.1:$ADMIN_PORT, 9901),
@@ -32,6 +35,9 @@ export const HELP: Readonly<Record<string, string>> = {
   retire: 'strangler retire <id> --reason "..." [--json]\n  A route at 100%: stop consulting the monolith. Refused (still_served) while the monolith answered it within map.retireQuietPeriodMs.',
   flags: "strangler flags export [--format flagd]\n  The live rollouts as a flagd flag-definitions document, on stdout.",
   map: "strangler map [--unclaimed] [--hours <n>] [--json]\nstrangler map suggest [--hours <n>] [--limit <n>] [--json]\n  The endpoints learned from traffic, busiest first; suggest prints routes.config.ts entries for the next cut.",
+  record:
+    'strangler record <id> [--rate R] [--max N] --reason "..." [--json]\nstrangler record stop <id> --reason "..." [--json]\n  Records a share R (0-1, default 0.1) of the route\'s exchanges with the monolith, up to N (default 1000), redacted,\n  rare kinds of answers first; stop ends the route\'s active recording. Audited. Export: GET /api/recordings/<n>/export.\n  e.g. strangler record order-detail --rate 0.5 --max 200 --reason "before extracting orders"',
+  recordings: "strangler recordings [--route <id>] [--json]\n  Every recording, newest first: its route, state, size and its exchanged, truncated and dropped counts.",
   check: "strangler check [FILE] [--json]\n  Validates a routes config (default ./routes.config.ts, or $CONFIG) as the proxy does at start-up, and starts nothing.\n  Exit 0 when valid, 1 with the same messages as start-up when not.",
   help: "strangler help <command>\n  One command, in full.",
 };

@@ -103,6 +103,27 @@ function mapTable(map: MapAnswer): string {
   return `${head}\n\n${table}`;
 }
 
+/** A recording as the admin API answers it. */
+interface RecordingView {
+  id: number;
+  routeId: string;
+  startedAt: number;
+  stoppedAt: number | null;
+  stopReason: string | null;
+  rate: number;
+  maxExchanges: number;
+  exchanges: number;
+  truncated: number;
+  dropped: number;
+}
+
+function recordingsTable(recordings: readonly RecordingView[]): string {
+  return renderTable(
+    ["ID", "ROUTE", "STATE", "STARTED", "RATE", "EXCHANGES", "TRUNCATED", "DROPPED"],
+    recordings.map((r) => [String(r.id), r.routeId, r.stoppedAt === null ? "recording" : (r.stopReason ?? "stopped"), new Date(r.startedAt).toISOString(), String(r.rate), `${r.exchanges} / ${r.maxExchanges}`, String(r.truncated), String(r.dropped)]),
+  );
+}
+
 function requireReason(reason: string | undefined): string {
   if (!reason) throw new UsageError('--reason "..." is required: every change is audited with why');
   return reason;
@@ -118,6 +139,8 @@ async function run(argv: string[]): Promise<string> {
       reason: { type: "string" },
       route: { type: "string" },
       limit: { type: "string" },
+      rate: { type: "string" },
+      max: { type: "string" },
       format: { type: "string" },
       hours: { type: "string" },
       unclaimed: { type: "boolean" },
@@ -231,6 +254,37 @@ async function run(argv: string[]): Promise<string> {
       if (values.unclaimed) query.set("unclaimed", "1");
       const map = await callAdmin<MapAnswer>(admin, "GET", `/api/map?${query}`);
       return values.json ? json(map) : mapTable(map);
+    }
+    case "record": {
+      const reason = () => requireReason(values.reason);
+      if (args[0] === "stop") {
+        if (args.length !== 2) throw new UsageError("record stop takes one route id");
+        const { recordings } = await callAdmin<{ recordings: RecordingView[] }>(admin, "GET", `/api/recordings?route=${encodeURIComponent(args[1] as string)}`);
+        const active = recordings.find((r) => r.stoppedAt === null);
+        if (!active) throw new AdminApiError(409, "not_recording", `route ${JSON.stringify(args[1])} is not being recorded`);
+        const stopped = await callAdmin<RecordingView>(admin, "POST", `/api/recordings/${active.id}/stop`, { reason: reason() });
+        return values.json ? json(stopped) : recordingsTable([stopped]);
+      }
+      if (args.length !== 1) throw new UsageError("record takes one route id, or stop and a route id");
+      const number = (flag: "rate" | "max") => {
+        const raw = values[flag];
+        if (raw === undefined) return undefined;
+        const n = Number(raw);
+        if (raw === "" || !Number.isFinite(n)) throw new UsageError(`--${flag} must be a number, got ${JSON.stringify(raw)}`);
+        return n;
+      };
+      const [rate, max] = [number("rate"), number("max")];
+      const started = await callAdmin<RecordingView>(admin, "POST", `/api/routes/${encodeURIComponent(args[0] as string)}/recordings`, {
+        ...(rate !== undefined ? { rate } : {}),
+        ...(max !== undefined ? { max } : {}),
+        reason: reason(),
+      });
+      return values.json ? json(started) : `${started.routeId}: recording ${started.id} started (rate ${started.rate}, up to ${started.maxExchanges})`;
+    }
+    case "recordings": {
+      if (args.length !== 0) throw new UsageError("recordings takes no argument (--route <id> to choose one route's)");
+      const answer = await callAdmin<{ recordings: RecordingView[] }>(admin, "GET", `/api/recordings${values.route ? `?route=${encodeURIComponent(values.route)}` : ""}`);
+      return values.json ? json(answer) : recordingsTable(answer.recordings);
     }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);

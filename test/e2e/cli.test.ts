@@ -48,6 +48,21 @@ describe("the strangler CLI", () => {
     return { code, stdout, stderr };
   }
 
+  it("records a route, lists its recordings, and says when there is none to stop", async () => {
+    const started = await strangler(["record", "products-list", "--rate", "1", "--max", "3", "--reason", "a fixture for the catalog"]);
+    expect(started).toMatchObject({ code: 0, stdout: "products-list: recording 1 started (rate 1, up to 3)\n" });
+    for (let i = 0; i < 10; i++) await (await fetch(`${proxy.url}/api/products`, { headers: { "x-user-id": `cli-user-${i}` } })).arrayBuffer();
+    const listed = await strangler(["recordings", "--route", "products-list"]);
+    expect(listed.code).toBe(0);
+    const [header, , row] = listed.stdout.split("\n");
+    expect(header).toMatch(/^ID\s+ROUTE\s+STATE\s+STARTED\s+RATE\s+EXCHANGES\s+TRUNCATED\s+DROPPED$/);
+    expect(row).toMatch(/^1\s+products-list\s+full\s+\S+\s+1\s+3 \/ 3\s+0\s+0$/);
+    const stop = await strangler(["record", "stop", "products-list", "--reason", "done"]);
+    expect(stop).toMatchObject({ code: 1, stderr: 'strangler: 409 not_recording: route "products-list" is not being recorded\n' });
+    expect((await strangler(["record", "products-list", "--rate", "lots", "--reason", "x"])).code).toBe(2);
+    expect((await strangler(["record", "products-list"])).stderr).toContain("--reason");
+  });
+
   it("lists routes as a table", async () => {
     const { code, stdout } = await strangler(["routes"]);
     expect(code).toBe(0);
