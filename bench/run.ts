@@ -171,6 +171,22 @@ function ours(extraEnv: Record<string, string>, extraArgs: string[] = [], target
   };
 }
 
+/** A setup of ours with a recording of `routeId` started through its admin API once it is up. */
+function recording(start: Setup["start"], routeId: string, rate: number): Setup["start"] {
+  return async (backends) => {
+    const started = await start(backends);
+    if (typeof started === "string") return started; // not started: the reason
+    const adminPort = started.proc?.ready.adminPort as number;
+    const res = await fetch(`http://127.0.0.1:${adminPort}/api/routes/${routeId}/recordings`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ rate, max: 10_000_000, reason: "bench" }),
+    });
+    if (res.status !== 201) throw new Error(`could not start the bench's recording: ${res.status} ${await res.text()}`);
+    return started;
+  };
+}
+
 function bareUndici(): Setup["start"] {
   return async ({ legacy }) => {
     const proc = await startProcess(node, [...profiling(), join(runtime.app, "bench/bare-undici.js")], { TARGET: `http://127.0.0.1:${legacy}` }, isPort);
@@ -231,6 +247,13 @@ const SETUPS: Setup[] = [
   { name: "ours pass-through", steady: true, description: "the real proxy: 60 routes, flags evaluated, metrics on, rollout 50%", path: "/bench/items/1", start: ours({}) },
   { name: "ours on PostgreSQL", steady: true, description: "the same with its state on PostgreSQL (DATABASE_URL, fleet mode)", path: "/bench/items/1", start: oursOnPostgres() },
   { name: "ours access log 100%", steady: true, description: "the pass-through with an access log line for every request (accessLog.sampleRatio 1), to stdout (a pipe the bench drains)", path: "/bench/items/1", start: ours({ BENCH_ACCESS_LOG: "1" }) },
+  {
+    name: "ours recording 10%",
+    steady: true,
+    description: "the pass-through with bench-items recorded at rate 0.1 (its exchanges with the monolith, half of them at 50% rollout: captured, sampled, redacted, stored)",
+    path: "/bench/items/1",
+    start: recording(ours({ BENCH_RECORD: "1" }), "bench-items", 0.1),
+  },
   { name: "ours shadow 100%", steady: true, description: "the same route shadowed at 100%: both backends answer, compared", path: "/bench/items/1", start: ours({ BENCH_SHADOW: "1" }) },
   {
     name: "ours shadow diverging",
@@ -499,6 +522,12 @@ try {
       value: ratio(by("ours access log 100%")?.cpuUsPerRequest, pass?.cpuUsPerRequest),
       pass: (ratio(by("ours access log 100%")?.cpuUsPerRequest, pass?.cpuUsPerRequest) ?? Infinity) <= 1.25,
     },
+    {
+      target: "recording at 10% ≤ 1.05 × a pass-through request in proxy CPU",
+      value: ratio(by("ours recording 10%")?.cpuUsPerRequest, pass?.cpuUsPerRequest),
+      pass: (ratio(by("ours recording 10%")?.cpuUsPerRequest, pass?.cpuUsPerRequest) ?? Infinity) <= 1.05,
+    },
+    { target: `recording at 10%: client p99 within 1 ms of a pass-through one (at ${RATE} req/s)`, ...within1ms(by("ours recording 10%"), pass) },
     { target: "ours pass-through throughput ≥ 1.4 × a bare http-proxy pass-through", value: ratio(pass?.rps, httpProxy?.rps), pass: (ratio(pass?.rps, httpProxy?.rps) ?? 0) >= 1.4 },
     {
       target: "a shadowed request ≤ 2.0 × a pass-through one in proxy CPU (with ≥ 90% of those not abandoned compared)",

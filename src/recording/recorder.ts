@@ -13,7 +13,7 @@ import type { NewRecordedExchange, RecordingRecord, RecordingStore } from "../st
  * client's expense. While a route has an active recording, each request the monolith answers on it is
  * captured (references to its body chunks, up to `recording.maxBodyBytes`, within a global byte budget);
  * when the answer is complete, the sample decides whether to keep it, by stratum (method, status class,
- * response shape): the first 2% of the recording's size from every stratum are kept whatever the rate,
+ * response shape): the first 2% of the recording's size (at most 100) from every stratum are kept whatever the rate,
  * so rare answers (a 404 in 0.5% of the traffic) are in it, and the rest at the recording's rate. A kept
  * exchange is redacted (src/redaction/, its sticky key made a keyed pseudonym: the session) before it
  * is queued; the queue is bounded, drops and counts when full, and a recording that keeps dropping stops
@@ -81,6 +81,11 @@ class Chunks {
     this.budget.held += part.length;
   }
 
+  /** The first chunk kept, or undefined: enough to tell an answer's shape. */
+  first(): Buffer | undefined {
+    return this.#list[0];
+  }
+
   bytes(): Buffer {
     return this.#list.length === 1 ? (this.#list[0] as Buffer) : Buffer.concat(this.#list);
   }
@@ -94,11 +99,32 @@ class Chunks {
 
 const STATUS_CLASS = ["0xx", "1xx", "2xx", "3xx", "4xx", "5xx"];
 
-/** The answer's shape for the sample: its media type, and for JSON whether it is an object or an array. */
-function shapeOf(contentType: string | undefined, body: Buffer): string {
+/**
+ * Every stratum's first exchanges are kept whatever the rate: 2% of the recording's size (20 of 1,000),
+ * at most 100, so that a large recording is still mostly its rate's sample.
+ */
+const STRATUM_QUOTA_SHARE = 0.02;
+const STRATUM_QUOTA_CAP = 100;
+/** Sticky keys whose session pseudonym is remembered at once (then forgotten together). */
+const SESSION_CACHE = 10_000;
+
+/**
+ * The Content-Type of raw response headers, found without building them all: most exchanges are
+ * sampled out on their stratum, and only a kept one pays for its headers as an object (`headersOf`).
+ */
+function contentTypeOf(raw: readonly Buffer[]): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as Buffer;
+    if (name.length === 12 && name.toString("latin1").toLowerCase() === "content-type") return (raw[i + 1] as Buffer).toString("latin1");
+  }
+  return undefined;
+}
+
+/** The answer's shape for the sample: its media type, and for JSON whether it is an object or an array (from its first bytes). */
+function shapeOf(contentType: string | undefined, body: Buffer | undefined): string {
   const media = (contentType ?? "").split(";")[0]?.trim().toLowerCase() || "none";
   if (!media.includes("json")) return media;
-  for (const byte of body.subarray(0, 64)) {
+  for (const byte of body?.subarray(0, 64) ?? []) {
     if (byte === 0x7b) return `${media} object`;
     if (byte === 0x5b) return `${media} array`;
     if (byte > 0x20) break;
@@ -174,11 +200,9 @@ export class Recorder {
   /** A captured exchange completed: sampled by its stratum, redacted, queued (or dropped when the queue is full). */
   keep(recording: ActiveRecording, capture: Capture, status: number, rawHeaders: readonly Buffer[]): void {
     if (this.#active.get(recording.record.routeId) !== recording || recording.kept >= recording.record.maxExchanges) return;
-    const response = headersOf(rawHeaders);
-    const body = capture.response.bytes();
-    const stratum = `${capture.req.method ?? "GET"} ${STATUS_CLASS[Math.floor(status / 100)] ?? "xxx"} ${shapeOf(response["content-type"], body)}`;
+    const stratum = `${capture.req.method ?? "GET"} ${STATUS_CLASS[Math.floor(status / 100)] ?? "xxx"} ${shapeOf(contentTypeOf(rawHeaders), capture.response.first())}`;
     const seen = recording.strata.get(stratum) ?? 0;
-    const quota = Math.ceil(recording.record.maxExchanges * 0.02);
+    const quota = Math.min(STRATUM_QUOTA_CAP, Math.ceil(recording.record.maxExchanges * STRATUM_QUOTA_SHARE));
     if (seen >= quota && Math.random() >= recording.record.rate) return;
     const settings = this.options.settings();
     if (recording.queue.length >= settings.maxQueued) return this.#drop(recording);
@@ -189,10 +213,12 @@ export class Recorder {
     const redactor = redactorFor(rules);
     const max = settings.maxBodyBytes;
     const req = capture.req;
+    const response = headersOf(rawHeaders);
+    const body = capture.response.bytes();
     const key = rules.pseudonymKey;
     const sticky = capture.sticky;
     // The session: a keyed pseudonym of the sticky key, which also replaces the key where the request carried it.
-    const session = sticky && key ? pseudonym(Buffer.from(key, "base64"), sticky.key) : "";
+    const session = sticky && key ? this.#session(key, sticky.key) : "";
     const requestHeaders = redactor.headers(req.headers);
     if (sticky?.header && requestHeaders[sticky.header] !== undefined) requestHeaders[sticky.header] = session || "[redacted]";
     let query = redactor.query(capture.query);
@@ -213,6 +239,24 @@ export class Recorder {
       responseTruncated: capture.response.truncated,
       latencyMs: Math.round((performance.now() - capture.started) * 100) / 100,
     });
+  }
+
+  /** Sessions by sticky key, remembered: the same users come back, and an HMAC each time showed in the profile. */
+  readonly #sessions = new Map<string, string>();
+  #sessionKey: string | undefined;
+
+  #session(key: string, sticky: string): string {
+    if (key !== this.#sessionKey) {
+      this.#sessionKey = key;
+      this.#sessions.clear();
+    }
+    let session = this.#sessions.get(sticky);
+    if (session === undefined) {
+      if (this.#sessions.size >= SESSION_CACHE) this.#sessions.clear();
+      session = pseudonym(Buffer.from(key, "base64"), sticky);
+      this.#sessions.set(sticky, session);
+    }
+    return session;
   }
 
   #drop(recording: ActiveRecording): void {

@@ -33,8 +33,12 @@ export function passesLuhn(digits: string): boolean {
   return sum % 10 === 0;
 }
 
-/** Quick test before the regular expressions: most strings hold none of the characters a secret needs. */
-const MAYBE_SECRET = /[@.]|\d{4}|bearer|basic|digest|token/i;
+/**
+ * Quick test before the regular expressions: most strings hold nothing a secret needs (a JWT's `eyJ`, an
+ * address's `@`, a scheme's name, or groups of 3-4, 3-4 and 3 digits at most one separator apart, as
+ * every card number has, Amex's 4-6-5 too), and a recording redacts every string of every kept answer.
+ */
+const MAYBE_SECRET = /eyJ|@|bearer|basic|digest|token|\d{3,4}[ -]?\d{3,4}[ -]?\d{3}/i;
 
 /** `text` with every JWT, HTTP credential, card number and e-mail address replaced by a marker. */
 export function scrubFreeText(text: string): string {

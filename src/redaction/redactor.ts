@@ -93,7 +93,10 @@ export class Redactor {
 
   /** Free text with secrets by shape and `password=…`-like assignments withheld. */
   text(text: string): string {
-    return scrubFreeText(text).replace(SECRET_ASSIGNMENT, (_whole, name: string, sep: string) => `${name}${sep}${REDACTED}`);
+    const scrubbed = scrubFreeText(text);
+    // An assignment needs its `=` or `:`: most strings have neither, and skip the expression.
+    if (scrubbed.indexOf("=") === -1 && scrubbed.indexOf(":") === -1) return scrubbed;
+    return scrubbed.replace(SECRET_ASSIGNMENT, (_whole, name: string, sep: string) => `${name}${sep}${REDACTED}`);
   }
 
   /** Request (or response) headers as stored: credentials by name withheld, the other values scrubbed. */

@@ -10,6 +10,7 @@ describe("secrets in free text, by their shape", () => {
     expect(scrubFreeText("Authorization was Bearer abcdef123456.xyz")).toBe("Authorization was Bearer [redacted]");
     expect(scrubFreeText("card 4111 1111 1111 1111, exp 12/29")).toBe("card [redacted card], exp 12/29");
     expect(scrubFreeText("card 4111-1111-1111-1111")).toBe("card [redacted card]");
+    expect(scrubFreeText("amex 3782 822463 10005 and 378282246310005")).toBe("amex [redacted card] and [redacted card]");
     expect(scrubFreeText("write to jane.doe+shop@example.co.uk today")).toBe("write to [redacted email] today");
   });
 
