@@ -1,10 +1,12 @@
 import { Buffer } from "node:buffer";
 import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
-import { Transform, type Readable } from "node:stream";
-import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
+import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import type { RecordingSettings } from "../config/schema.ts";
+import { decodeContent } from "../proxy/content-encoding.ts";
+import { RawHead } from "../proxy/raw-head.ts";
+import { teeBody } from "../proxy/tee-body.ts";
 import { pseudonym, redactorFor, type RedactionRules } from "../redaction/redactor.ts";
 import type { NewRecordedExchange, RecordingRecord, RecordingStore } from "../store/recording-store.ts";
 
@@ -108,18 +110,6 @@ const STRATUM_QUOTA_CAP = 100;
 /** Sticky keys whose session pseudonym is remembered at once (then forgotten together). */
 const SESSION_CACHE = 10_000;
 
-/**
- * The Content-Type of raw response headers, found without building them all: most exchanges are
- * sampled out on their stratum, and only a kept one pays for its headers as an object (`headersOf`).
- */
-function contentTypeOf(raw: readonly Buffer[]): string | undefined {
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i] as Buffer;
-    if (name.length === 12 && name.toString("latin1").toLowerCase() === "content-type") return (raw[i + 1] as Buffer).toString("latin1");
-  }
-  return undefined;
-}
-
 /** The answer's shape for the sample: its media type, and for JSON whether it is an object or an array (from its first bytes). */
 function shapeOf(contentType: string | undefined, body: Buffer | undefined): string {
   const media = (contentType ?? "").split(";")[0]?.trim().toLowerCase() || "none";
@@ -132,23 +122,11 @@ function shapeOf(contentType: string | undefined, body: Buffer | undefined): str
   return `${media} other`;
 }
 
-/** Raw response headers (`[name, value, …]` as Buffers) as one lower-case name to one value. */
-function headersOf(raw: readonly Buffer[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] as Buffer).toString("latin1").toLowerCase();
-    const value = (raw[i + 1] as Buffer).toString("latin1");
-    out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`;
-  }
-  return out;
-}
-
 /** A body as text: decoded from its content encoding (bounded), or a note when it cannot be. */
 function bodyText(bytes: Buffer, encoding: string | undefined, maxBytes: number): string {
   const coding = (encoding ?? "identity").trim().toLowerCase();
   try {
-    const options = { maxOutputLength: maxBytes };
-    const decoded = coding === "gzip" || coding === "x-gzip" ? gunzipSync(bytes, options) : coding === "br" ? brotliDecompressSync(bytes, options) : coding === "deflate" ? inflateSync(bytes, options) : coding === "identity" ? bytes : undefined;
+    const decoded = decodeContent(bytes, coding, maxBytes);
     if (!decoded) return `(${bytes.length} bytes, ${coding}: not stored)`;
     return decoded.toString("utf8");
   } catch {
@@ -200,7 +178,9 @@ export class Recorder {
   /** A captured exchange completed: sampled by its stratum, redacted, queued (or dropped when the queue is full). */
   keep(recording: ActiveRecording, capture: Capture, status: number, rawHeaders: readonly Buffer[]): void {
     if (this.#active.get(recording.record.routeId) !== recording || recording.kept >= recording.record.maxExchanges) return;
-    const stratum = `${capture.req.method ?? "GET"} ${STATUS_CLASS[Math.floor(status / 100)] ?? "xxx"} ${shapeOf(contentTypeOf(rawHeaders), capture.response.first())}`;
+    // Read by name without making the whole head: most exchanges are sampled out on their stratum.
+    const head = new RawHead(rawHeaders);
+    const stratum = `${capture.req.method ?? "GET"} ${STATUS_CLASS[Math.floor(status / 100)] ?? "xxx"} ${shapeOf(head.get("content-type"), capture.response.first())}`;
     const seen = recording.strata.get(stratum) ?? 0;
     const quota = Math.min(STRATUM_QUOTA_CAP, Math.ceil(recording.record.maxExchanges * STRATUM_QUOTA_SHARE));
     if (seen >= quota && Math.random() >= recording.record.rate) return;
@@ -213,7 +193,6 @@ export class Recorder {
     const redactor = redactorFor(rules);
     const max = settings.maxBodyBytes;
     const req = capture.req;
-    const response = headersOf(rawHeaders);
     const body = capture.response.bytes();
     const key = rules.pseudonymKey;
     const sticky = capture.sticky;
@@ -231,11 +210,11 @@ export class Recorder {
       path: redactor.text(capture.path),
       query,
       requestHeaders,
-      requestBody: capture.request ? redactor.body(bodyText(capture.request.bytes(), req.headers["content-encoding"], max), req.headers["content-type"], [], max) : "",
-      requestTruncated: capture.request?.truncated ?? false,
+      requestBody: capture.request.size > 0 ? redactor.body(bodyText(capture.request.bytes(), req.headers["content-encoding"], max), req.headers["content-type"], [], max) : "",
+      requestTruncated: capture.request.truncated,
       status,
-      responseHeaders: redactor.headers(response),
-      responseBody: redactor.body(bodyText(body, response["content-encoding"], max), response["content-type"], [], max),
+      responseHeaders: redactor.headers(head.toRecord()),
+      responseBody: redactor.body(bodyText(body, head.get("content-encoding"), max), head.get("content-type"), [], max),
       responseTruncated: capture.response.truncated,
       latencyMs: Math.round((performance.now() - capture.started) * 100) / 100,
     });
@@ -331,7 +310,7 @@ export class Recorder {
 
 /** One exchange being captured. */
 class Capture implements ExchangeRecording {
-  readonly request: Chunks | undefined;
+  readonly request: Chunks;
   readonly response: Chunks;
   readonly started = performance.now();
   #status = 0;
@@ -352,20 +331,7 @@ class Capture implements ExchangeRecording {
   }
 
   requestBody<T extends Buffer | Readable>(body: T): T {
-    const chunks = this.request as Chunks;
-    if (Buffer.isBuffer(body)) {
-      chunks.add(body);
-      return body;
-    }
-    const tee = new Transform({
-      transform: (chunk: Buffer, _encoding, next) => {
-        chunks.add(chunk);
-        next(null, chunk);
-      },
-    });
-    const stream = body as Readable;
-    stream.on("error", (error) => tee.destroy(error));
-    return stream.pipe(tee) as Readable as T;
+    return teeBody(body, (chunk) => this.request.add(chunk));
   }
 
   head(status: number, rawHeaders: readonly Buffer[]): void {
@@ -381,7 +347,7 @@ class Capture implements ExchangeRecording {
     try {
       if (!error && !aborted && this.#status > 0) this.recorder.keep(this.recording, this, this.#status, this.#rawHeaders);
     } finally {
-      this.request?.release();
+      this.request.release();
       this.response.release();
     }
   }

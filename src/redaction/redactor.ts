@@ -52,6 +52,15 @@ const SECRET_ASSIGNMENT = /\b(password|passwd|pwd|secret|client_secret|token|acc
 /** A JSON member whose name looks like a credential, in JSON that does not parse (cut short, malformed). */
 const SECRET_JSON_MEMBER = /("(?:[^"\\]|\\.)*")(\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\]\s]+)/g;
 
+/** A query or form part decoded (`+` as a space, %-escapes); undefined when an escape is malformed. */
+function formDecoded(part: string): string | undefined {
+  try {
+    return decodeURIComponent(part.replace(/\+/g, " "));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Text that is not text: a NUL, or many replacement characters from bytes that are not UTF-8. */
 function looksBinary(text: string): boolean {
   if (text.includes("\u0000")) return true;
@@ -117,32 +126,17 @@ export class Redactor {
     const parts = (mark ? query.slice(1) : query).split("&").map((pair) => {
       const eq = pair.indexOf("=");
       const rawName = eq === -1 ? pair : pair.slice(0, eq);
-      let name = rawName;
-      try {
-        name = decodeURIComponent(rawName.replace(/\+/g, " "));
-      } catch {
-        // A malformed escape: the name is judged as written.
-      }
+      // A malformed escape: the name is judged as written.
+      const name = formDecoded(rawName) ?? rawName;
       if (eq === -1) return this.text(pair);
       if (this.#secret(name, this.#queryParams) || this.#secret(name, this.#fields) || SECRET_QUERY_NAME.test(name.toLowerCase())) return `${rawName}=${encodeURIComponent(REDACTED)}`;
-      let value = pair.slice(eq + 1);
-      if (this.#pseudonymParams.has(name.toLowerCase()) || this.#pseudonymFields.has(name.toLowerCase())) {
-        let decoded = value;
-        try {
-          decoded = decodeURIComponent(value.replace(/\+/g, " "));
-        } catch {
-          // A malformed escape: the pseudonym is of the value as written.
-        }
-        return `${rawName}=${this.#pseudonym(decoded)}`;
-      }
-      try {
-        const decoded = decodeURIComponent(value.replace(/\+/g, " "));
-        const scrubbed = this.text(decoded);
-        if (scrubbed !== decoded) value = encodeURIComponent(scrubbed);
-      } catch {
-        value = this.text(value);
-      }
-      return `${rawName}=${value}`;
+      const value = pair.slice(eq + 1);
+      // With a malformed escape, the value is pseudonymized or scrubbed as written.
+      if (this.#pseudonymParams.has(name.toLowerCase()) || this.#pseudonymFields.has(name.toLowerCase())) return `${rawName}=${this.#pseudonym(formDecoded(value) ?? value)}`;
+      const decoded = formDecoded(value);
+      if (decoded === undefined) return `${rawName}=${this.text(value)}`;
+      const scrubbed = this.text(decoded);
+      return `${rawName}=${scrubbed === decoded ? value : encodeURIComponent(scrubbed)}`;
     });
     return `${mark}${parts.join("&")}`;
   }

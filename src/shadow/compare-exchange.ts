@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
+import { decodeContent } from "../proxy/content-encoding.ts";
 import { RawHead } from "../proxy/raw-head.ts";
 import { redactorFor, type RedactionRules } from "../redaction/redactor.ts";
 import { compileDiffRules, diffJsonExplained, type CompiledDiffRules, type Difference, type DiffRules } from "./json-diff.ts";
@@ -68,14 +68,10 @@ function sameField(a: CapturedResponse, b: CapturedResponse, name: string): bool
   return header(a, name) === header(b, name);
 }
 
+/** The body decoded from its Content-Encoding; a coding not decoded here is compared as its bytes. */
 function decode(r: CapturedResponse, maxDecodedBytes: number): Buffer {
   const body = asBuffer(r.body);
-  const encoding = header(r, "content-encoding")?.trim().toLowerCase();
-  const options = { maxOutputLength: maxDecodedBytes };
-  if (encoding === "gzip" || encoding === "x-gzip") return gunzipSync(body, options);
-  if (encoding === "br") return brotliDecompressSync(body, options);
-  if (encoding === "deflate") return inflateSync(body, options);
-  return body;
+  return decodeContent(body, header(r, "content-encoding"), maxDecodedBytes) ?? body;
 }
 
 /**

@@ -2,13 +2,14 @@ import { Buffer } from "node:buffer";
 import { performance } from "node:perf_hooks";
 import type { SpanContext } from "@opentelemetry/api";
 import type { IncomingMessage } from "node:http";
-import { Transform, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { ShadowConfig, ShadowingLimits } from "../config/schema.ts";
 import type { BackendRole } from "../decision/decider.ts";
 import type { ShadowMetrics, SkipReason } from "../metrics/shadow-metrics.ts";
 import type { Backend } from "../proxy/backend-pool.ts";
 import { hasBody } from "../proxy/has-body.ts";
+import { teeBody } from "../proxy/tee-body.ts";
 import type { RawHead } from "../proxy/raw-head.ts";
 import { headersForBackend, upstreamHeadersFor } from "../proxy/headers.ts";
 import { startShadowSpan } from "../proxy/tracing.ts";
@@ -126,29 +127,15 @@ export class ShadowSession implements ComparisonListener {
   requestBody<T extends Buffer | Readable>(body: T): T {
     const capture = this.#requestCapture;
     if (!capture) return body;
-    const done = () => {
-      if (capture.truncated) this.#skip("body_too_large");
-      else if (capture.overBudget) this.#skip("overload");
-      else this.#send(capture.bytes(), performance.now());
-    };
-    if (Buffer.isBuffer(body)) {
-      capture.add(body);
-      done();
-      return body;
-    }
-    const stream = body as Readable;
-    const tee = new Transform({
-      transform: (chunk: Buffer, _encoding, next) => {
-        capture.add(chunk);
-        next(null, chunk);
+    return teeBody(
+      body,
+      (chunk) => capture.add(chunk),
+      () => {
+        if (capture.truncated) this.#skip("body_too_large");
+        else if (capture.overBudget) this.#skip("overload");
+        else this.#send(capture.bytes(), performance.now());
       },
-      flush: (next) => {
-        done();
-        next();
-      },
-    });
-    stream.on("error", (error) => tee.destroy(error));
-    return stream.pipe(tee) as Readable as T;
+    );
   }
 
   /**

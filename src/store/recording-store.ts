@@ -172,29 +172,32 @@ export const truncatedIn = (exchanges: readonly NewRecordedExchange[]): number =
 
 export function createSqliteRecordingStore(db: Database.Database): RecordingStore {
   const get = db.prepare("SELECT * FROM recordings WHERE id = ?");
+  const activeOn = db.prepare("SELECT 1 FROM recordings WHERE route_id = ? AND stopped_at IS NULL");
+  const insertRecording = db.prepare("INSERT INTO recordings (route_id, started_at, rate, max_exchanges, started_by, reason) VALUES (?, ?, ?, ?, ?, ?)");
   const insertExchange = db.prepare(`INSERT INTO recorded_exchanges (${EXCHANGE_COLUMNS}) VALUES (${Array(15).fill("?").join(", ")})`);
+  const addCounts = db.prepare("UPDATE recordings SET exchanges = exchanges + ?, truncated = truncated + ?, dropped = dropped + ? WHERE id = ?");
+  const deleteExchanges = db.prepare("DELETE FROM recorded_exchanges WHERE recording_id = ?");
+  const deleteRecording = db.prepare("DELETE FROM recordings WHERE id = ?");
   const read = (id: number) => {
     const row = get.get(id) as RecordingRow | undefined;
     return row ? toRecording(row) : undefined;
   };
   const start = db.transaction((r: Parameters<RecordingStore["start"]>[0]) => {
-    if (db.prepare("SELECT 1 FROM recordings WHERE route_id = ? AND stopped_at IS NULL").get(r.routeId)) return undefined;
-    const { lastInsertRowid } = db
-      .prepare("INSERT INTO recordings (route_id, started_at, rate, max_exchanges, started_by, reason) VALUES (?, ?, ?, ?, ?, ?)")
-      .run(r.routeId, r.at, r.rate, r.maxExchanges, r.startedBy, r.reason);
+    if (activeOn.get(r.routeId)) return undefined;
+    const { lastInsertRowid } = insertRecording.run(r.routeId, r.at, r.rate, r.maxExchanges, r.startedBy, r.reason);
     return read(Number(lastInsertRowid));
   });
   const append = db.transaction((recordingId: number, exchanges: readonly NewRecordedExchange[], dropped: number) => {
     const current = read(recordingId);
     if (!current || current.stoppedAt !== null) return undefined;
     for (const e of exchanges) insertExchange.run(...exchangeValues(recordingId, e));
-    db.prepare("UPDATE recordings SET exchanges = exchanges + ?, truncated = truncated + ?, dropped = dropped + ? WHERE id = ?").run(exchanges.length, truncatedIn(exchanges), dropped, recordingId);
+    addCounts.run(exchanges.length, truncatedIn(exchanges), dropped, recordingId);
     return read(recordingId);
   });
   const remove = db.transaction((ids: readonly number[]) => {
     for (const id of ids) {
-      db.prepare("DELETE FROM recorded_exchanges WHERE recording_id = ?").run(id);
-      db.prepare("DELETE FROM recordings WHERE id = ?").run(id);
+      deleteExchanges.run(id);
+      deleteRecording.run(id);
     }
   });
   return {
