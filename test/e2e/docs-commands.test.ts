@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, type ExecFileOptions } from "node:child_process";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -65,21 +65,22 @@ function portsOf(demo: RunningDemoCommand): Map<number, number> {
   return ports;
 }
 
+/** Runs a command to its end: its exit code (1 when it could not start or timed out) and its stdout and stderr. */
+function run(command: string, args: string[], options: ExecFileOptions): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { maxBuffer: 16 * 1024 * 1024, ...options }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, output: `${String(stdout)}${String(stderr)}` }),
+    );
+  });
+}
+
 function runBlock(script: string, cwd: string, demo: RunningDemoCommand): Promise<{ code: number; output: string }> {
   const first = demo.nodes[0] as { url: string; admin: string };
-  return new Promise((resolve) => {
-    execFile(
-      "bash",
-      ["-c", `set -eo pipefail\n${script}\nwait`],
-      {
-        cwd,
-        timeout: BLOCK_TIMEOUT_MS,
-        maxBuffer: 16 * 1024 * 1024,
-        // The defaults the CLI and `npm run traffic` fall back to, on the demo's free ports.
-        env: { ...process.env, PATH: `${join(temp.dir, "bin")}:${process.env.PATH ?? ""}`, PROXY_URL: first.url, STRANGLER_ADMIN_URL: first.admin, npm_config_update_notifier: "false" },
-      },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, output: `${stdout}${stderr}` }),
-    );
+  return run("bash", ["-c", `set -eo pipefail\n${script}\nwait`], {
+    cwd,
+    timeout: BLOCK_TIMEOUT_MS,
+    // The defaults the CLI and `npm run traffic` fall back to, on the demo's free ports.
+    env: { ...process.env, PATH: `${join(temp.dir, "bin")}:${process.env.PATH ?? ""}`, PROXY_URL: first.url, STRANGLER_ADMIN_URL: first.admin, npm_config_update_notifier: "false" },
   });
 }
 
@@ -104,11 +105,7 @@ describe("the shell blocks of the README and docs/, run against the demo", () =>
       // A page may leave out the import line the README's file starts with.
       const source = code.includes("import { defineConfig }") ? code : `import { defineConfig } from "./src/config/define-config.ts";\n${code}`;
       writeFileSync(join(cwd, "routes.config.ts"), source);
-      const { code: exit, output } = await new Promise<{ code: number; output: string }>((resolve) =>
-        execFile("npx", ["strangler", "check", "routes.config.ts"], { cwd, timeout: 60_000 }, (error, stdout, stderr) =>
-          resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, output: `${stdout}${stderr}` }),
-        ),
-      );
+      const { code: exit, output } = await run("npx", ["strangler", "check", "routes.config.ts"], { cwd, timeout: 60_000 });
       expect(exit, `${file}: its routes.config.ts\n${source}\n${output}`).toBe(0);
     }
   }, 120_000);
