@@ -435,6 +435,27 @@ export const shadowingSchema = z.strictObject({
   exampleBodyBytes: z.number().int().min(256).default(8 * 1024),
 });
 
+/** How a route's recordings are replayed against a candidate service (src/replay/), and whether it must pass one first. */
+export const routeReplaySchema = z.strictObject({
+  /**
+   * How replayed requests authenticate: the recording holds no credential. `{ header, env }` sends the
+   * proxy's environment variable `env` as that header (a test credential); `{ header, value }` sends a
+   * fixed value (a header the service trusts in staging). Default none: requests go as recorded, redacted.
+   */
+  auth: z
+    .union([
+      z.strictObject({ header: z.string().regex(/^[a-z0-9-]+$/, "must be a lower-case header name"), env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name") }),
+      z.strictObject({ header: z.string().regex(/^[a-z0-9-]+$/, "must be a lower-case header name"), value: z.string().min(1).max(8_192) }),
+    ], { error: "must be { header, env } or { header, value }" })
+    .optional(),
+  /** The route may leave `legacy` (be given a percentage above 0) only after a passing replay run. Default false. */
+  requiredToLeaveLegacy: z.boolean().default(false),
+  /** A run passes only with at least this many exchanges compared. Default 50. */
+  minExchanges: z.number().int().min(1).default(50),
+  /** A run passes only when the Wilson lower bound (95%) of its pass rate is at least this, 0–1. Default 0.95. */
+  minPassLowerBound: z.number().min(0).max(1).default(0.95),
+});
+
 export const routeSchema = z.strictObject({
   /** Stable id, used in metrics, flags and the admin API: lower-case letters, digits, '.', '-', '_'. */
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,79}$/, "must be 1-80 lower-case letters, digits, '.', '-' or '_'"),
@@ -455,6 +476,8 @@ export const routeSchema = z.strictObject({
   fallback: fallbackSchema.optional(),
   /** This route's request body bound, in place of `server.maxRequestBodyBytes` (0: none). */
   maxRequestBodyBytes: z.number().int().min(0).optional(),
+  /** Replaying its recordings (authentication, and the passing run it may need to leave `legacy`). Default: no auth, no requirement. */
+  replay: routeReplaySchema.prefault({}),
 });
 
 /**
@@ -531,6 +554,26 @@ export const recordingSchema = z.strictObject({
   retentionDays: z.number().positive().default(7),
 });
 
+/** Replaying a recording against a candidate service (src/replay/): the bounds of one run. */
+export const replaySchema = z.strictObject({
+  /** Longest wait for a candidate's (or the fresh monolith's) whole answer; past it the exchange counts as a timeout. Default 10000 ms. */
+  timeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+  /** Requests of one run in flight at once, whatever the pacing asks; a paced send waits for room. Default 32. */
+  maxInFlight: z.number().int().min(1).max(1_000).default(32),
+  /** Paced as recorded, a pause between exchanges longer than this is cut to it (idle gaps clamped). Default 1000 ms. */
+  maxGapMs: z.number().int().min(0).max(3_600_000).default(1_000),
+  /** Requests per second a run may send to the monolith for fresh answers (GET and HEAD only). Default 10. */
+  freshMonolithPerSecond: z.number().min(0.1).max(1_000).default(10),
+  /** The first this many exchanges recorded 2xx decide whether authentication works: most of them 401/403 stops the run. Default 20. */
+  authProbeExchanges: z.number().int().min(1).max(10_000).default(20),
+  /** Divergence signatures a run's report keeps (each with one example); more are counted, not listed. Default 100. @limit */
+  maxSignatures: z.number().int().min(1).max(10_000).default(100),
+  /** Answers larger than this are not compared (counted as truncated). Default 4 MiB. */
+  maxResponseBytes: z.number().int().min(1_024).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
+  /** Runs one node carries out at once; another is refused (409) until one ends. Default 1. */
+  maxConcurrentRuns: z.number().int().min(1).max(16).default(1),
+});
+
 /** The migration map: the monolith's endpoints learned from its traffic (src/map/). */
 export const mapSchema = z.strictObject({
   /** Nodes of the template trie, per process; a path needing more is counted as `(overflow)`. Default 5000. */
@@ -597,6 +640,7 @@ export const configSchema = z
     map: mapSchema.prefault({}),
     redaction: redactionSchema.prefault({}),
     recording: recordingSchema.prefault({}),
+    replay: replaySchema.prefault({}),
     /** The access log: one JSON line (pino's format, on stdout) per request in this share of them, 0–1. Default 0: off. */
     accessLog: z
       .strictObject({
@@ -666,3 +710,5 @@ export type FallbackConfig = z.output<typeof fallbackSchema>;
 export type FleetSettings = z.output<typeof fleetSchema>;
 export type MapSettings = z.output<typeof mapSchema>;
 export type RecordingSettings = z.output<typeof recordingSchema>;
+export type ReplaySettings = z.output<typeof replaySchema>;
+export type RouteReplayConfig = z.output<typeof routeReplaySchema>;

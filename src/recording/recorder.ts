@@ -60,6 +60,8 @@ export interface RecorderOptions {
   /** What is never stored (the defaults, the config's `redaction`, and the pseudonyms' key). */
   readonly redaction: () => RedactionRules;
   readonly logger: Logger;
+  /** The route's config version now (src/config/config-version.ts), stored with each exchange; "" when the route is gone. */
+  readonly configVersion: (routeId: string) => string;
   readonly now?: () => number;
 }
 
@@ -217,6 +219,7 @@ export class Recorder {
       responseBody: redactor.body(bodyText(body, head.get("content-encoding"), max), head.get("content-type"), [], max),
       responseTruncated: capture.response.truncated,
       latencyMs: Math.round((performance.now() - capture.started) * 100) / 100,
+      configVersion: this.options.configVersion(recording.record.routeId),
     });
   }
 

@@ -246,6 +246,29 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX recorded_exchanges_recording ON recorded_exchanges (recording_id, id);
     `,
   },
+  {
+    version: 12,
+    name: "replay runs of a recording against a candidate, and the config version of each recorded exchange",
+    sql: `
+      ALTER TABLE recorded_exchanges ADD COLUMN config_version TEXT NOT NULL DEFAULT '';
+      CREATE TABLE replay_runs (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        recording_id INTEGER NOT NULL,
+        route_id     TEXT NOT NULL,
+        target       TEXT NOT NULL,
+        sandbox      INTEGER NOT NULL,
+        started_at   INTEGER NOT NULL,
+        finished_at  INTEGER,
+        status       TEXT NOT NULL,    -- running, passed, failed, aborted
+        started_by   TEXT NOT NULL,
+        reason       TEXT NOT NULL,
+        report       TEXT,             -- JSON, redacted
+        verdicts     TEXT              -- JSON: exchange id -> match, diverge or error (for flaky verdicts)
+      );
+      CREATE INDEX replay_runs_recording ON replay_runs (recording_id, id);
+      CREATE INDEX replay_runs_route ON replay_runs (route_id, status);
+    `,
+  },
 ];
 
 /** Brings the database to the latest schema. Safe to run from several processes at once. */

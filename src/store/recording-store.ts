@@ -45,6 +45,8 @@ export interface NewRecordedExchange {
   readonly responseBody: string;
   readonly responseTruncated: boolean;
   readonly latencyMs: number;
+  /** The route's config when it was recorded (a short hash of it): which rules the monolith answered under. */
+  readonly configVersion: string;
 }
 
 export interface RecordedExchange extends NewRecordedExchange {
@@ -71,9 +73,83 @@ export interface RecordingStore {
   exchanges(recordingId: number, afterId: number, limit: number): Promise<RecordedExchange[]>;
   /** Deletes a recording and its exchanges; false when it did not exist. */
   delete(id: number): Promise<boolean>;
-  /** Deletes the recordings stopped before `beforeMs`, and their exchanges. */
+  /** Deletes the recordings stopped before `beforeMs`, and their exchanges and replay runs. */
   prune(beforeMs: number): Promise<void>;
+  /** Starts a replay run of a recording (status `running`). */
+  addRun(run: NewReplayRun): Promise<ReplayRunRecord>;
+  /** Ends a running run with its status, report and verdicts; undefined when it is unknown or already ended. */
+  finishRun(id: number, end: ReplayRunEnd): Promise<ReplayRunRecord | undefined>;
+  getRun(id: number): Promise<ReplayRunRecord | undefined>;
+  /** A recording's runs, newest first (their reports, not their verdicts). */
+  runs(recordingId: number): Promise<ReplayRunRecord[]>;
+  /** The newest ended run of a recording against `target`, with its verdicts: what the next run's flaky verdicts are found against. */
+  previousRun(recordingId: number, target: string, beforeId: number): Promise<ReplayRunRecord | undefined>;
+  /** Whether a route has a passing run (what `replay.requiredToLeaveLegacy` asks for). */
+  hasPassingRun(routeId: string): Promise<boolean>;
 }
+
+export type ReplayRunStatus = "running" | "passed" | "failed" | "aborted";
+
+export interface NewReplayRun {
+  readonly recordingId: number;
+  readonly routeId: string;
+  /** The candidate's URL (origin and base path). */
+  readonly target: string;
+  /** Whether writes were sent (the target was declared a sandbox). */
+  readonly sandbox: boolean;
+  readonly startedAt: number;
+  readonly startedBy: string;
+  readonly reason: string;
+}
+
+export interface ReplayRunEnd {
+  readonly finishedAt: number;
+  readonly status: Exclude<ReplayRunStatus, "running">;
+  readonly report: unknown;
+  /** Exchange id to verdict, for the exchanges compared. */
+  readonly verdicts: Readonly<Record<string, "match" | "diverge" | "error">>;
+}
+
+export interface ReplayRunRecord extends NewReplayRun {
+  readonly id: number;
+  readonly finishedAt: number | null;
+  readonly status: ReplayRunStatus;
+  readonly report: unknown;
+  readonly verdicts: Readonly<Record<string, "match" | "diverge" | "error">>;
+}
+
+export interface ReplayRunRow {
+  id: number | string;
+  recording_id: number | string;
+  route_id: string;
+  target: string;
+  sandbox: number | boolean;
+  started_at: number | string;
+  finished_at: number | string | null;
+  status: ReplayRunStatus;
+  started_by: string;
+  reason: string;
+  report: string | null;
+  verdicts?: string | null;
+}
+
+export const toReplayRun = (r: ReplayRunRow): ReplayRunRecord => ({
+  id: Number(r.id),
+  recordingId: Number(r.recording_id),
+  routeId: r.route_id,
+  target: r.target,
+  sandbox: Boolean(r.sandbox),
+  startedAt: Number(r.started_at),
+  finishedAt: r.finished_at === null ? null : Number(r.finished_at),
+  status: r.status,
+  startedBy: r.started_by,
+  reason: r.reason,
+  report: r.report === null ? null : (JSON.parse(r.report) as unknown),
+  verdicts: r.verdicts ? (JSON.parse(r.verdicts) as Record<string, "match" | "diverge" | "error">) : {},
+});
+
+/** The columns a run list reads: everything but the verdicts, which can be large. */
+export const RUN_SUMMARY_COLUMNS = "id, recording_id, route_id, target, sandbox, started_at, finished_at, status, started_by, reason, report";
 
 export interface RecordingRow {
   id: number | string;
@@ -107,6 +183,7 @@ export interface ExchangeRow {
   response_body: string;
   response_truncated: number | boolean;
   latency_ms: number;
+  config_version: string;
 }
 
 /** PostgreSQL hands BIGINTs back as strings; SQLite as numbers. */
@@ -144,6 +221,7 @@ export const toExchange = (r: ExchangeRow): RecordedExchange => ({
   responseBody: r.response_body,
   responseTruncated: Boolean(r.response_truncated),
   latencyMs: Number(r.latency_ms),
+  configVersion: r.config_version,
 });
 
 /** An exchange as the row the INSERT of either store takes, in its columns' order. */
@@ -163,9 +241,12 @@ export const exchangeValues = (recordingId: number, e: NewRecordedExchange): unk
   e.responseBody,
   e.responseTruncated ? 1 : 0,
   e.latencyMs,
+  e.configVersion,
 ];
 
-export const EXCHANGE_COLUMNS = "recording_id, at, session, stratum, method, path, query, request_headers, request_body, request_truncated, status, response_headers, response_body, response_truncated, latency_ms";
+export const EXCHANGE_COLUMNS = "recording_id, at, session, stratum, method, path, query, request_headers, request_body, request_truncated, status, response_headers, response_body, response_truncated, latency_ms, config_version";
+/** How many values one exchange's INSERT takes. */
+export const EXCHANGE_VALUES = 16;
 
 /** How many of a batch were kept with a body cut at its bound. */
 export const truncatedIn = (exchanges: readonly NewRecordedExchange[]): number => exchanges.filter((e) => e.requestTruncated || e.responseTruncated).length;
@@ -174,10 +255,16 @@ export function createSqliteRecordingStore(db: Database.Database): RecordingStor
   const get = db.prepare("SELECT * FROM recordings WHERE id = ?");
   const activeOn = db.prepare("SELECT 1 FROM recordings WHERE route_id = ? AND stopped_at IS NULL");
   const insertRecording = db.prepare("INSERT INTO recordings (route_id, started_at, rate, max_exchanges, started_by, reason) VALUES (?, ?, ?, ?, ?, ?)");
-  const insertExchange = db.prepare(`INSERT INTO recorded_exchanges (${EXCHANGE_COLUMNS}) VALUES (${Array(15).fill("?").join(", ")})`);
+  const insertExchange = db.prepare(`INSERT INTO recorded_exchanges (${EXCHANGE_COLUMNS}) VALUES (${Array(EXCHANGE_VALUES).fill("?").join(", ")})`);
   const addCounts = db.prepare("UPDATE recordings SET exchanges = exchanges + ?, truncated = truncated + ?, dropped = dropped + ? WHERE id = ?");
   const deleteExchanges = db.prepare("DELETE FROM recorded_exchanges WHERE recording_id = ?");
   const deleteRecording = db.prepare("DELETE FROM recordings WHERE id = ?");
+  const deleteRuns = db.prepare("DELETE FROM replay_runs WHERE recording_id = ?");
+  const getRun = db.prepare("SELECT * FROM replay_runs WHERE id = ?");
+  const readRun = (id: number) => {
+    const row = getRun.get(id) as ReplayRunRow | undefined;
+    return row ? toReplayRun(row) : undefined;
+  };
   const read = (id: number) => {
     const row = get.get(id) as RecordingRow | undefined;
     return row ? toRecording(row) : undefined;
@@ -197,6 +284,7 @@ export function createSqliteRecordingStore(db: Database.Database): RecordingStor
   const remove = db.transaction((ids: readonly number[]) => {
     for (const id of ids) {
       deleteExchanges.run(id);
+      deleteRuns.run(id);
       deleteRecording.run(id);
     }
   });
@@ -233,6 +321,31 @@ export function createSqliteRecordingStore(db: Database.Database): RecordingStor
     async prune(beforeMs) {
       const ids = (db.prepare("SELECT id FROM recordings WHERE stopped_at IS NOT NULL AND stopped_at < ?").all(beforeMs) as Array<{ id: number }>).map((r) => r.id);
       remove(ids);
+    },
+    async addRun(run) {
+      const { lastInsertRowid } = db
+        .prepare("INSERT INTO replay_runs (recording_id, route_id, target, sandbox, started_at, status, started_by, reason) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)")
+        .run(run.recordingId, run.routeId, run.target, run.sandbox ? 1 : 0, run.startedAt, run.startedBy, run.reason);
+      return readRun(Number(lastInsertRowid)) as ReplayRunRecord;
+    },
+    async finishRun(id, end) {
+      const { changes } = db
+        .prepare("UPDATE replay_runs SET finished_at = ?, status = ?, report = ?, verdicts = ? WHERE id = ? AND status = 'running'")
+        .run(end.finishedAt, end.status, JSON.stringify(end.report), JSON.stringify(end.verdicts), id);
+      return changes === 0 ? undefined : readRun(id);
+    },
+    async getRun(id) {
+      return readRun(id);
+    },
+    async runs(recordingId) {
+      return (db.prepare(`SELECT ${RUN_SUMMARY_COLUMNS} FROM replay_runs WHERE recording_id = ? ORDER BY id DESC`).all(recordingId) as ReplayRunRow[]).map(toReplayRun);
+    },
+    async previousRun(recordingId, target, beforeId) {
+      const row = db.prepare("SELECT * FROM replay_runs WHERE recording_id = ? AND target = ? AND id < ? AND status IN ('passed', 'failed') ORDER BY id DESC LIMIT 1").get(recordingId, target, beforeId) as ReplayRunRow | undefined;
+      return row ? toReplayRun(row) : undefined;
+    },
+    async hasPassingRun(routeId) {
+      return db.prepare("SELECT 1 FROM replay_runs WHERE route_id = ? AND status = 'passed' LIMIT 1").get(routeId) !== undefined;
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { routeConfigVersion } from "../config/config-version.ts";
 import { Recorder } from "../recording/recorder.ts";
 import type { RedactionRules } from "../redaction/redactor.ts";
 import type { Stores } from "../store/open-stores.ts";
@@ -10,7 +11,11 @@ import type { LiveState } from "./live-state.ts";
  * pseudonym key as shadow examples. The judge prunes stopped recordings past `recording.retentionDays` (fleet-wiring.ts).
  */
 export async function wireRecording(deps: { readonly stores: Stores; readonly logger: Logger; readonly live: LiveState; readonly redaction: () => RedactionRules }): Promise<Recorder> {
-  const recorder = new Recorder({ store: deps.stores.recordings, settings: () => deps.live.config.recording, redaction: deps.redaction, logger: deps.logger });
+  const configVersion = (routeId: string) => {
+    const route = deps.live.config.routes.find((r) => r.id === routeId);
+    return route ? routeConfigVersion(route) : "";
+  };
+  const recorder = new Recorder({ store: deps.stores.recordings, settings: () => deps.live.config.recording, redaction: deps.redaction, logger: deps.logger, configVersion });
   await recorder.start();
   return recorder;
 }

@@ -29,6 +29,7 @@ const exchange = (i: number, over: Partial<NewRecordedExchange> = {}): NewRecord
   responseBody: JSON.stringify({ id: `o_${i}`, total: 12.5 }),
   responseTruncated: false,
   latencyMs: 3.25,
+  configVersion: "0a1b2c3d4e5f",
   ...over,
 });
 
@@ -95,6 +96,34 @@ describe.each(storeKinds(() => postgres))("the recording store on %s", (_kind, o
       expect(await node.recordings.delete(recent.id)).toBe(false);
       expect(await node.recordings.exchanges(recent.id, 0, 10)).toEqual([]);
       expect(await node.recordings.get(running.id)).toMatchObject({ routeId: "c", stoppedAt: null });
+    }),
+  );
+
+  it(
+    "keeps replay runs: ended once, the previous one against the same target with its verdicts, a route's passing run, deleted with their recording",
+    withStore(open, async (s) => {
+      const [a, b] = [await s.node(), await s.node()];
+      const recording = (await a.recordings.start(started("order-detail"))) as { id: number };
+      await a.recordings.stop(recording.id, T0 + 10, "stopped");
+      const run = { recordingId: recording.id, routeId: "order-detail", target: "http://127.0.0.1:3002", sandbox: false, startedAt: T0 + 20, startedBy: "ci", reason: "pre-canary" };
+      const first = await a.recordings.addRun(run);
+      expect(first).toMatchObject({ ...run, status: "running", finishedAt: null, report: null, verdicts: {} });
+      expect(await b.recordings.hasPassingRun("order-detail")).toBe(false);
+      const ended = await b.recordings.finishRun(first.id, { finishedAt: T0 + 30, status: "passed", report: { passRate: 1 }, verdicts: { "1": "match", "2": "diverge" } });
+      expect(ended).toMatchObject({ status: "passed", finishedAt: T0 + 30, report: { passRate: 1 }, verdicts: { "1": "match", "2": "diverge" } });
+      expect(await a.recordings.finishRun(first.id, { finishedAt: T0 + 40, status: "failed", report: {}, verdicts: {} })).toBeUndefined();
+      expect(await a.recordings.hasPassingRun("order-detail")).toBe(true);
+      expect(await a.recordings.hasPassingRun("order-create")).toBe(false);
+      const second = await a.recordings.addRun({ ...run, startedAt: T0 + 50 });
+      const elsewhere = await a.recordings.addRun({ ...run, target: "http://127.0.0.1:9", startedAt: T0 + 60 });
+      expect((await a.recordings.previousRun(recording.id, run.target, second.id))?.id).toBe(first.id);
+      expect((await a.recordings.previousRun(recording.id, run.target, second.id))?.verdicts).toEqual({ "1": "match", "2": "diverge" });
+      expect(await a.recordings.previousRun(recording.id, "http://127.0.0.1:9", elsewhere.id)).toBeUndefined();
+      expect((await b.recordings.runs(recording.id)).map((r) => r.id)).toEqual([elsewhere.id, second.id, first.id]);
+      expect((await b.recordings.getRun(second.id))?.status).toBe("running");
+      await a.recordings.delete(recording.id);
+      expect(await b.recordings.runs(recording.id)).toEqual([]);
+      expect(await b.recordings.getRun(first.id)).toBeUndefined();
     }),
   );
 });

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { EXCHANGE_COLUMNS, exchangeValues, toExchange, toRecording, truncatedIn, type ExchangeRow, type RecordingRecord, type RecordingRow, type RecordingStore } from "../recording-store.ts";
+import { EXCHANGE_COLUMNS, EXCHANGE_VALUES, exchangeValues, RUN_SUMMARY_COLUMNS, toExchange, toRecording, toReplayRun, truncatedIn, type ExchangeRow, type RecordingRecord, type RecordingRow, type RecordingStore, type ReplayRunRow } from "../recording-store.ts";
 import { inTransaction } from "./transaction.ts";
 
 /**
@@ -11,7 +11,7 @@ export function createPostgresRecordingStore(pool: pg.Pool): RecordingStore {
     const { rows } = await client.query<RecordingRow>("SELECT * FROM recordings WHERE id = $1", [id]);
     return rows[0] ? toRecording(rows[0]) : undefined;
   };
-  const placeholders = Array.from({ length: 15 }, (_, i) => `$${i + 1}`).join(", ");
+  const placeholders = Array.from({ length: EXCHANGE_VALUES }, (_, i) => `$${i + 1}`).join(", ");
   return {
     async start(r) {
       const { rows } = await pool.query<RecordingRow>(
@@ -51,6 +51,7 @@ export function createPostgresRecordingStore(pool: pg.Pool): RecordingStore {
     delete(id) {
       return inTransaction(pool, async (client) => {
         await client.query("DELETE FROM recorded_exchanges WHERE recording_id = $1", [id]);
+        await client.query("DELETE FROM replay_runs WHERE recording_id = $1", [id]);
         const { rowCount } = await client.query("DELETE FROM recordings WHERE id = $1", [id]);
         return (rowCount ?? 0) > 0;
       });
@@ -58,8 +59,42 @@ export function createPostgresRecordingStore(pool: pg.Pool): RecordingStore {
     async prune(beforeMs) {
       await inTransaction(pool, async (client) => {
         await client.query("DELETE FROM recorded_exchanges WHERE recording_id IN (SELECT id FROM recordings WHERE stopped_at IS NOT NULL AND stopped_at < $1)", [beforeMs]);
+        await client.query("DELETE FROM replay_runs WHERE recording_id IN (SELECT id FROM recordings WHERE stopped_at IS NOT NULL AND stopped_at < $1)", [beforeMs]);
         await client.query("DELETE FROM recordings WHERE stopped_at IS NOT NULL AND stopped_at < $1", [beforeMs]);
       });
+    },
+    async addRun(run) {
+      const { rows } = await pool.query<ReplayRunRow>(
+        "INSERT INTO replay_runs (recording_id, route_id, target, sandbox, started_at, status, started_by, reason) VALUES ($1, $2, $3, $4, $5, 'running', $6, $7) RETURNING *",
+        [run.recordingId, run.routeId, run.target, run.sandbox ? 1 : 0, run.startedAt, run.startedBy, run.reason],
+      );
+      return toReplayRun(rows[0] as ReplayRunRow);
+    },
+    async finishRun(id, end) {
+      const { rows } = await pool.query<ReplayRunRow>(
+        "UPDATE replay_runs SET finished_at = $1, status = $2, report = $3, verdicts = $4 WHERE id = $5 AND status = 'running' RETURNING *",
+        [end.finishedAt, end.status, JSON.stringify(end.report), JSON.stringify(end.verdicts), id],
+      );
+      return rows[0] ? toReplayRun(rows[0]) : undefined;
+    },
+    async getRun(id) {
+      const { rows } = await pool.query<ReplayRunRow>("SELECT * FROM replay_runs WHERE id = $1", [id]);
+      return rows[0] ? toReplayRun(rows[0]) : undefined;
+    },
+    async runs(recordingId) {
+      const { rows } = await pool.query<ReplayRunRow>(`SELECT ${RUN_SUMMARY_COLUMNS} FROM replay_runs WHERE recording_id = $1 ORDER BY id DESC`, [recordingId]);
+      return rows.map(toReplayRun);
+    },
+    async previousRun(recordingId, target, beforeId) {
+      const { rows } = await pool.query<ReplayRunRow>(
+        "SELECT * FROM replay_runs WHERE recording_id = $1 AND target = $2 AND id < $3 AND status IN ('passed', 'failed') ORDER BY id DESC LIMIT 1",
+        [recordingId, target, beforeId],
+      );
+      return rows[0] ? toReplayRun(rows[0]) : undefined;
+    },
+    async hasPassingRun(routeId) {
+      const { rows } = await pool.query("SELECT 1 FROM replay_runs WHERE route_id = $1 AND status = 'passed' LIMIT 1", [routeId]);
+      return rows.length > 0;
     },
   };
 }
