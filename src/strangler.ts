@@ -28,6 +28,7 @@ import { LiveState } from "./wiring/live-state.ts";
 import { wireMap } from "./wiring/map-wiring.ts";
 import { wireShadow } from "./wiring/shadow-wiring.ts";
 import { wireRecording } from "./wiring/recording-wiring.ts";
+import { wireReplay } from "./wiring/replay-wiring.ts";
 import { wireEdge, type EdgeWiring } from "./wiring/edge-wiring.ts";
 import { createEdgeMetrics } from "./metrics/edge-metrics.ts";
 import { NO_TRUSTED_PROXIES } from "./edge/trusted-proxies.ts";
@@ -136,6 +137,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   const guards = await wireGuards({ stores, nodeId, clock, logger, registry, live, rollouts, map });
   const shadow = await wireShadow({ stores, logger, registry, live, evidence: guards.evidence, migrations: guards.migrations });
   const recorder = await wireRecording({ stores, logger, live, redaction: shadow.redaction });
+  const replays = wireReplay({ stores, live, logger, redaction: shadow.redaction, noise: shadow.shadows.noise, migrations: guards.migrations });
   const dataPlane = await wireDataPlane({ live, registry, logger, clock, rollouts, evidence: guards.evidence, shadows: shadow.shadows, recorder, traffic: map.traffic });
   // Every series a route can move exists from the start, at 0: rates and alerts need no first event.
   const initRouteSeries = (routes: readonly RouteConfig[]) => {
@@ -149,7 +151,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   let serving = false;
   let fleet: FleetWiring | undefined;
   const admin = wireAdmin({
-    live, stores, registry, clock, rollouts, guards, shadow, recorder, map, dataPlane, tokens,
+    live, stores, registry, clock, rollouts, guards, shadow, recorder, replays, map, dataPlane, tokens,
     bindHost: adminHost,
     clusterWorker: options.clusterWorker === true,
     isServing: () => serving,
@@ -203,7 +205,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     adminEdge?.stop();
     dataEdge?.listener.server.close();
     adminEdge?.listener.server.close();
-    await Promise.all([live.closePools(), shadow.shadows.close(), recorder.close()]);
+    await Promise.all([live.closePools(), shadow.shadows.close(), recorder.close(), replays.close()]);
     rollouts.close();
     await guards.stop();
     await map.stop();
@@ -271,6 +273,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       await live.closePools();
       await shadow.shadows.close(); // writes the evidence still queued
       await recorder.close(); // and the recorded exchanges
+      await replays.close(); // runs in progress end as aborted, in the store
       await dataPlane.close();
       rollouts.close();
       await stoppedJudging;

@@ -14,6 +14,7 @@ import { requestGuard, type RequestGuardOptions } from "./request-guard.ts";
 import { routeView } from "./route-views.ts";
 import { registerShadowApi } from "./shadow-api.ts";
 import { registerRecordingApi, type RecordingApiOptions } from "./recording-api.ts";
+import { registerReplayApi, type ReplayApiOptions } from "./replay-api.ts";
 import type { ReplayOptions } from "./replay.ts";
 import { registerMigrationApi } from "./migration-api.ts";
 import type { MigrationService } from "../guard/migration-service.ts";
@@ -52,6 +53,7 @@ export interface AdminAppOptions {
   readonly replay: ReplayOptions;
   /** Recordings for replay: the recorder, the store, and the largest size one may ask for. */
   readonly recordings: Omit<RecordingApiOptions, "audit" | "findRoute">;
+  readonly replays: ReplayApiOptions;
   /** Largest request body read (`admin.maxBodyBytes`). */
   readonly maxBodyBytes: number;
   /** The listener's own address and allowed host names, to refuse cross-site pages and DNS rebinding. */
@@ -204,6 +206,7 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
     replay: options.replay,
   });
   registerRecordingApi(app, { ...options.recordings, audit: rollouts.store, findRoute });
+  registerReplayApi(app, options.replays);
 
   app.notFound((c) => c.json(new AdminError(404, "not_found", `no admin endpoint ${c.req.method} ${c.req.path}`).toJSON(), 404));
   app.onError((error, c) => {

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { mapQuerySchema, reasonOnlySchema, rolloutUpdateSchema, suggestQuerySchema } from "./admin-schemas.ts";
 import { acknowledgeSchema, divergenceQuery, noiseSchema, replaySchema, windowSchema } from "./shadow-api.ts";
 import { exchangesQuery, exportQuery, recordingsQuery, startRecordingSchema, stopRecordingSchema } from "./recording-api.ts";
+import { startReplaySchema } from "./replay-api.ts";
 
 const error = {
   type: "object",
@@ -189,6 +190,31 @@ export function openApiDocument() {
       },
       "/api/recordings/{recordingId}/export": {
         get: { summary: "A recording whole, as JSON Lines (the recording, then one exchange a line: a self-contained fixture) or HAR 1.2", security: secured, parameters: [recordingId, ...queryParameters(exportQuery)], responses: { 200: { description: "the file" }, 401: writeErrors[401], 404: errorResponse("Unknown recording") } },
+      },
+      "/api/recordings/{recordingId}/replays": {
+        post: {
+          summary:
+            "Replay a stopped recording against a candidate (a backend's name or a URL), compared with the route's rules: paced as recorded × factor, at a rate, or by concurrency; writes only to a `sandbox`; `dryRun` plans and sends nothing (audited on the route's timeline when it ends)",
+          security: secured,
+          parameters: [recordingId],
+          requestBody: bodyOf(startReplaySchema),
+          responses: {
+            200: { description: "the plan (dryRun)" },
+            202: { description: "the run, running: follow it at /api/replays/{runId}" },
+            ...writeErrors,
+            404: errorResponse("Unknown recording"),
+            409: errorResponse("Still recording (still_recording), the route is gone (unknown_route), writes asked of the monolith (not_a_sandbox), the auth variable unset (replay_auth_unset), or runs at their bound (replay_busy)"),
+          },
+        },
+        get: { summary: "A recording's replay runs, newest first, with their reports", security: secured, parameters: [recordingId], responses: { 200: { description: "{ runs }" }, 401: writeErrors[401], 404: errorResponse("Unknown recording") } },
+      },
+      "/api/replays/{runId}": {
+        get: {
+          summary: "One replay run: its progress while it runs, then its report (verdict, counts, pass rate and Wilson lower bound, latency, signatures with an example each, flaky exchanges)",
+          security: secured,
+          parameters: [{ name: "runId", in: "path", required: true, schema: { type: "integer" } }],
+          responses: { 200: { description: "the run" }, 401: writeErrors[401], 404: errorResponse("Unknown replay run") },
+        },
       },
       "/api/routes/{id}/noise": {
         post: { summary: "Confirm or reject a field as noise for the route's comparisons (audited)", security: secured, parameters: [routeId], requestBody: bodyOf(noiseSchema), responses: { 200: { description: "the noise entry" }, ...writeErrors } },

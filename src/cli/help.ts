@@ -18,6 +18,8 @@ export const USAGE = `usage:
   strangler record <id> [--rate R] [--max N] --reason "..."   record a route's exchanges with the monolith, redacted
   strangler record stop <id> --reason "..."          stop the route's active recording
   strangler recordings [--route <id>]                the recordings, newest first
+  strangler replay <recording>[,<recording>…] --against <backend|URL> [--sandbox] [--factor F | --rate R | --concurrency N]
+                   [--fresh-monolith] [--dry-run] --reason "..."   replay a recording against a candidate, compared
   strangler check [FILE]                             validate a routes config (default routes.config.ts), start nothing
   strangler help <command>                           one command, in full
 options: --url <admin url> (STRANGLER_ADMIN_URL; default http://127.0.0.1:$ADMIN_PORT, 9901),
@@ -37,6 +39,8 @@ export const HELP: Readonly<Record<string, string>> = {
   map: "strangler map [--unclaimed] [--hours <n>] [--json]\nstrangler map suggest [--hours <n>] [--limit <n>] [--json]\n  The endpoints learned from traffic, busiest first; suggest prints routes.config.ts entries for the next cut.",
   record:
     'strangler record <id> [--rate R] [--max N] --reason "..." [--json]\nstrangler record stop <id> --reason "..." [--json]\n  Records a share R (0-1, default 0.1) of the route\'s exchanges with the monolith, up to N (default 1000), redacted,\n  rare kinds of answers first; stop ends the route\'s active recording. Audited. Export: GET /api/recordings/<n>/export.\n  e.g. strangler record order-detail --rate 0.5 --max 200 --reason "before extracting orders"',
+  replay:
+    'strangler replay <recording>[,<recording>…] --against <backend|URL> [--sandbox] [--factor F | --rate R | --concurrency N] [--fresh-monolith] [--dry-run] --reason "..." [--json]\n  Sends stopped recordings\' requests (several merged by time) to a candidate service and compares each answer with the monolith\'s recorded one,\n  with the route\'s comparison rules and learned noise. Paced as recorded (× F), at R requests/s, or N in flight; a session\'s\n  requests in order. Writes only with --sandbox (never against the monolith), each with an Idempotency-Key; ids a write made\n  are mapped into the session\'s later requests. --fresh-monolith also asks the monolith for reads: what changed there is noise.\n  --dry-run says how many requests, how long, how many writes and how they authenticate, and sends nothing.\n  Waits for the verdict. Exit 0 passed, 1 failed, 3 stopped (authentication misconfigured).\n  e.g. strangler replay 3 --against http://127.0.0.1:3002 --sandbox --factor 4 --reason "orders 1.4 before the canary"',
   recordings: "strangler recordings [--route <id>] [--json]\n  Every recording, newest first: its route, state, size and its exchanged, truncated and dropped counts.",
   check: "strangler check [FILE] [--json]\n  Validates a routes config (default ./routes.config.ts, or $CONFIG) as the proxy does at start-up, and starts nothing.\n  Exit 0 when valid, 1 with the same messages as start-up when not.",
   help: "strangler help <command>\n  One command, in full.",

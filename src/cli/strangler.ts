@@ -12,12 +12,14 @@
  *   strangler flags export [--format flagd]
  *   strangler map [--unclaimed] [--hours <n>] [--json]
  *   strangler map suggest [--hours <n>] [--limit <n>] [--json]
+ *   strangler record <id> [--rate R] [--max N] --reason "..."  /  record stop <id>  /  recordings
+ *   strangler replay <recording> --against <backend|URL> [--sandbox] [--factor F | --rate R | --concurrency N] [--fresh-monolith] [--dry-run]
  *   strangler check [FILE]
  *
  * The admin URL comes from --url or STRANGLER_ADMIN_URL (default http://127.0.0.1:$ADMIN_PORT, 9901), the
  * token from --token or STRANGLER_ADMIN_TOKEN. Every command takes --json; `strangler help <command>` (or
- * `<command> --help`) explains one. Exit codes: 0 done, 1 refused (by the API, or an invalid config), 2
- * usage.
+ * `<command> --help`) explains one. Exit codes: 0 done, 1 refused (by the API, or an invalid config; a
+ * replay run that failed), 2 usage, 3 a replay run stopped before its verdict.
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -32,10 +34,31 @@ import { AdminApiError, callAdmin, type AdminClientOptions } from "./admin-clien
 import { PACKAGE_VERSION } from "../version.ts";
 import { renderTable } from "./table.ts";
 import { HELP, USAGE } from "./help.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ReplayReport } from "../replay/replay-report.ts";
+import type { ReplayPlan } from "../replay/replay-service.ts";
+import { planText, reportText } from "../replay/report-text.ts";
 
 type RouteView = ReturnType<typeof routeView> & { state?: string | null };
 
 class UsageError extends Error {}
+
+/** A replay run that did not pass: its report is the output, and the exit code says how it ended. */
+class Verdict extends Error {
+  constructor(
+    readonly text: string,
+    readonly code: number,
+  ) {
+    super(text);
+  }
+}
+
+/** A replay run as GET /api/replays/<n> answers it. */
+interface ReplayRunView {
+  readonly id: number;
+  readonly status: "running" | "passed" | "failed" | "aborted";
+  readonly report: unknown;
+}
 
 /** Asked for help or usage: printed, and the exit code to end with (0 when asked, 2 when missing). */
 class Usage extends Error {
@@ -141,6 +164,12 @@ async function run(argv: string[]): Promise<string> {
       limit: { type: "string" },
       rate: { type: "string" },
       max: { type: "string" },
+      against: { type: "string" },
+      sandbox: { type: "boolean" },
+      factor: { type: "string" },
+      concurrency: { type: "string" },
+      "fresh-monolith": { type: "boolean" },
+      "dry-run": { type: "boolean" },
       format: { type: "string" },
       hours: { type: "string" },
       unclaimed: { type: "boolean" },
@@ -281,6 +310,39 @@ async function run(argv: string[]): Promise<string> {
       });
       return values.json ? json(started) : `${started.routeId}: recording ${started.id} started (rate ${started.rate}, up to ${started.maxExchanges})`;
     }
+    case "replay": {
+      if (args.length !== 1) throw new UsageError("replay takes one recording id, or several joined by commas (replayed together, merged by time)");
+      const ids = (args[0] as string).split(",").map((id) => id.trim());
+      if (ids.some((id) => !/^[1-9]\d{0,15}$/.test(id))) throw new UsageError(`replay takes recording ids (numbers, joined by commas), got ${JSON.stringify(args[0])}`);
+      if (!values.against) throw new UsageError("replay needs --against <backend name or URL>");
+      const number = (flag: "rate" | "factor" | "concurrency") => {
+        const raw = values[flag];
+        if (raw === undefined) return undefined;
+        const n = Number(raw);
+        if (raw === "" || !Number.isFinite(n)) throw new UsageError(`--${flag} must be a number, got ${JSON.stringify(raw)}`);
+        return n;
+      };
+      const [factor, rate, concurrency] = [number("factor"), number("rate"), number("concurrency")];
+      if ([factor, rate, concurrency].filter((v) => v !== undefined).length > 1) throw new UsageError("replay paces by one of --factor, --rate or --concurrency");
+      const pacing = rate !== undefined ? { mode: "rate", perSecond: rate } : concurrency !== undefined ? { mode: "concurrency", limit: concurrency } : { mode: "recorded", factor: factor ?? 1 };
+      const dryRun = values["dry-run"] === true;
+      const body = { with: ids.slice(1).map(Number), against: values.against, sandbox: values.sandbox === true, pacing, freshMonolith: values["fresh-monolith"] === true, dryRun, reason: dryRun ? (values.reason ?? "dry run") : requireReason(values.reason) };
+      const path = `/api/recordings/${ids[0] as string}/replays`;
+      if (dryRun) {
+        const plan = await callAdmin<ReplayPlan>(admin, "POST", path, body);
+        return values.json ? json(plan) : planText(plan);
+      }
+      let run = await callAdmin<ReplayRunView>(admin, "POST", path, body);
+      while (run.status === "running") {
+        await sleep(500);
+        run = await callAdmin<ReplayRunView>(admin, "GET", `/api/replays/${run.id}`);
+      }
+      const report = run.report as ReplayReport;
+      const text = values.json ? json(report) : report.counts ? reportText(report) : `replay run ${run.id}: ${run.status}: ${report.verdict}`;
+      // CI gates on the exit code: 0 passed, 1 failed, 3 stopped (authentication misconfigured, or shut down).
+      if (run.status !== "passed") throw new Verdict(text, run.status === "failed" ? 1 : 3);
+      return text;
+    }
     case "recordings": {
       if (args.length !== 0) throw new UsageError("recordings takes no argument (--route <id> to choose one route's)");
       const answer = await callAdmin<{ recordings: RecordingView[] }>(admin, "GET", `/api/recordings${values.route ? `?route=${encodeURIComponent(values.route)}` : ""}`);
@@ -297,7 +359,10 @@ class ConfigCheckFailed extends Error {}
 try {
   console.log(await run(process.argv.slice(2)));
 } catch (error) {
-  if (error instanceof Usage) {
+  if (error instanceof Verdict) {
+    console.log(error.text);
+    process.exitCode = error.code;
+  } else if (error instanceof Usage) {
     (error.code === 0 ? console.log : console.error)(error.text);
     process.exitCode = error.code;
   } else if (error instanceof ConfigCheckFailed) {

@@ -12,7 +12,7 @@ import type { GuardMetrics } from "./guard-metrics.ts";
 /** The outcome of an operator's action on a route's migration. */
 export type MigrationResult =
   | { readonly ok: true; readonly record: MigrationRecord }
-  | { readonly ok: false; readonly code: "no_promotion" | "conflict" | "route_halted" | "still_served"; readonly message: string; readonly evidence?: unknown };
+  | { readonly ok: false; readonly code: "no_promotion" | "conflict" | "route_halted" | "still_served" | "replay_required"; readonly message: string; readonly evidence?: unknown };
 
 /** When the monolith last answered a route, by template (from the migration map). */
 export interface MonolithUse {
@@ -46,7 +46,8 @@ export interface MigrationService {
   /**
    * Undefined when a person may raise the route's percentage now; a refusal when a guard halted it: the
    * way out is `resume`, which puts the route back under its guard's judgement first. Read from the
-   * store, so a halt made by another node counts at once.
+   * store, so a halt made by another node counts at once. Also a refusal when the route, still at 0%,
+   * must pass a replay run first (`replay.requiredToLeaveLegacy`) and has none.
    */
   raiseRefusal(routeId: string): Promise<MigrationResult | undefined>;
   /** A person set the percentage: a running promotion pauses rather than overriding them. */
@@ -72,6 +73,8 @@ export interface MigrationServiceOptions {
   readonly monolithUse?: (routeId: string) => Promise<MonolithUse>;
   /** How long the monolith must have been silent on a route before it may be retired (`map.retireQuietPeriodMs`; 0: no check). */
   readonly retireQuietPeriodMs?: () => number;
+  /** Whether the route has a passing replay run (src/replay/): what `replay.requiredToLeaveLegacy` asks before its first percent. Absent: never asked. */
+  readonly passedReplay?: (routeId: string) => Promise<boolean>;
 }
 
 const HELD: ReadonlySet<MigrationState> = new Set(["halted", "paused", "retired"]);
@@ -98,11 +101,22 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
   const percentOf = (id: string) => rollouts.state.get(id)?.percent ?? 0;
   let retired = new Set<string>();
   let retiredReadAt = -Infinity;
-  const fail = (code: "no_promotion" | "conflict" | "route_halted", message: string): MigrationResult => ({ ok: false, code, message });
+  const fail = (code: "no_promotion" | "conflict" | "route_halted" | "replay_required", message: string): MigrationResult => ({ ok: false, code, message });
   const haltedRefusal = async (routeId: string): Promise<MigrationResult | undefined> =>
     remember(await repository.get(routeId))?.state === "halted"
       ? fail("route_halted", `route "${routeId}" was halted by its guard: resume it first (POST /api/routes/${routeId}/resume or npx strangler resume ${routeId}), then raise its percentage`)
       : undefined;
+  /** A route still at 0% that must pass a replay run first, and has none: the refusal that says so. */
+  const replayRefusal = async (routeId: string): Promise<MigrationResult | undefined> => {
+    const route = routeOf(routeId);
+    if (!route?.replay.requiredToLeaveLegacy || !options.passedReplay || percentOf(routeId) > 0) return undefined;
+    if (await options.passedReplay(routeId)) return undefined;
+    return fail(
+      "replay_required",
+      `route "${routeId}" may leave legacy only after a passing replay run (routes[].replay.requiredToLeaveLegacy): record it (npx strangler record ${routeId}), then replay the recording against the service (npx strangler replay <recording> --against <url>)`,
+    );
+  };
+  const raiseRefusal = async (routeId: string): Promise<MigrationResult | undefined> => (await haltedRefusal(routeId)) ?? (await replayRefusal(routeId));
   let reading: Promise<void> | undefined;
   const readRetired = (): Promise<void> => {
     retiredReadAt = Date.now();
@@ -234,7 +248,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
     get: (routeId) => known.get(routeId),
     read: async (routeId) => remember(await repository.get(routeId)),
     async startPromotion(routeId, actor, reason) {
-      const halted = await haltedRefusal(routeId);
+      const halted = await raiseRefusal(routeId);
       if (halted) return halted;
       const route = routeOf(routeId);
       if (!route?.promote) return fail("no_promotion", `route "${routeId}" has no promote section in routes.config.ts`);
@@ -335,7 +349,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       await readRetired();
       return done(result);
     },
-    raiseRefusal: haltedRefusal,
+    raiseRefusal,
     async percentSetByHand(routeId, actor) {
       const record = remember(await repository.get(routeId));
       if (record?.promotion === "running") {

@@ -253,8 +253,8 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE recorded_exchanges ADD COLUMN config_version TEXT NOT NULL DEFAULT '';
       CREATE TABLE replay_runs (
         id           INTEGER PRIMARY KEY AUTOINCREMENT,
-        recording_id INTEGER NOT NULL,
-        route_id     TEXT NOT NULL,
+        recordings   TEXT NOT NULL,    -- the recordings replayed together, as ,3,4, (merged by time: a session spans routes)
+        routes       TEXT NOT NULL,    -- their routes, as ,order-create,order-detail,
         target       TEXT NOT NULL,
         sandbox      INTEGER NOT NULL,
         started_at   INTEGER NOT NULL,
@@ -265,8 +265,7 @@ export const MIGRATIONS: readonly Migration[] = [
         report       TEXT,             -- JSON, redacted
         verdicts     TEXT              -- JSON: exchange id -> match, diverge or error (for flaky verdicts)
       );
-      CREATE INDEX replay_runs_recording ON replay_runs (recording_id, id);
-      CREATE INDEX replay_runs_route ON replay_runs (route_id, status);
+      CREATE INDEX replay_runs_status ON replay_runs (status, id);
     `,
   },
 ];

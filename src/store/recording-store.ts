@@ -75,24 +75,29 @@ export interface RecordingStore {
   delete(id: number): Promise<boolean>;
   /** Deletes the recordings stopped before `beforeMs`, and their exchanges and replay runs. */
   prune(beforeMs: number): Promise<void>;
-  /** Starts a replay run of a recording (status `running`). */
+  /** Starts a replay run of one or more recordings (status `running`). */
   addRun(run: NewReplayRun): Promise<ReplayRunRecord>;
   /** Ends a running run with its status, report and verdicts; undefined when it is unknown or already ended. */
   finishRun(id: number, end: ReplayRunEnd): Promise<ReplayRunRecord | undefined>;
   getRun(id: number): Promise<ReplayRunRecord | undefined>;
-  /** A recording's runs, newest first (their reports, not their verdicts). */
+  /** The runs that replayed a recording, newest first (their reports, not their verdicts). */
   runs(recordingId: number): Promise<ReplayRunRecord[]>;
-  /** The newest ended run of a recording against `target`, with its verdicts: what the next run's flaky verdicts are found against. */
-  previousRun(recordingId: number, target: string, beforeId: number): Promise<ReplayRunRecord | undefined>;
-  /** Whether a route has a passing run (what `replay.requiredToLeaveLegacy` asks for). */
+  /**
+   * The newest ended run of the same recordings against `target` before `beforeId`, with its verdicts:
+   * what the next run's flaky verdicts are found against.
+   */
+  previousRun(recordingIds: readonly number[], target: string, beforeId: number): Promise<ReplayRunRecord | undefined>;
+  /** Whether a passing run replayed one of the route's recordings (what `replay.requiredToLeaveLegacy` asks for). */
   hasPassingRun(routeId: string): Promise<boolean>;
 }
 
 export type ReplayRunStatus = "running" | "passed" | "failed" | "aborted";
 
 export interface NewReplayRun {
-  readonly recordingId: number;
-  readonly routeId: string;
+  /** The recordings replayed together, merged by time (a session's write on one route, then its read on another). */
+  readonly recordingIds: readonly number[];
+  /** Their routes. */
+  readonly routeIds: readonly string[];
   /** The candidate's URL (origin and base path). */
   readonly target: string;
   /** Whether writes were sent (the target was declared a sandbox). */
@@ -120,8 +125,8 @@ export interface ReplayRunRecord extends NewReplayRun {
 
 export interface ReplayRunRow {
   id: number | string;
-  recording_id: number | string;
-  route_id: string;
+  recordings: string;
+  routes: string;
   target: string;
   sandbox: number | boolean;
   started_at: number | string;
@@ -135,8 +140,8 @@ export interface ReplayRunRow {
 
 export const toReplayRun = (r: ReplayRunRow): ReplayRunRecord => ({
   id: Number(r.id),
-  recordingId: Number(r.recording_id),
-  routeId: r.route_id,
+  recordingIds: r.recordings.split(",").filter(Boolean).map(Number),
+  routeIds: r.routes.split(",").filter(Boolean),
   target: r.target,
   sandbox: Boolean(r.sandbox),
   startedAt: Number(r.started_at),
@@ -148,8 +153,11 @@ export const toReplayRun = (r: ReplayRunRow): ReplayRunRecord => ({
   verdicts: r.verdicts ? (JSON.parse(r.verdicts) as Record<string, "match" | "diverge" | "error">) : {},
 });
 
+/** A list as its column holds it, between commas (`,3,4,`), so that one member is found as a substring (`,3,`). */
+export const listColumn = (values: ReadonlyArray<number | string>): string => `,${[...values].sort().join(",")},`;
+
 /** The columns a run list reads: everything but the verdicts, which can be large. */
-export const RUN_SUMMARY_COLUMNS = "id, recording_id, route_id, target, sandbox, started_at, finished_at, status, started_by, reason, report";
+export const RUN_SUMMARY_COLUMNS = "id, recordings, routes, target, sandbox, started_at, finished_at, status, started_by, reason, report";
 
 export interface RecordingRow {
   id: number | string;
@@ -259,7 +267,8 @@ export function createSqliteRecordingStore(db: Database.Database): RecordingStor
   const addCounts = db.prepare("UPDATE recordings SET exchanges = exchanges + ?, truncated = truncated + ?, dropped = dropped + ? WHERE id = ?");
   const deleteExchanges = db.prepare("DELETE FROM recorded_exchanges WHERE recording_id = ?");
   const deleteRecording = db.prepare("DELETE FROM recordings WHERE id = ?");
-  const deleteRuns = db.prepare("DELETE FROM replay_runs WHERE recording_id = ?");
+  // Ids are bound as text: better-sqlite3 binds a JS number as a REAL, which `||` would write as "3.0".
+  const deleteRuns = db.prepare("DELETE FROM replay_runs WHERE instr(recordings, ',' || ? || ',') > 0");
   const getRun = db.prepare("SELECT * FROM replay_runs WHERE id = ?");
   const readRun = (id: number) => {
     const row = getRun.get(id) as ReplayRunRow | undefined;
@@ -284,7 +293,7 @@ export function createSqliteRecordingStore(db: Database.Database): RecordingStor
   const remove = db.transaction((ids: readonly number[]) => {
     for (const id of ids) {
       deleteExchanges.run(id);
-      deleteRuns.run(id);
+      deleteRuns.run(String(id));
       deleteRecording.run(id);
     }
   });
@@ -324,8 +333,8 @@ export function createSqliteRecordingStore(db: Database.Database): RecordingStor
     },
     async addRun(run) {
       const { lastInsertRowid } = db
-        .prepare("INSERT INTO replay_runs (recording_id, route_id, target, sandbox, started_at, status, started_by, reason) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)")
-        .run(run.recordingId, run.routeId, run.target, run.sandbox ? 1 : 0, run.startedAt, run.startedBy, run.reason);
+        .prepare("INSERT INTO replay_runs (recordings, routes, target, sandbox, started_at, status, started_by, reason) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)")
+        .run(listColumn(run.recordingIds), listColumn(run.routeIds), run.target, run.sandbox ? 1 : 0, run.startedAt, run.startedBy, run.reason);
       return readRun(Number(lastInsertRowid)) as ReplayRunRecord;
     },
     async finishRun(id, end) {
@@ -338,14 +347,14 @@ export function createSqliteRecordingStore(db: Database.Database): RecordingStor
       return readRun(id);
     },
     async runs(recordingId) {
-      return (db.prepare(`SELECT ${RUN_SUMMARY_COLUMNS} FROM replay_runs WHERE recording_id = ? ORDER BY id DESC`).all(recordingId) as ReplayRunRow[]).map(toReplayRun);
+      return (db.prepare(`SELECT ${RUN_SUMMARY_COLUMNS} FROM replay_runs WHERE instr(recordings, ',' || ? || ',') > 0 ORDER BY id DESC`).all(String(recordingId)) as ReplayRunRow[]).map(toReplayRun);
     },
-    async previousRun(recordingId, target, beforeId) {
-      const row = db.prepare("SELECT * FROM replay_runs WHERE recording_id = ? AND target = ? AND id < ? AND status IN ('passed', 'failed') ORDER BY id DESC LIMIT 1").get(recordingId, target, beforeId) as ReplayRunRow | undefined;
+    async previousRun(recordingIds, target, beforeId) {
+      const row = db.prepare("SELECT * FROM replay_runs WHERE recordings = ? AND target = ? AND id < ? AND status IN ('passed', 'failed') ORDER BY id DESC LIMIT 1").get(listColumn(recordingIds), target, beforeId) as ReplayRunRow | undefined;
       return row ? toReplayRun(row) : undefined;
     },
     async hasPassingRun(routeId) {
-      return db.prepare("SELECT 1 FROM replay_runs WHERE route_id = ? AND status = 'passed' LIMIT 1").get(routeId) !== undefined;
+      return db.prepare("SELECT 1 FROM replay_runs WHERE status = 'passed' AND instr(routes, ',' || ? || ',') > 0 LIMIT 1").get(routeId) !== undefined;
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Recorder } from "../recording/recorder.ts";
+import type { ReplayService } from "../replay/replay-service.ts";
 import type { Server } from "node:http";
 import { createAdaptorServer } from "@hono/node-server";
 import type { Registry } from "prom-client";
@@ -32,6 +33,7 @@ export interface AdminDeps {
   readonly guards: GuardWiring;
   readonly shadow: ShadowWiring;
   readonly recorder: Recorder;
+  readonly replays: ReplayService;
   readonly map: MapWiring;
   readonly dataPlane: DataPlaneWiring;
   readonly tokens: readonly AdminToken[];
@@ -96,6 +98,7 @@ export function wireAdmin(deps: AdminDeps): AdminWiring {
       timeoutMs: () => live.config.admin.replayTimeoutMs,
     },
     recordings: { recorder: deps.recorder, store: stores.recordings, maxExchanges: () => live.config.recording.maxExchanges },
+    replays: { replays: deps.replays, store: stores.recordings },
   });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   return { server, endpoints: () => app.routes.filter((r) => r.method !== "ALL").map((r) => ({ method: r.method, path: r.path })) };

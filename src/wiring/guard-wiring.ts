@@ -53,6 +53,7 @@ export async function wireGuards(deps: GuardDeps): Promise<GuardWiring> {
     logger,
     retireQuietPeriodMs: () => live.config.map.retireQuietPeriodMs,
     monolithUse: (routeId) => deps.map.monolithUse(routeId),
+    passedReplay: (routeId) => stores.recordings.hasPassingRun(routeId),
   });
   await migrations.sync();
   rollouts.state.onChange(() => {

@@ -85,6 +85,7 @@ describe.each(storeKinds(() => postgres))("the recording store on %s", (_kind, o
       const old = (await node.recordings.start(started("a"))) as { id: number };
       await node.recordings.append(old.id, [exchange(1)], 0);
       await node.recordings.stop(old.id, T0 + 10, "stopped");
+      const oldRun = await node.recordings.addRun({ recordingIds: [old.id], routeIds: ["a"], target: "http://127.0.0.1:9", sandbox: false, startedAt: T0 + 20, startedBy: "ci", reason: "r" });
       const recent = (await node.recordings.start(started("b"))) as { id: number };
       await node.recordings.append(recent.id, [exchange(2)], 0);
       await node.recordings.stop(recent.id, T0 + 1_000, "stopped");
@@ -92,6 +93,7 @@ describe.each(storeKinds(() => postgres))("the recording store on %s", (_kind, o
       await node.recordings.prune(T0 + 500);
       expect((await node.recordings.list()).map((r) => r.routeId).sort()).toEqual(["b", "c"]);
       expect(await node.recordings.exchanges(old.id, 0, 10)).toEqual([]);
+      expect(await node.recordings.getRun(oldRun.id)).toBeUndefined();
       expect(await node.recordings.delete(recent.id)).toBe(true);
       expect(await node.recordings.delete(recent.id)).toBe(false);
       expect(await node.recordings.exchanges(recent.id, 0, 10)).toEqual([]);
@@ -100,29 +102,38 @@ describe.each(storeKinds(() => postgres))("the recording store on %s", (_kind, o
   );
 
   it(
-    "keeps replay runs: ended once, the previous one against the same target with its verdicts, a route's passing run, deleted with their recording",
+    "keeps replay runs of one or more recordings: ended once, the previous one of the same recordings against the same target with its verdicts, a route's passing run, deleted with a recording",
     withStore(open, async (s) => {
       const [a, b] = [await s.node(), await s.node()];
-      const recording = (await a.recordings.start(started("order-detail"))) as { id: number };
-      await a.recordings.stop(recording.id, T0 + 10, "stopped");
-      const run = { recordingId: recording.id, routeId: "order-detail", target: "http://127.0.0.1:3002", sandbox: false, startedAt: T0 + 20, startedBy: "ci", reason: "pre-canary" };
+      const detail = (await a.recordings.start(started("order_detail"))) as { id: number };
+      const create = (await a.recordings.start(started("order-create"))) as { id: number };
+      await a.recordings.stop(detail.id, T0 + 10, "stopped");
+      await a.recordings.stop(create.id, T0 + 10, "stopped");
+      const run = { recordingIds: [detail.id, create.id], routeIds: ["order_detail", "order-create"], target: "http://127.0.0.1:3002", sandbox: true, startedAt: T0 + 20, startedBy: "ci", reason: "pre-canary" };
       const first = await a.recordings.addRun(run);
-      expect(first).toMatchObject({ ...run, status: "running", finishedAt: null, report: null, verdicts: {} });
-      expect(await b.recordings.hasPassingRun("order-detail")).toBe(false);
+      expect(first).toMatchObject({ target: run.target, sandbox: true, status: "running", finishedAt: null, report: null, verdicts: {} });
+      expect([...first.recordingIds].sort()).toEqual([detail.id, create.id].sort());
+      expect([...first.routeIds].sort()).toEqual(["order-create", "order_detail"]);
+      expect(await b.recordings.hasPassingRun("order_detail")).toBe(false);
       const ended = await b.recordings.finishRun(first.id, { finishedAt: T0 + 30, status: "passed", report: { passRate: 1 }, verdicts: { "1": "match", "2": "diverge" } });
       expect(ended).toMatchObject({ status: "passed", finishedAt: T0 + 30, report: { passRate: 1 }, verdicts: { "1": "match", "2": "diverge" } });
       expect(await a.recordings.finishRun(first.id, { finishedAt: T0 + 40, status: "failed", report: {}, verdicts: {} })).toBeUndefined();
-      expect(await a.recordings.hasPassingRun("order-detail")).toBe(true);
-      expect(await a.recordings.hasPassingRun("order-create")).toBe(false);
-      const second = await a.recordings.addRun({ ...run, startedAt: T0 + 50 });
+      expect(await a.recordings.hasPassingRun("order_detail")).toBe(true);
+      expect(await a.recordings.hasPassingRun("order-create")).toBe(true);
+      // "_" is a wildcard to LIKE: a route id is matched whole, as text.
+      expect(await a.recordings.hasPassingRun("order-detail")).toBe(false);
+      expect(await a.recordings.hasPassingRun("order")).toBe(false);
+      const second = await a.recordings.addRun({ ...run, recordingIds: [create.id, detail.id], startedAt: T0 + 50 });
       const elsewhere = await a.recordings.addRun({ ...run, target: "http://127.0.0.1:9", startedAt: T0 + 60 });
-      expect((await a.recordings.previousRun(recording.id, run.target, second.id))?.id).toBe(first.id);
-      expect((await a.recordings.previousRun(recording.id, run.target, second.id))?.verdicts).toEqual({ "1": "match", "2": "diverge" });
-      expect(await a.recordings.previousRun(recording.id, "http://127.0.0.1:9", elsewhere.id)).toBeUndefined();
-      expect((await b.recordings.runs(recording.id)).map((r) => r.id)).toEqual([elsewhere.id, second.id, first.id]);
+      const alone = await a.recordings.addRun({ ...run, recordingIds: [detail.id], routeIds: ["order_detail"], startedAt: T0 + 70 });
+      expect((await a.recordings.previousRun([create.id, detail.id], run.target, second.id))?.verdicts).toEqual({ "1": "match", "2": "diverge" });
+      expect(await a.recordings.previousRun([detail.id], run.target, alone.id)).toBeUndefined();
+      expect(await a.recordings.previousRun(run.recordingIds, "http://127.0.0.1:9", elsewhere.id)).toBeUndefined();
+      expect((await b.recordings.runs(detail.id)).map((r) => r.id)).toEqual([alone.id, elsewhere.id, second.id, first.id]);
+      expect((await b.recordings.runs(create.id)).map((r) => r.id)).toEqual([elsewhere.id, second.id, first.id]);
       expect((await b.recordings.getRun(second.id))?.status).toBe("running");
-      await a.recordings.delete(recording.id);
-      expect(await b.recordings.runs(recording.id)).toEqual([]);
+      await a.recordings.delete(create.id);
+      expect((await b.recordings.runs(detail.id)).map((r) => r.id)).toEqual([alone.id]);
       expect(await b.recordings.getRun(first.id)).toBeUndefined();
     }),
   );

@@ -249,8 +249,8 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; read
       ALTER TABLE recorded_exchanges ADD COLUMN config_version TEXT NOT NULL DEFAULT '';
       CREATE TABLE replay_runs (
         id           BIGSERIAL PRIMARY KEY,
-        recording_id BIGINT NOT NULL,
-        route_id     TEXT NOT NULL,
+        recordings   TEXT NOT NULL,    -- the recordings replayed together, as ,3,4, (merged by time: a session spans routes)
+        routes       TEXT NOT NULL,    -- their routes, as ,order-create,order-detail,
         target       TEXT NOT NULL,
         sandbox      INTEGER NOT NULL,
         started_at   BIGINT NOT NULL,
@@ -261,8 +261,7 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; read
         report       TEXT,             -- JSON, redacted
         verdicts     TEXT              -- JSON: exchange id -> match, diverge or error (for flaky verdicts)
       );
-      CREATE INDEX replay_runs_recording ON replay_runs (recording_id, id);
-      CREATE INDEX replay_runs_route ON replay_runs (route_id, status);
+      CREATE INDEX replay_runs_status ON replay_runs (status, id);
     `,
   },
 ];

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { EXCHANGE_COLUMNS, EXCHANGE_VALUES, exchangeValues, RUN_SUMMARY_COLUMNS, toExchange, toRecording, toReplayRun, truncatedIn, type ExchangeRow, type RecordingRecord, type RecordingRow, type RecordingStore, type ReplayRunRow } from "../recording-store.ts";
+import { EXCHANGE_COLUMNS, EXCHANGE_VALUES, exchangeValues, listColumn, RUN_SUMMARY_COLUMNS, toExchange, toRecording, toReplayRun, truncatedIn, type ExchangeRow, type RecordingRecord, type RecordingRow, type RecordingStore, type ReplayRunRow } from "../recording-store.ts";
 import { inTransaction } from "./transaction.ts";
 
 /**
@@ -51,7 +51,7 @@ export function createPostgresRecordingStore(pool: pg.Pool): RecordingStore {
     delete(id) {
       return inTransaction(pool, async (client) => {
         await client.query("DELETE FROM recorded_exchanges WHERE recording_id = $1", [id]);
-        await client.query("DELETE FROM replay_runs WHERE recording_id = $1", [id]);
+        await client.query("DELETE FROM replay_runs WHERE position(',' || $1 || ',' in recordings) > 0", [String(id)]);
         const { rowCount } = await client.query("DELETE FROM recordings WHERE id = $1", [id]);
         return (rowCount ?? 0) > 0;
       });
@@ -59,14 +59,17 @@ export function createPostgresRecordingStore(pool: pg.Pool): RecordingStore {
     async prune(beforeMs) {
       await inTransaction(pool, async (client) => {
         await client.query("DELETE FROM recorded_exchanges WHERE recording_id IN (SELECT id FROM recordings WHERE stopped_at IS NOT NULL AND stopped_at < $1)", [beforeMs]);
-        await client.query("DELETE FROM replay_runs WHERE recording_id IN (SELECT id FROM recordings WHERE stopped_at IS NOT NULL AND stopped_at < $1)", [beforeMs]);
+        await client.query(
+          "DELETE FROM replay_runs r WHERE EXISTS (SELECT 1 FROM recordings g WHERE g.stopped_at IS NOT NULL AND g.stopped_at < $1 AND position(',' || g.id::text || ',' in r.recordings) > 0)",
+          [beforeMs],
+        );
         await client.query("DELETE FROM recordings WHERE stopped_at IS NOT NULL AND stopped_at < $1", [beforeMs]);
       });
     },
     async addRun(run) {
       const { rows } = await pool.query<ReplayRunRow>(
-        "INSERT INTO replay_runs (recording_id, route_id, target, sandbox, started_at, status, started_by, reason) VALUES ($1, $2, $3, $4, $5, 'running', $6, $7) RETURNING *",
-        [run.recordingId, run.routeId, run.target, run.sandbox ? 1 : 0, run.startedAt, run.startedBy, run.reason],
+        "INSERT INTO replay_runs (recordings, routes, target, sandbox, started_at, status, started_by, reason) VALUES ($1, $2, $3, $4, $5, 'running', $6, $7) RETURNING *",
+        [listColumn(run.recordingIds), listColumn(run.routeIds), run.target, run.sandbox ? 1 : 0, run.startedAt, run.startedBy, run.reason],
       );
       return toReplayRun(rows[0] as ReplayRunRow);
     },
@@ -82,18 +85,18 @@ export function createPostgresRecordingStore(pool: pg.Pool): RecordingStore {
       return rows[0] ? toReplayRun(rows[0]) : undefined;
     },
     async runs(recordingId) {
-      const { rows } = await pool.query<ReplayRunRow>(`SELECT ${RUN_SUMMARY_COLUMNS} FROM replay_runs WHERE recording_id = $1 ORDER BY id DESC`, [recordingId]);
+      const { rows } = await pool.query<ReplayRunRow>(`SELECT ${RUN_SUMMARY_COLUMNS} FROM replay_runs WHERE position(',' || $1 || ',' in recordings) > 0 ORDER BY id DESC`, [String(recordingId)]);
       return rows.map(toReplayRun);
     },
-    async previousRun(recordingId, target, beforeId) {
+    async previousRun(recordingIds, target, beforeId) {
       const { rows } = await pool.query<ReplayRunRow>(
-        "SELECT * FROM replay_runs WHERE recording_id = $1 AND target = $2 AND id < $3 AND status IN ('passed', 'failed') ORDER BY id DESC LIMIT 1",
-        [recordingId, target, beforeId],
+        "SELECT * FROM replay_runs WHERE recordings = $1 AND target = $2 AND id < $3 AND status IN ('passed', 'failed') ORDER BY id DESC LIMIT 1",
+        [listColumn(recordingIds), target, beforeId],
       );
       return rows[0] ? toReplayRun(rows[0]) : undefined;
     },
     async hasPassingRun(routeId) {
-      const { rows } = await pool.query("SELECT 1 FROM replay_runs WHERE route_id = $1 AND status = 'passed' LIMIT 1", [routeId]);
+      const { rows } = await pool.query("SELECT 1 FROM replay_runs WHERE status = 'passed' AND position(',' || $1 || ',' in routes) > 0 LIMIT 1", [routeId]);
       return rows.length > 0;
     },
   };
