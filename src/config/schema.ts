@@ -562,7 +562,7 @@ export const replaySchema = z.strictObject({
   maxInFlight: z.number().int().min(1).max(1_000).default(32),
   /** Paced as recorded, a pause between exchanges longer than this is cut to it (idle gaps clamped). Default 1000 ms. */
   maxGapMs: z.number().int().min(0).max(3_600_000).default(1_000),
-  /** Requests per second a run may send to the monolith for fresh answers (GET and HEAD only). Default 10. */
+  /** Requests per second a run may send to the monolith for fresh answers (GET and HEAD only); past it a read is compared without one. Default 10. @limit */
   freshMonolithPerSecond: z.number().min(0.1).max(1_000).default(10),
   /** The first this many exchanges recorded 2xx decide whether authentication works: most of them 401/403 stops the run. Default 20. */
   authProbeExchanges: z.number().int().min(1).max(10_000).default(20),
