@@ -218,10 +218,10 @@ export class ReportBuilder {
       verdict = `too few exchanges judged: ${trials} < ${minExchanges} (routes[].replay.minExchanges)`;
     } else if ((lowerBound ?? 0) < minPassLowerBound) {
       status = "failed";
-      verdict = `pass rate ${pct(passRate ?? 0)} (lower bound ${pct(lowerBound ?? 0)}) is below the ${pct(minPassLowerBound)} required: ${diverged} diverged, ${failures} failed`;
+      verdict = `pass rate ${pct(passRate ?? 0)} over ${trials} exchanges: its Wilson lower bound (95%) ${pct(lowerBound ?? 0)} is under the ${pct(minPassLowerBound)} required; ${diverged} diverged, ${failures} failed`;
     } else {
       status = "passed";
-      verdict = `pass rate ${pct(passRate ?? 0)} (lower bound ${pct(lowerBound ?? 0)}) over ${trials} exchanges, at least the ${pct(minPassLowerBound)} required`;
+      verdict = `pass rate ${pct(passRate ?? 0)} over ${trials} exchanges: its Wilson lower bound (95%) ${pct(lowerBound ?? 0)} is at least the ${pct(minPassLowerBound)} required`;
     }
     const report: ReplayReport = {
       run: header.run,

@@ -2,7 +2,6 @@ import type { ReplayReport } from "./replay-report.ts";
 import type { ReplayPlan } from "./replay-service.ts";
 
 const ms = (v: number | null) => (v === null ? "-" : `${v} ms`);
-const pct = (v: number | null) => (v === null ? "-" : `${(Math.round(v * 1_000) / 10).toString()}%`);
 
 function pacingText(p: ReplayPlan["pacing"]): string {
   switch (p.mode) {
@@ -40,7 +39,6 @@ export function reportText(r: ReplayReport): string {
     `  judged ${c.matched + c.diverged + c.authFailures + c.timeouts + c.errors}: ${c.matched} matched, ${c.diverged} diverged, ${c.authFailures} authentication failures, ${c.timeouts} timeouts, ${c.errors} errors`,
     `  not judged: ${c.truncated} truncated, ${c.skippedWrites} writes skipped (not a sandbox), ${c.stale} stale (the monolith's answer changed since), ${c.flaky} flaky`,
     `  set aside: ${c.noiseDifferences} noise differences, ${c.correlatedFields} correlated id fields`,
-    `  pass rate ${pct(r.passRate)}, Wilson lower bound ${pct(r.passRateLowerBound)} (needs ≥ ${pct(r.required.minPassLowerBound)} over ≥ ${r.required.minExchanges})`,
     `  latency p50/p95/p99: candidate ${ms(r.latencyMs.candidate.p50)} / ${ms(r.latencyMs.candidate.p95)} / ${ms(r.latencyMs.candidate.p99)}; monolith as recorded ${ms(r.latencyMs.recorded.p50)} / ${ms(r.latencyMs.recorded.p95)} / ${ms(r.latencyMs.recorded.p99)}`,
     `  paced ${pacingText(r.pacing)}: ${r.pacing.windows.map((w) => `${w.perSecond}/s from ${w.fromS} s`).join(", ") || "nothing sent"}; ${Math.round(r.durationMs / 100) / 10} s`,
   ];
