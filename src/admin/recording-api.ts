@@ -2,7 +2,7 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import type { RouteConfig } from "../config/schema.ts";
 import type { Recorder } from "../recording/recorder.ts";
-import type { RecordedExchange, RecordingStore } from "../store/recording-store.ts";
+import type { RecordedExchange, RecordingRecord, RecordingStore } from "../store/recording-store.ts";
 import type { RolloutStore } from "../store/rollout-store.ts";
 import { AdminError } from "./admin-error.ts";
 import { reasonSchema } from "./admin-schemas.ts";
@@ -67,15 +67,18 @@ function harEntry(e: RecordedExchange, origin: string) {
   };
 }
 
+/** The recording a path parameter names; 404 `unknown_recording` when there is none. */
+export async function recordingById(store: RecordingStore, raw: string): Promise<RecordingRecord> {
+  const id = Number(raw);
+  const recording = Number.isInteger(id) && id > 0 ? await store.get(id) : undefined;
+  if (!recording) throw new AdminError(404, "unknown_recording", `no recording ${JSON.stringify(raw)}`);
+  return recording;
+}
+
 /** Recordings over the admin API: start and stop a route's, list them, page and export their exchanges, delete. */
 export function registerRecordingApi(app: Hono<{ Variables: { actor: string } }>, options: RecordingApiOptions): void {
   const { recorder, store } = options;
-  const found = async (raw: string) => {
-    const id = Number(raw);
-    const recording = Number.isInteger(id) && id > 0 ? await store.get(id) : undefined;
-    if (!recording) throw new AdminError(404, "unknown_recording", `no recording ${JSON.stringify(raw)}`);
-    return recording;
-  };
+  const found = (raw: string) => recordingById(store, raw);
 
   app.post("/api/routes/:id/recordings", async (c) => {
     const route = options.findRoute(c.req.param("id"));

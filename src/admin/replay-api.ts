@@ -5,6 +5,7 @@ import type { RecordingStore, ReplayRunRecord } from "../store/recording-store.t
 import { AdminError } from "./admin-error.ts";
 import { reasonSchema } from "./admin-schemas.ts";
 import { readBody } from "./read-input.ts";
+import { recordingById } from "./recording-api.ts";
 
 export interface ReplayApiOptions {
   readonly replays: ReplayService;
@@ -48,12 +49,7 @@ export function registerReplayApi(app: Hono<{ Variables: { actor: string } }>, o
     if (error instanceof ReplayRefusal) throw new AdminError(error.status, error.code, error.message);
     throw error;
   };
-  const recordingOf = async (raw: string) => {
-    const id = Number(raw);
-    const recording = Number.isInteger(id) && id > 0 ? await store.get(id) : undefined;
-    if (!recording) throw new AdminError(404, "unknown_recording", `no recording ${JSON.stringify(raw)}`);
-    return recording;
-  };
+  const recordingOf = (raw: string) => recordingById(store, raw);
 
   app.post("/api/recordings/:recordingId/replays", async (c) => {
     const first = await recordingOf(c.req.param("recordingId"));

@@ -1,9 +1,9 @@
-import { Buffer } from "node:buffer";
 import { performance } from "node:perf_hooks";
 import type { BackendConfig, RouteConfig } from "../config/schema.ts";
 import { compareExchange, type CapturedResponse, type ComparedSide } from "../shadow/compare-exchange.ts";
 import { REDACTED, redactorFor, type RedactionRules } from "../redaction/redactor.ts";
 import type { ExampleRecord } from "../store/shadow-repository.ts";
+import { readBounded } from "../replay/read-bounded.ts";
 import { AdminError } from "./admin-error.ts";
 import { readableDiff } from "./readable-diff.ts";
 
@@ -116,25 +116,4 @@ async function fetchSide(backend: BackendConfig | undefined, pathAndQuery: strin
     const e = error as Error;
     return { side: { ok: false, error: e.name === "TimeoutError" ? `no answer within ${Math.min(replayTimeoutMs, backend.responseTimeoutMs)} ms` : e.message }, ms: ms() };
   }
-}
-
-/** The body up to `maxBytes` (the route's shadow.maxResponseBytes): a replay holds no more than a shadow would. */
-async function readBounded(res: Response, maxBytes: number): Promise<{ body: Uint8Array; truncated: boolean }> {
-  if (!res.body) return { body: new Uint8Array(0), truncated: false };
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (size + value.byteLength > maxBytes) {
-      chunks.push(value.subarray(0, maxBytes - size));
-      size = maxBytes;
-      await reader.cancel();
-      return { body: Buffer.concat(chunks, size), truncated: true };
-    }
-    chunks.push(value);
-    size += value.byteLength;
-  }
-  return { body: Buffer.concat(chunks, size), truncated: false };
 }

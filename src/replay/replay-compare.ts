@@ -5,6 +5,7 @@ import { REDACTED, redactorFor, type RedactionRules } from "../redaction/redacto
 import { compareExchange, type CapturedResponse, type ComparedSide, type ComparisonResult } from "../shadow/compare-exchange.ts";
 import { compareSchema } from "../config/schema.ts";
 import type { RecordedExchange } from "../store/recording-store.ts";
+import { readBounded } from "./read-bounded.ts";
 import type { ReplayRequest } from "./replay-request.ts";
 
 /** An answer to a replayed request, as the recording would have stored it: decoded and redacted. */
@@ -86,23 +87,4 @@ export function compareAnswers(route: RouteConfig, recorded: RecordedExchange, l
     },
     false,
   );
-}
-
-/** The body up to `maxBytes`: a replay holds no more than a recording keeps. */
-async function readBounded(res: Response, maxBytes: number): Promise<{ body: Buffer; truncated: boolean }> {
-  if (!res.body) return { body: Buffer.alloc(0), truncated: false };
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (size + value.byteLength > maxBytes) {
-      await reader.cancel();
-      return { body: Buffer.concat(chunks, size), truncated: true };
-    }
-    chunks.push(value);
-    size += value.byteLength;
-  }
-  return { body: Buffer.concat(chunks, size), truncated: false };
 }

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { FlagdCore } from "@openfeature/flagd-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Strangler } from "../../src/strangler.ts";
+import { runProcess } from "../helpers/child-proxy.ts";
 import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
 import { startTestProxy, writeConfig } from "../helpers/proxy.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
@@ -39,13 +40,7 @@ describe("the strangler CLI", () => {
     const env: Record<string, string> = { ...(process.env as Record<string, string>), STRANGLER_ADMIN_URL: proxy.adminUrl };
     if (token) env.STRANGLER_ADMIN_TOKEN = token;
     else delete env.STRANGLER_ADMIN_TOKEN;
-    const child = spawn(process.execPath, ["bin/strangler.js", ...args], { cwd: ROOT, env });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const [code] = (await once(child, "exit")) as [number];
-    return { code, stdout, stderr };
+    return runProcess(process.execPath, ["bin/strangler.js", ...args], env);
   }
 
   it("records a route, lists its recordings, and says when there is none to stop", async () => {

@@ -1,6 +1,3 @@
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOrders } from "../../extracted-services/orders/src/app.ts";
 import type { RunningDemoApp } from "../../demo-data/start-demo-app.ts";
@@ -8,10 +5,9 @@ import { systemClock } from "../../src/guard/clock.ts";
 import type { ReplayReport } from "../../src/replay/replay-report.ts";
 import type { Strangler } from "../../src/strangler.ts";
 import { PLANTED, startBrokenOrders } from "../helpers/broken-orders.ts";
+import { runProcess } from "../helpers/child-proxy.ts";
 import { startDemoBackends, startShippedProxy, type DemoBackends } from "../helpers/demo.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /**
  * Issue 29's Done-when, on the demo: order-detail and order-create recorded from `npm run traffic`,
@@ -27,15 +23,8 @@ describe("record and replay on the demo", () => {
   let broken: RunningDemoApp;
   let recordings: string;
 
-  const run = async (command: string, args: string[], env: Record<string, string> = {}) => {
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, STRANGLER_ADMIN_URL: shipped.proxy.adminUrl, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const [code] = (await once(child, "exit")) as [number];
-    return { code, stdout, stderr };
-  };
+  const run = (command: string, args: string[], env: Record<string, string> = {}) =>
+    runProcess(command, args, { ...(process.env as Record<string, string>), STRANGLER_ADMIN_URL: shipped.proxy.adminUrl, ...env });
   const strangler = (...args: string[]) => run(process.execPath, ["bin/strangler.js", ...args]);
   const orderCount = (app: RunningDemoApp) => (app.db.prepare("SELECT count(*) AS n FROM orders").get() as { n: number }).n;
 

@@ -17,8 +17,13 @@ export interface ChildProxy {
 }
 
 /** Runs `src/main.ts` with `args`; resolves with its exit code, stdout and stderr. */
-export async function runMain(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+export function runMain(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runProcess(process.execPath, ["--import", "tsx", "src/main.ts", ...args], { ...process.env, ...env } as Record<string, string>);
+}
+
+/** Runs a command from the repository's root with `env` (whole: pass process.env's along to keep it); its exit code, stdout and stderr. */
+export async function runProcess(command: string, args: readonly string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(command, args, { cwd: ROOT, env });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
