@@ -60,6 +60,8 @@ export interface RecorderOptions {
   /** What is never stored (the defaults, the config's `redaction`, and the pseudonyms' key). */
   readonly redaction: () => RedactionRules;
   readonly logger: Logger;
+  /** The route's own body fields never stored (its `shadow.redact.bodyFields`), besides `redaction`'s. */
+  readonly bodyFields: (routeId: string) => readonly string[];
   /** The route's config version now (src/config/config-version.ts), stored with each exchange; "" when the route is gone. */
   readonly configVersion: (routeId: string) => string;
   readonly now?: () => number;
@@ -194,6 +196,7 @@ export class Recorder {
     const rules = this.options.redaction();
     const redactor = redactorFor(rules);
     const max = settings.maxBodyBytes;
+    const fields = this.options.bodyFields(recording.record.routeId);
     const req = capture.req;
     const body = capture.response.bytes();
     const key = rules.pseudonymKey;
@@ -212,11 +215,11 @@ export class Recorder {
       path: redactor.text(capture.path),
       query,
       requestHeaders,
-      requestBody: capture.request.size > 0 ? redactor.body(bodyText(capture.request.bytes(), req.headers["content-encoding"], max), req.headers["content-type"], [], max) : "",
+      requestBody: capture.request.size > 0 ? redactor.body(bodyText(capture.request.bytes(), req.headers["content-encoding"], max), req.headers["content-type"], fields, max) : "",
       requestTruncated: capture.request.truncated,
       status,
       responseHeaders: redactor.headers(head.toRecord()),
-      responseBody: redactor.body(bodyText(body, head.get("content-encoding"), max), head.get("content-type"), [], max),
+      responseBody: redactor.body(bodyText(body, head.get("content-encoding"), max), head.get("content-type"), fields, max),
       responseTruncated: capture.response.truncated,
       latencyMs: Math.round((performance.now() - capture.started) * 100) / 100,
       configVersion: this.options.configVersion(recording.record.routeId),

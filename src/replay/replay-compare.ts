@@ -27,10 +27,10 @@ const RECORDED_ONLY = new Set(["content-encoding", "content-length", "transfer-e
 
 /**
  * Sends one replayed request and reads its answer, bounded in time and size, redacting the body with the
- * rules the recording was redacted with (so a redacted e-mail compares equal to a redacted e-mail, and a
+ * rules the recording was redacted with (the config's `redaction` and the route's `shadow.redact.bodyFields`) (so a redacted e-mail compares equal to a redacted e-mail, and a
  * pseudonymised id to the pseudonym of the same id).
  */
-export async function sendReplay(request: ReplayRequest, options: { timeoutMs: number; maxBytes: number; redaction: RedactionRules; signal?: AbortSignal }): Promise<ReplayAnswer> {
+export async function sendReplay(request: ReplayRequest, options: { timeoutMs: number; maxBytes: number; redaction: RedactionRules; bodyFields: readonly string[]; signal?: AbortSignal }): Promise<ReplayAnswer> {
   const started = performance.now();
   const ms = () => Math.round((performance.now() - started) * 100) / 100;
   const timeout = AbortSignal.timeout(options.timeoutMs);
@@ -50,7 +50,7 @@ export async function sendReplay(request: ReplayRequest, options: { timeoutMs: n
     // fetch decodes gzip/br/deflate itself: the bytes are the decoded ones, as the recording stores them.
     delete headers["content-encoding"];
     const rawText = body.toString("utf8");
-    const text = redactorFor(options.redaction).body(rawText, headers["content-type"], [], options.maxBytes);
+    const text = redactorFor(options.redaction).body(rawText, headers["content-type"], options.bodyFields, options.maxBytes);
     const response: CapturedResponse = { status: res.status, headers, body: Buffer.from(text), truncated: false };
     return { side: { ok: true, response }, text, rawText, location: headers.location, ms: ms(), timedOut: false, truncated };
   } catch (error) {

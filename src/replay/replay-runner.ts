@@ -98,9 +98,10 @@ export async function runReplay(input: ReplayRunInput): Promise<{ report: Replay
     if (askFresh) lastFreshAt = elapsed();
     windows.sent(elapsed());
     builder.sent++;
+    const sendTo = { ...send, bodyFields: route.shadow?.redact.bodyFields ?? [] };
     const [answer, fresh] = await Promise.all([
-      sendReplay(request, send),
-      askFresh && freshUrl ? sendReplay(replayRequest(freshUrl, exchange, input.runId, new SessionIds(), auth), send) : undefined,
+      sendReplay(request, sendTo),
+      askFresh && freshUrl ? sendReplay(replayRequest(freshUrl, exchange, input.runId, new SessionIds(), auth), sendTo) : undefined,
     ]);
     if (abort.signal.aborted && aborted) return; // answered after the run stopped: not judged
     judged++;

@@ -15,7 +15,7 @@ export async function wireRecording(deps: { readonly stores: Stores; readonly lo
     const route = deps.live.config.routes.find((r) => r.id === routeId);
     return route ? routeConfigVersion(route) : "";
   };
-  const recorder = new Recorder({ store: deps.stores.recordings, settings: () => deps.live.config.recording, redaction: deps.redaction, logger: deps.logger, configVersion });
+  const recorder = new Recorder({ store: deps.stores.recordings, settings: () => deps.live.config.recording, redaction: deps.redaction, logger: deps.logger, configVersion, bodyFields: (routeId) => deps.live.config.routes.find((r) => r.id === routeId)?.shadow?.redact.bodyFields ?? [] });
   await recorder.start();
   return recorder;
 }

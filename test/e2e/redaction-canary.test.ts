@@ -34,7 +34,7 @@ function card(): string {
 const planted: string[] = [];
 const plant = <T extends string>(value: T): T => (planted.push(value), value);
 
-describe("the redaction canary: 50 secrets in every channel, none stored, exported or logged", () => {
+describe("the redaction canary: 50 secrets in every channel, none stored, exported, recorded, replayed or logged", () => {
   const temp = makeTempDir();
   const logged: string[] = [];
   let legacy: Fixture;
@@ -102,6 +102,8 @@ describe("the redaction canary: 50 secrets in every channel, none stored, export
       await res.arrayBuffer();
       expect(res.status).toBe(200);
     };
+    // The route is recorded too: every exchange, at rate 1.
+    const recording = (await (await fetch(`${proxy.adminUrl}/api/routes/lookup/recordings`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ rate: 1, reason: "canary" }) })).json()) as { id: number };
     // An id that must still correlate: pseudonymized in a header, a query parameter and a JSON member.
     const customer = plant(`cust-${hex(8)}`);
     await send(`/lookup/correlated?customer=${customer}`, { headers: { "x-user-id": customer } });
@@ -175,6 +177,19 @@ describe("the redaction canary: 50 secrets in every channel, none stored, export
     }
     expect(replays.length).toBeGreaterThan(3);
 
+    // The recording, exported both ways, and replayed against the service (whose answers plant secrets of their own).
+    const admin = (path: string, body?: unknown) => fetch(`${proxy.adminUrl}${path}`, body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    expect((await admin(`/api/recordings/${recording.id}/stop`, { reason: "enough" })).status).toBe(200);
+    const recordingExports = [await (await admin(`/api/recordings/${recording.id}/export`)).text(), await (await admin(`/api/recordings/${recording.id}/export?format=har`)).text()];
+    expect(recordingExports[0]?.split("\n").filter(Boolean).length).toBe(1 + n);
+    let run = (await (await admin(`/api/recordings/${recording.id}/replays`, { against: service.url, sandbox: true, pacing: { mode: "concurrency", limit: 4 }, reason: "canary" })).json()) as { id: number; status: string };
+    while (run.status === "running") {
+      await new Promise((r) => setTimeout(r, 50));
+      run = (await (await admin(`/api/replays/${run.id}`)).json()) as typeof run;
+    }
+    const runReport = JSON.stringify(run);
+    expect(runReport).toContain('"signatures"');
+
     await proxy.shadows.flush();
     // The migration map learns from every path: reading it writes what it learned to the store first.
     const map = await (await fetch(`${proxy.adminUrl}/api/map`)).text();
@@ -184,6 +199,8 @@ describe("the redaction canary: 50 secrets in every channel, none stored, export
       ["the SQLite files", (s) => stored.some((bytes) => bytes.includes(s))],
       ["the exported examples", (s) => exported.includes(s)],
       ["the replays", (s) => replays.some((r) => r.includes(s))],
+      ["the recording's exports", (s) => recordingExports.some((r) => r.includes(s))],
+      ["the replay run's report", (s) => runReport.includes(s)],
       ["the migration map", (s) => map.includes(s)],
       ["the logs", (s) => logged.some((l) => l.includes(s))],
     ];

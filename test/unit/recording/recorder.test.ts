@@ -27,7 +27,7 @@ function dataDir(): string {
 async function recorderOn(dir: string, over: Record<string, number> = {}, now = () => 1_000) {
   const stores = await openStores({ dataDir: dir });
   opened.push(stores);
-  return { stores, recorder: new Recorder({ store: stores.recordings, settings: () => settings(over), redaction: () => NO_EXTRA_RULES, logger: pino({ level: "silent" }), configVersion: () => "v1", now }) };
+  return { stores, recorder: new Recorder({ store: stores.recordings, settings: () => settings(over), redaction: () => NO_EXTRA_RULES, logger: pino({ level: "silent" }), configVersion: () => "v1", bodyFields: () => [], now }) };
 }
 
 function exchange(recorder: Recorder, route: string, status = 200): boolean {
