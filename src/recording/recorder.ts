@@ -114,9 +114,17 @@ const STRATUM_QUOTA_CAP = 100;
 /** Sticky keys whose session pseudonym is remembered at once (then forgotten together). */
 const SESSION_CACHE = 10_000;
 
+const JSON_SHAPES = ["object", "array", "other"] as const;
+
+/** The stratum quota: every stratum's first exchanges are kept whatever the rate. */
+const quotaOf = (recording: ActiveRecording) => Math.min(STRATUM_QUOTA_CAP, Math.ceil(recording.record.maxExchanges * STRATUM_QUOTA_SHARE));
+
+/** The media type of a Content-Type, lower case ("none" without one). */
+const mediaOf = (contentType: string | undefined) => (contentType ?? "").split(";")[0]?.trim().toLowerCase() || "none";
+
 /** The answer's shape for the sample: its media type, and for JSON whether it is an object or an array (from its first bytes). */
 function shapeOf(contentType: string | undefined, body: Buffer | undefined): string {
-  const media = (contentType ?? "").split(";")[0]?.trim().toLowerCase() || "none";
+  const media = mediaOf(contentType);
   if (!media.includes("json")) return media;
   for (const byte of body?.subarray(0, 64) ?? []) {
     if (byte === 0x7b) return `${media} object`;
@@ -163,6 +171,11 @@ export class Recorder {
     every(settings.refreshMs, () => this.refresh());
   }
 
+  /** Body bytes the captures in flight hold now (within `recording.maxBufferedBytes`). */
+  get heldBytes(): number {
+    return this.#budget.held;
+  }
+
   /** Whether a route is being recorded here now: one map lookup, the only cost a request on another route pays. */
   isRecording(routeId: string): boolean {
     return this.#active.has(routeId);
@@ -186,8 +199,7 @@ export class Recorder {
     const head = new RawHead(rawHeaders);
     const stratum = `${capture.req.method ?? "GET"} ${STATUS_CLASS[Math.floor(status / 100)] ?? "xxx"} ${shapeOf(head.get("content-type"), capture.response.first())}`;
     const seen = recording.strata.get(stratum) ?? 0;
-    const quota = Math.min(STRATUM_QUOTA_CAP, Math.ceil(recording.record.maxExchanges * STRATUM_QUOTA_SHARE));
-    if (seen >= quota && Math.random() >= recording.record.rate) return;
+    if (seen >= quotaOf(recording) && !capture.drawn) return;
     const settings = this.options.settings();
     if (recording.queue.length >= settings.maxQueued) return this.#drop(recording);
     recording.droppingSince = undefined;
@@ -224,6 +236,19 @@ export class Recorder {
       latencyMs: Math.round((performance.now() - capture.started) * 100) / 100,
       configVersion: this.options.configVersion(recording.record.routeId),
     });
+  }
+
+  /**
+   * Whether an exchange the rate did not draw can still be kept, known at its answer's head: only when a
+   * stratum it may fall in (its method, status class and media type; for JSON, any of the three shapes its
+   * body may take) is under its quota. When not, the capture lets go at once, before any body is held.
+   */
+  wantsUndrawn(recording: ActiveRecording, method: string, status: number, contentType: string | undefined): boolean {
+    const quota = quotaOf(recording);
+    const media = mediaOf(contentType);
+    const prefix = `${method} ${STATUS_CLASS[Math.floor(status / 100)] ?? "xxx"} ${media}`;
+    if (!media.includes("json")) return (recording.strata.get(prefix) ?? 0) < quota;
+    return JSON_SHAPES.some((shape) => (recording.strata.get(`${prefix} ${shape}`) ?? 0) < quota);
   }
 
   /** Sessions by sticky key, remembered: the same users come back, and an HMAC each time showed in the profile. */
@@ -319,6 +344,10 @@ class Capture implements ExchangeRecording {
   readonly request: Chunks;
   readonly response: Chunks;
   readonly started = performance.now();
+  /** Drawn by the recording's rate (kept whatever its stratum), decided when the exchange starts. */
+  readonly drawn: boolean;
+  /** Let go at the answer's head: neither drawn nor in a stratum under its quota. */
+  #abandoned = false;
   #status = 0;
   #rawHeaders: readonly Buffer[] = [];
 
@@ -334,6 +363,7 @@ class Capture implements ExchangeRecording {
   ) {
     this.request = new Chunks(maxBodyBytes, budget);
     this.response = new Chunks(maxBodyBytes, budget);
+    this.drawn = Math.random() < recording.record.rate;
   }
 
   requestBody<T extends Buffer | Readable>(body: T): T {
@@ -343,15 +373,19 @@ class Capture implements ExchangeRecording {
   head(status: number, rawHeaders: readonly Buffer[]): void {
     this.#status = status;
     this.#rawHeaders = rawHeaders;
+    if (!this.drawn && !this.recorder.wantsUndrawn(this.recording, this.req.method ?? "GET", status, new RawHead(rawHeaders).get("content-type"))) {
+      this.#abandoned = true;
+      this.request.release();
+    }
   }
 
   chunk(chunk: Buffer): void {
-    this.response.add(chunk);
+    if (!this.#abandoned) this.response.add(chunk);
   }
 
   done(error: Error | null, aborted: boolean): void {
     try {
-      if (!error && !aborted && this.#status > 0) this.recorder.keep(this.recording, this, this.#status, this.#rawHeaders);
+      if (!this.#abandoned && !error && !aborted && this.#status > 0) this.recorder.keep(this.recording, this, this.#status, this.#rawHeaders);
     } finally {
       this.request.release();
       this.response.release();

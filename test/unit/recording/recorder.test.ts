@@ -75,4 +75,31 @@ describe("the recorder", () => {
     await b.recorder.refresh();
     expect(b.recorder.isRecording("r")).toBe(false);
   });
+
+  it("lets an exchange go at its answer's head when the rate did not draw it and its strata are at their quota: no body held", async () => {
+    const { stores, recorder } = await recorderOn(dataDir());
+    // A rate of one in a million, a size of 50: each stratum's quota is its first exchange.
+    const { id } = (await recorder.begin({ routeId: "r", rate: 0.000001, maxExchanges: 50, startedBy: "t", reason: "head" })) as { id: number };
+    const answer = (type: string, body: string) => {
+      const capture = recorder.capture("r", request("/x"), "/x", "", undefined);
+      if (!capture) throw new Error("not captured");
+      capture.head(200, [Buffer.from("Content-Type"), Buffer.from(type)]);
+      capture.chunk(Buffer.from(body));
+      const held = recorder.heldBytes;
+      capture.done(null, false);
+      return held;
+    };
+    expect(answer("text/plain", "first text")).toBe(10);
+    // Its stratum is at its quota: the next one is not held.
+    expect(answer("text/plain", "second text")).toBe(0);
+    expect(answer("application/json", '{"a":1}')).toBe(7);
+    // A JSON answer is still held while one of the shapes it may take is under its quota (an array, here)…
+    expect(answer("application/json", "[1]")).toBe(3);
+    expect(answer("application/json", '"s"')).toBe(3);
+    // …and not once all three are full.
+    expect(answer("application/json", '{"b":2}')).toBe(0);
+    expect(recorder.heldBytes).toBe(0);
+    await recorder.flush();
+    expect(await stores.recordings.get(id)).toMatchObject({ exchanges: 4 });
+  });
 });
