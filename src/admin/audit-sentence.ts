@@ -52,6 +52,16 @@ export function auditSentence(entry: AuditEntry): string {
       const outcome = after.outcome === "match" ? "now matches" : after.outcome === "diverge" ? `still diverges (${n} difference${n === 1 ? "" : "s"})` : "one side gave no answer";
       return `${who} replayed a stored example (${String(before.request ?? "?")}) to both backends: ${outcome}`;
     }
+    case "recording_started":
+      return `${who} started recording the route (recording ${String(after.recording ?? "?")}: a share ${String(after.rate ?? "?")} of its exchanges with the monolith, up to ${String(after.max ?? "?")})${because}`;
+    case "recording_stopped":
+      return `${who} stopped recording ${String(before.recording ?? "?")} at ${String(after.exchanges ?? "?")} exchanges${because}`;
+    case "recording_deleted":
+      return `${who} deleted recording ${String(before.recording ?? "?")} (${String(before.exchanges ?? "?")} exchanges) and its replay runs${because}`;
+    case "replay_run": {
+      const recordings = Array.isArray(before.recordings) ? before.recordings.join(", ") : "?";
+      return `${who} replayed recording${Array.isArray(before.recordings) && before.recordings.length === 1 ? "" : "s"} ${recordings} against ${String(before.target ?? "?")}: ${String(after.status ?? "?")}, ${String(after.verdict ?? "")}${because}`;
+    }
     case "reset_shadow_evidence":
       return `${who} cleared the route's shadow evidence${because}`;
     case "route_added":

@@ -273,4 +273,48 @@ describe("the migration cockpit in headless Chromium", () => {
     expect(await missing.json()).toMatchObject({ error: { code: "signature_not_found" } });
     await page.close();
   });
+
+  it("records a route and replays the recording from its page: the run's verdict shows there and in the audit trail", async () => {
+    const page = await page1280();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(`${proxy.adminUrl}/dashboard#/route/products-list`);
+    await page.click("#recordings #action-record");
+    await page.waitForSelector("#action-dialog[open]");
+    await page.fill("#action-field-rate", "1");
+    await page.fill("#action-field-max", "60");
+    await page.fill("#action-reason", "before the catalog's canary");
+    await page.click("#action-confirm");
+    await page.waitForSelector("#action-dialog", { state: "detached" });
+    await page.waitForSelector("#recordings #action-record-stop");
+    for (let i = 0; i < 60; i++) await (await fetch(`${proxy.url}/api/products?page=${1 + (i % 3)}`, { headers: { "x-user-id": `rec${i}` } })).arrayBuffer();
+    // Full at 60 exchanges, it stops itself.
+    const state = page.locator("#recordings tr[data-recording] td:nth-child(2)").first();
+    await expect.poll(() => state.textContent(), { timeout: 15_000 }).toBe("full");
+    expect(await page.locator("#recordings tr[data-recording] td:nth-child(4)").first().textContent()).toBe("60 / 60");
+
+    await page.locator("#recordings button.replay-recording").first().click();
+    await page.waitForSelector("#action-dialog[open]");
+    expect(await page.inputValue("#action-field-against")).toBe("catalog");
+    expect(await page.isChecked("#action-field-sandbox")).toBe(false);
+    await page.fill("#action-reason", "catalog 2.0 candidate");
+    await page.click("#action-confirm");
+    await page.waitForSelector("#action-dialog", { state: "detached" });
+    // The catalog serialises book prices as strings: the run fails, and says why.
+    const run = page.locator("#recordings .run").first();
+    await expect.poll(() => run.getAttribute("class"), { timeout: 30_000 }).toBe("run failed");
+    expect(await run.locator(".verdict-text").textContent()).toMatch(/^pass rate [\d.]+% over 60 exchanges: its Wilson lower bound \(95%\) [\d.]+% is under the 95% required/);
+    await expect.poll(() => page.locator('#audit li[data-action="replay_run"]').count(), { timeout: 10_000 }).toBe(1);
+    expect(await page.locator('#audit li[data-action="replay_run"] .sentence').textContent()).toMatch(/^ops replayed recording \d+ against http:\/\/127\.0\.0\.1:\d+: failed, /);
+    expect((await audit("products-list")).filter((e) => e.actor === "ops").map((e) => [e.action, e.reason])).toEqual(
+      expect.arrayContaining([
+        ["recording_started", "before the catalog's canary"],
+        ["replay_run", "catalog 2.0 candidate"],
+      ]),
+    );
+    expect(await noHorizontalScroll(page)).toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, "cockpit-replay.png") });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });

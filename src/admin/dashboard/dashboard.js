@@ -93,6 +93,11 @@ function confirmAction(action, current) {
   document.getElementById("action-dialog")?.remove();
   const percent = el("input", { id: "action-percent", type: "number", min: "0", max: "100", step: "0.01", value: current ?? "" });
   const reason = el("input", { id: "action-reason", type: "text", placeholder: "why (kept in the audit trail)", size: "48" });
+  // More values an action asks for (a recording's rate, a replay's candidate), each sent under its key.
+  const fields = (action.fields ?? []).map((f) => ({
+    ...f,
+    input: el("input", { id: `action-field-${f.key}`, type: f.type, ...(f.type === "checkbox" ? { checked: f.value === true } : { value: f.value ?? "", size: f.type === "text" ? "40" : undefined, step: f.step }) }),
+  }));
   const error = el("p", { class: "message error", id: "action-error" });
   // Checked here, not by the browser's form validation, so the operator reads why in words.
   const dialog = el(
@@ -101,6 +106,7 @@ function confirmAction(action, current) {
     el("form", { method: "dialog" },
       el("h3", {}, action.verb),
       action.percent ? el("label", {}, "Percentage of users on the service ", percent) : null,
+      fields.map((f) => el("label", {}, f.label, f.input)),
       el("label", {}, "Reason ", reason),
       error,
       el("div", { class: "dialog-buttons" },
@@ -110,7 +116,8 @@ function confirmAction(action, current) {
   dialog.querySelector("form").addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!reason.value.trim()) return (error.textContent = "A reason is required: every change is audited.");
-    const body = { ...(action.extra ?? {}), reason: reason.value.trim(), ...(action.percent ? { percent: Number(percent.value) } : {}) };
+    const values = Object.fromEntries(fields.map((f) => [f.key, f.type === "checkbox" ? f.input.checked : f.type === "number" ? Number(f.input.value) : f.input.value.trim()]));
+    const body = { ...(action.extra ?? {}), ...values, reason: reason.value.trim(), ...(action.percent ? { percent: Number(percent.value) } : {}) };
     try {
       await api(action.path, { method: action.method ?? "POST", body: JSON.stringify(body) });
       dialog.close();
@@ -598,15 +605,82 @@ function stateSentence(route, migration) {
   return `${words[migration.state] ?? ""} Live ${live}% (routes.config.ts: ${route.rollout.configuredPercent}%).`;
 }
 
+// ---- Recording and replay: the route's recordings, started, stopped and replayed from here. ----
+
+/** A replay run's outcome in a few words: its status, and its verdict as a tooltip. */
+function runCell(run) {
+  if (!run) return el("span", { class: "muted" }, "not replayed");
+  const progress = run.status === "running" && run.progress ? ` (${run.progress.sent} sent)` : "";
+  const top = (run.report?.signatures ?? []).slice(0, 3);
+  return el(
+    "span",
+    { class: `run ${run.status}`, title: run.report?.verdict ?? "" },
+    `run ${run.id}: ${run.status}${progress}`,
+    run.report?.verdict ? el("div", { class: "muted verdict-text" }, run.report.verdict) : null,
+    top.length > 0 ? el("ul", { class: "run-signatures" }, top.map((sig) => el("li", {}, `${sig.count} × ${sig.kind === "status" ? "HTTP status" : `${sig.kind} ${sig.path}`}`))) : null,
+  );
+}
+
+function recordingSection(route, recordings, lastRuns) {
+  const key = encodeURIComponent(route.id);
+  const active = recordings.find((r) => r.stoppedAt === null);
+  const start = { key: "record", label: "Start recording…", verb: `Record ${route.id}: a share of its exchanges with the monolith, redacted, rare answers first`, path: `/api/routes/${key}/recordings`, fields: [{ key: "rate", label: "Share kept (0–1) ", type: "number", value: 0.1, step: "0.01" }, { key: "max", label: "Up to (exchanges) ", type: "number", value: 1000, step: "1" }] };
+  const stop = active && { key: "record-stop", label: "Stop recording", verb: `Stop recording ${active.id} of ${route.id}`, path: `/api/recordings/${active.id}/stop` };
+  const replayOf = (r) => ({
+    key: `replay-${r.id}`,
+    label: "Replay…",
+    verb: `Replay recording ${r.id} against a candidate, compared with the monolith's recorded answers`,
+    path: `/api/recordings/${r.id}/replays`,
+    fields: [
+      { key: "against", label: "Candidate (a backend's name or a URL) ", type: "text", value: route.target },
+      { key: "sandbox", label: "It is a sandbox: replay the writes too ", type: "checkbox", value: false },
+    ],
+  });
+  return el(
+    "section",
+    { id: "recordings" },
+    el("h2", {}, "Recording and replay"),
+    el("div", { class: "actions" }, active ? el("button", { id: "action-record-stop", onclick: () => confirmAction(stop) }, stop.label) : el("button", { id: "action-record", onclick: () => confirmAction(start) }, start.label)),
+    recordings.length === 0
+      ? el("p", { class: "muted" }, "No recording yet: record the route's real exchanges with the monolith, then replay them against the service before it serves anyone.")
+      : el(
+          "table",
+          { class: "recordings" },
+          el("thead", {}, el("tr", {}, ["recording", "state", "started", "exchanges", "truncated / dropped", "last replay", ""].map((h) => el("th", {}, h)))),
+          el(
+            "tbody",
+            {},
+            recordings.map((r, i) =>
+              el(
+                "tr",
+                { "data-recording": r.id },
+                el("td", {}, String(r.id)),
+                el("td", {}, r.stoppedAt === null ? "recording" : (r.stopReason ?? "stopped")),
+                el("td", {}, when(new Date(r.startedAt).toISOString())),
+                el("td", {}, `${r.exchanges} / ${r.maxExchanges}`),
+                el("td", {}, `${r.truncated} / ${r.dropped}`),
+                el("td", {}, runCell(lastRuns[i])),
+                el("td", {}, r.stoppedAt === null ? null : el("button", { class: "replay-recording", onclick: () => confirmAction(replayOf(r)) }, "Replay…")),
+              ),
+            ),
+          ),
+        ),
+  );
+}
+
 async function renderRoute(id) {
   const key = encodeURIComponent(id);
-  const [route, migration, divergences, shadow, history] = await Promise.all([
+  const [route, migration, divergences, shadow, history, { recordings }] = await Promise.all([
     api(`/api/routes/${key}`),
     api(`/api/routes/${key}/migration`),
     api(`/api/routes/${key}/divergences?status=all&examples=2`),
     api(`/api/routes/${key}/shadow?windowMinutes=10080`),
     api(`/api/routes/${key}/history?hours=${routeView.hours}`),
+    api(`/api/recordings?route=${key}`),
   ]);
+  // The newest five recordings, each with its last replay run.
+  const shownRecordings = recordings.slice(0, 5);
+  const lastRuns = await Promise.all(shownRecordings.map(async (r) => (await api(`/api/recordings/${r.id}/replays`)).runs[0] ?? null));
   const row = { ...route, state: migration.state, promotion: { status: migration.promotion, step: migration.stepIndex, steps: migration.promote?.steps ?? null } };
   return el(
     "div",
@@ -623,6 +697,7 @@ async function renderRoute(id) {
     timeline(migration, history, route.rollout.livePercent),
     charts(history),
     route.id && shadow.shadow ? divergencesSection(divergences, shadow) : el("section", { id: "divergences" }, el("h2", {}, "Divergences"), el("p", { class: "muted" }, "This route is not shadowed.")),
+    recordingSection(route, shownRecordings, lastRuns),
     el(
       "section",
       { id: "audit" },
