@@ -48,6 +48,8 @@ interface ActiveRecording {
   /** Kept here, not yet written, and the store's total when last written: what counts towards its size. */
   kept: number;
   readonly strata: Map<string, number>;
+  /** wantsUndrawn's answers by method, status class and Content-Type: they change only when a stratum fills. */
+  readonly undrawn: Map<string, boolean>;
   queue: NewRecordedExchange[];
   dropped: number;
   /** When it started dropping without a pause, or undefined. */
@@ -111,6 +113,8 @@ const STATUS_CLASS = ["0xx", "1xx", "2xx", "3xx", "4xx", "5xx"];
  */
 const STRATUM_QUOTA_SHARE = 0.02;
 const STRATUM_QUOTA_CAP = 100;
+/** Answers of wantsUndrawn remembered per recording (then forgotten together): a route's kinds of answers are few. */
+const UNDRAWN_CACHE = 1_000;
 /** Sticky keys whose session pseudonym is remembered at once (then forgotten together). */
 const SESSION_CACHE = 10_000;
 
@@ -204,6 +208,7 @@ export class Recorder {
     if (recording.queue.length >= settings.maxQueued) return this.#drop(recording);
     recording.droppingSince = undefined;
     recording.strata.set(stratum, seen + 1);
+    if (seen + 1 === quotaOf(recording)) recording.undrawn.clear();
     recording.kept++;
     const rules = this.options.redaction();
     const redactor = redactorFor(rules);
@@ -244,6 +249,17 @@ export class Recorder {
    * body may take) is under its quota. When not, the capture lets go at once, before any body is held.
    */
   wantsUndrawn(recording: ActiveRecording, method: string, status: number, contentType: string | undefined): boolean {
+    const key = `${method} ${Math.floor(status / 100)} ${contentType ?? ""}`;
+    let wanted = recording.undrawn.get(key);
+    if (wanted === undefined) {
+      if (recording.undrawn.size >= UNDRAWN_CACHE) recording.undrawn.clear();
+      wanted = this.#underQuota(recording, method, status, contentType);
+      recording.undrawn.set(key, wanted);
+    }
+    return wanted;
+  }
+
+  #underQuota(recording: ActiveRecording, method: string, status: number, contentType: string | undefined): boolean {
     const quota = quotaOf(recording);
     const media = mediaOf(contentType);
     const prefix = `${method} ${STATUS_CLASS[Math.floor(status / 100)] ?? "xxx"} ${media}`;
@@ -311,14 +327,14 @@ export class Recorder {
     for (const [routeId, recording] of this.#active) if (!ids.has(recording.record.id)) this.#active.delete(routeId);
     for (const record of active) {
       if (this.#active.get(record.routeId)?.record.id === record.id) continue;
-      this.#active.set(record.routeId, { record, kept: record.exchanges, strata: new Map(), queue: [], dropped: 0, droppingSince: undefined });
+      this.#active.set(record.routeId, { record, kept: record.exchanges, strata: new Map(), undrawn: new Map(), queue: [], dropped: 0, droppingSince: undefined });
     }
   }
 
   /** Starts a recording of a route (undefined when one is active on it already), capturing at once here. */
   async begin(request: { routeId: string; rate: number; maxExchanges: number; startedBy: string; reason: string }): Promise<RecordingRecord | undefined> {
     const record = await this.options.store.start({ ...request, at: this.#now() });
-    if (record) this.#active.set(record.routeId, { record, kept: 0, strata: new Map(), queue: [], dropped: 0, droppingSince: undefined });
+    if (record) this.#active.set(record.routeId, { record, kept: 0, strata: new Map(), undrawn: new Map(), queue: [], dropped: 0, droppingSince: undefined });
     return record;
   }
 
