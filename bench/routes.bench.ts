@@ -35,7 +35,8 @@ export default defineConfig({
   },
   ...(process.env.BENCH_ACCESS_LOG === "1" ? { accessLog: { sampleRatio: 1 } } : {}),
   // BENCH_RECORD=1: the bench starts a recording of bench-items through the admin API (bench/run.ts), sized never to fill.
-  ...(process.env.BENCH_RECORD === "1" ? { recording: { maxExchanges: 10_000_000 } } : {}),
+  // Its queue is written as seldom as the evidence (BENCH_FLUSH_SCALE), for the same reason (bench/instructions.ts).
+  ...(process.env.BENCH_RECORD === "1" ? { recording: { maxExchanges: 10_000_000, ...(flushScale === 1 ? {} : { flushMs: 200 * flushScale }) } } : {}),
   ...(process.env.BENCH_TLS_CERT && process.env.BENCH_TLS_KEY ? { server: { tls: { cert: process.env.BENCH_TLS_CERT, key: process.env.BENCH_TLS_KEY } } } : {}),
   backends: {
     legacy: { url: process.env.LEGACY_URL ?? "http://127.0.0.1:3001" },

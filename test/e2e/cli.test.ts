@@ -115,6 +115,13 @@ describe("the strangler CLI", () => {
     const notNumber = await strangler(["rollout", "products-list", "ten", "--reason", "x"]);
     expect(notNumber.code).toBe(2);
     expect((await strangler(["frobnicate"])).stderr).toContain('unknown command "frobnicate"');
+    // replay: the candidate, recording ids, one pacing, and a reason unless it is a dry run.
+    expect(await strangler(["replay", "1"])).toMatchObject({ code: 2, stderr: expect.stringContaining("replay needs --against") });
+    expect(await strangler(["replay", "1;2", "--against", "catalog"])).toMatchObject({ code: 2, stderr: expect.stringContaining("replay takes recording ids") });
+    expect(await strangler(["replay", "1", "--against", "catalog", "--rate", "5", "--factor", "2", "--reason", "r"])).toMatchObject({ code: 2, stderr: expect.stringContaining("one of --factor, --rate or --concurrency") });
+    expect(await strangler(["replay", "1", "--against", "catalog"])).toMatchObject({ code: 2, stderr: expect.stringContaining('--reason "..." is required') });
+    // The API's refusal, as any other: exit 1.
+    expect(await strangler(["replay", "999", "--against", "catalog", "--dry-run"])).toMatchObject({ code: 1, stderr: expect.stringContaining("404 unknown_recording") });
   });
 
   it("exports the live rollouts as a flagd flags file that sends every user where the proxy sends them", async () => {
