@@ -40,6 +40,11 @@ export function passesLuhn(digits: string): boolean {
  */
 const MAYBE_SECRET = /eyJ|@|bearer|basic|digest|token|\d{3,4}[ -]?\d{3,4}[ -]?\d{3}/i;
 
+/** Whether `text` may hold a secret by its shape: when not, scrubFreeText leaves it as it is. */
+export function mayHoldSecret(text: string): boolean {
+  return MAYBE_SECRET.test(text);
+}
+
 /** `text` with every JWT, HTTP credential, card number and e-mail address replaced by a marker. */
 export function scrubFreeText(text: string): string {
   if (!MAYBE_SECRET.test(text)) return text;

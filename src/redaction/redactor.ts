@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
 import { createHmac } from "node:crypto";
 import { childPath, compilePathPatterns } from "../json/json-path.ts";
-import { scrubFreeText } from "./free-text.ts";
+import { mayHoldSecret, scrubFreeText } from "./free-text.ts";
 
 /**
  * What is never stored of an exchange (a divergence example today; a recording next): credentials by
@@ -43,6 +43,8 @@ export function pseudonym(key: Buffer, value: string): string {
  * `sessionId`, `X-CSRF-Token`, `password`. Short names are matched whole (`sid`, `pin`, `cvv`).
  */
 const SECRET_NAME = /authorization|cookie|passw(?:or)?d|passphrase|secret|token|api[-_.]?key|access[-_.]?key|private[-_.]?key|client[-_.]?key|session[-_.]?(?:id|key)|credential|signature|^session$|^sid$|^otp$|^pin$|^ssn$|^cvv2?$|^cvc$|^auth$|^pwd$/;
+/** SECRET_NAME's names anywhere in a text, whole or not (`pin` in `shipping` too): a superset, for a quick test. */
+const SECRET_NAME_ANYWHERE = new RegExp(SECRET_NAME.source.replace(/[$^]/g, ""), "i");
 /** Short names that carry a credential in a URL (an API key, an OAuth code, a signed URL's signature), not in a body. */
 const SECRET_QUERY_NAME = /^(?:key|code|sig|x-amz-signature|x-goog-signature)$/;
 
@@ -77,6 +79,8 @@ export class Redactor {
   readonly #pseudonymParams: ReadonlySet<string>;
   readonly #pseudonymFields: ReadonlySet<string>;
   readonly #key: Buffer | undefined;
+  /** The config's field names and pseudonymized fields anywhere in a text (case-insensitive); undefined when it lists none. */
+  readonly #configuredFieldNames: RegExp | undefined;
 
   constructor(rules: RedactionRules = NO_EXTRA_RULES) {
     const lower = (names: readonly string[] = []) => new Set(names.map((n) => n.toLowerCase()));
@@ -87,6 +91,19 @@ export class Redactor {
     this.#pseudonymParams = lower(rules.pseudonymize?.queryParams);
     this.#pseudonymFields = lower(rules.pseudonymize?.fields);
     this.#key = rules.pseudonymKey ? Buffer.from(rules.pseudonymKey, "base64") : undefined;
+    const names = [...this.#fields, ...this.#pseudonymFields];
+    this.#configuredFieldNames = names.length > 0 ? new RegExp(names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "i") : undefined;
+  }
+
+  /**
+   * Whether a JSON text certainly holds nothing to redact, so that it is stored as it came, unparsed: no
+   * escape (which could spell a name or a secret another way), nothing a secret's shape starts with, no
+   * credential-like name anywhere (as a member or in an assignment), and none of the config's fields. Any
+   * doubt takes the full path; for the answers most routes give it saves the parse, the walk and the
+   * rewrite of every kept body (a recorded exchange's largest cost).
+   */
+  #plainJson(text: string): boolean {
+    return text.indexOf("\\") === -1 && !mayHoldSecret(text) && !SECRET_NAME_ANYWHERE.test(text) && !(this.#configuredFieldNames?.test(text) ?? false);
   }
 
   /** The value's pseudonym; withheld when there is no key to make one with (failing closed). */
@@ -164,6 +181,7 @@ export class Redactor {
     if (contentType.includes("application/x-www-form-urlencoded")) return this.query(text);
     const trimmed = text.trimStart();
     if (contentType.includes("json") || trimmed.startsWith("{") || trimmed.startsWith("[")) {
+      if (paths.length === 0 && this.#plainJson(text)) return text;
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);

@@ -72,6 +72,40 @@ describe("Redactor", () => {
     });
   });
 
+  it("a JSON body with nothing to withhold is stored as it came, unparsed, exactly when the full redaction would change nothing", () => {
+    const redactor = new Redactor({ headers: [], queryParams: [], fields: ["memberNo"], pseudonymize: { headers: [], queryParams: [], fields: ["customerRef"] }, pseudonymKey: "a2V5" });
+    // A path matching nothing forces the full path (parse, walk, rewrite): the reference.
+    const full = (text: string) => redactor.body(text, "application/json", ["$.never.here"], 1 << 20);
+    const fast = (text: string) => redactor.body(text, "application/json", [], 1 << 20);
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const words = ["id", "name", "price", "items", "qty", "note", "tags", "total", "status", "createdAt", "memberNo", "customerRef", "token", "pin", "owner", "ref", "code"];
+    const values = () => [12.5, 4111111111111111, 1733500000000, "plain text", "jane@example.com", "x".repeat(40), "a\"quoted\"", "2026-12-07T01:00:00Z", "Bearer abcdefghij", "é ü", 7, null, true];
+    const make = (depth: number): unknown => {
+      if (depth > 2 || random() < 0.4) return values()[Math.floor(random() * values().length)];
+      if (random() < 0.3) return Array.from({ length: 1 + Math.floor(random() * 3) }, () => make(depth + 1));
+      return Object.fromEntries(Array.from({ length: 1 + Math.floor(random() * 4) }, () => [words[Math.floor(random() * words.length)] as string, make(depth + 1)]));
+    };
+    let unchanged = 0;
+    let redacted = 0;
+    for (let i = 0; i < 2_000; i++) {
+      const text = JSON.stringify(make(0), null, i % 2 === 0 ? undefined : 2);
+      const reference = full(text);
+      const fastResult = fast(text);
+      // Whatever path it takes, the stored body means what the full redaction's does.
+      expect(JSON.parse(fastResult), text).toEqual(JSON.parse(reference));
+      if (fastResult === text) unchanged++;
+      if (JSON.stringify(JSON.parse(reference)) !== JSON.stringify(JSON.parse(text))) redacted++;
+    }
+    // Both kinds were met: bodies kept as they came, and bodies with something withheld.
+    expect(unchanged).toBeGreaterThan(100);
+    expect(redacted).toBeGreaterThan(100);
+    // Kept byte for byte (its spacing too) when nothing is withheld; rewritten when something is.
+    expect(fast('{ "id": 1,\n  "name": "lamp" }')).toBe('{ "id": 1,\n  "name": "lamp" }');
+    expect(fast('{"name":"\\u006a\\u0061ne@example.com"}')).toBe('{"name":"[redacted email]"}');
+    expect(fast('{"memberNo":"M-1"}')).toBe('{"memberNo":"[redacted]"}');
+  });
+
   it("JSON that does not parse (cut short) still loses its credential members and secrets by shape", () => {
     const cut = '{"user":"u_1","password":"hunter2","token":"abc.def","mail":"a@b.io","rest":[1,2';
     const stored = redactor.body(cut, "application/json", [], 10_000);
