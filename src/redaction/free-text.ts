@@ -33,21 +33,25 @@ export function passesLuhn(digits: string): boolean {
   return sum % 10 === 0;
 }
 
-/**
- * Quick test before the regular expressions: most strings hold nothing a secret needs (a JWT's `eyJ`, an
- * address's `@`, a scheme's name, or groups of 3-4, 3-4 and 3 digits at most one separator apart, as
- * every card number has, Amex's 4-6-5 too), and a recording redacts every string of every kept answer.
- */
-const MAYBE_SECRET = /eyJ|@|bearer|basic|digest|token|\d{3,4}[ -]?\d{3,4}[ -]?\d{3}/i;
+/** An HTTP credential's scheme name, in any case. */
+const SCHEME_WORD = /bearer|basic|digest|token/i;
+/** Groups of 3-4, 3-4 and 3 digits at most one separator apart, as every card number has (Amex's 4-6-5 too). */
+const DIGIT_GROUPS = /\d{3,4}[ -]?\d{3,4}[ -]?\d{3}/;
 
-/** Whether `text` may hold a secret by its shape: when not, scrubFreeText leaves it as it is. */
+/**
+ * Whether `text` may hold a secret by its shape (a JWT's `eyJ`, an address's `@`, a scheme's name, a card's
+ * digit groups): when not, scrubFreeText leaves it as it is. The quick test before the regular
+ * expressions, since most strings hold none of them and a recording redacts every string of every kept
+ * answer. Four tests, not one alternation: irregexp tried each of its seven branches at every position
+ * (3 µs a 1 KB body, where these take 0.45).
+ */
 export function mayHoldSecret(text: string): boolean {
-  return MAYBE_SECRET.test(text);
+  return text.indexOf("@") !== -1 || text.indexOf("eyJ") !== -1 || SCHEME_WORD.test(text) || DIGIT_GROUPS.test(text);
 }
 
 /** `text` with every JWT, HTTP credential, card number and e-mail address replaced by a marker. */
 export function scrubFreeText(text: string): string {
-  if (!MAYBE_SECRET.test(text)) return text;
+  if (!mayHoldSecret(text)) return text;
   return text
     .replace(JWT, "[redacted jwt]")
     .replace(AUTH_SCHEME, (_whole, scheme: string) => `${scheme} [redacted]`)
