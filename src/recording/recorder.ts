@@ -123,14 +123,28 @@ const JSON_SHAPES = ["object", "array", "other"] as const;
 /** The stratum quota: every stratum's first exchanges are kept whatever the rate. */
 const quotaOf = (recording: ActiveRecording) => Math.min(STRATUM_QUOTA_CAP, Math.ceil(recording.record.maxExchanges * STRATUM_QUOTA_SHARE));
 
+/** The last Content-Type read and its media type: a route's answers nearly all carry the same one. */
+let lastContentType: string | undefined;
+let lastMedia = "none";
+
 /** The media type of a Content-Type, lower case ("none" without one). */
-const mediaOf = (contentType: string | undefined) => (contentType ?? "").split(";")[0]?.trim().toLowerCase() || "none";
+function mediaOf(contentType: string | undefined): string {
+  if (contentType === lastContentType) return lastMedia;
+  const semicolon = contentType?.indexOf(";") ?? -1;
+  const media = (semicolon === -1 ? (contentType ?? "") : (contentType as string).slice(0, semicolon)).trim().toLowerCase() || "none";
+  lastContentType = contentType;
+  lastMedia = media;
+  return media;
+}
 
 /** The answer's shape for the sample: its media type, and for JSON whether it is an object or an array (from its first bytes). */
 function shapeOf(contentType: string | undefined, body: Buffer | undefined): string {
   const media = mediaOf(contentType);
   if (!media.includes("json")) return media;
-  for (const byte of body?.subarray(0, 64) ?? []) {
+  // By index, not `for…of` a subarray: an iterator and a new Buffer per kept answer showed in the profile.
+  const end = Math.min(body?.length ?? 0, 64);
+  for (let i = 0; i < end; i++) {
+    const byte = (body as Buffer)[i] as number;
     if (byte === 0x7b) return `${media} object`;
     if (byte === 0x5b) return `${media} array`;
     if (byte > 0x20) break;
@@ -201,7 +215,8 @@ export class Recorder {
     if (this.#active.get(recording.record.routeId) !== recording || recording.kept >= recording.record.maxExchanges) return;
     // Read by name without making the whole head: most exchanges are sampled out on their stratum.
     const head = new RawHead(rawHeaders);
-    const stratum = `${capture.req.method ?? "GET"} ${STATUS_CLASS[Math.floor(status / 100)] ?? "xxx"} ${shapeOf(head.get("content-type"), capture.response.first())}`;
+    const contentType = capture.contentType;
+    const stratum = `${capture.req.method ?? "GET"} ${STATUS_CLASS[Math.floor(status / 100)] ?? "xxx"} ${shapeOf(contentType, capture.response.first())}`;
     const seen = recording.strata.get(stratum) ?? 0;
     if (seen >= quotaOf(recording) && !capture.drawn) return;
     const settings = this.options.settings();
@@ -236,7 +251,7 @@ export class Recorder {
       requestTruncated: capture.request.truncated,
       status,
       responseHeaders: redactor.headers(head.toRecord()),
-      responseBody: redactor.body(bodyText(body, head.get("content-encoding"), max), head.get("content-type"), fields, max),
+      responseBody: redactor.body(bodyText(body, head.get("content-encoding"), max), contentType, fields, max),
       responseTruncated: capture.response.truncated,
       latencyMs: Math.round((performance.now() - capture.started) * 100) / 100,
       configVersion: this.options.configVersion(recording.record.routeId),
@@ -362,6 +377,8 @@ class Capture implements ExchangeRecording {
   readonly started = performance.now();
   /** Drawn by the recording's rate (kept whatever its stratum), decided when the exchange starts. */
   readonly drawn: boolean;
+  /** The answer's Content-Type, read once at its head. */
+  contentType: string | undefined;
   /** Let go at the answer's head: neither drawn nor in a stratum under its quota. */
   #abandoned = false;
   #status = 0;
@@ -389,7 +406,8 @@ class Capture implements ExchangeRecording {
   head(status: number, rawHeaders: readonly Buffer[]): void {
     this.#status = status;
     this.#rawHeaders = rawHeaders;
-    if (!this.drawn && !this.recorder.wantsUndrawn(this.recording, this.req.method ?? "GET", status, new RawHead(rawHeaders).get("content-type"))) {
+    this.contentType = new RawHead(rawHeaders).get("content-type");
+    if (!this.drawn && !this.recorder.wantsUndrawn(this.recording, this.req.method ?? "GET", status, this.contentType)) {
       this.#abandoned = true;
       this.request.release();
     }
