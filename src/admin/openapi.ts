@@ -2,7 +2,7 @@ import { z } from "zod";
 import { mapQuerySchema, reasonOnlySchema, rolloutUpdateSchema, suggestQuerySchema } from "./admin-schemas.ts";
 import { acknowledgeSchema, divergenceQuery, noiseSchema, replaySchema, windowSchema } from "./shadow-api.ts";
 import { exchangesQuery, exportQuery, recordingsQuery, startRecordingSchema, stopRecordingSchema } from "./recording-api.ts";
-import { startReplaySchema } from "./replay-api.ts";
+import { runsQuery, startReplaySchema } from "./replay-api.ts";
 
 const error = {
   type: "object",
@@ -206,7 +206,7 @@ export function openApiDocument() {
             409: errorResponse("Still recording (still_recording), the route is gone (unknown_route), writes asked of the monolith (not_a_sandbox), the auth variable unset (replay_auth_unset), or runs at their bound (replay_busy)"),
           },
         },
-        get: { summary: "A recording's replay runs, newest first, with their reports", security: secured, parameters: [recordingId], responses: { 200: { description: "{ runs }" }, 401: writeErrors[401], 404: errorResponse("Unknown recording") } },
+        get: { summary: "A recording's replay runs, newest first, with their reports (at most `limit`)", security: secured, parameters: [recordingId, ...queryParameters(runsQuery)], responses: { 200: { description: "{ runs }" }, 401: writeErrors[401], 404: errorResponse("Unknown recording") } },
       },
       "/api/replays/{runId}": {
         get: {

@@ -4,7 +4,7 @@ import { ReplayRefusal, type ReplayService } from "../replay/replay-service.ts";
 import type { RecordingStore, ReplayRunRecord } from "../store/recording-store.ts";
 import { AdminError } from "./admin-error.ts";
 import { reasonSchema } from "./admin-schemas.ts";
-import { readBody } from "./read-input.ts";
+import { readBody, readQuery } from "./read-input.ts";
 import { recordingById } from "./recording-api.ts";
 
 export interface ReplayApiOptions {
@@ -36,6 +36,9 @@ export const startReplaySchema = z.strictObject({
   reason: reasonSchema,
 });
 
+/** The newest runs first, at most `limit` (each with its report: a page's refresh asks for one). */
+export const runsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(20) });
+
 /** A run as the API shows it: its report, and its progress while it runs (not its per-exchange verdicts). */
 function runView(run: ReplayRunRecord, progress: { sent: number; judged: number; total: number } | undefined) {
   const { verdicts, ...rest } = run;
@@ -64,7 +67,8 @@ export function registerReplayApi(app: Hono<{ Variables: { actor: string } }>, o
 
   app.get("/api/recordings/:recordingId/replays", async (c) => {
     const recording = await recordingOf(c.req.param("recordingId"));
-    return c.json({ runs: (await store.runs(recording.id)).map((r) => runView(r, replays.progress(r.id))) });
+    const { limit } = readQuery(c, runsQuery);
+    return c.json({ runs: (await store.runs(recording.id)).slice(0, limit).map((r) => runView(r, replays.progress(r.id))) });
   });
 
   app.get("/api/replays/:runId", async (c) => {

@@ -4,6 +4,7 @@ import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import type { RecordingSettings } from "../config/schema.ts";
+import { murmurhash3_32 } from "../decision/murmurhash3.ts";
 import { decodeContent } from "../proxy/content-encoding.ts";
 import { RawHead } from "../proxy/raw-head.ts";
 import { teeBody } from "../proxy/tee-body.ts";
@@ -119,6 +120,20 @@ const UNDRAWN_CACHE = 1_000;
 const SESSION_CACHE = 10_000;
 
 const JSON_SHAPES = ["object", "array", "other"] as const;
+
+/** The seed of the users' draw: any constant, other than the rollout's, so the two draws are independent. */
+const USER_DRAW_SEED = 0x5ec0_4d1e;
+
+/**
+ * Whether the rate draws an exchange: by its user (the sticky key) when it has one, so that a drawn
+ * user's exchanges are all kept, in every recording of the same rate (their write on order-create and
+ * their read of it on order-detail: a replay can then map the id). Without a key, by chance.
+ */
+export function drawn(stickyKey: string | undefined, rate: number): boolean {
+  if (rate >= 1) return true;
+  if (stickyKey === undefined) return Math.random() < rate;
+  return murmurhash3_32(stickyKey, USER_DRAW_SEED) / 0x1_0000_0000 < rate;
+}
 
 /** The stratum quota: every stratum's first exchanges are kept whatever the rate. */
 const quotaOf = (recording: ActiveRecording) => Math.min(STRATUM_QUOTA_CAP, Math.ceil(recording.record.maxExchanges * STRATUM_QUOTA_SHARE));
@@ -375,7 +390,7 @@ class Capture implements ExchangeRecording {
   readonly request: Chunks;
   readonly response: Chunks;
   readonly started = performance.now();
-  /** Drawn by the recording's rate (kept whatever its stratum), decided when the exchange starts. */
+  /** Drawn by the recording's rate (kept whatever its stratum), decided when the exchange starts: by user (see drawn). */
   readonly drawn: boolean;
   /** The answer's Content-Type, read once at its head. */
   contentType: string | undefined;
@@ -396,7 +411,7 @@ class Capture implements ExchangeRecording {
   ) {
     this.request = new Chunks(maxBodyBytes, budget);
     this.response = new Chunks(maxBodyBytes, budget);
-    this.drawn = Math.random() < recording.record.rate;
+    this.drawn = drawn(sticky?.key, recording.record.rate);
   }
 
   requestBody<T extends Buffer | Readable>(body: T): T {

@@ -40,6 +40,12 @@ const EXAMPLE_CHARS = 2_000;
 const DIFFERENCES_KEPT = 20;
 /** Flaky exchanges listed by name; more are counted. */
 const FLAKY_LISTED = 50;
+/**
+ * Exchanges whose bodies are held for the report's examples: a run of 100,000 exchanges must not hold
+ * 100,000 pairs of bodies. A signature's example is the first exchange that showed it, so the bodies of
+ * an exchange are held only when it shows a signature no exchange before it did, up to this many.
+ */
+const EXAMPLES_HELD = 1_000;
 
 export interface ReplayReport {
   readonly run: number;
@@ -109,6 +115,9 @@ export class ReportBuilder {
   readonly #candidateMs: number[] = [];
   readonly #recordedMs: number[] = [];
   readonly #runNoise = new Set<string>();
+  /** Signatures (path and kind) shown by an exchange so far, and the exchanges whose bodies are held for examples. */
+  readonly #signaturesSeen = new Set<string>();
+  #examplesHeld = 0;
   exchanges = 0;
   sent = 0;
   truncated = 0;
@@ -131,10 +140,24 @@ export class ReportBuilder {
       case "stale":
         this.stale++;
         return;
-      case "compared":
+      case "compared": {
         this.correlated += outcome.correlated;
-        this.#compared.push({ exchangeId: exchange.id, differences: outcome.differences.slice(0, DIFFERENCES_KEPT), example: { ...outcome.example, recordedBody: cut(outcome.example.recordedBody), candidateBody: cut(outcome.example.candidateBody) } });
+        const differences = outcome.differences.slice(0, DIFFERENCES_KEPT);
+        // Whether this exchange is the first to show one of its signatures (what a report's example is).
+        let first = false;
+        for (const d of differences) {
+          const key = `${d.kind === "status" ? "" : signaturePath(d.path)}\u0000${d.kind}`;
+          if (!this.#signaturesSeen.has(key) && this.#signaturesSeen.size < EXAMPLES_HELD * 100) {
+            this.#signaturesSeen.add(key);
+            first = true;
+          }
+        }
+        const held = first && this.#examplesHeld < EXAMPLES_HELD;
+        if (held) this.#examplesHeld++;
+        const example = held ? { ...outcome.example, recordedBody: cut(outcome.example.recordedBody), candidateBody: cut(outcome.example.candidateBody) } : { ...outcome.example, recordedBody: "", candidateBody: "" };
+        this.#compared.push({ exchangeId: exchange.id, differences, example });
         return;
+      }
       default: {
         if (outcome.kind === "auth_failure") this.authFailures++;
         const tally = this.#failures.get(outcome.kind);

@@ -286,6 +286,12 @@ describe("replay of recordings against a candidate", () => {
       // 90 requests due 25 ms apart: the last one at 2.225 s.
       expect(window?.perSecond).toBeGreaterThan(40 * 0.95);
       expect(window?.perSecond).toBeLessThan(40 * 1.05);
+      // Every run of the recording is listed, newest first; `limit` keeps the page short.
+      const all = await json<{ runs: RunView[] }>(admin(`/api/recordings/${recordings.detail}/replays`));
+      expect(all.runs[0]?.id).toBe(run.id);
+      expect(all.runs.length).toBeGreaterThan(3);
+      expect((await json<{ runs: RunView[] }>(admin(`/api/recordings/${recordings.detail}/replays?limit=1`))).runs.map((r) => r.id)).toEqual([run.id]);
+      expect((await admin(`/api/recordings/${recordings.detail}/replays?limit=0`)).status).toBe(400);
     } finally {
       await server.close();
     }

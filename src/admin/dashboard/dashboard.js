@@ -680,7 +680,7 @@ async function renderRoute(id) {
   ]);
   // The newest five recordings, each with its last replay run.
   const shownRecordings = recordings.slice(0, 5);
-  const lastRuns = await Promise.all(shownRecordings.map(async (r) => (await api(`/api/recordings/${r.id}/replays`)).runs[0] ?? null));
+  const lastRuns = await Promise.all(shownRecordings.map(async (r) => (await api(`/api/recordings/${r.id}/replays?limit=1`)).runs[0] ?? null));
   const row = { ...route, state: migration.state, promotion: { status: migration.promotion, step: migration.stepIndex, steps: migration.promote?.steps ?? null } };
   return el(
     "div",

@@ -3,7 +3,7 @@ import type { IncomingMessage } from "node:http";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { configSchema } from "../../../src/config/schema.ts";
-import { Recorder } from "../../../src/recording/recorder.ts";
+import { drawn, Recorder } from "../../../src/recording/recorder.ts";
 import { NO_EXTRA_RULES } from "../../../src/redaction/redactor.ts";
 import { openStores, type Stores } from "../../../src/store/open-stores.ts";
 import { makeTempDir } from "../../helpers/temp-dir.ts";
@@ -101,5 +101,20 @@ describe("the recorder", () => {
     expect(recorder.heldBytes).toBe(0);
     await recorder.flush();
     expect(await stores.recordings.get(id)).toMatchObject({ exchanges: 4 });
+  });
+
+  it("draws by user: the same user always (so a session's exchanges are kept together, in every recording of the same rate), about the rate of users", () => {
+    const keys = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
+    const share = keys.filter((k) => drawn(k, 0.1)).length / keys.length;
+    expect(share).toBeGreaterThan(0.09);
+    expect(share).toBeLessThan(0.11);
+    for (const k of keys.slice(0, 100)) expect(drawn(k, 0.1)).toBe(drawn(k, 0.1));
+    // A user drawn at a rate is drawn at every higher one.
+    expect(keys.filter((k) => drawn(k, 0.1) && !drawn(k, 0.5))).toEqual([]);
+    expect(keys.every((k) => drawn(k, 1))).toBe(true);
+    // With no sticky key, by chance.
+    const anonymous = Array.from({ length: 10_000 }, () => drawn(undefined, 0.1)).filter(Boolean).length;
+    expect(anonymous).toBeGreaterThan(800);
+    expect(anonymous).toBeLessThan(1_200);
   });
 });

@@ -53,4 +53,22 @@ describe("a replay run's report", () => {
     const { report } = new ReportBuilder().report({ ...header, aborted: "authentication misconfigured: 20 of the first 20" }, undefined);
     expect(report).toMatchObject({ status: "aborted", verdict: "authentication misconfigured: 20 of the first 20", passRate: null, passRateLowerBound: null });
   });
+
+  it("holds the bodies only of the exchanges that first showed a signature, and at most a thousand of them", () => {
+    const builder = new ReportBuilder();
+    const withBodies = (id: number) => ({ ...example(id), recordedBody: `{"n":${id}}`, candidateBody: `{"n":"${id}"}` });
+    // 1,100 distinct signatures, each shown by two exchanges.
+    for (let id = 1; id <= 2_200; id++) {
+      const field = Math.ceil(id / 2);
+      builder.add({ id, latencyMs: 1 }, { kind: "compared", differences: [{ path: `$.f${field}`, kind: "changed", left: "1", right: "2" }], correlated: 0, example: withBodies(id) }, 1);
+    }
+    const { report } = builder.report({ ...header, maxSignatures: 2_000 }, undefined);
+    expect(report.signatures).toHaveLength(1_100);
+    const of = (path: string) => report.signatures.find((s) => s.path === path)?.example;
+    // A signature's example is the first exchange that showed it, with its bodies…
+    expect(of("$.f1")).toMatchObject({ exchangeId: 1, recordedBody: '{"n":1}', candidateBody: '{"n":"1"}' });
+    expect(of("$.f1000")).toMatchObject({ exchangeId: 1_999, recordedBody: '{"n":1999}' });
+    // …up to a thousand held; past them, the example names the exchange without its bodies.
+    expect(of("$.f1001")).toMatchObject({ exchangeId: 2_001, recordedBody: "", candidateBody: "" });
+  });
 });
