@@ -13,9 +13,11 @@ const AUTH_SCHEME = /\b(Bearer|Basic|Digest|Token)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
 /**
  * A run of 13-19 digits, possibly grouped by single spaces or dashes, not inside a longer number, starting
  * as card numbers do (2-6: Mastercard, Amex, Diners, JCB, Visa, Discover, UnionPay), so that a millisecond
- * timestamp (1…, until 2286) is never taken for one.
+ * timestamp (1…, until 2286) is never taken for one; and not between letters, so that the digits of an
+ * identifier (a UUID's last segments, a hash) are not either: one UUID in a few dozen held such a run
+ * that passed Luhn, and its order was recorded and replayed under an id made unreadable.
  */
-const CARD_CANDIDATE = /(?<![\d.])[2-6](?:[ -]?\d){12,18}(?![\d.])/g;
+const CARD_CANDIDATE = /(?<![\dA-Za-z.])[2-6](?:[ -]?\d){12,18}(?![\dA-Za-z.])/g;
 /** Deliberately broad: a false positive costs an example a few characters, a miss leaks an address. */
 const EMAIL = /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
 

@@ -24,6 +24,12 @@ export class SessionIds {
   /** Recorded id → the candidate's, as text. */
   readonly #ids = new Map<string, string>();
 
+  /**
+   * `redact`: what the candidate's answers go through before they are compared (the recording's
+   * redaction), so that a mapped id is recognised in an answer in the form it has there.
+   */
+  constructor(private readonly redact: (text: string) => string = (text) => text) {}
+
   get size(): number {
     return this.#ids.size;
   }
@@ -113,7 +119,10 @@ export class SessionIds {
   correlates(d: Difference): boolean {
     if (this.#ids.size === 0 || d.kind !== "changed" || d.left === undefined || d.right === undefined) return false;
     const recorded = unquote(d.left);
-    return recorded !== undefined && this.#ids.get(recorded) === unquote(d.right);
+    const mapped = recorded === undefined ? undefined : this.#ids.get(recorded);
+    if (mapped === undefined) return false;
+    const right = unquote(d.right);
+    return mapped === right || this.redact(mapped) === right;
   }
 }
 

@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ReplaySettings, RouteConfig } from "../config/schema.ts";
 import { signaturePath } from "../json/json-path.ts";
-import type { RedactionRules } from "../redaction/redactor.ts";
+import { redactorFor, type RedactionRules } from "../redaction/redactor.ts";
 import type { RecordedExchange, RecordingRecord } from "../store/recording-store.ts";
 import { SessionIds } from "./id-correlation.ts";
 import { RateWindows, Schedule, type Pacing } from "./pacing.ts";
@@ -72,6 +72,7 @@ export async function runReplay(input: ReplayRunInput): Promise<{ report: Replay
   const tasks = new Set<Promise<void>>();
   const started = performance.now();
   const elapsed = () => performance.now() - started;
+  const redactText = (text: string) => redactorFor(input.redaction).text(text);
   const send = { timeoutMs: settings.timeoutMs, maxBytes: Math.min(settings.maxResponseBytes, input.maxBodyBytes), redaction: input.redaction, signal: abort.signal };
 
   const checkAuth = (exchange: RecordedExchange, route: RouteConfig, answer: ReplayAnswer) => {
@@ -159,7 +160,7 @@ export async function runReplay(input: ReplayRunInput): Promise<{ report: Replay
     if (aborted) break;
     let session = sessions.get(exchange.session);
     if (!session || exchange.session === "") {
-      session = { tail: Promise.resolve(), ids: new SessionIds() };
+      session = { tail: Promise.resolve(), ids: new SessionIds(redactText) };
       if (exchange.session !== "") sessions.set(exchange.session, session);
     }
     const { tail, ids } = session;

@@ -19,6 +19,11 @@ describe("secrets in free text, by their shape", () => {
     expect(scrubFreeText("price 12.99, at 2026-12-06T10:00:00Z, id 1234567")).toBe("price 12.99, at 2026-12-06T10:00:00Z, id 1234567");
     // Millisecond timestamps are 13 digits and one in ten passes Luhn: none starts as a card number does.
     for (const ms of ["1733480000000", "1733480000008", "1765000000001"]) expect(scrubFreeText(ms)).toBe(ms);
+    // The digits of an identifier, between its letters: a UUID whose last segments hold a Luhn-valid run.
+    expect(scrubFreeText("ord_834ef78f-c227-4261-a411-1111111111e1")).toBe("ord_834ef78f-c227-4261-a411-1111111111e1");
+    expect(scrubFreeText("sha 9f4111111111111111ab")).toBe("sha 9f4111111111111111ab");
+    // A card still is one beside punctuation, an underscore or a space.
+    expect(scrubFreeText("card_4111111111111111, cc:4111-1111-1111-1111")).toBe("card_[redacted card], cc:[redacted card]");
   });
 
   it("the Luhn check", () => {

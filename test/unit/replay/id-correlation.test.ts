@@ -37,6 +37,14 @@ describe("ids a replayed write made, mapped into the session's later requests", 
     expect(ids.correlates({ path: "$.id", kind: "type_changed", left: '"ord_1a"', right: '"ord_9z"' })).toBe(false);
   });
 
+  it("recognises a mapped id in the form the candidate's redacted answer shows it", () => {
+    const ids = new SessionIds((text) => text.replace(/4111/g, "[x]"));
+    ids.learn({ body: '{"id":"ord_a"}' }, { body: '{"id":"ord_4111"}' });
+    expect(ids.correlates({ path: "$.id", kind: "changed", left: '"ord_a"', right: '"ord_[x]"' })).toBe(true);
+    expect(ids.correlates({ path: "$.id", kind: "changed", left: '"ord_a"', right: '"ord_4111"' })).toBe(true);
+    expect(ids.correlates({ path: "$.id", kind: "changed", left: '"ord_a"', right: '"ord_[y]"' })).toBe(false);
+  });
+
   it("ignores ids too short to rewrite safely, and learns a bounded number", () => {
     const ids = new SessionIds();
     ids.learn({ body: '{"id":"1"}' }, { body: '{"id":"2"}' });
