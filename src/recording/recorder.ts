@@ -152,19 +152,27 @@ function mediaOf(contentType: string | undefined): string {
   return media;
 }
 
-/** The answer's shape for the sample: its media type, and for JSON whether it is an object or an array (from its first bytes). */
-function shapeOf(contentType: string | undefined, body: Buffer | undefined): string {
-  const media = mediaOf(contentType);
-  if (!media.includes("json")) return media;
+/** A JSON answer's shape from its first bytes: an object, an array, or other; undefined for any other media type. */
+function jsonShapeOf(media: string, body: Buffer | undefined): (typeof JSON_SHAPES)[number] | undefined {
+  if (!media.includes("json")) return undefined;
   // By index, not `for…of` a subarray: an iterator and a new Buffer per kept answer showed in the profile.
   const end = Math.min(body?.length ?? 0, 64);
   for (let i = 0; i < end; i++) {
     const byte = (body as Buffer)[i] as number;
-    if (byte === 0x7b) return `${media} object`;
-    if (byte === 0x5b) return `${media} array`;
+    if (byte === 0x7b) return "object";
+    if (byte === 0x5b) return "array";
     if (byte > 0x20) break;
   }
-  return `${media} other`;
+  return "other";
+}
+
+/**
+ * An exchange's stratum: "METHOD Nxx media", and for JSON its shape ("GET 2xx application/json object").
+ * The one place its spelling is made: the sample at the end and the head's quota check must agree on it.
+ */
+function stratumOf(method: string, status: number, media: string, shape: string | undefined): string {
+  const prefix = `${method} ${STATUS_CLASS[Math.floor(status / 100)] ?? "xxx"} ${media}`;
+  return shape === undefined ? prefix : `${prefix} ${shape}`;
 }
 
 /** A body as text: decoded from its content encoding (bounded), or a note when it cannot be. */
@@ -231,14 +239,16 @@ export class Recorder {
     // Read by name without making the whole head: most exchanges are sampled out on their stratum.
     const head = new RawHead(rawHeaders);
     const contentType = capture.contentType;
-    const stratum = `${capture.req.method ?? "GET"} ${STATUS_CLASS[Math.floor(status / 100)] ?? "xxx"} ${shapeOf(contentType, capture.response.first())}`;
+    const media = mediaOf(contentType);
+    const stratum = stratumOf(capture.req.method ?? "GET", status, media, jsonShapeOf(media, capture.response.first()));
     const seen = recording.strata.get(stratum) ?? 0;
-    if (seen >= quotaOf(recording) && !capture.drawn) return;
+    const quota = quotaOf(recording);
+    if (seen >= quota && !capture.drawn) return;
     const settings = this.options.settings();
     if (recording.queue.length >= settings.maxQueued) return this.#drop(recording);
     recording.droppingSince = undefined;
     recording.strata.set(stratum, seen + 1);
-    if (seen + 1 === quotaOf(recording)) recording.undrawn.clear();
+    if (seen + 1 === quota) recording.undrawn.clear();
     recording.kept++;
     const rules = this.options.redaction();
     const redactor = redactorFor(rules);
@@ -292,9 +302,8 @@ export class Recorder {
   #underQuota(recording: ActiveRecording, method: string, status: number, contentType: string | undefined): boolean {
     const quota = quotaOf(recording);
     const media = mediaOf(contentType);
-    const prefix = `${method} ${STATUS_CLASS[Math.floor(status / 100)] ?? "xxx"} ${media}`;
-    if (!media.includes("json")) return (recording.strata.get(prefix) ?? 0) < quota;
-    return JSON_SHAPES.some((shape) => (recording.strata.get(`${prefix} ${shape}`) ?? 0) < quota);
+    if (!media.includes("json")) return (recording.strata.get(stratumOf(method, status, media, undefined)) ?? 0) < quota;
+    return JSON_SHAPES.some((shape) => (recording.strata.get(stratumOf(method, status, media, shape)) ?? 0) < quota);
   }
 
   /** Sessions by sticky key, remembered: the same users come back, and an HMAC each time showed in the profile. */
