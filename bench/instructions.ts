@@ -65,6 +65,7 @@ import { ROOT, startProcess, type Started } from "./processes.ts";
 import { prepareRuntime, type Runtime } from "./runtimes.ts";
 import { NGINX_BINARY, startNginx } from "./nginx.ts";
 import { shadowOutcomes } from "./shadow-outcomes.ts";
+import { benchUser } from "./users.ts";
 
 const { values } = parseArgs({
   options: {
@@ -301,13 +302,16 @@ async function countWindow(pid: number, outFile: string, during: () => Promise<v
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Requests sent so far, across windows: each takes the next users, so that every window draws from all of them. */
+let users = 0;
+
 async function load(pool: Pool, n: number): Promise<void> {
   let sent = 0;
   await Promise.all(
     Array.from({ length: 4 }, async () => {
       while (sent < n) {
         sent++;
-        const res = await pool.request({ path: "/bench/items/1", method: "GET", headers: { "x-user-id": "bench-user" } });
+        const res = await pool.request({ path: "/bench/items/1", method: "GET", headers: { "x-user-id": benchUser(users++) } });
         await res.body.dump();
       }
     }),

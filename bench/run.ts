@@ -34,6 +34,7 @@ import { steadyLoad, type SteadyResult } from "./steady-load.ts";
 import { h2load, h2loadMissing, type EdgeLoad } from "./h2load.ts";
 import { createThrowawayCa } from "../src/edge/throwaway-ca.ts";
 import { cpuSeconds, processTree, ROOT, rssBytes, startProcess, type Started } from "./processes.ts";
+import { benchUser } from "./users.ts";
 
 const { values } = parseArgs({
   options: {
@@ -294,7 +295,14 @@ interface Measurement {
 }
 
 async function load(url: string, seconds: number): Promise<autocannon.Result> {
-  return autocannon({ url, connections: CONNECTIONS, duration: seconds, pipelining: 1, headers: { "x-user-id": "bench-user" } });
+  let sent = 0;
+  return autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    pipelining: 1,
+    requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, "x-user-id": benchUser(sent++) } }) }],
+  });
 }
 
 /**
@@ -355,7 +363,7 @@ interface SteadyMeasurement extends SteadyResult {
 }
 
 async function measureSteady(setup: Setup, started: Running, round: number): Promise<SteadyMeasurement> {
-  const result = await steadyLoad(`http://127.0.0.1:${started.port}${setup.path}`, RATE, STEADY_DURATION, CONNECTIONS, { "x-user-id": "bench-user" });
+  const result = await steadyLoad(`http://127.0.0.1:${started.port}${setup.path}`, RATE, STEADY_DURATION, CONNECTIONS);
   await quiet(started.proc?.child.pid ? processTree(started.proc.child.pid) : []);
   return { setup: setup.name, round, ...result };
 }

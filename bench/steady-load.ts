@@ -9,6 +9,7 @@
  * and its histogram counts whole milliseconds, coarser than the differences measured here.
  */
 import { Pool } from "undici";
+import { benchUser } from "./users.ts";
 
 export interface SteadyResult {
   readonly requests: number;
@@ -22,7 +23,7 @@ export interface SteadyResult {
 /** How late the schedule may fall behind before the run gives up: the setup cannot take the rate. */
 const GIVE_UP_MS = 10_000;
 
-export async function steadyLoad(url: string, rate: number, seconds: number, connections: number, headers: Record<string, string>): Promise<SteadyResult> {
+export async function steadyLoad(url: string, rate: number, seconds: number, connections: number): Promise<SteadyResult> {
   const { origin, pathname, search } = new URL(url);
   const path = pathname + search;
   const pool = new Pool(origin, { connections, pipelining: 1, headersTimeout: GIVE_UP_MS, bodyTimeout: GIVE_UP_MS });
@@ -41,7 +42,7 @@ export async function steadyLoad(url: string, rate: number, seconds: number, con
       };
       const fire = (i: number) => {
         const due = start + i * intervalMs;
-        pool.request({ path, method: "GET", headers }).then(
+        pool.request({ path, method: "GET", headers: { "x-user-id": benchUser(i) } }).then(
           async (response) => {
             await response.body.dump({ limit: 1 << 30 });
             if (response.statusCode >= 400) errors++;
