@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
 import { createHmac } from "node:crypto";
 import { childPath, compilePathPatterns } from "../json/json-path.ts";
-import { mayHoldSecret, scrubFreeText } from "./free-text.ts";
+import { mayHoldSecretBesidesSchemes, SCHEME_NAMES, scrubFreeText } from "./free-text.ts";
 
 /**
  * What is never stored of an exchange (a divergence example today; a recording next): credentials by
@@ -44,7 +44,9 @@ export function pseudonym(key: Buffer, value: string): string {
  */
 const SECRET_NAME = /authorization|cookie|passw(?:or)?d|passphrase|secret|token|api[-_.]?key|access[-_.]?key|private[-_.]?key|client[-_.]?key|session[-_.]?(?:id|key)|credential|signature|^session$|^sid$|^otp$|^pin$|^ssn$|^cvv2?$|^cvc$|^auth$|^pwd$/;
 /** SECRET_NAME's names anywhere in a text, whole or not (`pin` in `shipping` too): a superset, for a quick test. */
-const SECRET_NAME_ANYWHERE = new RegExp(SECRET_NAME.source.replace(/[$^]/g, ""), "i");
+const SECRET_NAME_ANYWHERE = SECRET_NAME.source.replace(/[$^]/g, "");
+/** SECRET_NAME_ANYWHERE or a credential scheme's name (free text's test), in any case: one pass over a JSON body for both. */
+const SECRET_NAME_OR_SCHEME_ANYWHERE = new RegExp(`${SECRET_NAME_ANYWHERE}|${SCHEME_NAMES}`, "i");
 /** Short names that carry a credential in a URL (an API key, an OAuth code, a signed URL's signature), not in a body. */
 const SECRET_QUERY_NAME = /^(?:key|code|sig|x-amz-signature|x-goog-signature)$/;
 
@@ -70,6 +72,13 @@ function looksBinary(text: string): boolean {
   for (let i = text.indexOf("\uFFFD"); i !== -1; i = text.indexOf("\uFFFD", i + 1)) replaced++;
   return replaced > 0 && replaced * 100 > text.length;
 }
+
+/** What becomes of a header by its name. */
+type HeaderFate = "withheld" | "pseudonymized" | "scrubbed";
+/** How many header names' fates, and how many clean texts, a redactor remembers (then forgets them together). */
+const REMEMBERED = 1_000;
+/** Texts longer than this are scrubbed each time: a long one rarely comes back the same. */
+const REMEMBERED_LENGTH = 256;
 
 export class Redactor {
   readonly #headers: ReadonlySet<string>;
@@ -103,7 +112,7 @@ export class Redactor {
    * rewrite of every kept body (a recorded exchange's largest cost).
    */
   #plainJson(text: string): boolean {
-    return text.indexOf("\\") === -1 && !mayHoldSecret(text) && !SECRET_NAME_ANYWHERE.test(text) && !(this.#configuredFieldNames?.test(text) ?? false);
+    return text.indexOf("\\") === -1 && !mayHoldSecretBesidesSchemes(text) && !SECRET_NAME_OR_SCHEME_ANYWHERE.test(text) && !(this.#configuredFieldNames?.test(text) ?? false);
   }
 
   /** The value's pseudonym; withheld when there is no key to make one with (failing closed). */
@@ -128,12 +137,53 @@ export class Redactor {
   /** Request (or response) headers as stored: credentials by name withheld, the other values scrubbed. */
   headers(headers: Readonly<Record<string, string | string[] | undefined>>): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const [name, value] of Object.entries(headers)) {
+    for (const name in headers) {
+      const value = headers[name];
       if (value === undefined) continue;
       const text = Array.isArray(value) ? value.join(", ") : value;
-      out[name] = this.#secret(name, this.#headers) ? REDACTED : this.#pseudonymHeaders.has(name.toLowerCase()) ? this.#pseudonym(text) : this.text(text);
+      const fate = this.#headerFate(name);
+      out[name] = fate === "withheld" ? REDACTED : fate === "pseudonymized" ? this.#pseudonym(text) : this.#scrubbedRemembered(text);
     }
     return out;
+  }
+
+  /**
+   * Header names' fates, remembered: a deployment's header names are few and come back on every
+   * exchange, and the credential-name expression was the largest part of redacting a recorded head.
+   */
+  readonly #headerFates = new Map<string, HeaderFate>();
+
+  #headerFate(name: string): HeaderFate {
+    let fate = this.#headerFates.get(name);
+    if (fate === undefined) {
+      fate = this.#secret(name, this.#headers) ? "withheld" : this.#pseudonymHeaders.has(name.toLowerCase()) ? "pseudonymized" : "scrubbed";
+      if (this.#headerFates.size >= REMEMBERED) this.#headerFates.clear();
+      this.#headerFates.set(name, fate);
+    }
+    return fate;
+  }
+
+  /**
+   * Short texts that scrubbing leaves as they are, remembered (a Host, a Content-Type, a path): they come
+   * back on every exchange. Only those: a text that held a secret is never kept here, so this holds
+   * nothing that the stored exchanges do not hold already.
+   */
+  readonly #clean = new Set<string>();
+
+  /** `text(value)`, by memory for the short values already found clean. */
+  #scrubbedRemembered(value: string): string {
+    if (this.#clean.has(value)) return value;
+    const stored = this.text(value);
+    if (stored === value && value.length <= REMEMBERED_LENGTH) {
+      if (this.#clean.size >= REMEMBERED) this.#clean.clear();
+      this.#clean.add(value);
+    }
+    return stored;
+  }
+
+  /** A request's path as stored: free text, scrubbed (an e-mail address or a token in a path segment). */
+  path(path: string): string {
+    return this.#scrubbedRemembered(path);
   }
 
   /** A query string (with or without its `?`) as stored: credential parameters' values withheld, the others scrubbed. */
@@ -171,7 +221,8 @@ export class Redactor {
     } catch {
       stored = "(not stored: it could not be redacted)";
     }
-    if (Buffer.byteLength(stored) <= maxBytes) return stored;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: most bodies are under the bound by their length alone, without a count of their bytes.
+    if (stored.length * 3 <= maxBytes || Buffer.byteLength(stored) <= maxBytes) return stored;
     return `${Buffer.from(stored).subarray(0, maxBytes).toString("utf8")}… (truncated)`;
   }
 

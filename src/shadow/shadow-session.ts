@@ -377,7 +377,7 @@ export class ShadowSession implements ComparisonListener {
             example: {
               requestId: plan.requestId,
               method: plan.req.method ?? "GET",
-              path: redactor.text(plan.path),
+              path: redactor.path(plan.path),
               query: redactor.query(plan.query),
               primary: plan.primaryRole,
               legacyStatus: legacy.side.ok ? legacy.side.response.status : null,

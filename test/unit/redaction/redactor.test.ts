@@ -60,6 +60,20 @@ describe("Redactor", () => {
     });
   });
 
+  it("headers and paths come out the same the second time, when names' fates and clean values are remembered: a value clean under one name is withheld under a credential's, a secret is scrubbed every time", () => {
+    const fresh = new Redactor();
+    for (let round = 0; round < 3; round++) {
+      expect(fresh.headers({ "x-note": "k-123", accept: "application/json" })).toEqual({ "x-note": "k-123", accept: "application/json" });
+      expect(fresh.headers({ "x-api-key": "k-123", Accept: "application/json" })).toEqual({ "x-api-key": REDACTED, Accept: "application/json" });
+      expect(fresh.headers({ "x-note": `see ${JWT}` })).toEqual({ "x-note": "see [redacted jwt]" });
+      expect(fresh.path(`/links/${JWT}`)).toBe("/links/[redacted jwt]");
+      expect(fresh.path("/users/42")).toBe("/users/42");
+    }
+    // Past what it remembers (a thousand of each), it forgets and still answers the same.
+    for (let i = 0; i < 2_500; i++) expect(fresh.headers({ [`x-h${i}`]: `v${i}`, [`x-token-${i}`]: "t" })).toEqual({ [`x-h${i}`]: `v${i}`, [`x-token-${i}`]: REDACTED });
+    expect(fresh.headers({ "x-note": "k-123", "x-api-key": "k-123" })).toEqual({ "x-note": "k-123", "x-api-key": REDACTED });
+  });
+
   it("query: credential parameters' values withheld, other values scrubbed, the rest byte for byte", () => {
     expect(redactor.query("?page=2&api_key=s3cr3t&access_token=t&key=AIza&tenant=acme&sort=-price")).toBe("?page=2&api_key=%5Bredacted%5D&access_token=%5Bredacted%5D&key=%5Bredacted%5D&tenant=%5Bredacted%5D&sort=-price");
     expect(redactor.query("?email=jane%40example.com&q=shoes")).toBe("?email=%5Bredacted%20email%5D&q=shoes");
