@@ -43,6 +43,16 @@ export class RawHead {
     return joined;
   }
 
+  /**
+   * The named field's value, as `get` reads it, but `previous` itself when the field's bytes spell it: no
+   * new string (and no new hash of one) when, as on most routes, every answer carries the same value.
+   */
+  getReusing(name: string, previous: string | undefined): string | undefined {
+    const at = find(this.raw, this.names, name);
+    if (at >= 0 && previous !== undefined && this.values === undefined && spells(this.raw[2 * at + 1] as Buffer, previous)) return previous;
+    return this.get(name);
+  }
+
   /** Whether `name` (lower-case) reads the same in this head and in `other` (absent from both counts as the same). */
   sameAs(other: RawHead, name: string): boolean {
     const here = find(this.raw, this.names, name);

@@ -49,8 +49,12 @@ interface ActiveRecording {
   /** Kept here, not yet written, and the store's total when last written: what counts towards its size. */
   kept: number;
   readonly strata: Map<string, number>;
-  /** wantsUndrawn's answers by method, status class and Content-Type: they change only when a stratum fills. */
-  readonly undrawn: Map<string, boolean>;
+  /**
+   * wantsUndrawn's answers, by Content-Type, then method, then status class and JSON shape (an index):
+   * they change only when a stratum fills. Nested, not one key made of the four: a key built and hashed
+   * for each exchange cost 2k instructions, the same strings looked up cost a few hundred.
+   */
+  readonly undrawn: Map<string, Map<string, Int8Array>>;
   queue: NewRecordedExchange[];
   dropped: number;
   /** When it started dropping without a pause, or undefined. */
@@ -114,8 +118,12 @@ const STATUS_CLASS = ["0xx", "1xx", "2xx", "3xx", "4xx", "5xx"];
  */
 const STRATUM_QUOTA_SHARE = 0.02;
 const STRATUM_QUOTA_CAP = 100;
-/** Answers of wantsUndrawn remembered per recording (then forgotten together): a route's kinds of answers are few. */
-const UNDRAWN_CACHE = 1_000;
+/** Content-Types, and methods under each, whose wantsUndrawn answers a recording remembers (then forgets together): a route's are few. */
+const UNDRAWN_CACHE = 100;
+/** wantsUndrawn's answers in their Int8Array: not asked yet, wanted, not wanted. */
+const UNASKED = 0;
+const WANTED = 1;
+const UNWANTED = 2;
 /** Sticky keys whose session pseudonym is remembered at once (then forgotten together). */
 const SESSION_CACHE = 10_000;
 
@@ -152,9 +160,12 @@ function mediaOf(contentType: string | undefined): string {
   return media;
 }
 
+/** Whether a media type is JSON's (application/json, application/problem+json…): its strata go by shape. */
+const isJson = (media: string) => media.includes("json");
+
 /** A JSON answer's shape from its first bytes: an object, an array, or other; undefined for any other media type. */
 function jsonShapeOf(media: string, body: Buffer | undefined): (typeof JSON_SHAPES)[number] | undefined {
-  if (!media.includes("json")) return undefined;
+  if (!isJson(media)) return undefined;
   // By index, not `for…of` a subarray: an iterator and a new Buffer per kept answer showed in the profile.
   const end = Math.min(body?.length ?? 0, 64);
   for (let i = 0; i < end; i++) {
@@ -269,7 +280,7 @@ export class Recorder {
       session,
       stratum,
       method: req.method ?? "GET",
-      path: redactor.text(capture.path),
+      path: redactor.path(capture.path),
       query,
       requestHeaders,
       requestBody: capture.request.size > 0 ? redactor.body(bodyText(capture.request.bytes(), req.headers["content-encoding"], max), req.headers["content-type"], fields, max) : "",
@@ -284,26 +295,26 @@ export class Recorder {
   }
 
   /**
-   * Whether an exchange the rate did not draw can still be kept, known at its answer's head: only when a
-   * stratum it may fall in (its method, status class and media type; for JSON, any of the three shapes its
-   * body may take) is under its quota. When not, the capture lets go at once, before any body is held.
+   * Whether an exchange the rate did not draw can still be kept: only when its stratum is under its
+   * quota. Known at its answer's head, or for JSON at its first chunk (which tells the shape). When not,
+   * the capture lets go at once, before any of the answer's body is held.
    */
-  wantsUndrawn(recording: ActiveRecording, method: string, status: number, contentType: string | undefined): boolean {
-    const key = `${method} ${Math.floor(status / 100)} ${contentType ?? ""}`;
-    let wanted = recording.undrawn.get(key);
-    if (wanted === undefined) {
+  wantsUndrawn(recording: ActiveRecording, method: string, status: number, contentType: string | undefined, shape: (typeof JSON_SHAPES)[number] | undefined): boolean {
+    const type = contentType ?? "";
+    let byMethod = recording.undrawn.get(type);
+    if (byMethod === undefined) {
       if (recording.undrawn.size >= UNDRAWN_CACHE) recording.undrawn.clear();
-      wanted = this.#underQuota(recording, method, status, contentType);
-      recording.undrawn.set(key, wanted);
+      recording.undrawn.set(type, (byMethod = new Map()));
     }
-    return wanted;
-  }
-
-  #underQuota(recording: ActiveRecording, method: string, status: number, contentType: string | undefined): boolean {
-    const quota = quotaOf(recording);
-    const media = mediaOf(contentType);
-    if (!media.includes("json")) return (recording.strata.get(stratumOf(method, status, media, undefined)) ?? 0) < quota;
-    return JSON_SHAPES.some((shape) => (recording.strata.get(stratumOf(method, status, media, shape)) ?? 0) < quota);
+    let answers = byMethod.get(method);
+    if (answers === undefined) {
+      if (byMethod.size >= UNDRAWN_CACHE) byMethod.clear();
+      byMethod.set(method, (answers = new Int8Array((STATUS_CLASS.length + 1) * (JSON_SHAPES.length + 1))));
+    }
+    const statusClass = Math.min(Math.max(Math.floor(status / 100), 0), STATUS_CLASS.length);
+    const at = statusClass * (JSON_SHAPES.length + 1) + (shape === undefined ? 0 : JSON_SHAPES.indexOf(shape) + 1);
+    if (answers[at] === UNASKED) answers[at] = (recording.strata.get(stratumOf(method, status, mediaOf(contentType), shape)) ?? 0) < quotaOf(recording) ? WANTED : UNWANTED;
+    return answers[at] === WANTED;
   }
 
   /** Sessions by sticky key, remembered: the same users come back, and an HMAC each time showed in the profile. */
@@ -403,8 +414,10 @@ class Capture implements ExchangeRecording {
   readonly drawn: boolean;
   /** The answer's Content-Type, read once at its head. */
   contentType: string | undefined;
-  /** Let go at the answer's head: neither drawn nor in a stratum under its quota. */
+  /** Let go at the answer's head or first chunk: neither drawn nor in a stratum under its quota. */
   #abandoned = false;
+  /** Undrawn, with a JSON answer whose first chunk (its shape, its stratum) is still to come. */
+  #shapeUnread = false;
   #status = 0;
   #rawHeaders: readonly Buffer[] = [];
 
@@ -430,15 +443,26 @@ class Capture implements ExchangeRecording {
   head(status: number, rawHeaders: readonly Buffer[]): void {
     this.#status = status;
     this.#rawHeaders = rawHeaders;
-    this.contentType = new RawHead(rawHeaders).get("content-type");
-    if (!this.drawn && !this.recorder.wantsUndrawn(this.recording, this.req.method ?? "GET", status, this.contentType)) {
-      this.#abandoned = true;
-      this.request.release();
-    }
+    this.contentType = new RawHead(rawHeaders).getReusing("content-type", lastContentType);
+    if (this.drawn) return;
+    // A JSON answer's stratum needs its shape, which its first chunk tells: decided there.
+    this.#shapeUnread = isJson(mediaOf(this.contentType));
+    if (!this.#shapeUnread) this.#decideUndrawn(undefined);
   }
 
   chunk(chunk: Buffer): void {
+    if (this.#shapeUnread) {
+      this.#shapeUnread = false;
+      this.#decideUndrawn(jsonShapeOf(mediaOf(this.contentType), chunk));
+    }
     if (!this.#abandoned) this.response.add(chunk);
+  }
+
+  /** An exchange the rate did not draw is let go unless its stratum is under its quota. */
+  #decideUndrawn(shape: (typeof JSON_SHAPES)[number] | undefined): void {
+    if (this.recorder.wantsUndrawn(this.recording, this.req.method ?? "GET", this.#status, this.contentType, shape)) return;
+    this.#abandoned = true;
+    this.request.release();
   }
 
   done(error: Error | null, aborted: boolean): void {

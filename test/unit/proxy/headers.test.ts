@@ -198,6 +198,16 @@ describe("the client's head from the backend's raw head", () => {
       expect(h.get("Content-Type")).toBeUndefined();
     });
 
+    it("reads a field reusing the caller's previous string when the bytes spell it, and reads it afresh when not", () => {
+      const h = new RawHead(head);
+      const previous = ["application", "json"].join("/"); // made here, so that identity is what is checked
+      expect(h.getReusing("content-type", previous)).toBe(previous);
+      expect(h.getReusing("content-type", "application/xml")).toBe("application/json");
+      expect(h.getReusing("content-type", undefined)).toBe("application/json");
+      expect(h.getReusing("content-encoding", "gzip")).toBeUndefined();
+      expect(h.getReusing("set-cookie", "a=1")).toBe("a=1, b=2");
+    });
+
     it("joins a repeated field's values in order, as a parsed header compared as text would be", () => {
       expect(new RawHead(head).get("set-cookie")).toBe("a=1, b=2");
     });
