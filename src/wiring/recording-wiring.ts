@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { routeConfigVersion } from "../config/config-version.ts";
+import type { RouteConfig } from "../config/schema.ts";
 import { Recorder } from "../recording/recorder.ts";
 import type { RedactionRules } from "../redaction/redactor.ts";
 import type { Stores } from "../store/open-stores.ts";
@@ -11,11 +12,29 @@ import type { LiveState } from "./live-state.ts";
  * pseudonym key as shadow examples. The judge prunes stopped recordings past `recording.retentionDays` (fleet-wiring.ts).
  */
 export async function wireRecording(deps: { readonly stores: Stores; readonly logger: Logger; readonly live: LiveState; readonly redaction: () => RedactionRules }): Promise<Recorder> {
+  const route = routesById(deps.live);
   const configVersion = (routeId: string) => {
-    const route = deps.live.config.routes.find((r) => r.id === routeId);
-    return route ? routeConfigVersion(route) : "";
+    const found = route(routeId);
+    return found ? routeConfigVersion(found) : "";
   };
-  const recorder = new Recorder({ store: deps.stores.recordings, settings: () => deps.live.config.recording, redaction: deps.redaction, logger: deps.logger, configVersion, bodyFields: (routeId) => deps.live.config.routes.find((r) => r.id === routeId)?.shadow?.redact.bodyFields ?? [] });
+  const recorder = new Recorder({ store: deps.stores.recordings, settings: () => deps.live.config.recording, redaction: deps.redaction, logger: deps.logger, configVersion, bodyFields: (routeId) => route(routeId)?.shadow?.redact.bodyFields ?? [] });
   await recorder.start();
   return recorder;
+}
+
+/**
+ * The live config's routes by id, indexed once per route list (a reload makes a new one): each kept
+ * exchange looks its route up twice, and a `find` over a real table's routes cost 3–4k instructions each.
+ */
+function routesById(live: LiveState): (routeId: string) => RouteConfig | undefined {
+  let indexed: readonly RouteConfig[] | undefined;
+  let byId = new Map<string, RouteConfig>();
+  return (routeId) => {
+    const routes = live.config.routes;
+    if (routes !== indexed) {
+      byId = new Map(routes.map((r) => [r.id, r]));
+      indexed = routes;
+    }
+    return byId.get(routeId);
+  };
 }
