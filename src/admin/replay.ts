@@ -4,13 +4,12 @@ import { compareExchange, type CapturedResponse, type ComparedSide } from "../sh
 import { REDACTED, redactorFor, type RedactionRules } from "../redaction/redactor.ts";
 import type { ExampleRecord } from "../store/shadow-repository.ts";
 import { readBounded } from "../replay/read-bounded.ts";
+import { NOT_RESENT_HEADERS } from "../replay/replay-request.ts";
 import { AdminError } from "./admin-error.ts";
 import { readableDiff } from "./readable-diff.ts";
 
 /** Only these are sent again: a stored example is a real user's request, and replaying it must not change anything. */
 const IDEMPOTENT = new Set(["GET", "HEAD"]);
-/** Never forwarded from a stored example: hop-by-hop, or recomputed for the new connection. */
-const DROPPED = new Set(["host", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length", "proxy-connection"]);
 
 export interface ReplayOptions {
   readonly backends: () => Readonly<Record<string, BackendConfig>>;
@@ -42,7 +41,7 @@ export async function replayExample(route: RouteConfig, example: ExampleRecord, 
   const headers: Record<string, string> = {};
   const withheld: string[] = [];
   for (const [name, value] of Object.entries(example.requestHeaders)) {
-    if (DROPPED.has(name)) continue;
+    if (NOT_RESENT_HEADERS.has(name)) continue;
     if (value === REDACTED) withheld.push(name);
     else headers[name] = value;
   }

@@ -4,8 +4,12 @@ import type { SessionIds } from "./id-correlation.ts";
 
 /** Methods replayed against any target; the others are writes, sent only to a sandbox. */
 export const READ_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
-/** Never sent from a recording: hop-by-hop, or recomputed for the new connection (and the body's encoding: the body was stored decoded). */
-const DROPPED = new Set(["host", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length", "proxy-connection", "content-encoding", "expect"]);
+/**
+ * Never sent again from a stored request (a recorded exchange, or a divergence example replayed from the
+ * admin API): hop-by-hop, or recomputed for the new connection, and the body's encoding (bodies are
+ * stored decoded).
+ */
+export const NOT_RESENT_HEADERS: ReadonlySet<string> = new Set(["host", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length", "proxy-connection", "content-encoding", "expect"]);
 /** The header every replayed request carries: `<run>/<exchange>`, so the candidate's logs tell replay from users. */
 export const REPLAY_MARKER = "x-strangler-replay";
 
@@ -31,7 +35,7 @@ export interface ReplayRequest {
 export function replayRequest(base: string, exchange: RecordedExchange, runId: number, ids: SessionIds, auth: ReplayAuth | undefined): ReplayRequest {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(exchange.requestHeaders)) {
-    if (DROPPED.has(name) || value === REDACTED || value.includes(REDACTED)) continue;
+    if (NOT_RESENT_HEADERS.has(name) || value === REDACTED || value.includes(REDACTED)) continue;
     headers[name] = value;
   }
   if (auth) headers[auth.header] = auth.value;
