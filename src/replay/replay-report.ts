@@ -6,6 +6,15 @@ import type { Pacing } from "./pacing.ts";
 
 export type ExchangeVerdict = "match" | "diverge" | "error";
 
+/**
+ * A difference's signature, as the report groups by it: its path with array indexes made `[*]` (none for
+ * a status), and its kind. One spelling, for the examples held during the run and the groups at its end.
+ */
+function signatureOf(d: Difference): { readonly path: string; readonly key: string } {
+  const path = d.kind === "status" ? "" : signaturePath(d.path);
+  return { path, key: `${path}\u0000${d.kind}` };
+}
+
 /** What one replayed exchange came to, as the report counts it. */
 export type ExchangeOutcome =
   | { readonly kind: "compared"; readonly differences: readonly Difference[]; readonly correlated: number; readonly example: ExchangeExample }
@@ -146,7 +155,7 @@ export class ReportBuilder {
         // Whether this exchange is the first to show one of its signatures (what a report's example is).
         let first = false;
         for (const d of differences) {
-          const key = `${d.kind === "status" ? "" : signaturePath(d.path)}\u0000${d.kind}`;
+          const { key } = signatureOf(d);
           if (!this.#signaturesSeen.has(key) && this.#signaturesSeen.size < EXAMPLES_HELD * 100) {
             this.#signaturesSeen.add(key);
             first = true;
@@ -212,8 +221,7 @@ export class ReportBuilder {
       }
       diverged++;
       for (const d of real) {
-        const path = d.kind === "status" ? "" : signaturePath(d.path);
-        const key = `${path}\u0000${d.kind}`;
+        const { path, key } = signatureOf(d);
         const known = signatures.get(key);
         if (known) known.count++;
         else signatures.set(key, { path, kind: d.kind, count: 1, differences: real, example: c.example });
@@ -274,7 +282,7 @@ export class ReportBuilder {
       passRateLowerBound: lowerBound,
       required: header.required,
       latencyMs: { candidate: quantiles(this.#candidateMs), recorded: quantiles(this.#recordedMs) },
-      signatures: sorted.slice(0, header.maxSignatures).map((s) => ({ path: s.path, kind: s.kind, count: s.count, diff: readableDiff(s.differences.filter((d) => (d.kind === "status" ? "" : signaturePath(d.path)) === s.path && d.kind === s.kind)), example: s.example })),
+      signatures: sorted.slice(0, header.maxSignatures).map((s) => ({ path: s.path, kind: s.kind, count: s.count, diff: readableDiff(s.differences.filter((d) => signatureOf(d).path === s.path && d.kind === s.kind)), example: s.example })),
       signaturesNotListed: Math.max(0, sorted.length - header.maxSignatures),
       failures: [...this.#failures].map(([kind, t]) => ({ kind, count: t.count, example: t.example })),
       flaky,
