@@ -25,6 +25,7 @@ import { wireDataPlane } from "./wiring/data-plane-wiring.ts";
 import { fleetViewBeforeJoining, wireFleet, type FleetWiring } from "./wiring/fleet-wiring.ts";
 import { wireGuards } from "./wiring/guard-wiring.ts";
 import { LiveState } from "./wiring/live-state.ts";
+import { systemLookup, type Lookup } from "./proxy/dns-refresh.ts";
 import { wireMap } from "./wiring/map-wiring.ts";
 import { wireShadow } from "./wiring/shadow-wiring.ts";
 import { wireRecording } from "./wiring/recording-wiring.ts";
@@ -58,6 +59,8 @@ export interface StranglerOptions {
   readonly pollMs?: number;
   /** Time for guard windows, promotion intervals and circuit breakers. Default the system clock. */
   readonly clock?: Clock;
+  /** How backends' host names are resolved (the DNS refresh of `dnsRefreshMs`). Default the system's (`dns.lookup`). */
+  readonly lookup?: Lookup;
   /** Evaluate guards and promotions on a timer (`guards.intervalMs`). Default true; tests call `migrations.tick()`. */
   readonly guardTimer?: boolean;
   /** Reload the config file when it changes. Default true. */
@@ -131,7 +134,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   if (!options.registry) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 5 });
   const clock = options.clock ?? systemClock;
   await rollouts.reconcile(config.routes);
-  const live = new LiveState(config);
+  const live = new LiveState(config, { clock, lookup: options.lookup ?? systemLookup });
 
   const map = wireMap({ stores, clock, logger, registry, live });
   const guards = await wireGuards({ stores, nodeId, clock, logger, registry, live, rollouts, map });

@@ -1,6 +1,7 @@
 import type { Provider } from "@openfeature/server-sdk";
 import { z } from "zod";
 import { isValidPathTemplate } from "../routing/path-template.ts";
+import { pathRewriteProblem } from "../routing/path-rewrite.ts";
 import { isPathPattern } from "../json/json-path.ts";
 import { trustedEntryProblem } from "../edge/trusted-proxies.ts";
 
@@ -15,10 +16,70 @@ const backendName = z
   .string()
   .regex(/^[a-z][a-z0-9_-]{0,62}$/, "must be lower-case letters, digits, '-' or '_', starting with a letter");
 
+const backendUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
+const httpStatus = z.number().int().min(100).max(599);
+
+/**
+ * Active health checks of a backend's destinations: each is asked `GET path` every `intervalMs`. A
+ * destination failing `unhealthyThreshold` checks in a row gets no new requests until it passes
+ * `healthyThreshold` in a row; when every destination is unhealthy, all of them get traffic again (fail
+ * open). A new destination is in service until its first checks say otherwise.
+ */
+export const healthCheckSchema = z
+  .strictObject({
+    /** The path asked on each destination, after the backend's base path: `/healthz`. */
+    path: z.string().regex(/^\/[^\s#]*$/, "must be a path starting with '/' (no spaces or '#')").max(2_048),
+    /** How often each destination is checked. Default 5000 ms. */
+    intervalMs: z.number().int().min(100).max(3_600_000).default(5_000),
+    /** How long a check waits for its answer's head before it counts as failed. Default 2000 ms. */
+    timeoutMs: z.number().int().min(10).max(600_000).default(2_000),
+    /** Passing checks in a row that bring an unhealthy destination back. Default 2. */
+    healthyThreshold: z.number().int().min(1).max(100).default(2),
+    /** Failing checks in a row that take a destination out. Default 3. */
+    unhealthyThreshold: z.number().int().min(1).max(100).default(3),
+    /** The statuses that pass: one, or a list. Default any 2xx. */
+    expectStatus: z.union([httpStatus, z.array(httpStatus).min(1)], { error: "must be a status (100-599) or a list of them" }).optional(),
+  })
+  .superRefine((check, ctx) => {
+    if (check.timeoutMs >= check.intervalMs) ctx.addIssue({ code: CUSTOM, path: ["timeoutMs"], message: `${check.timeoutMs} must be shorter than intervalMs (${check.intervalMs}): a check must end before the next starts` });
+  });
+
+/**
+ * Retrying a request on another destination of the same backend, when it failed before any byte of the
+ * answer (a connection refused or reset) and may be sent twice. Retries in flight are bounded: at most
+ * `budgetPercent` of the backend's requests in flight, and never fewer than `minConcurrent` allowed.
+ */
+export const retriesSchema = z.strictObject({
+  /** Retries in flight, as a share of the backend's requests in flight, in percent. Default 20 (Envoy's retry budget). */
+  budgetPercent: z.number().min(0).max(100).default(20),
+  /** Retries in flight always allowed, whatever the share. Default 3. */
+  minConcurrent: z.number().int().min(0).max(10_000).default(3),
+});
+
 /** One upstream the proxy can send to: the monolith or an extracted service. */
 export const backendSchema = z.strictObject({
-  /** Base URL, `http://host:port` with an optional base path that is prefixed to every forwarded path. */
-  url: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }),
+  /**
+   * Base URL, `http://host:port` with an optional base path that is prefixed to every forwarded path.
+   * Exactly one of `url` and `urls`.
+   */
+  url: backendUrl.optional(),
+  /**
+   * Several instances of the backend (destinations), balanced by the fewer requests in flight of two
+   * picked at random; each has its own connection pool and circuit breaker. They share one base path.
+   * Exactly one of `url` and `urls`. @limit
+   */
+  urls: z.array(backendUrl).min(1, "must name at least one URL").max(64).optional(),
+  /** Active health checks of every destination; off when absent (a destination is then taken out only by its circuit breaker). */
+  healthCheck: healthCheckSchema.optional(),
+  /**
+   * How often a destination named by a host name is resolved again, so that a pool behind DNS (a
+   * Kubernetes headless Service) is followed as it scales: each address is a destination, and one that
+   * left is drained. A connection error resolves again at once (at most once a second). IPv4 addresses are
+   * preferred when there are both. 0: not resolved by the proxy (each new connection resolves). Default 5000 ms.
+   */
+  dnsRefreshMs: z.number().int().min(0).max(3_600_000).default(5_000),
+  /** Retries on another destination within a budget; `false` for none. Default 20% of requests in flight, at least 3. */
+  retries: z.union([z.literal(false), retriesSchema], { error: "must be false or { budgetPercent, minConcurrent }" }).default({ budgetPercent: 20, minConcurrent: 3 }),
   /** How long to wait for a TCP (and TLS) connection before answering 504 `upstream_connect_timeout`. Default 2000 ms. */
   connectTimeoutMs: z.number().int().positive().max(600_000).default(2_000),
   /** How long to wait for the response headers before answering 504 `upstream_timeout` (also a WebSocket handshake's limit). Default 30000 ms. */
@@ -49,7 +110,27 @@ export const backendSchema = z.strictObject({
       cooldownMs: z.number().int().min(100).default(10_000),
     })
     .default({ failures: 5, cooldownMs: 10_000 }),
-});
+})
+  .superRefine((backend, ctx) => {
+    if ((backend.url === undefined) === (backend.urls === undefined)) {
+      ctx.addIssue({ code: CUSTOM, path: backend.url === undefined ? ["url"] : ["urls"], message: backend.url === undefined ? "is required (or urls: a list of instances)" : "cannot be set beside url: name one URL (url) or several (urls)" });
+      return;
+    }
+    const urls = backend.urls ?? [];
+    const paths = new Set(urls.map((u) => basePathOf(u)));
+    if (paths.size > 1) ctx.addIssue({ code: CUSTOM, path: ["urls"], message: `every instance must have the same base path, got ${[...paths].map((p) => JSON.stringify(p || "/")).join(" and ")}` });
+    if (new Set(urls.map((u) => new URL(u).origin)).size < urls.length) ctx.addIssue({ code: CUSTOM, path: ["urls"], message: "names the same instance twice" });
+  })
+  .transform(({ url, urls, ...rest }) => {
+    const all = urls ?? [url as string];
+    // `url` stays the first instance's, for what needs one address (a replay's default, the map's suggestions).
+    return { ...rest, url: all[0] as string, urls: all };
+  });
+
+/** A backend URL's base path without its trailing slash ("" for none). */
+export function basePathOf(url: string): string {
+  return new URL(url).pathname.replace(/\/+$/, "");
+}
 
 const pathTemplate = z.string().superRefine((value, ctx) => {
   const problem = isValidPathTemplate(value);
@@ -456,6 +537,22 @@ export const routeReplaySchema = z.strictObject({
   minPassLowerBound: z.number().min(0).max(1).default(0.95),
 });
 
+/**
+ * The path (and Host) a route's target is sent, when the service does not serve the monolith's paths:
+ * one of `stripPrefix`, `replacePrefix` or `path`. The monolith always gets the request as the client
+ * sent it; a shadow copy to the target is rewritten the same way. Checked at load against the route's path.
+ */
+export const rewriteSchema = z.strictObject({
+  /** Leading segments removed: `"/api"` sends `/api/products/42` as `/products/42`. */
+  stripPrefix: z.string().max(2_048).optional(),
+  /** Leading segments replaced: `{ from: "/api", to: "/v2/catalog" }` sends `/api/products/42` as `/v2/catalog/products/42`. */
+  replacePrefix: z.strictObject({ from: z.string().max(2_048), to: z.string().max(2_048) }).optional(),
+  /** The service's path as a template of the route's parameters: `"/v2/catalog/products/:id"`; a trailing `/*` carries the route's rest. */
+  path: z.string().max(2_048).optional(),
+  /** The Host header the target gets: its own URL's (`"backend"`), or the one the client sent (`"client"`). Default `"backend"`. */
+  host: z.enum(["backend", "client"], { error: 'must be "backend" or "client"' }).default("backend"),
+});
+
 export const routeSchema = z.strictObject({
   /** Stable id, used in metrics, flags and the admin API: lower-case letters, digits, '.', '-', '_'. */
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,79}$/, "must be 1-80 lower-case letters, digits, '.', '-' or '_'"),
@@ -464,6 +561,8 @@ export const routeSchema = z.strictObject({
   legacy: backendName.default("legacy"),
   /** Backend (an extracted service) that now owns this endpoint. */
   target: backendName,
+  /** The target's own path (and Host) for this route's requests; off when absent (the client's path, under the backend's base path). */
+  rewrite: rewriteSchema.optional(),
   /** How much of the route's traffic the target gets, and by which sticky key. */
   rollout: rolloutSchema,
   /** Shadow comparison; off when absent. */
@@ -683,6 +782,10 @@ export const configSchema = z
       } else {
         seen.set(route.id, index);
       }
+      if (route.rewrite && !isValidPathTemplate(route.match.path)) {
+        const problem = pathRewriteProblem(route.match.path, route.rewrite);
+        if (problem) ctx.addIssue({ code: CUSTOM, path: ["routes", index, "rewrite", ...problem.key.split(".")], message: problem.message });
+      }
       for (const field of ["legacy", "target"] as const) {
         if (!config.backends[route[field]]) {
           ctx.addIssue({
@@ -701,6 +804,9 @@ export type StranglerConfigInput = z.input<typeof configSchema>;
 export type StranglerConfig = z.output<typeof configSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
 export type BackendConfig = z.output<typeof backendSchema>;
+export type HealthCheckConfig = z.output<typeof healthCheckSchema>;
+export type RetriesConfig = z.output<typeof retriesSchema>;
+export type RewriteConfig = z.output<typeof rewriteSchema>;
 export type ShadowConfig = z.output<typeof shadowSchema>;
 export type ShadowingLimits = z.output<typeof shadowingSchema>;
 export type ServerLimits = z.output<typeof serverSchema>;

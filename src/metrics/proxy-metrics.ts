@@ -1,6 +1,7 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import { RequestSeries } from "./request-series.ts";
 import type { OverloadReason } from "../proxy/admission.ts";
+import type { RetryReason } from "../proxy/upstream-error.ts";
 
 /** Route label for requests no route claims (served by the monolith). */
 export const UNROUTED = "_unrouted";
@@ -35,6 +36,10 @@ export interface ProxyMetrics {
   upgrade(route: string, backend: string, outcome: "upgraded" | "declined" | "error"): void;
   /** Records a backend's circuit breaker state. */
   circuit(backend: string, state: "closed" | "open" | "half_open"): void;
+  /** Records a failed attempt sent again to another destination of its backend. */
+  retry(backend: string, reason: RetryReason): void;
+  /** Records a failed attempt that could have been retried but was not: the backend's retry budget was spent. */
+  retrySkipped(backend: string, why: "budget"): void;
   /** Records a request the proxy answered itself, refusing it (a fixed set of reasons). */
   rejected(reason: RejectionReason): void;
   setRolloutPercent(route: string, percent: number): void;
@@ -90,7 +95,25 @@ export function createProxyMetrics(registry: Registry): ProxyMetrics {
     labelNames: ["backend", "state"] as const,
     registers: [registry],
   });
+  const retries = new Counter({
+    name: "strangler_upstream_retries_total",
+    help: "Failed attempts sent again to another destination of the same backend, by backend and reason (connect_failure, reset)",
+    labelNames: ["backend", "reason"] as const,
+    registers: [registry],
+  });
+  const retriesSkipped = new Counter({
+    name: "strangler_upstream_retries_skipped_total",
+    help: "Failed attempts not retried because the backend's retry budget was spent, by backend",
+    labelNames: ["backend", "why"] as const,
+    registers: [registry],
+  });
   return {
+    retry(backend, reason) {
+      retries.labels(backend, reason).inc();
+    },
+    retrySkipped(backend, why) {
+      retriesSkipped.labels(backend, why).inc();
+    },
     observe(route, backend, _side, status, seconds) {
       requests.observe(route, backend, status, seconds);
     },

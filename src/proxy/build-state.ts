@@ -5,11 +5,10 @@ import type { ProxyState } from "./proxy-state.ts";
 import { trustedProxies } from "../edge/trusted-proxies.ts";
 
 /** Builds the data plane's immutable state from a validated config, reusing unchanged backend pools. */
-export function buildProxyState(config: StranglerConfig, pools: BackendPools, shadowPools: BackendPools): ProxyState {
+export function buildProxyState(config: StranglerConfig, pools: BackendPools): ProxyState {
   const table = buildRouteTable(config.routes);
   const backends = pools.update(config.backends);
-  const shadowBackends = shadowPools.update(config.backends);
   const legacy = backends.get("legacy");
   if (!legacy) throw new Error("validated config has no legacy backend"); // the schema requires one
-  return { config, table, backends, shadowBackends, legacy, trusted: trustedProxies(config.server.trustedProxies), legacyOf: (route) => backends.get(route.config.legacy) ?? legacy };
+  return { config, table, backends, legacy, trusted: trustedProxies(config.server.trustedProxies), legacyOf: (route) => backends.get(route.config.legacy) ?? legacy };
 }

@@ -30,6 +30,18 @@ export class CircuitBreaker {
     this.onChange(state);
   }
 
+  /** Whether `allow()` would let a request through now, without taking the half-open probe. */
+  available(): boolean {
+    if (this.#state === "closed") return true;
+    if (this.#state === "open") return this.clock.now() - this.#openedAt >= this.settings.cooldownMs;
+    return !this.#probing;
+  }
+
+  /** When an open breaker lets its next probe through (ms, the clock's); undefined when it is not open. */
+  get reopensAt(): number | undefined {
+    return this.#state === "open" ? this.#openedAt + this.settings.cooldownMs : undefined;
+  }
+
   /** Whether a request may be sent now. In half-open, only one probe at a time. */
   allow(): boolean {
     if (this.#state === "closed") return true;
@@ -58,24 +70,5 @@ export class CircuitBreaker {
       this.#openedAt = this.clock.now();
       this.#set("open");
     }
-  }
-}
-
-/** One breaker per backend name, created on first use with the backend's settings. */
-export class CircuitBreakers {
-  readonly #breakers = new Map<string, CircuitBreaker>();
-
-  constructor(
-    private readonly clock: Clock,
-    private readonly onChange: (backend: string, state: CircuitState) => void = () => undefined,
-  ) {}
-
-  for(backend: string, settings: { readonly failures: number; readonly cooldownMs: number }): CircuitBreaker {
-    let breaker = this.#breakers.get(backend);
-    if (!breaker) {
-      breaker = new CircuitBreaker(settings, this.clock, (state) => this.onChange(backend, state));
-      this.#breakers.set(backend, breaker);
-    }
-    return breaker;
   }
 }

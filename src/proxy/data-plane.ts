@@ -18,7 +18,6 @@ import type { Recorder, StickyKeySource } from "../recording/recorder.ts";
 import { normalizeRequestTarget } from "../routing/normalize-path.ts";
 import type { CompiledRoute } from "../routing/route-table.ts";
 import type { Backend } from "./backend-pool.ts";
-import type { CircuitBreakers } from "./circuit-breaker.ts";
 import { forward, type Exchange } from "./forward.ts";
 import { hasBody } from "./has-body.ts";
 import type { ProxyState, StateHolder } from "./proxy-state.ts";
@@ -35,8 +34,6 @@ export interface DataPlaneOptions {
   readonly decider: RoutingDecider;
   readonly logger: Logger;
   readonly metrics: ProxyMetrics;
-  /** Circuit breakers per backend. */
-  readonly breakers: CircuitBreakers;
   /** Starts shadow comparisons for sampled requests; none when absent. */
   readonly shadows?: ShadowRunner;
   /** Captures the exchanges of recorded routes that the monolith answers; none when absent. */
@@ -98,6 +95,12 @@ function fallbackPlan(route: CompiledRoute, req: IncomingMessage, legacy: Backen
     if (!Number.isFinite(length) || length > fallback.maxBodyBytes) return undefined;
   }
   return { legacy, maxBodyBytes: fallback.maxBodyBytes };
+}
+
+/** Whether the request carries its route's own idempotency key header (`fallback.idempotencyKeyHeader`). */
+function keyedBy(route: CompiledRoute | undefined, req: IncomingMessage): boolean {
+  const header = route?.config.fallback?.idempotencyKeyHeader;
+  return header !== undefined && req.headers[header] !== undefined;
 }
 
 /** A request head that may be routed (its normalised target), or why it is refused before routing. */
@@ -188,7 +191,7 @@ export interface DataPlaneServers {
  * the exchange through. They never listen themselves: the edge listener hands them connections.
  */
 export function createDataPlane(options: DataPlaneOptions): DataPlaneServers {
-  const { state, decider, logger, metrics, shadows, breakers } = options;
+  const { state, decider, logger, metrics, shadows } = options;
   const upgrades = createUpgradeProxy({ metrics, events: options.events });
   const initialLimits = state.current.config.server;
   const requestBudget = new ByteBudget(initialLimits.maxBufferedRequestBytes);
@@ -255,6 +258,10 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneServers {
     const fallback = route && decision?.role === "target" ? fallbackPlan(route, req, current.legacyOf(route)) : undefined;
     const server = startServerSpan(req, route, decision, requestId, target.path, started);
     const spans = server ? { server, upstream: undefined, upstreamStatus: undefined } : undefined;
+    const pathAndQuery = pathAndQueryOf(target);
+    // Computed for a route with a rewrite only: the target's path, and the Host it gets.
+    const targetPathAndQuery = route?.targetPath ? pathAndQueryOf({ path: route.targetPath(target.path), query: target.query }) : pathAndQuery;
+    const targetHost = route?.config.rewrite?.host === "client" ? req.headers.host : undefined;
     const shadow =
       shadows && route?.config.shadow && decision?.key !== undefined
         ? shadows.start({
@@ -262,7 +269,9 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneServers {
             key: decision.key,
             primaryRole: decision.role,
             primary: backend,
-            shadowBackends: current.shadowBackends,
+            backends: current.backends,
+            targetPath: targetPathAndQuery,
+            targetHost,
             req,
             requestId,
             path: target.path,
@@ -279,7 +288,9 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneServers {
       res,
       backend,
       requestId,
-      pathAndQuery: pathAndQueryOf(target),
+      pathAndQuery,
+      targetPathAndQuery,
+      targetHost,
       path: target.path,
       servedBy: servedByOf(current, backend),
       routeId: route?.id ?? UNROUTED,
@@ -288,10 +299,14 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneServers {
       recording,
       body: null,
       admitted: undefined,
+      destination: undefined,
+      retryable: IDEMPOTENT_METHODS.has(req.method ?? "GET") || req.headers["idempotency-key"] !== undefined || keyedBy(route, req),
+      retried: false,
+      retrying: false,
+      answerStarted: false,
       fallback: fallback ? { legacy: fallback.legacy } : undefined,
       replay: undefined,
       started,
-      breakers,
       limits,
       metrics,
       traffic: options.traffic,
@@ -354,9 +369,11 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneServers {
     const route = current.table.match(req.method ?? "GET", target.path, req.headers);
     const join = (decision: Decision | undefined): void => {
       const backend = route && decision ? backendFor(current, route, decision.role) : current.legacy;
+      const toTarget = route !== undefined && backend.name === route.config.target;
       upgrades.upgrade(req, socket, head, {
         backend,
-        pathAndQuery: pathAndQueryOf(target),
+        pathAndQuery: toTarget && route.targetPath ? pathAndQueryOf({ path: route.targetPath(target.path), query: target.query }) : pathAndQueryOf(target),
+        host: toTarget && route.config.rewrite?.host === "client" ? req.headers.host : undefined,
         requestId,
         routeId: route?.id ?? UNROUTED,
         servedBy: servedByOf(current, backend),

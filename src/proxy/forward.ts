@@ -15,13 +15,13 @@ import { decisionLabel, type AccessLog } from "./access-log.ts";
 import { endSpan, startUpstreamSpan } from "./tracing.ts";
 import { admit, release } from "./admission.ts";
 import type { Backend } from "./backend-pool.ts";
-import type { CircuitBreakers } from "./circuit-breaker.ts";
+import type { Destination } from "./destination.ts";
 import { clientResponseHead, headersForBackend } from "./headers.ts";
 import { RawHead } from "./raw-head.ts";
 import { clientOf } from "../edge/client.ts";
 import { lingerOnClose } from "./linger.ts";
 import { bodyTooLarge, isClientBodyTimeout } from "./request-body.ts";
-import { classifyUpstreamError, isClientAbort, sendProxyError } from "./upstream-error.ts";
+import { classifyUpstreamError, isClientAbort, retryReasonOf, sendProxyError } from "./upstream-error.ts";
 
 /** Why a request was replayed to the monolith. A fixed set: used as a label value. */
 export type FallbackReason = "status_5xx" | "transport_error" | "circuit_open" | "overloaded";
@@ -34,7 +34,12 @@ export interface Exchange {
   readonly res: ServerResponse;
   backend: Backend;
   readonly requestId: string;
+  /** The path and query as the client sent them (normalised): what the monolith gets. */
   readonly pathAndQuery: string;
+  /** What the route's target gets: `pathAndQuery` after the route's rewrite (the same string without one). */
+  readonly targetPathAndQuery: string;
+  /** The Host the route's target gets in place of its own URL's (the client's, by `rewrite.host`); undefined for its own. */
+  readonly targetHost: string | undefined;
   /** The normalised path, without the query: what the migration map folds. */
   readonly path: string;
   /** `[header, backend name]` to add to the response, or undefined when turned off. */
@@ -52,15 +57,24 @@ export interface Exchange {
    * stream of the rest of it, which holds its backend connection while the client sends.
    */
   body: Buffer | Readable | null;
-  /** The backend whose place this request holds now (see admission.ts), released when the attempt ends. */
-  admitted: Backend | undefined;
+  /** The destination whose place this request holds now (see admission.ts), released when the attempt ends. */
+  admitted: Destination | undefined;
+  /** The destination of the current (or last) attempt: its breaker hears how the attempt ended. */
+  destination: Destination | undefined;
+  /** May be sent twice (idempotent, or with an idempotency key): a failure before any answer byte is retried once on another destination. */
+  readonly retryable: boolean;
+  /** Set once retried: a request is retried at most once. */
+  retried: boolean;
+  /** The current attempt is a retry, holding a place in its backend's retry budget until it ends. */
+  retrying: boolean;
+  /** The current attempt's answer has begun (its head arrived): too late to retry it. */
+  answerStarted: boolean;
   /** Where to replay the request if the target fails it (the body is then a Buffer or none); undefined when not eligible. */
   fallback: { readonly legacy: Backend } | undefined;
   /** Set when the target answered 5xx and the request will be replayed once that answer is drained. */
   replay: FallbackReason | undefined;
   /** `performance.now()` when the request (or its current attempt) started. */
   started: number;
-  readonly breakers: CircuitBreakers;
   /** The client-side bounds in force for this request. */
   readonly limits: ServerLimits;
   readonly metrics: ProxyMetrics;
@@ -91,6 +105,7 @@ export interface Exchange {
  * response, or undefined when the answer is a 5xx about to be replayed (it is dropped).
  */
 function startAnswer(ex: Exchange, statusCode: number, rawHeaders: readonly Buffer[]): ServerResponse | undefined {
+  ex.answerStarted = true;
   if (ex.accessLog) ex.upstreamMs = performance.now() - ex.started;
   if (ex.spans) ex.spans.upstreamStatus = statusCode;
   if (ex.fallback && statusCode >= 500) {
@@ -202,10 +217,6 @@ function answerError(ex: Exchange, status: number, code: string, message: string
   sendProxyError(ex.res, status, code, message, ex.requestId, unread);
 }
 
-function breakerOf(ex: Exchange) {
-  return ex.breakers.for(ex.backend.name, ex.backend.config.circuitBreaker);
-}
-
 /** Which side of its route the backend serving the exchange is (unrouted traffic is the monolith's). */
 function sideOf(ex: Exchange): "legacy" | "target" {
   return ex.backend.name === ex.targetName ? "target" : "legacy";
@@ -224,10 +235,36 @@ function replayToLegacy(ex: Exchange, reason: FallbackReason): void {
   ex.recording = undefined;
   ex.fallback = undefined; // one replay at most
   ex.replay = undefined;
+  ex.answerStarted = false;
   ex.backend = fallback.legacy;
   if (ex.servedBy) ex.servedBy = [ex.servedBy[0], fallback.legacy.name];
   ex.started = performance.now();
-  dispatch(ex);
+  dispatch(ex, fallback.legacy.destinations.pick());
+}
+
+/**
+ * Whether a failed attempt is sent again, once, to another destination of the same backend: it failed
+ * before any byte of its answer, by a refused or failed connection or a reset; the request may be sent
+ * twice and its body is still held whole; and the backend's retry budget has room. Counted either way.
+ */
+function retried(ex: Exchange, error: Error, failed: Destination): boolean {
+  if (ex.retried || !ex.retryable || ex.answerStarted || isStreaming(ex.body)) return false;
+  const reason = retryReasonOf(error);
+  if (reason === undefined) return false;
+  const { destinations } = ex.backend;
+  const other = destinations.pick(failed);
+  if (!other) return false; // the one destination there is (or every other one ejected): the fallback's turn
+  if (!destinations.retryAllowed(ex.backend.config.retries)) {
+    ex.metrics.retrySkipped(ex.backend.name, "budget");
+    return false;
+  }
+  ex.metrics.retry(ex.backend.name, reason);
+  ex.events.info(`retry\u0000${ex.backend.name}\u0000${reason}`, { route: ex.routeId, backend: ex.backend.name, from: failed.origin, to: other.origin, reason }, "retried on another destination");
+  ex.retried = true;
+  ex.retrying = true;
+  destinations.retriesInFlight++;
+  dispatch(ex, other);
+  return true;
 }
 
 /** The attempt is over: with its answer delivered (error null), or with the error that ended it. */
@@ -239,14 +276,23 @@ function finished(ex: Exchange, error: Error | null): void {
   }
   if (ex.admitted) release(ex.admitted, isStreaming(ex.body));
   ex.admitted = undefined;
+  if (ex.retrying) {
+    ex.retrying = false;
+    ex.backend.destinations.retriesInFlight--;
+  }
+  const destination = ex.destination;
   const clientGone = ex.clientGone || (error !== null && isClientAbort(error));
   // A client that went silent mid-body, or sent more than its bound, says nothing about the backend: no
   // breaker failure, no replay.
   const tooLarge = error === null ? undefined : bodyTooLarge(error);
   const clientSilent = error !== null && (tooLarge !== undefined || isClientBodyTimeout(error));
-  if (!clientGone && !clientSilent) {
-    if (error) breakerOf(ex).failure();
-    else breakerOf(ex).success();
+  if (!clientGone && !clientSilent && destination) {
+    if (error) destination.breaker.failure();
+    else destination.breaker.success();
+  }
+  if (error && !clientGone && !clientSilent && destination) {
+    if (retryReasonOf(error) === "connect_failure") ex.backend.destinations.connectionFailed();
+    if (retried(ex, error, destination)) return;
   }
   if (!error && ex.replay) return replayToLegacy(ex, ex.replay);
   if (error && !clientGone && !clientSilent && ex.fallback && !ex.res.headersSent) return replayToLegacy(ex, "transport_error");
@@ -282,16 +328,19 @@ function isStreaming(body: Buffer | Readable | null): body is Readable {
   return body !== null && !Buffer.isBuffer(body);
 }
 
-function dispatch(ex: Exchange): void {
+/** Sends the exchange to `destination` of its backend (undefined: none may take it, every breaker open). */
+function dispatch(ex: Exchange, destination: Destination | undefined): void {
   const { req, backend } = ex;
-  if (!breakerOf(ex).allow()) {
+  ex.destination = destination;
+  if (!destination?.breaker.allow()) {
     if (ex.fallback) return replayToLegacy(ex, "circuit_open");
     ex.shadow?.primaryDone(null, true);
     ex.recording?.done(null, true);
-    answerError(ex, 503, "circuit_open", `backend "${backend.name}" is failing; not sending to it until its cool-down ends`);
+    const which = backend.destinations.destinations.length > 1 ? "every destination of backend" : "backend";
+    answerError(ex, 503, "circuit_open", `${which} "${backend.name}" is failing; not sending to it until its cool-down ends`);
     return;
   }
-  const overload = admit(backend, isStreaming(ex.body));
+  const overload = admit(destination, backend.config, isStreaming(ex.body));
   if (overload) {
     ex.metrics.overloaded(backend.name, overload);
     if (ex.fallback) return replayToLegacy(ex, "overloaded");
@@ -301,16 +350,18 @@ function dispatch(ex: Exchange): void {
     answerError(ex, 503, "upstream_overloaded", `backend "${backend.name}" is at its limit: ${why}; try again shortly`);
     return;
   }
-  ex.admitted = backend;
+  ex.admitted = destination;
+  const toTarget = backend.name === ex.targetName;
+  const host = toTarget && ex.targetHost !== undefined ? ex.targetHost : destination.host;
   // A shadowed request's headers are built once for all its backends (see ShadowSession.headersFor).
-  const headers = ex.shadow ? ex.shadow.headersFor(backend.host) : headersForBackend(req, ex.requestId, backend.host);
+  const headers = ex.shadow ? ex.shadow.headersFor(host) : headersForBackend(req, ex.requestId, host);
   if (ex.spans) ex.spans.upstream = startUpstreamSpan(ex.spans.server, backend.name, headers);
   const body = ex.body;
   const attempt = new UpstreamAttempt(ex);
   ex.attempt = attempt;
   // A streamed body that fails (the client went silent, or away) ends the attempt, sent or not.
   if (isStreaming(body)) body.once("error", (error) => attempt.abort(error));
-  backend.pool.dispatch({ path: backend.basePath + ex.pathAndQuery, method: req.method as Dispatcher.HttpMethod, headers, body }, attempt);
+  destination.pool.dispatch({ path: backend.basePath + (toTarget ? ex.targetPathAndQuery : ex.pathAndQuery), method: req.method as Dispatcher.HttpMethod, headers, body }, attempt);
 }
 
 /**
@@ -380,5 +431,5 @@ export function forward(ex: Exchange): void {
   // once-wrapper per request cost more than the property.
   (ex.res as ResponseOfExchange)[EXCHANGE] = ex;
   ex.res.on("close", onClientClose);
-  dispatch(ex);
+  dispatch(ex, ex.backend.destinations.pick());
 }

@@ -11,9 +11,8 @@ import type { TrustedProxies } from "../edge/trusted-proxies.ts";
 export interface ProxyState {
   readonly config: StranglerConfig;
   readonly table: RouteTable;
+  /** The backends by name; shadow copies use each destination's shadow pool (see destination.ts). */
   readonly backends: ReadonlyMap<string, Backend>;
-  /** The same backends on pools of their own, so slow shadows never take the client's connections. */
-  readonly shadowBackends: ReadonlyMap<string, Backend>;
   readonly legacy: Backend;
   /** The peers whose `X-Forwarded-*` are believed (`server.trustedProxies`). */
   readonly trusted: TrustedProxies;

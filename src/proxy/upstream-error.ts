@@ -50,6 +50,32 @@ export function classifyUpstreamError(error: unknown, backend: string): Upstream
   }
 }
 
+/** Why a failed attempt may be retried elsewhere: its connection failed, or was reset before any answer. A fixed set: used as a label value. */
+export type RetryReason = "connect_failure" | "reset";
+
+/**
+ * The retry reason of a transport error, or undefined for one that must not be retried: a timeout
+ * waiting for the answer (the backend may be doing the work), or anything unknown.
+ */
+export function retryReasonOf(error: unknown): RetryReason | undefined {
+  switch (errorCode(error)) {
+    case "ECONNREFUSED":
+    case "UND_ERR_CONNECT_TIMEOUT":
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return "connect_failure";
+    case "ECONNRESET":
+    case "EPIPE":
+    case "UND_ERR_SOCKET":
+    case "UND_ERR_CLOSED":
+      return "reset";
+    default:
+      return undefined;
+  }
+}
+
 /** True for errors that mean the client went away, which need no answer. */
 export function isClientAbort(error: unknown): boolean {
   const code = errorCode(error);

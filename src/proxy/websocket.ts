@@ -4,13 +4,17 @@ import type { Duplex } from "node:stream";
 import type { RepeatedEvents } from "../log/repeated-events.ts";
 import type { ProxyMetrics } from "../metrics/proxy-metrics.ts";
 import type { Backend } from "./backend-pool.ts";
+import type { Destination } from "./destination.ts";
 import { clientResponseHeaders, headersForBackend } from "./headers.ts";
 import { classifyUpstreamError, endSocketWithError } from "./upstream-error.ts";
 
 /** Where one upgrade goes, decided by the same seam as every other request. */
 export interface UpgradeTarget {
   readonly backend: Backend;
+  /** The path and query sent (the route's rewrite already applied when the backend is its target). */
   readonly pathAndQuery: string;
+  /** The Host sent in place of the destination's own (`rewrite.host: "client"`); undefined for its own. */
+  readonly host: string | undefined;
   readonly requestId: string;
   readonly routeId: string;
   /** `[header, backend name]` to add to the 101, or undefined when turned off. */
@@ -69,12 +73,17 @@ export function createUpgradeProxy(deps: { readonly metrics: ProxyMetrics; reado
       const { backend } = target;
       socket.on("error", () => socket.destroy());
       track(socket);
-      const headers = headersForBackend(req, target.requestId, backend.host);
+      // A WebSocket is balanced like a request (its breaker is not fed: a long-lived socket's end says little).
+      const destination = backend.destinations.pick() ?? (backend.destinations.destinations[0] as Destination);
+      const headers = headersForBackend(req, target.requestId, target.host ?? destination.host);
       headers.push("connection", "Upgrade", "upgrade", req.headers.upgrade as string);
-      const url = new URL(backend.config.url);
-      const upstream = (url.protocol === "https:" ? httpsRequest : httpRequest)({
+      const url = new URL(destination.origin);
+      const https = url.protocol === "https:";
+      const upstream = (https ? httpsRequest : httpRequest)({
         hostname: url.hostname.replace(/^\[|\]$/g, ""),
-        port: url.port || (url.protocol === "https:" ? 443 : 80),
+        port: url.port || (https ? 443 : 80),
+        // A resolved address is connected to; the certificate is checked against the configured name.
+        ...(https && destination.address !== undefined ? { servername: new URL(destination.url).hostname } : {}),
         method: "GET",
         path: backend.basePath + target.pathAndQuery,
         headers,

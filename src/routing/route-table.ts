@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { RouteConfig } from "../config/schema.ts";
 import { parsePathTemplate } from "./path-template.ts";
+import { compilePathRewrite, type PathRewrite } from "./path-rewrite.ts";
 
 /** A route prepared for matching: methods as a set, header names lower-cased. */
 export interface CompiledRoute {
@@ -11,6 +12,8 @@ export interface CompiledRoute {
   readonly headers: ReadonlyArray<readonly [name: string, value: string | true]>;
   /** Position in the config file: ties between equally specific routes go to the earlier one. */
   readonly order: number;
+  /** The path the route's target is sent for a matched path (its `rewrite`); undefined without one. */
+  readonly targetPath: PathRewrite | undefined;
 }
 
 interface TrieNode {
@@ -44,7 +47,7 @@ function compileRoute(config: RouteConfig, order: number): CompiledRoute {
   const methods = config.match.methods === "*" ? null : new Set(config.match.methods);
   if (methods?.has("GET")) methods.add("HEAD"); // HEAD is GET without a body, as every backend treats it
   const headers = Object.entries(config.match.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value] as const);
-  return { id: config.id, config, methods, headers, order };
+  return { id: config.id, config, methods, headers, order, targetPath: compilePathRewrite(config.match.path, config.rewrite) };
 }
 
 function byPrecedence(a: CompiledRoute, b: CompiledRoute): number {

@@ -26,12 +26,16 @@ export interface ShadowRequest {
   readonly key: string;
   readonly primaryRole: BackendRole;
   readonly primary: Backend;
-  /** The backends on the shadow pools, by name (the map itself: a lookup closure per request cost more). */
-  readonly shadowBackends: ReadonlyMap<string, Backend>;
+  /** The backends by name (the map itself: a lookup closure per request cost more); shadows use their destinations' shadow pools. */
+  readonly backends: ReadonlyMap<string, Backend>;
   readonly req: IncomingMessage;
   readonly requestId: string;
   readonly path: string;
   readonly query: string;
+  /** The path and query the route's target gets (after its rewrite). */
+  readonly targetPath: string;
+  /** The Host the target gets in place of its own (`rewrite.host: "client"`); undefined for its own. */
+  readonly targetHost: string | undefined;
   /** The request's span, when traced: the shadow call's span links to it. */
   readonly traceLink?: SpanContext | undefined;
   /** `performance.now()` when the request arrived (the data plane's reading: a clock read costs ~500 instructions). */
@@ -117,7 +121,7 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
       if (!shadow || !(shadow.methods as readonly string[]).includes(method) || !sampled(request, shadow.percent, shadow.sampling)) return undefined;
       if (options.shouldShadow && !options.shouldShadow(request.route.id)) return undefined;
       const otherRole: BackendRole = request.primaryRole === "legacy" ? "target" : "legacy";
-      const shadowBackend = request.shadowBackends.get(request.route.config[otherRole]);
+      const shadowBackend = request.backends.get(request.route.config[otherRole]);
       if (!shadowBackend) return undefined;
       const limits = options.limits();
       if (inFlight >= limits.maxInFlight) {
@@ -133,11 +137,13 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
           primaryRole: request.primaryRole,
           primary: request.primary,
           shadowBackend,
-          noiseBackend: noiseSample ? request.shadowBackends.get(request.primary.name) : undefined,
+          noiseBackend: noiseSample ? request.primary : undefined,
           req: request.req,
           requestId: request.requestId,
           path: request.path,
           query: request.query,
+          targetPath: request.targetPath,
+          targetHost: request.targetHost,
           traceLink: request.traceLink,
           started: request.started,
         },

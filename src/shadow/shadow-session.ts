@@ -8,6 +8,7 @@ import type { ShadowConfig, ShadowingLimits } from "../config/schema.ts";
 import type { BackendRole } from "../decision/decider.ts";
 import type { ShadowMetrics, SkipReason } from "../metrics/shadow-metrics.ts";
 import type { Backend } from "../proxy/backend-pool.ts";
+import type { Destination } from "../proxy/destination.ts";
 import { hasBody } from "../proxy/has-body.ts";
 import { teeBody } from "../proxy/tee-body.ts";
 import type { RawHead } from "../proxy/raw-head.ts";
@@ -53,14 +54,18 @@ export interface SessionPlan {
   readonly shadow: ShadowConfig;
   readonly primaryRole: BackendRole;
   readonly primary: Backend;
-  /** The other backend, on the shadow pools. */
+  /** The other backend (sent to on its destinations' shadow pools). */
   readonly shadowBackend: Backend;
-  /** The primary backend on the shadow pools, for noise samples; undefined when this request is not one. */
+  /** The primary backend again, for noise samples; undefined when this request is not one. */
   readonly noiseBackend: Backend | undefined;
   readonly req: IncomingMessage;
   readonly requestId: string;
   readonly path: string;
   readonly query: string;
+  /** The path and query the route's target gets (its rewrite applied). */
+  readonly targetPath: string;
+  /** The Host the target gets in place of its own; undefined for its own. */
+  readonly targetHost: string | undefined;
   /** The request's span, when traced (see tracing.ts). */
   readonly traceLink: SpanContext | undefined;
   /** `performance.now()` when the request arrived: the primary's latency counts from it, and the shadow's when it is sent at once (see #send). */
@@ -191,7 +196,12 @@ export class ShadowSession implements ComparisonListener {
 
   #fetch(backend: Backend, body: Buffer | undefined, noise: boolean, at: number): void {
     const { plan } = this;
-    const headers = this.headersFor(backend.host);
+    const { destinations } = backend;
+    // Every breaker open: the copy still goes (to the first), and its failure is this side's answer.
+    const destination = destinations.pick() ?? (destinations.destinations[0] as Destination);
+    // The noise sample asks the primary again; the shadow copy asks the other side.
+    const toTarget = noise === (plan.primaryRole === "target");
+    const headers = this.headersFor(toTarget && plan.targetHost !== undefined ? plan.targetHost : destination.host);
     headers.push(SHADOW_HEADER, "1");
     const span = plan.traceLink ? startShadowSpan(plan.traceLink, backend.name, headers) : undefined;
     // Checked against the primary's answer as it arrives, and kept only where it differs (mirror-capture.ts).
@@ -200,9 +210,9 @@ export class ShadowSession implements ComparisonListener {
     const fetch = new ShadowFetch(backend.name, capture, at, span, this, noise);
     if (noise) this.#noiseFetch = fetch;
     else this.#shadowFetch = fetch;
-    backend.pool.dispatch(
+    destination.shadowPool.dispatch(
       {
-        path: backend.basePath + (plan.query === "" ? plan.path : `${plan.path}?${plan.query}`),
+        path: backend.basePath + (toTarget ? plan.targetPath : plan.query === "" ? plan.path : `${plan.path}?${plan.query}`),
         method: (plan.req.method ?? "GET") as Dispatcher.HttpMethod,
         headers,
         body: body ?? null,
@@ -379,6 +389,7 @@ export class ShadowSession implements ComparisonListener {
               method: plan.req.method ?? "GET",
               path: redactor.path(plan.path),
               query: redactor.query(plan.query),
+              ...(plan.targetPath !== (plan.query === "" ? plan.path : `${plan.path}?${plan.query}`) ? { targetPath: redactor.path(plan.targetPath.split("?", 1)[0] as string) } : {}),
               primary: plan.primaryRole,
               legacyStatus: legacy.side.ok ? legacy.side.response.status : null,
               targetStatus: target.side.ok ? target.side.response.status : null,

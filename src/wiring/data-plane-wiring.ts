@@ -12,11 +12,11 @@ import type { FleetEvidence } from "../guard/fleet-evidence.ts";
 import { createRepeatedEvents } from "../log/repeated-events.ts";
 import { createProxyMetrics, type ProxyMetrics } from "../metrics/proxy-metrics.ts";
 import { createAccessLog } from "../proxy/access-log.ts";
-import { CircuitBreakers } from "../proxy/circuit-breaker.ts";
 import { createDataPlane, type DataPlaneServers } from "../proxy/data-plane.ts";
 import type { RolloutService } from "../rollout/rollout-service.ts";
 import type { ShadowRunner } from "../shadow/shadow-runner.ts";
 import type { LiveState } from "./live-state.ts";
+import type { CircuitState } from "../proxy/circuit-breaker.ts";
 import type { TrafficMap } from "../map/traffic-map.ts";
 
 /** The data plane as the proxy runs it: its servers (fed by the edge listener), its metrics and its decision seam. */
@@ -79,13 +79,22 @@ export async function wireDataPlane(deps: DataPlaneDeps): Promise<DataPlaneWirin
   const tally = config.openFeature ? new DecisionTally(clock) : undefined;
   const decider = tally ? tallying(flagDecider, tally) : flagDecider;
   const observedGauges = tally ? publishObservedGauges(metrics, () => live.config, tally) : undefined;
-  const breakers = new CircuitBreakers(clock, (backend, state) => {
-    metrics.circuit(backend, state);
-    logger.warn({ backend, state }, "circuit breaker changed");
+  live.destinationEvents.listen({
+    circuitChanged(backend, destination, state) {
+      metrics.circuit(backend, backendCircuit(live, backend));
+      logger.warn({ backend, destination, state }, "circuit breaker changed");
+    },
+    healthChanged(backend, destination, healthy, detail) {
+      logger.warn({ backend, destination, healthy, detail }, healthy ? "destination healthy again" : "destination unhealthy: no new requests until it passes its health checks");
+    },
+    destinationsChanged(backend, added, removed) {
+      logger.info({ backend, added, removed }, "backend's destinations changed (DNS)");
+      metrics.circuit(backend, backendCircuit(live, backend));
+    },
   });
   const events = createRepeatedEvents(logger);
   const accessLog = createAccessLog(logger, () => live.config.accessLog);
-  const servers = createDataPlane({ state: live, decider, logger, metrics, shadows: deps.shadows, ...(deps.recorder ? { recorder: deps.recorder } : {}), breakers, events, traffic: deps.traffic, accessLog });
+  const servers = createDataPlane({ state: live, decider, logger, metrics, shadows: deps.shadows, ...(deps.recorder ? { recorder: deps.recorder } : {}), events, traffic: deps.traffic, accessLog });
   return {
     servers,
     metrics,
@@ -103,6 +112,20 @@ export async function wireDataPlane(deps: DataPlaneDeps): Promise<DataPlaneWirin
       await OpenFeature.setProviderAndWait(domain, NOOP_PROVIDER);
     },
   };
+}
+
+/**
+ * A backend's breaker state as one value: closed while any destination's is (the backend still takes
+ * requests), half-open while one probes, open when every destination's is.
+ */
+function backendCircuit(live: LiveState, name: string): CircuitState {
+  const destinations = live.current.backends.get(name)?.destinations.destinations ?? [];
+  let state: CircuitState = "open";
+  for (const d of destinations) {
+    if (d.breaker.state === "closed") return "closed";
+    if (d.breaker.state === "half_open") state = "half_open";
+  }
+  return destinations.length === 0 ? "closed" : state;
 }
 
 /** Sets the rollout gauge of every configured route to its live percentage; drops routes that left the config. */

@@ -127,7 +127,7 @@ describe("upstream failures", () => {
     expect(await eventually(() => endlessClosedEarly > before)).toBe(true);
     expect(Date.now() - aborted).toBeLessThan(2_000);
     // No request is left running on the pool, and no socket to the backend stays open.
-    expect(proxy.state().backends.get("endless")?.pool.stats.running).toBe(0);
+    expect(proxy.state().backends.get("endless")?.destinations.destinations[0]?.pool.stats.running).toBe(0);
     expect(await eventually(() => endless.openConnections() === 0, 10_000)).toBe(true);
   });
 
@@ -139,7 +139,7 @@ describe("upstream failures", () => {
     await reader.read();
     controller.abort();
     expect(await eventually(() => endlessClosedEarly > before)).toBe(true);
-    expect(proxy.state().backends.get("endless")?.pool.stats.running).toBe(0);
+    expect(proxy.state().backends.get("endless")?.destinations.destinations[0]?.pool.stats.running).toBe(0);
     expect(await eventually(() => endless.openConnections() === 0, 10_000)).toBe(true);
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../../src/guard/clock.ts";
-import { CircuitBreaker, CircuitBreakers, type CircuitState } from "../../../src/proxy/circuit-breaker.ts";
+import { CircuitBreaker, type CircuitState } from "../../../src/proxy/circuit-breaker.ts";
 
 const settings = { failures: 3, cooldownMs: 1_000 };
 
@@ -56,18 +56,5 @@ describe("a backend's circuit breaker", () => {
     breaker.success();
     breaker.success();
     expect(seen).toEqual(["open", "half_open", "closed"]);
-  });
-});
-
-describe("the breakers of all backends", () => {
-  it("keeps one breaker per backend and names the backend in its announcements", () => {
-    const seen: string[] = [];
-    const breakers = new CircuitBreakers(new ManualClock(), (backend, state) => seen.push(`${backend}:${state}`));
-    const a = breakers.for("a", { failures: 1, cooldownMs: 10 });
-    expect(breakers.for("a", { failures: 1, cooldownMs: 10 })).toBe(a);
-    expect(breakers.for("b", { failures: 1, cooldownMs: 10 })).not.toBe(a);
-    a.failure();
-    expect(seen).toEqual(["a:open"]);
-    expect(breakers.for("b", { failures: 1, cooldownMs: 10 }).state).toBe("closed");
   });
 });
