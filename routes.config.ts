@@ -11,7 +11,9 @@ const readShadow = { percent: 100, compare: { timestampToleranceMs: 5_000 } };
 export default defineConfig({
   backends: {
     legacy: { url: process.env.LEGACY_URL ?? "http://127.0.0.1:3001", responseTimeoutMs: 10_000 },
-    catalog: { url: process.env.CATALOG_URL ?? "http://127.0.0.1:3002", connectTimeoutMs: 1_000, responseTimeoutMs: 5_000 },
+    // Several instances would be `urls: [...]`; each is asked GET /healthz every 5 s, and one failing three
+    // checks in a row gets no requests until it passes two.
+    catalog: { url: process.env.CATALOG_URL ?? "http://127.0.0.1:3002", connectTimeoutMs: 1_000, responseTimeoutMs: 5_000, healthCheck: { path: "/healthz" } },
     orders: { url: process.env.ORDERS_URL ?? "http://127.0.0.1:3003", connectTimeoutMs: 1_000, responseTimeoutMs: 5_000 },
   },
   // HTTPS and HTTP/2 on the proxy's port, and HTTPS on the admin listener, when TLS_CERT and TLS_KEY name PEM
@@ -28,11 +30,13 @@ export default defineConfig({
     // Timestamps within 5 s are equal; generated ids (requestId) are learned as noise.
     { id: "products-list", match: { methods: ["GET"], path: "/api/products" }, target: "catalog", rollout: { percent: 50 }, shadow: readShadow },
     // Guarded: if the catalog starts failing, the proxy answers from the monolith (fallback) and, once the
-    // error rate over 30 s passes 20%, rolls the route back to 0% and halts it by itself.
+    // error rate over 30 s passes 20%, rolls the route back to 0% and halts it by itself. The catalog
+    // serves a product at its own path, /products/:id: the monolith still gets /api/products/:id.
     {
       id: "product-detail",
       match: { methods: ["GET"], path: "/api/products/:id" },
       target: "catalog",
+      rewrite: { path: "/products/:id" },
       rollout: { percent: 100 },
       shadow: readShadow,
       guard: { windowMs: 30_000, minSamples: 10, maxErrorRate: 0.2 },

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { getInventory, getProduct, listProducts, type ProductFilters, type ProductRow } from "./catalog-repo.ts";
 import { jsonError, money, pagingOf } from "./http.ts";
 
@@ -40,6 +40,13 @@ function filtersOf(query: Record<string, string>): ProductFilters | string {
   return f;
 }
 
+/** One product, or a 404 JSON error: the monolith's `/api/products/:id`, and the catalog service's `/products/:id` too. */
+export function productDetail(c: Context, db: Database.Database, productJson: ProductSerializer): Response {
+  const row = getProduct(db, c.req.param("id") as string);
+  if (!row) return jsonError(c, 404, "not_found", `no product ${c.req.param("id")}`);
+  return c.json(productJson(row));
+}
+
 /** Product list/detail and inventory endpoints over a catalog database. */
 export function registerCatalogRoutes(app: Hono, db: Database.Database, productJson: ProductSerializer): void {
   app.get("/api/products", (c) => {
@@ -51,11 +58,7 @@ export function registerCatalogRoutes(app: Hono, db: Database.Database, productJ
     return c.json({ items: rows.map(productJson), page: paging.page, pageSize: paging.pageSize, total, generatedAt: new Date().toISOString(), requestId: randomUUID() });
   });
 
-  app.get("/api/products/:id", (c) => {
-    const row = getProduct(db, c.req.param("id"));
-    if (!row) return jsonError(c, 404, "not_found", `no product ${c.req.param("id")}`);
-    return c.json(productJson(row));
-  });
+  app.get("/api/products/:id", (c) => productDetail(c, db, productJson));
 
   app.get("/api/inventory/:productId", (c) => {
     const row = getInventory(db, c.req.param("productId"));

@@ -1,9 +1,9 @@
-import type { Hono } from "hono";
+import type { Context, Hono, Next } from "hono";
 
 /**
  * A switch for the demo: `POST /__demo/failure {"status": 500}` makes every `/api/*` answer of this
  * service that status (a deploy gone wrong); `{"status": 0}` turns it off. So a newcomer can watch the
- * proxy's guard roll the route back by itself.
+ * proxy's guard roll the route back by itself. The catalog's own `/products/*` paths fail too.
  */
 export function registerFailureSwitch(app: Hono): void {
   let failWith = 0;
@@ -16,8 +16,10 @@ export function registerFailureSwitch(app: Hono): void {
     failWith = status;
     return c.json({ failing: failWith !== 0, status: failWith });
   });
-  app.use("/api/*", async (c, next) => {
+  const failing = async (c: Context, next: Next) => {
     if (failWith === 0) return next();
     return c.json({ error: { code: "demo_failure", message: "this service was told to fail (POST /__demo/failure)" } }, failWith as 500);
-  });
+  };
+  app.use("/api/*", failing);
+  app.use("/products/*", failing);
 }

@@ -20,6 +20,8 @@ import { registerMigrationApi } from "./migration-api.ts";
 import type { MigrationService } from "../guard/migration-service.ts";
 import type { ShadowRunner } from "../shadow/shadow-runner.ts";
 import type { ShadowStore } from "../store/shadow-store.ts";
+import type { Backend } from "../proxy/backend-pool.ts";
+import { backendView } from "./backend-views.ts";
 
 export interface AdminAppOptions {
   /** True once the data plane is listening. */
@@ -30,6 +32,8 @@ export interface AdminAppOptions {
   readonly tokens: readonly AdminToken[];
   /** The routes of the config in force. */
   readonly routes: () => readonly RouteConfig[];
+  /** The backends in force, with their destinations' live state. */
+  readonly backends: () => ReadonlyMap<string, Backend>;
   readonly rollouts: RolloutService;
   readonly shadows: ShadowRunner;
   readonly shadowEvidence: ShadowStore;
@@ -148,6 +152,12 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
   );
 
   app.get("/api/routes", (c) => c.json({ routes: options.routes().map(view) }));
+  app.get("/api/backends", (c) => c.json({ backends: [...options.backends().values()].map(backendView) }));
+  app.get("/api/backends/:name", (c) => {
+    const backend = options.backends().get(c.req.param("name"));
+    if (!backend) throw new AdminError(404, "backend_not_found", `no backend "${c.req.param("name")}" in the config in force`);
+    return c.json(backendView(backend));
+  });
   app.get("/api/overview", async (c) => c.json((await options.overview()) as object));
   app.get("/api/routes/:id/history", async (c) => {
     const route = findRoute(c.req.param("id"));

@@ -76,6 +76,7 @@ export function openApiDocument() {
             match: { type: "object" },
             legacy: { type: "string" },
             target: { type: "string" },
+            rewrite: { type: ["object", "null"], description: "the path (stripPrefix, replacePrefix or path template) and Host (backend or client) the target gets; null: the client's path, the backend's Host" },
             rollout: {
               type: "object",
               properties: {
@@ -99,6 +100,21 @@ export function openApiDocument() {
       "/metrics": { get: { summary: "Prometheus metrics", responses: { 200: { description: "text exposition format" } } } },
       "/api/routes": {
         get: { summary: "List routes with configured and live percentages", security: secured, responses: { 200: json("Routes", "#/components/schemas/Route"), 401: writeErrors[401] } },
+      },
+      "/api/backends": {
+        get: {
+          summary: "Every backend with its destinations (instances): state (in_service, unhealthy, ejected, probing, leaving), health, requests in flight, breaker and when an ejected one is probed, last health check; whether it fails open; retries in flight. This process's view (each worker of --workers has its own)",
+          security: secured,
+          responses: { 200: { description: "The backends", content: { "application/json": { schema: { type: "object", properties: { backends: { type: "array", items: { type: "object" } } } } } } }, 401: writeErrors[401] },
+        },
+      },
+      "/api/backends/{name}": {
+        get: {
+          summary: "One backend with its destinations",
+          security: secured,
+          parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
+          responses: { 200: { description: "The backend", content: { "application/json": { schema: { type: "object" } } } }, 401: writeErrors[401], 404: errorResponse("No such backend") },
+        },
       },
       "/api/routes/{id}": {
         get: { summary: "One route", security: secured, parameters: [routeId], responses: { 200: json("The route", "#/components/schemas/Route"), 401: writeErrors[401], 404: writeErrors[404] } },

@@ -13,6 +13,8 @@ export function routeView(route: RouteConfig, record: RolloutRecord | undefined,
     match: route.match,
     legacy: route.legacy,
     target: route.target,
+    /** The target's own path and Host for this route, when it rewrites them; null when it does not. */
+    rewrite: route.rewrite ?? null,
     rollout: observed
       ? {
           configuredPercent: route.rollout.percent,

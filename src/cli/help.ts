@@ -6,6 +6,7 @@
 export const USAGE = `usage:
   strangler routes                                   list routes with configured and live percentages
   strangler route <id>                               one route, in full
+  strangler backends                                 each backend's destinations: state, in flight, health
   strangler rollout <id> <percent> --reason "..."    set a route's live percentage
   strangler rollback <id> --reason "..."             send a route back to legacy (0%)
   strangler audit [--route <id>] [--limit <n>]       the audit log, newest first
@@ -27,7 +28,10 @@ options: --url <admin url> (STRANGLER_ADMIN_URL; default http://127.0.0.1:$ADMIN
 
 /** Each command's own help: what it does, its arguments and options, an example. */
 export const HELP: Readonly<Record<string, string>> = {
-  routes: "strangler routes [--json]\n  Every route with its match, backends, state, configured and live percentage, and last change.",
+  routes:
+    "strangler routes [--json]\n  Every route with its match, backends, state, configured and live percentage, and last change; then the destinations of\n  each backend that has several or health checks (or one out of service): state, requests in flight, last health check.",
+  backends:
+    "strangler backends [--json]\n  Every backend's destinations (instances, or the addresses of a host name): in_service, unhealthy, ejected (until when),\n  probing or leaving; requests in flight; the last health check; and whether the backend fails open (every one unhealthy).",
   route: "strangler route <id> [--json]\n  One route as the admin API shows it (JSON).",
   rollout: 'strangler rollout <id> <percent> --reason "..." [--json]\n  Sets a route\'s live percentage (0-100, 0.01 steps). Audited with the reason.\n  e.g. strangler rollout products-list 25 --reason "second cohort"',
   rollback: 'strangler rollback <id> --reason "..." [--json]\n  Sends the whole route back to the monolith (0%). Audited.',

@@ -38,6 +38,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ReplayReport } from "../replay/replay-report.ts";
 import type { ReplayPlan } from "../replay/replay-service.ts";
 import { planText, reportText } from "../replay/report-text.ts";
+import type { BackendView } from "../admin/backend-views.ts";
 
 type RouteView = ReturnType<typeof routeView> & { state?: string | null };
 
@@ -88,6 +89,28 @@ function routesTable(routes: readonly RouteView[]): string {
       r.rollout.source,
       r.lastChange ? `${r.lastChange.at} by ${r.lastChange.by}: ${r.lastChange.reason}` : "",
     ]),
+  );
+}
+
+/**
+ * The backends' destinations under the routes: each one's state, requests in flight, and last health
+ * check. Under the routes, a backend of one destination, in service, with no checks, is left out (there is
+ * nothing to say); `all` shows every backend.
+ */
+function destinationsTable(backends: readonly BackendView[], all = false): string | undefined {
+  const shown = all ? backends : backends.filter((b) => b.destinations.length > 1 || b.healthCheck !== null || b.destinations.some((d) => d.state !== "in_service"));
+  if (shown.length === 0) return undefined;
+  return renderTable(
+    ["BACKEND", "DESTINATION", "STATE", "IN FLIGHT", "LAST CHECK"],
+    shown.flatMap((b) =>
+      b.destinations.map((d) => [
+        b.failingOpen ? `${b.name} (fail open)` : b.name,
+        d.address === null ? d.destination : `${d.destination} (${new URL(d.url).hostname})`,
+        d.state === "ejected" && d.ejectedUntil !== null ? `ejected until ${new Date(d.ejectedUntil).toISOString()}` : d.state,
+        String(d.inFlight),
+        d.lastCheck ? `${d.lastCheck.ok ? "passed" : "failed"}: ${d.lastCheck.detail}` : "",
+      ]),
+    ),
   );
 }
 
@@ -198,9 +221,17 @@ async function run(argv: string[]): Promise<string> {
   }
   const json = (value: unknown) => JSON.stringify(value, null, 2);
   switch (command) {
+    case "backends": {
+      const { backends } = await callAdmin<{ backends: BackendView[] }>(admin, "GET", "/api/backends");
+      if (values.json) return json(backends);
+      return destinationsTable(backends, true) ?? "";
+    }
     case "routes": {
       const { routes } = await callAdmin<{ routes: RouteView[] }>(admin, "GET", "/api/routes");
-      return values.json ? json(routes) : routesTable(routes);
+      if (values.json) return json(routes);
+      const { backends } = await callAdmin<{ backends: BackendView[] }>(admin, "GET", "/api/backends");
+      const destinations = destinationsTable(backends);
+      return destinations === undefined ? routesTable(routes) : `${routesTable(routes)}\n\n${destinations}`;
     }
     case "check": {
       if (args.length > 1) throw new UsageError("check takes at most one file");

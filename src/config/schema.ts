@@ -50,9 +50,9 @@ export const healthCheckSchema = z
  * `budgetPercent` of the backend's requests in flight, and never fewer than `minConcurrent` allowed.
  */
 export const retriesSchema = z.strictObject({
-  /** Retries in flight, as a share of the backend's requests in flight, in percent. Default 20 (Envoy's retry budget). */
+  /** Retries in flight, as a share of the backend's requests in flight, in percent; past it a failed attempt is not retried (counted). Default 20 (Envoy's retry budget). @limit */
   budgetPercent: z.number().min(0).max(100).default(20),
-  /** Retries in flight always allowed, whatever the share. Default 3. */
+  /** Retries in flight always allowed, whatever the share. Default 3. @limit */
   minConcurrent: z.number().int().min(0).max(10_000).default(3),
 });
 
@@ -546,7 +546,14 @@ export const rewriteSchema = z.strictObject({
   /** Leading segments removed: `"/api"` sends `/api/products/42` as `/products/42`. */
   stripPrefix: z.string().max(2_048).optional(),
   /** Leading segments replaced: `{ from: "/api", to: "/v2/catalog" }` sends `/api/products/42` as `/v2/catalog/products/42`. */
-  replacePrefix: z.strictObject({ from: z.string().max(2_048), to: z.string().max(2_048) }).optional(),
+  replacePrefix: z
+    .strictObject({
+      /** The leading segments of the route's path that are replaced: `"/api"`. */
+      from: z.string().max(2_048),
+      /** What takes their place: literal segments, or `"/"` for none. */
+      to: z.string().max(2_048),
+    })
+    .optional(),
   /** The service's path as a template of the route's parameters: `"/v2/catalog/products/:id"`; a trailing `/*` carries the route's rest. */
   path: z.string().max(2_048).optional(),
   /** The Host header the target gets: its own URL's (`"backend"`), or the one the client sent (`"client"`). Default `"backend"`. */

@@ -6,6 +6,10 @@ import { jsonMilliseconds, jsonNumber, jsonString } from "../json/json-text.ts";
 export interface AccessEntry {
   readonly method: string;
   readonly path: string;
+  /** The path the backend was sent (without the query), when the route's rewrite changed it; undefined otherwise. */
+  readonly upstreamPath: string | undefined;
+  /** The destination (instance) that was sent the request last, `scheme://address:port`; undefined when none was. */
+  readonly upstream: string | undefined;
   /** The resolved client's address (see edge/client.ts). */
   readonly client: string;
   /** `HTTP/1.1`, `HTTP/2`, ... as the request arrived. */
@@ -112,7 +116,8 @@ export function createAccessLog(logger: Logger, settings: () => { readonly sampl
 function accessJson(e: AccessEntry): string {
   const traceId = traceIdOf(e.traceparent);
   return (
-    `"method":${jsonString(e.method)},"path":${jsonString(e.path)},"client":${jsonString(e.client)},"protocol":${jsonString(e.protocol)},` +
+    `"method":${jsonString(e.method)},"path":${jsonString(e.path)},"upstreamPath":${e.upstreamPath === undefined ? "null" : jsonString(e.upstreamPath)},` +
+    `"upstream":${e.upstream === undefined ? "null" : jsonString(e.upstream)},"client":${jsonString(e.client)},"protocol":${jsonString(e.protocol)},` +
     `"route":${jsonString(e.route)},"decision":${jsonString(e.decision)},"backend":${jsonString(e.backend)},` +
     `"status":${e.completed ? jsonNumber(e.status) : "0"},"completed":${e.completed ? "true" : "false"},` +
     `"bytes":${e.bytes === undefined ? "null" : jsonNumber(e.bytes)},"durationMs":${jsonMilliseconds(e.durationMs)},` +
@@ -126,6 +131,8 @@ function accessFields(e: AccessEntry) {
   return {
     method: e.method,
     path: e.path,
+    upstreamPath: e.upstreamPath ?? null,
+    upstream: e.upstream ?? null,
     client: e.client,
     protocol: e.protocol,
     route: e.route,

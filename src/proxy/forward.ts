@@ -355,6 +355,8 @@ function dispatch(ex: Exchange, destination: Destination | undefined): void {
   const host = toTarget && ex.targetHost !== undefined ? ex.targetHost : destination.host;
   // A shadowed request's headers are built once for all its backends (see ShadowSession.headersFor).
   const headers = ex.shadow ? ex.shadow.headersFor(host) : headersForBackend(req, ex.requestId, host);
+  // A retry says so (as Envoy's x-envoy-attempt-count does), so a backend's logs can tell it from a new request.
+  if (ex.retrying) headers.push("x-strangler-attempt", "2");
   if (ex.spans) ex.spans.upstream = startUpstreamSpan(ex.spans.server, backend.name, headers);
   const body = ex.body;
   const attempt = new UpstreamAttempt(ex);
@@ -373,6 +375,12 @@ function answerDelivered(res: ServerResponse): boolean {
   if (!res.writableFinished || !res.writableEnded) return false;
   const stream = (res as ServerResponse & { stream?: { readonly rstCode?: number } }).stream;
   return stream === undefined || !stream.rstCode;
+}
+
+/** A path and query without the query (the access log's paths carry none: it may hold secrets). */
+function pathOnly(pathAndQuery: string): string {
+  const q = pathAndQuery.indexOf("?");
+  return q === -1 ? pathAndQuery : pathAndQuery.slice(0, q);
 }
 
 const EXCHANGE = Symbol("strangler.exchange");
@@ -405,6 +413,8 @@ function onClientClose(this: ResponseOfExchange): void {
     ex.accessLog.write({
       method: ex.req.method ?? "GET",
       path: ex.path,
+      upstreamPath: sideOf(ex) === "target" && ex.targetPathAndQuery !== ex.pathAndQuery ? pathOnly(ex.targetPathAndQuery) : undefined,
+      upstream: ex.destination?.origin,
       client: client.address,
       protocol: client.protocol,
       route: ex.routeId,

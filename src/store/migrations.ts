@@ -268,6 +268,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX replay_runs_status ON replay_runs (status, id);
     `,
   },
+  {
+    version: 13,
+    name: "a divergence example's target path, when its route rewrites the path its target is sent",
+    sql: `
+      ALTER TABLE shadow_examples ADD COLUMN target_path TEXT;   -- NULL: the target got the client's path
+    `,
+  },
 ];
 
 /** Brings the database to the latest schema. Safe to run from several processes at once. */

@@ -22,6 +22,8 @@ export interface ExampleRecord {
   readonly requestId: string;
   readonly method: string;
   readonly path: string;
+  /** The path the target was sent, when its route rewrites it (redacted as `path` is); absent otherwise. */
+  readonly targetPath?: string | undefined;
   readonly query: string;
   readonly primary: "legacy" | "target";
   readonly legacyStatus: number | null;
@@ -139,6 +141,7 @@ export interface ExampleRow {
   request_id: string;
   method: string;
   path: string;
+  target_path: string | null;
   query: string;
   primary_side: "legacy" | "target";
   legacy_status: number | null;
@@ -159,6 +162,7 @@ export const toExample = (r: ExampleRow): ExampleRecord => ({
   requestId: r.request_id,
   method: r.method,
   path: r.path,
+  ...(r.target_path === null || r.target_path === undefined ? {} : { targetPath: r.target_path }),
   query: r.query,
   primary: r.primary_side,
   legacyStatus: r.legacy_status,
@@ -265,9 +269,9 @@ export function createShadowRepository(db: Database.Database): ShadowRepository 
      RETURNING id`,
   );
   const insertExample = db.prepare(
-    `INSERT INTO shadow_examples (signature_id, at, request_id, method, path, query, primary_side, legacy_status, target_status,
+    `INSERT INTO shadow_examples (signature_id, at, request_id, method, path, target_path, query, primary_side, legacy_status, target_status,
        legacy_ms, target_ms, request_headers, request_body, legacy_body, target_body, differences)
-     VALUES (@signature_id, @at, @request_id, @method, @path, @query, @primary_side, @legacy_status, @target_status,
+     VALUES (@signature_id, @at, @request_id, @method, @path, @target_path, @query, @primary_side, @legacy_status, @target_status,
        @legacy_ms, @target_ms, @request_headers, @request_body, @legacy_body, @target_body, @differences)`,
   );
   const trimExamples = db.prepare(
@@ -298,6 +302,7 @@ export function createShadowRepository(db: Database.Database): ShadowRepository 
           request_id: e.requestId,
           method: e.method,
           path: e.path,
+          target_path: e.targetPath ?? null,
           query: e.query,
           primary_side: e.primary,
           legacy_status: e.legacyStatus,

@@ -79,6 +79,7 @@ export function wireAdmin(deps: AdminDeps): AdminWiring {
     isReady: () => deps.isServing() && stores.isHealthy() && dataPlane.providerReady(),
     tokens: deps.tokens,
     routes: () => live.config.routes,
+    backends: () => live.current.backends,
     rollouts,
     shadows,
     shadowEvidence: stores.shadows,

@@ -11,6 +11,7 @@ import type { Clock } from "../guard/clock.ts";
 import type { FleetEvidence } from "../guard/fleet-evidence.ts";
 import { createRepeatedEvents } from "../log/repeated-events.ts";
 import { createProxyMetrics, type ProxyMetrics } from "../metrics/proxy-metrics.ts";
+import { registerDestinationGauges } from "../metrics/destination-metrics.ts";
 import { createAccessLog } from "../proxy/access-log.ts";
 import { createDataPlane, type DataPlaneServers } from "../proxy/data-plane.ts";
 import type { RolloutService } from "../rollout/rollout-service.ts";
@@ -58,6 +59,7 @@ export async function wireDataPlane(deps: DataPlaneDeps): Promise<DataPlaneWirin
   const { live, logger, rollouts, clock } = deps;
   const config = live.config;
   const metrics = withEvidence(createProxyMetrics(deps.registry), deps.evidence);
+  registerDestinationGauges(deps.registry, () => live.current.backends);
   // Every backend's breaker starts closed, and says so before its first change.
   for (const name of Object.keys(config.backends)) metrics.circuit(name, "closed");
   if (!config.openFeature) {

@@ -67,6 +67,19 @@ describe("the strangler CLI", () => {
     expect(row).toMatch(/^products-list\s+GET \/api\/products\s+legacy\s+catalog\s+canary\s+5\s+5\s+config\s+/);
   });
 
+  it("lists every backend's destinations, and leaves them out of `routes` when there is nothing to say", async () => {
+    const { code, stdout } = await strangler(["backends"]);
+    expect(code).toBe(0);
+    const [header, , ...rows] = stdout.split("\n");
+    expect(header).toMatch(/^BACKEND\s+DESTINATION\s+STATE\s+IN FLIGHT\s+LAST CHECK$/);
+    expect(rows.filter((r) => r !== "").map((r) => r.split(/\s+/).slice(0, 3))).toEqual([
+      ["legacy", backend.url, "in_service"],
+      ["catalog", backend.url, "in_service"],
+    ]);
+    // One destination each, in service, no health checks: `routes` shows the routes alone.
+    expect((await strangler(["routes"])).stdout).not.toContain("DESTINATION");
+  });
+
   it("sets a percentage with a reason, rolls back, and shows the audit log", async () => {
     const rollout = await strangler(["rollout", "products-list", "25", "--reason", "second step"]);
     expect(rollout.code).toBe(0);

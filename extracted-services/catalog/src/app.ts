@@ -1,7 +1,7 @@
 import type Database from "better-sqlite3";
 import { Hono } from "hono";
 import type { ProductRow } from "../../../demo-data/catalog-repo.ts";
-import { monolithProductJson, registerCatalogRoutes, type ProductSerializer } from "../../../demo-data/catalog-routes.ts";
+import { monolithProductJson, productDetail, registerCatalogRoutes, type ProductSerializer } from "../../../demo-data/catalog-routes.ts";
 import { registerFailureSwitch } from "../../../demo-data/failure-switch.ts";
 import { jsonError } from "../../../demo-data/http.ts";
 import { startDemoApp, type DemoAppOptions, type RunningDemoApp } from "../../../demo-data/start-demo-app.ts";
@@ -21,6 +21,8 @@ export function createCatalogApp(db: Database.Database): Hono {
   registerFailureSwitch(app);
   app.get("/healthz", (c) => c.json({ status: "ok", service: "catalog" }));
   registerCatalogRoutes(app, db, catalogProductJson);
+  // The service's own path for a product: the proxy's product-detail route rewrites /api/products/:id to it.
+  app.get("/products/:id", (c) => productDetail(c, db, catalogProductJson));
   app.notFound((c) => jsonError(c, 404, "not_found", `no such endpoint: ${c.req.method} ${c.req.path}`));
   return app;
 }

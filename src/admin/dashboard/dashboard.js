@@ -575,7 +575,7 @@ function divergencesSection(divergences, shadow) {
               el(
                 "div",
                 { class: "example", "data-example": String(e.id) },
-                el("p", { class: "muted" }, `${e.method} ${e.path}${e.query ? `?${e.query}` : ""} · monolith ${e.legacyStatus} in ${e.legacyMs} ms · service ${e.targetStatus} in ${e.targetMs} ms · `, when(e.at, { short: true }), " ",
+                el("p", { class: "muted" }, `${e.method} ${e.path}${e.query ? `?${e.query}` : ""}${e.targetPath ? ` (service: ${e.targetPath})` : ""} · monolith ${e.legacyStatus} in ${e.legacyMs} ms · service ${e.targetStatus} in ${e.targetMs} ms · `, when(e.at, { short: true }), " ",
                   e.method === "GET" || e.method === "HEAD" ? el("button", { class: "replay", onclick: () => replay(s, e) }, "Replay now") : el("span", { class: "muted" }, "(not replayed: not idempotent)")),
                 el("ul", { class: "diff" }, e.diff.map((line) => el("li", {}, line))),
                 e.requestBody ? el("details", { class: "request-body" }, el("summary", { class: "muted" }, "request body (redacted)"), bodyBlock(e.requestBody, [])) : null,

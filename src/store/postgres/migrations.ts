@@ -264,6 +264,13 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; read
       CREATE INDEX replay_runs_status ON replay_runs (status, id);
     `,
   },
+  {
+    version: 13,
+    name: "a divergence example's target path, when its route rewrites the path its target is sent",
+    sql: `
+      ALTER TABLE shadow_examples ADD COLUMN target_path TEXT;   -- NULL: the target got the client's path
+    `,
+  },
 ];
 
 /** A key no other application's advisory lock is likely to use: "strangler" in ASCII, folded to 63 bits. */

@@ -40,9 +40,9 @@ export function createPostgresShadowStore(pool: pg.Pool): ShadowStore {
           for (const { at, example: e } of sig.examples) {
             await client.query(
               `INSERT INTO shadow_examples (signature_id, at, request_id, method, path, query, primary_side, legacy_status, target_status,
-                 legacy_ms, target_ms, request_headers, request_body, legacy_body, target_body, differences)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-              [id, at, e.requestId, e.method, e.path, e.query, e.primary, e.legacyStatus, e.targetStatus, e.legacyMs, e.targetMs, JSON.stringify(e.requestHeaders), e.requestBody, e.legacyBody, e.targetBody, JSON.stringify(e.differences)],
+                 legacy_ms, target_ms, request_headers, request_body, legacy_body, target_body, differences, target_path)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+              [id, at, e.requestId, e.method, e.path, e.query, e.primary, e.legacyStatus, e.targetStatus, e.legacyMs, e.targetMs, JSON.stringify(e.requestHeaders), e.requestBody, e.legacyBody, e.targetBody, JSON.stringify(e.differences), e.targetPath ?? null],
             );
           }
           if (sig.examples.length > 0) {

@@ -18,6 +18,8 @@ function capturingLogger(level = "info") {
 const entry = (over: Partial<AccessEntry> = {}): AccessEntry => ({
   method: "GET",
   path: '/a "quoted"\\path/é',
+  upstreamPath: undefined,
+  upstream: "http://10.0.0.9:8080",
   client: "10.0.0.1",
   protocol: "HTTP/1.1",
   route: "orders",
@@ -44,7 +46,7 @@ describe("the access log's lines", () => {
     await nextTurn();
     const theirs = capturingLogger();
     theirs.logger.child({ log: "access" }).info(
-      { method: "GET", path: '/a "quoted"\\path/é', client: "10.0.0.1", protocol: "HTTP/1.1", route: "orders", decision: "target:SPLIT", backend: "orders", status: 200, completed: true, bytes: 12, durationMs: 1.235, upstreamMs: null, requestId: "rid-1", traceId: "0af7651916cd43dd8448eb211c80319c" },
+      { method: "GET", path: '/a "quoted"\\path/é', upstreamPath: null, upstream: "http://10.0.0.9:8080", client: "10.0.0.1", protocol: "HTTP/1.1", route: "orders", decision: "target:SPLIT", backend: "orders", status: 200, completed: true, bytes: 12, durationMs: 1.235, upstreamMs: null, requestId: "rid-1", traceId: "0af7651916cd43dd8448eb211c80319c" },
       "access",
     );
     await nextTurn();
@@ -56,6 +58,7 @@ describe("the access log's lines", () => {
     const entries = [
       entry({ path: "/ctl\u0001\ttab", bytes: undefined, upstreamMs: 0.1234567, traceparent: undefined }),
       entry({ path: `/${"long".repeat(30)}`, client: "2001:db8::1", completed: false, status: 502, traceparent: "not a traceparent" }),
+      entry({ path: "/api/products/1", upstreamPath: "/v2/products/\"1\"", upstream: undefined }),
       entry({ path: "/émoji/😀", decision: "unrouted", route: "(unrouted)", durationMs: 12345.6789, bytes: 0, traceparent: `00-${"0".repeat(32)}-b7ad6b7169203331-01` }),
     ];
     for (const e of entries) {
@@ -66,7 +69,7 @@ describe("the access log's lines", () => {
       const traceId = /^00-([\da-f]{32})-/.exec(e.traceparent ?? "")?.[1];
       theirs.logger.child({ log: "access" }).info(
         {
-          method: e.method, path: e.path, client: e.client, protocol: e.protocol, route: e.route, decision: e.decision, backend: e.backend,
+          method: e.method, path: e.path, upstreamPath: e.upstreamPath ?? null, upstream: e.upstream ?? null, client: e.client, protocol: e.protocol, route: e.route, decision: e.decision, backend: e.backend,
           status: e.completed ? e.status : 0, completed: e.completed, bytes: e.bytes ?? null, durationMs: Math.round(e.durationMs * 1000) / 1000,
           upstreamMs: e.upstreamMs === undefined ? null : Math.round(e.upstreamMs * 1000) / 1000, requestId: e.requestId,
           traceId: traceId === undefined || traceId === "0".repeat(32) ? null : traceId,
