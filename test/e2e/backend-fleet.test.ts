@@ -11,6 +11,7 @@ import type { Strangler } from "../../src/strangler.ts";
 import { startTestProxy, writeConfig } from "../helpers/proxy.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
 import { until } from "../helpers/wait.ts";
+import { launchChromium } from "../helpers/chromium.ts";
 
 /**
  * A backend of several instances: three real catalog services (the demo's), each behind a switch the test
@@ -221,6 +222,28 @@ describe("a backend of three catalog instances: balanced, health-checked, retrie
     // Ejected by its breaker (and its health checks): the others serve what follows.
     await until(() => destinationsOf(proxy, "catalog"), (v) => v.destinations.some((d) => d.destination === victim.url && d.state !== "in_service"));
     expect((await load(product, 40, 4)).every((s) => s === 200)).toBe(true);
+  });
+
+  it("the cockpit lists each destination with its state, in Chromium", async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      await page.goto(`${proxy.adminUrl}/dashboard`);
+      await page.waitForSelector("#backends");
+      expect(await page.locator("#backends summary").textContent()).toMatch(/^2 backends, 4 destinations · 1 out of service/);
+      await page.locator("#backends summary").click();
+      const rows = await page.locator("#backends tbody tr").evaluateAll((trs) => trs.map((tr) => [tr.getAttribute("data-backend"), tr.getAttribute("data-destination"), tr.getAttribute("data-state")]));
+      expect(rows).toHaveLength(4);
+      expect(rows).toContainEqual(["catalog", catalogs[1]?.url, "in_service"]);
+      const dead = rows.find((r) => r[1] === catalogs[0]?.url);
+      expect(dead?.[2]).toMatch(/ejected|unhealthy/);
+      expect(await page.locator(`#backends tr[data-destination="${catalogs[0]?.url}"] td`).nth(2).textContent()).toMatch(/ejected \(breaker open\) until|unhealthy \(health checks\)/);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 
   it("`strangler backends` and the admin API show each destination's state", async () => {

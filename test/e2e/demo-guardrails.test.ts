@@ -34,6 +34,16 @@ describe("the demo's guardrails, with the shipped routes.config.ts", () => {
     return served;
   }
 
+  it("product-detail goes to the catalog's own path, /products/:id, and its shadow copy to the monolith keeps /api/products/:id", async () => {
+    const served = await reads((i) => `/api/products/p_${String(1 + i).padStart(3, "0")}`, 20);
+    expect(new Set(served)).toEqual(new Set(["catalog"]));
+    // The books' prices differ (the catalog's deliberate difference): their examples show both paths.
+    const { signatures } = await adminJson<{ signatures: Array<{ path: string; examples: Array<{ path: string; targetPath?: string }> }> }>(proxy.adminUrl, "/api/routes/product-detail/divergences");
+    const example = signatures.find((s) => s.path === "$.price")?.examples[0];
+    expect(example?.path).toMatch(/^\/api\/products\/p_\d{3}$/);
+    expect(example?.targetPath).toBe(example?.path.replace("/api/products/", "/products/"));
+  });
+
   it("a failing catalog: users keep getting answers (fallback), and the guard rolls product-detail back by itself", async () => {
     const failing = await fetch(`${demo.catalog.url}/__demo/failure`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ status: 500 }) });
     expect(await failing.json()).toEqual({ failing: true, status: 500 });

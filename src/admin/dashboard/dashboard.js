@@ -199,6 +199,55 @@ function fleetPanel(fleet) {
   );
 }
 
+/** A destination's state in words, with when an ejected one is probed again. */
+function destinationState(d) {
+  if (d.state === "ejected" && d.ejectedUntil !== null) return `ejected (breaker open) until ${new Date(d.ejectedUntil).toLocaleTimeString()}`;
+  return { in_service: "in service", unhealthy: "unhealthy (health checks)", probing: "probing (one request through)", leaving: "leaving (draining)" }[d.state] ?? d.state;
+}
+
+/**
+ * The backends' destinations (instances): each one's state, requests in flight and last health check.
+ * Its summary says how many are out of service, and which backends fail open (every destination unhealthy).
+ */
+function backendsPanel(backends) {
+  const destinations = backends.flatMap((b) => b.destinations);
+  const out = destinations.filter((d) => d.state !== "in_service").length;
+  const open = backends.filter((b) => b.failingOpen).map((b) => b.name);
+  return el(
+    "details",
+    { class: "fleet", id: "backends" },
+    el(
+      "summary",
+      {},
+      `${backends.length} backend${backends.length === 1 ? "" : "s"}, ${destinations.length} destination${destinations.length === 1 ? "" : "s"}`,
+      out > 0 ? el("span", { class: "bad", id: "backends-out" }, ` · ${out} out of service`) : null,
+      open.length > 0 ? el("span", { class: "bad" }, ` · failing open: ${open.join(", ")}`) : null,
+    ),
+    el(
+      "table",
+      {},
+      el("thead", {}, el("tr", {}, ["Backend", "Destination", "State", "In flight", "Last health check"].map((h) => el("th", {}, h)))),
+      el(
+        "tbody",
+        {},
+        backends.flatMap((b) =>
+          b.destinations.map((d) =>
+            el(
+              "tr",
+              { "data-backend": b.name, "data-destination": d.destination, "data-state": d.state },
+              el("td", {}, b.name),
+              el("td", { title: d.url }, d.destination),
+              el("td", { class: d.state === "in_service" ? "" : "bad" }, destinationState(d)),
+              el("td", { class: "num" }, String(d.inFlight)),
+              el("td", {}, d.lastCheck ? `${d.lastCheck.ok ? "passed" : "failed"}: ${d.lastCheck.detail}, ${relative(d.lastCheck.atMs)}` : "—"),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 /** Failing: errors on either side in the last minute, or a shadow match rate under 95% over enough comparisons. */
 function failing(r) {
   const errors = [r.traffic.legacy, r.traffic.target].some((s) => s.errorRate !== null && s.errorRate > 0.01);
@@ -282,16 +331,20 @@ function routesTable(routes) {
 }
 
 async function renderOverview() {
-  const [overview, fleet] = await Promise.all([api("/api/overview"), api("/api/fleet")]);
-  // Keep the fleet list open across refreshes if the operator opened it.
+  const [overview, fleet, backends] = await Promise.all([api("/api/overview"), api("/api/fleet"), api("/api/backends")]);
+  // Keep the fleet and backend lists open across refreshes if the operator opened them.
   const fleetOpen = document.getElementById("fleet")?.open ?? false;
   const fleetView = fleetPanel(fleet);
   fleetView.open = fleetOpen;
+  const backendsOpen = document.getElementById("backends")?.open ?? false;
+  const backendsView = backendsPanel(backends.backends);
+  backendsView.open = backendsOpen;
   return el(
     "div",
     { id: "overview" },
     progressPanel(overview.progress),
     fleetView,
+    backendsView,
     document.getElementById("message") ?? el("div", { id: "message", class: "message" }),
     routesTable(overview.routes),
   );
