@@ -24,6 +24,15 @@ const filler = Array.from({ length: 58 }, (_, i) => ({
 const flushScale = Number(process.env.BENCH_FLUSH_SCALE ?? 1);
 const stretched = flushScale === 1 ? {} : { fleet: { evidenceFlushMs: 1_000 * flushScale }, map: { flushMs: 5_000 * flushScale } };
 
+/**
+ * A backend at `url`, or with BENCH_DESTINATIONS=3 three destinations: the same bench backend on 127.0.0.1,
+ * .2 and .3 (bench/backend.ts answers on all three), balanced by the proxy as any fleet is.
+ */
+function destinations(url: string): { url: string } | { urls: string[] } {
+  if (process.env.BENCH_DESTINATIONS !== "3") return { url };
+  return { urls: ["127.0.0.1", "127.0.0.2", "127.0.0.3"].map((host) => url.replace("127.0.0.1", host)) };
+}
+
 export default defineConfig({
   ...stretched,
   shadowing: {
@@ -39,8 +48,8 @@ export default defineConfig({
   ...(process.env.BENCH_RECORD === "1" ? { recording: { maxExchanges: 10_000_000, ...(flushScale === 1 ? {} : { flushMs: 200 * flushScale }) } } : {}),
   ...(process.env.BENCH_TLS_CERT && process.env.BENCH_TLS_KEY ? { server: { tls: { cert: process.env.BENCH_TLS_CERT, key: process.env.BENCH_TLS_KEY } } } : {}),
   backends: {
-    legacy: { url: process.env.LEGACY_URL ?? "http://127.0.0.1:3001" },
-    target: { url: process.env.TARGET_URL ?? "http://127.0.0.1:3001" },
+    legacy: destinations(process.env.LEGACY_URL ?? "http://127.0.0.1:3001"),
+    target: destinations(process.env.TARGET_URL ?? "http://127.0.0.1:3001"),
   },
   routes: [
     ...filler,

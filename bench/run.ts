@@ -246,6 +246,13 @@ const SETUPS: Setup[] = [
     },
   },
   { name: "ours pass-through", steady: true, description: "the real proxy: 60 routes, flags evaluated, metrics on, rollout 50%", path: "/bench/items/1", start: ours({}) },
+  {
+    name: "ours 3 destinations",
+    steady: true,
+    description: "the pass-through with each backend three destinations (the bench backend on 127.0.0.1, .2 and .3), balanced by the fewer in flight of two",
+    path: "/bench/items/1",
+    start: ours({ BENCH_DESTINATIONS: "3" }),
+  },
   { name: "ours on PostgreSQL", steady: true, description: "the same with its state on PostgreSQL (DATABASE_URL, fleet mode)", path: "/bench/items/1", start: oursOnPostgres() },
   { name: "ours access log 100%", steady: true, description: "the pass-through with an access log line for every request (accessLog.sampleRatio 1), to stdout (a pipe the bench drains)", path: "/bench/items/1", start: ours({ BENCH_ACCESS_LOG: "1" }) },
   {
@@ -536,6 +543,11 @@ try {
       pass: (ratio(by("ours recording 10%")?.cpuUsPerRequest, pass?.cpuUsPerRequest) ?? Infinity) <= 1.05,
     },
     { target: `recording at 10%: client p99 within 1 ms of a pass-through one (at ${RATE} req/s)`, ...within1ms(by("ours recording 10%"), pass) },
+    {
+      target: "a backend of three destinations ≤ 1.05 × a single one in proxy CPU per request",
+      value: ratio(by("ours 3 destinations")?.cpuUsPerRequest, pass?.cpuUsPerRequest),
+      pass: (ratio(by("ours 3 destinations")?.cpuUsPerRequest, pass?.cpuUsPerRequest) ?? Infinity) <= 1.05,
+    },
     { target: "ours pass-through throughput ≥ 1.4 × a bare http-proxy pass-through", value: ratio(pass?.rps, httpProxy?.rps), pass: (ratio(pass?.rps, httpProxy?.rps) ?? 0) >= 1.4 },
     {
       target: "a shadowed request ≤ 2.0 × a pass-through one in proxy CPU (with ≥ 90% of those not abandoned compared)",

@@ -17,7 +17,7 @@ const backendName = z
   .regex(/^[a-z][a-z0-9_-]{0,62}$/, "must be lower-case letters, digits, '-' or '_', starting with a letter");
 
 const backendUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
-const httpStatus = z.number().int().min(100).max(599);
+const httpStatus = z.number().int().min(100, "must be a status from 100 to 599").max(599, "must be a status from 100 to 599");
 
 /**
  * Active health checks of a backend's destinations: each is asked `GET path` every `intervalMs`. A

@@ -24,6 +24,8 @@ export interface TemplateView {
   readonly lastMonolithAt: string | null;
   /** The route that claims it now (by the current route table), or null: the monolith's alone. */
   readonly route: string | null;
+  /** The template as that route's target is sent it (the route's `rewrite`), or null when it is sent as is. */
+  readonly targetTemplate: string | null;
 }
 
 export interface MigrationMap {
@@ -90,6 +92,7 @@ export function buildMap(snapshot: MapSnapshot, routes: readonly RouteConfig[], 
   const rows = all
     .map((a): TemplateView => {
       const m = (name: string) => a.metrics.get(name) ?? 0;
+      const claimed = a.template === OVERFLOW_TEMPLATE ? undefined : table.match(a.method, samplePath(a.template), {});
       const requests = m("requests");
       const latency = LATENCY_BUCKETS_MS.map((_, i) => m(`le.${i}`));
       const overflow = a.template === OVERFLOW_TEMPLATE;
@@ -106,7 +109,9 @@ export function buildMap(snapshot: MapSnapshot, routes: readonly RouteConfig[], 
         firstSeen: iso(a.firstSeen),
         lastSeen: iso(a.lastSeen),
         lastMonolithAt: iso(a.lastLegacyAt),
-        route: overflow ? null : (table.match(a.method, samplePath(a.template), {})?.id ?? null),
+        route: overflow ? null : (claimed?.id ?? null),
+        // The rewrite moves whole segments, so it maps a template (`:param`, `*`) as it maps a path.
+        targetTemplate: claimed?.targetPath ? claimed.targetPath(a.template) : null,
       };
     })
     .sort((a, b) => b.requests - a.requests || (a.template < b.template ? -1 : 1));

@@ -302,7 +302,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneServers {
       destination: undefined,
       retryable: IDEMPOTENT_METHODS.has(req.method ?? "GET") || req.headers["idempotency-key"] !== undefined || keyedBy(route, req),
       retried: false,
-      retrying: false,
+      retryHeld: undefined,
       answerStarted: false,
       fallback: fallback ? { legacy: fallback.legacy } : undefined,
       replay: undefined,

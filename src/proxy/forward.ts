@@ -16,6 +16,7 @@ import { endSpan, startUpstreamSpan } from "./tracing.ts";
 import { admit, release } from "./admission.ts";
 import type { Backend } from "./backend-pool.ts";
 import type { Destination } from "./destination.ts";
+import type { DestinationSet } from "./destination-set.ts";
 import { clientResponseHead, headersForBackend } from "./headers.ts";
 import { RawHead } from "./raw-head.ts";
 import { clientOf } from "../edge/client.ts";
@@ -65,8 +66,8 @@ export interface Exchange {
   readonly retryable: boolean;
   /** Set once retried: a request is retried at most once. */
   retried: boolean;
-  /** The current attempt is a retry, holding a place in its backend's retry budget until it ends. */
-  retrying: boolean;
+  /** While the current attempt is a retry: the destinations whose retry budget it holds a place in, until it ends. */
+  retryHeld: DestinationSet | undefined;
   /** The current attempt's answer has begun (its head arrived): too late to retry it. */
   answerStarted: boolean;
   /** Where to replay the request if the target fails it (the body is then a Buffer or none); undefined when not eligible. */
@@ -261,10 +262,18 @@ function retried(ex: Exchange, error: Error, failed: Destination): boolean {
   ex.metrics.retry(ex.backend.name, reason);
   ex.events.info(`retry\u0000${ex.backend.name}\u0000${reason}`, { route: ex.routeId, backend: ex.backend.name, from: failed.origin, to: other.origin, reason }, "retried on another destination");
   ex.retried = true;
-  ex.retrying = true;
+  ex.retryHeld = destinations;
   destinations.retriesInFlight++;
   dispatch(ex, other);
   return true;
+}
+
+/** Gives back the retry budget's place the current attempt held, if it is a retry (at its end, or when it was never sent). */
+function releaseRetry(ex: Exchange): void {
+  const held = ex.retryHeld;
+  if (held === undefined) return;
+  held.retriesInFlight--;
+  ex.retryHeld = undefined;
 }
 
 /** The attempt is over: with its answer delivered (error null), or with the error that ended it. */
@@ -276,10 +285,7 @@ function finished(ex: Exchange, error: Error | null): void {
   }
   if (ex.admitted) release(ex.admitted, isStreaming(ex.body));
   ex.admitted = undefined;
-  if (ex.retrying) {
-    ex.retrying = false;
-    ex.backend.destinations.retriesInFlight--;
-  }
+  releaseRetry(ex);
   const destination = ex.destination;
   const clientGone = ex.clientGone || (error !== null && isClientAbort(error));
   // A client that went silent mid-body, or sent more than its bound, says nothing about the backend: no
@@ -333,6 +339,7 @@ function dispatch(ex: Exchange, destination: Destination | undefined): void {
   const { req, backend } = ex;
   ex.destination = destination;
   if (!destination?.breaker.allow()) {
+    releaseRetry(ex);
     if (ex.fallback) return replayToLegacy(ex, "circuit_open");
     ex.shadow?.primaryDone(null, true);
     ex.recording?.done(null, true);
@@ -342,6 +349,7 @@ function dispatch(ex: Exchange, destination: Destination | undefined): void {
   }
   const overload = admit(destination, backend.config, isStreaming(ex.body));
   if (overload) {
+    releaseRetry(ex);
     ex.metrics.overloaded(backend.name, overload);
     if (ex.fallback) return replayToLegacy(ex, "overloaded");
     ex.shadow?.primaryDone(null, true);
@@ -356,7 +364,7 @@ function dispatch(ex: Exchange, destination: Destination | undefined): void {
   // A shadowed request's headers are built once for all its backends (see ShadowSession.headersFor).
   const headers = ex.shadow ? ex.shadow.headersFor(host) : headersForBackend(req, ex.requestId, host);
   // A retry says so (as Envoy's x-envoy-attempt-count does), so a backend's logs can tell it from a new request.
-  if (ex.retrying) headers.push("x-strangler-attempt", "2");
+  if (ex.retryHeld) headers.push("x-strangler-attempt", "2");
   if (ex.spans) ex.spans.upstream = startUpstreamSpan(ex.spans.server, backend.name, headers);
   const body = ex.body;
   const attempt = new UpstreamAttempt(ex);

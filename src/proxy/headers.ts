@@ -38,6 +38,8 @@ const SET_BY_PROXY = new Set([
   // Forced routing is between the client and the proxy: the secret never reaches a backend.
   "x-strangler-force",
   "x-strangler-force-secret",
+  // The proxy's own mark of a retry (forward.ts): a client's would tell a backend a retry that is not one.
+  "x-strangler-attempt",
 ]);
 
 /** Headers dropped on the way up: one lookup per header instead of two. */

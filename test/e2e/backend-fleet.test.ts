@@ -297,6 +297,9 @@ describe("retries within a budget: a storm cannot form", () => {
     expect(retries).toBeLessThan(requests);
     expect(await metric(proxy, "strangler_upstream_retries_total", { backend: "svc", reason: "reset" })).toBe(retries);
     expect(await metric(proxy, "strangler_upstream_retries_skipped_total", { backend: "svc", why: "budget" })).toBe(requests - retries);
+    // Every retry gave its place back: the budget is whole again.
+    const after = (await (await fetch(`${proxy.adminUrl}/api/backends/svc`)).json()) as { retries: { inFlight: number } };
+    expect(after.retries.inFlight).toBe(0);
   });
 
   it("never retries a write without an idempotency key, and retries one with it", async () => {

@@ -87,7 +87,8 @@ describe("the migration map, learned from the demo monolith's own traffic", () =
         map: { retireQuietPeriodMs: HOUR },
         routes: [
           // The catalog owns product detail already; orders-list is still the monolith's (0%).
-          { id: "product-detail", match: { methods: ["GET"], path: "/api/products/:id" }, target: "catalog", rollout: { percent: 100 } },
+          // …at its own path: the map shows both.
+          { id: "product-detail", match: { methods: ["GET"], path: "/api/products/:id" }, target: "catalog", rollout: { percent: 100 }, rewrite: { path: "/products/:id" } },
           { id: "orders-list", match: { methods: ["GET"], path: "/api/orders" }, target: "orders", rollout: { percent: 0 } },
         ],
       }),
@@ -128,10 +129,10 @@ describe("the migration map, learned from the demo monolith's own traffic", () =
     expect(map.templates).toEqual({ total: 12, claimed: 2, unclaimed: 10 });
     expect(map.overflow).toBe(0);
     const detail = map.rows.find((r) => r.template === "/api/products/:id") as MapRow;
-    expect(detail).toMatchObject({ route: "product-detail", servedByServices: 1, lastMonolithAt: null });
+    expect(detail).toMatchObject({ route: "product-detail", targetTemplate: "/products/:id", servedByServices: 1, lastMonolithAt: null });
     // Response bytes, from the answers' Content-Length.
     expect((detail as unknown as { bytes: number }).bytes).toBeGreaterThan(160 * 10);
-    expect(map.rows.find((r) => r.method === "GET" && r.template === "/api/orders")).toMatchObject({ route: "orders-list", servedByServices: 0 });
+    expect(map.rows.find((r) => r.method === "GET" && r.template === "/api/orders")).toMatchObject({ route: "orders-list", targetTemplate: null, servedByServices: 0 });
     // Per route, the proof of death: when the monolith last answered it (never, for product-detail at 100%).
     expect((map as unknown as { routes: unknown[] }).routes).toEqual([
       { id: "orders-list", requests: 80, servedByServices: 0, lastMonolithAt: new Date(clock.now()).toISOString() },
@@ -246,6 +247,7 @@ ${Object.entries(base).map(([name, b]) => `    ${name}: ${JSON.stringify(b)},`).
       const rows = await page.locator("#map tbody tr").evaluateAll((trs) => trs.map((tr) => [tr.getAttribute("data-template"), tr.getAttribute("data-state")]));
       expect(rows).toHaveLength(12);
       expect(rows).toContainEqual(["GET /api/products/:id", "migrated"]);
+      expect(await page.locator('#map tr[data-template="GET /api/products/:id"] td').first().textContent()).toBe("GET /api/products/:idservice: /products/:id");
       expect(rows).toContainEqual(["GET /api/users/:id", "unclaimed"]);
       // The busiest first, its bar the widest (set through the CSSOM, as the CSP allows).
       const widths = await page.locator("#map .bar").evaluateAll((bars) => bars.map((b) => (b as unknown as { offsetWidth: number }).offsetWidth));

@@ -794,7 +794,7 @@ async function renderMap() {
             return el(
               "tr",
               { "data-template": `${r.method} ${r.template}`, "data-state": state },
-              el("td", {}, el("code", {}, `${r.method} ${r.template}`)),
+              el("td", {}, el("code", {}, `${r.method} ${r.template}`), r.targetTemplate ? el("div", { class: "muted small" }, `service: ${r.targetTemplate}`) : null),
               el("td", { class: "barcell" }, el("span", { class: `bar ${state}`, "data-width": String(Math.max(1, Math.round((r.share / widest) * 100))) }), ` ${pct(r.share)}`),
               el("td", { class: "num" }, String(r.requests)),
               el("td", { class: "num" }, pct(r.servedByServices)),

@@ -18,6 +18,7 @@ const row = (method: string, template: string, requests: number, route: string |
   lastSeen: null,
   lastMonolithAt: null,
   route,
+  targetTemplate: null,
 });
 const mapOf = (rows: TemplateView[]): MigrationMap => ({
   windowMs: 3_600_000,

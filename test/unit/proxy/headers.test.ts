@@ -34,6 +34,7 @@ describe("headers on the way up", () => {
         expect: "100-continue",
         "x-strangler-force": "target",
         "x-strangler-force-secret": "s3cret-s3cret-s3cret",
+        "x-strangler-attempt": "2",
         host: "shop.example",
         "x-request-id": "client-chosen",
         accept: "application/json",
