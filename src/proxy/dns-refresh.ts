@@ -71,7 +71,12 @@ export class DnsRefresh {
           continue; // kept as they were
         }
         if (this.#stopped) return;
-        if (addresses.length > 0) this.set.resolved(url, addresses);
+        if (addresses.length === 0) continue;
+        try {
+          this.set.resolved(url, addresses);
+        } catch {
+          // An address no pool could be opened to: keep the destinations there were (never an unhandled rejection).
+        }
       }
     } finally {
       this.#running = false;
