@@ -27,6 +27,8 @@ interface Instance {
   maxInFlightRetries: number;
   delayMs: number;
   healthStatus: number;
+  /** Connections open to it now. */
+  openConnections(): number;
   /** Destroys every connection and stops listening, as a process that died. */
   kill(): Promise<void>;
   close(): Promise<void>;
@@ -44,6 +46,7 @@ async function startInstance(handler: (req: IncomingMessage, res: ServerResponse
     maxInFlightRetries: 0,
     delayMs: 0,
     healthStatus: 200,
+    openConnections: () => sockets.size,
     async kill() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -388,5 +391,7 @@ describe("a destination named by a host name follows its addresses", () => {
     expect(new Set(await Promise.all(Array.from({ length: 20 }, body)))).toEqual(new Set(["three"]));
     const view = await destinationsOf(proxy, "svc");
     expect(view.destinations.map((d) => d.destination)).toEqual([`http://127.0.0.3:${servers[0]?.port}`]);
+    // The address that left was drained: its pool closed its idle connections.
+    expect(await until(async () => servers[0]!.openConnections(), (n) => n === 0, 5_000)).toBe(0);
   });
 });

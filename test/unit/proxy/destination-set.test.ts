@@ -97,6 +97,23 @@ describe("the retry budget", () => {
 });
 
 describe("following a host name's addresses", () => {
+  it("resolves again after a connection error, at most once a second, between its intervals", async () => {
+    let lookups = 0;
+    const lookup: Lookup = async () => {
+      lookups++;
+      return [{ address: "127.0.0.2", family: 4 }];
+    };
+    const set = setOf({ url: "http://svc.test:8080", dnsRefreshMs: 3_600_000 }, new ManualClock(), lookup);
+    set.start();
+    await expect.poll(() => lookups).toBe(1);
+    set.connectionFailed(); // within the second: not again
+    await new Promise((r) => setTimeout(r, 50));
+    expect(lookups).toBe(1);
+    await new Promise((r) => setTimeout(r, 1_000));
+    set.connectionFailed();
+    await expect.poll(() => lookups).toBe(2);
+  });
+
   it("prefers IPv4 addresses, and takes IPv6 ones when there are no others", () => {
     expect(preferredAddresses([{ address: "::1", family: 6 }, { address: "127.0.0.1", family: 4 }])).toEqual(["127.0.0.1"]);
     expect(preferredAddresses([{ address: "::1", family: 6 }])).toEqual(["::1"]);
