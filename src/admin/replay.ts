@@ -7,6 +7,7 @@ import { readBounded } from "../replay/read-bounded.ts";
 import { NOT_RESENT_HEADERS } from "../replay/replay-request.ts";
 import { AdminError } from "./admin-error.ts";
 import { readableDiff } from "./readable-diff.ts";
+import { compilePathRewrite } from "../routing/path-rewrite.ts";
 
 /** Only these are sent again: a stored example is a real user's request, and replaying it must not change anything. */
 const IDEMPOTENT = new Set(["GET", "HEAD"]);
@@ -53,11 +54,14 @@ export async function replayExample(route: RouteConfig, example: ExampleRecord, 
     .filter((pair) => pair.endsWith(`=${encodeURIComponent(REDACTED)}`))
     .map((pair) => pair.slice(0, pair.indexOf("=")));
   const backends = options.backends();
-  const pathAndQuery = `${example.path}${example.query ? `?${example.query}` : ""}`;
+  const query = example.query ? `?${example.query}` : "";
+  const pathAndQuery = `${example.path}${query}`;
+  // The target gets its own path, as live (the route's rewrite as it stands now).
+  const targetPath = compilePathRewrite(route.match.path, route.rewrite)?.(example.path) ?? example.path;
   const maxBytes = route.shadow.maxResponseBytes;
   const [legacy, target] = await Promise.all([
     fetchSide(backends[route.legacy], pathAndQuery, example.method, headers, maxBytes, options.timeoutMs()),
-    fetchSide(backends[route.target], pathAndQuery, example.method, headers, maxBytes, options.timeoutMs()),
+    fetchSide(backends[route.target], `${targetPath}${query}`, example.method, headers, maxBytes, options.timeoutMs()),
   ]);
   for (const [name, side] of [["legacy", legacy], ["target", target]] as const) {
     if (side.side.ok && side.side.response.truncated) {
@@ -82,7 +86,7 @@ export async function replayExample(route: RouteConfig, example: ExampleRecord, 
     replayedAt: new Date().toISOString(),
     signatureId: example.signatureId,
     exampleId: example.id,
-    request: { method: example.method, path: example.path, query: example.query, withheldHeaders: withheld, withheldQueryParams: withheldQuery },
+    request: { method: example.method, path: example.path, ...(targetPath === example.path ? {} : { targetPath }), query: example.query, withheldHeaders: withheld, withheldQueryParams: withheldQuery },
     legacy: { backend: route.legacy, status: legacy.side.ok ? legacy.side.response.status : null, error: legacy.side.ok ? null : legacy.side.error, ms: legacy.ms },
     target: { backend: route.target, status: target.side.ok ? target.side.response.status : null, error: target.side.ok ? null : target.side.error, ms: target.ms },
     outcome: result.outcome,

@@ -1,6 +1,7 @@
 import { REDACTED } from "../redaction/redactor.ts";
 import type { RecordedExchange } from "../store/recording-store.ts";
 import type { SessionIds } from "./id-correlation.ts";
+import type { PathRewrite } from "../routing/path-rewrite.ts";
 
 /** Methods replayed against any target; the others are writes, sent only to a sandbox. */
 export const READ_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -32,7 +33,7 @@ export interface ReplayRequest {
  * never in a recording: the route's `replay.auth` stands in), the marker, and for a write an
  * `Idempotency-Key` unique to the run and the exchange, so a retried replay never writes twice.
  */
-export function replayRequest(base: string, exchange: RecordedExchange, runId: number, ids: SessionIds, auth: ReplayAuth | undefined): ReplayRequest {
+export function replayRequest(base: string, exchange: RecordedExchange, runId: number, ids: SessionIds, auth: ReplayAuth | undefined, rewrite?: PathRewrite): ReplayRequest {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(exchange.requestHeaders)) {
     if (NOT_RESENT_HEADERS.has(name) || value === REDACTED || value.includes(REDACTED)) continue;
@@ -43,7 +44,8 @@ export function replayRequest(base: string, exchange: RecordedExchange, runId: n
   const write = !READ_METHODS.has(exchange.method);
   if (write) headers["idempotency-key"] = `strangler-replay-${runId}-${exchange.id}`;
   const query = ids.query(exchange.query);
-  const path = ids.path(exchange.path);
+  // The ids the service made are mapped in first; then the route's rewrite, as the proxy sends its target.
+  const path = rewrite ? rewrite(ids.path(exchange.path)) : ids.path(exchange.path);
   const hasBody = exchange.requestBody !== "" && exchange.method !== "GET" && exchange.method !== "HEAD";
   return {
     url: `${base.replace(/\/+$/, "")}${path}${query ? `?${query}` : ""}`,

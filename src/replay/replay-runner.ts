@@ -9,6 +9,7 @@ import { RateWindows, Schedule, type Pacing } from "./pacing.ts";
 import { compareAnswers, recordedSide, sendReplay, type ReplayAnswer } from "./replay-compare.ts";
 import { ReportBuilder, type ExchangeExample, type ExchangeVerdict, type ReplayReport } from "./replay-report.ts";
 import { READ_METHODS, replayRequest, type ReplayAuth } from "./replay-request.ts";
+import type { PathRewrite } from "../routing/path-rewrite.ts";
 
 export interface ReplayRunInput {
   readonly runId: number;
@@ -16,8 +17,11 @@ export interface ReplayRunInput {
   readonly recordings: ReadonlyArray<{ readonly recording: RecordingRecord; readonly route: RouteConfig }>;
   /** Their exchanges in the order they happened (mergedExchanges). */
   readonly exchanges: AsyncIterable<RecordedExchange>;
-  /** The candidate (its URL), and whether writes may be sent to it. */
-  readonly target: { readonly url: string; readonly sandbox: boolean };
+  /**
+   * The candidate (its URL), whether writes may be sent to it, and, when it is a route's own target
+   * backend, that route's rewrite of the paths it is sent (undefined: the recorded paths as they are).
+   */
+  readonly target: { readonly url: string; readonly sandbox: boolean; readonly pathFor?: (route: RouteConfig) => PathRewrite | undefined };
   readonly pacing: Pacing;
   readonly settings: ReplaySettings;
   /** `recording.maxBodyBytes`: the candidate's body is redacted and cut as a recorded one was. */
@@ -92,7 +96,7 @@ export async function runReplay(input: ReplayRunInput): Promise<{ report: Replay
 
   const replayOne = async (exchange: RecordedExchange, route: RouteConfig, ids: SessionIds): Promise<void> => {
     const auth = input.auth(route);
-    const request = replayRequest(input.target.url, exchange, input.runId, ids, auth);
+    const request = replayRequest(input.target.url, exchange, input.runId, ids, auth, input.target.pathFor?.(route));
     const write = !READ_METHODS.has(exchange.method);
     const freshUrl = input.fresh?.url(route);
     const askFresh = freshUrl !== undefined && (exchange.method === "GET" || exchange.method === "HEAD") && !input.fresh?.paused(route) && elapsed() - lastFreshAt >= 1_000 / settings.freshMonolithPerSecond;

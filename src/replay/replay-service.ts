@@ -8,6 +8,7 @@ import { pacingError, Schedule, type Pacing } from "./pacing.ts";
 import { mergedExchanges } from "./merged-exchanges.ts";
 import { runReplay } from "./replay-runner.ts";
 import { READ_METHODS } from "./replay-request.ts";
+import { compilePathRewrite } from "../routing/path-rewrite.ts";
 
 /** Why a replay cannot start: an HTTP status, a code and a sentence (the admin API answers them as they are). */
 export class ReplayRefusal extends Error {
@@ -253,7 +254,10 @@ export class ReplayService {
     }
     const auth = new Map(routes.map((route) => [route.id, routeAuth(route)]));
     const fresh = ask.freshMonolith ? (route: RouteConfig) => backends[route.legacy]?.url.replace(/\/+$/, "") : undefined;
-    return { routes, target: { url, sandbox: ask.sandbox }, auth, fresh };
+    // Against a route's own target backend, its paths are the service's: the route's rewrite applies, as live.
+    const rewrites = new Map(routes.map((route) => [route, route.target === ask.against ? compilePathRewrite(route.match.path, route.rewrite) : undefined]));
+    const pathFor = named ? (route: RouteConfig) => rewrites.get(route) : undefined;
+    return { routes, target: { url, sandbox: ask.sandbox, ...(pathFor ? { pathFor } : {}) }, auth, fresh };
   }
 }
 

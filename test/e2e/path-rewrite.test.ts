@@ -44,6 +44,8 @@ describe("a route's rewrite of the path (and Host) its target is sent", () => {
           rollout: { percent: 100, key: { header: "x-user" } },
           rewrite: { path: "/v2/catalog/products/:id", host: "client" },
         },
+        // Everything to the monolith, recorded, and replayed against the service at its own paths.
+        { id: "records", match: { methods: ["GET"], path: "/api/records/:id" }, target: "catalog", rollout: { percent: 0 }, rewrite: { path: "/r/:id" } },
         // Half the users on each side, every request shadowed to the other: both directions of the rewrite.
         {
           id: "reviews",
@@ -102,6 +104,30 @@ describe("a route's rewrite of the path (and Host) its target is sent", () => {
     };
     const price = signatures.find((s) => s.path === "$.price");
     expect(price?.examples[0]).toMatchObject({ path: "/api/reviews/7/latest", targetPath: "/reviews/7/latest" });
+  });
+
+  it("replays a stored example to the target at its own path", async () => {
+    const { signatures } = (await (await fetch(`${proxy.adminUrl}/api/routes/reviews/divergences`)).json()) as {
+      signatures: Array<{ id: number; path: string; examples: Array<{ id: number }> }>;
+    };
+    const price = signatures.find((s) => s.path === "$.price");
+    serviceSeen.length = 0;
+    const res = await fetch(`${proxy.adminUrl}/api/divergences/${price?.id}/examples/${price?.examples[0]?.id}/replay`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { request: unknown }).request).toMatchObject({ path: "/api/reviews/7/latest", targetPath: "/reviews/7/latest" });
+    expect(serviceSeen.map((s) => s.url)).toEqual(["/base/reviews/7/latest"]);
+  });
+
+  it("replays a recording against the route's target at its own paths", async () => {
+    const post = async (path: string, body: unknown) => fetch(`${proxy.adminUrl}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const recording = (await (await post("/api/routes/records/recordings", { rate: 1, max: 100, reason: "replay against the service" })).json()) as { id: number };
+    for (let i = 1; i <= 3; i++) expect((await fetch(`${proxy.url}/api/records/${i}`, { headers: { "x-user": `r${i}` } })).status).toBe(200);
+    await expect.poll(async () => ((await (await fetch(`${proxy.adminUrl}/api/recordings/${recording.id}`)).json()) as { exchanges: number }).exchanges).toBe(3);
+    expect((await post(`/api/recordings/${recording.id}/stop`, { reason: "enough" })).status).toBe(200);
+    serviceSeen.length = 0;
+    const run = (await (await post(`/api/recordings/${recording.id}/replays`, { against: "catalog", pacing: { mode: "concurrency", limit: 1 }, reason: "candidate" })).json()) as { id: number };
+    await expect.poll(async () => ((await (await fetch(`${proxy.adminUrl}/api/replays/${run.id}`)).json()) as { status: string }).status, { timeout: 10_000 }).not.toBe("running");
+    expect(serviceSeen.map((s) => s.url).sort()).toEqual(["/base/r/1", "/base/r/2", "/base/r/3"]);
   });
 
   it("shows each route's rewrite in the admin API", async () => {
