@@ -12,6 +12,8 @@ export interface DestinationDeps {
   readonly observer: DestinationObserver & {
     /** A host name's addresses changed: `added` and `removed` destinations (origins). */
     destinationsChanged(backend: string, added: readonly string[], removed: readonly string[]): void;
+    /** A host name stopped resolving (`error`: the destinations there were are kept), or resolves again (undefined). */
+    resolutionChanged(backend: string, hostname: string, error: string | undefined): void;
   };
 }
 
@@ -122,6 +124,11 @@ export class DestinationSet {
     for (const d of removed) this.#drain(d);
     this.#health?.checkNow(added);
     this.deps.observer.destinationsChanged(this.name, added.map((d) => d.origin), removed.map((d) => d.origin));
+  }
+
+  /** Called by the DNS refresh: see DestinationDeps' observer. */
+  resolutionChanged(hostname: string, error: string | undefined): void {
+    this.deps.observer.resolutionChanged(this.name, hostname, error);
   }
 
   /** Takes no new requests on `d`, and closes its pools once their requests are done. */

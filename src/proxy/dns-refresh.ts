@@ -12,10 +12,12 @@ export function preferredAddresses(found: ReadonlyArray<{ readonly address: stri
   return [...new Set(v4.length > 0 ? v4 : found.map((a) => a.address))];
 }
 
-/** What the refresh updates: the backend's destinations of one URL. */
+/** What the refresh updates: the backend's destinations of one URL; and who hears that a name stopped (or started again) resolving. */
 interface Resolved {
   readonly name: string;
   resolved(url: string, addresses: readonly string[]): void;
+  /** A host name's lookup failed after it had not (`error`), or succeeded after it had failed (undefined): said once per change, not per lookup. */
+  resolutionChanged(hostname: string, error: string | undefined): void;
 }
 
 /** A connection error resolves again, but no sooner than this after the last resolution. */
@@ -32,6 +34,8 @@ export class DnsRefresh {
   #stopped = false;
   #running = false;
   #lastAt = 0;
+  /** Host names whose last lookup failed. */
+  readonly #failing = new Set<string>();
 
   constructor(
     private readonly set: Resolved,
@@ -57,6 +61,12 @@ export class DnsRefresh {
     clearInterval(this.#timer);
   }
 
+  #failed(hostname: string, why: string): void {
+    if (this.#stopped || this.#failing.has(hostname)) return;
+    this.#failing.add(hostname);
+    this.set.resolutionChanged(hostname, why);
+  }
+
   async #refresh(): Promise<void> {
     if (this.#running || this.#stopped) return;
     this.#running = true;
@@ -67,11 +77,16 @@ export class DnsRefresh {
         let addresses: string[];
         try {
           addresses = preferredAddresses(await this.lookup(hostname));
-        } catch {
+        } catch (error) {
+          this.#failed(hostname, (error as NodeJS.ErrnoException).code ?? (error as Error).message);
           continue; // kept as they were
         }
         if (this.#stopped) return;
-        if (addresses.length === 0) continue;
+        if (addresses.length === 0) {
+          this.#failed(hostname, "no address");
+          continue;
+        }
+        if (this.#failing.delete(hostname)) this.set.resolutionChanged(hostname, undefined);
         try {
           this.set.resolved(url, addresses);
         } catch {

@@ -89,6 +89,10 @@ export async function wireDataPlane(deps: DataPlaneDeps): Promise<DataPlaneWirin
     healthChanged(backend, destination, healthy, detail) {
       logger.warn({ backend, destination, healthy, detail }, healthy ? "destination healthy again" : "destination unhealthy: no new requests until it passes its health checks");
     },
+    resolutionChanged(backend, hostname, error) {
+      if (error) logger.warn({ backend, hostname, err: error }, "host name does not resolve; its destinations there were are kept");
+      else logger.info({ backend, hostname }, "host name resolves again");
+    },
     destinationsChanged(backend, added, removed) {
       logger.info({ backend, added, removed }, "backend's destinations changed (DNS)");
       metrics.circuit(backend, backendCircuit(live, backend));

@@ -29,6 +29,10 @@ class DestinationEvents implements DestinationListener {
   destinationsChanged(backend: string, added: readonly string[], removed: readonly string[]): void {
     for (const l of this.#listeners) l.destinationsChanged(backend, added, removed);
   }
+
+  resolutionChanged(backend: string, hostname: string, error: string | undefined): void {
+    for (const l of this.#listeners) l.resolutionChanged(backend, hostname, error);
+  }
 }
 
 /**

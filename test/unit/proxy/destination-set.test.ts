@@ -15,6 +15,7 @@ const observer = {
   circuitChanged: (b: string, d: string, s: string) => void events.push(`${b} ${d} ${s}`),
   healthChanged: (b: string, d: string, healthy: boolean) => void events.push(`${b} ${d} ${healthy ? "healthy" : "unhealthy"}`),
   destinationsChanged: (b: string, added: readonly string[], removed: readonly string[]) => void events.push(`${b} +${added.join(",")} -${removed.join(",")}`),
+  resolutionChanged: (b: string, hostname: string, error: string | undefined) => void events.push(`${b} ${hostname} ${error ?? "resolves"}`),
 };
 const noLookup: Lookup = () => Promise.reject(new Error("no lookups here"));
 
@@ -135,8 +136,13 @@ describe("following a host name's addresses", () => {
     answer = ["127.0.0.3", "127.0.0.4"];
     await expect.poll(origins).toEqual(["http://127.0.0.3:8080", "http://127.0.0.4:8080"]);
     expect(set.destinations.find((d) => d.address === "127.0.0.3")).toBe(kept); // same pool, same counts
-    answer = new Error("SERVFAIL");
+    events.length = 0;
+    answer = Object.assign(new Error("queryA ESERVFAIL svc.test"), { code: "ESERVFAIL" });
     await new Promise((r) => setTimeout(r, 300));
     expect(origins()).toEqual(["http://127.0.0.3:8080", "http://127.0.0.4:8080"]);
+    // Said once when it stops resolving, not at every failed lookup; and once when it resolves again.
+    expect(events).toEqual(["svc svc.test ESERVFAIL"]);
+    answer = ["127.0.0.3", "127.0.0.4"];
+    await expect.poll(() => events).toEqual(["svc svc.test ESERVFAIL", "svc svc.test resolves"]);
   });
 });
