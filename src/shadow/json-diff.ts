@@ -122,6 +122,13 @@ function sameScalars(a: readonly unknown[], b: readonly unknown[]): boolean {
   return true;
 }
 
+/** The form a key pairs by: a number and the string of its digits alike, anything else as its canonical text. */
+function pairingKey(value: unknown): string {
+  if (typeof value === "string") return `s${value}`;
+  if (typeof value === "number") return `s${jsonNumber(value)}`;
+  return `c${canonical(value)}`;
+}
+
 /** True when every element is an object with a unique string or number at `name`. */
 function uniquelyKeyed(elements: readonly unknown[], name: string): boolean {
   const seen = new Set<unknown>();
@@ -230,7 +237,9 @@ class Differ {
   }
 
   diffByKey(a: unknown[], b: unknown[], path: string, key: string, reportOrder: boolean): void {
-    const keyOf = (e: unknown) => (isPlainObject(e) ? canonical(e[key]) : canonical(e));
+    // A key whose type changed (`"id": "42"` for `"id": 42`) still names the same element: keys pair by
+    // their text, and the paired elements' diff reports the key's `type_changed` (one signature, `…[*].id`).
+    const keyOf = (e: unknown) => pairingKey(isPlainObject(e) ? e[key] : e);
     const right = new Map<string, number[]>();
     b.forEach((value, index) => {
       const k = keyOf(value);

@@ -111,6 +111,21 @@ describe("automatic keys", () => {
     expect(diff([{ id: 1, v: 1 }, { id: 2, v: 2 }], [{ id: 2, v: 3 }, { id: 2, v: 1 }]).some((d) => d.startsWith("order"))).toBe(false);
   });
 
+  it("whose type changed (the service's \"42\" for the monolith's 42) still pair, and the key reads type_changed", () => {
+    const monolith = { items: [{ id: 41, price: 5 }, { id: 42, price: 7 }, { id: 43, price: 9 }] };
+    const service = { items: [{ id: "41", price: 5 }, { id: "42", price: 8 }, { id: "43", price: 9 }] };
+    const explained = diffJsonExplained(monolith, service, compileDiffRules());
+    expect([...explained.autoKeyed]).toEqual([["$.items", "id"]]);
+    expect(explained.differences.map((d) => `${d.kind} ${d.path}`)).toEqual([
+      "type_changed $.items[0].id",
+      "type_changed $.items[1].id",
+      "changed $.items[1].price",
+      "type_changed $.items[2].id",
+    ]);
+    // In any order: still paired (an order difference, not every element removed and added).
+    expect(diff(monolith, { items: [service.items[2], service.items[0], service.items[1]] }).filter((d) => !d.startsWith("type_changed"))).toEqual(["changed $.items[1].price", "order $.items"]);
+  });
+
   it("are tried in the order given, and none are tried on an empty pair of arrays", () => {
     const rules = { keyNames: ["sku", "id"] };
     const explained = diffJsonExplained({ a: [{ sku: "x", id: 1 }] }, { a: [{ sku: "x", id: 2 }] }, compileDiffRules(rules));
