@@ -80,8 +80,14 @@ export function compileDiffRules(rules: DiffRules = {}): CompiledDiffRules {
 }
 
 const MAX_RENDER = 120;
-/** Differences kept per comparison: past this the documents are simply different everywhere. */
-const MAX_DIFFERENCES = 500;
+/**
+ * Real differences kept per comparison: past this the documents are simply different everywhere. Learned
+ * noise (the rules' `setAside`) is counted apart, so a noisy field in every element of a long array never
+ * spends the cap a real change deep inside needs; it has a bound of its own.
+ */
+export const MAX_DIFFERENCES = 500;
+/** Differences at learned-noise paths kept per comparison (the session counts them as noise). */
+export const MAX_SET_ASIDE_DIFFERENCES = 5_000;
 // Stryker disable next-line Regex: the anchors are belt and braces — Date.parse refuses a timestamp with text before or after it
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -150,6 +156,9 @@ function outOfOrder(pairs: ReadonlyArray<readonly [number, number]>): boolean {
 
 class Differ {
   readonly out: Difference[] = [];
+  /** Of `out`, those at learned-noise paths, and the others (the real ones, which the cap bounds). */
+  #setAside = 0;
+  #real = 0;
   /** Arrays paired by an automatic key: signature path → key name; made with the first (most comparisons pair none). */
   autoKeyed: Map<string, string> | undefined;
   /** Per object signature and field name: the field's signature, quoted name, and whether it is skipped (worked out once, not per element). */
@@ -157,7 +166,11 @@ class Differ {
   constructor(private readonly rules: CompiledDiffRules) {}
 
   add(path: string, kind: DifferenceKind, left?: unknown, right?: unknown): void {
-    if (this.out.length >= MAX_DIFFERENCES || this.rules.ignore.matches(path)) return;
+    if (this.#real >= MAX_DIFFERENCES || this.rules.ignore.matches(path)) return;
+    if (this.rules.setsAside && this.rules.setAside.matches(path)) {
+      if (this.#setAside >= MAX_SET_ASIDE_DIFFERENCES) return;
+      this.#setAside++;
+    } else this.#real++;
     // Written out rather than spread: a spread of a conditional object per side copied properties at run time.
     const difference: { path: string; kind: DifferenceKind; left?: string; right?: string } = { path, kind };
     if (left !== undefined) difference.left = render(left);
@@ -176,7 +189,7 @@ class Differ {
   }
 
   diff(a: unknown, b: unknown, path: string): void {
-    if (this.out.length >= MAX_DIFFERENCES || this.rules.ignore.matches(path)) return;
+    if (this.#real >= MAX_DIFFERENCES || this.rules.ignore.matches(path)) return;
     const ta = typeOf(a);
     const tb = typeOf(b);
     if (ta !== tb) return this.add(path, "type_changed", a, b);
@@ -368,7 +381,7 @@ const NONE_KEYED: ReadonlyMap<string, string> = new Map();
 
 /**
  * Structural differences between two JSON values, legacy (left) against target (right). Pure; stops
- * after 500 differences.
+ * after 500 real differences (those at learned-noise paths counted apart, up to 5,000).
  */
 export function diffJson(left: unknown, right: unknown, rules: CompiledDiffRules): Difference[] {
   return diffJsonExplained(left, right, rules).differences;

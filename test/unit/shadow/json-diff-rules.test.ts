@@ -196,3 +196,24 @@ describe("identity pairing, case by case", () => {
     expect(diff([{ id: 1, v: 1 }, { id: 2, v: 2 }], [{ id: 2, v: 3 }, { id: 2, v: 9 }, { id: 1, v: 1 }])).toEqual(["added $[0]", "added $[1]", "removed $[1]"]);
   });
 });
+
+describe("the cap on differences", () => {
+  it("bounds real differences only: a noisy field in each of 2,000 elements does not hide one real change deep inside", () => {
+    const monolith = { items: Array.from({ length: 2_000 }, (_, i) => ({ sku: `s${i}`, price: i, token: `a${i}` })) };
+    const service = { items: monolith.items.map((e, i) => ({ ...e, token: `b${i}`, price: i === 1_500 ? -1 : e.price })) };
+    const withNoise = diff(monolith, service, { setAside: ["$.items[*].token"], keyNames: [] });
+    expect(withNoise.filter((d) => !d.endsWith(".token"))).toEqual(["changed $.items[1500].price"]);
+    expect(withNoise.filter((d) => d.endsWith(".token"))).toHaveLength(2_000);
+    // Without the noise learned, the first 500 differences are the tokens: the cap stops there.
+    const unlearned = diff(monolith, service, { keyNames: [] });
+    expect(unlearned).toHaveLength(500);
+    expect(unlearned.some((d) => d.endsWith(".price"))).toBe(false);
+  });
+
+  it("bounds the noise kept too, apart", () => {
+    const many = { items: Array.from({ length: 6_000 }, (_, i) => ({ token: `a${i}` })) };
+    const other = { items: many.items.map((_, i) => ({ token: `b${i}` })) };
+    expect(diff(many, other, { setAside: ["$.items[*].token"], keyNames: [] })).toHaveLength(5_000);
+  });
+});
+
