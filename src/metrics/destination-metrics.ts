@@ -1,5 +1,6 @@
 import { Gauge, type Registry } from "prom-client";
 import type { Backend } from "../proxy/backend-pool.ts";
+import type { Destination } from "../proxy/destination.ts";
 
 /**
  * Each backend's destinations, read from the live state at every scrape (no work per request): whether
@@ -9,8 +10,8 @@ import type { Backend } from "../proxy/backend-pool.ts";
  */
 export function registerDestinationGauges(registry: Registry, backends: () => ReadonlyMap<string, Backend>): void {
   const labelNames = ["backend", "destination"] as const;
-  const each = (set: (backend: string, destination: string, b: Backend, i: number) => void) => {
-    for (const b of backends().values()) b.destinations.destinations.forEach((d, i) => set(b.name, d.origin, b, i));
+  const each = (set: (backend: string, destination: Destination) => void) => {
+    for (const b of backends().values()) for (const d of b.destinations.destinations) set(b.name, d);
   };
   new Gauge({
     name: "strangler_destination_healthy",
@@ -19,7 +20,7 @@ export function registerDestinationGauges(registry: Registry, backends: () => Re
     registers: [registry],
     collect() {
       this.reset();
-      each((backend, destination, b, i) => this.labels(backend, destination).set(b.destinations.destinations[i]?.healthy ? 1 : 0));
+      each((backend, d) => this.labels(backend, d.origin).set(d.healthy ? 1 : 0));
     },
   });
   new Gauge({
@@ -29,7 +30,7 @@ export function registerDestinationGauges(registry: Registry, backends: () => Re
     registers: [registry],
     collect() {
       this.reset();
-      each((backend, destination, b, i) => this.labels(backend, destination).set(b.destinations.destinations[i]?.breaker.state === "closed" ? 0 : 1));
+      each((backend, d) => this.labels(backend, d.origin).set(d.breaker.state === "closed" ? 0 : 1));
     },
   });
   new Gauge({
@@ -39,7 +40,7 @@ export function registerDestinationGauges(registry: Registry, backends: () => Re
     registers: [registry],
     collect() {
       this.reset();
-      each((backend, destination, b, i) => this.labels(backend, destination).set(b.destinations.destinations[i]?.load.inFlight ?? 0));
+      each((backend, d) => this.labels(backend, d.origin).set(d.load.inFlight));
     },
   });
   new Gauge({

@@ -88,8 +88,7 @@ function decide(decider: RoutingDecider, route: CompiledRoute, req: IncomingMess
 function fallbackPlan(route: CompiledRoute, req: IncomingMessage, legacy: Backend): { legacy: Backend; maxBodyBytes: number } | undefined {
   const fallback = route.config.fallback;
   if (!fallback) return undefined;
-  const keyed = fallback.idempotencyKeyHeader !== undefined && req.headers[fallback.idempotencyKeyHeader] !== undefined;
-  if (!IDEMPOTENT_METHODS.has(req.method ?? "GET") && !keyed) return undefined;
+  if (!IDEMPOTENT_METHODS.has(req.method ?? "GET") && !keyedBy(route, req)) return undefined;
   if (hasBody(req)) {
     const length = Number(req.headers["content-length"]);
     if (!Number.isFinite(length) || length > fallback.maxBodyBytes) return undefined;
@@ -114,6 +113,14 @@ function refusedHead(status: 400 | 503, reason: RejectionReason, message: string
 
 function pathAndQueryOf(target: { readonly path: string; readonly query: string }): string {
   return target.query === "" ? target.path : `${target.path}?${target.query}`;
+}
+
+/** What a route's target gets where the route rewrites it: its own path (and query), and the client's Host if asked. */
+function targetRequestOf(route: CompiledRoute | undefined, req: IncomingMessage, target: { readonly path: string; readonly query: string }, pathAndQuery: string): { pathAndQuery: string; host: string | undefined } {
+  return {
+    pathAndQuery: route?.targetPath ? pathAndQueryOf({ path: route.targetPath(target.path), query: target.query }) : pathAndQuery,
+    host: route?.config.rewrite?.host === "client" ? req.headers.host : undefined,
+  };
 }
 
 /** `[header, backend name]` for the response, or undefined when `servedByHeader` is off. */
@@ -259,9 +266,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneServers {
     const server = startServerSpan(req, route, decision, requestId, target.path, started);
     const spans = server ? { server, upstream: undefined, upstreamStatus: undefined } : undefined;
     const pathAndQuery = pathAndQueryOf(target);
-    // Computed for a route with a rewrite only: the target's path, and the Host it gets.
-    const targetPathAndQuery = route?.targetPath ? pathAndQueryOf({ path: route.targetPath(target.path), query: target.query }) : pathAndQuery;
-    const targetHost = route?.config.rewrite?.host === "client" ? req.headers.host : undefined;
+    const { pathAndQuery: targetPathAndQuery, host: targetHost } = targetRequestOf(route, req, target, pathAndQuery);
     const shadow =
       shadows && route?.config.shadow && decision?.key !== undefined
         ? shadows.start({
@@ -370,10 +375,12 @@ export function createDataPlane(options: DataPlaneOptions): DataPlaneServers {
     const join = (decision: Decision | undefined): void => {
       const backend = route && decision ? backendFor(current, route, decision.role) : current.legacy;
       const toTarget = route !== undefined && backend.name === route.config.target;
+      const pathAndQuery = pathAndQueryOf(target);
+      const rewritten = toTarget ? targetRequestOf(route, req, target, pathAndQuery) : { pathAndQuery, host: undefined };
       upgrades.upgrade(req, socket, head, {
         backend,
-        pathAndQuery: toTarget && route.targetPath ? pathAndQueryOf({ path: route.targetPath(target.path), query: target.query }) : pathAndQueryOf(target),
-        host: toTarget && route.config.rewrite?.host === "client" ? req.headers.host : undefined,
+        pathAndQuery: rewritten.pathAndQuery,
+        host: rewritten.host,
         requestId,
         routeId: route?.id ?? UNROUTED,
         servedBy: servedByOf(current, backend),

@@ -92,6 +92,14 @@ export class DestinationSet {
     return b.load.inFlight < a.load.inFlight ? b : a;
   }
 
+  /**
+   * The destination for a copy that goes whatever the breakers say (a shadow copy, a WebSocket): the
+   * picked one, or with every breaker open the first, whose failure is then that copy's answer.
+   */
+  pickAny(): Destination {
+    return this.pick() ?? (this.#all[0] as Destination);
+  }
+
   /** Whether one more retry may start: fewer in flight than the budget's share of the backend's requests, or its floor. */
   retryAllowed(retries: BackendConfig["retries"]): boolean {
     if (retries === false) return false;

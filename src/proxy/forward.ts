@@ -22,7 +22,7 @@ import { RawHead } from "./raw-head.ts";
 import { clientOf } from "../edge/client.ts";
 import { lingerOnClose } from "./linger.ts";
 import { bodyTooLarge, isClientBodyTimeout } from "./request-body.ts";
-import { classifyUpstreamError, isClientAbort, retryReasonOf, sendProxyError } from "./upstream-error.ts";
+import { classifyUpstreamError, isClientAbort, retryReasonOf, sendProxyError, type RetryReason } from "./upstream-error.ts";
 
 /** Why a request was replayed to the monolith. A fixed set: used as a label value. */
 export type FallbackReason = "status_5xx" | "transport_error" | "circuit_open" | "overloaded";
@@ -248,9 +248,8 @@ function replayToLegacy(ex: Exchange, reason: FallbackReason): void {
  * before any byte of its answer, by a refused or failed connection or a reset; the request may be sent
  * twice and its body is still held whole; and the backend's retry budget has room. Counted either way.
  */
-function retried(ex: Exchange, error: Error, failed: Destination): boolean {
+function retried(ex: Exchange, reason: RetryReason | undefined, failed: Destination): boolean {
   if (ex.retried || !ex.retryable || ex.answerStarted || isStreaming(ex.body)) return false;
-  const reason = retryReasonOf(error);
   if (reason === undefined) return false;
   const { destinations } = ex.backend;
   const other = destinations.pick(failed);
@@ -297,8 +296,9 @@ function finished(ex: Exchange, error: Error | null): void {
     else destination.breaker.success();
   }
   if (error && !clientGone && !clientSilent && destination) {
-    if (retryReasonOf(error) === "connect_failure") ex.backend.destinations.connectionFailed();
-    if (retried(ex, error, destination)) return;
+    const reason = retryReasonOf(error);
+    if (reason === "connect_failure") ex.backend.destinations.connectionFailed();
+    if (retried(ex, reason, destination)) return;
   }
   if (!error && ex.replay) return replayToLegacy(ex, ex.replay);
   if (error && !clientGone && !clientSilent && ex.fallback && !ex.res.headersSent) return replayToLegacy(ex, "transport_error");

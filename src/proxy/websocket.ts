@@ -4,7 +4,6 @@ import type { Duplex } from "node:stream";
 import type { RepeatedEvents } from "../log/repeated-events.ts";
 import type { ProxyMetrics } from "../metrics/proxy-metrics.ts";
 import type { Backend } from "./backend-pool.ts";
-import type { Destination } from "./destination.ts";
 import { clientResponseHeaders, headersForBackend } from "./headers.ts";
 import { classifyUpstreamError, endSocketWithError } from "./upstream-error.ts";
 
@@ -74,7 +73,7 @@ export function createUpgradeProxy(deps: { readonly metrics: ProxyMetrics; reado
       socket.on("error", () => socket.destroy());
       track(socket);
       // A WebSocket is balanced like a request (its breaker is not fed: a long-lived socket's end says little).
-      const destination = backend.destinations.pick() ?? (backend.destinations.destinations[0] as Destination);
+      const destination = backend.destinations.pickAny();
       const headers = headersForBackend(req, target.requestId, target.host ?? destination.host);
       headers.push("connection", "Upgrade", "upgrade", req.headers.upgrade as string);
       const url = new URL(destination.origin);

@@ -8,7 +8,6 @@ import type { ShadowConfig, ShadowingLimits } from "../config/schema.ts";
 import type { BackendRole } from "../decision/decider.ts";
 import type { ShadowMetrics, SkipReason } from "../metrics/shadow-metrics.ts";
 import type { Backend } from "../proxy/backend-pool.ts";
-import type { Destination } from "../proxy/destination.ts";
 import { hasBody } from "../proxy/has-body.ts";
 import { teeBody } from "../proxy/tee-body.ts";
 import type { RawHead } from "../proxy/raw-head.ts";
@@ -197,8 +196,8 @@ export class ShadowSession implements ComparisonListener {
   #fetch(backend: Backend, body: Buffer | undefined, noise: boolean, at: number): void {
     const { plan } = this;
     const { destinations } = backend;
-    // Every breaker open: the copy still goes (to the first), and its failure is this side's answer.
-    const destination = destinations.pick() ?? (destinations.destinations[0] as Destination);
+    // Every breaker open: the copy still goes, and its failure is this side's answer.
+    const destination = destinations.pickAny();
     // The noise sample asks the primary again; the shadow copy asks the other side.
     const toTarget = noise === (plan.primaryRole === "target");
     const headers = this.headersFor(toTarget && plan.targetHost !== undefined ? plan.targetHost : destination.host);
