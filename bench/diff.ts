@@ -2,8 +2,8 @@
  * `npm run bench:diff`: what the comparer costs per pair for a 1 MB array of objects, the most common
  * shape of a large API answer, in the ways two answers differ: identical (byte-equal, never diffed), one
  * field changed, two elements swapped, one element removed, every element reordered with a noisy
- * timestamp (paired by the automatic `id` key, and by identity with automatic keys off), and an
- * `id`-keyed list. Medians over repeated runs, in one process; compare against the
+ * timestamp (paired by the automatic `id` key, and by identity with automatic keys off), the same before
+ * the timestamp is learned as noise (paired by similarity), and an `id`-keyed list. Medians over repeated runs, in one process; compare against the
  * same script on an older commit to see a change's cost.
  */
 import { compileDiffRules, diffJson, type DiffRules } from "../src/shadow/json-diff.ts";
@@ -24,6 +24,10 @@ const cases: Array<{ name: string; right: () => Item[]; rules: DiffRules }> = [
   { name: "reversed, noisy timestamps ignored", right: () => clone().reverse().map((e) => ({ ...e, updatedAt: "x" })), rules: { ignore: ["$[*].updatedAt"] } },
   { name: "no key: one field changed", right: () => { const r = clone(); (r[N / 2] as Item).price = -1; return r; }, rules: { keyNames: [] } },
   { name: "no key: reversed, noisy timestamps", right: () => clone().reverse().map((e) => ({ ...e, updatedAt: "x" })), rules: { keyNames: [], ignore: ["$[*].updatedAt"] } },
+  // Before the noise is learned: every element's timestamp differs, so identity pairs none and similarity
+  // pairs them all (by name, price and id's other fields).
+  { name: "no key: reversed, noise not yet learned", right: () => clone().reverse().map((e) => ({ ...e, updatedAt: "x" })), rules: { keyNames: [] } },
+  { name: "no key: in place, noise not yet learned", right: () => clone().map((e) => ({ ...e, updatedAt: "x" })), rules: { keyNames: [] } },
   { name: "keyed by id, shuffled", right: () => { const r = clone(); r.push(r.shift() as Item); return r; }, rules: { arrays: [{ path: "$", key: "id" }] } },
 ];
 

@@ -2,7 +2,7 @@ import { childPath, compilePathPatterns, signaturePath, type PathMatcher } from 
 import { jsonNumber, jsonString } from "../json/json-text.ts";
 
 /** What differs at a path, seen from the legacy side (left) to the target side (right). */
-export type DifferenceKind = "changed" | "type_changed" | "added" | "removed" | "order" | "status" | "error";
+export type DifferenceKind = "changed" | "type_changed" | "added" | "removed" | "null_vs_missing" | "order" | "status" | "error";
 
 export interface Difference {
   /** Concrete path, e.g. `$.items[3].price`. */
@@ -154,6 +154,45 @@ function outOfOrder(pairs: ReadonlyArray<readonly [number, number]>): boolean {
   return false;
 }
 
+/** A field of the objects at one signature: its own signature, its name quoted, and whether identity and similarity skip it. */
+interface FieldInfo {
+  readonly signature: string;
+  readonly quoted: string;
+  readonly skipped: boolean;
+}
+
+/** `fields`' entry for `name`, made on first sight. */
+function fieldOf(fields: Map<string, FieldInfo>, signature: string, name: string, rules: CompiledDiffRules): FieldInfo {
+  let field = fields.get(name);
+  // Stryker disable next-line ConditionalExpression: equivalent — a cache: recomputing gives the same field
+  if (!field) {
+    const child = childPath(signature, name);
+    field = { signature: child, quoted: jsonString(name), skipped: rules.ignore.matches(child) || rules.setAside.matches(child) };
+    fields.set(name, field);
+  }
+  return field;
+}
+
+/** Two lists of pairs, each in left order, as one in left order. */
+function mergeByLeft(x: ReadonlyArray<[number, number]>, y: ReadonlyArray<[number, number]>): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let p = 0;
+  let q = 0;
+  while (p < x.length || q < y.length) {
+    if (q >= y.length || (p < x.length && (x[p] as [number, number])[0] < (y[q] as [number, number])[0])) out.push(x[p++] as [number, number]);
+    else out.push(y[q++] as [number, number]);
+  }
+  return out;
+}
+
+/**
+ * A field value shared by more elements than this does not tell elements apart, and is not counted in
+ * similarity (so pairing by similarity costs at most this per field of an element).
+ */
+const SIMILARITY_POSTING_LIMIT = 16;
+/** Rounds of similarity pairing: an element whose best partner went to a better pair tries again. */
+const SIMILARITY_ROUNDS = 3;
+
 class Differ {
   readonly out: Difference[] = [];
   /** Of `out`, those at learned-noise paths, and the others (the real ones, which the cap bounds). */
@@ -162,7 +201,7 @@ class Differ {
   /** Arrays paired by an automatic key: signature path → key name; made with the first (most comparisons pair none). */
   autoKeyed: Map<string, string> | undefined;
   /** Per object signature and field name: the field's signature, quoted name, and whether it is skipped (worked out once, not per element). */
-  #fields: Map<string, Map<string, { readonly signature: string; readonly quoted: string; readonly skipped: boolean }>> | undefined;
+  #fields: Map<string, Map<string, FieldInfo>> | undefined;
   constructor(private readonly rules: CompiledDiffRules) {}
 
   add(path: string, kind: DifferenceKind, left?: unknown, right?: unknown): void {
@@ -212,7 +251,9 @@ class Differ {
         continue;
       }
       const p = childPath(path, key);
-      if (!Object.hasOwn(b, key)) this.add(p, "removed", left);
+      // A field sent as null by one side and left out by the other is its own kind: many serialisers
+      // differ only so, and a client that tests `field == null` cannot tell them apart.
+      if (!Object.hasOwn(b, key)) this.add(p, left === null ? "null_vs_missing" : "removed", left);
       else {
         // Stryker disable next-line UpdateOperator: equivalent — as above
         shared++;
@@ -222,14 +263,15 @@ class Differ {
     const keysOfB = Object.keys(b);
     // Stryker disable next-line ConditionalExpression: equivalent when false — a fast path: the loop finds no added key then
     if (shared === keysOfB.length) return;
-    for (const key of keysOfB) if (!Object.hasOwn(a, key)) this.add(childPath(path, key), "added", undefined, b[key]);
+    for (const key of keysOfB) if (!Object.hasOwn(a, key)) this.add(childPath(path, key), b[key] === null ? "null_vs_missing" : "added", undefined, b[key]);
   }
 
   /**
    * Arrays are paired element by element before anything is diffed, so each difference names the field
    * that really differs: by the rule's key; else by an automatic key (`keyNames`, unique on both sides);
-   * else by identity, the element with its ignored and noise fields set aside; unmatched elements last,
-   * by position between the matched ones. Order is reported (one `order` at the array) when paired
+   * else by identity, the element with its ignored and noise fields set aside; then the objects left over
+   * by similarity (the most telling fields of the same value: see `pairBySimilarity`); what is still
+   * unmatched last, by position between the matched ones. Order is reported (one `order` at the array) when paired
    * elements come in another order, except for `unordered` arrays and keyed ones without `ordered`.
    */
   diffArrays(a: unknown[], b: unknown[], path: string): void {
@@ -303,10 +345,15 @@ class Differ {
       taken[j] = 1;
       pairs.push([i, j]);
     });
-    const reordered = outOfOrder(pairs);
+    // Objects left over are paired by the fields they share (a noisy score or signed URL in each element
+    // defeats identity, not similarity), so a reordered list reads as one `order`, not every field changed.
+    const similar = this.pairBySimilarity(a, b, pairOf, taken, elementSignature);
+    const anchors = similar.length === 0 ? pairs : mergeByLeft(pairs, similar);
+    const reordered = outOfOrder(anchors);
     if (reordered && !unordered) this.add(path, "order");
     // Stryker disable next-line ConditionalExpression: equivalent when true — paired elements with nothing set aside are equal
     if (this.rules.setsAside) for (const [i, j] of pairs) this.diff(a[i], b[j], childPath(path, i));
+    for (const [i, j] of similar) this.diff(a[i], b[j], childPath(path, i));
     // What is left on each side: changed elements, or ones only one side has.
     const leftOver = (gapLeft: number[], gapRight: number[], pairValues: boolean) => {
       // Objects (or arrays) in the same gap, one for one, are one element changed: diff their fields.
@@ -334,7 +381,7 @@ class Differ {
     // The matched elements are anchors; the unmatched between two anchors are paired with each other.
     let previousLeft = -1;
     let previousRight = -1;
-    for (const [i, j] of [...pairs, [a.length, b.length] as [number, number]]) {
+    for (const [i, j] of [...anchors, [a.length, b.length] as [number, number]]) {
       const gapLeft: number[] = [];
       for (let x = previousLeft + 1; x < i; x++) gapLeft.push(x);
       const gapRight: number[] = [];
@@ -346,10 +393,8 @@ class Differ {
     }
   }
 
-  /** An element's identity: its canonical form, less the fields that are ignored or set aside. */
-  identity(value: unknown, signature: string): string {
-    if (!this.rules.skipsFields || !isContainer(value)) return canonical(value);
-    if (Array.isArray(value)) return `[${value.map((e) => this.identity(e, `${signature}[*]`)).join(",")}]`;
+  /** The fields seen so far of objects at `signature` (worked out once per name, not per element). */
+  #fieldsOf(signature: string): Map<string, FieldInfo> {
     const known = (this.#fields ??= new Map());
     let fields = known.get(signature);
     // Stryker disable next-line ConditionalExpression: equivalent — a cache: rebuilding it gives the same fields
@@ -357,16 +402,95 @@ class Differ {
       fields = new Map();
       known.set(signature, fields);
     }
+    return fields;
+  }
+
+  /**
+   * Pairs the objects that identity left unpaired by the fields they share: each left element's best
+   * partner is the unpaired right element with the most fields of the same value (ignored and noise fields
+   * not counted), the nearer in place on a tie; the best-scoring pairs are taken first, for a few rounds
+   * while some element lost its best partner to a better pair. A field value that more than
+   * `SIMILARITY_POSTING_LIMIT` elements share (a `"type": "book"` in every element) says nothing about
+   * which is which and is not counted, so the cost is linear in the elements' fields, whatever the array's
+   * size. Elements sharing no counted field stay unpaired (positional pairing or removed/added, as before).
+   * Marks the pairs in `pairOf` and `taken`; returns them in left order.
+   */
+  pairBySimilarity(a: readonly unknown[], b: readonly unknown[], pairOf: Int32Array, taken: Uint8Array, elementSignature: string): Array<[number, number]> {
+    let lefts: number[] = [];
+    for (let i = 0; i < a.length; i++) if (pairOf[i] === -1 && isPlainObject(a[i])) lefts.push(i);
+    if (lefts.length === 0) return [];
+    const postings = new Map<string, number[]>();
+    let rights = 0;
+    for (let j = 0; j < b.length; j++) {
+      if (taken[j] || !isPlainObject(b[j])) continue;
+      rights++;
+      for (const text of this.#fieldTexts(b[j] as Record<string, unknown>, elementSignature)) {
+        const list = postings.get(text);
+        if (list) list.push(j);
+        else postings.set(text, [j]);
+      }
+    }
+    if (rights === 0) return [];
+    const leftTexts = new Map<number, string[]>();
+    for (const i of lefts) leftTexts.set(i, this.#fieldTexts(a[i] as Record<string, unknown>, elementSignature));
+    const score = new Int32Array(b.length);
+    const touched: number[] = [];
+    const pairs: Array<[number, number]> = [];
+    for (let round = 0; round < SIMILARITY_ROUNDS && lefts.length > 0; round++) {
+      const candidates: Array<{ readonly i: number; readonly j: number; readonly score: number; readonly distance: number }> = [];
+      for (const i of lefts) {
+        for (const text of leftTexts.get(i) as string[]) {
+          const list = postings.get(text);
+          if (list === undefined || list.length > SIMILARITY_POSTING_LIMIT) continue;
+          for (const j of list) {
+            if (taken[j]) continue;
+            if (score[j] === 0) touched.push(j);
+            score[j] = (score[j] as number) + 1;
+          }
+        }
+        let best = -1;
+        let bestScore = 0;
+        for (const j of touched) {
+          const s = score[j] as number;
+          if (s > bestScore || (s === bestScore && Math.abs(j - i) < Math.abs(best - i))) [best, bestScore] = [j, s];
+          score[j] = 0;
+        }
+        touched.length = 0;
+        if (best !== -1) candidates.push({ i, j: best, score: bestScore, distance: Math.abs(best - i) });
+      }
+      if (candidates.length === 0) break;
+      candidates.sort((x, y) => y.score - x.score || x.distance - y.distance || x.i - y.i);
+      for (const c of candidates) {
+        if (taken[c.j]) continue;
+        taken[c.j] = 1;
+        pairOf[c.i] = c.j;
+        pairs.push([c.i, c.j]);
+      }
+      lefts = lefts.filter((i) => pairOf[i] === -1);
+    }
+    return pairs.sort((x, y) => x[0] - y[0]);
+  }
+
+  /** An object's counted fields as `"name":value` texts (ignored and noise fields left out), for similarity. */
+  #fieldTexts(value: Record<string, unknown>, signature: string): string[] {
+    const fields = this.#fieldsOf(signature);
+    const texts: string[] = [];
+    for (const k of Object.keys(value)) {
+      const field = fieldOf(fields, signature, k, this.rules);
+      if (!field.skipped) texts.push(`${field.quoted}:${canonical(value[k])}`);
+    }
+    return texts;
+  }
+
+  /** An element's identity: its canonical form, less the fields that are ignored or set aside. */
+  identity(value: unknown, signature: string): string {
+    if (!this.rules.skipsFields || !isContainer(value)) return canonical(value);
+    if (Array.isArray(value)) return `[${value.map((e) => this.identity(e, `${signature}[*]`)).join(",")}]`;
+    const fields = this.#fieldsOf(signature);
     // Stryker disable next-line StringLiteral: equivalent — both sides' identities are built alike; the brace is for a reader
     let text = "{";
     for (const k of Object.keys(value).sort()) {
-      let field = fields.get(k);
-      // Stryker disable next-line ConditionalExpression: equivalent — a cache: recomputing gives the same field
-      if (!field) {
-        const child = childPath(signature, k);
-        field = { signature: child, quoted: jsonString(k), skipped: this.rules.ignore.matches(child) || this.rules.setAside.matches(child) };
-        fields.set(k, field);
-      }
+      const field = fieldOf(fields, signature, k, this.rules);
       if (field.skipped) continue;
       // Stryker disable next-line all: equivalent — keys and values are JSON-quoted, so the identity is unambiguous with or without commas
       if (text.length > 1) text += ",";

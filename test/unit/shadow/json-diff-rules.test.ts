@@ -102,11 +102,16 @@ describe("automatic keys", () => {
     expect(diff([{ id: "a", v: 1 }, { id: "b", v: 2 }], [{ id: "b", v: 3 }, { id: "a", v: 1 }])).toEqual(["changed $[1].v", "order $"]);
   });
 
-  it("need every element on both sides to have one: booleans, missing or repeated ids pair by identity", () => {
-    const byIdentity = ["added $[0]", "removed $[1]"];
-    expect(diff([{ id: true, v: 1 }, { id: false, v: 2 }], [{ id: false, v: 3 }, { id: true, v: 1 }])).toEqual(byIdentity);
-    expect(diff([{ id: 1, v: 1 }, { v: 2 }], [{ v: 3 }, { id: 1, v: 1 }])).toEqual(byIdentity);
-    expect(diff([{ id: 1, v: 1 }, { id: 1, v: 2 }], [{ id: 1, v: 3 }, { id: 1, v: 1 }])).toEqual(byIdentity);
+  it("need every element on both sides to have one: booleans, missing or repeated ids pair by identity, then by similarity", () => {
+    const autoKeys = (a: unknown, b: unknown) => [...diffJsonExplained(a, b, compileDiffRules()).autoKeyed];
+    // No automatic key for these; the elements that share a field value still pair (by similarity), so the
+    // change reads as one field's, where it used to read as one element removed and another added.
+    expect(autoKeys([{ id: true, v: 1 }, { id: false, v: 2 }], [{ id: false, v: 3 }, { id: true, v: 1 }])).toEqual([]);
+    expect(diff([{ id: true, v: 1 }, { id: false, v: 2 }], [{ id: false, v: 3 }, { id: true, v: 1 }])).toEqual(["order $", "changed $[1].v"]);
+    expect(diff([{ id: 1, v: 1 }, { id: 1, v: 2 }], [{ id: 1, v: 3 }, { id: 1, v: 1 }])).toEqual(["order $", "changed $[1].v"]);
+    // Sharing nothing, an element is still removed and another added.
+    expect(autoKeys([{ id: 1, v: 1 }, { v: 2 }], [{ v: 3 }, { id: 1, v: 1 }])).toEqual([]);
+    expect(diff([{ id: 1, v: 1 }, { v: 2 }], [{ v: 3 }, { id: 1, v: 1 }])).toEqual(["added $[0]", "removed $[1]"]);
     // Unique on the left only is not enough.
     expect(diff([{ id: 1, v: 1 }, { id: 2, v: 2 }], [{ id: 2, v: 3 }, { id: 2, v: 1 }]).some((d) => d.startsWith("order"))).toBe(false);
   });
@@ -192,8 +197,12 @@ describe("identity pairing, case by case", () => {
   });
 
   it("a key must be unique on both sides, not only on the right", () => {
-    // Unique on the left, repeated on the right: pairing by id would cross (and report order); by identity only {id 1} pairs.
-    expect(diff([{ id: 1, v: 1 }, { id: 2, v: 2 }], [{ id: 2, v: 3 }, { id: 2, v: 9 }, { id: 1, v: 1 }])).toEqual(["added $[0]", "added $[1]", "removed $[1]"]);
+    // Unique on the left, repeated on the right: no automatic key. By identity only {id 1} pairs; {id 2}
+    // pairs by similarity with the nearer of the two right elements that share its id.
+    const left = [{ id: 1, v: 1 }, { id: 2, v: 2 }];
+    const right = [{ id: 2, v: 3 }, { id: 2, v: 9 }, { id: 1, v: 1 }];
+    expect([...diffJsonExplained(left, right, compileDiffRules()).autoKeyed]).toEqual([]);
+    expect(diff(left, right)).toEqual(["order $", "changed $[1].v", "added $[0]"]);
   });
 });
 
@@ -217,3 +226,24 @@ describe("the cap on differences", () => {
   });
 });
 
+
+describe("numbers, types and absent fields", () => {
+  it("within the numeric tolerance is equal; beyond it is changed; a number's string is type_changed", () => {
+    const rules = { numericTolerance: 0.001 };
+    expect(diff({ price: 4.99 }, { price: 4.990000001 }, rules)).toEqual([]);
+    expect(diff({ price: 4.99 }, { price: 5.99 }, rules)).toEqual(["changed $.price"]);
+    expect(full({ price: 4.99 }, { price: "4.99" }, rules)).toEqual([{ path: "$.price", kind: "type_changed", left: "4.99", right: '"4.99"' }]);
+  });
+
+  it("null on one side and the field missing on the other is null_vs_missing, either way round; a value missing stays removed or added", () => {
+    expect(full({ a: 1, discount: null }, { a: 1 })).toEqual([{ path: "$.discount", kind: "null_vs_missing", left: "null" }]);
+    expect(full({ a: 1 }, { a: 1, discount: null })).toEqual([{ path: "$.discount", kind: "null_vs_missing", right: "null" }]);
+    expect(diff({ discount: 0 }, {})).toEqual(["removed $.discount"]);
+    expect(diff({}, { discount: "" })).toEqual(["added $.discount"]);
+    expect(diff({ discount: null }, { discount: 0 })).toEqual(["type_changed $.discount"]);
+  });
+
+  it("the order of an object's keys never matters", () => {
+    expect(diff({ a: 1, b: { c: 2, d: [1, { e: 3, f: 4 }] } }, { b: { d: [1, { f: 4, e: 3 }], c: 2 }, a: 1 })).toEqual([]);
+  });
+});

@@ -11,7 +11,7 @@ describe("diffJson", () => {
         { id: 1, price: 4.99, name: "a", gone: true, nested: { x: [1, 2] }, "odd key": 1 },
         { id: 1, price: "4.99", name: "b", extra: null, nested: { x: [1, 3] }, "odd key": 2 },
       ),
-    ).toEqual(["type_changed $.price", "changed $.name", "removed $.gone", "changed $.nested.x[1]", 'changed $["odd key"]', "added $.extra"]);
+    ).toEqual(["type_changed $.price", "changed $.name", "removed $.gone", "changed $.nested.x[1]", 'changed $["odd key"]', "null_vs_missing $.extra"]);
   });
 
   it("equal documents, whatever their key order, have no differences", () => {
@@ -28,7 +28,7 @@ describe("diffJson", () => {
     expect(diff({ tags: ["a", "b"] }, { tags: ["a", "c"] })).toEqual(["changed $.tags[1]"]);
     expect(diff({ tags: ["a"] }, { tags: ["a", "a"] })).toEqual(["added $.tags[1]"]);
     // A field absent on one side, or null on one side, is a difference even where the other side's value is a scalar.
-    expect(diff({ a: null }, {})).toEqual(["removed $.a"]);
+    expect(diff({ a: null }, {})).toEqual(["null_vs_missing $.a"]);
     expect(diff({}, { a: 1 })).toEqual(["added $.a"]);
     expect(diff({ a: null }, { a: 0 })).toEqual(["type_changed $.a"]);
   });

@@ -1,0 +1,164 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { brotliCompressSync, gzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Strangler } from "../../src/strangler.ts";
+import { adminJson } from "../helpers/admin.ts";
+import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
+import { startTestProxy, writeConfig } from "../helpers/proxy.ts";
+import { makeTempDir } from "../helpers/temp-dir.ts";
+import { until } from "../helpers/wait.ts";
+
+type Side = "legacy" | "target";
+type Answer = (side: Side, url: URL, res: ServerResponse) => void;
+
+function json(res: ServerResponse, value: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(200, { "content-type": "application/json", ...headers });
+  res.end(JSON.stringify(value));
+}
+
+/** A keyless list: no `id`, each element with a score that changes on every call (noise the route has not learned). */
+const shelf = ["tea", "jam", "oats", "rice", "figs", "salt"].map((name, i) => ({ name, price: 2 + i, aisle: `a${i}` }));
+
+/** 2,000 rows, each with a token that changes on every call; the service's row 1,500 has another price. */
+function rows(side: Side): unknown {
+  return { rows: Array.from({ length: 2_000 }, (_, i) => ({ n: i, price: side === "target" && i === 1_500 ? 99 : i % 7, token: randomUUID() })) };
+}
+
+/** What each path answers, per side: each case of the comparer's frontier, as a monolith and a service would send it. */
+const answers: Record<string, Answer> = {
+  // Reversed by the service, every element with a fresh score: one order (and the score), not every field.
+  "/similar": (side, _url, res) => {
+    const list = shelf.map((e) => ({ ...e, score: Math.random() }));
+    json(res, { items: side === "legacy" ? list : list.reverse() });
+  },
+  // The service's ids are strings where the monolith's are numbers; and one price really changed.
+  "/retyped-key": (side, _url, res) => {
+    json(res, { items: [1, 2, 3].map((id) => ({ id: side === "legacy" ? id : String(id), price: side === "target" && id === 3 ? 31 : id * 10 })) });
+  },
+  "/deep-change": (side, _url, res) => json(res, rows(side)),
+  // Numbers and types: within the tolerance, a real change, a number's string, and null against missing.
+  "/numbers": (side, _url, res) => {
+    json(res, side === "legacy" ? { price: 4.99, cost: 4.99, weight: 4.99, discount: null, a: 1, b: 2 } : { b: 2, a: 1, price: 4.990000001, cost: 5.99, weight: "4.99" });
+  },
+  // The same document gzip-encoded by one side and plain from the other; the second path really differs under brotli.
+  "/encoded": (side, _url, res) => {
+    const body = Buffer.from(JSON.stringify({ items: shelf }));
+    if (side === "legacy") return void res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" }).end(gzipSync(body));
+    res.writeHead(200, { "content-type": "application/json" }).end(body);
+  },
+  "/encoded-changed": (side, _url, res) => {
+    const body = Buffer.from(JSON.stringify({ items: shelf.map((e, i) => ({ ...e, price: side === "target" && i === 2 ? 40 : e.price })) }));
+    if (side === "target") return void res.writeHead(200, { "content-type": "application/json", "content-encoding": "br" }).end(brotliCompressSync(body));
+    res.writeHead(200, { "content-type": "application/json" }).end(body);
+  },
+};
+
+function handler(side: Side) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const url = new URL(req.url ?? "/", "http://fixture");
+    // A route's path may carry a suffix (`/encoded/asked`): the longest known prefix answers.
+    const known = Object.keys(answers)
+      .filter((p) => url.pathname === p || url.pathname.startsWith(`${p}/`))
+      .sort((a, b) => b.length - a.length)[0];
+    if (known === undefined) return void res.writeHead(404).end();
+    (answers[known] as Answer)(side, url, res);
+  };
+}
+
+interface Signature {
+  readonly path: string;
+  readonly kind: string;
+  readonly count: number;
+}
+
+describe("the comparer on what real APIs send, against real backends through the proxy", () => {
+  const temp = makeTempDir();
+  let legacy: Fixture;
+  let target: Fixture;
+  let proxy: Strangler;
+
+  beforeAll(async () => {
+    legacy = await startFixture(handler("legacy"));
+    target = await startFixture(handler("target"));
+    const route = (id: string, path: string, shadow: Record<string, unknown> = {}) => ({
+      id,
+      match: { methods: ["GET"], path },
+      target: "target",
+      rollout: { percent: 0 },
+      shadow: { percent: 100, noise: { learn: false }, ...shadow },
+    });
+    proxy = await startTestProxy(
+      writeConfig(temp.dir, {
+        backends: { legacy: { url: legacy.url }, target: { url: target.url } },
+        routes: [
+          route("similar", "/similar", { compare: { keyNames: [] } }),
+          route("retyped-key", "/retyped-key"),
+          // Learns the token as noise first (every read double-asked), then finds the price under it.
+          route("deep-change", "/deep-change", { noise: { learn: true, warmupSamples: 1_000, minOccurrences: 2 }, maxResponseBytes: 4 * 1024 * 1024 }),
+          route("numbers", "/numbers", { compare: { numericTolerance: 0.001 } }),
+          route("encoded", "/encoded"),
+          route("encoded-asked", "/encoded/asked", { compare: { headers: ["content-type", "content-encoding"] } }),
+          route("encoded-changed", "/encoded-changed"),
+        ],
+      }),
+    );
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await Promise.all([legacy?.close(), target?.close()]);
+    temp.remove();
+  });
+
+  const report = (route: string) => adminJson<{ counts: { match: number; diverge: number; error: number } }>(proxy.adminUrl, `/api/routes/${route}/shadow`);
+  const signatures = async (route: string) => (await adminJson<{ signatures: Signature[] }>(proxy.adminUrl, `/api/routes/${route}/divergences?status=all`)).signatures.map((s) => `${s.kind} ${s.path}`).sort();
+  const seen = new Map<string, number>();
+  /** `n` more reads of `path`, then the route's comparisons once they are all in. */
+  async function compared(route: string, path: string, n: number) {
+    const total = (seen.get(route) ?? 0) + n;
+    seen.set(route, total);
+    for (let i = 0; i < n; i++) await (await fetch(`${proxy.url}${path}`)).arrayBuffer();
+    return until(() => report(route), (r) => r.counts.match + r.counts.diverge + r.counts.error >= total, 15_000);
+  }
+
+  it("a keyless list the service reverses, each element with a fresh score, is one order and the score: not every field", async () => {
+    const r = await compared("similar", "/similar", 3);
+    expect(r.counts.diverge).toBe(3);
+    // Before similarity pairing: changed $.items[*].name, .price, .aisle and .score, and the order unseen.
+    expect(await signatures("similar")).toEqual(["changed $.items[*].score", "order $.items"]);
+  });
+
+  it("an id served as a string pairs the elements anyway: one type_changed at the key, and the real change beside it", async () => {
+    await compared("retyped-key", "/retyped-key", 2);
+    // Before: removed $.items[*] and added $.items[*], the price change lost among them.
+    expect(await signatures("retyped-key")).toEqual(["changed $.items[*].price", "type_changed $.items[*].id"]);
+  });
+
+  it("a noisy token in each of 2,000 rows does not spend the cap: the one changed price deep inside is found", async () => {
+    // The first reads teach the token (the monolith asked twice differs there), each compared before the
+    // next is sent; the later ones set it aside.
+    for (let n = 1; n <= 2; n++) await compared("deep-change", "/deep-change", n);
+    await compared("deep-change", "/deep-change", 3);
+    const noise = await adminJson<{ noise: { fields: Array<{ path: string; isNoise: boolean }> } }>(proxy.adminUrl, "/api/routes/deep-change/shadow");
+    expect(noise.noise.fields.filter((f) => f.isNoise).map((f) => f.path)).toEqual(["$.rows[*].token"]);
+    // Before: 500 token differences filled the cap and the price at row 1,500 was never reported.
+    expect(await signatures("deep-change")).toEqual(["changed $.rows[*].price"]);
+  });
+
+  it("numbers within the route's tolerance are equal; a real change, a number's string and null against missing are each their kind", async () => {
+    await compared("numbers", "/numbers", 2);
+    expect(await signatures("numbers")).toEqual(["changed $.cost", "null_vs_missing $.discount", "type_changed $.weight"]);
+  });
+
+  it("gzip on one side and identity on the other with the same content is a match; Content-Encoding is a difference only where the route lists it", async () => {
+    const plain = await compared("encoded", "/encoded", 2);
+    expect(plain.counts).toMatchObject({ match: 2, diverge: 0 });
+    await compared("encoded-asked", "/encoded/asked", 2);
+    expect(await signatures("encoded-asked")).toEqual(["removed header:content-encoding"]);
+  });
+
+  it("a real difference under compression (brotli against identity) is found at its field", async () => {
+    await compared("encoded-changed", "/encoded-changed", 2);
+    expect(await signatures("encoded-changed")).toEqual(["changed $.items[*].price"]);
+  });
+});
