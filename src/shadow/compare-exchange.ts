@@ -3,6 +3,7 @@ import { decodeContent } from "../proxy/content-encoding.ts";
 import { RawHead } from "../proxy/raw-head.ts";
 import { redactorFor, type RedactionRules } from "../redaction/redactor.ts";
 import { compileDiffRules, diffJsonExplained, type CompiledDiffRules, type Difference, type DiffRules } from "./json-diff.ts";
+import { diffText } from "./text-diff.ts";
 
 /** One backend's answer as captured for comparison (bounded: `truncated` when it was cut). */
 export interface CapturedResponse {
@@ -291,7 +292,29 @@ function compareBodies(a: CapturedResponse, b: CapturedResponse, rules: DiffRule
       // Not JSON after all: fall through to text.
     }
   }
+  if (isBinary(a, ta) || isBinary(b, tb)) {
+    // Bytes that are not text have no places to name: the bodies differ, by their sizes.
+    return [{ path: "body", kind: "changed", left: `(${decode(a, maxDecodedBytes).byteLength} bytes, binary)`, right: `(${decode(b, maxDecodedBytes).byteLength} bytes, binary)` }];
+  }
+  return diffText(ta, tb, wholeText);
+}
+
+/** Two texts compared whole, whitespace normalised: one `changed` at `body`, or none. */
+function wholeText(ta: string, tb: string): Difference[] {
   const na = normalizeText(ta);
   const nb = normalizeText(tb);
   return na === nb ? [] : [{ path: "body", kind: "changed", left: excerpt(na), right: excerpt(nb) }];
+}
+
+/** Media types whose bodies are never text, whatever their bytes. */
+const BINARY_TYPE = /^(image|audio|video|font)\/|^application\/(octet-stream|pdf|zip|gzip|x-tar|wasm|x-protobuf|protobuf|grpc)/i;
+
+/**
+ * Whether a body is binary: its media type says so, or its decoded text holds a NUL or a replacement
+ * character (bytes that were not UTF-8) in its first 8 KB.
+ */
+function isBinary(r: CapturedResponse, text: string): boolean {
+  if (BINARY_TYPE.test(header(r, "content-type") ?? "")) return true;
+  const head = text.length > 8192 ? text.slice(0, 8192) : text;
+  return head.includes("\u0000") || head.includes("\ufffd");
 }

@@ -37,6 +37,12 @@ const answers: Record<string, Answer> = {
     json(res, { items: [1, 2, 3].map((id) => ({ id: side === "legacy" ? id : String(id), price: side === "target" && id === 3 ? 31 : id * 10 })) });
   },
   "/deep-change": (side, _url, res) => json(res, rows(side)),
+  // A page with a fresh CSRF token and render time on every call; the service's price really differs.
+  "/page": (side, _url, res) => {
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    const now = new Date(Date.now() + Math.floor(Math.random() * 100_000)).toISOString();
+    res.end(`<!doctype html>\n<html>\n<body>\n<form><input type="hidden" name="csrf" value="${randomUUID()}"></form>\n<h1>Tea</h1>\n<p class="price">Price: ${side === "legacy" ? "4.99" : "5.49"}</p>\n<footer>Rendered at ${now}</footer>\n</body>\n</html>\n`);
+  },
   // Numbers and types: within the tolerance, a real change, a number's string, and null against missing.
   "/numbers": (side, _url, res) => {
     json(res, side === "legacy" ? { price: 4.99, cost: 4.99, weight: 4.99, discount: null, a: 1, b: 2 } : { b: 2, a: 1, price: 4.990000001, cost: 5.99, weight: "4.99" });
@@ -96,6 +102,7 @@ describe("the comparer on what real APIs send, against real backends through the
           route("retyped-key", "/retyped-key"),
           // Learns the token as noise first (every read double-asked), then finds the price under it.
           route("deep-change", "/deep-change", { noise: { learn: true, warmupSamples: 1_000, minOccurrences: 2 }, maxResponseBytes: 4 * 1024 * 1024 }),
+          route("page", "/page", { noise: { learn: true, warmupSamples: 1_000, minOccurrences: 2 } }),
           route("numbers", "/numbers", { compare: { numericTolerance: 0.001 } }),
           route("encoded", "/encoded"),
           route("encoded-asked", "/encoded/asked", { compare: { headers: ["content-type", "content-encoding"] } }),
@@ -143,6 +150,17 @@ describe("the comparer on what real APIs send, against real backends through the
     expect(noise.noise.fields.filter((f) => f.isNoise).map((f) => f.path)).toEqual(["$.rows[*].token"]);
     // Before: 500 token differences filled the cap and the price at row 1,500 was never reported.
     expect(await signatures("deep-change")).toEqual(["changed $.rows[*].price"]);
+  });
+
+  it("an HTML page is compared by its places: the token and the time that change on every call are learned as noise, the real price change is reported with its line", async () => {
+    for (let n = 1; n <= 3; n++) await compared("page", "/page", 1);
+    const noise = await adminJson<{ noise: { fields: Array<{ path: string; isNoise: boolean }> } }>(proxy.adminUrl, "/api/routes/page/shadow");
+    expect(noise.noise.fields.filter((f) => f.isNoise).map((f) => f.path).sort()).toEqual(['body:after "footer Rendered at"', 'body:after "name csrf value"']);
+    await compared("page", "/page", 2);
+    // Before: the whole body, which differed on every call, learned as noise, and the price never reported.
+    const { signatures: found } = await adminJson<{ signatures: Array<Signature & { examples: Array<{ diff: string[] }> }> }>(proxy.adminUrl, "/api/routes/page/divergences?status=all&examples=1");
+    expect(found.map((s) => `${s.kind} ${s.path}`)).toEqual(['changed body:after "class price Price"']);
+    expect(found[0]?.examples[0]?.diff.join("\n")).toContain('line 6: …m> <h1>Tea</h1> <p class="price">Price: [4.99]</p>');
   });
 
   it("numbers within the route's tolerance are equal; a real change, a number's string and null against missing are each their kind", async () => {
