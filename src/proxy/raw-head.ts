@@ -43,6 +43,13 @@ export class RawHead {
     return joined;
   }
 
+  /** Each value of the named field (`name` lower-case), in order: for a field that must not be joined (`set-cookie`). */
+  getAll(name: string): string[] {
+    const out: string[] = [];
+    for (let pair = 0; pair * 2 < this.raw.length; pair++) if (named(this.raw, this.names, pair, name)) out.push(valueOf(this.raw, this.values, pair));
+    return out;
+  }
+
   /**
    * The named field's value, as `get` reads it, but `previous` itself when the field's bytes spell it: no
    * new string (and no new hash of one) when, as on most routes, every answer carries the same value.

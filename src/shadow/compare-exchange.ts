@@ -4,6 +4,7 @@ import { RawHead } from "../proxy/raw-head.ts";
 import { redactorFor, type RedactionRules } from "../redaction/redactor.ts";
 import { compileDiffRules, diffJsonExplained, type CompiledDiffRules, type Difference, type DiffRules } from "./json-diff.ts";
 import { diffText } from "./text-diff.ts";
+import { hasParts, headerParts } from "./header-parts.ts";
 
 /** One backend's answer as captured for comparison (bounded: `truncated` when it was cut). */
 export interface CapturedResponse {
@@ -59,6 +60,29 @@ function header(r: CapturedResponse, name: string): string | undefined {
   if (headers instanceof RawHead) return headers.get(name);
   const value = headers[name];
   return Array.isArray(value) ? value.join(", ") : value;
+}
+
+/** Each value of a field, as sent (a repeated field's values apart, not joined). */
+function headerValues(r: CapturedResponse, name: string): string[] {
+  const headers = r.headers;
+  if (headers instanceof RawHead) return headers.getAll(name);
+  const value = headers[name];
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** A header made of parts (`link`, `set-cookie`, `cache-control`), compared part by part: `header:link;rel=next`. */
+function partDifferences(name: string, left: readonly string[], right: readonly string[]): Difference[] {
+  const a = headerParts(name, left);
+  const b = headerParts(name, right);
+  const out: Difference[] = [];
+  for (const [part, value] of a) {
+    const other = b.get(part);
+    const path = `header:${name};${part}`;
+    if (other === undefined) out.push({ path, kind: "removed", left: value });
+    else if (other !== value) out.push({ path, kind: "changed", left: value, right: other });
+  }
+  for (const [part, value] of b) if (!a.has(part)) out.push({ path: `header:${name};${part}`, kind: "added", right: value });
+  return out;
 }
 
 /** Whether a field reads the same in both answers (absent from both counts); raw heads compare it in place. */
@@ -227,6 +251,10 @@ function headerDifferences(a: CapturedResponse, b: CapturedResponse, names: read
   for (const name of names) {
     // The same text (the common case) normalises the same: no regex, no copies, and for raw heads no strings.
     if (sameField(a, b, name)) continue;
+    if (hasParts(name)) {
+      for (const d of partDifferences(name, headerValues(a, name), headerValues(b, name))) (differences ??= []).push(d);
+      continue;
+    }
     const ha = normalizeHeader(name, header(a, name));
     const hb = normalizeHeader(name, header(b, name));
     if (ha === hb) continue;

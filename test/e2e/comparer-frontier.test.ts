@@ -43,6 +43,16 @@ const answers: Record<string, Answer> = {
     const now = new Date(Date.now() + Math.floor(Math.random() * 100_000)).toISOString();
     res.end(`<!doctype html>\n<html>\n<body>\n<form><input type="hidden" name="csrf" value="${randomUUID()}"></form>\n<h1>Tea</h1>\n<p class="price">Price: ${side === "legacy" ? "4.99" : "5.49"}</p>\n<footer>Rendered at ${now}</footer>\n</body>\n</html>\n`);
   },
+  // A page of a list with an opaque cursor (in the body and in Link's rel="next") and a session cookie,
+  // fresh on every call; the service counts one item fewer and drops rel="first".
+  "/cursor": (side, _url, res) => {
+    const cursor = randomUUID();
+    const links = [`<https://api.example/items?cursor=${cursor}>; rel="next"`, ...(side === "legacy" ? ['<https://api.example/items>; rel="first"'] : [])];
+    res.setHeader("link", links.join(", "));
+    res.setHeader("set-cookie", [`session=${randomUUID()}; Path=/; HttpOnly`, "theme=dark; Path=/"]);
+    res.setHeader("cache-control", "private, max-age=0");
+    json(res, { items: shelf.slice(0, 2), next_cursor: cursor, total_count: side === "legacy" ? 40 : 39 });
+  },
   // Numbers and types: within the tolerance, a real change, a number's string, and null against missing.
   "/numbers": (side, _url, res) => {
     json(res, side === "legacy" ? { price: 4.99, cost: 4.99, weight: 4.99, discount: null, a: 1, b: 2 } : { b: 2, a: 1, price: 4.990000001, cost: 5.99, weight: "4.99" });
@@ -103,6 +113,7 @@ describe("the comparer on what real APIs send, against real backends through the
           // Learns the token as noise first (every read double-asked), then finds the price under it.
           route("deep-change", "/deep-change", { noise: { learn: true, warmupSamples: 1_000, minOccurrences: 2 }, maxResponseBytes: 4 * 1024 * 1024 }),
           route("page", "/page", { noise: { learn: true, warmupSamples: 1_000, minOccurrences: 2 } }),
+          route("cursor", "/cursor", { noise: { learn: true, warmupSamples: 1_000, minOccurrences: 2 }, compare: { headers: ["content-type", "link", "set-cookie", "cache-control"] } }),
           route("numbers", "/numbers", { compare: { numericTolerance: 0.001 } }),
           route("encoded", "/encoded"),
           route("encoded-asked", "/encoded/asked", { compare: { headers: ["content-type", "content-encoding"] } }),
@@ -161,6 +172,15 @@ describe("the comparer on what real APIs send, against real backends through the
     const { signatures: found } = await adminJson<{ signatures: Array<Signature & { examples: Array<{ diff: string[] }> }> }>(proxy.adminUrl, "/api/routes/page/divergences?status=all&examples=1");
     expect(found.map((s) => `${s.kind} ${s.path}`)).toEqual(['changed body:after "class price Price"']);
     expect(found[0]?.examples[0]?.diff.join("\n")).toContain('line 6: …m> <h1>Tea</h1> <p class="price">Price: [4.99]</p>');
+  });
+
+  it("an opaque cursor in the body and in Link's rel=next, and a session cookie, are learned as noise by part; a changed total_count and a missing rel=first are found", async () => {
+    for (let n = 1; n <= 3; n++) await compared("cursor", "/cursor", 1);
+    const noise = await adminJson<{ noise: { fields: Array<{ path: string; isNoise: boolean }> } }>(proxy.adminUrl, "/api/routes/cursor/shadow");
+    expect(noise.noise.fields.filter((f) => f.isNoise).map((f) => f.path).sort()).toEqual(["$.next_cursor", "header:link;rel=next", "header:set-cookie;session"]);
+    await compared("cursor", "/cursor", 2);
+    // Before: the whole Link and Set-Cookie headers learned as noise, and the missing rel="first" never reported.
+    expect(await signatures("cursor")).toEqual(["changed $.total_count", "removed header:link;rel=first"]);
   });
 
   it("numbers within the route's tolerance are equal; a real change, a number's string and null against missing are each their kind", async () => {
