@@ -177,7 +177,7 @@ export function openApiDocument() {
         get: { summary: "A shadowed route's comparison outcomes over a window", security: secured, parameters: [routeId, ...queryParameters(windowSchema)], responses: { 200: { description: "outcomes and match rate" }, 401: writeErrors[401], 404: writeErrors[404] } },
       },
       "/api/routes/{id}/divergences": {
-        get: { summary: "A route's divergence signatures with examples (legacy and service bodies, the differences)", security: secured, parameters: [routeId, ...queryParameters(divergenceQuery)], responses: { 200: { description: "{ signatures }" }, 401: writeErrors[401], 404: writeErrors[404] } },
+        get: { summary: "A route's divergence signatures with examples (legacy and service bodies, the differences: the signature's own first)", security: secured, parameters: [routeId, ...queryParameters(divergenceQuery)], responses: { 200: { description: "{ signatures }, each example with `truncated: { request, legacy, target }`, true where a stored body was cut to exampleBodyBytes" }, 401: writeErrors[401], 404: writeErrors[404] } },
       },
       "/api/routes/{id}/shadow/reset": {
         post: { summary: "Forget a route's shadow evidence (signatures, examples, outcomes, noise), e.g. after a fix (audited)", security: secured, parameters: [routeId], requestBody: bodyOf(reasonOnlySchema), responses: { 200: { description: "reset" }, ...writeErrors } },

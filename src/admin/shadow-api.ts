@@ -1,4 +1,5 @@
 import type { Hono } from "hono";
+import { TRUNCATED_MARK } from "../redaction/redactor.ts";
 import { z } from "zod";
 import { pathPatternSchema, type RouteConfig } from "../config/schema.ts";
 import type { RolloutStore } from "../store/rollout-store.ts";
@@ -35,7 +36,9 @@ export const noiseSchema = z.strictObject({ path: pathPatternSchema, status: z.e
 
 
 function exampleView(e: ExampleRecord) {
-  return { ...e, diff: readableDiff(e.differences) };
+  // Which stored bodies were cut to `exampleBodyBytes` (their text then ends with the mark that says so).
+  const truncated = { request: e.requestBody.endsWith(TRUNCATED_MARK), legacy: e.legacyBody.endsWith(TRUNCATED_MARK), target: e.targetBody.endsWith(TRUNCATED_MARK) };
+  return { ...e, truncated, diff: readableDiff(e.differences) };
 }
 
 /**

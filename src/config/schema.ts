@@ -512,7 +512,11 @@ export const shadowingSchema = z.strictObject({
   signaturesPerRoute: z.number().int().min(1).default(200),
   /** Evidence (and the traffic history the dashboard charts beside it) older than this is deleted. Default 7 days. @limit */
   retentionDays: z.number().positive().default(7),
-  /** Each stored body is cut to this many bytes. Default 8 KiB. */
+  /**
+   * Each stored example body (request, monolith, service) is cut to this many bytes after redaction; a cut
+   * body ends with "… (truncated)", and the API (`truncated`) and the cockpit say so. The comparison itself
+   * always reads the whole body. Default 8 KiB. @limit
+   */
   exampleBodyBytes: z.number().int().min(256).default(8 * 1024),
 });
 

@@ -80,6 +80,9 @@ const REMEMBERED = 1_000;
 /** Texts longer than this are scrubbed each time: a long one rarely comes back the same. */
 const REMEMBERED_LENGTH = 256;
 
+/** Ends a stored body that was cut to its bound (`exampleBodyBytes`): the API and the cockpit say so. */
+export const TRUNCATED_MARK = "… (truncated)";
+
 export class Redactor {
   readonly #headers: ReadonlySet<string>;
   readonly #queryParams: ReadonlySet<string>;
@@ -223,7 +226,7 @@ export class Redactor {
     }
     // UTF-8 takes at most 3 bytes per UTF-16 unit: most bodies are under the bound by their length alone, without a count of their bytes.
     if (stored.length * 3 <= maxBytes || Buffer.byteLength(stored) <= maxBytes) return stored;
-    return `${Buffer.from(stored).subarray(0, maxBytes).toString("utf8")}… (truncated)`;
+    return `${Buffer.from(stored).subarray(0, maxBytes).toString("utf8")}${TRUNCATED_MARK}`;
   }
 
   #body(text: string, contentType: string, paths: readonly string[]): string {

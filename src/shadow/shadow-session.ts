@@ -80,6 +80,27 @@ const isIdentical = (capture: Capture | undefined): boolean => capture instanceo
 const isTruncated = (fetched: FetchedSide | undefined): boolean => fetched !== undefined && fetched.side.ok && fetched.side.response.truncated;
 
 const DIFFERENCES_PER_EXAMPLE = 50;
+/** Of each signature's own differences, how many an example keeps besides the first 50 of all. */
+const OWN_DIFFERENCES_PER_SIGNATURE = 5;
+
+/**
+ * The differences an example keeps: the first 50 of all, and each signature's own first few, wherever
+ * they are (a signature past the first 50, `changed $.articlesCount` after 50 field changes in the
+ * articles, must still find its own difference in its example). In their order; the store puts each
+ * signature's own first in the example it keeps for it (see forSignature).
+ */
+function exampleDifferences(real: readonly Difference[], paths: readonly string[]): Difference[] {
+  if (real.length <= DIFFERENCES_PER_EXAMPLE) return real.slice();
+  const own = new Map<string, number>();
+  const kept: Difference[] = [];
+  real.forEach((d, i) => {
+    const key = `${paths[i] as string}\u0000${d.kind}`;
+    const n = own.get(key) ?? 0;
+    own.set(key, n + 1);
+    if (i < DIFFERENCES_PER_EXAMPLE || n < OWN_DIFFERENCES_PER_SIGNATURE) kept.push(d);
+  });
+  return kept;
+}
 
 /** The rules of a pair whose bodies are identical: they are never read. */
 const NO_RULES: DiffRules = {};
@@ -398,7 +419,7 @@ export class ShadowSession implements ComparisonListener {
               requestBody: this.#requestBodyText(redactor),
               legacyBody: exampleBody(legacy.side, result.example?.left),
               targetBody: exampleBody(target.side, result.example?.right),
-              differences: real.slice(0, DIFFERENCES_PER_EXAMPLE).map((d) => redactor.difference(d, plan.shadow.redact.bodyFields)),
+              differences: exampleDifferences(real, realPaths).map((d) => redactor.difference(d, plan.shadow.redact.bodyFields)),
             },
           }),
     };

@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import { signaturePath } from "../json/json-path.ts";
 
 /** A group of divergences with the same route, field path and kind. */
 export interface SignatureRecord {
@@ -12,6 +13,27 @@ export interface SignatureRecord {
   /** `open`, or acknowledged as `fixed` or `accepted` (intended). */
   readonly status: "open" | "fixed" | "accepted";
   readonly statusReason: string;
+}
+
+/** Differences an example shows of its own signature, and of the others of the same pair. */
+const OWN_DIFFERENCES_SHOWN = 50;
+const OTHER_DIFFERENCES_SHOWN = 50;
+
+/**
+ * A pair's example as kept for one of its signatures: that signature's own differences first (so the
+ * example always shows what it is an example of), then the pair's others, each list bounded.
+ */
+export function forSignature(example: NewExample, path: string, kind: string): NewExample {
+  if (!Array.isArray(example.differences)) return example;
+  const own: unknown[] = [];
+  const others: unknown[] = [];
+  for (const d of example.differences as Array<{ path?: unknown; kind?: unknown }>) {
+    const mine = d.kind === kind && typeof d.path === "string" && signaturePath(d.path) === path;
+    if (mine) {
+      if (own.length < OWN_DIFFERENCES_SHOWN) own.push(d);
+    } else if (others.length < OTHER_DIFFERENCES_SHOWN) others.push(d);
+  }
+  return { ...example, differences: own.concat(others) };
 }
 
 /** One example pair of a signature, redacted and truncated before it was stored. */
@@ -240,7 +262,7 @@ export function summarise(items: readonly EvidenceBatchItem[]) {
       // Counted items come in any order with the others (see EvidenceWriter): the earliest and the latest win.
       if (firstMs < sig.firstMs) sig.firstMs = firstMs;
       if (atMs > sig.lastMs) sig.lastMs = atMs;
-      if (item.example) sig.examples.push({ at: iso(atMs), example: item.example });
+      if (item.example) sig.examples.push({ at: iso(atMs), example: forSignature(item.example, path, kind) });
     }
     if (item.noiseSample) {
       noiseSamples.set(item.routeId, (noiseSamples.get(item.routeId) ?? 0) + 1);

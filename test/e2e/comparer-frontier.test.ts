@@ -53,6 +53,12 @@ const answers: Record<string, Answer> = {
     res.setHeader("cache-control", "private, max-age=0");
     json(res, { items: shelf.slice(0, 2), next_cursor: cursor, total_count: side === "legacy" ? 40 : 39 });
   },
+  // Two implementations of a list endpoint: the monolith lists 20 articles, the service 5, each of those
+  // with twelve fields changed (60 differences before the 15 removed and the count).
+  "/articles": (side, _url, res) => {
+    const article = (i: number, shift: number) => ({ slug: `a-${i}`, title: `Title ${i}`, body: "x".repeat(500), ...Object.fromEntries(Array.from({ length: 12 }, (_, f) => [`f${f}`, i + shift])) });
+    json(res, side === "legacy" ? { articles: Array.from({ length: 20 }, (_, i) => article(i, 0)), articlesCount: 20 } : { articles: Array.from({ length: 5 }, (_, i) => article(i, 100)), articlesCount: 5 });
+  },
   // Numbers and types: within the tolerance, a real change, a number's string, and null against missing.
   "/numbers": (side, _url, res) => {
     json(res, side === "legacy" ? { price: 4.99, cost: 4.99, weight: 4.99, discount: null, a: 1, b: 2 } : { b: 2, a: 1, price: 4.990000001, cost: 5.99, weight: "4.99" });
@@ -114,6 +120,7 @@ describe("the comparer on what real APIs send, against real backends through the
           route("deep-change", "/deep-change", { noise: { learn: true, warmupSamples: 1_000, minOccurrences: 2 }, maxResponseBytes: 4 * 1024 * 1024 }),
           route("page", "/page", { noise: { learn: true, warmupSamples: 1_000, minOccurrences: 2 } }),
           route("cursor", "/cursor", { noise: { learn: true, warmupSamples: 1_000, minOccurrences: 2 }, compare: { headers: ["content-type", "link", "set-cookie", "cache-control"] } }),
+          route("articles", "/articles"),
           route("numbers", "/numbers", { compare: { numericTolerance: 0.001 } }),
           route("encoded", "/encoded"),
           route("encoded-asked", "/encoded/asked", { compare: { headers: ["content-type", "content-encoding"] } }),
@@ -181,6 +188,24 @@ describe("the comparer on what real APIs send, against real backends through the
     await compared("cursor", "/cursor", 2);
     // Before: the whole Link and Set-Cookie headers learned as noise, and the missing rel="first" never reported.
     expect(await signatures("cursor")).toEqual(["changed $.total_count", "removed header:link;rel=first"]);
+  });
+
+  it("each signature's example shows that signature's own difference first, and says when its bodies were cut", async () => {
+    await compared("articles", "/articles", 1);
+    type Example = { diff: string[]; truncated: { request: boolean; legacy: boolean; target: boolean }; legacyBody: string };
+    const { signatures: found } = await adminJson<{ signatures: Array<Signature & { examples: Example[] }> }>(proxy.adminUrl, "/api/routes/articles/divergences?status=all&examples=1");
+    expect(found.map((s) => `${s.kind} ${s.path}`).sort()).toEqual(["changed $.articlesCount", "removed $.articles[*]", ...Array.from({ length: 12 }, (_, f) => `changed $.articles[*].f${f}`)].sort());
+    // Before: every signature's example held the pair's first 50 differences, all of them article fields:
+    // neither `changed $.articlesCount` nor `removed $.articles[*]` appeared in its own example.
+    for (const s of found) {
+      const [first] = s.examples[0]?.diff ?? [];
+      expect(first, `${s.kind} ${s.path}`).toMatch(new RegExp(`^${s.kind} ${s.path.replace(/[$.[\]*]/g, (c) => (c === "*" ? "\\d+" : `\\${c}`))}`));
+    }
+    expect(found.find((s) => s.path === "$.articlesCount")?.examples[0]?.diff[0]).toBe("changed $.articlesCount: 20 → 5");
+    // The monolith's body (20 articles, 12 KB) was cut to exampleBodyBytes (8 KB), and the API says so.
+    const example = found[0]?.examples[0] as Example;
+    expect(example.truncated).toEqual({ request: false, legacy: true, target: false });
+    expect(example.legacyBody.endsWith("… (truncated)")).toBe(true);
   });
 
   it("numbers within the route's tolerance are equal; a real change, a number's string and null against missing are each their kind", async () => {

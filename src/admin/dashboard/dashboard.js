@@ -484,6 +484,11 @@ function charts(history) {
 }
 
 /** Pretty JSON when it is JSON, with the lines of differing body fields marked (the status and headers are not in the body). */
+/** A stored body's heading, saying when the body was cut to the store's bound. */
+function bodyLabel(side, truncated) {
+  return truncated ? `${side} (body cut: only its first exampleBodyBytes are stored; the differences above were found in the whole body)` : side;
+}
+
 function bodyBlock(text, paths) {
   let pretty = text ?? "";
   try {
@@ -632,7 +637,7 @@ function divergencesSection(divergences, shadow) {
                   e.method === "GET" || e.method === "HEAD" ? el("button", { class: "replay", onclick: () => replay(s, e) }, "Replay now") : el("span", { class: "muted" }, "(not replayed: not idempotent)")),
                 el("ul", { class: "diff" }, e.diff.map((line) => el("li", {}, line))),
                 e.requestBody ? el("details", { class: "request-body" }, el("summary", { class: "muted" }, "request body (redacted)"), bodyBlock(e.requestBody, [])) : null,
-                el("div", { class: "pair" }, el("div", {}, el("div", { class: "muted" }, "monolith"), bodyBlock(e.legacyBody, e.differences.map((d) => d.path))), el("div", {}, el("div", { class: "muted" }, "service"), bodyBlock(e.targetBody, e.differences.map((d) => d.path)))),
+                el("div", { class: "pair" }, el("div", {}, el("div", { class: "muted" }, bodyLabel("monolith", e.truncated?.legacy)), bodyBlock(e.legacyBody, e.differences.map((d) => d.path))), el("div", {}, el("div", { class: "muted" }, bodyLabel("service", e.truncated?.target)), bodyBlock(e.targetBody, e.differences.map((d) => d.path)))),
                 replayResult(routeView.replays.get(`${s.id}/${e.id}`)),
               ),
             ),
