@@ -76,7 +76,7 @@ export async function buildOverview(sources: OverviewSources) {
     const outcomes = await sources.shadowEvidence.outcomes(route.id, Math.floor(Date.now() / 60_000) - SHADOW_WINDOW_MINUTES + 1);
     const compared = outcomes.match + outcomes.diverge + outcomes.error;
     const minOccurrences = route.shadow?.noise.minOccurrences ?? 2;
-    const isNoise = (path: string, kind: string) => kind !== "status" && kind !== "error" && sources.shadows.noise.isNoise(route.id, path, minOccurrences);
+    const isNoise = (path: string, kind: string) => kind !== "status" && kind !== "error" && sources.shadows.noise.isNoise(route.id, path, kind, minOccurrences);
     const signatures = (await sources.shadowEvidence.signatures(route.id, "open")).filter((s) => !isNoise(s.path, s.kind));
     const noise = route.shadow ? await sources.shadowEvidence.noise(route.id) : [];
     const migration = sources.migrations.get(route.id);
@@ -94,7 +94,7 @@ export async function buildOverview(sources: OverviewSources) {
             matchRate: compared === 0 ? null : outcomes.match / compared,
             skipped: outcomes.skipped,
             topDivergences: signatures.slice(0, 3).map((s) => ({ id: s.id, path: s.path, kind: s.kind, count: s.count })),
-            noise: noise.filter((n) => isNoise(n.path, "changed")).map((n) => n.path),
+            noise: [...new Set(noise.filter((n) => isNoise(n.path, n.kind)).map((n) => n.path))],
           }
         : null,
     };

@@ -3,7 +3,7 @@ import { TRUNCATED_MARK } from "../redaction/redactor.ts";
 import { z } from "zod";
 import { pathPatternSchema, type RouteConfig } from "../config/schema.ts";
 import type { RolloutStore } from "../store/rollout-store.ts";
-import type { ExampleRecord, SignatureRecord } from "../store/shadow-repository.ts";
+import { ANY_KIND, type ExampleRecord, type SignatureRecord } from "../store/shadow-repository.ts";
 import type { ShadowStore } from "../store/shadow-store.ts";
 import type { ShadowRunner } from "../shadow/shadow-runner.ts";
 import { AdminError } from "./admin-error.ts";
@@ -32,7 +32,16 @@ export const divergenceQuery = z.strictObject({
 export const acknowledgeSchema = z.strictObject({ status: z.enum(["fixed", "accepted", "open"]), reason: reasonSchema });
 /** A replay takes no options: an empty JSON object (the body every POST of the API has). */
 export const replaySchema = z.strictObject({});
-export const noiseSchema = z.strictObject({ path: pathPatternSchema, status: z.enum(["confirmed", "rejected"]), reason: reasonSchema });
+/** A place noise is kept for: a JSON path pattern, a header (`header:etag`, `header:link;rel=next`) or a text body's place (`body:after "…"`). */
+const noisePathSchema = z.union([pathPatternSchema, z.string().max(500).regex(/^(header:|body)/, 'must be a JSON path such as "$.items[*].price", a header place "header:…" or a body place "body…"')]);
+const noiseKinds = ["*", "changed", "type_changed", "added", "removed", "null_vs_missing", "order"] as const;
+export const noiseSchema = z.strictObject({
+  path: noisePathSchema,
+  /** The kind of difference confirmed or rejected at the path; `*` (the default) for every kind. */
+  kind: z.enum(noiseKinds).default(ANY_KIND),
+  status: z.enum(["confirmed", "rejected"]),
+  reason: reasonSchema,
+});
 
 
 function exampleView(e: ExampleRecord) {
@@ -48,7 +57,7 @@ function exampleView(e: ExampleRecord) {
 export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, options: ShadowApiOptions): void {
   const { evidence, shadows } = options;
   const isNoise = (route: RouteConfig, signature: Pick<SignatureRecord, "path" | "kind">) =>
-    signature.kind !== "status" && signature.kind !== "error" && shadows.noise.isNoise(route.id, signature.path, route.shadow?.noise.minOccurrences ?? 2);
+    signature.kind !== "status" && signature.kind !== "error" && shadows.noise.isNoise(route.id, signature.path, signature.kind, route.shadow?.noise.minOccurrences ?? 2);
 
   app.get("/api/routes/:id/shadow", async (c) => {
     const route = options.findRoute(c.req.param("id"));
@@ -70,7 +79,7 @@ export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, o
       arrays: [...(route.shadow?.compare.arrays ?? []).map((rule) => ({ ...rule, automatic: false })), ...shadows.pairings.of(route.id)],
       noise: {
         samples: shadows.noise.samples(route.id),
-        fields: noise.map((n) => ({ ...n, isNoise: isNoise(route, { path: n.path, kind: "changed" }) })),
+        fields: noise.map((n) => ({ ...n, isNoise: isNoise(route, { path: n.path, kind: n.kind }) })),
         suppressedSignatures: signatures.filter((s) => isNoise(route, s)).map((s) => ({ path: s.path, kind: s.kind, count: s.count })),
       },
     });
@@ -139,11 +148,11 @@ export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, o
 
   app.post("/api/routes/:id/noise", async (c) => {
     const route = options.findRoute(c.req.param("id"));
-    const { path, status, reason } = await readBody(c, noiseSchema);
+    const { path, kind, status, reason } = await readBody(c, noiseSchema);
     await shadows.flush();
-    const record = await evidence.setNoiseStatus(route.id, path, status);
-    shadows.noise.setStatus(route.id, path, status);
-    await options.audit.appendAudit({ actor: c.get("actor"), action: `noise_${status}`, routeId: route.id, oldValue: null, newValue: { path, status }, reason, source: "admin" });
+    const record = await evidence.setNoiseStatus(route.id, path, kind, status);
+    shadows.noise.setStatus(route.id, path, kind, status);
+    await options.audit.appendAudit({ actor: c.get("actor"), action: `noise_${status}`, routeId: route.id, oldValue: null, newValue: { path, kind, status }, reason, source: "admin" });
     return c.json(record);
   });
 }

@@ -1,20 +1,29 @@
-import type { NoiseRecord, NoiseStatus } from "../store/shadow-repository.ts";
+import { ANY_KIND, type NoisePlace, type NoiseRecord, type NoiseStatus } from "../store/shadow-repository.ts";
 import type { ShadowStore } from "../store/shadow-store.ts";
 
 interface RouteNoise {
   samples: number;
+  /** By place (`placeKey`): how often it differed in a sample, and a person's (or the learner's) status. */
   readonly occurrences: Map<string, number>;
   readonly status: Map<string, NoiseStatus>;
+  /** Each place's path, by its key. */
+  readonly paths: Map<string, string>;
   /** `noisePaths`' last answer, until the route's noise changes: the comparer asks for it on every pair. */
   noisePaths?: { readonly minOccurrences: number; readonly paths: readonly string[] } | undefined;
 }
 
 const NONE: readonly string[] = Object.freeze([]);
 
+/** A place's key: its kind and its path (`*` for any kind at the path). */
+const placeKey = (path: string, kind: string): string => `${kind}\u0000${path}`;
+
 /**
  * What is noise on each route, learned as Diffy does: the primary backend is asked twice for a sample
- * of shadowed reads, and a signature path that differs between two answers of the same backend at least
- * `minOccurrences` times is noise. A person can confirm a path (always noise) or reject it (never).
+ * of shadowed reads, and a place (a signature path and a kind of difference) that differs between two
+ * answers of the same backend at least `minOccurrences` times is noise there, of that kind only: a list
+ * whose order varies is `order` noise at `$.items`, and a `type_changed $.items` is still a divergence.
+ * A person can confirm a place (always noise) or reject it (never), for one kind or for any (`*`, also
+ * what was learned before kinds were kept).
  * Kept in memory for the comparer, loaded from and written to the store.
  */
 export class NoiseModel {
@@ -25,8 +34,10 @@ export class NoiseModel {
     for (const routeId of routeIds) this.#route(routeId, samples);
     for (const r of records) {
       const route = this.#route(r.routeId, samples);
-      route.occurrences.set(r.path, r.occurrences);
-      route.status.set(r.path, r.status);
+      const key = placeKey(r.path, r.kind);
+      route.occurrences.set(key, r.occurrences);
+      route.status.set(key, r.status);
+      route.paths.set(key, r.path);
     }
   }
 
@@ -44,7 +55,7 @@ export class NoiseModel {
   #route(routeId: string, samples?: (routeId: string) => number): RouteNoise {
     let route = this.#routes.get(routeId);
     if (!route) {
-      route = { samples: samples?.(routeId) ?? 0, occurrences: new Map(), status: new Map() };
+      route = { samples: samples?.(routeId) ?? 0, occurrences: new Map(), status: new Map(), paths: new Map() };
       this.#routes.set(routeId, route);
     }
     return route;
@@ -60,40 +71,66 @@ export class NoiseModel {
     return this.samples(routeId) < warmupSamples || Math.random() < sampleRate;
   }
 
-  /** Records one primary-against-primary sample and the signature paths that differed in it. */
-  observe(routeId: string, paths: readonly string[]): void {
+  /** Records one primary-against-primary sample and the places (signature path and kind) that differed in it. */
+  observe(routeId: string, places: readonly NoisePlace[]): void {
     const route = this.#route(routeId);
     route.samples++;
-    if (paths.length > 0) route.noisePaths = undefined;
-    for (const path of new Set(paths)) {
-      route.occurrences.set(path, (route.occurrences.get(path) ?? 0) + 1);
+    if (places.length > 0) route.noisePaths = undefined;
+    const seen = new Set<string>();
+    for (const { path, kind } of places) {
+      const key = placeKey(path, kind);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      route.occurrences.set(key, (route.occurrences.get(key) ?? 0) + 1);
+      route.paths.set(key, path);
       // Stryker disable next-line StringLiteral: the model reads only confirmed/rejected; a learned path is one with any other status
-      if (!route.status.has(path)) route.status.set(path, "learned");
+      if (!route.status.has(key)) route.status.set(key, "learned");
     }
   }
 
-  isNoise(routeId: string, path: string, minOccurrences: number): boolean {
+  /**
+   * Whether a difference of `kind` at `path` is noise: a person's word on that kind, else on any kind at the
+   * path, decides; else the samples in which that kind (or, learned before kinds were kept, any) differed there.
+   */
+  isNoise(routeId: string, path: string, kind: string, minOccurrences: number): boolean {
     const route = this.#routes.get(routeId);
-    const status = route?.status.get(path);
-    if (status === "confirmed") return true;
-    if (status === "rejected" || !route) return false;
-    return (route.occurrences.get(path) ?? 0) >= minOccurrences;
+    if (!route) return false;
+    const exact = placeKey(path, kind);
+    const any = placeKey(path, ANY_KIND);
+    for (const key of kind === ANY_KIND ? [any] : [exact, any]) {
+      const status = route.status.get(key);
+      if (status === "confirmed") return true;
+      if (status === "rejected") return false;
+    }
+    const occurrences = (route.occurrences.get(exact) ?? 0) + (kind === ANY_KIND ? 0 : (route.occurrences.get(any) ?? 0));
+    return occurrences >= minOccurrences;
   }
 
-  /** The route's paths that are noise now (learned often enough, or confirmed), for the comparer to set aside. */
+  /**
+   * The route's paths where some kind of difference is noise now (learned often enough, or confirmed), for
+   * the comparer to set aside while pairing array elements and counting against its cap (what it then
+   * reports there is still judged by kind, with isNoise).
+   */
   noisePaths(routeId: string, minOccurrences: number): readonly string[] {
     const route = this.#routes.get(routeId);
     if (!route) return NONE;
     const cached = route.noisePaths;
     if (cached !== undefined && cached.minOccurrences === minOccurrences) return cached.paths;
-    const paths = Object.freeze([...route.status.keys()].filter((path) => this.isNoise(routeId, path, minOccurrences)));
-    route.noisePaths = { minOccurrences, paths };
-    return paths;
+    const paths = new Set<string>();
+    for (const [key, path] of route.paths) {
+      const kind = key.slice(0, key.indexOf("\u0000"));
+      if (this.isNoise(routeId, path, kind, minOccurrences)) paths.add(path);
+    }
+    const frozen = Object.freeze([...paths]);
+    route.noisePaths = { minOccurrences, paths: frozen };
+    return frozen;
   }
 
-  setStatus(routeId: string, path: string, status: NoiseStatus): void {
+  setStatus(routeId: string, path: string, kind: string, status: NoiseStatus): void {
     const route = this.#route(routeId);
-    route.status.set(path, status);
+    const key = placeKey(path, kind);
+    route.status.set(key, status);
+    route.paths.set(key, path);
     route.noisePaths = undefined;
   }
 }

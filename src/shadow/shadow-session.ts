@@ -365,9 +365,10 @@ export class ShadowSession implements ComparisonListener {
       return;
     }
     // Noise: what differs between two answers of the same backend to this very request, and what was learned before.
-    const sampleNoise = noiseResult && noiseResult.outcome !== "error" ? noiseResult.differences.filter((d) => d.kind !== "status").map((d) => signaturePath(d.path)) : undefined;
+    const sampleNoise = noiseResult && noiseResult.outcome !== "error" ? noiseResult.differences.filter((d) => d.kind !== "status").map((d) => ({ path: signaturePath(d.path), kind: d.kind })) : undefined;
     if (sampleNoise) ctx.noise.observe(route, sampleNoise);
-    const thisRequest = sampleNoise ? new Set(sampleNoise) : undefined;
+    // Noise of this very request is set aside at once, by place and kind (an `order` there is not a `type_changed`).
+    const thisRequest = sampleNoise ? new Set(sampleNoise.map((p) => `${p.kind}\u0000${p.path}`)) : undefined;
     const minOccurrences = plan.shadow.noise.minOccurrences;
     const real: Difference[] = [];
     /** Each real difference's signature path, made once (a regular expression's replace) for the noise test and the signatures. */
@@ -375,7 +376,7 @@ export class ShadowSession implements ComparisonListener {
     let noisy = 0;
     for (const d of result.differences) {
       const path = signaturePath(d.path);
-      if (d.kind !== "error" && d.kind !== "status" && (thisRequest?.has(path) === true || ctx.noise.isNoise(route, path, minOccurrences))) noisy++;
+      if (d.kind !== "error" && d.kind !== "status" && (thisRequest?.has(`${d.kind}\u0000${path}`) === true || ctx.noise.isNoise(route, path, d.kind, minOccurrences))) noisy++;
       else {
         real.push(d);
         realPaths.push(path);
@@ -400,7 +401,7 @@ export class ShadowSession implements ComparisonListener {
       atMs: Date.now(),
       outcome,
       signatures,
-      ...(sampleNoise ? { noiseSample: { paths: sampleNoise } } : {}),
+      ...(sampleNoise ? { noiseSample: { places: sampleNoise } } : {}),
       ...(!withExample
         ? {}
         : {

@@ -275,6 +275,27 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE shadow_examples ADD COLUMN target_path TEXT;   -- NULL: the target got the client's path
     `,
   },
+  {
+    version: 14,
+    name: "noise keyed by place and kind: a path whose order is noise may still change type",
+    // SQLite cannot change a primary key in place: the table is made anew and the rows copied. What was
+    // learned before has no kind: '*', noise of any kind at its path, as it was.
+    sql: `
+      CREATE TABLE shadow_noise_by_kind (
+        route_id    TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        kind        TEXT NOT NULL,       -- changed, type_changed, order, …; '*' for any kind
+        occurrences INTEGER NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('learned', 'confirmed', 'rejected')),
+        last_seen   TEXT NOT NULL,
+        PRIMARY KEY (route_id, path, kind)
+      );
+      INSERT INTO shadow_noise_by_kind (route_id, path, kind, occurrences, status, last_seen)
+        SELECT route_id, path, '*', occurrences, status, last_seen FROM shadow_noise;
+      DROP TABLE shadow_noise;
+      ALTER TABLE shadow_noise_by_kind RENAME TO shadow_noise;
+    `,
+  },
 ];
 
 /** Brings the database to the latest schema. Safe to run from several processes at once. */

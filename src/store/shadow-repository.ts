@@ -74,8 +74,8 @@ export interface EvidenceBatchItem {
   /** Signatures seen (route, path, kind) with one example for them. */
   readonly signatures: ReadonlyArray<{ readonly path: string; readonly kind: string }>;
   readonly example?: NewExample;
-  /** Noise learning: one more primary-against-primary sample, and the paths that differed in it. */
-  readonly noiseSample?: { readonly paths: readonly string[] };
+  /** Noise learning: one more primary-against-primary sample, and the places (signature path and kind) that differed in it. */
+  readonly noiseSample?: { readonly places: readonly NoisePlace[] };
   /**
    * How many comparisons this item stands for (default 1): plain outcomes, and results with one signature
    * and nothing else to store, arrive already counted (see EvidenceWriter.count and countSigned).
@@ -87,9 +87,20 @@ export interface EvidenceBatchItem {
 
 export type NoiseStatus = "learned" | "confirmed" | "rejected";
 
+/** Where noise was seen: a signature path and the kind of difference there (`order`, `changed`, …). */
+export interface NoisePlace {
+  readonly path: string;
+  readonly kind: string;
+}
+
+/** The kind of a noise entry that holds for every kind at its path: what was learned before kinds were kept, or a field an operator confirmed whole. */
+export const ANY_KIND = "*";
+
 export interface NoiseRecord {
   readonly routeId: string;
   readonly path: string;
+  /** The kind of difference that is noise there, or `*` for any. */
+  readonly kind: string;
   readonly occurrences: number;
   readonly status: NoiseStatus;
   readonly lastSeen: string;
@@ -129,7 +140,7 @@ export interface ShadowRepository {
   resetRoute(routeId: string): { signatures: number; outcomes: number };
   noise(routeId?: string): NoiseRecord[];
   noiseSamples(routeId: string): number;
-  setNoiseStatus(routeId: string, path: string, status: NoiseStatus): NoiseRecord;
+  setNoiseStatus(routeId: string, path: string, kind: string, status: NoiseStatus): NoiseRecord;
 }
 
 export interface SignatureRow {
@@ -201,12 +212,13 @@ export const toExample = (r: ExampleRow): ExampleRecord => ({
 export interface NoiseRow {
   route_id: string;
   path: string;
+  kind: string;
   occurrences: number;
   status: NoiseStatus;
   last_seen: string;
 }
 
-export const toNoise = (r: NoiseRow): NoiseRecord => ({ routeId: r.route_id, path: r.path, occurrences: r.occurrences, status: r.status, lastSeen: r.last_seen });
+export const toNoise = (r: NoiseRow): NoiseRecord => ({ routeId: r.route_id, path: r.path, kind: r.kind, occurrences: Number(r.occurrences), status: r.status, lastSeen: r.last_seen });
 
 interface SummedSignature {
   readonly routeId: string;
@@ -240,7 +252,7 @@ export function summarise(items: readonly EvidenceBatchItem[]) {
   const outcomes = new Map<string, { routeId: string; minute: number; outcome: string; n: number }>();
   const signing = new Map<string, SigningInBatch>();
   const noiseSamples = new Map<string, number>();
-  const noiseHitsMs = new Map<string, { routeId: string; path: string; n: number; lastMs: number }>();
+  const noiseHitsMs = new Map<string, { routeId: string; path: string; kind: string; n: number; lastMs: number }>();
   for (const item of items) {
     const minute = Math.floor(item.atMs / 60_000);
     const outcomeKey = `${item.routeId}\u0000${minute}\u0000${item.outcome}`;
@@ -267,19 +279,22 @@ export function summarise(items: readonly EvidenceBatchItem[]) {
     if (item.noiseSample) {
       noiseSamples.set(item.routeId, (noiseSamples.get(item.routeId) ?? 0) + 1);
       // Counted once per sample, however many positions of it differed: as the in-memory model counts.
-      for (const path of new Set(item.noiseSample.paths)) {
-        const key = `${item.routeId}\u0000${path}`;
+      const seen = new Set<string>();
+      for (const { path, kind } of item.noiseSample.places) {
+        const key = `${item.routeId}\u0000${path}\u0000${kind}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
         const hit = noiseHitsMs.get(key);
         if (hit) {
           hit.n++;
           if (atMs > hit.lastMs) hit.lastMs = atMs;
-        } else noiseHitsMs.set(key, { routeId: item.routeId, path, n: 1, lastMs: atMs });
+        } else noiseHitsMs.set(key, { routeId: item.routeId, path, kind, n: 1, lastMs: atMs });
       }
     }
   }
   const signatures = new Map<string, SummedSignature>();
   for (const [key, { firstMs, lastMs, ...sig }] of signing) signatures.set(key, { ...sig, first: iso(firstMs), last: iso(lastMs) });
-  const noiseHits = new Map<string, { routeId: string; path: string; n: number; last: string }>();
+  const noiseHits = new Map<string, { routeId: string; path: string; kind: string; n: number; last: string }>();
   for (const [key, { lastMs, ...hit }] of noiseHitsMs) noiseHits.set(key, { ...hit, last: iso(lastMs) });
   return { outcomes, signatures, noiseSamples, noiseHits };
 }
@@ -308,8 +323,8 @@ export function createShadowRepository(db: Database.Database): ShadowRepository 
     `INSERT INTO shadow_noise_samples (route_id, samples) VALUES (?, ?) ON CONFLICT (route_id) DO UPDATE SET samples = samples + excluded.samples`,
   );
   const noiseHit = db.prepare(
-    `INSERT INTO shadow_noise (route_id, path, occurrences, status, last_seen) VALUES (?, ?, ?, 'learned', ?)
-     ON CONFLICT (route_id, path) DO UPDATE SET occurrences = occurrences + excluded.occurrences, last_seen = max(last_seen, excluded.last_seen)`,
+    `INSERT INTO shadow_noise (route_id, path, kind, occurrences, status, last_seen) VALUES (?, ?, ?, ?, 'learned', ?)
+     ON CONFLICT (route_id, path, kind) DO UPDATE SET occurrences = occurrences + excluded.occurrences, last_seen = max(last_seen, excluded.last_seen)`,
   );
 
   const writeBatch = db.transaction((items: readonly EvidenceBatchItem[], retention: EvidenceRetention) => {
@@ -341,7 +356,7 @@ export function createShadowRepository(db: Database.Database): ShadowRepository 
       if (sig.examples.length > 0) trimExamples.run({ id, keep: retention.examplesPerSignature });
     }
     for (const [routeId, n] of batch.noiseSamples) noiseSample.run(routeId, n);
-    for (const hit of batch.noiseHits.values()) noiseHit.run(hit.routeId, hit.path, hit.n, hit.last);
+    for (const hit of batch.noiseHits.values()) noiseHit.run(hit.routeId, hit.path, hit.kind, hit.n, hit.last);
   });
 
   const prune = db.transaction((retention: EvidenceRetention) => {
@@ -405,19 +420,19 @@ export function createShadowRepository(db: Database.Database): ShadowRepository 
     }),
     noise(routeId) {
       const rows = db
-        .prepare("SELECT * FROM shadow_noise WHERE (? IS NULL OR route_id = ?) ORDER BY route_id, occurrences DESC, path")
+        .prepare("SELECT * FROM shadow_noise WHERE (? IS NULL OR route_id = ?) ORDER BY route_id, occurrences DESC, path, kind")
         .all(routeId ?? null, routeId ?? null) as NoiseRow[];
       return rows.map(toNoise);
     },
     noiseSamples(routeId) {
       return (db.prepare("SELECT samples FROM shadow_noise_samples WHERE route_id = ?").pluck().get(routeId) as number | undefined) ?? 0;
     },
-    setNoiseStatus(routeId, path, status) {
+    setNoiseStatus(routeId, path, kind, status) {
       db.prepare(
-        `INSERT INTO shadow_noise (route_id, path, occurrences, status, last_seen) VALUES (?, ?, 0, ?, ?)
-         ON CONFLICT (route_id, path) DO UPDATE SET status = excluded.status`,
-      ).run(routeId, path, status, new Date().toISOString());
-      return toNoise(db.prepare("SELECT * FROM shadow_noise WHERE route_id = ? AND path = ?").get(routeId, path) as NoiseRow);
+        `INSERT INTO shadow_noise (route_id, path, kind, occurrences, status, last_seen) VALUES (?, ?, ?, 0, ?, ?)
+         ON CONFLICT (route_id, path, kind) DO UPDATE SET status = excluded.status`,
+      ).run(routeId, path, kind, status, new Date().toISOString());
+      return toNoise(db.prepare("SELECT * FROM shadow_noise WHERE route_id = ? AND path = ? AND kind = ?").get(routeId, path, kind) as NoiseRow);
     },
   };
 }

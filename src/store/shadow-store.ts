@@ -16,7 +16,7 @@ export interface ShadowStore {
   resetRoute(routeId: string): Promise<{ signatures: number; outcomes: number }>;
   noise(routeId?: string): Promise<NoiseRecord[]>;
   noiseSamples(routeId: string): Promise<number>;
-  setNoiseStatus(routeId: string, path: string, status: NoiseStatus): Promise<NoiseRecord>;
+  setNoiseStatus(routeId: string, path: string, kind: string, status: NoiseStatus): Promise<NoiseRecord>;
 }
 
 /** The SQLite repository behind the asynchronous interface. */
@@ -33,6 +33,6 @@ export function sqliteShadowStore(r: ShadowRepository): ShadowStore {
     resetRoute: async (routeId) => r.resetRoute(routeId),
     noise: async (routeId) => r.noise(routeId),
     noiseSamples: async (routeId) => r.noiseSamples(routeId),
-    setNoiseStatus: async (routeId, path, status) => r.setNoiseStatus(routeId, path, status),
+    setNoiseStatus: async (routeId, path, kind, status) => r.setNoiseStatus(routeId, path, kind, status),
   };
 }

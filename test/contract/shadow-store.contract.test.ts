@@ -183,21 +183,29 @@ describe.each(storeKinds(() => postgres))("the shadow evidence store on %s", (_k
   );
 
   it(
-    "learns noise once per sample and per path, keeps a person's verdict on it, and counts samples",
+    "learns noise once per sample and per place (path and kind), keeps a person's verdict on it, and counts samples",
     withStore(open, async (s) => {
       const { shadows } = await s.node();
-      const sample = (paths: string[]): EvidenceBatchItem => ({ routeId: "r", atMs: atMs(1), outcome: "match", signatures: [], noiseSample: { paths } });
-      await shadows.writeBatch([sample(["$.at", "$.at", "$.id"]), sample(["$.at"])], retention);
+      const changed = (path: string) => ({ path, kind: "changed" });
+      const sample = (places: Array<{ path: string; kind: string }>): EvidenceBatchItem => ({ routeId: "r", atMs: atMs(1), outcome: "match", signatures: [], noiseSample: { places } });
+      await shadows.writeBatch([sample([changed("$.at"), changed("$.at"), changed("$.id"), { path: "$.items", kind: "order" }]), sample([changed("$.at")])], retention);
       expect(await shadows.noiseSamples("r")).toBe(2);
       expect(await shadows.noiseSamples("other")).toBe(0);
-      expect((await shadows.noise("r")).map((n) => [n.path, n.occurrences, n.status])).toEqual([
-        ["$.at", 2, "learned"],
-        ["$.id", 1, "learned"],
+      expect((await shadows.noise("r")).map((n) => [n.path, n.kind, n.occurrences, n.status])).toEqual([
+        ["$.at", "changed", 2, "learned"],
+        ["$.id", "changed", 1, "learned"],
+        ["$.items", "order", 1, "learned"],
       ]);
-      expect(await shadows.setNoiseStatus("r", "$.id", "rejected")).toMatchObject({ path: "$.id", occurrences: 1, status: "rejected" });
-      expect(await shadows.setNoiseStatus("r", "$.new", "confirmed")).toMatchObject({ path: "$.new", occurrences: 0, status: "confirmed" });
-      await shadows.writeBatch([sample(["$.id"])], retention);
+      expect(await shadows.setNoiseStatus("r", "$.id", "changed", "rejected")).toMatchObject({ path: "$.id", kind: "changed", occurrences: 1, status: "rejected" });
+      expect(await shadows.setNoiseStatus("r", "$.new", "*", "confirmed")).toMatchObject({ path: "$.new", kind: "*", occurrences: 0, status: "confirmed" });
+      // Another kind at the same path is another place.
+      expect(await shadows.setNoiseStatus("r", "$.items", "type_changed", "rejected")).toMatchObject({ path: "$.items", kind: "type_changed", occurrences: 0 });
+      await shadows.writeBatch([sample([changed("$.id")])], retention);
       expect((await shadows.noise()).find((n) => n.path === "$.id")).toMatchObject({ occurrences: 2, status: "rejected" });
+      expect((await shadows.noise("r")).filter((n) => n.path === "$.items").map((n) => [n.kind, n.status])).toEqual([
+        ["order", "learned"],
+        ["type_changed", "rejected"],
+      ]);
     }),
   );
 });

@@ -59,6 +59,11 @@ const answers: Record<string, Answer> = {
     const article = (i: number, shift: number) => ({ slug: `a-${i}`, title: `Title ${i}`, body: "x".repeat(500), ...Object.fromEntries(Array.from({ length: 12 }, (_, f) => [`f${f}`, i + shift])) });
     json(res, side === "legacy" ? { articles: Array.from({ length: 20 }, (_, i) => article(i, 0)), articlesCount: 20 } : { articles: Array.from({ length: 5 }, (_, i) => article(i, 100)), articlesCount: 5 });
   },
+  // The monolith lists in no stable order (its order is noise); with ?broken the service sends an object.
+  "/order-noise": (side, url, res) => {
+    const items = shelf.map((e) => e.name).sort(() => Math.random() - 0.5);
+    json(res, { items: side === "target" && url.searchParams.has("broken") ? { names: items } : items });
+  },
   // Numbers and types: within the tolerance, a real change, a number's string, and null against missing.
   "/numbers": (side, _url, res) => {
     json(res, side === "legacy" ? { price: 4.99, cost: 4.99, weight: 4.99, discount: null, a: 1, b: 2 } : { b: 2, a: 1, price: 4.990000001, cost: 5.99, weight: "4.99" });
@@ -121,6 +126,7 @@ describe("the comparer on what real APIs send, against real backends through the
           route("page", "/page", { noise: { learn: true, warmupSamples: 1_000, minOccurrences: 2 } }),
           route("cursor", "/cursor", { noise: { learn: true, warmupSamples: 1_000, minOccurrences: 2 }, compare: { headers: ["content-type", "link", "set-cookie", "cache-control"] } }),
           route("articles", "/articles"),
+          route("order-noise", "/order-noise", { noise: { learn: true, warmupSamples: 1_000, minOccurrences: 2 } }),
           route("numbers", "/numbers", { compare: { numericTolerance: 0.001 } }),
           route("encoded", "/encoded"),
           route("encoded-asked", "/encoded/asked", { compare: { headers: ["content-type", "content-encoding"] } }),
@@ -206,6 +212,17 @@ describe("the comparer on what real APIs send, against real backends through the
     const example = found[0]?.examples[0] as Example;
     expect(example.truncated).toEqual({ request: false, legacy: true, target: false });
     expect(example.legacyBody.endsWith("… (truncated)")).toBe(true);
+  });
+
+  it("noise is kept by place and kind: a list whose order is noise still reads type_changed when it stops being a list", async () => {
+    // Six reads: the monolith asked twice orders its list differently nearly every time.
+    for (let n = 1; n <= 6; n++) await compared("order-noise", "/order-noise", 1);
+    const shadow = await adminJson<{ noise: { fields: Array<{ path: string; kind: string; isNoise: boolean }> } }>(proxy.adminUrl, "/api/routes/order-noise/shadow");
+    expect(shadow.noise.fields.filter((f) => f.isNoise).map((f) => `${f.kind} ${f.path}`)).toEqual(["order $.items"]);
+    expect(await signatures("order-noise")).toEqual([]);
+    await compared("order-noise", "/order-noise?broken", 1);
+    // Before: the noise was kept by path, so `$.items` being noise hid this too.
+    expect(await signatures("order-noise")).toEqual(["type_changed $.items"]);
   });
 
   it("numbers within the route's tolerance are equal; a real change, a number's string and null against missing are each their kind", async () => {

@@ -43,14 +43,14 @@ describe("the safety rules, at their boundaries", () => {
 
   it("noise needs repetition: one old-against-old difference is not noise at minOccurrences 2, two are", () => {
     const noise = new NoiseModel([], () => 0);
-    noise.observe("r", ["$.generatedAt"]);
-    expect(noise.isNoise("r", "$.generatedAt", 2)).toBe(false);
-    expect(noise.isNoise("r", "$.generatedAt", 1)).toBe(true);
-    noise.observe("r", ["$.generatedAt", "$.generatedAt"]); // one sample, however many positions
-    expect(noise.isNoise("r", "$.generatedAt", 2)).toBe(true);
-    expect(noise.isNoise("r", "$.generatedAt", 3)).toBe(false);
-    noise.setStatus("r", "$.generatedAt", "rejected");
-    expect(noise.isNoise("r", "$.generatedAt", 1)).toBe(false);
+    noise.observe("r", [{ path: "$.generatedAt", kind: "changed" }]);
+    expect(noise.isNoise("r", "$.generatedAt", "changed", 2)).toBe(false);
+    expect(noise.isNoise("r", "$.generatedAt", "changed", 1)).toBe(true);
+    noise.observe("r", [{ path: "$.generatedAt", kind: "changed" }, { path: "$.generatedAt", kind: "changed" }]); // one sample, however many positions
+    expect(noise.isNoise("r", "$.generatedAt", "changed", 2)).toBe(true);
+    expect(noise.isNoise("r", "$.generatedAt", "changed", 3)).toBe(false);
+    noise.setStatus("r", "$.generatedAt", "changed", "rejected");
+    expect(noise.isNoise("r", "$.generatedAt", "changed", 1)).toBe(false);
   });
 
   it("promotion judges the error rate by its upper confidence bound, not the raw rate: 1 error in 60 holds", () => {

@@ -271,6 +271,17 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; read
       ALTER TABLE shadow_examples ADD COLUMN target_path TEXT;   -- NULL: the target got the client's path
     `,
   },
+  {
+    version: 14,
+    name: "noise keyed by place and kind: a path whose order is noise may still change type",
+    // What was learned before has no kind: '*', noise of any kind at its path, as it was.
+    sql: `
+      ALTER TABLE shadow_noise ADD COLUMN kind TEXT NOT NULL DEFAULT '*';
+      ALTER TABLE shadow_noise ALTER COLUMN kind DROP DEFAULT;
+      ALTER TABLE shadow_noise DROP CONSTRAINT shadow_noise_pkey;
+      ALTER TABLE shadow_noise ADD PRIMARY KEY (route_id, path, kind);
+    `,
+  },
 ];
 
 /** A key no other application's advisory lock is likely to use: "strangler" in ASCII, folded to 63 bits. */

@@ -60,10 +60,10 @@ export function createPostgresShadowStore(pool: pg.Pool): ShadowStore {
         }
         for (const hit of sorted(batch.noiseHits)) {
           await client.query(
-            `INSERT INTO shadow_noise (route_id, path, occurrences, status, last_seen) VALUES ($1, $2, $3, 'learned', $4)
-             ON CONFLICT (route_id, path) DO UPDATE SET occurrences = shadow_noise.occurrences + excluded.occurrences,
+            `INSERT INTO shadow_noise (route_id, path, kind, occurrences, status, last_seen) VALUES ($1, $2, $3, $4, 'learned', $5)
+             ON CONFLICT (route_id, path, kind) DO UPDATE SET occurrences = shadow_noise.occurrences + excluded.occurrences,
                last_seen = GREATEST(shadow_noise.last_seen, excluded.last_seen)`,
-            [hit.routeId, hit.path, hit.n, hit.last],
+            [hit.routeId, hit.path, hit.kind, hit.n, hit.last],
           );
         }
       }),
@@ -120,18 +120,18 @@ export function createPostgresShadowStore(pool: pg.Pool): ShadowStore {
         return { signatures, outcomes };
       }),
     async noise(routeId) {
-      const { rows } = await pool.query("SELECT * FROM shadow_noise WHERE ($1::text IS NULL OR route_id = $1) ORDER BY route_id, occurrences DESC, path", [routeId ?? null]);
+      const { rows } = await pool.query("SELECT * FROM shadow_noise WHERE ($1::text IS NULL OR route_id = $1) ORDER BY route_id, occurrences DESC, path, kind", [routeId ?? null]);
       return rows.map((r) => toNoise(noiseRow(r)));
     },
     async noiseSamples(routeId) {
       const { rows } = await pool.query<{ samples: string }>("SELECT samples FROM shadow_noise_samples WHERE route_id = $1", [routeId]);
       return rows[0] ? Number(rows[0].samples) : 0;
     },
-    async setNoiseStatus(routeId, path, status) {
+    async setNoiseStatus(routeId, path, kind, status) {
       const { rows } = await pool.query(
-        `INSERT INTO shadow_noise (route_id, path, occurrences, status, last_seen) VALUES ($1, $2, 0, $3, $4)
-         ON CONFLICT (route_id, path) DO UPDATE SET status = excluded.status RETURNING *`,
-        [routeId, path, status, new Date().toISOString()],
+        `INSERT INTO shadow_noise (route_id, path, kind, occurrences, status, last_seen) VALUES ($1, $2, $3, 0, $4, $5)
+         ON CONFLICT (route_id, path, kind) DO UPDATE SET status = excluded.status RETURNING *`,
+        [routeId, path, kind, status, new Date().toISOString()],
       );
       return toNoise(noiseRow(rows[0] as Record<string, unknown>));
     },

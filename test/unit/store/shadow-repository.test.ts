@@ -23,7 +23,7 @@ describe("shadow evidence in SQLite", () => {
     const atMs = Date.now();
     // One sample in which $.items[*].at differed at two positions: after a restart it must not already be
     // noise at minOccurrences 2.
-    repo.writeBatch([{ routeId: "r", atMs, outcome: "match", signatures: [], noiseSample: { paths: ["$.items[*].at", "$.items[*].at"] } }], retention);
+    repo.writeBatch([{ routeId: "r", atMs, outcome: "match", signatures: [], noiseSample: { places: [{ path: "$.items[*].at", kind: "changed" }, { path: "$.items[*].at", kind: "changed" }] } }], retention);
     expect(repo.noise("r")).toEqual([expect.objectContaining({ path: "$.items[*].at", occurrences: 1 })]);
     expect(repo.noiseSamples("r")).toBe(1);
   });
