@@ -241,20 +241,25 @@ export class Redactor {
         parsed = JSON.parse(text);
       } catch {
         // Not whole JSON (cut short, malformed): members are found by their look instead of parsing.
-        return this.text(text.replace(SECRET_JSON_MEMBER, (whole, name: string, sep: string) => {
-          let key = name;
-          try {
-            key = JSON.parse(name) as string;
-          } catch {
-            key = name.slice(1, -1);
-          }
-          return this.#secret(key, this.#fields) ? `${name}${sep}"${REDACTED}"` : whole;
-        }));
+        return this.#looseText(text);
       }
       const matcher = paths.length > 0 ? compilePathPatterns(paths) : undefined;
       return JSON.stringify(this.#json(parsed, "$", (p) => matcher?.matches(p) ?? false));
     }
     return this.text(text);
+  }
+
+  /** Text that may hold JSON members anywhere in it (cut JSON, an excerpt of a text body): found by their look, then scrubbed as free text. */
+  #looseText(text: string): string {
+    return this.text(text.replace(SECRET_JSON_MEMBER, (whole, name: string, sep: string) => {
+      let key = name;
+      try {
+        key = JSON.parse(name) as string;
+      } catch {
+        key = name.slice(1, -1);
+      }
+      return this.#secret(key, this.#fields) ? `${name}${sep}"${REDACTED}"` : whole;
+    }));
   }
 
   /**
@@ -281,6 +286,8 @@ export class Redactor {
         }
         if (typeof parsed === "string" || typeof parsed === "number") return d.path.startsWith("header:") ? this.#pseudonym(String(parsed)) : JSON.stringify(this.#pseudonym(String(parsed)));
       }
+      // An excerpt of a text body (`line 3: …`): it may start anywhere, inside JSON that did not parse too.
+      if (d.path.startsWith("body")) return this.#looseText(value);
       try {
         return JSON.stringify(this.#json(JSON.parse(value), d.path, configured));
       } catch {
@@ -314,9 +321,13 @@ export class Redactor {
   }
 }
 
-/** The member and header names along a difference's path: `$.user["api-key"][0].x` → user, api-key, x; `header:x-token` → x-token. */
+/**
+ * The member and header names along a difference's path: `$.user["api-key"][0].x` → user, api-key, x;
+ * `header:x-token` → x-token; a header's part, `header:set-cookie;sid;httponly` → set-cookie, sid, httponly
+ * (so a cookie's value is withheld as the whole header is).
+ */
 function memberNames(path: string): string[] {
-  if (path.startsWith("header:")) return [path.slice("header:".length)];
+  if (path.startsWith("header:")) return path.slice("header:".length).split(";");
   return [...path.matchAll(/\.([A-Za-z_$][\w$]*)|\["((?:[^"\\]|\\.)*)"\]/g)].map((m) => m[1] ?? (m[2] as string));
 }
 

@@ -1,14 +1,16 @@
 import type { Difference } from "./json-diff.ts";
 
 /**
- * Text bodies (HTML, plain text, XML, CSV: anything not JSON and not binary) compared token by token, so
- * that a page whose CSRF token, nonce or timestamp differs on every call has those places learned as
- * noise, one by one, while a real change elsewhere in it is still reported, with its line and an excerpt.
+ * Text bodies (HTML, plain text, XML, CSV: anything not JSON and not binary) compared line by line, then
+ * token by token within the lines that differ, so that a page whose CSRF token, nonce or timestamp
+ * differs on every call has those places learned as noise, one by one, while a real change elsewhere in
+ * it is still reported, with its line and an excerpt.
  *
- * A difference's path names its place by the words before it, not by its line or offset: `body:after
- * "name csrf value"`. Words are stable when a line is added above, so the noise learned at a place stays
- * learned, and the same place on the next page has the same signature. Digits are left out of the words,
- * so a place inside a timestamp or a counter is named by the words before the number.
+ * A difference's path names its place. In markup, by the words of the tags before it (`body:after "name
+ * csrf value"`): stable when a line is added above, so the noise learned at a place stays learned; never
+ * by the text between tags, which is the page's content (a name, a balance) and would put it in a
+ * signature. Elsewhere by its line (`body:line 3`). The renderings (an excerpt of each side) are stored
+ * redacted as any text is.
  */
 
 /** Words, numbers (letters, digits, `_`), and any other character but whitespace, one by one. */
@@ -26,34 +28,39 @@ const MAX_TEXT_DIFFERENCES = 500;
 const MERGE_GAP = 2;
 /** Words of context that name a place, and how far back they are looked for. */
 const CONTEXT_WORDS = 3;
-const CONTEXT_REACH = 16;
+/** How far back (characters) the words that name a place are looked for. */
+const CONTEXT_LOOKBACK = 400;
 const EXCERPT_CONTEXT = 40;
-const MAX_EXCERPT = 120;
+const MAX_EXCERPT = 200;
 
 interface Tokens {
   readonly text: string;
-  /** Each token's interned id, start offset and line (1-based). */
+  /** Where the tokenized range ends: an insertion after the last token is placed there. */
+  readonly rangeEnd: number;
+  /** Each token's interned id, start and end offsets in `text`, and line (1-based). */
   readonly ids: Int32Array;
   readonly starts: Int32Array;
   readonly ends: Int32Array;
   readonly lines: Int32Array;
 }
 
-function tokenize(text: string, intern: Map<string, number>): Tokens | undefined {
+/** The tokens of `text` from `from` to `to`, which starts on line `firstLine`; undefined past MAX_TEXT_TOKENS. */
+function tokenize(text: string, from: number, to: number, firstLine: number, intern: Map<string, number>): Tokens | undefined {
   const ids: number[] = [];
   const starts: number[] = [];
   const ends: number[] = [];
   const lines: number[] = [];
-  let line = 1;
+  let line = firstLine;
+  const range = text.slice(from, to);
   // The next newline not yet counted (-1: none left), so a long line is searched once, not once per token.
-  let newline = text.indexOf("\n");
-  for (const match of text.matchAll(TOKEN)) {
+  let newline = range.indexOf("\n");
+  for (const match of range.matchAll(TOKEN)) {
     if (ids.length >= MAX_TEXT_TOKENS) return undefined;
     const token = match[0];
     const start = match.index;
     while (newline !== -1 && newline < start) {
       line++;
-      newline = text.indexOf("\n", newline + 1);
+      newline = range.indexOf("\n", newline + 1);
     }
     let id = intern.get(token);
     if (id === undefined) {
@@ -61,11 +68,11 @@ function tokenize(text: string, intern: Map<string, number>): Tokens | undefined
       intern.set(token, id);
     }
     ids.push(id);
-    starts.push(start);
-    ends.push(start + token.length);
+    starts.push(from + start);
+    ends.push(from + start + token.length);
     lines.push(line);
   }
-  return { text, ids: Int32Array.from(ids), starts: Int32Array.from(starts), ends: Int32Array.from(ends), lines: Int32Array.from(lines) };
+  return { text, rangeEnd: to, ids: Int32Array.from(ids), starts: Int32Array.from(starts), ends: Int32Array.from(ends), lines: Int32Array.from(lines) };
 }
 
 /** A run of tokens that differs: `[leftFrom, leftTo)` of the left side became `[rightFrom, rightTo)` of the right. */
@@ -147,51 +154,105 @@ export function tokenHunks(a: Int32Array, b: Int32Array, maxEdits = MAX_TEXT_EDI
   return hunks;
 }
 
-/** The words (no digits) just before token `from`: the place's name. */
-function placeBefore(tokens: Tokens, from: number): string {
-  const words: string[] = [];
-  for (let i = from - 1; i >= 0 && i >= from - CONTEXT_REACH && words.length < CONTEXT_WORDS; i--) {
-    const token = tokens.text.slice(tokens.starts[i], tokens.ends[i]);
-    if (HAS_LETTER.test(token) && !HAS_DIGIT.test(token)) words.unshift(token.length > 24 ? token.slice(0, 24) : token);
+/** A tag, whole or (the one a change sits in) still open: `<input name="csrf" value="`. */
+const TAG = /<[^<>]*>?/g;
+
+/**
+ * The place's name: in markup (HTML, XML), the words of the tags just before `offset` (tag and attribute
+ * names, and attribute values made of letters), never the text between tags, which is the page's content
+ * (a user's name, a balance): `body:after "name csrf value"`. Stable when lines are added above, so noise
+ * learned there stays learned. In other text, or with no tag words near, the line: `body:line 3`.
+ */
+function placeOf(text: string, offset: number, markup: boolean, line: number): string {
+  if (markup) {
+    const before = text.slice(Math.max(0, offset - CONTEXT_LOOKBACK), offset);
+    const words: string[] = [];
+    for (const tag of before.match(TAG) ?? []) for (const m of tag.matchAll(TOKEN)) if (HAS_LETTER.test(m[0]) && !HAS_DIGIT.test(m[0])) words.push(m[0].length > 24 ? m[0].slice(0, 24) : m[0]);
+    if (words.length > 0) return `body:after ${JSON.stringify(words.slice(-CONTEXT_WORDS).join(" "))}`;
   }
-  return words.length === 0 ? "body:start" : `body:after ${JSON.stringify(words.join(" "))}`;
+  return `body:line ${line}`;
 }
 
 /** `line N: …text around the run…`, whitespace collapsed, at most 120 characters. */
 function excerptOf(tokens: Tokens, from: number, to: number): string {
   const count = tokens.ids.length;
-  const start = from < count ? (tokens.starts[from] as number) : tokens.text.length;
+  const start = from < count ? (tokens.starts[from] as number) : tokens.rangeEnd;
   const end = to > from ? (tokens.ends[to - 1] as number) : start;
-  const line = count === 0 ? 1 : (tokens.lines[Math.min(from, count - 1)] as number);
-  const before = tokens.text.slice(Math.max(0, start - EXCERPT_CONTEXT), start);
-  const after = tokens.text.slice(end, end + EXCERPT_CONTEXT);
-  const changed = tokens.text.slice(start, end);
-  const shown = `${before.length === EXCERPT_CONTEXT ? "…" : ""}${before}[${changed}]${after}${after.length === EXCERPT_CONTEXT ? "…" : ""}`.replace(/\s+/g, " ");
-  const text = `line ${line}: ${shown}`;
-  return text.length > MAX_EXCERPT ? `${text.slice(0, MAX_EXCERPT - 1)}…` : text;
+  const line = count === 0 ? lineAt(tokens.text, start) : (tokens.lines[Math.min(from, count - 1)] as number);
+  // No marker inside the text: the stored rendering is redacted as text (src/redaction/), and a bracket
+  // between `Bearer` and its token would hide the credential from the patterns. For the same reason the
+  // window starts at a word's start, one whole word before the cut: a scheme's or a `password=`'s name is
+  // never cut off from the value it names.
+  const text = tokens.text;
+  let from0 = Math.max(0, start - EXCERPT_CONTEXT);
+  const floor = Math.max(0, start - MAX_EXCERPT);
+  if (from0 > 0) {
+    while (from0 > floor && !/\s/.test(text[from0 - 1] as string)) from0--;
+    while (from0 > floor && /\s/.test(text[from0 - 1] as string)) from0--;
+    while (from0 > floor && !/\s/.test(text[from0 - 1] as string)) from0--;
+  }
+  const until = Math.max(end, start) + EXCERPT_CONTEXT;
+  const shown = `${from0 > 0 ? "…" : ""}${text.slice(from0, until)}${until < text.length ? "…" : ""}`.replace(/\s+/g, " ");
+  const rendered = `line ${line}: ${shown}`;
+  return rendered.length > MAX_EXCERPT ? `${rendered.slice(0, MAX_EXCERPT - 1)}…` : rendered;
+}
+
+/** The 1-based line of `offset` (only for a run with no tokens: rare). */
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = text.indexOf("\n"); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) line++;
+  return line;
+}
+
+/** Lines as the line pass reads them: interned ids, and each line's start offset (one more entry: the text's end). */
+function linesOf(text: string, intern: Map<string, number>): { ids: Int32Array; starts: Int32Array } {
+  const lines = text.split("\n");
+  const ids = new Int32Array(lines.length);
+  const starts = new Int32Array(lines.length + 1);
+  let offset = 0;
+  lines.forEach((line, i) => {
+    let id = intern.get(line);
+    if (id === undefined) {
+      id = intern.size;
+      intern.set(line, id);
+    }
+    ids[i] = id;
+    starts[i] = offset;
+    offset += line.length + 1;
+  });
+  starts[lines.length] = text.length;
+  return { ids, starts };
 }
 
 /**
  * The differences between two text bodies, token by token (whitespace never counts): one per changed
- * place, `changed`, `added` or `removed`, each showing the line and the changed text in brackets. Bodies
- * too long or too different for that are one `changed` at `body`, as before.
+ * place, `changed`, `added` or `removed`, each showing the line and the changed text in brackets. The
+ * lines that differ are found first (most of a page is the same lines), and only those are tokenized
+ * and diffed: a 200 KB page with a token and a time that differ costs a line split, not 60,000 tokens.
+ * Bodies too long or too different for that are one `changed` at `body`, as before.
  */
 export function diffText(left: string, right: string, wholeBody: (left: string, right: string) => Difference[]): Difference[] {
+  const lineIntern = new Map<string, number>();
+  const la = linesOf(left, lineIntern);
+  const lb = linesOf(right, lineIntern);
+  const lineHunks = tokenHunks(la.ids, lb.ids);
+  if (!lineHunks) return wholeBody(left, right);
   const intern = new Map<string, number>();
-  const a = tokenize(left, intern);
-  const b = a && tokenize(right, intern);
-  const hunks = a && b ? tokenHunks(a.ids, b.ids) : undefined;
-  if (!a || !b || !hunks) return wholeBody(left, right);
   const out: Difference[] = [];
-  for (const h of hunks.slice(0, MAX_TEXT_DIFFERENCES)) {
-    const path = placeBefore(a, h.leftFrom);
-    const removed = h.leftTo > h.leftFrom;
-    const added = h.rightTo > h.rightFrom;
-    const kind = removed && added ? "changed" : removed ? "removed" : "added";
-    const difference: { path: string; kind: Difference["kind"]; left?: string; right?: string } = { path, kind };
-    difference.left = excerptOf(a, h.leftFrom, h.leftTo);
-    difference.right = excerptOf(b, h.rightFrom, h.rightTo);
-    out.push(difference);
+  const markup = /^\s*</.test(left.slice(0, 256));
+  for (const lh of lineHunks) {
+    const a = tokenize(left, la.starts[lh.leftFrom] as number, la.starts[lh.leftTo] as number, lh.leftFrom + 1, intern);
+    const b = a && tokenize(right, lb.starts[lh.rightFrom] as number, lb.starts[lh.rightTo] as number, lh.rightFrom + 1, intern);
+    const hunks = a && b ? tokenHunks(a.ids, b.ids) : undefined;
+    if (!a || !b || !hunks) return wholeBody(left, right);
+    for (const h of hunks) {
+      if (out.length >= MAX_TEXT_DIFFERENCES) return out;
+      const removed = h.leftTo > h.leftFrom;
+      const added = h.rightTo > h.rightFrom;
+      const offset = h.leftFrom < a.ids.length ? (a.starts[h.leftFrom] as number) : a.rangeEnd;
+      const line = h.leftFrom < a.ids.length ? (a.lines[h.leftFrom] as number) : lineAt(left, offset);
+      out.push({ path: placeOf(left, offset, markup, line), kind: removed && added ? "changed" : removed ? "removed" : "added", left: excerptOf(a, h.leftFrom, h.leftTo), right: excerptOf(b, h.rightFrom, h.rightTo) });
+    }
   }
   return out;
 }
