@@ -4,6 +4,7 @@ import { brotliCompressSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Strangler } from "../../src/strangler.ts";
 import { adminJson } from "../helpers/admin.ts";
+import { launchChromium } from "../helpers/chromium.ts";
 import { startFixture, type Fixture } from "../helpers/fixture-server.ts";
 import { startTestProxy, writeConfig } from "../helpers/proxy.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
@@ -212,6 +213,18 @@ describe("the comparer on what real APIs send, against real backends through the
     const example = found[0]?.examples[0] as Example;
     expect(example.truncated).toEqual({ request: false, legacy: true, target: false });
     expect(example.legacyBody.endsWith("… (truncated)")).toBe(true);
+
+    // And the cockpit, in Chromium: the example's monolith body says it was cut; the service's does not.
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${proxy.adminUrl}/dashboard#/route/articles`);
+      await page.waitForSelector(".example .pair");
+      const labels = await page.locator(".example").first().locator(".pair > div > .muted").allTextContents();
+      expect(labels).toEqual(["monolith (body cut: only its first exampleBodyBytes are stored; the differences above were found in the whole body)", "service"]);
+    } finally {
+      await browser.close();
+    }
   });
 
   it("noise is kept by place and kind: a list whose order is noise still reads type_changed when it stops being a list", async () => {
