@@ -6,6 +6,7 @@
  * the timestamp is learned as noise (paired by similarity), and an `id`-keyed list. Medians over repeated runs, in one process; compare against the
  * same script on an older commit to see a change's cost.
  */
+import { signaturePath } from "../src/json/json-path.ts";
 import { compileDiffRules, diffJson, type DiffRules } from "../src/shadow/json-diff.ts";
 
 type Item = { id: number; name: string; price: number; tags: string[]; updatedAt: string };
@@ -37,12 +38,15 @@ for (const c of cases) {
   const rules = compileDiffRules(c.rules);
   const times: number[] = [];
   let found = 0;
+  let signatures = "";
   for (let i = 0; i < ROUNDS; i++) {
     // Parsing is part of every comparison: measured with the diff, as the worker does it.
     const started = performance.now();
-    found = diffJson(JSON.parse(text), JSON.parse(right), rules).length;
+    const differences = diffJson(JSON.parse(text), JSON.parse(right), rules);
+    found = differences.length;
+    signatures = [...new Set(differences.map((d) => `${d.kind} ${signaturePath(d.path)}`))].join(", ");
     times.push(performance.now() - started);
   }
   times.sort((a, b) => a - b);
-  console.log(`${c.name.padEnd(36)} ${(times[Math.floor(times.length / 2)] as number).toFixed(1).padStart(7)} ms/pair   (${found} differences)`);
+  console.log(`${c.name.padEnd(36)} ${(times[Math.floor(times.length / 2)] as number).toFixed(1).padStart(7)} ms/pair   (${found} differences: ${signatures.length > 90 ? `${signatures.slice(0, 89)}…` : signatures})`);
 }
