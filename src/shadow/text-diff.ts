@@ -173,7 +173,7 @@ function placeOf(text: string, offset: number, markup: boolean, line: number): s
   return `body:line ${line}`;
 }
 
-/** `line N: …text around the run…`, whitespace collapsed, at most 120 characters. */
+/** `line N: …text around the run…`, whitespace collapsed, at most MAX_EXCERPT characters. */
 function excerptOf(tokens: Tokens, from: number, to: number): string {
   const count = tokens.ids.length;
   const start = from < count ? (tokens.starts[from] as number) : tokens.rangeEnd;
@@ -226,7 +226,7 @@ function linesOf(text: string, intern: Map<string, number>): { ids: Int32Array; 
 
 /**
  * The differences between two text bodies, token by token (whitespace never counts): one per changed
- * place, `changed`, `added` or `removed`, each showing the line and the changed text in brackets. The
+ * place, `changed`, `added` or `removed`, each rendered as its line and the text around it. The
  * lines that differ are found first (most of a page is the same lines), and only those are tokenized
  * and diffed: a 200 KB page with a token and a time that differ costs a line split, not 60,000 tokens.
  * Bodies too long or too different for that are one `changed` at `body`, as before.
