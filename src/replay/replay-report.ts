@@ -17,7 +17,7 @@ function signatureOf(d: Difference): { readonly path: string; readonly key: stri
 
 /** What one replayed exchange came to, as the report counts it. */
 export type ExchangeOutcome =
-  | { readonly kind: "compared"; readonly differences: readonly Difference[]; readonly correlated: number; readonly example: ExchangeExample }
+  | { readonly kind: "compared"; readonly differences: readonly Difference[]; readonly correlated: number; readonly noise?: number; readonly example: ExchangeExample }
   | { readonly kind: "auth_failure" | "timeout" | "error"; readonly example: ExchangeExample }
   /** The fresh monolith answered with another status than the recorded one: the data moved on; not judged. */
   | { readonly kind: "stale" };
@@ -133,6 +133,8 @@ export class ReportBuilder {
   skippedWrites = 0;
   stale = 0;
   correlated = 0;
+  /** Differences set aside as noise the live comparison learned (before they reached the tally). */
+  liveNoise = 0;
   authFailures = 0;
 
   /** Paths where the recorded and a fresh monolith answer differ: noise for the whole run. */
@@ -151,6 +153,7 @@ export class ReportBuilder {
         return;
       case "compared": {
         this.correlated += outcome.correlated;
+        this.liveNoise += outcome.noise ?? 0;
         const differences = outcome.differences.slice(0, DIFFERENCES_KEPT);
         // Whether this exchange is the first to show one of its signatures (what a report's example is).
         let first = false;
@@ -209,7 +212,7 @@ export class ReportBuilder {
     }
     let matched = 0;
     let diverged = 0;
-    let noiseDifferences = 0;
+    let noiseDifferences = this.liveNoise;
     const signatures = new Map<string, SignatureTally>();
     for (const c of this.#compared) {
       if (flakyIds.has(c.exchangeId)) continue;

@@ -63,6 +63,8 @@ export interface ReplayServiceOptions {
   /** The rules the recording was redacted with (the candidate's answers are redacted the same way). */
   readonly redaction: () => RedactionRules;
   readonly noisePaths: (routeId: string, minOccurrences: number) => readonly string[];
+  /** Whether a difference of `kind` at `path` (a signature path) is noise the live comparison learned on the route. */
+  readonly isNoise: (routeId: string, path: string, kind: string, minOccurrences: number) => boolean;
   /** Whether the route's guard holds it (halted): fresh monolith reads pause then. */
   readonly halted: (routeId: string) => boolean;
   readonly appendAudit: (entry: Omit<NewAuditEntry, "at">) => Promise<void>;
@@ -180,6 +182,7 @@ export class ReplayService {
         return a?.header && a.value !== undefined ? { header: a.header, value: a.value } : undefined;
       },
       setAside: (route) => (route.shadow?.noise.learn ? this.options.noisePaths(route.id, route.shadow.noise.minOccurrences) : []),
+      isNoise: (route, path, kind) => route.shadow?.noise.learn === true && this.options.isNoise(route.id, path, kind, route.shadow.noise.minOccurrences),
       fresh: fresh ? { url: fresh, paused: (route) => this.options.halted(route.id) } : undefined,
       previous: previous?.verdicts,
       progress: (p) => Object.assign(progress, p),

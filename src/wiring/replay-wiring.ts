@@ -22,6 +22,7 @@ export function wireReplay(deps: { readonly stores: Stores; readonly live: LiveS
     shadowing: () => live.config.shadowing,
     redaction: deps.redaction,
     noisePaths: (routeId, minOccurrences) => deps.noise.noisePaths(routeId, minOccurrences),
+    isNoise: (routeId, path, kind, minOccurrences) => deps.noise.isNoise(routeId, path, kind, minOccurrences),
     halted: (routeId) => deps.migrations.get(routeId)?.state === "halted",
     appendAudit: (entry) => stores.rollouts.appendAudit(entry),
     logger: deps.logger,

@@ -543,7 +543,9 @@ const underField = (s, field) => fieldPlace(s).some(([key]) => key === field);
 function fieldTree(signatures, shadow) {
   const compared = shadow.compared || 0;
   const noiseSamples = shadow.noise.samples || 0;
-  const noiseOf = new Map(shadow.noise.fields.map((n) => [n.path, n]));
+  // Noise is kept by place and kind: a field's noise rate is that of its most frequent kind, named in the tooltip.
+  const noiseOf = new Map();
+  for (const n of shadow.noise.fields) if (!noiseOf.has(n.path) || noiseOf.get(n.path).occurrences < n.occurrences) noiseOf.set(n.path, n);
   const node = (key, label) => ({ name: label, path: key, count: 0, first: null, last: null, kinds: new Set(), children: new Map() });
   const roots = new Map();
   for (const s of signatures) {
@@ -565,7 +567,7 @@ function fieldTree(signatures, shadow) {
       { class: `field ${routeView.field === n.path ? "selected" : ""}`, "data-path": n.path, onclick: (e) => ((routeView.field = routeView.field === n.path ? null : n.path), e.stopPropagation(), render()) },
       el("code", {}, n.name),
       el("span", { class: "num field-rate", title: `${n.count} divergences of ${compared} comparisons` }, ` ${compared ? pct(Math.min(1, n.count / compared)) : "–"} diverged`),
-      el("span", { class: "num muted field-noise", title: noise ? `changed ${noise.occurrences} times in ${noiseSamples} noise samples (the monolith against itself)` : "never changed between two answers of the monolith" }, ` · noise ${noise && noiseSamples ? pct(Math.min(1, noise.occurrences / noiseSamples)) : "0%"}`),
+      el("span", { class: "num muted field-noise", title: noise ? `${noise.kind && noise.kind !== "*" ? noise.kind : "changed"} ${noise.occurrences} times in ${noiseSamples} noise samples (the monolith against itself)` : "never changed between two answers of the monolith" }, ` · noise ${noise && noiseSamples ? pct(Math.min(1, noise.occurrences / noiseSamples)) : "0%"}`),
       el("span", { class: "muted small" }, ` · ×${n.count} · ${[...n.kinds].join(", ")} · first `, when(n.first, { short: true }), " last ", when(n.last, { short: true })),
     );
     const kids = [...n.children.values()].sort((a, b) => b.count - a.count);

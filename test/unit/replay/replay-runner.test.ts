@@ -42,7 +42,7 @@ describe("a replay run, against real servers", () => {
     servers.push(server);
     return server;
   };
-  const run = (target: string, fresh: { url: string; paused: boolean } | undefined) =>
+  const run = (target: string, fresh: { url: string; paused: boolean } | undefined, isNoise: (route: unknown, path: string, kind: string) => boolean = () => false) =>
     runReplay({
       runId: 1,
       recordings: [{ recording, route }],
@@ -55,6 +55,7 @@ describe("a replay run, against real servers", () => {
       redaction: NO_EXTRA_RULES,
       auth: () => undefined,
       setAside: () => [],
+      isNoise,
       fresh: fresh ? { url: () => fresh.url, paused: () => fresh.paused } : undefined,
       previous: undefined,
     });
@@ -79,12 +80,22 @@ describe("a replay run, against real servers", () => {
     expect(report.signatures.map((s) => `${s.kind} ${s.path}`)).toEqual(["changed $.at"]);
   });
 
+  it("sets aside the noise the live comparison learned, by place and kind: a changed `at` is noise there, a type change would not be", async () => {
+    const candidate = await start(orders("now").handler);
+    const changedAt = (_route: unknown, path: string, kind: string) => path === "$.at" && kind === "changed";
+    const { report } = await run(candidate.url, undefined, changedAt);
+    expect(report.counts).toMatchObject({ matched: 20, diverged: 0, noiseDifferences: 20 });
+    // Noise of another kind at the same place does not hide a change.
+    const { report: other } = await run(candidate.url, undefined, (_r, path, kind) => path === "$.at" && kind === "order");
+    expect(other.counts).toMatchObject({ matched: 0, diverged: 20 });
+  });
+
   it("counts a candidate that does not answer in time as a timeout, never a hang", async () => {
     const silent = await start(() => undefined);
     const started = Date.now();
     const { report } = await runReplay({
       runId: 1, recordings: [{ recording, route }], exchanges: iterate(exchanges(3)), target: { url: silent.url, sandbox: false }, pacing: { mode: "concurrency", limit: 4 },
-      settings: { ...config.replay, timeoutMs: 300 }, maxBodyBytes: 65_536, maxDecodedBytes: 1_048_576, redaction: NO_EXTRA_RULES, auth: () => undefined, setAside: () => [], previous: undefined,
+      settings: { ...config.replay, timeoutMs: 300 }, maxBodyBytes: 65_536, maxDecodedBytes: 1_048_576, redaction: NO_EXTRA_RULES, auth: () => undefined, setAside: () => [], isNoise: () => false, previous: undefined,
     });
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(report.counts).toMatchObject({ timeouts: 3, matched: 0 });
