@@ -76,7 +76,7 @@ export async function buildOverview(sources: OverviewSources) {
     const outcomes = await sources.shadowEvidence.outcomes(route.id, Math.floor(Date.now() / 60_000) - SHADOW_WINDOW_MINUTES + 1);
     const compared = outcomes.match + outcomes.diverge + outcomes.error;
     const minOccurrences = route.shadow?.noise.minOccurrences ?? 2;
-    const isNoise = (path: string, kind: string) => kind !== "status" && kind !== "error" && sources.shadows.noise.isNoise(route.id, path, kind, minOccurrences);
+    const isNoise = (path: string, kind: string) => sources.shadows.noise.isNoise(route.id, path, kind, minOccurrences);
     const signatures = (await sources.shadowEvidence.signatures(route.id, "open")).filter((s) => !isNoise(s.path, s.kind));
     const noise = route.shadow ? await sources.shadowEvidence.noise(route.id) : [];
     const migration = sources.migrations.get(route.id);

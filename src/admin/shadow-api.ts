@@ -4,6 +4,7 @@ import { z } from "zod";
 import { pathPatternSchema, type RouteConfig } from "../config/schema.ts";
 import type { RolloutStore } from "../store/rollout-store.ts";
 import { ANY_KIND, type ExampleRecord, type SignatureRecord } from "../store/shadow-repository.ts";
+import { DIFFERENCE_KINDS } from "../shadow/json-diff.ts";
 import type { ShadowStore } from "../store/shadow-store.ts";
 import type { ShadowRunner } from "../shadow/shadow-runner.ts";
 import { AdminError } from "./admin-error.ts";
@@ -34,7 +35,7 @@ export const acknowledgeSchema = z.strictObject({ status: z.enum(["fixed", "acce
 export const replaySchema = z.strictObject({});
 /** A place noise is kept for: a JSON path pattern, a header (`header:etag`, `header:link;rel=next`) or a text body's place (`body:after "…"`). */
 const noisePathSchema = z.union([pathPatternSchema, z.string().max(500).regex(/^(header:|body)/, 'must be a JSON path such as "$.items[*].price", a header place "header:…" or a body place "body…"')]);
-const noiseKinds = ["*", "changed", "type_changed", "added", "removed", "null_vs_missing", "order"] as const;
+const noiseKinds = [ANY_KIND, ...DIFFERENCE_KINDS.filter((k) => k !== "status" && k !== "error")] as [string, ...string[]];
 export const noiseSchema = z.strictObject({
   path: noisePathSchema,
   /** The kind of difference confirmed or rejected at the path; `*` (the default) for every kind. */
@@ -56,8 +57,7 @@ function exampleView(e: ExampleRecord) {
  */
 export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, options: ShadowApiOptions): void {
   const { evidence, shadows } = options;
-  const isNoise = (route: RouteConfig, signature: Pick<SignatureRecord, "path" | "kind">) =>
-    signature.kind !== "status" && signature.kind !== "error" && shadows.noise.isNoise(route.id, signature.path, signature.kind, route.shadow?.noise.minOccurrences ?? 2);
+  const isNoise = (route: RouteConfig, signature: Pick<SignatureRecord, "path" | "kind">) => shadows.noise.isNoise(route.id, signature.path, signature.kind, route.shadow?.noise.minOccurrences ?? 2);
 
   app.get("/api/routes/:id/shadow", async (c) => {
     const route = options.findRoute(c.req.param("id"));

@@ -32,7 +32,7 @@ export interface ReplayRunInput {
   readonly auth: (route: RouteConfig) => ReplayAuth | undefined;
   /** The paths where the live comparison learned noise on a route (set aside while pairing array elements). */
   readonly setAside: (route: RouteConfig) => readonly string[];
-  /** Whether a difference (its signature path and kind) is noise the live comparison learned on the route: not a divergence. */
+  /** Whether a difference (its signature path and kind) is noise the live comparison learned on the route: not a divergence (never a status or an error). */
   readonly isNoise: (route: RouteConfig, path: string, kind: string) => boolean;
   /** Reads also asked of the monolith now: what differs between its recorded and fresh answers is noise for this run. */
   readonly fresh?: { readonly url: (route: RouteConfig) => string | undefined; readonly paused: (route: RouteConfig) => boolean } | undefined;
@@ -141,7 +141,7 @@ export async function runReplay(input: ReplayRunInput): Promise<{ report: Replay
     const result = compareAnswers(route, exchange, recorded, answer.side, noise, input.maxDecodedBytes);
     const uncorrelated = result.differences.filter((d) => !ids.correlates(d));
     // The noise the live comparison learned (by place and kind) is set aside, as it is live.
-    const differences = uncorrelated.filter((d) => d.kind === "status" || d.kind === "error" || !input.isNoise(route, signaturePath(d.path), d.kind));
+    const differences = uncorrelated.filter((d) => !input.isNoise(route, signaturePath(d.path), d.kind));
     builder.add(exchange, { kind: "compared", differences, correlated: result.differences.length - uncorrelated.length, noise: uncorrelated.length - differences.length, example }, answer.ms);
   };
 

@@ -2,7 +2,9 @@ import { childPath, compilePathPatterns, signaturePath, type PathMatcher } from 
 import { jsonNumber, jsonString } from "../json/json-text.ts";
 
 /** What differs at a path, seen from the legacy side (left) to the target side (right). */
-export type DifferenceKind = "changed" | "type_changed" | "added" | "removed" | "null_vs_missing" | "order" | "status" | "error";
+/** What a difference can be: of a body or a header (the first six, which noise can be), a status, or no answer. */
+export const DIFFERENCE_KINDS = ["changed", "type_changed", "added", "removed", "null_vs_missing", "order", "status", "error"] as const;
+export type DifferenceKind = (typeof DIFFERENCE_KINDS)[number];
 
 export interface Difference {
   /** Concrete path, e.g. `$.items[3].price`. */

@@ -6,8 +6,8 @@ interface RouteNoise {
   /** By place (`placeKey`): how often it differed in a sample, and a person's (or the learner's) status. */
   readonly occurrences: Map<string, number>;
   readonly status: Map<string, NoiseStatus>;
-  /** Each place's path, by its key. */
-  readonly paths: Map<string, string>;
+  /** Each place (its path and kind), by its key. */
+  readonly places: Map<string, NoisePlace>;
   /** `noisePaths`' last answer, until the route's noise changes: the comparer asks for it on every pair. */
   noisePaths?: { readonly minOccurrences: number; readonly paths: readonly string[] } | undefined;
 }
@@ -15,7 +15,7 @@ interface RouteNoise {
 const NONE: readonly string[] = Object.freeze([]);
 
 /** A place's key: its kind and its path (`*` for any kind at the path). */
-const placeKey = (path: string, kind: string): string => `${kind}\u0000${path}`;
+export const placeKey = (path: string, kind: string): string => `${kind}\u0000${path}`;
 
 /**
  * What is noise on each route, learned as Diffy does: the primary backend is asked twice for a sample
@@ -37,7 +37,7 @@ export class NoiseModel {
       const key = placeKey(r.path, r.kind);
       route.occurrences.set(key, r.occurrences);
       route.status.set(key, r.status);
-      route.paths.set(key, r.path);
+      route.places.set(key, { path: r.path, kind: r.kind });
     }
   }
 
@@ -55,7 +55,7 @@ export class NoiseModel {
   #route(routeId: string, samples?: (routeId: string) => number): RouteNoise {
     let route = this.#routes.get(routeId);
     if (!route) {
-      route = { samples: samples?.(routeId) ?? 0, occurrences: new Map(), status: new Map(), paths: new Map() };
+      route = { samples: samples?.(routeId) ?? 0, occurrences: new Map(), status: new Map(), places: new Map() };
       this.#routes.set(routeId, route);
     }
     return route;
@@ -77,12 +77,12 @@ export class NoiseModel {
     route.samples++;
     if (places.length > 0) route.noisePaths = undefined;
     const seen = new Set<string>();
-    for (const { path, kind } of places) {
-      const key = placeKey(path, kind);
+    for (const place of places) {
+      const key = placeKey(place.path, place.kind);
       if (seen.has(key)) continue;
       seen.add(key);
       route.occurrences.set(key, (route.occurrences.get(key) ?? 0) + 1);
-      route.paths.set(key, path);
+      route.places.set(key, place);
       // Stryker disable next-line StringLiteral: the model reads only confirmed/rejected; a learned path is one with any other status
       if (!route.status.has(key)) route.status.set(key, "learned");
     }
@@ -91,8 +91,10 @@ export class NoiseModel {
   /**
    * Whether a difference of `kind` at `path` is noise: a person's word on that kind, else on any kind at the
    * path, decides; else the samples in which that kind (or, learned before kinds were kept, any) differed there.
+   * A different status or a side with no answer is never noise.
    */
   isNoise(routeId: string, path: string, kind: string, minOccurrences: number): boolean {
+    if (kind === "status" || kind === "error") return false;
     const route = this.#routes.get(routeId);
     if (!route) return false;
     const exact = placeKey(path, kind);
@@ -117,10 +119,7 @@ export class NoiseModel {
     const cached = route.noisePaths;
     if (cached !== undefined && cached.minOccurrences === minOccurrences) return cached.paths;
     const paths = new Set<string>();
-    for (const [key, path] of route.paths) {
-      const kind = key.slice(0, key.indexOf("\u0000"));
-      if (this.isNoise(routeId, path, kind, minOccurrences)) paths.add(path);
-    }
+    for (const { path, kind } of route.places.values()) if (this.isNoise(routeId, path, kind, minOccurrences)) paths.add(path);
     const frozen = Object.freeze([...paths]);
     route.noisePaths = { minOccurrences, paths: frozen };
     return frozen;
@@ -130,7 +129,7 @@ export class NoiseModel {
     const route = this.#route(routeId);
     const key = placeKey(path, kind);
     route.status.set(key, status);
-    route.paths.set(key, path);
+    route.places.set(key, { path, kind });
     route.noisePaths = undefined;
   }
 }

@@ -23,7 +23,7 @@ import type { Comparer, ComparisonListener } from "./comparer.ts";
 import type { EvidenceWriter } from "./evidence-writer.ts";
 import { signaturePath } from "../json/json-path.ts";
 import type { DiffRules, Difference } from "./json-diff.ts";
-import type { NoiseModel } from "./noise-model.ts";
+import { placeKey, type NoiseModel } from "./noise-model.ts";
 import type { ArrayPairings } from "./array-pairings.ts";
 import { redactorFor, type RedactionRules, type Redactor } from "../redaction/redactor.ts";
 import { MirrorCapture } from "./mirror-capture.ts";
@@ -368,7 +368,7 @@ export class ShadowSession implements ComparisonListener {
     const sampleNoise = noiseResult && noiseResult.outcome !== "error" ? noiseResult.differences.filter((d) => d.kind !== "status").map((d) => ({ path: signaturePath(d.path), kind: d.kind })) : undefined;
     if (sampleNoise) ctx.noise.observe(route, sampleNoise);
     // Noise of this very request is set aside at once, by place and kind (an `order` there is not a `type_changed`).
-    const thisRequest = sampleNoise ? new Set(sampleNoise.map((p) => `${p.kind}\u0000${p.path}`)) : undefined;
+    const thisRequest = sampleNoise ? new Set(sampleNoise.map((p) => placeKey(p.path, p.kind))) : undefined;
     const minOccurrences = plan.shadow.noise.minOccurrences;
     const real: Difference[] = [];
     /** Each real difference's signature path, made once (a regular expression's replace) for the noise test and the signatures. */
@@ -376,7 +376,7 @@ export class ShadowSession implements ComparisonListener {
     let noisy = 0;
     for (const d of result.differences) {
       const path = signaturePath(d.path);
-      if (d.kind !== "error" && d.kind !== "status" && (thisRequest?.has(`${d.kind}\u0000${path}`) === true || ctx.noise.isNoise(route, path, d.kind, minOccurrences))) noisy++;
+      if (thisRequest?.has(placeKey(path, d.kind)) === true || ctx.noise.isNoise(route, path, d.kind, minOccurrences)) noisy++;
       else {
         real.push(d);
         realPaths.push(path);
