@@ -124,6 +124,10 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   const adminHost = options.adminHost ?? "127.0.0.1";
   const tokens = options.adminTokens ?? [];
   checkAdminExposure(adminHost, tokens);
+  // A grant for a label no token has is a typo, or a token not yet given: either way, nobody holds it.
+  for (const label of Object.keys(config.admin.grants)) {
+    if (!tokens.some((t) => t.label === label)) logger.warn({ label }, "admin.grants names a token label that no admin token has (STRANGLER_ADMIN_TOKENS)");
+  }
 
   const stores = await openStores({ dataDir: options.dataDir ?? "data", databaseUrl: options.databaseUrl, pollMs: options.pollMs, reconcileMs: config.fleet.reconcileMs });
   const nodeId = newNodeId();

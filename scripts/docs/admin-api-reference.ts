@@ -20,6 +20,8 @@ interface Operation {
   readonly summary?: string;
   readonly description?: string;
   readonly security?: readonly unknown[];
+  /** The role the call needs (viewer, operator, admin): the table the API enforces. */
+  readonly "x-strangler-role"?: string;
   readonly parameters?: ReadonlyArray<{ readonly name: string; readonly in: string; readonly required?: boolean; readonly schema?: JsonSchema }>;
   readonly requestBody?: { readonly content: Record<string, { readonly schema: JsonSchema }> };
   readonly responses: Record<string, { readonly description: string }>;
@@ -53,7 +55,8 @@ function typeOf(schema: JsonSchema, document: OpenApiDocument): string {
 function operationSection(method: string, path: string, op: Operation, document: OpenApiDocument): string {
   const lines = [`### ${method.toUpperCase()} ${path}`, "", tableCell(op.summary ?? ""), ""];
   if (op.description) lines.push(op.description, "");
-  lines.push(op.security && op.security.length > 0 ? "Bearer token required (when admin tokens are set)." : "No token asked.", "");
+  const role = op["x-strangler-role"];
+  lines.push(op.security && op.security.length > 0 ? `Bearer token required (when admin tokens are set)${role ? `, of role **${role}** or above` : ""}.` : "No token asked.", "");
   const parameters = op.parameters ?? [];
   const body = op.requestBody ? resolve(Object.values(op.requestBody.content)[0]?.schema ?? {}, document) : undefined;
   const fields = Object.entries(body?.properties ?? {});
@@ -71,16 +74,17 @@ function operationSection(method: string, path: string, op: Operation, document:
 /** The page: an index of every endpoint, then each one with its parameters, body fields and answers. */
 export function adminApiMarkdown(document: OpenApiDocument): string {
   const operations = Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ method, path, op })));
-  const index = operations.map(({ method, path, op }) => `| ${method.toUpperCase()} | \`${path}\` | ${tableCell(op.summary ?? "")} |`);
+  const index = operations.map(({ method, path, op }) => `| ${method.toUpperCase()} | \`${path}\` | ${op["x-strangler-role"] ?? ""} | ${tableCell(op.summary ?? "")} |`);
   return `# Admin API reference
 
 The admin listener (port 9901 by default: \`--admin-port\` or \`ADMIN_PORT\`) serves ${operations.length} endpoints. When admin
 tokens are set (\`STRANGLER_ADMIN_TOKEN\`, or \`STRANGLER_ADMIN_TOKENS\` with labels), those marked "Bearer token
-required" want \`Authorization: Bearer <token>\`. Refusals are JSON: \`{"error": {"code", "message", "field"?}}\`.
+required" want \`Authorization: Bearer <token>\` of the role named (viewer < operator < admin; see
+[roles](../admin-api.md#roles-who-may-turn-which-dial)), else 403 \`forbidden\`. Refusals are JSON: \`{"error": {"code", "message", "field"?}}\`.
 The same description, as OpenAPI 3.1, is served at \`GET /openapi.json\`.
 
-| method | path | what it does |
-| --- | --- | --- |
+| method | path | role | what it does |
+| --- | --- | --- | --- |
 ${index.join("\n")}
 
 ## Endpoints

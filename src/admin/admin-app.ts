@@ -6,7 +6,10 @@ import type { RouteConfig } from "../config/schema.ts";
 import type { ChangeResult, RolloutService } from "../rollout/rollout-service.ts";
 import { AdminError } from "./admin-error.ts";
 import { auditQuerySchema, mapQuerySchema, reasonOnlySchema, rolloutUpdateSchema, suggestQuerySchema } from "./admin-schemas.ts";
-import { actorOf, type AdminToken } from "./admin-tokens.ts";
+import { tokenOf, type AdminToken } from "./admin-tokens.ts";
+import { grantCoversRoute, grantFor, LOOPBACK_GRANT, type AccessConfig, type AdminEnv } from "./access.ts";
+import { authorize } from "./authorize.ts";
+import { ENDPOINT_ACCESS } from "./endpoint-roles.ts";
 import { DASHBOARD_CSP, dashboardAssets } from "./dashboard/dashboard-page.ts";
 import { openApiDocument } from "./openapi.ts";
 import { readBody, readQuery } from "./read-input.ts";
@@ -30,6 +33,8 @@ export interface AdminAppOptions {
   readonly isReady: () => boolean;
   /** Bearer tokens; with none, the API is open (the listener then only starts on loopback). */
   readonly tokens: readonly AdminToken[];
+  /** Roles and limits by token label, and whether `/metrics` asks for a token (the config in force). */
+  readonly access: () => AccessConfig & { readonly protectMetrics: boolean };
   /** The routes of the config in force. */
   readonly routes: () => readonly RouteConfig[];
   /** The backends in force, with their destinations' live state. */
@@ -64,9 +69,7 @@ export interface AdminAppOptions {
   readonly origin: RequestGuardOptions;
 }
 
-
-type Env = { Variables: { actor: string } };
-
+type Env = AdminEnv;
 
 /**
  * The admin listener's app: `/healthz`, `/readyz`, `/metrics` and `/openapi.json` open; `/api/*` behind
@@ -96,6 +99,10 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
   app.get("/readyz", (c) => {
     return options.isReady() ? c.json({ status: "ready" }) : c.json({ status: "not_ready" }, 503);
   });
+  app.use("/metrics", async (c, next) => {
+    if (options.access().protectMetrics) await authenticate("api")(c, async () => {});
+    await next();
+  });
   app.get("/metrics", async (c) => {
     let text: string;
     try {
@@ -110,19 +117,23 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
 
   // The API and the dashboard share one authentication: a Bearer token, or Basic with the token as the
   // password (a browser prompts for it on the dashboard and then sends it with every call the page makes).
-  const authenticate = (realm: "api" | "dashboard") => async (c: Context<Env>, next: () => Promise<void>) => {
+  function authenticate(realm: "api" | "dashboard") {
+    return async (c: Context<Env>, next: () => Promise<void>) => {
     if (options.tokens.length === 0) {
-      c.set("actor", "anonymous@loopback");
+      c.set("actor", LOOPBACK_GRANT.label);
+      c.set("grant", LOOPBACK_GRANT);
       return next();
     }
-    const actor = actorOf(c.req.header("authorization"), options.tokens);
-    if (!actor) {
+    const token = tokenOf(c.req.header("authorization"), options.tokens);
+    if (!token) {
       c.header("www-authenticate", realm === "dashboard" ? 'Basic realm="strangler-fig admin", charset="UTF-8"' : 'Bearer realm="strangler-fig admin"');
       throw new AdminError(401, "unauthorized", c.req.header("authorization") ? "the bearer token is not valid" : "an Authorization: Bearer <token> header is required");
     }
-    c.set("actor", actor);
+    c.set("actor", token.label);
+    c.set("grant", grantFor(token.label, token.role, options.access()));
     return next();
-  };
+    };
+  }
   // Before authentication: a page on another site learns nothing, and a browser's cached credentials
   // cannot be ridden into a change.
   const guard = requestGuard(options.origin);
@@ -130,6 +141,7 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
   app.use("/dashboard", guard);
   app.use("/dashboard/*", guard);
   app.use("/api/*", authenticate("api"));
+  app.use("/api/*", authorize({ signatureRoute: async (id) => (await options.shadowEvidence.signature(id))?.routeId, recordingRoute: async (id) => (await options.recordings.store.get(id))?.routeId }));
   app.use("/dashboard", authenticate("dashboard"));
   app.use("/dashboard/*", authenticate("dashboard"));
   const page = (body: string, type: string) => (c: Context<Env>) =>
@@ -151,6 +163,17 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
     }),
   );
 
+  app.get("/api/session", (c) => {
+    const grant = c.get("grant");
+    return c.json({
+      actor: grant.label,
+      role: grant.role,
+      routes: grant.routes,
+      // The routes in force this token may change (all of them without a limit): the cockpit hides the rest's actions.
+      changeableRoutes: options.routes().filter((r) => grantCoversRoute(grant, r.id)).map((r) => r.id),
+      endpoints: ENDPOINT_ACCESS.filter((e) => e.method !== "GET").map(({ method, path, role }) => ({ method, path, role })),
+    });
+  });
   app.get("/api/routes", (c) => c.json({ routes: options.routes().map(view) }));
   app.get("/api/backends", (c) => c.json({ backends: [...options.backends().values()].map(backendView) }));
   app.get("/api/backends/:name", (c) => {

@@ -1,10 +1,13 @@
 import { Buffer } from "node:buffer";
 import { secretsMatch } from "../decision/forced-routing.ts";
+import { isAdminRole, type AdminRole } from "./access.ts";
 
 /** A bearer token that may use the admin API; its label names the actor in the audit log. */
 export interface AdminToken {
   readonly label: string;
   readonly token: string;
+  /** The role given with the token (`label:role:token`); absent, the config's grant or default decides. */
+  readonly role?: AdminRole;
 }
 
 /** Thrown when the admin listener must not start as configured. */
@@ -16,8 +19,9 @@ export class AdminConfigError extends Error {
 const LABEL = /^[A-Za-z0-9._@-]{1,64}$/;
 
 /**
- * Reads admin tokens from the environment: `STRANGLER_ADMIN_TOKENS="alice:<token>,ci:<token>"`, or a
- * single `STRANGLER_ADMIN_TOKEN=<token>` (label `admin`). Tokens must be at least 16 characters.
+ * Reads admin tokens from the environment: `STRANGLER_ADMIN_TOKENS="alice:<token>,grafana:viewer:<token>"`
+ * (an optional role between label and token: viewer, operator or admin), or a single
+ * `STRANGLER_ADMIN_TOKEN=<token>` (label `admin`). Tokens must be at least 16 characters.
  */
 export function adminTokensFromEnv(env: NodeJS.ProcessEnv): AdminToken[] {
   const tokens: AdminToken[] = [];
@@ -25,7 +29,12 @@ export function adminTokensFromEnv(env: NodeJS.ProcessEnv): AdminToken[] {
   for (const entry of (env.STRANGLER_ADMIN_TOKENS ?? "").split(",").map((e) => e.trim()).filter(Boolean)) {
     const colon = entry.indexOf(":");
     if (colon <= 0) throw new AdminConfigError(`STRANGLER_ADMIN_TOKENS: entries are label:token, got one without a label`);
-    tokens.push({ label: entry.slice(0, colon), token: entry.slice(colon + 1) });
+    const label = entry.slice(0, colon);
+    const rest = entry.slice(colon + 1);
+    // `label:role:token` when the middle part is a role's name; otherwise the whole rest is the token.
+    const second = rest.indexOf(":");
+    const role = second > 0 ? rest.slice(0, second) : "";
+    tokens.push(isAdminRole(role) ? { label, role, token: rest.slice(second + 1) } : { label, token: rest });
   }
   for (const { label, token } of tokens) {
     if (!LABEL.test(label)) throw new AdminConfigError(`admin token label ${JSON.stringify(label)}: must be 1-64 letters, digits, '.', '_', '@' or '-'`);
@@ -57,13 +66,13 @@ function presentedToken(authorization: string | undefined): string | undefined {
 }
 
 /**
- * The label of the token presented in an `Authorization` header (Bearer, or Basic with the token as the
+ * The token presented in an `Authorization` header (Bearer, or Basic with the token as the
  * password), or undefined. Every configured token is compared, in constant time, whatever matches first.
  */
-export function actorOf(authorization: string | undefined, tokens: readonly AdminToken[]): string | undefined {
+export function tokenOf(authorization: string | undefined, tokens: readonly AdminToken[]): AdminToken | undefined {
   const given = presentedToken(authorization);
   if (given === undefined || given === "") return undefined;
-  let actor: string | undefined;
-  for (const { label, token } of tokens) if (secretsMatch(given, token) && actor === undefined) actor = label;
-  return actor;
+  let found: AdminToken | undefined;
+  for (const entry of tokens) if (secretsMatch(given, entry.token) && found === undefined) found = entry;
+  return found;
 }

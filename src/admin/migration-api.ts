@@ -1,4 +1,5 @@
 import type { Context, Hono } from "hono";
+import type { AdminEnv } from "./access.ts";
 import type { RouteConfig } from "../config/schema.ts";
 import type { MigrationResult, MigrationService } from "../guard/migration-service.ts";
 import type { MigrationRecord } from "../store/migration-repository.ts";
@@ -6,7 +7,7 @@ import { AdminError } from "./admin-error.ts";
 import { reasonOnlySchema } from "./admin-schemas.ts";
 import { readBody } from "./read-input.ts";
 
-type Env = { Variables: { actor: string } };
+type Env = AdminEnv;
 
 export interface MigrationApiOptions {
   readonly migrations: MigrationService;

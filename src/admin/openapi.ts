@@ -3,6 +3,7 @@ import { mapQuerySchema, reasonOnlySchema, rolloutUpdateSchema, suggestQuerySche
 import { acknowledgeSchema, divergenceQuery, noiseSchema, replaySchema, windowSchema } from "./shadow-api.ts";
 import { exchangesQuery, exportQuery, recordingsQuery, startRecordingSchema, stopRecordingSchema } from "./recording-api.ts";
 import { runsQuery, startReplaySchema } from "./replay-api.ts";
+import { endpointAccess } from "./endpoint-roles.ts";
 
 const error = {
   type: "object",
@@ -60,7 +61,7 @@ function migrationAction(summary: string) {
  * registers, so an endpoint cannot be added without being described here.
  */
 export function openApiDocument() {
-  return {
+  return withRoles({
     openapi: "3.1.0",
     info: { title: "strangler-fig admin API", version: "1" },
     components: {
@@ -97,7 +98,33 @@ export function openApiDocument() {
     paths: {
       "/healthz": { get: { summary: "Liveness: 200 once the data plane serves", responses: { 200: { description: "serving" }, 503: { description: "starting" } } } },
       "/readyz": { get: { summary: "Readiness: serving, database and flag provider ready", responses: { 200: { description: "ready" }, 503: { description: "not ready" } } } },
-      "/metrics": { get: { summary: "Prometheus metrics", responses: { 200: { description: "text exposition format" } } } },
+      "/metrics": { get: { summary: "Prometheus metrics; with admin.protectMetrics, a token of any role is needed", responses: { 200: { description: "text exposition format" }, 401: errorResponse("admin.protectMetrics is on, and no or a wrong token was sent") } } },
+      "/api/session": {
+        get: {
+          summary: "Who the token is: its label (the actor in the audit trail), its role, the routes it may change, and the role every change needs",
+          security: secured,
+          responses: {
+            200: {
+              description: "The session",
+              content: {
+                "application/json": {
+                  schema: {
+                    type: "object",
+                    properties: {
+                      actor: { type: "string" },
+                      role: { enum: ["viewer", "operator", "admin"] },
+                      routes: { type: ["array", "null"], items: { type: "string" }, description: "globs of the routes it may change; null: every route" },
+                      changeableRoutes: { type: "array", items: { type: "string" }, description: "the routes in force it may change" },
+                      endpoints: { type: "array", items: { type: "object", properties: { method: { type: "string" }, path: { type: "string" }, role: { type: "string" } } } },
+                    },
+                  },
+                },
+              },
+            },
+            401: writeErrors[401],
+          },
+        },
+      },
       "/api/routes": {
         get: { summary: "List routes with configured and live percentages", security: secured, responses: { 200: json("Routes", "#/components/schemas/Route"), 401: writeErrors[401] } },
       },
@@ -276,5 +303,23 @@ export function openApiDocument() {
         },
       },
     },
-  };
+  });
+}
+
+const forbidden = errorResponse("The token's role does not cover the call (code forbidden: `required` names the role needed), or the route is outside the token's routes (code forbidden_route)");
+
+/**
+ * Each `/api` operation with the role it needs (`x-strangler-role`, from ENDPOINT_ACCESS: the table the
+ * API enforces) and its 403; `/metrics` notes that `admin.protectMetrics` can ask for a token.
+ */
+function withRoles<T extends { paths: Record<string, Record<string, { responses?: object; description?: string }>> }>(doc: T): T {
+  for (const [path, operations] of Object.entries(doc.paths)) {
+    if (!path.startsWith("/api/")) continue;
+    const registered = path.replace(/\{(\w+)\}/g, ":$1");
+    for (const [method, operation] of Object.entries(operations)) {
+      const access = endpointAccess(method.toUpperCase(), registered).access;
+      Object.assign(operation, { "x-strangler-role": access.role, responses: { ...operation.responses, 403: forbidden } });
+    }
+  }
+  return doc;
 }

@@ -1,4 +1,5 @@
 import type { Hono } from "hono";
+import type { AdminEnv } from "./access.ts";
 import { z } from "zod";
 import type { RouteConfig } from "../config/schema.ts";
 import type { Recorder } from "../recording/recorder.ts";
@@ -76,7 +77,7 @@ export async function recordingById(store: RecordingStore, raw: string): Promise
 }
 
 /** Recordings over the admin API: start and stop a route's, list them, page and export their exchanges, delete. */
-export function registerRecordingApi(app: Hono<{ Variables: { actor: string } }>, options: RecordingApiOptions): void {
+export function registerRecordingApi(app: Hono<AdminEnv>, options: RecordingApiOptions): void {
   const { recorder, store } = options;
   const found = (raw: string) => recordingById(store, raw);
 

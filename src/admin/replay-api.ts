@@ -1,4 +1,6 @@
 import type { Hono } from "hono";
+import { roleCovers, type AdminEnv } from "./access.ts";
+import { assertRouteGranted, roleRefusal } from "./authorize.ts";
 import { z } from "zod";
 import { ReplayRefusal, type ReplayService } from "../replay/replay-service.ts";
 import type { RecordingStore, ReplayRunRecord } from "../store/recording-store.ts";
@@ -10,6 +12,8 @@ import { recordingById } from "./recording-api.ts";
 export interface ReplayApiOptions {
   readonly replays: ReplayService;
   readonly store: RecordingStore;
+  /** The configured backends' names: what an operator may replay against (an admin may name any URL). */
+  readonly backendNames: () => readonly string[];
 }
 
 export const pacingSchema = z.discriminatedUnion("mode", [
@@ -46,7 +50,7 @@ function runView(run: ReplayRunRecord, progress: { sent: number; judged: number;
 }
 
 /** Replay runs over the admin API: plan or start one of a recording, follow it, list a recording's runs. */
-export function registerReplayApi(app: Hono<{ Variables: { actor: string } }>, options: ReplayApiOptions): void {
+export function registerReplayApi(app: Hono<AdminEnv>, options: ReplayApiOptions): void {
   const { store, replays } = options;
   const refused = (error: unknown): never => {
     if (error instanceof ReplayRefusal) throw new AdminError(error.status, error.code, error.message);
@@ -59,6 +63,12 @@ export function registerReplayApi(app: Hono<{ Variables: { actor: string } }>, o
     const body = await readBody(c, startReplaySchema);
     const recordings = [first];
     for (const id of body.with) if (!recordings.some((r) => r.id === id)) recordings.push(await recordingOf(String(id)));
+    const grant = c.get("grant");
+    for (const recording of recordings) assertRouteGranted(grant, recording.routeId);
+    // A URL that is no configured backend could be any host the proxy reaches: only an admin may aim there.
+    if (!options.backendNames().includes(body.against) && !roleCovers(grant.role, "admin")) {
+      throw roleRefusal(grant, "admin", "a replay against a URL (not a backend's name)");
+    }
     const ask = { against: body.against, sandbox: body.sandbox, pacing: body.pacing, freshMonolith: body.freshMonolith, actor: c.get("actor"), reason: body.reason };
     if (body.dryRun) return c.json(await replays.plan(recordings, ask).catch(refused));
     const run = await replays.start(recordings, ask).catch(refused);

@@ -1,4 +1,5 @@
 import type { Hono } from "hono";
+import type { AdminEnv } from "./access.ts";
 import { TRUNCATED_MARK } from "../redaction/redactor.ts";
 import { z } from "zod";
 import { pathPatternSchema, type RouteConfig } from "../config/schema.ts";
@@ -55,7 +56,7 @@ function exampleView(e: ExampleRecord) {
  * The shadow evidence of each route over the admin API: match rate over a window, divergence
  * signatures with example pairs and a readable diff, acknowledgement, reset, and the noise learned.
  */
-export function registerShadowApi(app: Hono<{ Variables: { actor: string } }>, options: ShadowApiOptions): void {
+export function registerShadowApi(app: Hono<AdminEnv>, options: ShadowApiOptions): void {
   const { evidence, shadows } = options;
   const isNoise = (route: RouteConfig, signature: Pick<SignatureRecord, "path" | "kind">) => shadows.noise.isNoise(route.id, signature.path, signature.kind, route.shadow?.noise.minOccurrences ?? 2);
 

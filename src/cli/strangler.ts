@@ -221,6 +221,11 @@ async function run(argv: string[]): Promise<string> {
   }
   const json = (value: unknown) => JSON.stringify(value, null, 2);
   switch (command) {
+    case "whoami": {
+      const session = await callAdmin<{ actor: string; role: string; routes: string[] | null }>(admin, "GET", "/api/session");
+      if (values.json) return json(session);
+      return `${session.actor}: role ${session.role}${session.routes ? `, changes routes ${session.routes.join(", ")} only` : ""}`;
+    }
     case "backends": {
       const { backends } = await callAdmin<{ backends: BackendView[] }>(admin, "GET", "/api/backends");
       if (values.json) return json(backends);

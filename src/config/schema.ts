@@ -1,5 +1,6 @@
 import type { Provider } from "@openfeature/server-sdk";
 import { z } from "zod";
+import { ADMIN_ROLES } from "../admin/access.ts";
 import { isValidPathTemplate } from "../routing/path-template.ts";
 import { pathRewriteProblem } from "../routing/path-rewrite.ts";
 import { isPathPattern } from "../json/json-path.ts";
@@ -463,7 +464,9 @@ export const serverSchema = z.strictObject({
   path: ["headersTimeoutMs"],
 });
 
-/** The admin listener's protection against cross-site pages and DNS rebinding. */
+const adminRoleSchema = z.enum(ADMIN_ROLES);
+
+/** The admin listener: its bounds, its protection against cross-site pages and DNS rebinding, and who may do what. */
 export const adminSchema = z.strictObject({
   /** Largest request body the admin API reads; beyond it 413 `body_too_large`. Default 16384. */
   maxBodyBytes: z.number().int().min(1_024).max(1_048_576).default(16 * 1024),
@@ -478,6 +481,31 @@ export const adminSchema = z.strictObject({
   allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/, "must be a host name or address, optionally with :port")).default([]),
   /** TLS on the admin listener (it carries a bearer token); HTTP/1.1 only, the same keys as `server.tls`. The certificate files are followed. */
   tls: tlsSchema.optional(),
+  /**
+   * The role of a token that neither `STRANGLER_ADMIN_TOKENS` (`label:role:token`) nor `grants` gives one:
+   * `viewer` (every read), `operator` (percentages, promotion, resume, recordings, replays) or `admin`
+   * (everything). Default `admin`, so a setup from before roles keeps working; set `viewer` to make every
+   * new token read-only until it is granted more.
+   */
+  defaultRole: adminRoleSchema.default("admin"),
+  /**
+   * Roles by token label: `{ grafana: { role: "viewer" }, "payments-ci": { role: "operator", routes: ["payments-*"] } }`.
+   * `routes` (ids, `*` for any run of characters) limits what the token may change; it reads every route.
+   * When the environment gives the label a role too, the lesser of the two applies. Read per request: a reload applies.
+   */
+  grants: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, "a token label: 1-64 letters, digits, '.', '_', '@' or '-'"),
+      z.strictObject({
+        /** `viewer`, `operator` or `admin`. */
+        role: adminRoleSchema,
+        /** Route ids or globs (`payments-*`) the token may change; absent: every route. */
+        routes: z.array(z.string().regex(/^[a-z0-9._*-]{1,128}$/, "a route id, or a glob of one with '*'")).min(1).optional(),
+      }),
+    )
+    .default({}),
+  /** `/metrics` asks for a token too (any role). Default false: Prometheus scrapes it without one. */
+  protectMetrics: z.boolean().default(false),
 });
 
 /** Limits that bound shadowing across all routes. */

@@ -99,7 +99,8 @@ export function wireAdmin(deps: AdminDeps): AdminWiring {
       timeoutMs: () => live.config.admin.replayTimeoutMs,
     },
     recordings: { recorder: deps.recorder, store: stores.recordings, maxExchanges: () => live.config.recording.maxExchanges },
-    replays: { replays: deps.replays, store: stores.recordings },
+    replays: { replays: deps.replays, store: stores.recordings, backendNames: () => Object.keys(live.config.backends) },
+    access: () => live.config.admin,
   });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   return { server, endpoints: () => app.routes.filter((r) => r.method !== "ALL").map((r) => ({ method: r.method, path: r.path })) };

@@ -13,6 +13,7 @@ import { createThrowawayCa, writePem } from "../helpers/tls.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TOKEN = "operator-token-0123456789";
+const VIEWER_TOKEN = "grafana-token-0123456789";
 
 describe("the strangler CLI", () => {
   const temp = makeTempDir();
@@ -26,7 +27,7 @@ describe("the strangler CLI", () => {
         backends: { legacy: { url: backend.url }, catalog: { url: backend.url } },
         routes: [{ id: "products-list", match: { methods: ["GET"], path: "/api/products" }, target: "catalog", rollout: { percent: 5 } }],
       }),
-      { adminTokens: [{ label: "operator", token: TOKEN }] },
+      { adminTokens: [{ label: "operator", token: TOKEN }, { label: "grafana", role: "viewer", token: VIEWER_TOKEN }] },
     );
   });
   afterAll(async () => {
@@ -109,6 +110,13 @@ describe("the strangler CLI", () => {
     const noToken = await strangler(["routes"], null);
     expect(noToken.code).toBe(1);
     expect(noToken.stderr).toContain("401 unauthorized");
+    const viewer = await strangler(["rollout", "products-list", "20", "--reason", "not mine"], VIEWER_TOKEN);
+    expect(viewer).toMatchObject({ code: 1, stderr: 'strangler: 403 forbidden: PUT /api/routes/:id/rollout needs role operator; token "grafana" has role viewer\n' });
+  });
+
+  it("says who the token is: its label and role", async () => {
+    expect(await strangler(["whoami"], VIEWER_TOKEN)).toMatchObject({ code: 0, stdout: "grafana: role viewer\n" });
+    expect(await strangler(["whoami"])).toMatchObject({ code: 0, stdout: "operator: role admin\n" });
   });
 
   it("drives promotion and resume, and says what the API refused", async () => {

@@ -34,7 +34,7 @@ describe("the generated reference pages (docs/reference/)", () => {
 
   it("the admin API reference lists every endpoint of the OpenAPI document, with its parameters, body fields and answers", () => {
     const page = pages.find((p) => p.path === "docs/reference/admin-api.md")?.content ?? "";
-    expect(page).toContain("| PUT | `/api/routes/{id}/rollout` | Set a route's live percentage (audited) |");
+    expect(page).toContain("| PUT | `/api/routes/{id}/rollout` | operator | Set a route's live percentage (audited) |");
     expect(page).toMatch(/### PUT \/api\/routes\/\{id\}\/rollout[\s\S]*?\| `percent` \| body \| number \| yes \|[\s\S]*?\| 409 \|/);
     expect(page).toMatch(/### GET \/api\/audit[\s\S]*?\| `limit` \| query \|/);
   });

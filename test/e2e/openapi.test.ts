@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ENDPOINT_ACCESS } from "../../src/admin/endpoint-roles.ts";
 import type { Strangler } from "../../src/strangler.ts";
 import { startTestProxy, writeConfig } from "../helpers/proxy.ts";
 import { makeTempDir } from "../helpers/temp-dir.ts";
@@ -30,6 +31,11 @@ describe("the admin API's OpenAPI document", () => {
       .sort();
     expect(registered.length).toBeGreaterThan(25);
     expect(documented).toEqual(registered);
+  });
+
+  it("gives every /api endpoint a role in the table the API enforces, and lists nothing else there", () => {
+    const registered = [...new Set(proxy.adminEndpoints().filter((e) => e.path.startsWith("/api/")).map((e) => `${e.method} ${e.path}`))].sort();
+    expect(ENDPOINT_ACCESS.map((e) => `${e.method} ${e.path}`).sort()).toEqual(registered);
   });
 
   it("names each path parameter, and describes a body for every write", () => {

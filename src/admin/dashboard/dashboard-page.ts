@@ -18,7 +18,7 @@ const PAGE = `<!doctype html>
 <link rel="stylesheet" href="/dashboard/dashboard.css">
 </head>
 <body>
-<header><h1><a href="#/">strangler-fig</a></h1><nav><a href="#/">Routes</a> · <a href="#/map" id="nav-map">Map</a></nav><span class="muted" id="updated">loading…</span></header>
+<header><h1><a href="#/">strangler-fig</a></h1><nav><a href="#/">Routes</a> · <a href="#/map" id="nav-map">Map</a></nav><span class="muted" id="who"></span> <span class="muted" id="updated">loading…</span></header>
 <main id="app"></main>
 <script type="module" src="/dashboard/dashboard.js"></script>
 </body>

@@ -38,6 +38,26 @@ async function api(path, init = {}) {
   return body;
 }
 
+// ---- Who is looking: the token's role decides which actions the page offers (the API refuses the rest). ----
+
+/** `GET /api/session`: the token's label, role, the routes it may change and the role each change needs. */
+let session = null;
+const RANK = { viewer: 0, operator: 1, admin: 2 };
+
+/** True when the token may call `method pattern` (as the API registers it) on this route. */
+function may(method, pattern, routeId) {
+  if (!session) return false;
+  const needed = session.endpoints.find((e) => e.method === method && e.path === pattern)?.role ?? "admin";
+  if (RANK[session.role] < RANK[needed]) return false;
+  return routeId === undefined || session.changeableRoutes.includes(routeId);
+}
+
+async function readSession() {
+  session = await api("/api/session");
+  const who = document.getElementById("who");
+  if (who) who.textContent = `${session.actor} · ${session.role}${session.routes ? ` (changes ${session.routes.join(", ")})` : ""}`;
+}
+
 const pct = (x, digits = 1) => (x === null || x === undefined ? "–" : `${(x * 100).toFixed(digits)}%`);
 /** Requests a second in at most four digits, so that two fit a narrow column: 0.35, 27.5, 412. */
 const rate = (x) => (x === null || x === undefined ? "–" : x >= 100 ? String(Math.round(x)) : x >= 10 ? String(Math.round(x * 10) / 10) : String(x));
@@ -75,17 +95,17 @@ function actionsFor(r) {
   const provider = r.rollout.source === "provider";
   const promotion = r.promotion ?? { status: "off", steps: null };
   const list = [];
-  if (!provider) list.push({ key: "set", label: "Set percentage…", verb: `Set the rollout of ${r.id}`, path: `/api/routes/${id}/rollout`, method: "PUT", percent: true });
-  if (!provider && live > 0) list.push({ key: "rollback", label: "Roll back to 0%", verb: `Roll ${r.id} back to 0% (every user to the monolith)`, path: `/api/routes/${id}/rollback`, danger: true });
-  if (r.state === "halted" || r.state === "paused") list.push({ key: "resume", label: r.state === "halted" ? "Lift the halt" : "Lift the pause", verb: `Lift the ${r.state} state of ${r.id}: it follows its percentage and guard again`, path: `/api/routes/${id}/resume` });
-  if (promotion.steps && (promotion.status === "off" || promotion.status === "done") && r.state !== "halted") list.push({ key: "promotion-start", label: "Start promotion", verb: `Start the promotion of ${r.id} (steps ${promotion.steps.join(" → ")}%)`, path: `/api/routes/${id}/promotion/start` });
-  if (promotion.status === "running") list.push({ key: "promotion-pause", label: "Pause promotion", verb: `Pause the promotion of ${r.id}`, path: `/api/routes/${id}/promotion/pause` });
-  if (promotion.status === "paused" && r.state !== "halted") list.push({ key: "promotion-resume", label: "Resume promotion", verb: `Resume the promotion of ${r.id}`, path: `/api/routes/${id}/promotion/resume` });
+  if (!provider) list.push({ key: "set", label: "Set percentage…", verb: `Set the rollout of ${r.id}`, path: `/api/routes/${id}/rollout`, pattern: "/api/routes/:id/rollout", method: "PUT", percent: true });
+  if (!provider && live > 0) list.push({ key: "rollback", label: "Roll back to 0%", verb: `Roll ${r.id} back to 0% (every user to the monolith)`, path: `/api/routes/${id}/rollback`, pattern: "/api/routes/:id/rollback", danger: true });
+  if (r.state === "halted" || r.state === "paused") list.push({ key: "resume", label: r.state === "halted" ? "Lift the halt" : "Lift the pause", verb: `Lift the ${r.state} state of ${r.id}: it follows its percentage and guard again`, path: `/api/routes/${id}/resume`, pattern: "/api/routes/:id/resume" });
+  if (promotion.steps && (promotion.status === "off" || promotion.status === "done") && r.state !== "halted") list.push({ key: "promotion-start", label: "Start promotion", verb: `Start the promotion of ${r.id} (steps ${promotion.steps.join(" → ")}%)`, path: `/api/routes/${id}/promotion/start`, pattern: "/api/routes/:id/promotion/start" });
+  if (promotion.status === "running") list.push({ key: "promotion-pause", label: "Pause promotion", verb: `Pause the promotion of ${r.id}`, path: `/api/routes/${id}/promotion/pause`, pattern: "/api/routes/:id/promotion/pause" });
+  if (promotion.status === "paused" && r.state !== "halted") list.push({ key: "promotion-resume", label: "Resume promotion", verb: `Resume the promotion of ${r.id}`, path: `/api/routes/${id}/promotion/resume`, pattern: "/api/routes/:id/promotion/resume" });
   // Not while halted: the API refuses every raise until the halt is lifted.
-  if ((promotion.status === "running" || promotion.status === "paused") && r.state !== "halted") list.push({ key: "promotion-step", label: "Take the next step now", verb: `Take the next promotion step of ${r.id} now, without waiting for the evidence`, path: `/api/routes/${id}/promotion/step` });
-  if (live === 100 && r.state !== "retired") list.push({ key: "retire", label: "Retire (monolith code can go)", verb: `Retire ${r.id}: the monolith no longer serves it`, path: `/api/routes/${id}/retire` });
-  if (!provider) list.push({ key: "reroll", label: "Re-roll who is in", verb: `Re-roll ${r.id}: a new salt picks a different set of users at the same percentage`, path: `/api/routes/${id}/reroll` });
-  return list;
+  if ((promotion.status === "running" || promotion.status === "paused") && r.state !== "halted") list.push({ key: "promotion-step", label: "Take the next step now", verb: `Take the next promotion step of ${r.id} now, without waiting for the evidence`, path: `/api/routes/${id}/promotion/step`, pattern: "/api/routes/:id/promotion/step" });
+  if (live === 100 && r.state !== "retired") list.push({ key: "retire", label: "Retire (monolith code can go)", verb: `Retire ${r.id}: the monolith no longer serves it`, path: `/api/routes/${id}/retire`, pattern: "/api/routes/:id/retire" });
+  if (!provider) list.push({ key: "reroll", label: "Re-roll who is in", verb: `Re-roll ${r.id}: a new salt picks a different set of users at the same percentage`, path: `/api/routes/${id}/reroll`, pattern: "/api/routes/:id/reroll" });
+  return list.filter((a) => may(a.method ?? "POST", a.pattern, r.id));
 }
 
 /** The confirmation dialog: what will happen, the percentage when asked, and a reason that is required. */
@@ -137,6 +157,7 @@ function confirmAction(action, current) {
 /** A route's actions as a compact menu (the overview's rows). */
 function actionMenu(r) {
   const actions = actionsFor(r);
+  if (actions.length === 0) return el("span", { class: "muted" }, "–");
   const select = el("select", { class: "row-action", "aria-label": `actions for ${r.id}` }, el("option", { value: "" }, "Act…"), actions.map((a) => el("option", { value: a.key }, a.label)));
   select.addEventListener("change", () => {
     const action = actions.find((a) => a.key === select.value);
@@ -148,7 +169,9 @@ function actionMenu(r) {
 
 /** A route's actions as buttons (the route page). */
 function actionBar(r) {
-  return el("div", { class: "actions", id: "actions" }, actionsFor(r).map((a) => el("button", { id: `action-${a.key}`, class: a.danger ? "danger" : "", onclick: () => confirmAction(a, r.rollout.livePercent) }, a.label)));
+  const actions = actionsFor(r);
+  if (actions.length === 0 && session) return el("div", { class: "actions", id: "actions" }, el("span", { class: "muted", id: "read-only" }, `Read only: token "${session.actor}" (${session.role}) may not change ${r.id} in its state.`));
+  return el("div", { class: "actions", id: "actions" }, actions.map((a) => el("button", { id: `action-${a.key}`, class: a.danger ? "danger" : "", onclick: () => confirmAction(a, r.rollout.livePercent) }, a.label)));
 }
 
 // ---- The overview: every route, grouped by what needs attention first. ----
@@ -628,15 +651,19 @@ function divergencesSection(divergences, shadow) {
             { class: "signature", "data-signature": String(s.id) },
             el("strong", {}, signatureLabel(s)),
             el("span", { class: "muted" }, ` ×${s.count} · first `, when(s.firstSeen, { short: true }), " · last ", when(s.lastSeen, { short: true }), " "),
-            el("button", { class: "ack-fixed", onclick: () => acknowledge(s, "fixed") }, "Fixed"),
-            " ",
-            el("button", { class: "ack-accepted", onclick: () => acknowledge(s, "accepted") }, "Accepted (intended)"),
+            may("POST", "/api/divergences/:signatureId/acknowledge", s.routeId)
+              ? [el("button", { class: "ack-fixed", onclick: () => acknowledge(s, "fixed") }, "Fixed"), " ", el("button", { class: "ack-accepted", onclick: () => acknowledge(s, "accepted") }, "Accepted (intended)")]
+              : null,
             s.examples.map((e) =>
               el(
                 "div",
                 { class: "example", "data-example": String(e.id) },
                 el("p", { class: "muted" }, `${e.method} ${e.path}${e.query ? `?${e.query}` : ""}${e.targetPath ? ` (service: ${e.targetPath})` : ""} · monolith ${e.legacyStatus} in ${e.legacyMs} ms · service ${e.targetStatus} in ${e.targetMs} ms · `, when(e.at, { short: true }), " ",
-                  e.method === "GET" || e.method === "HEAD" ? el("button", { class: "replay", onclick: () => replay(s, e) }, "Replay now") : el("span", { class: "muted" }, "(not replayed: not idempotent)")),
+                  e.method !== "GET" && e.method !== "HEAD"
+                    ? el("span", { class: "muted" }, "(not replayed: not idempotent)")
+                    : may("POST", "/api/divergences/:signatureId/examples/:exampleId/replay", s.routeId)
+                      ? el("button", { class: "replay", onclick: () => replay(s, e) }, "Replay now")
+                      : null),
                 el("ul", { class: "diff" }, e.diff.map((line) => el("li", {}, line))),
                 e.requestBody ? el("details", { class: "request-body" }, el("summary", { class: "muted" }, "request body (redacted)"), bodyBlock(e.requestBody, [])) : null,
                 el("div", { class: "pair" }, el("div", {}, el("div", { class: "muted" }, bodyLabel("monolith", e.truncated?.legacy)), bodyBlock(e.legacyBody, e.differences.map((d) => d.path))), el("div", {}, el("div", { class: "muted" }, bodyLabel("service", e.truncated?.target)), bodyBlock(e.targetBody, e.differences.map((d) => d.path)))),
@@ -700,7 +727,13 @@ function recordingSection(route, recordings, lastRuns) {
     "section",
     { id: "recordings" },
     el("h2", {}, "Recording and replay"),
-    el("div", { class: "actions" }, active ? el("button", { id: "action-record-stop", onclick: () => confirmAction(stop) }, stop.label) : el("button", { id: "action-record", onclick: () => confirmAction(start) }, start.label)),
+    el(
+      "div",
+      { class: "actions" },
+      active
+        ? may("POST", "/api/recordings/:recordingId/stop", route.id) && el("button", { id: "action-record-stop", onclick: () => confirmAction(stop) }, stop.label)
+        : may("POST", "/api/routes/:id/recordings", route.id) && el("button", { id: "action-record", onclick: () => confirmAction(start) }, start.label),
+    ),
     recordings.length === 0
       ? el("p", { class: "muted" }, "No recording yet: record the route's real exchanges with the monolith, then replay them against the service before it serves anyone.")
       : el(
@@ -720,7 +753,7 @@ function recordingSection(route, recordings, lastRuns) {
                 el("td", {}, `${r.exchanges} / ${r.maxExchanges}`),
                 el("td", {}, `${r.truncated} / ${r.dropped}`),
                 el("td", {}, runCell(lastRuns[i])),
-                el("td", {}, r.stoppedAt === null ? null : el("button", { class: "replay-recording", onclick: () => confirmAction(replayOf(r)) }, "Replay…")),
+                el("td", {}, r.stoppedAt === null || !may("POST", "/api/recordings/:recordingId/replays", route.id) ? null : el("button", { class: "replay-recording", onclick: () => confirmAction(replayOf(r)) }, "Replay…")),
               ),
             ),
           ),
@@ -836,6 +869,8 @@ async function render() {
   const hash = location.hash;
   try {
     if (busy()) return;
+    // Each refresh: a reload of the config may have changed what this token may do.
+    await readSession();
     const match = /^#\/route\/(.+)$/.exec(hash);
     const view = match ? await renderRoute(decodeURIComponent(match[1])) : hash === "#/map" ? await renderMap() : await renderOverview();
     if (busy() || location.hash !== hash) return;
