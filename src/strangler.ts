@@ -27,12 +27,16 @@ import { wireGuards } from "./wiring/guard-wiring.ts";
 import { LiveState } from "./wiring/live-state.ts";
 import { systemLookup, type Lookup } from "./proxy/dns-refresh.ts";
 import { wireMap } from "./wiring/map-wiring.ts";
+import { wireWebhooks } from "./wiring/webhook-wiring.ts";
 import { wireShadow } from "./wiring/shadow-wiring.ts";
 import { wireRecording } from "./wiring/recording-wiring.ts";
 import { wireReplay } from "./wiring/replay-wiring.ts";
 import { wireEdge, type EdgeWiring } from "./wiring/edge-wiring.ts";
 import { createEdgeMetrics } from "./metrics/edge-metrics.ts";
 import { NO_TRUSTED_PROXIES } from "./edge/trusted-proxies.ts";
+
+/** How often the judge looks for migration events to deliver: about a second from a change to its webhook. */
+const WEBHOOK_PASS_MS = 1_000;
 
 export interface StranglerOptions {
   /** Path of `routes.config.ts`. */
@@ -145,6 +149,8 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   const shadow = await wireShadow({ stores, logger, registry, live, evidence: guards.evidence, migrations: guards.migrations });
   const recorder = await wireRecording({ stores, logger, live, redaction: shadow.redaction });
   const replays = wireReplay({ stores, live, logger, redaction: shadow.redaction, noise: shadow.shadows.noise, migrations: guards.migrations });
+  let fleet: FleetWiring | undefined;
+  const webhooks = wireWebhooks({ stores, live, logger, registry, shadows: shadow.shadows, isDeliverer: () => fleet?.isJudge() ?? false });
   const dataPlane = await wireDataPlane({ live, registry, logger, clock, rollouts, evidence: guards.evidence, shadows: shadow.shadows, recorder, traffic: map.traffic });
   // Every series a route can move exists from the start, at 0: rates and alerts need no first event.
   const initRouteSeries = (routes: readonly RouteConfig[]) => {
@@ -156,9 +162,8 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   };
   initRouteSeries(config.routes);
   let serving = false;
-  let fleet: FleetWiring | undefined;
   const admin = wireAdmin({
-    live, stores, registry, clock, rollouts, guards, shadow, recorder, replays, map, dataPlane, tokens,
+    live, stores, registry, clock, rollouts, guards, shadow, recorder, replays, map, dataPlane, webhooks, tokens,
     bindHost: adminHost,
     clusterWorker: options.clusterWorker === true,
     isServing: () => serving,
@@ -222,6 +227,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   }
   const edges = [dataEdge, adminEdge] as const;
   fleet = await wireFleet({ stores, nodeId, address: `${host}:${port}`, clock, logger, live, migrations: guards.migrations, guardTimer: options.guardTimer !== false });
+  const stopWebhooks = webhooks.start(WEBHOOK_PASS_MS);
   serving = true;
   logger.info({ port, host, adminPort, adminHost, routes: config.routes.length, config: configPath }, "proxy listening");
 
@@ -284,6 +290,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       await dataPlane.close();
       rollouts.close();
       await stoppedJudging;
+      await stopWebhooks();
       await guards.stop();
       await map.stop();
       await joined.leave();

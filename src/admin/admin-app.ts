@@ -25,6 +25,8 @@ import type { ShadowRunner } from "../shadow/shadow-runner.ts";
 import type { ShadowStore } from "../store/shadow-store.ts";
 import type { Backend } from "../proxy/backend-pool.ts";
 import { backendView } from "./backend-views.ts";
+import type { WebhookWiring } from "../wiring/webhook-wiring.ts";
+import { registerWebhookApi } from "./webhook-api.ts";
 
 export interface AdminAppOptions {
   /** True once the data plane is listening. */
@@ -65,6 +67,8 @@ export interface AdminAppOptions {
   readonly replays: ReplayApiOptions;
   /** Largest request body read (`admin.maxBodyBytes`). */
   readonly maxBodyBytes: number;
+  /** The webhooks in force, their deliveries, and a test delivery. */
+  readonly webhooks: Pick<WebhookWiring, "view" | "test">;
   /** The listener's own address and allowed host names, to refuse cross-site pages and DNS rebinding. */
   readonly origin: RequestGuardOptions;
 }
@@ -240,6 +244,7 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
   });
   registerRecordingApi(app, { ...options.recordings, audit: rollouts.store, findRoute });
   registerReplayApi(app, options.replays);
+  registerWebhookApi(app, { webhooks: options.webhooks, audit: rollouts.store });
 
   app.notFound((c) => c.json(new AdminError(404, "not_found", `no admin endpoint ${c.req.method} ${c.req.path}`).toJSON(), 404));
   app.onError((error, c) => {

@@ -62,6 +62,10 @@ export function auditSentence(entry: AuditEntry): string {
       const recordings = Array.isArray(before.recordings) ? before.recordings.join(", ") : "?";
       return `${who} replayed recording${Array.isArray(before.recordings) && before.recordings.length === 1 ? "" : "s"} ${recordings} against ${String(before.target ?? "?")}: ${String(after.status ?? "?")}, ${String(after.verdict ?? "")}${because}`;
     }
+    case "divergence_signature":
+      return `shadow comparison found a recurring divergence: ${differencePlace({ kind: String(after.kind ?? ""), path: String(after.path ?? "") })} (${String(after.count ?? "?")} times so far)`;
+    case "webhook_test":
+      return `${who} sent a test event to webhook "${String(after.webhook ?? "?")}": ${after.ok === true ? "delivered" : `not delivered (${String(after.error ?? "?")})`}`;
     case "reset_shadow_evidence":
       return `${who} cleared the route's shadow evidence${because}`;
     case "route_added":

@@ -50,6 +50,8 @@ export const ENDPOINT_ACCESS: readonly EndpointAccess[] = [
   read("/api/recordings/:recordingId/export"),
   read("/api/recordings/:recordingId/replays"),
   read("/api/replays/:runId"),
+  read("/api/webhooks"),
+  read("/api/webhooks/:name"),
   change("PUT", "/api/routes/:id/rollout", "operator", "id"),
   change("POST", "/api/routes/:id/rollback", "operator", "id"),
   change("POST", "/api/routes/:id/promotion/start", "operator", "id"),
@@ -68,6 +70,8 @@ export const ENDPOINT_ACCESS: readonly EndpointAccess[] = [
   change("POST", "/api/routes/:id/reroll", "admin", "id"),
   change("POST", "/api/routes/:id/retire", "admin", "id"),
   change("POST", "/api/routes/:id/shadow/reset", "admin", "id"),
+  // Sends a request from the proxy to the receiver: an admin's, like a replay against a URL.
+  change("POST", "/api/webhooks/:name/test", "admin", "none"),
 ];
 
 const segments = (path: string) => path.split("/").filter(Boolean);

@@ -4,6 +4,7 @@ import { acknowledgeSchema, divergenceQuery, noiseSchema, replaySchema, windowSc
 import { exchangesQuery, exportQuery, recordingsQuery, startRecordingSchema, stopRecordingSchema } from "./recording-api.ts";
 import { runsQuery, startReplaySchema } from "./replay-api.ts";
 import { endpointAccess } from "./endpoint-roles.ts";
+import { webhookTestSchema } from "./webhook-api.ts";
 
 const error = {
   type: "object",
@@ -99,6 +100,34 @@ export function openApiDocument() {
       "/healthz": { get: { summary: "Liveness: 200 once the data plane serves", responses: { 200: { description: "serving" }, 503: { description: "starting" } } } },
       "/readyz": { get: { summary: "Readiness: serving, database and flag provider ready", responses: { 200: { description: "ready" }, 503: { description: "not ready" } } } },
       "/metrics": { get: { summary: "Prometheus metrics; with admin.protectMetrics, a token of any role is needed", responses: { 200: { description: "text exposition format" }, 401: errorResponse("admin.protectMetrics is on, and no or a wrong token was sent") } } },
+      "/api/webhooks": {
+        get: {
+          summary: "Every webhook: its URL's origin (never its path or secret), format, events and routes, whether it signs, and its deliveries: status (new, ok, retrying), backlog (audit entries behind), delivered, failed (given up), skipped, attempts at the next event, the last status and error",
+          security: secured,
+          responses: { 200: { description: "The webhooks", content: { "application/json": { schema: { type: "object", properties: { webhooks: { type: "array", items: { type: "object" } } } } } } }, 401: writeErrors[401] },
+        },
+      },
+      "/api/webhooks/{name}": {
+        get: {
+          summary: "One webhook and its deliveries",
+          security: secured,
+          parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
+          responses: { 200: { description: "The webhook", content: { "application/json": { schema: { type: "object" } } } }, 401: writeErrors[401], 404: errorResponse("No such webhook") },
+        },
+      },
+      "/api/webhooks/{name}/test": {
+        post: {
+          summary: "Send the webhook a `ping` event now, once (signed like any event; not retried): answers the receiver's status, or why there was none (audited)",
+          security: secured,
+          parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: bodyOf(webhookTestSchema),
+          responses: {
+            200: { description: "{ webhook, id, ok, status, error, ms }: ok is false when the receiver did not answer 2xx", content: { "application/json": { schema: { type: "object" } } } },
+            401: writeErrors[401],
+            404: errorResponse("No such webhook"),
+          },
+        },
+      },
       "/api/session": {
         get: {
           summary: "Who the token is: its label (the actor in the audit trail), its role, the routes it may change, and the role every change needs",

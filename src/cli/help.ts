@@ -23,6 +23,7 @@ export const USAGE = `usage:
                    [--fresh-monolith] [--dry-run] --reason "..."   replay a recording against a candidate, compared
   strangler check [FILE]                             validate a routes config (default routes.config.ts), start nothing
   strangler whoami                                   the token's label, role and the routes it may change
+  strangler webhooks [test <name>]                   each webhook's deliveries; send one a test event
   strangler help <command>                           one command, in full
 options: --url <admin url> (STRANGLER_ADMIN_URL; default http://127.0.0.1:$ADMIN_PORT, 9901),
          --token <token> (STRANGLER_ADMIN_TOKEN), --json (machine-readable output), --version, --help`;
@@ -48,6 +49,8 @@ export const HELP: Readonly<Record<string, string>> = {
     'strangler replay <recording>[,<recording>…] --against <backend|URL> [--sandbox] [--factor F | --rate R | --concurrency N] [--fresh-monolith] [--dry-run] --reason "..." [--json]\n  Sends stopped recordings\' requests (several merged by time) to a candidate service and compares each answer with the monolith\'s recorded one,\n  with the route\'s comparison rules and learned noise. Paced as recorded (× F), at R requests/s, or N in flight; a session\'s\n  requests in order. Writes only with --sandbox (never against the monolith), each with an Idempotency-Key; ids a write made\n  are mapped into the session\'s later requests. --fresh-monolith also asks the monolith for reads: what changed there is noise.\n  --dry-run says how many requests, how long, how many writes and how they authenticate, and sends nothing.\n  Waits for the verdict. Exit 0 passed, 1 failed, 3 stopped (authentication misconfigured).\n  e.g. strangler replay 3 --against http://127.0.0.1:3002 --sandbox --factor 4 --reason "orders 1.4 before the canary"',
   recordings: "strangler recordings [--route <id>] [--json]\n  Every recording, newest first: its route, state, size and its exchanged, truncated and dropped counts.",
   check: "strangler check [FILE] [--json]\n  Validates a routes config (default ./routes.config.ts, or $CONFIG) as the proxy does at start-up, and starts nothing.\n  Exit 0 when valid, 1 with the same messages as start-up when not.",
+  webhooks:
+    "strangler webhooks [--json]\nstrangler webhooks test <name> [--json]\n  Each webhook of routes.config.ts: its URL's origin, status (new, ok, retrying), how many audit entries it is behind,\n  events delivered and given up, the last answer. `test` sends it a signed ping now (admin role): exit 0 when it answered 2xx, 1 when not.",
   whoami: "strangler whoami [--json]\n  The token's label (the actor in the audit trail), its role (viewer, operator or admin) and the routes it may change.\n  A call the role does not cover is refused: 403 forbidden, naming the role it needs.",
   help: "strangler help <command>\n  One command, in full.",
 };

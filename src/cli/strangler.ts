@@ -39,6 +39,7 @@ import type { ReplayReport } from "../replay/replay-report.ts";
 import type { ReplayPlan } from "../replay/replay-service.ts";
 import { planText, reportText } from "../replay/report-text.ts";
 import type { BackendView } from "../admin/backend-views.ts";
+import type { WebhookView } from "../wiring/webhook-wiring.ts";
 
 type RouteView = ReturnType<typeof routeView> & { state?: string | null };
 
@@ -221,6 +222,24 @@ async function run(argv: string[]): Promise<string> {
   }
   const json = (value: unknown) => JSON.stringify(value, null, 2);
   switch (command) {
+    case "webhooks": {
+      if (args[0] === "test") {
+        const name = args[1];
+        if (!name) throw new UsageError("webhooks test needs a webhook's name");
+        const sent = await callAdmin<{ webhook: string; id: string; ok: boolean; status: number | null; error: string | null; ms: number }>(admin, "POST", `/api/webhooks/${encodeURIComponent(name)}/test`, {});
+        if (values.json) return json(sent);
+        if (!sent.ok) throw new Verdict(`${sent.webhook}: not delivered: ${sent.error ?? "?"} (${sent.ms} ms)`, 1);
+        return `${sent.webhook}: delivered ${sent.id} (${sent.status}, ${sent.ms} ms)`;
+      }
+      const { webhooks } = await callAdmin<{ webhooks: WebhookView[] }>(admin, "GET", "/api/webhooks");
+      if (values.json) return json(webhooks);
+      if (webhooks.length === 0) return "no webhooks in routes.config.ts";
+      const cell = (v: unknown) => (v === null || v === undefined ? "-" : String(v));
+      return renderTable(
+        ["NAME", "URL", "STATUS", "BACKLOG", "DELIVERED", "FAILED", "LAST"],
+        webhooks.map((w) => [w.name, w.url, w.status, String(w.backlog), cell(w.delivery?.delivered ?? 0), cell(w.delivery?.failed ?? 0), w.delivery?.lastError ? `${cell(w.delivery.lastStatus)} ${cell(w.delivery.lastError)}` : cell(w.delivery?.lastStatus)]),
+      );
+    }
     case "whoami": {
       const session = await callAdmin<{ actor: string; role: string; routes: string[] | null }>(admin, "GET", "/api/session");
       if (values.json) return json(session);

@@ -1,6 +1,7 @@
 import type { Provider } from "@openfeature/server-sdk";
 import { z } from "zod";
 import { ADMIN_ROLES } from "../admin/access.ts";
+import { WEBHOOK_EVENTS } from "../webhooks/event-names.ts";
 import { isValidPathTemplate } from "../routing/path-template.ts";
 import { pathRewriteProblem } from "../routing/path-rewrite.ts";
 import { isPathPattern } from "../json/json-path.ts";
@@ -508,6 +509,47 @@ export const adminSchema = z.strictObject({
   protectMetrics: z.boolean().default(false),
 });
 
+/** A receiver of migration events (POSTed as JSON, signed with its secret). */
+export const webhookSchema = z
+  .strictObject({
+    /** Names it in metrics, the admin API and the log: lower-case letters, digits, '-' or '_'. */
+    name: backendName,
+    /** Where events are POSTed: an http:// or https:// URL (a Slack incoming webhook's, with `format: "slack"`). Redirects are not followed. */
+    url: backendUrl,
+    /** The events it wants (see docs/webhooks.md), or `["*"]` for all. Default all. */
+    events: z.array(z.enum([...WEBHOOK_EVENTS, "*"])).min(1).default(["*"]),
+    /** Only events of these routes (ids, `*` for any run of characters); absent: every route's. */
+    routes: z.array(z.string().regex(/^[a-z0-9._*-]{1,128}$/, "a route id, or a glob of one with '*'")).min(1).optional(),
+    /**
+     * The HMAC-SHA256 key of `X-Strangler-Signature` (at least 16 characters; keep it out of the repository:
+     * `secret: process.env.HOOK_SECRET`). Required for `format: "json"`.
+     */
+    secret: z.string().min(16, "must be at least 16 characters").optional(),
+    /** `json`: the event as JSON (docs/webhooks.md); `slack`: `{ "text": … }`, what Slack's and Teams' incoming webhooks take. Default json. */
+    format: z.enum(["json", "slack"]).default("json"),
+    /** How long one delivery may take (connect, send, answer); then it failed and is tried again. Default 5000 ms. @limit */
+    timeoutMs: z.number().int().min(100).max(60_000).default(5_000),
+    /** Attempts at one event, the first included; after the last it is given up (counted, logged) and the next is sent. Default 8. @limit */
+    maxAttempts: z.number().int().min(1).max(100).default(8),
+    /** The wait before the second attempt; it doubles for each further one (with jitter), up to `maxRetryBackoffMs`. Default 1000 ms. */
+    retryBackoffMs: z.number().int().min(10).max(3_600_000).default(1_000),
+    /** The longest wait between attempts. Default 300000 ms (5 min). @limit */
+    maxRetryBackoffMs: z.number().int().min(10).max(86_400_000).default(300_000),
+    /**
+     * Audit entries it may fall behind (a receiver down for long): past this, the oldest are passed over
+     * (counted as skipped, logged) so that it catches up with what is happening now. Default 10000. @limit
+     */
+    maxBacklog: z.number().int().min(1).max(10_000_000).default(10_000),
+  })
+  .superRefine((hook, ctx) => {
+    if (hook.format === "json" && hook.secret === undefined) {
+      ctx.addIssue({ code: CUSTOM, path: ["secret"], message: 'is required with format "json": receivers check X-Strangler-Signature with it' });
+    }
+    if (hook.maxRetryBackoffMs < hook.retryBackoffMs) {
+      ctx.addIssue({ code: CUSTOM, path: ["maxRetryBackoffMs"], message: `must not be shorter than retryBackoffMs (${hook.retryBackoffMs})` });
+    }
+  });
+
 /** Limits that bound shadowing across all routes. */
 export const shadowingSchema = z.strictObject({
   /** Shadow exchanges in flight at once; beyond it requests are not shadowed (`overload`). Default 64. */
@@ -538,6 +580,11 @@ export const shadowingSchema = z.strictObject({
   examplesPerSignaturePerMinute: z.number().int().min(1).max(1_000).default(2),
   /** Signatures kept per route (least recently seen go first). Default 200. @limit */
   signaturesPerRoute: z.number().int().min(1).default(200),
+  /**
+   * A divergence signature is told in the audit trail (the route's timeline, and webhooks' `divergence.new`)
+   * when its count reaches this, once: a one-off difference is not news, a recurring one is. Default 10.
+   */
+  announceDivergenceAt: z.number().int().min(1).default(10),
   /** Evidence (and the traffic history the dashboard charts beside it) older than this is deleted. Default 7 days. @limit */
   retentionDays: z.number().positive().default(7),
   /**
@@ -779,6 +826,12 @@ export const configSchema = z
     redaction: redactionSchema.prefault({}),
     recording: recordingSchema.prefault({}),
     replay: replaySchema.prefault({}),
+    /**
+     * Where migration events are sent (percentages, promotion steps, guard trips, resumes, retirements,
+     * recordings and replays finished, new divergences): each an HTTP endpoint, signed, at least once and
+     * in order. See docs/webhooks.md.
+     */
+    webhooks: z.array(webhookSchema).max(50).default([]),
     /** The access log: one JSON line (pino's format, on stdout) per request in this share of them, 0–1. Default 0: off. */
     accessLog: z
       .strictObject({
@@ -794,6 +847,10 @@ export const configSchema = z
       .default("x-served-by"),
   })
   .superRefine((config, ctx) => {
+    config.webhooks.forEach((hook, index) => {
+      const first = config.webhooks.findIndex((h) => h.name === hook.name);
+      if (first !== index) ctx.addIssue({ code: CUSTOM, path: ["webhooks", index, "name"], message: `duplicate webhook name "${hook.name}" (also webhooks[${first}])` });
+    });
     if (!config.backends.legacy) {
       ctx.addIssue({ code: CUSTOM, path: ["backends", "legacy"], message: "is required: it serves every request no route claims" });
     }

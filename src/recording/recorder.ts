@@ -71,6 +71,8 @@ export interface RecorderOptions {
   readonly bodyFields: (routeId: string) => readonly string[];
   /** The route's config version now (src/config/config-version.ts), stored with each exchange; "" when the route is gone. */
   readonly configVersion: (routeId: string) => string;
+  /** A recording stopped by itself (full, or the store stayed behind), told once by the process whose stop took: the audit trail hears of it. */
+  readonly stoppedByItself?: (record: RecordingRecord, reason: "full" | "overload") => Promise<void>;
   readonly now?: () => number;
 }
 
@@ -357,13 +359,13 @@ export class Recorder {
           }
           recording.kept = Math.max(recording.kept, after.exchanges);
           if (after.exchanges >= after.maxExchanges) {
-            await this.stop(after.id, "full");
+            await this.#stopByItself(after.id, "full");
             continue;
           }
         }
         if (recording.droppingSince !== undefined && this.#now() - recording.droppingSince >= overloadStopMs) {
           this.options.logger.warn({ route: recording.record.routeId, recording: recording.record.id }, "recording stopped: the store stayed behind");
-          await this.stop(recording.record.id, "overload");
+          await this.#stopByItself(recording.record.id, "overload");
         }
       }
     });
@@ -386,6 +388,11 @@ export class Recorder {
     const record = await this.options.store.start({ ...request, at: this.#now() });
     if (record) this.#active.set(record.routeId, { record, kept: 0, strata: new Map(), undrawn: new Map(), queue: [], dropped: 0, droppingSince: undefined });
     return record;
+  }
+
+  async #stopByItself(id: number, reason: "full" | "overload"): Promise<void> {
+    const stopped = await this.stop(id, reason);
+    if (stopped) await this.options.stoppedByItself?.(stopped, reason).catch((error: Error) => this.options.logger.warn({ err: error.message, recording: id }, "could not audit a recording's stop"));
   }
 
   /** Stops a recording after writing what is queued for it; undefined when it was not active. */

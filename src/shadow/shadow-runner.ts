@@ -88,7 +88,7 @@ export function createShadowRunner(options: ShadowRunnerOptions): ShadowRunner {
     options.store,
     () => {
       const l = options.limits();
-      return { examplesPerSignature: l.examplesPerSignature, examplesPerSignaturePerMinute: l.examplesPerSignaturePerMinute, signaturesPerRoute: l.signaturesPerRoute, maxAgeDays: l.retentionDays };
+      return { examplesPerSignature: l.examplesPerSignature, examplesPerSignaturePerMinute: l.examplesPerSignaturePerMinute, signaturesPerRoute: l.signaturesPerRoute, maxAgeDays: l.retentionDays, announceDivergenceAt: l.announceDivergenceAt };
     },
     options.logger,
     initial.maxQueuedEvidence,

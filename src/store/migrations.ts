@@ -296,6 +296,25 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE shadow_noise_by_kind RENAME TO shadow_noise;
     `,
   },
+  {
+    version: 15,
+    name: "each webhook's place in the audit log, and what its deliveries did",
+    sql: `
+      CREATE TABLE webhook_state (
+        name              TEXT PRIMARY KEY,
+        last_id           INTEGER NOT NULL,       -- the audit entry delivered (or given up on) last
+        attempts          INTEGER NOT NULL,      -- failed attempts at the entry after it
+        next_attempt_at   INTEGER,                -- ms since the epoch; NULL: at once
+        delivered         INTEGER NOT NULL,
+        failed            INTEGER NOT NULL,       -- given up after the webhook's maxAttempts
+        skipped           INTEGER NOT NULL,       -- passed over: further behind than its maxBacklog
+        last_status       INTEGER,               -- the receiver's status at the last attempt; NULL: no answer
+        last_error        TEXT,
+        last_attempt_at   INTEGER,
+        last_delivered_at INTEGER
+      );
+    `,
+  },
 ];
 
 /** Brings the database to the latest schema. Safe to run from several processes at once. */

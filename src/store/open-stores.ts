@@ -20,6 +20,8 @@ import { createPostgresShadowStore } from "./postgres/shadow-store.ts";
 import { createRolloutRepository } from "./rollout-repository.ts";
 import { sqliteRolloutStore, type RolloutStore } from "./rollout-store.ts";
 import { createShadowRepository } from "./shadow-repository.ts";
+import { createSqliteWebhookStore, type WebhookStore } from "./webhook-store.ts";
+import { createPostgresWebhookStore } from "./postgres/webhook-store.ts";
 import { sqliteShadowStore, type ShadowStore } from "./shadow-store.ts";
 
 /** Every store the proxy keeps its state in, on one engine. */
@@ -36,6 +38,8 @@ export interface Stores {
   readonly secrets: SecretStore;
   /** Recordings of routes' exchanges with the monolith, redacted, for replay. */
   readonly recordings: RecordingStore;
+  /** Each webhook's place in the audit log and its deliveries' record. */
+  readonly webhooks: WebhookStore;
   /**
    * Calls `onChange` when another process or node may have changed the rollout state: SQLite's
    * `data_version` (polled every `pollMs`), PostgreSQL's LISTEN/NOTIFY with a reconciliation every
@@ -86,6 +90,7 @@ export async function openStores({ dataDir, databaseUrl, pollMs = 250, reconcile
     map: createSqliteMapStore(db),
     secrets: createSqliteSecretStore(db),
     recordings: createSqliteRecordingStore(db),
+    webhooks: createSqliteWebhookStore(db),
     watchRollouts: (onChange) => watchForeignWrites(db, onChange, pollMs),
     isHealthy: () => db.open,
     async close() {
@@ -114,6 +119,7 @@ async function openPostgresStores(databaseUrl: string, reconcileMs: number): Pro
     map: createPostgresMapStore(pool),
     secrets: createPostgresSecretStore(pool),
     recordings: createPostgresRecordingStore(pool),
+    webhooks: createPostgresWebhookStore(pool),
     watchRollouts(onChange) {
       let client: pg.Client | undefined;
       let retry: NodeJS.Timeout | undefined;

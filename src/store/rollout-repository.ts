@@ -58,6 +58,8 @@ export interface RolloutRepository {
   /** Changes a route's live percentage and/or salt; returns the state before and after, or undefined for an unknown route. */
   change(change: RolloutChange): { before: RolloutRecord; after: RolloutRecord } | undefined;
   audit(query: { limit: number; before?: number; routeId?: string }): AuditEntry[];
+  auditAfter(afterId: number, limit: number): AuditEntry[];
+  auditHead(): number;
   /** Appends an entry for an action that is not a rollout change (acknowledging a divergence, say). */
   appendAudit(entry: Omit<NewAuditEntry, "at">): void;
 }
@@ -177,6 +179,8 @@ export function createRolloutRepository(db: Database.Database): RolloutRepositor
     `INSERT INTO audit_log (at, actor, action, route_id, old_value, new_value, reason, source)
      VALUES (@at, @actor, @action, @route_id, @old_value, @new_value, @reason, @source)`,
   );
+  const selectAfter = db.prepare("SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?");
+  const selectHead = db.prepare("SELECT max(id) AS id FROM audit_log");
   const get = (routeId: string) => {
     const row = selectOne.get(routeId) as RolloutRow | undefined;
     return row ? toRecord(row) : undefined;
@@ -224,6 +228,12 @@ export function createRolloutRepository(db: Database.Database): RolloutRepositor
     change: (c) => change.immediate(c),
     appendAudit(entry) {
       audit({ ...entry, at: new Date().toISOString() });
+    },
+    auditAfter(afterId, limit) {
+      return (selectAfter.all(afterId, limit) as AuditRow[]).map(toEntry);
+    },
+    auditHead() {
+      return (selectHead.get() as { id: number | null }).id ?? 0;
     },
     audit({ limit, before, routeId }) {
       const rows = db

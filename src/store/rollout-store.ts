@@ -14,6 +14,10 @@ export interface RolloutStore {
   /** Changes a route's live percentage and/or salt with its audit entry, in one transaction; undefined for an unknown route. */
   change(change: RolloutChange): Promise<{ before: RolloutRecord; after: RolloutRecord } | undefined>;
   audit(query: { limit: number; before?: number; routeId?: string }): Promise<AuditEntry[]>;
+  /** Up to `limit` entries after `afterId`, oldest first: what the webhooks deliver, in order. */
+  auditAfter(afterId: number, limit: number): Promise<AuditEntry[]>;
+  /** The newest entry's id (0 when there is none): where a new webhook starts. */
+  auditHead(): Promise<number>;
   appendAudit(entry: Omit<NewAuditEntry, "at">): Promise<void>;
 }
 
@@ -25,6 +29,8 @@ export function sqliteRolloutStore(repository: RolloutRepository): RolloutStore 
     reconcile: async (configured, actor) => repository.reconcile(configured, actor),
     change: async (change) => repository.change(change),
     audit: async (query) => repository.audit(query),
+    auditAfter: async (afterId, limit) => repository.auditAfter(afterId, limit),
+    auditHead: async () => repository.auditHead(),
     appendAudit: async (entry) => repository.appendAudit(entry),
   };
 }

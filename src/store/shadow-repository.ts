@@ -118,6 +118,23 @@ export interface EvidenceRetention {
   readonly examplesPerSignature: number;
   readonly signaturesPerRoute: number;
   readonly maxAgeDays: number;
+  /** A signature whose count reaches this in a batch is told in the audit trail, in the same transaction (`shadowing.announceDivergenceAt`). */
+  readonly announceDivergenceAt?: number;
+}
+
+/**
+ * The audit entry of a signature that reached `announceDivergenceAt` with this batch's `n` more, or
+ * undefined. A count only grows, and each batch's update is serialised on the signature's row, so exactly
+ * one batch crosses the line: the divergence is told once, whichever node wrote it.
+ */
+export function divergenceAnnouncement(
+  sig: { readonly routeId: string; readonly path: string; readonly kind: string; readonly n: number },
+  id: number,
+  count: number,
+  at: number | undefined,
+): { actor: string; action: string; routeId: string; oldValue: null; newValue: unknown; reason: string; source: string } | undefined {
+  if (at === undefined || count < at || count - sig.n >= at) return undefined;
+  return { actor: "shadow", action: "divergence_signature", routeId: sig.routeId, oldValue: null, newValue: { signature: id, path: sig.path, kind: sig.kind, count }, reason: "", source: "shadow" };
 }
 
 /** Shadow comparison evidence: signatures with counts and examples, outcomes per minute, learned noise. */
@@ -303,7 +320,10 @@ export function createShadowRepository(db: Database.Database): ShadowRepository 
   const upsertSignature = db.prepare(
     `INSERT INTO shadow_signatures (route_id, path, kind, count, first_seen, last_seen) VALUES (@route, @path, @kind, @n, @first, @last)
      ON CONFLICT (route_id, path, kind) DO UPDATE SET count = count + excluded.count, last_seen = max(last_seen, excluded.last_seen)
-     RETURNING id`,
+     RETURNING id, count`,
+  );
+  const announce = db.prepare(
+    `INSERT INTO audit_log (at, actor, action, route_id, old_value, new_value, reason, source) VALUES (?, ?, ?, ?, NULL, ?, ?, ?)`,
   );
   const insertExample = db.prepare(
     `INSERT INTO shadow_examples (signature_id, at, request_id, method, path, target_path, query, primary_side, legacy_status, target_status,
@@ -331,7 +351,9 @@ export function createShadowRepository(db: Database.Database): ShadowRepository 
     const batch = summarise(items);
     for (const o of batch.outcomes.values()) countOutcome.run(o.routeId, o.minute, o.outcome, o.n);
     for (const sig of batch.signatures.values()) {
-      const { id } = upsertSignature.get({ route: sig.routeId, path: sig.path, kind: sig.kind, n: sig.n, first: sig.first, last: sig.last }) as { id: number };
+      const { id, count } = upsertSignature.get({ route: sig.routeId, path: sig.path, kind: sig.kind, n: sig.n, first: sig.first, last: sig.last }) as { id: number; count: number };
+      const told = divergenceAnnouncement(sig, id, count, retention.announceDivergenceAt);
+      if (told) announce.run(new Date().toISOString(), told.actor, told.action, told.routeId, JSON.stringify(told.newValue), told.reason, told.source);
       for (const { at, example: e } of sig.examples) {
         insertExample.run({
           signature_id: id,

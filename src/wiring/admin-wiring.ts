@@ -16,6 +16,7 @@ import type { GuardWiring } from "./guard-wiring.ts";
 import type { LiveState } from "./live-state.ts";
 import type { MapWiring } from "./map-wiring.ts";
 import type { ShadowWiring } from "./shadow-wiring.ts";
+import type { WebhookWiring } from "./webhook-wiring.ts";
 
 /** The admin listener's server and the endpoints its app registered. */
 export interface AdminWiring {
@@ -36,6 +37,7 @@ export interface AdminDeps {
   readonly replays: ReplayService;
   readonly map: MapWiring;
   readonly dataPlane: DataPlaneWiring;
+  readonly webhooks: WebhookWiring;
   readonly tokens: readonly AdminToken[];
   readonly bindHost: string;
   /** A worker of `--workers N`: `/metrics` answers the cluster's sum, collected by the primary. */
@@ -101,6 +103,7 @@ export function wireAdmin(deps: AdminDeps): AdminWiring {
     recordings: { recorder: deps.recorder, store: stores.recordings, maxExchanges: () => live.config.recording.maxExchanges },
     replays: { replays: deps.replays, store: stores.recordings, backendNames: () => Object.keys(live.config.backends) },
     access: () => live.config.admin,
+    webhooks: deps.webhooks,
   });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   return { server, endpoints: () => app.routes.filter((r) => r.method !== "ALL").map((r) => ({ method: r.method, path: r.path })) };

@@ -17,6 +17,12 @@ export interface FleetView {
 /** This node's place in the fleet, once its data plane listens. */
 export interface FleetWiring {
   view(): Promise<FleetView>;
+  /**
+   * True while this node holds the judge's lease: it judges guards and promotion, prunes, and delivers
+   * webhooks. Without the guard timer (tests that drive guards themselves) no lease is held, and this
+   * process counts as the store's only one.
+   */
+  isJudge(): boolean;
   /** Stops judging and pruning (first, while the store is still open). */
   stopJudging(): Promise<void>;
   /** Leaves the fleet (its presence row goes). */
@@ -72,6 +78,7 @@ export async function wireFleet(deps: {
       const judge = judgeOf(judgeLease);
       return { store: stores.kind, judge, nodes: nodes.map((n) => ({ ...n, judge: n.nodeId === judge })) };
     },
+    isJudge: () => lease?.isJudge() ?? true,
     async stopJudging() {
       guards?.stop();
       stopPruning();

@@ -17,7 +17,25 @@ export async function wireRecording(deps: { readonly stores: Stores; readonly lo
     const found = route(routeId);
     return found ? routeConfigVersion(found) : "";
   };
-  const recorder = new Recorder({ store: deps.stores.recordings, settings: () => deps.live.config.recording, redaction: deps.redaction, logger: deps.logger, configVersion, bodyFields: (routeId) => route(routeId)?.shadow?.redact.bodyFields ?? [] });
+  const recorder = new Recorder({
+    store: deps.stores.recordings,
+    settings: () => deps.live.config.recording,
+    redaction: deps.redaction,
+    logger: deps.logger,
+    configVersion,
+    bodyFields: (routeId) => route(routeId)?.shadow?.redact.bodyFields ?? [],
+    // In the audit trail like a stop by hand, so the route's timeline and the webhooks (recording.finished) hear of it.
+    stoppedByItself: (record, reason) =>
+      deps.stores.rollouts.appendAudit({
+        actor: "recorder",
+        action: "recording_stopped",
+        routeId: record.routeId,
+        oldValue: { recording: record.id },
+        newValue: { exchanges: record.exchanges, stopReason: reason },
+        reason: reason === "full" ? `full: ${record.exchanges} of ${record.maxExchanges} exchanges` : "the store stayed behind (overload)",
+        source: "recorder",
+      }),
+  });
   await recorder.start();
   return recorder;
 }

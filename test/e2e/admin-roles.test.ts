@@ -142,7 +142,7 @@ describe("roles per admin token", () => {
     const writes = api.filter((o) => o.method !== "GET");
     expect(refusals.filter((r) => r.startsWith("viewer ")).length).toBe(writes.length);
     expect(refusals.filter((r) => r.startsWith("operator ")).sort()).toEqual(
-      ["POST /api/routes/{id}/reroll", "POST /api/routes/{id}/retire", "POST /api/routes/{id}/shadow/reset"].map((e) => `operator ${e}`),
+      ["POST /api/routes/{id}/reroll", "POST /api/routes/{id}/retire", "POST /api/routes/{id}/shadow/reset", "POST /api/webhooks/{name}/test"].map((e) => `operator ${e}`),
     );
     // A token with no role anywhere is an admin, as before roles (admin.defaultRole).
     expect((await call(TOKENS.legacyAdmin, "GET", "/api/session")).body).toMatchObject({ actor: "ops", role: "admin", routes: null });

@@ -271,6 +271,44 @@ function backendsPanel(backends) {
   );
 }
 
+/** The webhooks: each one's deliveries, so a receiver that stopped taking events is seen (none configured: no panel). */
+function webhooksPanel(webhooks) {
+  if (webhooks.length === 0) return null;
+  const troubled = webhooks.filter((w) => w.status === "retrying" || (w.delivery?.failed ?? 0) > 0);
+  return el(
+    "details",
+    { class: "fleet", id: "webhooks" },
+    el(
+      "summary",
+      {},
+      `${webhooks.length} webhook${webhooks.length === 1 ? "" : "s"}`,
+      troubled.length > 0 ? el("span", { class: "bad", id: "webhooks-troubled" }, ` · ${troubled.map((w) => w.name).join(", ")}: ${troubled.some((w) => w.status === "retrying") ? "retrying" : "events given up"}`) : null,
+    ),
+    el(
+      "table",
+      {},
+      el("thead", {}, el("tr", {}, ["Webhook", "URL", "Status", "Behind", "Delivered", "Given up", "Last attempt"].map((h) => el("th", {}, h)))),
+      el(
+        "tbody",
+        {},
+        webhooks.map((w) =>
+          el(
+            "tr",
+            { "data-webhook": w.name, "data-status": w.status },
+            el("td", {}, w.name),
+            el("td", {}, `${w.url} (${w.format}${w.signed ? ", signed" : ""})`),
+            el("td", { class: w.status === "retrying" ? "bad" : "" }, w.status === "retrying" ? `retrying (${w.delivery.attempts} failed)` : w.status),
+            el("td", { class: "num" }, String(w.backlog)),
+            el("td", { class: "num" }, String(w.delivery?.delivered ?? 0)),
+            el("td", { class: `num ${(w.delivery?.failed ?? 0) > 0 ? "bad" : ""}` }, String(w.delivery?.failed ?? 0)),
+            el("td", {}, w.delivery?.lastAttemptAt ? `${w.delivery.lastStatus ?? "no answer"}${w.delivery.lastError ? `: ${w.delivery.lastError}` : ""}, ${relative(Date.parse(w.delivery.lastAttemptAt))}` : "—"),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 /** Failing: errors on either side in the last minute, or a shadow match rate under 95% over enough comparisons. */
 function failing(r) {
   const errors = [r.traffic.legacy, r.traffic.target].some((s) => s.errorRate !== null && s.errorRate > 0.01);
@@ -354,7 +392,7 @@ function routesTable(routes) {
 }
 
 async function renderOverview() {
-  const [overview, fleet, backends] = await Promise.all([api("/api/overview"), api("/api/fleet"), api("/api/backends")]);
+  const [overview, fleet, backends, { webhooks }] = await Promise.all([api("/api/overview"), api("/api/fleet"), api("/api/backends"), api("/api/webhooks")]);
   // Keep the fleet and backend lists open across refreshes if the operator opened them.
   const fleetOpen = document.getElementById("fleet")?.open ?? false;
   const fleetView = fleetPanel(fleet);
@@ -362,12 +400,15 @@ async function renderOverview() {
   const backendsOpen = document.getElementById("backends")?.open ?? false;
   const backendsView = backendsPanel(backends.backends);
   backendsView.open = backendsOpen;
+  const webhooksView = webhooksPanel(webhooks);
+  if (webhooksView) webhooksView.open = document.getElementById("webhooks")?.open ?? false;
   return el(
     "div",
     { id: "overview" },
     progressPanel(overview.progress),
     fleetView,
     backendsView,
+    webhooksView,
     document.getElementById("message") ?? el("div", { id: "message", class: "message" }),
     routesTable(overview.routes),
   );

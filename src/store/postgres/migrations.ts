@@ -282,6 +282,25 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; read
       ALTER TABLE shadow_noise ADD PRIMARY KEY (route_id, path, kind);
     `,
   },
+  {
+    version: 15,
+    name: "each webhook's place in the audit log, and what its deliveries did",
+    sql: `
+      CREATE TABLE webhook_state (
+        name              TEXT PRIMARY KEY,
+        last_id           BIGINT NOT NULL,       -- the audit entry delivered (or given up on) last
+        attempts          INTEGER NOT NULL,      -- failed attempts at the entry after it
+        next_attempt_at   BIGINT,                -- ms since the epoch; NULL: at once
+        delivered         BIGINT NOT NULL,
+        failed            BIGINT NOT NULL,       -- given up after the webhook's maxAttempts
+        skipped           BIGINT NOT NULL,       -- passed over: further behind than its maxBacklog
+        last_status       INTEGER,               -- the receiver's status at the last attempt; NULL: no answer
+        last_error        TEXT,
+        last_attempt_at   BIGINT,
+        last_delivered_at BIGINT
+      );
+    `,
+  },
 ];
 
 /** A key no other application's advisory lock is likely to use: "strangler" in ASCII, folded to 63 bits. */

@@ -76,6 +76,14 @@ export function createPostgresRolloutStore(pool: pg.Pool): RolloutStore {
       );
       return rows.map(entryOf);
     },
+    async auditAfter(afterId, limit) {
+      const { rows } = await pool.query<AuditRow>("SELECT * FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2", [afterId, limit]);
+      return rows.map(entryOf);
+    },
+    async auditHead() {
+      const { rows } = await pool.query<{ id: string | null }>("SELECT max(id) AS id FROM audit_log");
+      return Number(rows[0]?.id ?? 0);
+    },
     async appendAudit(entry) {
       await pool.query(INSERT_AUDIT, auditValues({ ...entry, at: new Date().toISOString() }));
     },

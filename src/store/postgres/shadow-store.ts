@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { summarise, toExample, toNoise, toSignature, type ExampleRow, type NoiseRow, type OutcomeCounts, type SignatureRow } from "../shadow-repository.ts";
+import { divergenceAnnouncement, summarise, toExample, toNoise, toSignature, type ExampleRow, type NoiseRow, type OutcomeCounts, type SignatureRow } from "../shadow-repository.ts";
 import type { ShadowStore } from "../shadow-store.ts";
 import { inTransaction } from "./transaction.ts";
 
@@ -29,14 +29,21 @@ export function createPostgresShadowStore(pool: pg.Pool): ShadowStore {
           );
         }
         for (const sig of sorted(batch.signatures)) {
-          const { rows } = await client.query<{ id: string }>(
+          const { rows } = await client.query<{ id: string; count: string }>(
             `INSERT INTO shadow_signatures (route_id, path, kind, count, first_seen, last_seen) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (route_id, path, kind) DO UPDATE SET count = shadow_signatures.count + excluded.count,
                last_seen = GREATEST(shadow_signatures.last_seen, excluded.last_seen)
-             RETURNING id`,
+             RETURNING id, count`,
             [sig.routeId, sig.path, sig.kind, sig.n, sig.first, sig.last],
           );
           const id = Number(rows[0]?.id);
+          const told = divergenceAnnouncement(sig, id, Number(rows[0]?.count), retention.announceDivergenceAt);
+          if (told) {
+            await client.query(
+              "INSERT INTO audit_log (at, actor, action, route_id, old_value, new_value, reason, source) VALUES ($1, $2, $3, $4, NULL, $5, $6, $7)",
+              [new Date().toISOString(), told.actor, told.action, told.routeId, JSON.stringify(told.newValue), told.reason, told.source],
+            );
+          }
           for (const { at, example: e } of sig.examples) {
             await client.query(
               `INSERT INTO shadow_examples (signature_id, at, request_id, method, path, query, primary_side, legacy_status, target_status,
