@@ -35,6 +35,12 @@ export function auditSentence(entry: AuditEntry): string {
       return `promotion finished${because}`;
     case "promotion_start":
       return `${who} started the promotion at ${percent(after)} (steps ${Array.isArray(after.steps) ? after.steps.join(" → ") : "?"})${because}`;
+    case "promotion_awaiting_approval":
+      return `the promotion waits for a yes to go to ${percent(after)}: ${why}`;
+    case "promotion_approved":
+      return `${who} said yes to the promotion's step to ${percent(after)}${because}`;
+    case "promotion_approval_expired":
+      return `promotion paused: ${why}`;
     case "promotion_pause":
       return `${who} paused the promotion${because}`;
     case "promotion_resume":

@@ -58,6 +58,8 @@ export const ENDPOINT_ACCESS: readonly EndpointAccess[] = [
   change("POST", "/api/routes/:id/promotion/pause", "operator", "id"),
   change("POST", "/api/routes/:id/promotion/resume", "operator", "id"),
   change("POST", "/api/routes/:id/promotion/step", "operator", "id"),
+  // At least operator; a route whose gate names admin as its approvers asks for admin (the handler checks).
+  change("POST", "/api/routes/:id/promotion/approve", "operator", "id"),
   change("POST", "/api/routes/:id/resume", "operator", "id"),
   change("POST", "/api/routes/:id/noise", "operator", "id"),
   change("POST", "/api/routes/:id/recordings", "operator", "id"),

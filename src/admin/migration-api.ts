@@ -1,5 +1,6 @@
 import type { Context, Hono } from "hono";
-import type { AdminEnv } from "./access.ts";
+import { roleCovers, type AdminEnv } from "./access.ts";
+import { roleRefusal } from "./authorize.ts";
 import type { RouteConfig } from "../config/schema.ts";
 import type { MigrationResult, MigrationService } from "../guard/migration-service.ts";
 import type { MigrationRecord } from "../store/migration-repository.ts";
@@ -17,7 +18,8 @@ export interface MigrationApiOptions {
 /** A migration record as the API shows it: times as ISO 8601, like every other timestamp it answers. */
 function recordView(record: MigrationRecord | undefined) {
   if (!record) return {};
-  return { ...record, stepStartedAt: record.stepStartedAt === null ? null : new Date(record.stepStartedAt).toISOString() };
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return { ...record, stepStartedAt: iso(record.stepStartedAt), awaitingSince: iso(record.awaitingSince) };
 }
 
 function answer(c: Context<Env>, result: MigrationResult): Response {
@@ -39,6 +41,15 @@ export function registerMigrationApi(app: Hono<Env>, { migrations, findRoute }: 
     resume: migrations.resume,
     retire: migrations.retire,
   };
+  // An approval gate's yes: the route's approvers role (operator, or admin) decides who may give it.
+  app.post("/api/routes/:id/promotion/approve", async (c) => {
+    const route = findRoute(c.req.param("id"));
+    const { reason } = await readBody(c, reasonOnlySchema);
+    const needed = route.promote?.approval?.approvers ?? "operator";
+    const grant = c.get("grant");
+    if (!roleCovers(grant.role, needed)) throw roleRefusal(grant, needed, `approving a promotion step of route "${route.id}"`);
+    return answer(c, await migrations.approvePromotion(route.id, c.get("actor"), reason));
+  });
   for (const [path, act] of Object.entries(actions)) {
     app.post(`/api/routes/:id/${path}`, async (c) => {
       const route = findRoute(c.req.param("id"));

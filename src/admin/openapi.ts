@@ -53,7 +53,7 @@ const bodyOf = (schema: z.ZodType) => ({ required: true, content: { "application
 
 /** A migration action: a reason in, the route's migration record out; 409 when the state refuses it. */
 function migrationAction(summary: string) {
-  return { ...reasonAction(summary, "The migration record"), responses: { 200: { description: "The migration record" }, ...writeErrors, 409: errorResponse("Refused in the route's state (code: no_promotion, conflict, route_halted, still_served with its evidence)") } };
+  return { ...reasonAction(summary, "The migration record"), responses: { 200: { description: "The migration record" }, ...writeErrors, 409: errorResponse("Refused in the route's state (code: no_promotion, conflict, route_halted, still_served with its evidence, no_approval_pending, approval_required)") } };
 }
 
 /**
@@ -226,7 +226,10 @@ export function openApiDocument() {
       "/api/routes/{id}/promotion/start": { post: migrationAction("Start the route's promotion at its first step (audited)") },
       "/api/routes/{id}/promotion/pause": { post: migrationAction("Pause a running promotion (audited)") },
       "/api/routes/{id}/promotion/resume": { post: migrationAction("Resume a paused promotion at its current step (audited)") },
-      "/api/routes/{id}/promotion/step": { post: migrationAction("Take the next promotion step now (audited)") },
+      "/api/routes/{id}/promotion/step": { post: migrationAction("Take the next promotion step now (audited); refused (approval_required) when that step waits for a yes") },
+      "/api/routes/{id}/promotion/approve": {
+        post: migrationAction("Say yes to the step the promotion waits for (an approval gate, promote.approval): taken at the next evaluation if the evidence still passes; the role needed is the gate's approvers (operator, or admin) (audited)"),
+      },
       "/api/routes/{id}/resume": { post: migrationAction("Lift a halt (after a guard) or a pause: the state follows the percentage again (audited)") },
       "/api/routes/{id}/retire": { post: migrationAction("Retire a route at 100%: stop consulting the monolith; refused while the monolith answered it within map.retireQuietPeriodMs (audited)") },
       "/api/routes/{id}/shadow": {

@@ -10,7 +10,7 @@ export const USAGE = `usage:
   strangler rollout <id> <percent> --reason "..."    set a route's live percentage
   strangler rollback <id> --reason "..."             send a route back to legacy (0%)
   strangler audit [--route <id>] [--limit <n>]       the audit log, newest first
-  strangler promote start|pause|resume|step <id> --reason "..."   progressive promotion
+  strangler promote start|pause|resume|step|approve <id> --reason "..."   progressive promotion
   strangler resume <id> --reason "..."               lift a halt (after a guard) or a pause
   strangler retire <id> --reason "..."               a route at 100%: stop consulting the monolith
   strangler flags export [--format flagd]            the live rollouts as a flagd flags file (stdout)
@@ -38,7 +38,8 @@ export const HELP: Readonly<Record<string, string>> = {
   rollout: 'strangler rollout <id> <percent> --reason "..." [--json]\n  Sets a route\'s live percentage (0-100, 0.01 steps). Audited with the reason.\n  e.g. strangler rollout products-list 25 --reason "second cohort"',
   rollback: 'strangler rollback <id> --reason "..." [--json]\n  Sends the whole route back to the monolith (0%). Audited.',
   audit: "strangler audit [--route <id>] [--limit <n>] [--json]\n  The audit log, newest first (limit 1-500, default 50).",
-  promote: 'strangler promote start|pause|resume|step <id> --reason "..." [--json]\n  Progressive promotion by evidence (the route\'s promote section).',
+  promote:
+    'strangler promote start|pause|resume|step|approve <id> --reason "..." [--json]\n  Progressive promotion by evidence (the route\'s promote section). approve says yes to the step a gate holds\n  (promote.approval): taken at the next evaluation if the evidence still passes; the gate\'s approvers role is needed.',
   resume: 'strangler resume <id> --reason "..." [--json]\n  Lifts a halt (after a guard tripped) or a pause: the state follows the percentage again.',
   retire: 'strangler retire <id> --reason "..." [--json]\n  A route at 100%: stop consulting the monolith. Refused (still_served) while the monolith answered it within map.retireQuietPeriodMs.',
   flags: "strangler flags export [--format flagd]\n  The live rollouts as a flagd flag-definitions document, on stdout.",

@@ -305,7 +305,7 @@ async function run(argv: string[]): Promise<string> {
     }
     case "promote": {
       const [action, id] = args;
-      if (!["start", "pause", "resume", "step"].includes(action ?? "") || args.length !== 2) throw new UsageError("promote takes start|pause|resume|step and a route id");
+      if (!["start", "pause", "resume", "step", "approve"].includes(action ?? "") || args.length !== 2) throw new UsageError("promote takes start|pause|resume|step|approve and a route id");
       const record = await callAdmin<{ state: string; promotion: string; stepIndex: number | null }>(admin, "POST", `/api/routes/${encodeURIComponent(id as string)}/promotion/${action}`, { reason: requireReason(values.reason) });
       if (values.json) return json(record);
       return `${id}: promotion ${record.promotion}, state ${record.state}, step ${record.stepIndex === null ? "-" : record.stepIndex + 1}`;

@@ -311,10 +311,36 @@ export const promoteSchema = z
     confidence: z.number().min(0.5).max(0.999).default(0.95),
     /** Start promoting as soon as the route is loaded (otherwise start it through the admin API or CLI). Default false. */
     autoStart: z.boolean().default(false),
+    /**
+     * Approval gates: the promotion goes to these steps only after a yes, from a person (the cockpit, the
+     * API, `strangler promote approve`) or from a confirming webhook. The evidence must still pass: a yes
+     * never raises traffic by itself, and a guard's trip rolls back at once, waiting or not.
+     */
+    approval: z
+      .strictObject({
+        /** The percentages (some of `steps`) that wait for a yes before the promotion goes to them. */
+        steps: z.array(percentSchema).min(1),
+        /** The role a person needs to say yes: `operator` or `admin`. Default operator. */
+        approvers: z.enum(["operator", "admin"]).default("operator"),
+        /**
+         * A webhook (the name of one in `webhooks`) asked while the step waits, about once per evaluation:
+         * a 2xx is a yes (Flagger's confirm-promotion); anything else, or no answer in its timeoutMs, waits.
+         */
+        confirmWebhook: backendName.optional(),
+        /** How long a step waits for its yes; then the promotion is paused where it is (`promotion.approval_expired`). Default 86400000 (24 h). @limit */
+        timeoutMs: z.number().int().min(1_000).default(86_400_000),
+      })
+      .optional(),
   })
   .refine((p) => p.steps.every((v, i) => i === 0 || v > (p.steps[i - 1] as number)) && p.steps[p.steps.length - 1] === 100, {
     error: "steps must rise and end at 100",
     path: ["steps"],
+  })
+  .superRefine((p, ctx) => {
+    p.approval?.steps.forEach((step, index) => {
+      if (!p.steps.includes(step)) ctx.addIssue({ code: CUSTOM, path: ["approval", "steps", index], message: `${step} is not one of the promotion's steps (${p.steps.join(", ")})` });
+      else if (step === p.steps[0]) ctx.addIssue({ code: CUSTOM, path: ["approval", "steps", index], message: `${step} is the first step, which starting the promotion takes: a person starts it already` });
+    });
   });
 
 /** Replaying a failed request to the monolith. */
@@ -847,6 +873,15 @@ export const configSchema = z
       .default("x-served-by"),
   })
   .superRefine((config, ctx) => {
+    config.routes.forEach((route, index) => {
+      const confirm = route.promote?.approval?.confirmWebhook;
+      if (confirm === undefined) return;
+      const hook = config.webhooks.find((h) => h.name === confirm);
+      const path = ["routes", index, "promote", "approval", "confirmWebhook"];
+      if (!hook) ctx.addIssue({ code: CUSTOM, path, message: `names no webhook: "${confirm}" is not in webhooks (${config.webhooks.map((h) => h.name).join(", ") || "none"})` });
+      // A chat's incoming webhook answers 200 to every post: it would say yes to every step.
+      else if (hook.format !== "json") ctx.addIssue({ code: CUSTOM, path, message: `webhook "${confirm}" has format "${hook.format}": a confirming webhook must be format "json" (a chat's webhook answers 200 to anything)` });
+    });
     config.webhooks.forEach((hook, index) => {
       const first = config.webhooks.findIndex((h) => h.name === hook.name);
       if (first !== index) ctx.addIssue({ code: CUSTOM, path: ["webhooks", index, "name"], message: `duplicate webhook name "${hook.name}" (also webhooks[${first}])` });

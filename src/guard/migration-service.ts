@@ -12,7 +12,19 @@ import type { GuardMetrics } from "./guard-metrics.ts";
 /** The outcome of an operator's action on a route's migration. */
 export type MigrationResult =
   | { readonly ok: true; readonly record: MigrationRecord }
-  | { readonly ok: false; readonly code: "no_promotion" | "conflict" | "route_halted" | "still_served" | "replay_required"; readonly message: string; readonly evidence?: unknown };
+  | { readonly ok: false; readonly code: RefusalCode; readonly message: string; readonly evidence?: unknown };
+
+type RefusalCode = "no_promotion" | "conflict" | "route_halted" | "still_served" | "replay_required" | "no_approval_pending" | "approval_required";
+
+/** What a confirming webhook is asked about a step that waits for its yes. */
+export interface ConfirmRequest {
+  readonly routeId: string;
+  /** The step waited for (its index in `promote.steps`) and its percentage; the percentage now. */
+  readonly step: number;
+  readonly toPercent: number;
+  readonly fromPercent: number;
+  readonly awaitingSince: number;
+}
 
 /** When the monolith last answered a route, by template (from the migration map). */
 export interface MonolithUse {
@@ -40,6 +52,8 @@ export interface MigrationService {
   pausePromotion(routeId: string, actor: string, reason: string): Promise<MigrationResult>;
   resumePromotion(routeId: string, actor: string, reason: string): Promise<MigrationResult>;
   stepPromotion(routeId: string, actor: string, reason: string): Promise<MigrationResult>;
+  /** A person's yes to the step a promotion waits for (an approval gate): taken at the next evaluation, if the evidence still passes. */
+  approvePromotion(routeId: string, actor: string, reason: string): Promise<MigrationResult>;
   /** Lifts `halted` or `paused`: the state follows the percentage again; a paused promotion stays paused. */
   resume(routeId: string, actor: string, reason: string): Promise<MigrationResult>;
   retire(routeId: string, actor: string, reason: string): Promise<MigrationResult>;
@@ -75,6 +89,14 @@ export interface MigrationServiceOptions {
   readonly retireQuietPeriodMs?: () => number;
   /** Whether the route has a passing replay run (src/replay/): what `replay.requiredToLeaveLegacy` asks before its first percent. Absent: never asked. */
   readonly passedReplay?: (routeId: string) => Promise<boolean>;
+  /** Asks a confirming webhook (`promote.approval.confirmWebhook`) whether a waiting step may go on: true on a 2xx. Absent: none is asked. */
+  readonly confirm?: (webhook: string, request: ConfirmRequest) => Promise<boolean>;
+}
+
+/** The approval gate before step `index` of a promotion, if it has one. */
+function gateBefore(promote: NonNullable<RouteConfig["promote"]>, index: number) {
+  const approval = promote.approval;
+  return approval && approval.steps.includes(promote.steps[index] as number) ? approval : undefined;
 }
 
 const HELD: ReadonlySet<MigrationState> = new Set(["halted", "paused", "retired"]);
@@ -101,7 +123,9 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
   const percentOf = (id: string) => rollouts.state.get(id)?.percent ?? 0;
   let retired = new Set<string>();
   let retiredReadAt = -Infinity;
-  const fail = (code: "no_promotion" | "conflict" | "route_halted" | "replay_required", message: string): MigrationResult => ({ ok: false, code, message });
+  const fail = (code: RefusalCode, message: string): MigrationResult => ({ ok: false, code, message });
+  /** Routes whose confirming webhook is being asked now: one question at a time each, never inside an evaluation. */
+  const asking = new Set<string>();
   const haltedRefusal = async (routeId: string): Promise<MigrationResult | undefined> =>
     remember(await repository.get(routeId))?.state === "halted"
       ? fail("route_halted", `route "${routeId}" was halted by its guard: resume it first (POST /api/routes/${routeId}/resume or npx strangler resume ${routeId}), then raise its percentage`)
@@ -168,6 +192,9 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
         actor: "guard",
         reason,
         promotion: record.promotion === "running" ? "paused" : record.promotion,
+        // A yes given (or awaited) before the harm does not carry over: after a resume, the gate asks again.
+        awaitingSince: null,
+        approvedStep: null,
         ...(back > 0 && record.stepIndex !== null ? { stepIndex: record.stepIndex - 1 } : {}),
       },
       { actor: "guard", action: "halted", routeId: route.id, oldValue: { state: record.state, percent: percentOf(route.id) }, newValue: { state: "halted", percent: back, evidence: evidenceSnapshot(evidence) }, reason, source: "guard" },
@@ -195,12 +222,14 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
     const last = index >= promote.steps.length - 1;
     const next = last ? index : index + 1;
     const nextPercent = promote.steps[next] as number;
+    const gate = last ? undefined : gateBefore(promote, next);
+    if (gate && record.approvedStep !== next) return awaitApproval(route, record, gate, next, evidence, now);
     const reason = last
       ? `promotion complete: ${evidence.shadow.compared} comparisons at 100%`
       : `evidence passed at ${stepPercent}% (${evidence.shadow.diverged}/${evidence.shadow.compared} diverged, ${evidence.target.errors}/${evidence.target.requests} target errors)`;
     const won = remember(await repository.change(
       route.id,
-      { actor: "promotion", reason, stepIndex: next, stepStartedAt: now, ...(last ? { promotion: "done" as const } : {}) },
+      { actor: "promotion", reason, stepIndex: next, stepStartedAt: now, awaitingSince: null, ...(last ? { promotion: "done" as const } : {}) },
       { actor: "promotion", action: last ? "promotion_done" : "promote_step", routeId: route.id, oldValue: { percent: stepPercent, step: index }, newValue: { percent: nextPercent, step: next, evidence: evidenceSnapshot(evidence) }, reason, source: "promotion" },
       { stepIndex: record.stepIndex, stepStartedAt: record.stepStartedAt },
     ));
@@ -211,6 +240,95 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       logger.info({ route: route.id, from: stepPercent, to: nextPercent }, "promotion step taken");
     }
     return verdict;
+  }
+
+  /**
+   * A step behind an approval gate, its evidence passed: the promotion starts waiting (told in the audit
+   * trail, so webhooks hear of it), asks its confirming webhook in the background, and pauses where it is
+   * once it has waited `timeoutMs`. The step itself is taken by promoteRoute once a yes is stored.
+   */
+  async function awaitApproval(
+    route: RouteConfig,
+    record: MigrationRecord,
+    gate: NonNullable<NonNullable<RouteConfig["promote"]>["approval"]>,
+    next: number,
+    evidence: EvidenceSummary,
+    now: number,
+  ): Promise<unknown> {
+    const promote = route.promote as NonNullable<RouteConfig["promote"]>;
+    const index = record.stepIndex ?? 0;
+    const from = promote.steps[index] as number;
+    const to = promote.steps[next] as number;
+    if (record.awaitingSince === null) {
+      const reason = `evidence passed at ${from}% (${evidence.shadow.diverged}/${evidence.shadow.compared} diverged, ${evidence.target.errors}/${evidence.target.requests} target errors); the step to ${to}% waits for a yes (${gate.approvers}${gate.confirmWebhook ? ` or webhook ${gate.confirmWebhook}` : ""})`;
+      const waiting = remember(
+        await repository.change(
+          route.id,
+          { actor: "promotion", reason, awaitingSince: now },
+          {
+            actor: "promotion",
+            action: "promotion_awaiting_approval",
+            routeId: route.id,
+            oldValue: { percent: from, step: index },
+            newValue: { percent: to, step: next, approvers: gate.approvers, confirmWebhook: gate.confirmWebhook ?? null, expiresAt: new Date(now + gate.timeoutMs).toISOString(), evidence: evidenceSnapshot(evidence) },
+            reason,
+            source: "promotion",
+          },
+          { stepIndex: record.stepIndex, stepStartedAt: record.stepStartedAt, awaitingSince: null },
+        ),
+      );
+      if (!waiting) return { verdict: "taken_by_another_process" };
+      logger.info({ route: route.id, from, to }, "promotion waits for approval");
+      askConfirmation(route.id, gate.confirmWebhook, { routeId: route.id, step: next, toPercent: to, fromPercent: from, awaitingSince: now });
+      return { verdict: "awaiting_approval", step: next, percent: to, since: new Date(now).toISOString() };
+    }
+    if (now - record.awaitingSince >= gate.timeoutMs) {
+      const reason = `no yes to the step to ${to}% within ${Math.round(gate.timeoutMs / 60_000)} min: the promotion is paused at ${from}%`;
+      const paused = remember(
+        await repository.change(
+          route.id,
+          { actor: "promotion", reason, promotion: "paused", state: "paused", awaitingSince: null },
+          { actor: "promotion", action: "promotion_approval_expired", routeId: route.id, oldValue: { percent: from, step: index, awaitingSince: new Date(record.awaitingSince).toISOString() }, newValue: { percent: from, state: "paused" }, reason, source: "promotion" },
+          { stepIndex: record.stepIndex, awaitingSince: record.awaitingSince },
+        ),
+      );
+      if (paused) metrics.state(route.id, "paused");
+      return { verdict: "approval_expired", step: next };
+    }
+    askConfirmation(route.id, gate.confirmWebhook, { routeId: route.id, step: next, toPercent: to, fromPercent: from, awaitingSince: record.awaitingSince });
+    return { verdict: "awaiting_approval", step: next, percent: to, since: new Date(record.awaitingSince).toISOString(), expiresAt: new Date(record.awaitingSince + gate.timeoutMs).toISOString() };
+  }
+
+  /** Asks the gate's webhook, off the evaluation: a 2xx stores the yes (if the route still waits for that step). */
+  function askConfirmation(routeId: string, webhook: string | undefined, request: ConfirmRequest): void {
+    if (webhook === undefined || !options.confirm || asking.has(routeId)) return;
+    asking.add(routeId);
+    void options
+      .confirm(webhook, request)
+      .then((yes) => (yes ? approve(routeId, `webhook:${webhook}`, `webhook ${webhook} confirmed the step to ${request.toPercent}%`, request.awaitingSince) : undefined))
+      .catch((error: Error) => logger.warn({ route: routeId, webhook, err: error.message }, "could not ask the confirming webhook"))
+      .finally(() => asking.delete(routeId));
+  }
+
+  /** Stores a yes to the step the route waits for; a refusal when it waits for none (or another wait, when `since` is named). */
+  async function approve(routeId: string, actor: string, reason: string, since?: number): Promise<MigrationResult> {
+    const route = routeOf(routeId);
+    const record = remember(await repository.get(routeId));
+    if (!route?.promote || !record || record.awaitingSince === null || (since !== undefined && record.awaitingSince !== since)) {
+      return fail("no_approval_pending", `route "${routeId}" has no promotion step waiting for approval`);
+    }
+    const step = (record.stepIndex ?? 0) + 1;
+    const percent = route.promote.steps[step] as number;
+    return done(
+      remember(
+        await repository.change(
+          routeId,
+          { actor, reason, approvedStep: step },
+          { actor, action: "promotion_approved", routeId, oldValue: { percent: percentOf(routeId), step: record.stepIndex }, newValue: { percent, step }, reason, source: actor.startsWith("webhook:") ? "webhook" : "admin" },
+          { stepIndex: record.stepIndex, awaitingSince: record.awaitingSince },
+        ),
+      ),
+    );
   }
 
   /**
@@ -258,7 +376,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       const result = remember(
         await repository.change(
           routeId,
-          { promotion: "running", stepIndex: 0, stepStartedAt: clock.now(), state, actor, reason },
+          { promotion: "running", stepIndex: 0, stepStartedAt: clock.now(), state, actor, reason, awaitingSince: null, approvedStep: null },
           { actor, action: "promotion_start", routeId, oldValue: { percent: percentOf(routeId), state: record.state }, newValue: { percent: first, steps: route.promote.steps }, reason, source: "admin" },
         ),
       );
@@ -270,7 +388,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       if (!record || record.promotion !== "running") return fail("no_promotion", `route "${routeId}" has no running promotion`);
       return done(
         remember(
-          await repository.change(routeId, { promotion: "paused", state: "paused", actor, reason }, { actor, action: "promotion_pause", routeId, oldValue: { state: record.state }, newValue: { state: "paused" }, reason, source: "admin" }),
+          await repository.change(routeId, { promotion: "paused", state: "paused", actor, reason, awaitingSince: null }, { actor, action: "promotion_pause", routeId, oldValue: { state: record.state }, newValue: { state: "paused" }, reason, source: "admin" }),
         ),
       );
     },
@@ -284,7 +402,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       const result = remember(
         await repository.change(
           routeId,
-          { promotion: "running", state: stateFor(step, route.shadow !== undefined), stepStartedAt: clock.now(), actor, reason },
+          { promotion: "running", state: stateFor(step, route.shadow !== undefined), stepStartedAt: clock.now(), actor, reason, awaitingSince: null },
           { actor, action: "promotion_resume", routeId, oldValue: { state: record.state }, newValue: { percent: step }, reason, source: "admin" },
         ),
       );
@@ -299,10 +417,14 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       if (!route?.promote || !record || record.promotion === "off" || record.promotion === "done") return fail("no_promotion", `route "${routeId}" has no promotion to step`);
       const next = Math.min((record.stepIndex ?? 0) + 1, route.promote.steps.length - 1);
       const percent = route.promote.steps[next] as number;
+      // A step by hand goes past the evidence, never past a gate: the yes comes first.
+      if (next !== record.stepIndex && gateBefore(route.promote, next) && record.approvedStep !== next) {
+        return fail("approval_required", `the step to ${percent}% of route "${routeId}" needs a yes first: approve it (POST /api/routes/${routeId}/promotion/approve or npx strangler promote approve ${routeId})`);
+      }
       const result = remember(
         await repository.change(
           routeId,
-          { stepIndex: next, stepStartedAt: clock.now(), actor, reason },
+          { stepIndex: next, stepStartedAt: clock.now(), actor, reason, awaitingSince: null },
           { actor, action: "promote_step", routeId, oldValue: { step: record.stepIndex }, newValue: { step: next, percent }, reason, source: "admin" },
           { stepIndex: record.stepIndex, stepStartedAt: record.stepStartedAt },
         ),
@@ -310,6 +432,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       if (result) await rollouts.setPercent(routeId, percent, actor, reason, "promote");
       return done(result);
     },
+    approvePromotion: (routeId, actor, reason) => approve(routeId, actor, reason),
     async resume(routeId, actor, reason) {
       retiredReadAt = -Infinity;
       const route = routeOf(routeId);
@@ -354,7 +477,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       const record = remember(await repository.get(routeId));
       if (record?.promotion === "running") {
         remember(
-          await repository.change(routeId, { promotion: "paused", actor, reason: "percentage set by hand" }, { actor, action: "promotion_pause", routeId, oldValue: { promotion: "running" }, newValue: { promotion: "paused" }, reason: "percentage set by hand", source: "admin" }),
+          await repository.change(routeId, { promotion: "paused", actor, reason: "percentage set by hand", awaitingSince: null }, { actor, action: "promotion_pause", routeId, oldValue: { promotion: "running" }, newValue: { promotion: "paused" }, reason: "percentage set by hand", source: "admin" }),
         );
       }
       const route = routeOf(routeId);

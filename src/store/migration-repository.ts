@@ -15,10 +15,14 @@ export interface MigrationRecord {
   readonly stepIndex: number | null;
   /** When the current step began, ms since the epoch by the proxy's clock. */
   readonly stepStartedAt: number | null;
+  /** Since when the promotion waits for a yes before its next step (an approval gate), ms; null when it does not wait. */
+  readonly awaitingSince: number | null;
+  /** The step index a person or a confirming webhook said yes to; null before any. */
+  readonly approvedStep: number | null;
   readonly lastVerdict: unknown;
 }
 
-export type MigrationChange = Partial<Pick<MigrationRecord, "state" | "promotion" | "stepIndex" | "stepStartedAt">> & {
+export type MigrationChange = Partial<Pick<MigrationRecord, "state" | "promotion" | "stepIndex" | "stepStartedAt" | "awaitingSince" | "approvedStep">> & {
   readonly actor: string;
   readonly reason: string;
 };
@@ -32,6 +36,8 @@ export interface MigrationRow {
   promotion: PromotionStatus;
   step_index: number | null;
   step_started_at: number | null;
+  awaiting_since: number | null;
+  approved_step: number | null;
   last_verdict: string | null;
 }
 
@@ -44,11 +50,13 @@ export const toMigrationRecord = (r: MigrationRow): MigrationRecord => ({
   promotion: r.promotion,
   stepIndex: r.step_index,
   stepStartedAt: r.step_started_at,
+  awaitingSince: r.awaiting_since,
+  approvedStep: r.approved_step,
   lastVerdict: r.last_verdict === null ? null : (JSON.parse(r.last_verdict) as unknown),
 });
 
 /** What a compare-and-set expects of the row: the step it saw, and/or the state. */
-export type MigrationExpectation = Partial<Pick<MigrationRecord, "stepIndex" | "stepStartedAt" | "state">>;
+export type MigrationExpectation = Partial<Pick<MigrationRecord, "stepIndex" | "stepStartedAt" | "state" | "awaitingSince">>;
 
 /**
  * A change applied to a route's migration row, the same for every store: undefined when the row no longer
@@ -57,7 +65,7 @@ export type MigrationExpectation = Partial<Pick<MigrationRecord, "stepIndex" | "
  */
 export function changedMigration(before: MigrationRecord, c: MigrationChange, expected: MigrationExpectation | undefined, at: string): MigrationRecord | undefined {
   if (expected) {
-    for (const key of ["stepIndex", "stepStartedAt", "state"] as const) {
+    for (const key of ["stepIndex", "stepStartedAt", "state", "awaitingSince"] as const) {
       if (key in expected && before[key] !== expected[key]) return undefined;
     }
   }
@@ -71,6 +79,8 @@ export function changedMigration(before: MigrationRecord, c: MigrationChange, ex
     promotion: c.promotion ?? before.promotion,
     stepIndex: c.stepIndex === undefined ? before.stepIndex : c.stepIndex,
     stepStartedAt: c.stepStartedAt === undefined ? before.stepStartedAt : c.stepStartedAt,
+    awaitingSince: c.awaitingSince === undefined ? before.awaitingSince : c.awaitingSince,
+    approvedStep: c.approvedStep === undefined ? before.approvedStep : c.approvedStep,
   };
 }
 
@@ -107,7 +117,8 @@ export function createMigrationRepository(db: Database.Database, appendAudit: (e
       if (!after) return undefined;
       db.prepare(
         `UPDATE route_migration SET state = @state, state_since = @since, state_by = @by, state_reason = @reason,
-           promotion = @promotion, step_index = @step, step_started_at = @started WHERE route_id = @route`,
+           promotion = @promotion, step_index = @step, step_started_at = @started, awaiting_since = @awaiting, approved_step = @approved
+         WHERE route_id = @route`,
       ).run({
         route: routeId,
         state: after.state,
@@ -117,6 +128,8 @@ export function createMigrationRepository(db: Database.Database, appendAudit: (e
         promotion: after.promotion,
         step: after.stepIndex,
         started: after.stepStartedAt,
+        awaiting: after.awaitingSince,
+        approved: after.approvedStep,
       });
       appendAudit(audit);
       return get(routeId);

@@ -315,6 +315,14 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 16,
+    name: "approval gates: since when a promotion waits for a yes, and the step said yes to",
+    sql: `
+      ALTER TABLE route_migration ADD COLUMN awaiting_since INTEGER;   -- ms; NULL: not waiting
+      ALTER TABLE route_migration ADD COLUMN approved_step INTEGER;
+    `,
+  },
 ];
 
 /** Brings the database to the latest schema. Safe to run from several processes at once. */

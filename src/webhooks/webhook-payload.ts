@@ -7,8 +7,8 @@ import { EVENT_OF_ACTION, type WebhookEvent } from "./event-names.ts";
 export interface WebhookPayload {
   /** The same for every attempt at this event, and never another event's: receivers drop a second delivery by it. */
   readonly id: string;
-  /** The event; `ping` for a test delivery (`POST /api/webhooks/{name}/test`). */
-  readonly event: WebhookEvent | "ping";
+  /** The event; `ping` for a test delivery (`POST /api/webhooks/{name}/test`), `promotion.confirm` for a gate's question. */
+  readonly event: WebhookEvent | "ping" | "promotion.confirm";
   /** When it happened (the audit entry's time), ISO 8601. */
   readonly at: string;
   readonly route: string | null;
@@ -71,6 +71,25 @@ export function pingPayload(webhook: string, actor: string, at: Date): WebhookPa
   const id = `ping-${at.getTime().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const sentence = `${actor} sent a test event to webhook "${webhook}"`;
   return { id, event: "ping", at: at.toISOString(), route: null, actor, sentence, reason: "", before: null, after: null, auditId: 0 };
+}
+
+/**
+ * The question a confirming webhook is asked about a waiting step (Flagger's confirm-promotion): a 2xx
+ * is a yes. The id is the same for every ask of one wait.
+ */
+export function confirmPayload(request: { routeId: string; step: number; fromPercent: number; toPercent: number; awaitingSince: number }, at: Date): WebhookPayload {
+  return {
+    id: `confirm-${request.routeId}-${request.step}-${request.awaitingSince}`,
+    event: "promotion.confirm",
+    at: at.toISOString(),
+    route: request.routeId,
+    actor: "promotion",
+    sentence: `promotion asks: may ${request.routeId} go from ${request.fromPercent}% to ${request.toPercent}%? (waiting since ${new Date(request.awaitingSince).toISOString()})`,
+    reason: "",
+    before: { percent: request.fromPercent, step: request.step - 1 },
+    after: { percent: request.toPercent, step: request.step },
+    auditId: 0,
+  };
 }
 
 /** `sha256=<hex>`: the HMAC-SHA256 of the exact body with the webhook's secret, as GitHub signs its webhooks. */

@@ -8,6 +8,8 @@ import { registerEvidenceMetrics } from "../metrics/map-metrics.ts";
 import type { RolloutService } from "../rollout/rollout-service.ts";
 import type { Stores } from "../store/open-stores.ts";
 import type { LiveState } from "./live-state.ts";
+import { deliver } from "../webhooks/webhook-deliverer.ts";
+import { confirmPayload } from "../webhooks/webhook-payload.ts";
 import type { MapWiring } from "./map-wiring.ts";
 
 /** Evidence and the migrations judged by it: guards, promotion, retirement. */
@@ -54,6 +56,14 @@ export async function wireGuards(deps: GuardDeps): Promise<GuardWiring> {
     retireQuietPeriodMs: () => live.config.map.retireQuietPeriodMs,
     monolithUse: (routeId) => deps.map.monolithUse(routeId),
     passedReplay: (routeId) => stores.recordings.hasPassingRun(routeId),
+    // A gate's confirming webhook: asked off the evaluation, a 2xx is a yes.
+    confirm: async (name, request) => {
+      const hook = live.config.webhooks.find((h) => h.name === name);
+      if (!hook) return false;
+      const answer = await deliver(hook, confirmPayload(request, new Date(clock.now())), 1);
+      if (!answer.ok) logger.info({ route: request.routeId, webhook: name, status: answer.status, err: answer.error }, "the confirming webhook did not say yes yet");
+      return answer.ok;
+    },
   });
   await migrations.sync();
   rollouts.state.onChange(() => {

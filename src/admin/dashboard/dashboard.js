@@ -102,7 +102,8 @@ function actionsFor(r) {
   if (promotion.status === "running") list.push({ key: "promotion-pause", label: "Pause promotion", verb: `Pause the promotion of ${r.id}`, path: `/api/routes/${id}/promotion/pause`, pattern: "/api/routes/:id/promotion/pause" });
   if (promotion.status === "paused" && r.state !== "halted") list.push({ key: "promotion-resume", label: "Resume promotion", verb: `Resume the promotion of ${r.id}`, path: `/api/routes/${id}/promotion/resume`, pattern: "/api/routes/:id/promotion/resume" });
   // Not while halted: the API refuses every raise until the halt is lifted.
-  if ((promotion.status === "running" || promotion.status === "paused") && r.state !== "halted") list.push({ key: "promotion-step", label: "Take the next step now", verb: `Take the next promotion step of ${r.id} now, without waiting for the evidence`, path: `/api/routes/${id}/promotion/step`, pattern: "/api/routes/:id/promotion/step" });
+  if ((promotion.status === "running" || promotion.status === "paused") && r.state !== "halted" && !promotion.awaiting) list.push({ key: "promotion-step", label: "Take the next step now", verb: `Take the next promotion step of ${r.id} now, without waiting for the evidence`, path: `/api/routes/${id}/promotion/step`, pattern: "/api/routes/:id/promotion/step" });
+  if (promotion.awaiting?.mayApprove) list.push({ key: "promotion-approve", label: `Approve the step to ${promotion.awaiting.percent}%`, verb: `Say yes to the promotion of ${r.id} going to ${promotion.awaiting.percent}% (taken at the next evaluation, if the evidence still passes)`, path: `/api/routes/${id}/promotion/approve`, pattern: "/api/routes/:id/promotion/approve" });
   if (live === 100 && r.state !== "retired") list.push({ key: "retire", label: "Retire (monolith code can go)", verb: `Retire ${r.id}: the monolith no longer serves it`, path: `/api/routes/${id}/retire`, pattern: "/api/routes/:id/retire" });
   if (!provider) list.push({ key: "reroll", label: "Re-roll who is in", verb: `Re-roll ${r.id}: a new salt picks a different set of users at the same percentage`, path: `/api/routes/${id}/reroll`, pattern: "/api/routes/:id/reroll" });
   return list.filter((a) => may(a.method ?? "POST", a.pattern, r.id));
@@ -465,6 +466,8 @@ function verdictText(kind, v) {
   if (v.verdict === "waiting") return `${kind}: waiting for the step's interval to end`;
   if (v.verdict === "advance") return `${kind}: evidence passed, step taken`;
   if (v.verdict === "ok") return `${kind}: within every bound`;
+  if (v.verdict === "awaiting_approval") return `${kind}: evidence passed; the step to ${v.percent}% waits for a yes`;
+  if (v.verdict === "approval_expired") return `${kind}: no yes in time: paused`;
   return `${kind}: ${v.verdict}`;
 }
 
@@ -487,14 +490,25 @@ function timeline(migration, history, livePercent) {
     ? `halted by its guard at ${livePercent ?? "–"}%: the promotion is ${migration.promotion} at ${stepOf} until someone lifts the halt`
     : `promotion ${migration.promotion}${index !== null ? `, step ${index + 1} of ${steps.length}` : ""}`;
   let countdown = null;
-  if (promote && running && migration.stepStartedAt) {
+  const awaiting = awaitingApproval(migration);
+  if (awaiting) {
+    countdown = el(
+      "p",
+      { id: "approval", class: "attention" },
+      el("strong", {}, `Waiting for approval to go to ${awaiting.percent}%`),
+      ` since `,
+      when(migration.awaitingSince),
+      `: a yes from ${awaiting.approvers === "admin" ? "an admin" : "an operator or an admin"}${promote.approval.confirmWebhook ? ` or webhook ${promote.approval.confirmWebhook}` : ""}; without one the promotion pauses ${relative(awaiting.expiresAt)}.`,
+      awaiting.mayApprove ? null : el("span", { class: "muted" }, ` (your role, ${session?.role ?? "?"}, cannot approve it)`),
+    );
+  } else if (promote && running && migration.stepStartedAt) {
     const due = Date.parse(migration.stepStartedAt) + promote.intervalMs;
     countdown = el("p", { id: "countdown", "data-due": String(due), "data-every": String(history.judgeEveryMs) }, countdownText(due, history.judgeEveryMs));
   }
   const verdict = migration.lastVerdict;
   // A trip writes two entries, the halt (with its evidence) and the percentage it set: the timeline tells
   // it once, by the halt; the audit trail below keeps both.
-  const trips = history.audit.filter((a) => ["halted", "promote_step", "promotion_done", "promotion_start", "resume"].includes(a.action));
+  const trips = history.audit.filter((a) => ["halted", "promote_step", "promotion_done", "promotion_start", "resume", "promotion_awaiting_approval", "promotion_approved", "promotion_approval_expired"].includes(a.action));
   return el(
     "section",
     { id: "timeline" },
@@ -511,6 +525,19 @@ function timeline(migration, history, livePercent) {
       trips.map((a) => el("li", { class: `verdict ${a.action}`, "data-action": a.action }, el("div", {}, when(a.at), " ", el("span", { class: "sentence" }, a.sentence)), evidenceLine(a.newValue?.evidence, boundsOf(a.action, guard, promote)))),
     ),
   );
+}
+
+/** The step a gate holds, with who may say yes and when the wait ends; null when nothing waits. */
+function awaitingApproval(migration) {
+  const approval = migration.promote?.approval;
+  if (!approval || !migration.awaitingSince || migration.stepIndex === null) return null;
+  const percent = migration.promote.steps[migration.stepIndex + 1];
+  return {
+    percent,
+    approvers: approval.approvers,
+    expiresAt: Date.parse(migration.awaitingSince) + approval.timeoutMs,
+    mayApprove: may("POST", "/api/routes/:id/promotion/approve", migration.routeId) && RANK[session.role] >= RANK[approval.approvers],
+  };
 }
 
 function countdownText(due, everyMs) {
@@ -815,7 +842,8 @@ async function renderRoute(id) {
   // The newest five recordings, each with its last replay run.
   const shownRecordings = recordings.slice(0, 5);
   const lastRuns = await Promise.all(shownRecordings.map(async (r) => (await api(`/api/recordings/${r.id}/replays?limit=1`)).runs[0] ?? null));
-  const row = { ...route, state: migration.state, promotion: { status: migration.promotion, step: migration.stepIndex, steps: migration.promote?.steps ?? null } };
+  const awaiting = awaitingApproval(migration);
+  const row = { ...route, state: migration.state, promotion: { status: migration.promotion, step: migration.stepIndex, steps: migration.promote?.steps ?? null, awaiting } };
   return el(
     "div",
     { id: "route-page" },

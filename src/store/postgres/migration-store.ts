@@ -5,8 +5,9 @@ import { auditValues, INSERT_AUDIT } from "./rollout-store.ts";
 import { inTransaction } from "./transaction.ts";
 
 // pg hands BIGINT columns over as text: the step's start is a number again before the shared mapper sees it.
-const toRecord = (r: Omit<MigrationRow, "step_started_at"> & { step_started_at: string | number | null }): MigrationRecord =>
-  toMigrationRecord({ ...r, step_started_at: r.step_started_at === null ? null : Number(r.step_started_at) });
+const asNumber = (v: string | number | null) => (v === null ? null : Number(v));
+const toRecord = (r: Omit<MigrationRow, "step_started_at" | "awaiting_since"> & { step_started_at: string | number | null; awaiting_since: string | number | null }): MigrationRecord =>
+  toMigrationRecord({ ...r, step_started_at: asNumber(r.step_started_at), awaiting_since: asNumber(r.awaiting_since) });
 
 /**
  * Migration state on PostgreSQL. A change reads its row `FOR UPDATE`, so the compare-and-set on the
@@ -38,8 +39,9 @@ export function createPostgresMigrationStore(pool: pg.Pool): MigrationStore {
         const after = changedMigration(before, c, expected, at);
         if (!after) return undefined;
         await client.query(
-          `UPDATE route_migration SET state = $2, state_since = $3, state_by = $4, state_reason = $5, promotion = $6, step_index = $7, step_started_at = $8 WHERE route_id = $1`,
-          [routeId, after.state, after.stateSince, after.stateBy, after.stateReason, after.promotion, after.stepIndex, after.stepStartedAt],
+          `UPDATE route_migration SET state = $2, state_since = $3, state_by = $4, state_reason = $5, promotion = $6, step_index = $7, step_started_at = $8,
+             awaiting_since = $9, approved_step = $10 WHERE route_id = $1`,
+          [routeId, after.state, after.stateSince, after.stateBy, after.stateReason, after.promotion, after.stepIndex, after.stepStartedAt, after.awaitingSince, after.approvedStep],
         );
         await client.query(INSERT_AUDIT, auditValues({ ...audit, at }));
         return after;

@@ -301,6 +301,14 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; read
       );
     `,
   },
+  {
+    version: 16,
+    name: "approval gates: since when a promotion waits for a yes, and the step said yes to",
+    sql: `
+      ALTER TABLE route_migration ADD COLUMN awaiting_since BIGINT;   -- ms; NULL: not waiting
+      ALTER TABLE route_migration ADD COLUMN approved_step INTEGER;
+    `,
+  },
 ];
 
 /** A key no other application's advisory lock is likely to use: "strangler" in ASCII, folded to 63 bits. */
