@@ -151,6 +151,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
   const replays = wireReplay({ stores, live, logger, redaction: shadow.redaction, noise: shadow.shadows.noise, migrations: guards.migrations });
   let fleet: FleetWiring | undefined;
   const webhooks = wireWebhooks({ stores, live, logger, registry, shadows: shadow.shadows, isDeliverer: () => fleet?.isJudge() ?? false });
+  await webhooks.register();
   const dataPlane = await wireDataPlane({ live, registry, logger, clock, rollouts, evidence: guards.evidence, shadows: shadow.shadows, recorder, traffic: map.traffic });
   // Every series a route can move exists from the start, at 0: rates and alerts need no first event.
   const initRouteSeries = (routes: readonly RouteConfig[]) => {
@@ -245,6 +246,8 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
       initRouteSeries(next.routes);
       dataPlane.reloaded(next, previous);
       await guards.migrations.sync();
+      // A failure here must not read as a refused reload: the config is in force; the judge places the webhook itself later.
+      await webhooks.register().catch((error: Error) => logger.error({ err: error.message }, "could not place the webhooks in the audit trail"));
       logger.info({ routes: next.routes.length }, "config reloaded");
       // Against the config the proxy started with: that is what its start-up keys still hold.
       const unapplied = startUpKeysChanged(startedWith, next);

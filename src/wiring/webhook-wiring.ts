@@ -27,6 +27,12 @@ export interface WebhookWiring {
   view(): Promise<WebhookView[]>;
   /** Sends a `ping` now, once, and says what the receiver answered (not retried, not in the delivery state). */
   test(name: string, actor: string): Promise<(AttemptResult & { readonly id: string }) | undefined>;
+  /**
+   * Gives each webhook of the config in force its place in the audit trail, if it has none: the trail's
+   * end now. Every node does it at start-up and on reload, so a new webhook hears of every change made
+   * after the config naming it was loaded, whichever node made it and whenever the judge first looks.
+   */
+  register(): Promise<void>;
   /** Starts delivering (on the judge) every `everyMs`; returns the stop function. */
   start(everyMs: number): () => Promise<void>;
 }
@@ -127,6 +133,11 @@ export function wireWebhooks(deps: {
       if (!hook) return undefined;
       const payload = pingPayload(hook.name, actor, new Date());
       return { id: payload.id, ...(await deliver(hook, payload, 1)) };
+    },
+    async register() {
+      if (live.config.webhooks.length === 0) return;
+      const head = await stores.rollouts.auditHead();
+      for (const hook of live.config.webhooks) await stores.webhooks.ensure(hook.name, head);
     },
     start: (everyMs) => running.start(everyMs),
   };
