@@ -85,7 +85,15 @@ export async function buildOverview(sources: OverviewSources) {
     return {
       ...routeView(route, sources.rollouts.state.record(route.id), sources.observed?.(route.id)),
       state: migration?.state ?? null,
-      promotion: migration ? { status: migration.promotion, step: migration.stepIndex, steps: route.promote?.steps ?? null } : null,
+      promotion: migration
+        ? {
+            status: migration.promotion,
+            step: migration.stepIndex,
+            steps: route.promote?.steps ?? null,
+            // A gate holding the next step: the table says so, since someone must act.
+            waitingForApproval: migration.awaitingSince !== null && route.promote ? { since: new Date(migration.awaitingSince).toISOString(), percent: route.promote.steps[(migration.stepIndex ?? 0) + 1] ?? null } : null,
+          }
+        : null,
       traffic: { legacy: side(traffic.legacy, spanMs), target: side(traffic.target, spanMs), fallbacks: traffic.fallbacks },
       sparkline: { fromMinute: thisMinute - SPARK_MINUTES + 1, toMinute: thisMinute, points: sparkline(lastHour) },
       shadow: route.shadow

@@ -129,6 +129,10 @@ describe("approval gates: a promotion step that waits for a yes (a hand-driven c
 
     browser ??= await launchChromium();
     const page = await browser.newPage({ httpCredentials: { username: "ops", password: TOKENS.ops } });
+    // The overview puts it where someone must act.
+    await page.goto(`${proxy.adminUrl}/dashboard`);
+    await page.waitForSelector('tbody[data-group="approval"] tr[data-route="g"]');
+    expect(await page.textContent('tr[data-route="g"] .waiting-approval')).toBe("waiting for approval to go to 50%");
     await page.goto(`${proxy.adminUrl}/dashboard#/route/g`);
     await page.waitForSelector("#approval");
     expect(await page.textContent("#approval")).toMatch(/^Waiting for approval to go to 50% since .+: a yes from an operator or an admin; without one the promotion pauses .+\.$/);

@@ -321,6 +321,7 @@ function failing(r) {
 const GROUPS = [
   { key: "halted", title: "Halted by a guard", test: (r) => r.state === "halted" },
   { key: "failing", title: "Failing: errors or diverging answers", test: failing },
+  { key: "approval", title: "Waiting for approval: a promotion step needs a yes", test: (r) => Boolean(r.promotion?.waitingForApproval) },
   { key: "promoting", title: "Promoting", test: (r) => r.promotion?.status === "running" },
   { key: "paused", title: "Paused", test: (r) => r.state === "paused" },
   { key: "canary", title: "Canary: part of the traffic on the service", test: (r) => r.state === "canary" },
@@ -341,7 +342,13 @@ function liveCell(r) {
 function stateCell(r) {
   const p = r.promotion;
   const step = p && p.steps && p.step !== null && p.status !== "off" ? ` step ${p.step + 1} of ${p.steps.length}` : "";
-  return el("td", {}, el("span", { class: `badge ${r.state ?? ""}` }, r.state ?? "–"), p && p.status !== "off" ? el("div", { class: "muted small" }, `promotion ${p.status}${step}`) : null);
+  return el(
+    "td",
+    {},
+    el("span", { class: `badge ${r.state ?? ""}` }, r.state ?? "–"),
+    p && p.status !== "off" ? el("div", { class: "muted small" }, `promotion ${p.status}${step}`) : null,
+    p?.waitingForApproval ? el("div", { class: "small attention waiting-approval" }, `waiting for approval to go to ${p.waitingForApproval.percent}%`) : null,
+  );
 }
 
 /** Two numbers, monolith then service, in their colours. */
