@@ -169,6 +169,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     clusterWorker: options.clusterWorker === true,
     isServing: () => serving,
     fleet: () => (fleet ? fleet.view() : fleetViewBeforeJoining(stores)),
+    logger,
   });
 
   const host = options.host ?? "0.0.0.0";

@@ -71,9 +71,21 @@ export interface AdminAppOptions {
   readonly webhooks: Pick<WebhookWiring, "view" | "test">;
   /** The listener's own address and allowed host names, to refuse cross-site pages and DNS rebinding. */
   readonly origin: RequestGuardOptions;
+  /** Told of every 401 and 403 (a token missing or wrong, a role or route refused, a cross-site page): counted and logged. */
+  readonly onRefusal?: (refusal: AdminRefusal) => void;
 }
 
 type Env = AdminEnv;
+
+/** A call the admin listener refused before doing anything. */
+export interface AdminRefusal {
+  readonly status: 401 | 403;
+  readonly code: string;
+  /** The token's label, when one was recognised. */
+  readonly actor: string | null;
+  readonly method: string;
+  readonly path: string;
+}
 
 /**
  * The admin listener's app: `/healthz`, `/readyz`, `/metrics` and `/openapi.json` open; `/api/*` behind
@@ -248,7 +260,12 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
 
   app.notFound((c) => c.json(new AdminError(404, "not_found", `no admin endpoint ${c.req.method} ${c.req.path}`).toJSON(), 404));
   app.onError((error, c) => {
-    if (error instanceof AdminError) return c.json(error.toJSON(), error.status);
+    if (error instanceof AdminError) {
+      if (error.status === 401 || error.status === 403) {
+        options.onRefusal?.({ status: error.status, code: error.code, actor: c.get("actor") ?? null, method: c.req.method, path: c.req.path });
+      }
+      return c.json(error.toJSON(), error.status);
+    }
     return c.json({ error: { code: "internal", message: error.message } }, 500);
   });
   return app;

@@ -2,8 +2,9 @@ import type { Recorder } from "../recording/recorder.ts";
 import type { ReplayService } from "../replay/replay-service.ts";
 import type { Server } from "node:http";
 import { createAdaptorServer } from "@hono/node-server";
-import type { Registry } from "prom-client";
-import { createAdminApp } from "../admin/admin-app.ts";
+import { Counter, type Registry } from "prom-client";
+import { createAdminApp, type AdminRefusal } from "../admin/admin-app.ts";
+import type { Logger } from "pino";
 import type { AdminToken } from "../admin/admin-tokens.ts";
 import { buildHistory, buildOverview } from "../admin/overview.ts";
 import type { Clock } from "../guard/clock.ts";
@@ -44,6 +45,7 @@ export interface AdminDeps {
   readonly clusterWorker: boolean;
   readonly isServing: () => boolean;
   readonly fleet: () => Promise<unknown>;
+  readonly logger: Logger;
 }
 
 /** The admin API, `/metrics`, the health probes and the cockpit, on a server of their own. */
@@ -103,10 +105,38 @@ export function wireAdmin(deps: AdminDeps): AdminWiring {
     recordings: { recorder: deps.recorder, store: stores.recordings, maxExchanges: () => live.config.recording.maxExchanges },
     replays: { replays: deps.replays, store: stores.recordings, backendNames: () => Object.keys(live.config.backends) },
     access: () => live.config.admin,
+    onRefusal: refusalReporter(deps.registry, deps.logger),
     webhooks: deps.webhooks,
   });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   return { server, endpoints: () => app.routes.filter((r) => r.method !== "ALL").map((r) => ({ method: r.method, path: r.path })) };
+}
+
+/**
+ * Counts every refused admin call by its code, and logs it: at most one line a second, with how many
+ * more there were (a token probing the API, or a page trying, is seen without flooding the log).
+ */
+function refusalReporter(registry: Registry, logger: Logger): (refusal: AdminRefusal) => void {
+  const refusals = new Counter({
+    name: "strangler_admin_refusals_total",
+    help: "Admin API calls refused before they did anything: unauthorized, forbidden (role), forbidden_route, host_not_allowed, cross_origin_refused",
+    labelNames: ["code"] as const,
+    registers: [registry],
+  });
+  for (const code of ["unauthorized", "forbidden", "forbidden_route"]) refusals.labels(code).inc(0);
+  let loggedAt = 0;
+  let unlogged = 0;
+  return (refusal) => {
+    refusals.labels(refusal.code).inc();
+    const now = Date.now();
+    if (now - loggedAt < 1_000) {
+      unlogged++;
+      return;
+    }
+    loggedAt = now;
+    logger.warn({ ...refusal, alsoRefusedSinceLastLine: unlogged }, "admin call refused");
+    unlogged = 0;
+  };
 }
 
 /** A metrics source that brings computed gauges up to date before it answers. */

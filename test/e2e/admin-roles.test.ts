@@ -110,6 +110,9 @@ describe("roles per admin token", () => {
     return { status: res.status, body };
   };
 
+  const metricsText = async () => (await fetch(`${proxy.adminUrl}/metrics`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } })).text();
+  const count = (text: string, code: string) => Number(new RegExp(`strangler_admin_refusals_total\\{code="${code}"\\} (\\d+)`).exec(text)?.[1] ?? "NaN");
+
   it("allows each role what the table gives it, and refuses the rest with 403 naming the role needed, over every endpoint of the OpenAPI document", async () => {
     const doc = (await (await fetch(`${proxy.adminUrl}/openapi.json`)).json()) as OpenApi;
     const params: Record<string, string> = { id: "products", name: "legacy", signatureId: String(signatureId), exampleId: String(exampleId), recordingId: String(recordingId), runId: "1" };
@@ -180,6 +183,15 @@ describe("roles per admin token", () => {
     const session = (await call(TOKENS.payments, "GET", "/api/session")).body as unknown as { role: string; routes: string[]; changeableRoutes: string[] };
     expect(session).toMatchObject({ role: "operator", routes: ["payments-*"], changeableRoutes: ["payments-refunds"] });
     await call(TOKENS.payments, "POST", "/api/routes/payments-refunds/rollback", { reason: "done" });
+  });
+
+  it("counts every refusal by its code", async () => {
+    const before = await metricsText();
+    await call(TOKENS.viewer, "POST", "/api/routes/products/rollback", { reason: "no" });
+    await call(TOKENS.payments, "POST", "/api/routes/products/rollback", { reason: "no" });
+    await call("not-a-token-0123456789", "GET", "/api/routes");
+    const after = await metricsText();
+    for (const code of ["forbidden", "forbidden_route", "unauthorized"]) expect(count(after, code), code).toBe(count(before, code) + 1);
   });
 
   it("lets only an admin replay against a URL that is no configured backend", async () => {
