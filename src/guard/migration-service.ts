@@ -216,6 +216,8 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
     // A process that died between taking a step and setting its percentage: finish the job.
     if (percentOf(route.id) !== stepPercent) await rollouts.setPercent(route.id, stepPercent, "promotion", `promotion step ${index + 1} of ${promote.steps.length}`, "promote");
     if (now - started < promote.intervalMs) return { verdict: "waiting", untilMs: started + promote.intervalMs };
+    const expired = await expireApproval(route, record, now);
+    if (expired !== undefined) return expired;
     const evidence = await source.summary(route.id, started);
     const verdict = evaluatePromotion(promote, evidence);
     if (verdict.verdict !== "advance") return verdict;
@@ -244,8 +246,8 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
 
   /**
    * A step behind an approval gate, its evidence passed: the promotion starts waiting (told in the audit
-   * trail, so webhooks hear of it), asks its confirming webhook in the background, and pauses where it is
-   * once it has waited `timeoutMs`. The step itself is taken by promoteRoute once a yes is stored.
+   * trail, so webhooks hear of it) and asks its confirming webhook in the background (expireApproval
+   * ends a wait that lasted too long). The step itself is taken by promoteRoute once a yes is stored.
    */
   async function awaitApproval(
     route: RouteConfig,
@@ -282,21 +284,32 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       askConfirmation(route.id, gate.confirmWebhook, { routeId: route.id, step: next, toPercent: to, fromPercent: from, awaitingSince: now });
       return { verdict: "awaiting_approval", step: next, percent: to, since: new Date(now).toISOString() };
     }
-    if (now - record.awaitingSince >= gate.timeoutMs) {
-      const reason = `no yes to the step to ${to}% within ${Math.round(gate.timeoutMs / 60_000)} min: the promotion is paused at ${from}%`;
-      const paused = remember(
-        await repository.change(
-          route.id,
-          { actor: "promotion", reason, promotion: "paused", state: "paused", awaitingSince: null },
-          { actor: "promotion", action: "promotion_approval_expired", routeId: route.id, oldValue: { percent: from, step: index, awaitingSince: new Date(record.awaitingSince).toISOString() }, newValue: { percent: from, state: "paused" }, reason, source: "promotion" },
-          { stepIndex: record.stepIndex, awaitingSince: record.awaitingSince },
-        ),
-      );
-      if (paused) metrics.state(route.id, "paused");
-      return { verdict: "approval_expired", step: next };
-    }
     askConfirmation(route.id, gate.confirmWebhook, { routeId: route.id, step: next, toPercent: to, fromPercent: from, awaitingSince: record.awaitingSince });
     return { verdict: "awaiting_approval", step: next, percent: to, since: new Date(record.awaitingSince).toISOString(), expiresAt: new Date(record.awaitingSince + gate.timeoutMs).toISOString() };
+  }
+
+  /**
+   * A wait past its gate's `timeoutMs`: the promotion pauses where it is. Checked before the evidence, so
+   * a wait expires on time whether or not the evidence passes meanwhile; undefined when it has not expired.
+   */
+  async function expireApproval(route: RouteConfig, record: MigrationRecord, now: number): Promise<unknown> {
+    const promote = route.promote as NonNullable<RouteConfig["promote"]>;
+    const index = record.stepIndex ?? 0;
+    const gate = gateBefore(promote, index + 1);
+    if (record.awaitingSince === null || !gate || now - record.awaitingSince < gate.timeoutMs) return undefined;
+    const from = promote.steps[index] as number;
+    const to = promote.steps[index + 1] as number;
+    const reason = `no yes to the step to ${to}% within ${Math.round(gate.timeoutMs / 60_000)} min: the promotion is paused at ${from}%`;
+    const paused = remember(
+      await repository.change(
+        route.id,
+        { actor: "promotion", reason, promotion: "paused", state: "paused", awaitingSince: null },
+        { actor: "promotion", action: "promotion_approval_expired", routeId: route.id, oldValue: { percent: from, step: index, awaitingSince: new Date(record.awaitingSince).toISOString() }, newValue: { percent: from, state: "paused" }, reason, source: "promotion" },
+        { stepIndex: record.stepIndex, awaitingSince: record.awaitingSince },
+      ),
+    );
+    if (paused) metrics.state(route.id, "paused");
+    return { verdict: "approval_expired", step: index + 1 };
   }
 
   /** Asks the gate's webhook, off the evaluation: a 2xx stores the yes (if the route still waits for that step). */

@@ -25,7 +25,7 @@ describe("approval gates: a promotion step that waits for a yes (a hand-driven c
   let legacy: Fixture;
   let target: Fixture;
   let bot: Fixture;
-  let targetMode: "ok" | "error" = "ok";
+  let targetMode: "ok" | "error" | "diverge" = "ok";
   /** What the release bot answers a confirmation: 200 is a yes. */
   let botAnswer = 503;
   const asked: Asked[] = [];
@@ -33,9 +33,9 @@ describe("approval gates: a promotion step that waits for a yes (a hand-driven c
   let browser: Browser | undefined;
 
   beforeAll(async () => {
-    const json = (res: ServerResponse, status = 200) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ v: 1 }));
+    const json = (res: ServerResponse, status = 200, v = 1) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ v }));
     legacy = await startFixture((_req, res) => json(res));
-    target = await startFixture((_req, res) => json(res, targetMode === "error" ? 500 : 200));
+    target = await startFixture((_req, res) => json(res, targetMode === "error" ? 500 : 200, targetMode === "diverge" ? 2 : 1));
     bot = await startFixture((req: IncomingMessage, res: ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
@@ -196,10 +196,13 @@ describe("approval gates: a promotion step that waits for a yes (a hand-driven c
     expect(late).toMatchObject({ status: 409, body: { error: { code: "no_approval_pending" } } });
   });
 
-  it("pauses the promotion where it is when no yes comes within the gate's timeout", async () => {
+  it("pauses the promotion where it is when no yes comes within the gate's timeout, whatever the evidence says by then", async () => {
     const clock = new ManualClock();
     const proxy = await proxyWith({ steps: [50], timeoutMs: 3_600_000 }, clock);
     await toTheGate(proxy, clock);
+    // The service starts diverging while it waits: the evidence no longer passes, the wait still ends.
+    targetMode = "diverge";
+    await stepEvidence(proxy, clock, 500);
     clock.advance(3_600_000);
     await proxy.migrations.tick();
     expect(live(proxy)).toBe(10);
