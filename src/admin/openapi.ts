@@ -228,7 +228,7 @@ export function openApiDocument() {
       "/api/routes/{id}/promotion/resume": { post: migrationAction("Resume a paused promotion at its current step (audited)") },
       "/api/routes/{id}/promotion/step": { post: migrationAction("Take the next promotion step now (audited); refused (approval_required) when that step waits for a yes") },
       "/api/routes/{id}/promotion/approve": {
-        post: migrationAction("Say yes to the step the promotion waits for (an approval gate, promote.approval): taken at the next evaluation if the evidence still passes; the role needed is the gate's approvers (operator, or admin) (audited)"),
+        post: migrationAction("Say yes to the step the promotion waits for (an approval gate, promote.approval): the judge evaluates at once (or at its next tick, from another node) and takes the step if the evidence still passes; the role needed is the gate's approvers (operator, or admin) (audited)"),
       },
       "/api/routes/{id}/resume": { post: migrationAction("Lift a halt (after a guard) or a pause: the state follows the percentage again (audited)") },
       "/api/routes/{id}/retire": { post: migrationAction("Retire a route at 100%: stop consulting the monolith; refused while the monolith answered it within map.retireQuietPeriodMs (audited)") },

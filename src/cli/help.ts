@@ -39,7 +39,7 @@ export const HELP: Readonly<Record<string, string>> = {
   rollback: 'strangler rollback <id> --reason "..." [--json]\n  Sends the whole route back to the monolith (0%). Audited.',
   audit: "strangler audit [--route <id>] [--limit <n>] [--json]\n  The audit log, newest first (limit 1-500, default 50).",
   promote:
-    'strangler promote start|pause|resume|step|approve <id> --reason "..." [--json]\n  Progressive promotion by evidence (the route\'s promote section). approve says yes to the step a gate holds\n  (promote.approval): taken at the next evaluation if the evidence still passes; the gate\'s approvers role is needed.',
+    'strangler promote start|pause|resume|step|approve <id> --reason "..." [--json]\n  Progressive promotion by evidence (the route\'s promote section). approve says yes to the step a gate holds\n  (promote.approval): taken at once if the evidence still passes (evaluated by the judge); the gate\'s approvers role is needed.',
   resume: 'strangler resume <id> --reason "..." [--json]\n  Lifts a halt (after a guard tripped) or a pause: the state follows the percentage again.',
   retire: 'strangler retire <id> --reason "..." [--json]\n  A route at 100%: stop consulting the monolith. Refused (still_served) while the monolith answered it within map.retireQuietPeriodMs.',
   flags: "strangler flags export [--format flagd]\n  The live rollouts as a flagd flag-definitions document, on stdout.",

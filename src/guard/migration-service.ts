@@ -126,6 +126,8 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
   const fail = (code: RefusalCode, message: string): MigrationResult => ({ ok: false, code, message });
   /** Routes whose confirming webhook is being asked now: one question at a time each, never inside an evaluation. */
   const asking = new Set<string>();
+  /** Evaluates now, on the node that judges on a timer (schedule); elsewhere the judge's next tick does. */
+  let evaluateSoon = (): void => undefined;
   const haltedRefusal = async (routeId: string): Promise<MigrationResult | undefined> =>
     remember(await repository.get(routeId))?.state === "halted"
       ? fail("route_halted", `route "${routeId}" was halted by its guard: resume it first (POST /api/routes/${routeId}/resume or npx strangler resume ${routeId}), then raise its percentage`)
@@ -332,7 +334,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
     }
     const step = (record.stepIndex ?? 0) + 1;
     const percent = route.promote.steps[step] as number;
-    return done(
+    const result = done(
       remember(
         await repository.change(
           routeId,
@@ -342,6 +344,9 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
         ),
       ),
     );
+    // The yes is acted on at once where this node judges, not a whole interval later.
+    if (result.ok) evaluateSoon();
+    return result;
   }
 
   /**
@@ -524,6 +529,9 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       };
       timer = setTimeout(() => void loop(), intervalMs());
       timer.unref();
+      evaluateSoon = () => {
+        if (!stopped) void once();
+      };
       return {
         stop() {
           stopped = true;

@@ -61,11 +61,13 @@ describe("approval gates: a promotion step that waits for a yes (a hand-driven c
   });
 
   const promote = (approval: Record<string, unknown>) => ({ steps: [10, 50, 100], intervalMs: 60_000, minSamples: 10, maxDivergenceRate: 0.3, approval });
-  async function proxyWith(approval: Record<string, unknown>, clock: ManualClock): Promise<Strangler> {
+  async function proxyWith(approval: Record<string, unknown>, clock: ManualClock, guardTimer = false): Promise<Strangler> {
     const config = writeConfig(
       temp.dir,
       {
         backends: { legacy: { url: legacy.url }, svc: { url: target.url } },
+        // With the guard timer on, its first evaluation is a minute away: the test's own ticks drive it.
+        guards: { intervalMs: 60_000 },
         webhooks: [{ name: "release-bot", url: `${bot.url}/confirm`, secret: SECRET, events: ["promotion.awaiting_approval"], retryBackoffMs: 50, maxRetryBackoffMs: 50 }],
         routes: [{ id: "g", match: { path: "/g" }, target: "svc", rollout: { percent: 0 }, shadow: { percent: 100 }, promote: promote(approval), guard: { minSamples: 10, maxErrorRate: 0.2 } }],
       } as never,
@@ -73,7 +75,7 @@ describe("approval gates: a promotion step that waits for a yes (a hand-driven c
     );
     const proxy = await startTestProxy(config, {
       clock,
-      guardTimer: false,
+      guardTimer,
       adminTokens: [
         { label: "ops", role: "operator", token: TOKENS.ops },
         { label: "boss", role: "admin", token: TOKENS.boss },
@@ -209,6 +211,15 @@ describe("approval gates: a promotion step that waits for a yes (a hand-driven c
     expect(proxy.migrations.get("g")).toMatchObject({ state: "paused", promotion: "paused", awaitingSince: null });
     expect((await audit(proxy)).find((e) => e.action === "promotion_approval_expired")?.reason).toBe("no yes to the step to 50% within 60 min: the promotion is paused at 10%");
     expect((await call(proxy, TOKENS.ops, "/api/routes/g/promotion/approve")).body.error?.code).toBe("no_approval_pending");
+  });
+
+  it("acts on a yes at once on a node that judges on its timer, not an interval later", async () => {
+    const clock = new ManualClock();
+    const proxy = await proxyWith({ steps: [50] }, clock, true);
+    await until(async () => (await adminJson<{ judge: string | null }>(proxy.adminUrl, "/api/fleet", { token: TOKENS.grafana })).judge, (j) => j !== null);
+    await toTheGate(proxy, clock);
+    expect((await call(proxy, TOKENS.ops, "/api/routes/g/promotion/approve", "go on")).status).toBe(200);
+    expect(await until(async () => live(proxy), (p) => p === 50, 5_000)).toBe(50);
   });
 
   it("asks for the gate's approvers role: an operator may not say yes where admins must", async () => {
