@@ -59,7 +59,7 @@ describe("webhooks from three proxy nodes on one PostgreSQL", () => {
 
   it("delivers each change made on any node once, in the order of the audit trail, and goes on from there after the judge leaves", async () => {
     for (let i = 1; i <= 9; i++) await set(nodes[i % 3] as Strangler, i);
-    await until(async () => received.length, (n) => n >= 9, 20_000);
+    await until(async () => received.length, (n) => n >= 9, 30_000);
     expect(received.map((r) => r.percent)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
 
     const judge = await judgeOf(nodes[0] as Strangler);
@@ -68,7 +68,7 @@ describe("webhooks from three proxy nodes on one PostgreSQL", () => {
     const [leaving] = nodes.splice(index, 1);
     await (leaving as Strangler).close();
     for (let i = 10; i <= 14; i++) await set(nodes[i % 2] as Strangler, i);
-    await until(async () => received.length, (n) => n >= 14, 20_000);
+    await until(async () => received.length, (n) => n >= 14, 30_000);
     // Give a second deliverer, were there one, the time to send anything twice.
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(received.map((r) => r.percent)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);

@@ -13,6 +13,9 @@ import { until } from "../helpers/wait.ts";
 
 const SECRET = "webhook-secret-0123456789";
 
+/** Deliveries come about once a second, retries a pass or two later: a loaded machine gets a wide margin. */
+const soon = <T>(read: () => Promise<T>, done: (value: T) => boolean) => until(read, done, 30_000, 50);
+
 /** A request a receiver got: its headers, its exact body, and what it answered. */
 interface Received {
   readonly headers: IncomingMessage["headers"];
@@ -98,7 +101,7 @@ describe("webhooks on migration events, against real receivers", () => {
 
   it("POSTs a percentage set by a person, signed, with its id, the cockpit's sentence and the evidence; Slack gets one line", async () => {
     await set("products", 10, "first cohort");
-    const got = await until(async () => eventsAt(sink, "percentage.set"), (x) => x.length >= 1);
+    const got = await soon(async () => eventsAt(sink, "percentage.set"), (x) => x.length >= 1);
     const event = got[0] as Received;
     expect(event.answered).toBe(200);
     expect(signedBy(SECRET, event)).toBe(true);
@@ -107,7 +110,7 @@ describe("webhooks on migration events, against real receivers", () => {
     expect(event.headers["x-strangler-delivery"]).toBe(event.body.id);
     expect(event.body).toMatchObject({ event: "percentage.set", route: "products", actor: "ops", reason: "first cohort", sentence: "ops set the rollout from 0% to 10%: first cohort", after: { percent: 10 } });
     expect(event.body.id).toMatch(/^audit-\d+$/);
-    const line = (await until(async () => eventsAt(slack, "percentage.set"), (x) => x.length >= 1))[0] as Received;
+    const line = (await soon(async () => eventsAt(slack, "percentage.set"), (x) => x.length >= 1))[0] as Received;
     expect(line.body.text).toBe(":arrows_counterclockwise: strangler-fig · *products*: ops set the rollout from 0% to 10%: first cohort");
     // No secret: no signature, and the URL's secret path is never shown.
     expect(line.headers["x-strangler-signature"]).toBeUndefined();
@@ -119,7 +122,7 @@ describe("webhooks on migration events, against real receivers", () => {
     const before = sink.received.length;
     await set("products", 20, "second cohort");
     await set("products", 25, "third cohort");
-    const got = await until(async () => sink.received.slice(before), (x) => x.filter((r) => r.answered === 200).length >= 2);
+    const got = await soon(async () => sink.received.slice(before), (x) => x.filter((r) => r.answered === 200).length >= 2);
     const attempts = got.map((r) => [r.body.id, r.headers["x-strangler-attempt"], r.answered, r.body.reason]);
     const [first, second] = [got[0]?.body.id, got.at(-1)?.body.id];
     expect(attempts).toEqual([
@@ -128,14 +131,14 @@ describe("webhooks on migration events, against real receivers", () => {
       [first, "3", 200, "second cohort"],
       [second, "1", 200, "third cohort"],
     ]);
-    const hook = (await until(hooks, (h) => h.find((x) => x.name === "audit-sink")?.delivery?.attempts === 0)).find((h) => h.name === "audit-sink");
+    const hook = (await soon(hooks, (h) => h.find((x) => x.name === "audit-sink")?.delivery?.attempts === 0)).find((h) => h.name === "audit-sink");
     expect(hook).toMatchObject({ status: "ok", delivery: { failed: 0, lastStatus: 200, lastError: null } });
     const metrics = await (await fetch(`${proxy.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/strangler_webhook_deliveries_total\{webhook="audit-sink",outcome="failed"\} 2/);
   });
 
   it("gives an event up after maxAttempts on a receiver that is gone, says why, and goes on", async () => {
-    const hook = (await until(hooks, (h) => Number(h.find((x) => x.name === "gone")?.delivery?.failed ?? 0) >= 3)).find((h) => h.name === "gone");
+    const hook = (await soon(hooks, (h) => Number(h.find((x) => x.name === "gone")?.delivery?.failed ?? 0) >= 3)).find((h) => h.name === "gone");
     expect(hook?.delivery).toMatchObject({ delivered: 0, lastStatus: null, lastError: "ECONNREFUSED" });
     expect(Number(hook?.delivery?.failed)).toBeGreaterThanOrEqual(3);
     const metrics = await (await fetch(`${proxy.adminUrl}/metrics`)).text();
@@ -152,29 +155,29 @@ describe("webhooks on migration events, against real receivers", () => {
     } finally {
       targetMode = "ok";
     }
-    const trip = (await until(async () => eventsAt(sink, "guard.tripped"), (x) => x.length >= 1))[0] as Received;
+    const trip = (await soon(async () => eventsAt(sink, "guard.tripped"), (x) => x.length >= 1))[0] as Received;
     expect(trip.body).toMatchObject({ route: "products", actor: "guard", after: { state: "halted", percent: 0, evidence: { target: { requests: expect.any(Number) } } } });
     expect(String(trip.body.sentence)).toMatch(/^guard rolled back to 0% and halted the route: error rate [\d.]+% > 20% over \d+ requests/);
-    const line = (await until(async () => eventsAt(slack, "guard.tripped"), (x) => x.length >= 1))[0] as Received;
+    const line = (await soon(async () => eventsAt(slack, "guard.tripped"), (x) => x.length >= 1))[0] as Received;
     expect(String(line.body.text)).toMatch(/^:rotating_light: strangler-fig · \*products\*: guard rolled back to 0%/);
     // The guard's own move of the percentage is not told twice.
     expect(sink.received.filter((r) => r.body.actor === "guard").map((r) => r.body.event)).toEqual(["guard.tripped"]);
     await adminJson(proxy.adminUrl, "/api/routes/products/resume", { method: "POST", token, json: { reason: "fixed" } });
-    expect((await until(async () => eventsAt(sink, "route.resumed"), (x) => x.length >= 1))[0]?.body.sentence).toBe("ops lifted the halted state: the route follows its percentage again: fixed");
+    expect((await soon(async () => eventsAt(sink, "route.resumed"), (x) => x.length >= 1))[0]?.body.sentence).toBe("ops lifted the halted state: the route follows its percentage again: fixed");
   });
 
   it("tells a recurring divergence once, and a recording that filled up", async () => {
     for (let i = 0; i < 8; i++) await fetch(`${proxy.url}/orders`).then((r) => r.arrayBuffer());
     await until(async () => proxy.shadows.inFlight, (n) => n === 0);
     await proxy.shadows.flush();
-    const found = (await until(async () => eventsAt(sink, "divergence.new"), (x) => x.length >= 1))[0] as Received;
+    const found = (await soon(async () => eventsAt(sink, "divergence.new"), (x) => x.length >= 1))[0] as Received;
     expect(found.body).toMatchObject({ route: "orders", actor: "shadow", after: { path: "$.price", kind: "changed", count: expect.any(Number) } });
     expect(found.body.sentence).toMatch(/^shadow comparison found a recurring divergence: changed \$\.price \(\d+ times so far\)$/);
     for (let i = 0; i < 8; i++) await fetch(`${proxy.url}/orders`).then((r) => r.arrayBuffer());
     await proxy.shadows.flush();
     await adminJson(proxy.adminUrl, "/api/routes/orders/recordings", { method: "POST", token, json: { rate: 1, max: 2, reason: "two are enough" } });
     for (let i = 0; i < 4; i++) await fetch(`${proxy.url}/orders`).then((r) => r.arrayBuffer());
-    const finished = (await until(async () => eventsAt(sink, "recording.finished"), (x) => x.length >= 1, 15_000))[0] as Received;
+    const finished = (await soon(async () => eventsAt(sink, "recording.finished"), (x) => x.length >= 1))[0] as Received;
     expect(finished.body).toMatchObject({ route: "orders", actor: "recorder", after: { stopReason: "full", exchanges: 2 } });
     expect(eventsAt(sink, "divergence.new")).toHaveLength(1);
   });
@@ -221,11 +224,11 @@ describe("webhooks on migration events, against real receivers", () => {
     sink.control.failNext = 1_000;
     const before = sink.received.length;
     await set("products", 5, "before the restart");
-    await until(async () => sink.received.slice(before), (x) => x.length >= 1);
+    await soon(async () => sink.received.slice(before), (x) => x.length >= 1);
     await proxy.close();
     sink.control.failNext = 0;
     proxy = await start();
-    const delivered = await until(async () => sink.received.slice(before).filter((r) => r.answered === 200), (x) => x.length >= 1);
+    const delivered = await soon(async () => sink.received.slice(before).filter((r) => r.answered === 200), (x) => x.length >= 1);
     expect(delivered[0]?.body).toMatchObject({ event: "percentage.set", reason: "before the restart" });
     // Over the whole test: an id delivered (2xx) once only, and sent again only after an attempt that failed.
     const byId = new Map<string, Received[]>();
