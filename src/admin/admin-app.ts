@@ -135,19 +135,19 @@ export function createAdminApp(options: AdminAppOptions): Hono<Env> {
   // password (a browser prompts for it on the dashboard and then sends it with every call the page makes).
   function authenticate(realm: "api" | "dashboard") {
     return async (c: Context<Env>, next: () => Promise<void>) => {
-    if (options.tokens.length === 0) {
-      c.set("actor", LOOPBACK_GRANT.label);
-      c.set("grant", LOOPBACK_GRANT);
+      if (options.tokens.length === 0) {
+        c.set("actor", LOOPBACK_GRANT.label);
+        c.set("grant", LOOPBACK_GRANT);
+        return next();
+      }
+      const token = tokenOf(c.req.header("authorization"), options.tokens);
+      if (!token) {
+        c.header("www-authenticate", realm === "dashboard" ? 'Basic realm="strangler-fig admin", charset="UTF-8"' : 'Bearer realm="strangler-fig admin"');
+        throw new AdminError(401, "unauthorized", c.req.header("authorization") ? "the bearer token is not valid" : "an Authorization: Bearer <token> header is required");
+      }
+      c.set("actor", token.label);
+      c.set("grant", grantFor(token.label, token.role, options.access()));
       return next();
-    }
-    const token = tokenOf(c.req.header("authorization"), options.tokens);
-    if (!token) {
-      c.header("www-authenticate", realm === "dashboard" ? 'Basic realm="strangler-fig admin", charset="UTF-8"' : 'Bearer realm="strangler-fig admin"');
-      throw new AdminError(401, "unauthorized", c.req.header("authorization") ? "the bearer token is not valid" : "an Authorization: Bearer <token> header is required");
-    }
-    c.set("actor", token.label);
-    c.set("grant", grantFor(token.label, token.role, options.access()));
-    return next();
     };
   }
   // Before authentication: a page on another site learns nothing, and a browser's cached credentials
