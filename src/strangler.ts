@@ -67,6 +67,11 @@ export interface StranglerOptions {
   readonly lookup?: Lookup;
   /** Evaluate guards and promotions on a timer (`guards.intervalMs`). Default true; tests call `migrations.tick()`. */
   readonly guardTimer?: boolean;
+  /**
+   * This node's wall clock, for its fleet heartbeats and for timing the judge's lease it holds. Default
+   * `Date.now`; tests skew it to play nodes whose clocks disagree (the lease is timed by the store's clock).
+   */
+  readonly wallClock?: () => number;
   /** Reload the config file when it changes. Default true. */
   readonly watch?: boolean;
   readonly logger?: Logger;
@@ -94,6 +99,8 @@ export interface Strangler {
   readonly registry: Registry;
   /** The admin listener's endpoints (method and path, `:param` form), as registered: what its OpenAPI document must list. */
   adminEndpoints(): ReadonlyArray<{ readonly method: string; readonly path: string }>;
+  /** True while this node holds the fleet judge's lease: it judges guards and promotion, and delivers webhooks. */
+  judging(): boolean;
   /** Reads the config file again now (the watcher calls this on every edit). */
   reload(): Promise<ReloadResult>;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`, default `server.shutdownGraceMs`), closes pools and listeners. */
@@ -228,7 +235,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     throw error;
   }
   const edges = [dataEdge, adminEdge] as const;
-  fleet = await wireFleet({ stores, nodeId, address: `${host}:${port}`, clock, logger, live, migrations: guards.migrations, guardTimer: options.guardTimer !== false });
+  fleet = await wireFleet({ stores, nodeId, address: `${host}:${port}`, clock, logger, live, migrations: guards.migrations, guardTimer: options.guardTimer !== false, wallClock: options.wallClock ?? Date.now });
   const stopWebhooks = webhooks.start(WEBHOOK_PASS_MS);
   serving = true;
   logger.info({ port, host, adminPort, adminHost, routes: config.routes.length, config: configPath }, "proxy listening");
@@ -279,6 +286,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     evidence: guards.evidence,
     registry,
     adminEndpoints: admin.endpoints,
+    judging: () => joined.isJudge(),
     reload,
     async close(graceMs = live.config.server.shutdownGraceMs) {
       stopWatching();

@@ -6,7 +6,7 @@ export const JUDGE_LEASE = "judge";
 
 /** This node's claim on the judge's lease. */
 export interface JudgeLease {
-  /** True while this node holds an unexpired lease (by its own clock): it alone judges. */
+  /** True while this node holds an unexpired lease (the store's grant, counted on this node's clock): it alone judges. */
   isJudge(): boolean;
   /** Gives the lease up (a clean shutdown), so another node judges at once rather than after expiry. */
   stop(): Promise<void>;
@@ -42,9 +42,11 @@ export function holdJudgeLease(options: JudgeLeaseOptions): JudgeLease {
     // The lease is counted from before the round trip: this node stops judging no later than the store expires it.
     const startedAt = clock();
     try {
-      const { holder } = await options.store.acquire(JUDGE_LEASE, options.nodeId, startedAt, ttl);
+      const { holder, remainingMs } = await options.store.acquire(JUDGE_LEASE, options.nodeId, ttl);
       const was = heldUntil > clock();
-      heldUntil = holder === options.nodeId ? startedAt + ttl : 0;
+      // What the store grants, measured on this node's clock from before the round trip: only a duration
+      // crosses between clocks, so one minutes off neither stretches the lease nor cuts it short.
+      heldUntil = holder === options.nodeId ? startedAt + Math.min(ttl, remainingMs) : 0;
       failing = false;
       if (!was && heldUntil > 0 && !stopped) {
         options.logger.info({ node: options.nodeId }, "this node is now the fleet's judge (guards and promotion)");

@@ -9,9 +9,17 @@ export interface FleetNode {
   readonly lastSeen: number;
 }
 
+/** A lease as the store sees it: who holds it, and for how much longer by the store's own clock (≤ 0: expired). */
+export interface LeaseView {
+  readonly holder: string;
+  readonly remainingMs: number;
+}
+
 /**
- * The fleet's registry and the one judge's lease. Times are ms since the epoch, passed in (the caller's
- * clock), so tests move them by hand. Pinned by test/contract/fleet-store.contract.test.ts on both stores.
+ * The fleet's registry and the one judge's lease. Heartbeat times are ms since the epoch, passed in (the
+ * caller's clock). The lease is timed by the store's clock alone (PostgreSQL's `clock_timestamp()`, the
+ * host's for SQLite): nodes whose clocks disagree by minutes still agree on who holds it. Pinned by
+ * test/contract/fleet-store.contract.test.ts on both stores.
  */
 export interface FleetStore {
   /** Records that `node` is alive at `now` (inserting it the first time). */
@@ -21,14 +29,15 @@ export interface FleetStore {
   /** Forgets a node (on a clean shutdown). */
   leave(nodeId: string): Promise<void>;
   /**
-   * Takes or renews the lease `name` for `holder` until `now + ttlMs`, when it is free, expired or already
-   * the holder's. Returns the holder after the attempt: `holder` itself when it holds the lease.
+   * Takes or renews the lease `name` for `holder` for `ttlMs` from the store's now, when it is free,
+   * expired or already the holder's. Returns the holder after the attempt (`holder` itself when it holds
+   * the lease) and what is left of the lease.
    */
-  acquire(name: string, holder: string, now: number, ttlMs: number): Promise<{ readonly holder: string; readonly expiresAt: number }>;
+  acquire(name: string, holder: string, ttlMs: number): Promise<LeaseView>;
   /** Gives the lease up, if `holder` holds it, so another can take it at once. */
   release(name: string, holder: string): Promise<void>;
-  /** The lease's holder and expiry as stored (possibly expired), or undefined when nobody took it. */
-  lease(name: string): Promise<{ readonly holder: string; readonly expiresAt: number } | undefined>;
+  /** The lease's holder and what is left of it (possibly expired), or undefined when nobody took it. */
+  lease(name: string): Promise<LeaseView | undefined>;
 }
 
 interface NodeRow {
@@ -41,8 +50,8 @@ interface NodeRow {
 
 export const toNode = (r: NodeRow): FleetNode => ({ nodeId: r.node_id, address: r.address, version: r.version, startedAt: Number(r.started_at), lastSeen: Number(r.last_seen) });
 
-/** The fleet store in the SQLite file: the processes of one host (`--workers N`) form the fleet. */
-export function createSqliteFleetStore(db: Database.Database): FleetStore {
+/** The fleet store in the SQLite file: the processes of one host (`--workers N`) form the fleet, on the host's one clock. */
+export function createSqliteFleetStore(db: Database.Database, clock: () => number = Date.now): FleetStore {
   const beat = db.prepare(
     `INSERT INTO fleet_nodes (node_id, address, version, started_at, last_seen) VALUES (@nodeId, @address, @version, @startedAt, @now)
      ON CONFLICT (node_id) DO UPDATE SET address = excluded.address, version = excluded.version, last_seen = excluded.last_seen`,
@@ -64,17 +73,18 @@ export function createSqliteFleetStore(db: Database.Database): FleetStore {
     async leave(nodeId) {
       db.prepare("DELETE FROM fleet_nodes WHERE node_id = ?").run(nodeId);
     },
-    async acquire(name, holder, now, ttlMs) {
+    async acquire(name, holder, ttlMs) {
+      const now = clock();
       take.run({ name, holder, expires: now + ttlMs, now });
       const row = read.get(name) as { holder: string; expires_at: number };
-      return { holder: row.holder, expiresAt: row.expires_at };
+      return { holder: row.holder, remainingMs: row.expires_at - now };
     },
     async release(name, holder) {
       db.prepare("DELETE FROM leases WHERE name = ? AND holder = ?").run(name, holder);
     },
     async lease(name) {
       const row = read.get(name) as { holder: string; expires_at: number } | undefined;
-      return row && { holder: row.holder, expiresAt: row.expires_at };
+      return row && { holder: row.holder, remainingMs: row.expires_at - clock() };
     },
   };
 }

@@ -35,8 +35,8 @@ export async function fleetViewBeforeJoining(stores: Stores): Promise<FleetView>
 }
 
 /** An expired lease names nobody: its holder stopped renewing it, and the next try hands it on. */
-function judgeOf(lease: { readonly holder: string; readonly expiresAt: number } | undefined): string | null {
-  return lease && lease.expiresAt > Date.now() ? lease.holder : null;
+function judgeOf(lease: { readonly holder: string; readonly remainingMs: number } | undefined): string | null {
+  return lease && lease.remainingMs > 0 ? lease.holder : null;
 }
 
 /**
@@ -53,15 +53,17 @@ export async function wireFleet(deps: {
   readonly live: LiveState;
   readonly migrations: MigrationService;
   readonly guardTimer: boolean;
+  /** This node's wall clock, for its heartbeats and for timing the lease it is granted. */
+  readonly wallClock: () => number;
 }): Promise<FleetWiring> {
   const { stores, nodeId, logger, live } = deps;
   const config = live.config;
-  const presence = await joinFleet(stores.fleet, { nodeId, address: deps.address, version: PACKAGE_VERSION, heartbeatMs: config.fleet.heartbeatMs }, logger);
+  const presence = await joinFleet(stores.fleet, { nodeId, address: deps.address, version: PACKAGE_VERSION, heartbeatMs: config.fleet.heartbeatMs }, logger, deps.wallClock);
   let lease: JudgeLease | undefined;
   let guards: { stop(): void; judgeNow(): void } | undefined;
   if (deps.guardTimer) {
     guards = deps.migrations.schedule(() => live.config.guards.intervalMs, () => lease?.isJudge() ?? false);
-    lease = holdJudgeLease({ store: stores.fleet, nodeId, ttlMs: () => live.config.guards.intervalMs, logger, onGained: () => guards?.judgeNow() });
+    lease = holdJudgeLease({ store: stores.fleet, nodeId, ttlMs: () => live.config.guards.intervalMs, logger, onGained: () => guards?.judgeNow(), clock: deps.wallClock });
   }
   // The fleet's and the map's retention are read at start-up (they bound what the evidence and the map
   // hold in memory too); the history's follows shadowing.retentionDays on reload, as the evidence's pruning does.
