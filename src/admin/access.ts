@@ -67,8 +67,12 @@ const compiled = new Map<string, RegExp>();
 
 /** True when the grant may change this route (its role aside). */
 export function grantCoversRoute(grant: Grant, routeId: string): boolean {
-  if (grant.routes === null) return true;
-  return grant.routes.some((glob) => {
+  return grant.routes === null || routeMatches(grant.routes, routeId);
+}
+
+/** True when a route id matches one of the globs (`payments-*`): a grant's routes, a webhook's. */
+export function routeMatches(globs: readonly string[], routeId: string): boolean {
+  return globs.some((glob) => {
     let pattern = compiled.get(glob);
     if (!pattern) {
       // Bounded: the globs are the config's, a handful.

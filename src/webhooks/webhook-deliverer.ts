@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { performance } from "node:perf_hooks";
 import { request } from "undici";
-import { grantCoversRoute } from "../admin/access.ts";
+import { routeMatches } from "../admin/access.ts";
 import type { z } from "zod";
 import type { webhookSchema } from "../config/schema.ts";
 import type { AuditEntry } from "../store/rollout-repository.ts";
@@ -216,7 +216,7 @@ export class WebhookDeliverer {
 
   #wants(hook: WebhookConfig, event: WebhookEvent, entry: AuditEntry): boolean {
     if (!hook.events.includes("*") && !hook.events.includes(event)) return false;
-    if (hook.routes && (entry.routeId === null || !grantCoversRoute({ label: hook.name, role: "viewer", routes: hook.routes }, entry.routeId))) return false;
+    if (hook.routes && (entry.routeId === null || !routeMatches(hook.routes, entry.routeId))) return false;
     return this.#options.stillNews?.(entry) ?? true;
   }
 }

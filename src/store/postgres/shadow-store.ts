@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { divergenceAnnouncement, summarise, toExample, toNoise, toSignature, type ExampleRow, type NoiseRow, type OutcomeCounts, type SignatureRow } from "../shadow-repository.ts";
 import type { ShadowStore } from "../shadow-store.ts";
+import { auditValues, INSERT_AUDIT } from "./rollout-store.ts";
 import { inTransaction } from "./transaction.ts";
 
 // pg hands BIGINT columns (ids, counts) over as text: the rows are converted before the shared mappers see them.
@@ -39,10 +40,7 @@ export function createPostgresShadowStore(pool: pg.Pool): ShadowStore {
           const id = Number(rows[0]?.id);
           const told = divergenceAnnouncement(sig, id, Number(rows[0]?.count), retention.announceDivergenceAt);
           if (told) {
-            await client.query(
-              "INSERT INTO audit_log (at, actor, action, route_id, old_value, new_value, reason, source) VALUES ($1, $2, $3, $4, NULL, $5, $6, $7)",
-              [new Date().toISOString(), told.actor, told.action, told.routeId, JSON.stringify(told.newValue), told.reason, told.source],
-            );
+            await client.query(INSERT_AUDIT, auditValues({ ...told, at: new Date().toISOString() }));
           }
           for (const { at, example: e } of sig.examples) {
             await client.query(
