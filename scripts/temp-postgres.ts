@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,8 @@ export interface TempPostgres {
   readonly url: string;
   /** Another fresh database on the same cluster (for a test that needs its own). */
   createDatabase(name: string): Promise<string>;
+  /** The server's main process (its backends are its children): for measuring the database's CPU. */
+  postmasterPid(): number;
   stop(): Promise<void>;
 }
 
@@ -42,7 +44,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startTempPostgres(): Promise<TempPostgres> {
+export async function startTempPostgres(options: { readonly maxConnections?: number } = {}): Promise<TempPostgres> {
   const bin = postgresBinDir();
   if (!bin) throw new Error(POSTGRES_MISSING);
   const root = mkdtempSync(join(tmpdir(), "strangler-pg-"));
@@ -58,7 +60,7 @@ export async function startTempPostgres(): Promise<TempPostgres> {
   execFileSync(initdb, initArgs, { stdio: "pipe" });
   const port = await freePort();
   // Small and quick: no fsync (a test's data is thrown away), sockets only on loopback TCP.
-  writeFileSync(join(data, "postgresql.auto.conf"), `listen_addresses = '127.0.0.1'\nport = ${port}\nunix_socket_directories = ''\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 100\n`);
+  writeFileSync(join(data, "postgresql.auto.conf"), `listen_addresses = '127.0.0.1'\nport = ${port}\nunix_socket_directories = ''\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = ${options.maxConnections ?? 100}\n`);
   if (asRoot) execFileSync("chown", ["postgres:postgres", join(data, "postgresql.auto.conf")]);
   const [pgCtl, startArgs] = run(join(bin, "pg_ctl"), ["-D", data, "-l", join(root, "server.log"), "-w", "-t", "30", "start"]);
   execFileSync(pgCtl, startArgs, { stdio: "pipe" });
@@ -73,6 +75,7 @@ export async function startTempPostgres(): Promise<TempPostgres> {
   return {
     url,
     createDatabase,
+    postmasterPid: () => Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]),
     async stop() {
       await admin.end().catch(() => undefined);
       const [stopCtl, stopArgs] = run(join(bin, "pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"]);

@@ -140,7 +140,7 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     if (!tokens.some((t) => t.label === label)) logger.warn({ label }, "admin.grants names a token label that no admin token has (STRANGLER_ADMIN_TOKENS)");
   }
 
-  const stores = await openStores({ dataDir: options.dataDir ?? "data", databaseUrl: options.databaseUrl, pollMs: options.pollMs, reconcileMs: config.fleet.reconcileMs });
+  const stores = await openStores({ dataDir: options.dataDir ?? "data", databaseUrl: options.databaseUrl, pollMs: options.pollMs, reconcileMs: config.fleet.reconcileMs, outboxMs: config.fleet.evidenceFlushMs });
   const nodeId = newNodeId();
   logger.info({ store: stores.kind }, stores.kind === "postgres" ? "state on PostgreSQL (DATABASE_URL)" : "state in the SQLite file of the data directory");
   const rollouts = await createRolloutService({ store: stores.rollouts, logger, watch: (onChange) => stores.watchRollouts(onChange) });

@@ -698,9 +698,19 @@ export const routeSchema = z.strictObject({
 export const fleetSchema = z.strictObject({
   /** How often a node says it is alive; after three silent beats it leaves `GET /api/fleet`. Default 5000 ms. */
   heartbeatMs: z.number().int().min(500).default(5_000),
-  /** How often a node writes its evidence deltas to the store (one transaction): a guard sees another node's traffic this late at most. Default 1000 ms. */
+  /**
+   * How often a node writes its evidence deltas to the store (one transaction; on PostgreSQL one inbox
+   * row, with its shadow results): a guard sees another node's traffic this late at most (plus
+   * `foldMs` on PostgreSQL). Default 1000 ms.
+   */
   evidenceFlushMs: z.number().int().min(100).max(60_000).default(1_000),
-  /** The stored evidence's time resolution: one row per route, bucket, metric and node; a guard window starts at a bucket's start. Default 5000 ms. */
+  /**
+   * PostgreSQL: how often the judge folds the nodes' inbox rows (their evidence deltas and shadow
+   * results) into the tables the guards, the cockpit and the API read; it also folds before each
+   * evaluation. What another node counted shows this late at most (plus its `evidenceFlushMs`). Default 2000 ms.
+   */
+  foldMs: z.number().int().min(100).max(60_000).default(2_000),
+  /** The stored evidence's time resolution: one row per route and bucket (SQLite: per metric and node too); a guard window starts at a bucket's start. Default 5000 ms. */
   evidenceBucketMs: z.number().int().min(1_000).max(60_000).default(5_000),
   /**
    * Stored evidence older than this is deleted (by the judge), and a node's unwritten deltas (the store

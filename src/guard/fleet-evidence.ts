@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { EvidenceCount, EvidenceStore } from "../store/evidence-store.ts";
+import type { EvidenceCount, EvidenceStore, EvidenceWindow } from "../store/evidence-store.ts";
 import type { Clock } from "./clock.ts";
 import { emptyCounts, type EvidenceCounts, type EvidenceSummary } from "./evidence-summary.ts";
 import { latencyBucket } from "./statistics.ts";
@@ -7,8 +7,15 @@ import { flushEvery } from "../store/flush-timer.ts";
 
 /** Where guards and promotion read their evidence. */
 export interface EvidenceSource {
-  /** Evidence from `fromMs` to now: every live node's, this node's own included up to this moment. */
+  /** Evidence from `fromMs` to now: every node's, as far as the store has it (see `settle`). */
   summary(routeId: string, fromMs: number): Promise<EvidenceSummary>;
+  /** `summary` for many routes at once: one read of the store, whatever their number. */
+  summaries(windows: readonly EvidenceWindow[]): Promise<EvidenceSummary[]>;
+  /**
+   * Brings the store up to this moment for a judgement: this node's deltas written, and (PostgreSQL) the
+   * fleet's inbox folded. The judge calls it once before each evaluation of every route.
+   */
+  settle(): Promise<void>;
 }
 
 export interface FleetEvidenceOptions {
@@ -20,6 +27,8 @@ export interface FleetEvidenceOptions {
   readonly bucketMs?: number;
   /** Counts not yet written (the store is down) are kept this long, then dropped. Default 1 h. */
   readonly maxPendingMs?: number;
+  /** Folds what the fleet's nodes wrote (`Stores.fold`), before a judgement; nothing by default. */
+  readonly fold?: () => Promise<unknown>;
 }
 
 /**
@@ -122,13 +131,25 @@ export class FleetEvidence implements EvidenceSource {
 
   /**
    * The fleet's evidence from the start of the bucket holding `fromMs` (the summary's `fromMs`) to now.
-   * This node's own deltas are flushed first, so a node judging alone judges everything it has seen.
+   * Where a write is read back at once (SQLite), this node's own deltas are flushed first, so a process
+   * sees everything it has seen; on PostgreSQL a read waits for no write: it sees the judge's last fold
+   * (the judge settles before judging).
    */
   async summary(routeId: string, fromMs: number): Promise<EvidenceSummary> {
-    await this.flush();
-    const from = fromMs - (((fromMs % this.bucketMs) + this.bucketMs) % this.bucketMs);
+    return (await this.summaries([{ routeId, fromMs }]))[0] as EvidenceSummary;
+  }
+
+  async summaries(windows: readonly EvidenceWindow[]): Promise<EvidenceSummary[]> {
+    if (!this.options.store.foldedByJudge) await this.flush();
     const now = this.options.clock.now();
-    return { ...(await this.options.store.summary(routeId, from, now + 1)), fromMs: from, toMs: now };
+    const aligned = windows.map((w) => ({ routeId: w.routeId, fromMs: w.fromMs - (((w.fromMs % this.bucketMs) + this.bucketMs) % this.bucketMs) }));
+    const read = await this.options.store.summaries(aligned, now + 1);
+    return read.map((s, i) => ({ ...s, fromMs: (aligned[i] as EvidenceWindow).fromMs, toMs: now }));
+  }
+
+  async settle(): Promise<void> {
+    await this.flush();
+    await this.options.fold?.();
   }
 }
 

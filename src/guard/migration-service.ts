@@ -5,6 +5,7 @@ import type { MigrationRecord, MigrationState } from "../store/migration-reposit
 import type { MigrationStore } from "../store/migration-store.ts";
 import type { Clock } from "./clock.ts";
 import type { EvidenceSummary } from "./evidence-summary.ts";
+import type { EvidenceWindow } from "../store/evidence-store.ts";
 import type { EvidenceSource } from "./fleet-evidence.ts";
 import { evaluateGuard, evaluatePromotion } from "./guard-policy.ts";
 import type { GuardMetrics } from "./guard-metrics.ts";
@@ -39,6 +40,16 @@ export interface MonolithUse {
  * live in the store (SQLite or the fleet's PostgreSQL), so they survive restarts, and steps are taken
  * with compare-and-set, so two processes or nodes never both take one. Guards judge the fleet's evidence.
  */
+/** A route's evidence from `fromMs` to now, as a tick reads it. */
+type EvidenceRead = (routeId: string, fromMs: number) => Promise<EvidenceSummary>;
+
+/** The windows' evidence read at once; a window not among them is read from the source alone. */
+async function readAhead(source: EvidenceSource, windows: readonly EvidenceWindow[]): Promise<EvidenceRead> {
+  const read = await source.summaries(windows);
+  const ahead = new Map(windows.map((w, i) => [`${w.routeId}\u0000${w.fromMs}`, read[i] as EvidenceSummary]));
+  return async (routeId, fromMs) => ahead.get(`${routeId}\u0000${fromMs}`) ?? source.summary(routeId, fromMs);
+}
+
 export interface MigrationService {
   /** Creates missing rows and lets every route's state follow its percentage. */
   sync(): Promise<void>;
@@ -175,11 +186,11 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
     if (changed) metrics.state(route.id, changed.state);
   }
 
-  async function guardRoute(route: RouteConfig, record: MigrationRecord, now: number): Promise<unknown> {
+  async function guardRoute(route: RouteConfig, record: MigrationRecord, now: number, read: EvidenceRead): Promise<unknown> {
     const guard = route.guard;
     // A halted route is judged too whenever it is above 0 (a config edit raised it): nothing runs unguarded.
     if (!guard || percentOf(route.id) <= 0) return undefined;
-    const evidence = await source.summary(route.id, now - guard.windowMs);
+    const evidence = await read(route.id, now - guard.windowMs);
     const verdict = evaluateGuard(guard, evidence);
     if (verdict.verdict !== "trip") return verdict;
     const steps = route.promote?.steps;
@@ -209,7 +220,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
     return verdict;
   }
 
-  async function promoteRoute(route: RouteConfig, record: MigrationRecord, now: number): Promise<unknown> {
+  async function promoteRoute(route: RouteConfig, record: MigrationRecord, now: number, read: EvidenceRead): Promise<unknown> {
     const promote = route.promote;
     if (!promote || record.promotion !== "running" || HELD.has(record.state)) return undefined;
     const index = record.stepIndex ?? 0;
@@ -220,7 +231,7 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
     if (now - started < promote.intervalMs) return { verdict: "waiting", untilMs: started + promote.intervalMs };
     const expired = await expireApproval(route, record, now);
     if (expired !== undefined) return expired;
-    const evidence = await source.summary(route.id, started);
+    const evidence = await read(route.id, started);
     const verdict = evaluatePromotion(promote, evidence);
     if (verdict.verdict !== "advance") return verdict;
     const last = index >= promote.steps.length - 1;
@@ -350,6 +361,22 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
   }
 
   /**
+   * The evidence windows a tick will read: each guarded route's (above 0%), and each running promotion's
+   * whose interval has passed. A window asked for that is not here (a trip paused a promotion) is read alone.
+   */
+  function evidenceWindows(routes: readonly RouteConfig[], stored: ReadonlyMap<string, MigrationRecord>, now: number): EvidenceWindow[] {
+    const windows: EvidenceWindow[] = [];
+    for (const route of routes) {
+      if (route.guard && percentOf(route.id) > 0) windows.push({ routeId: route.id, fromMs: now - route.guard.windowMs });
+      const record = stored.get(route.id);
+      if (route.promote && record?.promotion === "running" && !HELD.has(record.state) && record.stepStartedAt !== null && now - record.stepStartedAt >= route.promote.intervalMs) {
+        windows.push({ routeId: route.id, fromMs: record.stepStartedAt });
+      }
+    }
+    return windows;
+  }
+
+  /**
    * Why a route's state follows its percentage: the percentage and the reason of its last change. The
    * node that took the change and every node that hears of it write the same sentence, so whichever
    * moves the state first, the audit reads the same.
@@ -372,12 +399,16 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       // every few seconds on the judge, and a fleet's database should not see three queries per route
       // per tick when nothing is guarded.
       const stored = new Map((await repository.all()).map((r) => [r.routeId, r]));
+      // Every route's evidence in one read of the store, after this node's deltas are written and the
+      // fleet's folded: the windows each route's guard and promotion will ask for.
+      await source.settle();
+      const read = await readAhead(source, evidenceWindows(options.routes(), stored, now));
       for (const route of options.routes()) {
         const record = remember(stored.get(route.id) ?? (await repository.ensure(route.id, stateFor(percentOf(route.id), route.shadow !== undefined), "routes.config.ts"))) as MigrationRecord;
-        const guard = await guardRoute(route, record, now);
+        const guard = await guardRoute(route, record, now, read);
         // What the guard left (a trip halts the route and pauses its promotion): it remembers what it wrote.
         const fresh = known.get(route.id) ?? record;
-        const promotion = await promoteRoute(route, fresh, now);
+        const promotion = await promoteRoute(route, fresh, now, read);
         if (guard !== undefined || promotion !== undefined) await repository.setVerdict(route.id, { at: new Date(now).toISOString(), guard: guard ?? null, promotion: promotion ?? null });
       }
     },

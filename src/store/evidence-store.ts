@@ -19,11 +19,24 @@ export interface EvidenceCount {
   readonly count: number;
 }
 
+/** A route and where its window starts, for a grouped read. */
+export interface EvidenceWindow {
+  readonly routeId: string;
+  readonly fromMs: number;
+}
+
 export interface EvidenceStore {
+  /**
+   * True when a node's counts reach readers only once the judge has folded them (PostgreSQL: see
+   * src/store/postgres/fleet-inbox.ts); false when a write is read back at once (SQLite).
+   */
+  readonly foldedByJudge: boolean;
   /** Adds a node's counts (deltas since its last flush), in one transaction. */
   add(nodeId: string, counts: readonly EvidenceCount[]): Promise<void>;
   /** The evidence of every node for buckets starting at or after `fromMs` (and before `toMs`). */
   summary(routeId: string, fromMs: number, toMs: number): Promise<EvidenceSummary>;
+  /** `summary` for many routes and windows at once (one query on PostgreSQL), in the order asked. */
+  summaries(windows: readonly EvidenceWindow[], toMs: number): Promise<EvidenceSummary[]>;
   /** Deletes buckets that started before `beforeMs`. */
   prune(beforeMs: number): Promise<void>;
   /** The route's traffic per minute (every node's), for minutes from `fromMinute` to before `toMinute`, oldest first; minutes without traffic are absent. */
@@ -95,13 +108,15 @@ export function createSqliteEvidenceStore(db: Database.Database): EvidenceStore 
   });
   const select = db.prepare("SELECT metric, sum(count) AS count FROM evidence_counts WHERE route_id = ? AND bucket >= ? AND bucket < ? GROUP BY metric");
   const selectHistory = db.prepare("SELECT minute, metric, count FROM traffic_minutes WHERE route_id = ? AND minute >= ? AND minute < ? ORDER BY minute");
+  const summary = (routeId: string, fromMs: number, toMs: number) => summaryOf(select.all(routeId, fromMs, toMs) as Array<{ metric: string; count: number }>, fromMs, toMs);
   return {
+    foldedByJudge: false,
     async add(nodeId, counts) {
       add.immediate(nodeId, counts);
     },
-    async summary(routeId, fromMs, toMs) {
-      return summaryOf(select.all(routeId, fromMs, toMs) as Array<{ metric: string; count: number }>, fromMs, toMs);
-    },
+    summary: async (routeId, fromMs, toMs) => summary(routeId, fromMs, toMs),
+    // In-process: a prepared statement per window costs what one grouped query would.
+    summaries: async (windows, toMs) => windows.map((w) => summary(w.routeId, w.fromMs, toMs)),
     async prune(beforeMs) {
       db.prepare("DELETE FROM evidence_counts WHERE bucket < ?").run(beforeMs);
     },

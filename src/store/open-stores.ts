@@ -17,6 +17,7 @@ import { createPostgresMigrationStore } from "./postgres/migration-store.ts";
 import { migratePostgres } from "./postgres/migrations.ts";
 import { createPostgresRolloutStore, ROLLOUT_CHANNEL } from "./postgres/rollout-store.ts";
 import { createPostgresShadowStore } from "./postgres/shadow-store.ts";
+import { FleetExampleSampler, foldInbox, NodeOutbox, type FoldResult } from "./postgres/fleet-inbox.ts";
 import { createRolloutRepository } from "./rollout-repository.ts";
 import { sqliteRolloutStore, type RolloutStore } from "./rollout-store.ts";
 import { createShadowRepository } from "./shadow-repository.ts";
@@ -46,6 +47,12 @@ export interface Stores {
    * `reconcileMs` in case a notification was lost with a connection. Returns the stop function.
    */
   watchRollouts(onChange: () => void): () => void;
+  /**
+   * Folds what the fleet's nodes wrote to the inbox into the tables the guards and the admin API read
+   * (PostgreSQL, on the judge: see src/store/postgres/fleet-inbox.ts); nothing to do on SQLite, where
+   * every write lands in its table at once.
+   */
+  fold(): Promise<FoldResult>;
   /** False once the store is closed or (PostgreSQL) its listening connection is down. */
   isHealthy(): boolean;
   close(): Promise<void>;
@@ -60,7 +67,11 @@ export interface StoreOptions {
   readonly pollMs?: number | undefined;
   /** PostgreSQL: how often the state is read afresh whatever NOTIFY said (`fleet.reconcileMs`). Default 1000 ms. */
   readonly reconcileMs?: number | undefined;
+  /** PostgreSQL: a node's inbox row (its evidence and shadow results) is written at most this often (`fleet.evidenceFlushMs`). Default 1000 ms. */
+  readonly outboxMs?: number | undefined;
 }
+
+const NOTHING_FOLDED: FoldResult = { inboxRows: 0, evidenceRows: 0, shadowItems: 0, oldestMs: 0 };
 
 /** Why a DATABASE_URL cannot be used, or undefined. */
 export function databaseUrlProblem(url: string): string | undefined {
@@ -75,8 +86,8 @@ export function databaseUrlProblem(url: string): string | undefined {
 }
 
 /** Opens the stores: PostgreSQL when `databaseUrl` is given (migrated on open), else the SQLite file. */
-export async function openStores({ dataDir, databaseUrl, pollMs = 250, reconcileMs = 1_000 }: StoreOptions): Promise<Stores> {
-  if (databaseUrl) return openPostgresStores(databaseUrl, reconcileMs);
+export async function openStores({ dataDir, databaseUrl, pollMs = 250, reconcileMs = 1_000, outboxMs = 1_000 }: StoreOptions): Promise<Stores> {
+  if (databaseUrl) return openPostgresStores(databaseUrl, reconcileMs, outboxMs);
   const db = openDatabase(resolve(dataDir));
   const rollouts = createRolloutRepository(db);
   return {
@@ -92,6 +103,7 @@ export async function openStores({ dataDir, databaseUrl, pollMs = 250, reconcile
     recordings: createSqliteRecordingStore(db),
     webhooks: createSqliteWebhookStore(db),
     watchRollouts: (onChange) => watchForeignWrites(db, onChange, pollMs),
+    fold: async () => NOTHING_FOLDED,
     isHealthy: () => db.open,
     async close() {
       db.close();
@@ -99,7 +111,7 @@ export async function openStores({ dataDir, databaseUrl, pollMs = 250, reconcile
   };
 }
 
-async function openPostgresStores(databaseUrl: string, reconcileMs: number): Promise<Stores> {
+async function openPostgresStores(databaseUrl: string, reconcileMs: number, outboxMs: number): Promise<Stores> {
   const problem = databaseUrlProblem(databaseUrl);
   if (problem) throw new Error(problem);
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 10_000 });
@@ -109,13 +121,15 @@ async function openPostgresStores(databaseUrl: string, reconcileMs: number): Pro
   let closed = false;
   let listening = false;
   const stops = new Set<() => void>();
+  const outbox = new NodeOutbox(pool, outboxMs);
+  const sampler = new FleetExampleSampler();
   return {
     kind: "postgres",
     rollouts: createPostgresRolloutStore(pool),
     migrations: createPostgresMigrationStore(pool),
-    shadows: createPostgresShadowStore(pool),
+    shadows: createPostgresShadowStore(pool, outbox),
     fleet: createPostgresFleetStore(pool),
-    evidence: createPostgresEvidenceStore(pool),
+    evidence: createPostgresEvidenceStore(pool, outbox),
     map: createPostgresMapStore(pool),
     secrets: createPostgresSecretStore(pool),
     recordings: createPostgresRecordingStore(pool),
@@ -157,10 +171,12 @@ async function openPostgresStores(databaseUrl: string, reconcileMs: number): Pro
       stops.add(stop);
       return stop;
     },
+    fold: () => foldInbox(pool, sampler),
     isHealthy: () => !closed && (stops.size === 0 || listening),
     async close() {
       closed = true;
       for (const stop of [...stops]) stop();
+      await outbox.flushNow().catch(() => undefined);
       await pool.end();
     },
   };

@@ -5,6 +5,11 @@ import type { EvidenceBatchItem, EvidenceRetention, ExampleRecord, NoiseRecord, 
  * `ShadowRepository`, asynchronous. Pinned by test/contract/shadow-store.contract.test.ts on both.
  */
 export interface ShadowStore {
+  /**
+   * True when old evidence is pruned by the fleet's judge as it folds (PostgreSQL), so the nodes' writers
+   * do not each scan the tables; false when each writer prunes (SQLite).
+   */
+  readonly prunedByJudge: boolean;
   writeBatch(items: readonly EvidenceBatchItem[], retention: EvidenceRetention): Promise<void>;
   prune(retention: EvidenceRetention): Promise<void>;
   outcomes(routeId: string, sinceMinute: number): Promise<OutcomeCounts>;
@@ -22,6 +27,7 @@ export interface ShadowStore {
 /** The SQLite repository behind the asynchronous interface. */
 export function sqliteShadowStore(r: ShadowRepository): ShadowStore {
   return {
+    prunedByJudge: false,
     writeBatch: async (items, retention) => r.writeBatch(items, retention),
     prune: async (retention) => r.prune(retention),
     outcomes: async (routeId, since) => r.outcomes(routeId, since),

@@ -4,6 +4,7 @@ import type { MigrationService } from "../guard/migration-service.ts";
 import { joinFleet, type FleetPresence } from "../fleet/fleet-presence.ts";
 import { holdJudgeLease, JUDGE_LEASE, type JudgeLease } from "../fleet/judge-lease.ts";
 import type { Stores } from "../store/open-stores.ts";
+import type { EvidenceRetention } from "../store/shadow-repository.ts";
 import { PACKAGE_VERSION } from "../version.ts";
 import type { LiveState } from "./live-state.ts";
 
@@ -73,7 +74,9 @@ export async function wireFleet(deps: {
     historyMs: () => live.config.shadowing.retentionDays * 86_400_000,
     recordingsMs: () => live.config.recording.retentionDays * 86_400_000,
   };
-  const stopPruning = pruneEvidence(stores, () => lease?.isJudge() ?? false, deps.clock, retention, logger);
+  const judging = () => lease?.isJudge() ?? !deps.guardTimer;
+  const stopPruning = pruneEvidence(stores, () => lease?.isJudge() ?? false, deps.clock, retention, logger, () => shadowRetention(live));
+  const stopFolding = foldWhileJudging(stores, judging, config.fleet.foldMs, logger);
   return {
     async view() {
       const [nodes, judgeLease] = await Promise.all([presence.nodes(), stores.fleet.lease(JUDGE_LEASE)]);
@@ -84,9 +87,49 @@ export async function wireFleet(deps: {
     async stopJudging() {
       guards?.stop();
       stopPruning();
+      await stopFolding();
       await lease?.stop();
     },
     leave: () => presence.leave(),
+  };
+}
+
+/** The shadow evidence's retention as the live config says it (the shape the shadow store prunes by). */
+function shadowRetention(live: LiveState): EvidenceRetention {
+  const s = live.config.shadowing;
+  return { examplesPerSignature: s.examplesPerSignature, signaturesPerRoute: s.signaturesPerRoute, maxAgeDays: s.retentionDays, announceDivergenceAt: s.announceDivergenceAt };
+}
+
+/**
+ * The judge folds the nodes' inbox (PostgreSQL: src/store/postgres/fleet-inbox.ts) every `foldMs`, one
+ * fold at a time; a fold that fails is logged once until one succeeds, and its rows wait for the next.
+ * Without the guard timer (tests that drive guards themselves) every process folds: folds of two
+ * processes take disjoint rows. Returns the stop function, which folds once more (while judging).
+ */
+export function foldWhileJudging(stores: Stores, isJudge: () => boolean, foldMs: number, logger: Logger): () => Promise<void> {
+  if (stores.kind !== "postgres") return async () => undefined;
+  let failing = false;
+  let folding: Promise<void> | undefined;
+  const fold = () =>
+    (folding ??= stores
+      .fold()
+      .then(() => {
+        if (failing) logger.info("the fleet's inbox is folded again");
+        failing = false;
+      })
+      .catch((error: Error) => {
+        if (!failing) logger.warn({ err: error.message }, "could not fold the fleet's inbox; its rows wait for the next fold");
+        failing = true;
+      })
+      .finally(() => (folding = undefined)));
+  const timer = setInterval(() => {
+    if (isJudge()) void fold();
+  }, foldMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await folding;
+    if (isJudge()) await fold();
   };
 }
 
@@ -95,7 +138,7 @@ export async function wireFleet(deps: {
  * The traffic history is kept as long as shadow outcomes (`shadowing.retentionDays`): the dashboard
  * charts them side by side. Returns the stop function.
  */
-function pruneEvidence(stores: Stores, isJudge: () => boolean, clock: Clock, retention: { evidenceMs: number; mapMs: number; historyMs: () => number; recordingsMs: () => number }, logger: Logger): () => void {
+function pruneEvidence(stores: Stores, isJudge: () => boolean, clock: Clock, retention: { evidenceMs: number; mapMs: number; historyMs: () => number; recordingsMs: () => number }, logger: Logger, shadows: () => EvidenceRetention): () => void {
   const timer = setInterval(() => {
     if (!isJudge()) return;
     const warn = (error: Error) => logger.warn({ err: error.message }, "could not prune old evidence");
@@ -103,6 +146,8 @@ function pruneEvidence(stores: Stores, isJudge: () => boolean, clock: Clock, ret
     stores.evidence.pruneHistory(Math.floor((clock.now() - retention.historyMs()) / 60_000)).catch(warn);
     stores.map.prune(clock.now() - retention.mapMs).catch(warn);
     stores.recordings.prune(clock.now() - retention.recordingsMs()).catch(warn);
+    // Where the nodes' shadow writers do not prune (PostgreSQL: one scan for the fleet, not one per node).
+    if (stores.shadows.prunedByJudge) stores.shadows.prune(shadows()).catch(warn);
   }, 60_000);
   timer.unref();
   return () => clearInterval(timer);

@@ -41,7 +41,7 @@ export interface GuardDeps {
 export async function wireGuards(deps: GuardDeps): Promise<GuardWiring> {
   const { stores, clock, logger, live, rollouts } = deps;
   const fleet = live.config.fleet;
-  const evidence = new FleetEvidence({ store: stores.evidence, nodeId: deps.nodeId, clock, logger, bucketMs: fleet.evidenceBucketMs, maxPendingMs: fleet.evidenceRetentionMs });
+  const evidence = new FleetEvidence({ store: stores.evidence, nodeId: deps.nodeId, clock, logger, bucketMs: fleet.evidenceBucketMs, maxPendingMs: fleet.evidenceRetentionMs, fold: () => stores.fold() });
   const stopFlushing = evidence.start(fleet.evidenceFlushMs);
   registerEvidenceMetrics(deps.registry, evidence);
   const metrics = createGuardMetrics(deps.registry);

@@ -38,6 +38,7 @@ describe.each(storeKinds(() => postgres))("the evidence store on %s", (_kind, op
       await evidence.add("b", traffic(T0 + 5_000, 10, 0, 40, 5, 0));
       await evidence.add("a", traffic(T0 + 5_000, 5, 0, 40)); // a second flush of node a adds to the first
       await evidence.add("c", traffic(T0 - 60_000, 1_000, 1_000, 9_000)); // before the window
+      await s.settle();
       const summary = await evidence.summary("r", T0, T0 + 10_000);
       expect(summary).toMatchObject({
         fromMs: T0,
@@ -63,6 +64,7 @@ describe.each(storeKinds(() => postgres))("the evidence store on %s", (_kind, op
       await two.add("b", traffic(T0 + 55_000, 30, 0, 4));
       await one.add("a", traffic(T0 + 60_000, 4, 4, 900));
       await one.add("a", [{ routeId: "other", bucket: T0, metric: "target.requests", count: 7 }]);
+      await s.settle();
       await one.prune(T0 + 3_600_000); // the guards' buckets go; the history stays
       expect((await one.summary("r", 0, T0 + 3_600_000)).target.requests).toBe(0);
       const history = await two.history("r", minute - 10, minute + 10);
@@ -84,6 +86,7 @@ describe.each(storeKinds(() => postgres))("the evidence store on %s", (_kind, op
       const nodes = await Promise.all(["n1", "n2", "n3"].map(async (id) => ({ id, store: (await s.node()).evidence })));
       // Each node saw 8 target requests, half failing: below minSamples alone.
       await Promise.all(nodes.map(({ id, store }, i) => store.add(id, traffic(T0 + i * 1_000, 8, 4, 30))));
+      await s.settle();
       const fleet = await nodes[0]?.store.summary("r", T0, T0 + 10_000);
       expect(evaluateGuard(guard, fleet as NonNullable<typeof fleet>)).toMatchObject({ verdict: "trip", reasons: ["error rate 50% > 10% over 24 requests (12 errors)"] });
       // What one node alone would have judged:
@@ -101,6 +104,7 @@ describe.each(storeKinds(() => postgres))("the evidence store on %s", (_kind, op
           Promise.all(Array.from({ length: 4 }, () => n.evidence.add(`node-${i}`, [...traffic(T0, 3, 1, 10), ...traffic(T0, 2, 0, 10)]))),
         ),
       );
+      await s.settle();
       const summary = await nodes[0]?.evidence.summary("r", T0, T0 + 1_000);
       expect(summary?.target).toMatchObject({ requests: 100, errors: 20 });
     }),

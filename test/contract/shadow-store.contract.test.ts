@@ -56,6 +56,7 @@ describe.each(storeKinds(() => postgres))("the shadow evidence store on %s", (_k
       writer.push({ routeId: "c", atMs: atMs(0), outcome: "match", signatures: [] }); // a plain item is counted too
       writer.push({ ...diverged(0), routeId: "c" }); // a signature: queued as an item
       await writer.close();
+      await s.settle();
       expect(await shadows.outcomes("c", minuteNow - 20)).toEqual({ match: 502, diverge: 1, error: 1, skipped: 1 });
       expect(await shadows.outcomes("c", minuteNow - 5)).toEqual({ match: 501, diverge: 1, error: 1, skipped: 1 });
       const byMinute = await shadows.outcomesByMinute("c", minuteNow - 20);
@@ -79,6 +80,7 @@ describe.each(storeKinds(() => postgres))("the shadow evidence store on %s", (_k
       writer.countSigned("t", "diverge", { path: "$.name", kind: "changed" }, atMs(5));
       writer.push({ ...diverged(15, "$.price", "ex"), routeId: "t" }); // with an example: queued as an item, beside the tally
       await writer.close();
+      await s.settle();
       expect(await shadows.outcomes("t", minuteNow - 20)).toEqual({ match: 0, diverge: 305, error: 1, skipped: 0 });
       const byMinute = await shadows.outcomesByMinute("t", minuteNow - 20);
       expect(byMinute.find((m) => m.minute === Math.floor(atMs(600) / 60_000))).toEqual({ minute: Math.floor(atMs(600) / 60_000), compared: 1, match: 0 });
@@ -103,6 +105,7 @@ describe.each(storeKinds(() => postgres))("the shadow evidence store on %s", (_k
       writer.countSigned("b", "diverge", { path: "$.a", kind: "changed" }, atMs(1));
       expect(writer.dropped).toBe(2);
       await writer.close();
+      await s.settle();
       expect((await shadows.signatures("b")).map((sig) => [sig.path, sig.count]).sort()).toEqual([
         ["$.a", 2],
         ["$.b", 1],
@@ -116,6 +119,7 @@ describe.each(storeKinds(() => postgres))("the shadow evidence store on %s", (_k
     withStore(open, async (s) => {
       const { shadows } = await s.node();
       await shadows.writeBatch([diverged(30, "$.price", "e1"), diverged(20, "$.price", "e2"), diverged(10, "$.price", "e3"), { routeId: "r", atMs: atMs(5), outcome: "match", signatures: [] }], retention);
+      await s.settle();
       const outcomes = await shadows.outcomes("r", minuteNow - 5);
       expect(outcomes).toEqual({ match: 1, diverge: 3, error: 0, skipped: 0 });
       const [sig] = await shadows.signatures("r");
@@ -143,6 +147,7 @@ describe.each(storeKinds(() => postgres))("the shadow evidence store on %s", (_k
           ),
         ),
       );
+      await s.settle();
       const signatures = await nodes[0]?.shadows.signatures("r");
       expect(signatures?.map((x) => [x.path, x.count])).toEqual([
         ["$.name", 52],
@@ -157,6 +162,7 @@ describe.each(storeKinds(() => postgres))("the shadow evidence store on %s", (_k
     withStore(open, async (s) => {
       const { shadows } = await s.node();
       await shadows.writeBatch([diverged(3, "$.a", "x"), diverged(2, "$.b")], retention);
+      await s.settle();
       const [first] = await shadows.signatures("r");
       expect(await shadows.acknowledge(first?.id as number, "accepted", "intended")).toMatchObject({ status: "accepted", statusReason: "intended" });
       expect((await shadows.signatures("r", "open")).map((x) => x.path)).toEqual([first?.path === "$.a" ? "$.b" : "$.a"]);
@@ -173,8 +179,10 @@ describe.each(storeKinds(() => postgres))("the shadow evidence store on %s", (_k
     withStore(open, async (s) => {
       const { shadows } = await s.node();
       await shadows.writeBatch(["$.a", "$.b", "$.c", "$.d", "$.e"].map((path, i) => diverged(50 - i * 10, path, `ex-${path}`)), retention);
+      await s.settle();
       const old = now - 8 * 86_400_000;
       await shadows.writeBatch([{ routeId: "old", atMs: old, outcome: "diverge", signatures: [{ path: "$.x", kind: "changed" }], example: example("ancient") }], retention);
+      await s.settle();
       await shadows.prune(retention);
       expect((await shadows.signatures("r")).map((x) => x.path).sort()).toEqual(["$.c", "$.d", "$.e"]);
       expect(await shadows.signatures("old")).toEqual([]);
@@ -189,6 +197,7 @@ describe.each(storeKinds(() => postgres))("the shadow evidence store on %s", (_k
       const changed = (path: string) => ({ path, kind: "changed" });
       const sample = (places: Array<{ path: string; kind: string }>): EvidenceBatchItem => ({ routeId: "r", atMs: atMs(1), outcome: "match", signatures: [], noiseSample: { places } });
       await shadows.writeBatch([sample([changed("$.at"), changed("$.at"), changed("$.id"), { path: "$.items", kind: "order" }]), sample([changed("$.at")])], retention);
+      await s.settle();
       expect(await shadows.noiseSamples("r")).toBe(2);
       expect(await shadows.noiseSamples("other")).toBe(0);
       expect((await shadows.noise("r")).map((n) => [n.path, n.kind, n.occurrences, n.status])).toEqual([
@@ -201,6 +210,7 @@ describe.each(storeKinds(() => postgres))("the shadow evidence store on %s", (_k
       // Another kind at the same path is another place.
       expect(await shadows.setNoiseStatus("r", "$.items", "type_changed", "rejected")).toMatchObject({ path: "$.items", kind: "type_changed", occurrences: 0 });
       await shadows.writeBatch([sample([changed("$.id")])], retention);
+      await s.settle();
       expect((await shadows.noise()).find((n) => n.path === "$.id")).toMatchObject({ occurrences: 2, status: "rejected" });
       expect((await shadows.noise("r")).filter((n) => n.path === "$.items").map((n) => [n.kind, n.status])).toEqual([
         ["order", "learned"],

@@ -9,11 +9,13 @@ export type StoreNode = Stores;
 /** A fresh database of one kind; `node()` opens another connection to it, as another process or node would. */
 export interface StoreUnderTest {
   node(): Promise<StoreNode>;
+  /** What the nodes wrote, folded as the judge folds it (PostgreSQL's inbox); nothing to do on SQLite. */
+  settle(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** A fresh database (a temp dir, or a new database on the cluster) shared by the nodes opened on it. */
-function storeOn(options: () => Promise<{ dataDir: string; databaseUrl?: string; remove?: () => void }>): () => Promise<StoreUnderTest> {
+function storeOn(options: () => Promise<{ dataDir: string; databaseUrl?: string; outboxMs?: number; remove?: () => void }>): () => Promise<StoreUnderTest> {
   return async () => {
     const where = await options();
     const opened: Stores[] = [];
@@ -22,6 +24,9 @@ function storeOn(options: () => Promise<{ dataDir: string; databaseUrl?: string;
         const stores = await openStores(where);
         opened.push(stores);
         return stores;
+      },
+      async settle() {
+        await opened[0]?.fold();
       },
       async close() {
         await Promise.all(opened.map((s) => s.close()));
@@ -41,7 +46,7 @@ export function storeKinds(postgres: () => TestPostgres): Array<[string, () => P
         return { dataDir: temp.dir, remove: temp.remove };
       }),
     ],
-    ["PostgreSQL", storeOn(async () => ({ dataDir: "unused", databaseUrl: await postgres().createDatabase(`t_${randomUUID().replace(/-/g, "")}`) }))],
+    ["PostgreSQL", storeOn(async () => ({ dataDir: "unused", databaseUrl: await postgres().createDatabase(`t_${randomUUID().replace(/-/g, "")}`), outboxMs: 10 }))],
   ];
 }
 

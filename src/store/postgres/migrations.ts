@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { metricPositionsSql } from "../evidence-vector.ts";
 
 /**
  * The PostgreSQL schema, version for version the same tables as the SQLite one (src/store/migrations.ts):
@@ -307,6 +308,51 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; read
     sql: `
       ALTER TABLE route_migration ADD COLUMN awaiting_since BIGINT;   -- ms; NULL: not waiting
       ALTER TABLE route_migration ADD COLUMN approved_step INTEGER;
+    `,
+  },
+  {
+    version: 17,
+    name: "fleet at scale: each node's deltas go to an inbox the judge folds into one row per route and bucket (or minute), counts as arrays",
+    sql: `
+      -- Adds two count arrays element by element; the shorter reads as zeros past its end.
+      CREATE FUNCTION strangler_add_counts(a BIGINT[], b BIGINT[]) RETURNS BIGINT[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT array_agg(coalesce(x, 0) + coalesce(y, 0) ORDER BY i) FROM unnest(a, b) WITH ORDINALITY AS t(x, y, i)
+      $$;
+      -- One row per node and flush: its evidence deltas and shadow results, until the judge folds them.
+      CREATE TABLE fleet_inbox (
+        id         BIGSERIAL PRIMARY KEY,
+        written_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+        payload    TEXT NOT NULL
+      );
+      -- Counts in the order of EVIDENCE_METRICS (src/store/evidence-vector.ts). Room left on each page so
+      -- that the fold's updates stay on it (HOT: no index write).
+      CREATE TABLE evidence_buckets (
+        route_id TEXT NOT NULL,
+        bucket   BIGINT NOT NULL,
+        counts   BIGINT[] NOT NULL,
+        PRIMARY KEY (route_id, bucket)
+      ) WITH (fillfactor = 70);
+      CREATE TABLE traffic_minute_counts (
+        route_id TEXT NOT NULL,
+        minute   BIGINT NOT NULL,
+        counts   BIGINT[] NOT NULL,
+        PRIMARY KEY (route_id, minute)
+      ) WITH (fillfactor = 70);
+      INSERT INTO evidence_buckets (route_id, bucket, counts)
+        SELECT k.route_id, k.bucket, array_agg(coalesce(c.count, 0)::bigint ORDER BY m.pos)
+        FROM (SELECT DISTINCT route_id, bucket FROM evidence_counts) k
+        CROSS JOIN (VALUES ${metricPositionsSql()}) AS m(metric, pos)
+        LEFT JOIN (SELECT route_id, bucket, metric, sum(count) AS count FROM evidence_counts GROUP BY route_id, bucket, metric) c
+          ON c.route_id = k.route_id AND c.bucket = k.bucket AND c.metric = m.metric
+        GROUP BY k.route_id, k.bucket;
+      INSERT INTO traffic_minute_counts (route_id, minute, counts)
+        SELECT k.route_id, k.minute, array_agg(coalesce(c.count, 0)::bigint ORDER BY m.pos)
+        FROM (SELECT DISTINCT route_id, minute FROM traffic_minutes) k
+        CROSS JOIN (VALUES ${metricPositionsSql()}) AS m(metric, pos)
+        LEFT JOIN traffic_minutes c ON c.route_id = k.route_id AND c.minute = k.minute AND c.metric = m.metric
+        GROUP BY k.route_id, k.minute;
+      DROP TABLE evidence_counts;
+      DROP TABLE traffic_minutes;
     `,
   },
 ];

@@ -1,6 +1,8 @@
 import type pg from "pg";
 import { divergenceAnnouncement, summarise, toExample, toNoise, toSignature, type ExampleRow, type NoiseRow, type OutcomeCounts, type SignatureRow } from "../shadow-repository.ts";
 import type { ShadowStore } from "../shadow-store.ts";
+import type { EvidenceBatchItem, EvidenceRetention } from "../shadow-repository.ts";
+import type { NodeOutbox } from "./fleet-inbox.ts";
 import { auditValues, INSERT_AUDIT } from "./rollout-store.ts";
 import { inTransaction } from "./transaction.ts";
 
@@ -14,64 +16,85 @@ const noiseRow = (r: Record<string, unknown>) => ({ ...r, occurrences: num(r.occ
 const sorted = <T>(entries: Iterable<[string, T]>) => [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
 
 /**
+ * Writes a batch of comparison results in the caller's transaction: the judge's fold of the fleet's inbox
+ * (src/store/postgres/fleet-inbox.ts), and the tests that write a batch directly.
+ */
+export async function writeShadowBatch(client: pg.PoolClient, items: readonly EvidenceBatchItem[], retention: EvidenceRetention): Promise<void> {
+  const batch = summarise(items);
+  // One statement per table (unnest of arrays), whatever the number of routes: the fold of a fleet's
+  // inbox carries every route's results at once.
+  const outcomes = sorted(batch.outcomes);
+  if (outcomes.length > 0) {
+    await client.query(
+      `INSERT INTO shadow_outcomes (route_id, minute, outcome, count)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[])
+       ON CONFLICT (route_id, minute, outcome) DO UPDATE SET count = shadow_outcomes.count + excluded.count`,
+      [outcomes.map((o) => o.routeId), outcomes.map((o) => o.minute), outcomes.map((o) => o.outcome), outcomes.map((o) => o.n)],
+    );
+  }
+  const signatures = sorted(batch.signatures);
+  const { rows: stored } =
+    signatures.length === 0
+      ? { rows: [] }
+      : await client.query<{ route_id: string; path: string; kind: string; id: string; count: string }>(
+          `INSERT INTO shadow_signatures (route_id, path, kind, count, first_seen, last_seen)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[])
+           ON CONFLICT (route_id, path, kind) DO UPDATE SET count = shadow_signatures.count + excluded.count,
+             last_seen = GREATEST(shadow_signatures.last_seen, excluded.last_seen)
+           RETURNING route_id, path, kind, id, count`,
+          [signatures.map((g) => g.routeId), signatures.map((g) => g.path), signatures.map((g) => g.kind), signatures.map((g) => g.n), signatures.map((g) => g.first), signatures.map((g) => g.last)],
+        );
+  const storedAs = new Map(stored.map((r) => [`${r.route_id}\u0000${r.path}\u0000${r.kind}`, r]));
+  for (const sig of signatures) {
+    const row = storedAs.get(`${sig.routeId}\u0000${sig.path}\u0000${sig.kind}`);
+    const id = Number(row?.id);
+    const told = divergenceAnnouncement(sig, id, Number(row?.count), retention.announceDivergenceAt);
+    if (told) await client.query(INSERT_AUDIT, auditValues({ ...told, at: new Date().toISOString() }));
+    for (const { at, example: e } of sig.examples) {
+      await client.query(
+        `INSERT INTO shadow_examples (signature_id, at, request_id, method, path, query, primary_side, legacy_status, target_status,
+           legacy_ms, target_ms, request_headers, request_body, legacy_body, target_body, differences, target_path)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+        [id, at, e.requestId, e.method, e.path, e.query, e.primary, e.legacyStatus, e.targetStatus, e.legacyMs, e.targetMs, JSON.stringify(e.requestHeaders), e.requestBody, e.legacyBody, e.targetBody, JSON.stringify(e.differences), e.targetPath ?? null],
+      );
+    }
+    if (sig.examples.length > 0) {
+      await client.query(
+        `DELETE FROM shadow_examples WHERE signature_id = $1 AND id NOT IN (SELECT id FROM shadow_examples WHERE signature_id = $1 ORDER BY id DESC LIMIT $2)`,
+        [id, retention.examplesPerSignature],
+      );
+    }
+  }
+  const samples = [...batch.noiseSamples].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (samples.length > 0) {
+    await client.query(
+      `INSERT INTO shadow_noise_samples (route_id, samples) SELECT * FROM unnest($1::text[], $2::bigint[])
+       ON CONFLICT (route_id) DO UPDATE SET samples = shadow_noise_samples.samples + excluded.samples`,
+      [samples.map(([r]) => r), samples.map(([, n]) => n)],
+    );
+  }
+  const hits = sorted(batch.noiseHits);
+  if (hits.length > 0) {
+    await client.query(
+      `INSERT INTO shadow_noise (route_id, path, kind, occurrences, status, last_seen)
+       SELECT r, p, k, n, 'learned', l FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) AS t(r, p, k, n, l)
+       ON CONFLICT (route_id, path, kind) DO UPDATE SET occurrences = shadow_noise.occurrences + excluded.occurrences,
+         last_seen = GREATEST(shadow_noise.last_seen, excluded.last_seen)`,
+      [hits.map((h) => h.routeId), hits.map((h) => h.path), hits.map((h) => h.kind), hits.map((h) => h.n), hits.map((h) => h.last)],
+    );
+  }
+}
+
+/**
  * Shadow evidence on PostgreSQL. Counts are summed by the database (`count = count + excluded.count`), so
  * the batches of many nodes add up whatever their order; each batch is one transaction.
  */
-export function createPostgresShadowStore(pool: pg.Pool): ShadowStore {
+export function createPostgresShadowStore(pool: pg.Pool, outbox: NodeOutbox): ShadowStore {
   return {
-    writeBatch: (items, retention) =>
-      inTransaction(pool, async (client) => {
-        const batch = summarise(items);
-        for (const o of sorted(batch.outcomes)) {
-          await client.query(
-            `INSERT INTO shadow_outcomes (route_id, minute, outcome, count) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (route_id, minute, outcome) DO UPDATE SET count = shadow_outcomes.count + excluded.count`,
-            [o.routeId, o.minute, o.outcome, o.n],
-          );
-        }
-        for (const sig of sorted(batch.signatures)) {
-          const { rows } = await client.query<{ id: string; count: string }>(
-            `INSERT INTO shadow_signatures (route_id, path, kind, count, first_seen, last_seen) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (route_id, path, kind) DO UPDATE SET count = shadow_signatures.count + excluded.count,
-               last_seen = GREATEST(shadow_signatures.last_seen, excluded.last_seen)
-             RETURNING id, count`,
-            [sig.routeId, sig.path, sig.kind, sig.n, sig.first, sig.last],
-          );
-          const id = Number(rows[0]?.id);
-          const told = divergenceAnnouncement(sig, id, Number(rows[0]?.count), retention.announceDivergenceAt);
-          if (told) {
-            await client.query(INSERT_AUDIT, auditValues({ ...told, at: new Date().toISOString() }));
-          }
-          for (const { at, example: e } of sig.examples) {
-            await client.query(
-              `INSERT INTO shadow_examples (signature_id, at, request_id, method, path, query, primary_side, legacy_status, target_status,
-                 legacy_ms, target_ms, request_headers, request_body, legacy_body, target_body, differences, target_path)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-              [id, at, e.requestId, e.method, e.path, e.query, e.primary, e.legacyStatus, e.targetStatus, e.legacyMs, e.targetMs, JSON.stringify(e.requestHeaders), e.requestBody, e.legacyBody, e.targetBody, JSON.stringify(e.differences), e.targetPath ?? null],
-            );
-          }
-          if (sig.examples.length > 0) {
-            await client.query(
-              `DELETE FROM shadow_examples WHERE signature_id = $1 AND id NOT IN (SELECT id FROM shadow_examples WHERE signature_id = $1 ORDER BY id DESC LIMIT $2)`,
-              [id, retention.examplesPerSignature],
-            );
-          }
-        }
-        for (const [routeId, n] of [...batch.noiseSamples].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-          await client.query(
-            `INSERT INTO shadow_noise_samples (route_id, samples) VALUES ($1, $2) ON CONFLICT (route_id) DO UPDATE SET samples = shadow_noise_samples.samples + excluded.samples`,
-            [routeId, n],
-          );
-        }
-        for (const hit of sorted(batch.noiseHits)) {
-          await client.query(
-            `INSERT INTO shadow_noise (route_id, path, kind, occurrences, status, last_seen) VALUES ($1, $2, $3, $4, 'learned', $5)
-             ON CONFLICT (route_id, path, kind) DO UPDATE SET occurrences = shadow_noise.occurrences + excluded.occurrences,
-               last_seen = GREATEST(shadow_noise.last_seen, excluded.last_seen)`,
-            [hit.routeId, hit.path, hit.kind, hit.n, hit.last],
-          );
-        }
-      }),
+    // A node's results go to its outbox (one inbox row per flush with its evidence deltas); the judge
+    // folds every node's into these tables (fleet-inbox.ts), so the rows written follow routes, not nodes.
+    writeBatch: (items, retention) => outbox.putShadow(items, retention),
+    prunedByJudge: true,
     prune: (retention) =>
       inTransaction(pool, async (client) => {
         const cutoff = new Date(Date.now() - retention.maxAgeDays * 86_400_000).toISOString();

@@ -56,6 +56,8 @@ describe("FleetEvidence", () => {
     let down = true;
     // The real store behind a switch: the write fails as a network database's would while it is down.
     const store: EvidenceStore = {
+      foldedByJudge: stores.evidence.foldedByJudge,
+      summaries: (...args) => stores.evidence.summaries(...args),
       add: (nodeId, counts) => (down ? Promise.reject(new Error("connection refused")) : stores.evidence.add(nodeId, counts)),
       summary: (...args) => stores.evidence.summary(...args),
       prune: (before) => stores.evidence.prune(before),

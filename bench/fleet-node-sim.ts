@@ -1,0 +1,99 @@
+/**
+ * Part of `npm run bench:fleet` (bench/fleet-sizing.ts): NODES fleet nodes in one process, each with the
+ * stores, writers and timers a proxy node runs against PostgreSQL (the same code: `openStores`,
+ * `FleetEvidence`, `EvidenceWriter`, the heartbeat, the judge's lease and its fold, LISTEN and the
+ * reconciliation), driven by a synthetic evidence stream instead of live requests: every route gets
+ * traffic on every node between two flushes (the worst case for what a fleet writes), a tenth of the
+ * routes diverge with one signature and an example now and then.
+ *
+ * Reports to the parent over IPC: `{ seen }` when a node first reads a change's reason, and `{ flushes }`
+ * (each flush's duration, ms) when told to stop.
+ */
+import { performance } from "node:perf_hooks";
+import process from "node:process";
+import pino from "pino";
+import { FleetEvidence } from "../src/guard/fleet-evidence.ts";
+import { systemClock } from "../src/guard/clock.ts";
+import { joinFleet } from "../src/fleet/fleet-presence.ts";
+import { holdJudgeLease } from "../src/fleet/judge-lease.ts";
+import { EvidenceWriter } from "../src/shadow/evidence-writer.ts";
+import { openStores } from "../src/store/open-stores.ts";
+import { foldWhileJudging } from "../src/wiring/fleet-wiring.ts";
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const DATABASE_URL = process.env.DATABASE_URL as string;
+const NODES = env("NODES", 1);
+const ROUTES = env("ROUTES", 7);
+const FLUSH_MS = env("FLUSH_MS", 1_000);
+const FOLD_MS = env("FOLD_MS", 2_000);
+const RECONCILE_MS = env("RECONCILE_MS", 1_000);
+const INTERVAL_MS = env("INTERVAL_MS", 10_000);
+const SHADOW_FLUSH_MS = env("SHADOW_FLUSH_MS", 200);
+const logger = pino({ level: "warn" });
+const routes = Array.from({ length: ROUTES }, (_, i) => `route-${i}`);
+const limits = { examplesPerSignature: 5, examplesPerSignaturePerMinute: 2, signaturesPerRoute: 200, maxAgeDays: 30, announceDivergenceAt: 10 };
+const flushes: number[] = [];
+const stops: Array<() => Promise<void>> = [];
+
+async function startNode(index: number): Promise<void> {
+  const nodeId = `sim:${process.pid}:${index}`;
+  const stores = await openStores({ dataDir: "unused", databaseUrl: DATABASE_URL, reconcileMs: RECONCILE_MS, outboxMs: FLUSH_MS });
+  const evidence = new FleetEvidence({ store: stores.evidence, nodeId, clock: systemClock, logger });
+  const flushTimer = setInterval(() => {
+    const started = performance.now();
+    void evidence.flush().then(() => flushes.push(performance.now() - started));
+  }, FLUSH_MS);
+  const writer = new EvidenceWriter(stores.shadows, () => limits, logger, 5_000, SHADOW_FLUSH_MS);
+  const presence = await joinFleet(stores.fleet, { nodeId, address: "http://127.0.0.1:0", version: "bench", heartbeatMs: 5_000 }, logger);
+  const lease = holdJudgeLease({ store: stores.fleet, nodeId, ttlMs: () => INTERVAL_MS, logger, onGained: () => undefined });
+  const stopFolding = foldWhileJudging(stores, () => lease.isJudge(), FOLD_MS, logger);
+  // What the rollout service does on a change: read every route's state; a change's reason is reported once.
+  const seen = new Set<string>();
+  const stopWatching = stores.watchRollouts(() => {
+    void stores.rollouts.all().then((records) => {
+      const at = Date.now();
+      for (const r of records) {
+        if (!r.reason.startsWith("bench-") || seen.has(r.reason)) continue;
+        seen.add(r.reason);
+        process.send?.({ seen: r.reason, at, nodeId });
+      }
+    }, () => undefined);
+  });
+  // The synthetic stream: each route once per node every half second (a request on each side and a comparison).
+  let tick = 0;
+  const traffic = setInterval(() => {
+    tick++;
+    for (let r = 0; r < routes.length; r++) {
+      const routeId = routes[r] as string;
+      evidence.request(routeId, "legacy", false, 4);
+      evidence.request(routeId, "target", r % 50 === 7, 6);
+      const diverges = r % 10 === 3;
+      evidence.shadow(routeId, diverges ? "diverge" : "match");
+      if (!diverges) writer.count(routeId, "match");
+      else if (tick % 20 === index % 20 && writer.wantsExample(routeId, [{ path: "$.price", kind: "changed" }])) {
+        writer.push({ routeId, atMs: Date.now(), outcome: "diverge", signatures: [{ path: "$.price", kind: "changed" }], example: { requestId: `${nodeId}-${tick}`, method: "GET", path: `/api/${routeId}/1`, query: "", primary: "legacy", legacyStatus: 200, targetStatus: 200, legacyMs: 4, targetMs: 6, requestHeaders: {}, requestBody: "", legacyBody: '{"price":10}', targetBody: '{"price":"10"}', differences: [] } });
+      } else writer.countSigned(routeId, "diverge", { path: "$.price", kind: "changed" });
+    }
+  }, 500);
+  stops.push(async () => {
+    clearInterval(traffic);
+    clearInterval(flushTimer);
+    stopWatching();
+    await lease.stop();
+    await stopFolding();
+    await writer.close();
+    await evidence.flush();
+    await presence.leave();
+    await stores.close();
+  });
+}
+
+// Started one after another, spread over a second each few nodes, as a fleet rolling out would.
+for (let i = 0; i < NODES; i++) await startNode(i);
+process.send?.({ ready: NODES });
+process.on("message", (message: { stop?: boolean }) => {
+  if (!message.stop) return;
+  void Promise.all(stops.map((stop) => stop().catch(() => undefined))).then(() => {
+    process.send?.({ flushes }, () => process.exit(0));
+  });
+});
