@@ -9,7 +9,7 @@
  * Reports to the parent over IPC: `{ seen }` when a node first reads a change's reason, and `{ flushes }`
  * (each flush's duration, ms) when told to stop.
  */
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import process from "node:process";
 import pino from "pino";
 import { FleetEvidence } from "../src/guard/fleet-evidence.ts";
@@ -34,6 +34,11 @@ const routes = Array.from({ length: ROUTES }, (_, i) => `route-${i}`);
 const limits = { examplesPerSignature: 5, examplesPerSignaturePerMinute: 2, signaturesPerRoute: 200, maxAgeDays: 30, announceDivergenceAt: 10 };
 const flushes: number[] = [];
 const stops: Array<() => Promise<void>> = [];
+const pauses: Array<() => void> = [];
+// How late this process's event loop runs: when it is late, the harness (a hundred nodes on two cores) is
+// what a flush waits for, not the database.
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
 
 async function startNode(index: number): Promise<void> {
   const nodeId = `sim:${process.pid}:${index}`;
@@ -59,7 +64,8 @@ async function startNode(index: number): Promise<void> {
       }
     }, () => undefined);
   });
-  // The synthetic stream: each route once per node every half second (a request on each side and a comparison).
+  // The synthetic stream: each route once per node a second (a request on each side and a comparison), so
+  // that every route has news on every node at each flush: the most a fleet writes, whatever the traffic.
   let tick = 0;
   const traffic = setInterval(() => {
     tick++;
@@ -70,11 +76,12 @@ async function startNode(index: number): Promise<void> {
       const diverges = r % 10 === 3;
       evidence.shadow(routeId, diverges ? "diverge" : "match");
       if (!diverges) writer.count(routeId, "match");
-      else if (tick % 20 === index % 20 && writer.wantsExample(routeId, [{ path: "$.price", kind: "changed" }])) {
+      else if (tick % 10 === index % 10 && writer.wantsExample(routeId, [{ path: "$.price", kind: "changed" }])) {
         writer.push({ routeId, atMs: Date.now(), outcome: "diverge", signatures: [{ path: "$.price", kind: "changed" }], example: { requestId: `${nodeId}-${tick}`, method: "GET", path: `/api/${routeId}/1`, query: "", primary: "legacy", legacyStatus: 200, targetStatus: 200, legacyMs: 4, targetMs: 6, requestHeaders: {}, requestBody: "", legacyBody: '{"price":10}', targetBody: '{"price":"10"}', differences: [] } });
       } else writer.countSigned(routeId, "diverge", { path: "$.price", kind: "changed" });
     }
-  }, 500);
+  }, 1_000);
+  pauses.push(() => clearInterval(traffic));
   stops.push(async () => {
     clearInterval(traffic);
     clearInterval(flushTimer);
@@ -91,7 +98,11 @@ async function startNode(index: number): Promise<void> {
 // Started one after another, spread over a second each few nodes, as a fleet rolling out would.
 for (let i = 0; i < NODES; i++) await startNode(i);
 process.send?.({ ready: NODES });
-process.on("message", (message: { stop?: boolean }) => {
+process.on("message", (message: { stop?: boolean; pause?: boolean }) => {
+  if (message.pause) {
+    for (const pause of pauses) pause();
+    process.send?.({ paused: true, loopDelayP99Ms: loopDelay.percentile(99) / 1e6 });
+  }
   if (!message.stop) return;
   void Promise.all(stops.map((stop) => stop().catch(() => undefined))).then(() => {
     process.send?.({ flushes }, () => process.exit(0));

@@ -20,7 +20,7 @@ function intFrom(value: string | undefined, name: string, fallback: number): num
 
 const USAGE = `usage: npm start -- [--config routes.config.ts] [--port 8080] [--admin-port 9901] [--workers N]
   (npm start builds dist/ first; the built proxy alone: node dist/main.js ...)
-environment: CONFIG, PORT, HOST, ADMIN_PORT, ADMIN_HOST, DATA_DIR, DATABASE_URL, STRANGLER_ADMIN_TOKEN(S), WORKERS, LOG_LEVEL, LOG_PRETTY
+environment: CONFIG, PORT, HOST, ADMIN_PORT, ADMIN_HOST, DATA_DIR, DATABASE_URL, EVIDENCE_DATABASE_URL, STRANGLER_ADMIN_TOKEN(S), WORKERS, LOG_LEVEL, LOG_PRETTY
 (docs/production.md explains each)`;
 
 function parseCommandLine() {
@@ -105,6 +105,7 @@ async function runProxy(): Promise<void> {
       adminHost: process.env.ADMIN_HOST ?? "127.0.0.1",
       dataDir: process.env.DATA_DIR ?? "data",
       databaseUrl: process.env.DATABASE_URL || undefined,
+      evidenceDatabaseUrl: process.env.EVIDENCE_DATABASE_URL || undefined,
       adminTokens: adminTokensFromEnv(process.env),
       clusterWorker: cluster.isWorker,
       logger,

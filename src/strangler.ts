@@ -53,6 +53,8 @@ export interface StranglerOptions {
   readonly dataDir?: string;
   /** `postgres://…`: keep state on that PostgreSQL (a fleet of nodes sharing one migration) instead of SQLite. */
   readonly databaseUrl?: string | undefined;
+  /** With `databaseUrl`: a second PostgreSQL database for the fleet's evidence and shadow results (see docs/fleet.md). */
+  readonly evidenceDatabaseUrl?: string | undefined;
   /** Bearer tokens for the admin API; none is allowed only on a loopback admin address. */
   readonly adminTokens?: readonly AdminToken[];
   /** Metrics registry; a fresh one per instance by default. */
@@ -140,9 +142,12 @@ export async function startStrangler(options: StranglerOptions): Promise<Strangl
     if (!tokens.some((t) => t.label === label)) logger.warn({ label }, "admin.grants names a token label that no admin token has (STRANGLER_ADMIN_TOKENS)");
   }
 
-  const stores = await openStores({ dataDir: options.dataDir ?? "data", databaseUrl: options.databaseUrl, pollMs: options.pollMs, reconcileMs: config.fleet.reconcileMs, outboxMs: config.fleet.evidenceFlushMs });
+  const stores = await openStores({ dataDir: options.dataDir ?? "data", databaseUrl: options.databaseUrl, evidenceDatabaseUrl: options.evidenceDatabaseUrl, pollMs: options.pollMs, reconcileMs: config.fleet.reconcileMs, outboxMs: config.fleet.evidenceFlushMs });
   const nodeId = newNodeId();
-  logger.info({ store: stores.kind }, stores.kind === "postgres" ? "state on PostgreSQL (DATABASE_URL)" : "state in the SQLite file of the data directory");
+  logger.info(
+    { store: stores.kind },
+    stores.kind === "sqlite" ? "state in the SQLite file of the data directory" : options.evidenceDatabaseUrl ? "state on PostgreSQL (DATABASE_URL), evidence on its own (EVIDENCE_DATABASE_URL)" : "state on PostgreSQL (DATABASE_URL)",
+  );
   const rollouts = await createRolloutService({ store: stores.rollouts, logger, watch: (onChange) => stores.watchRollouts(onChange) });
   const registry = options.registry ?? new Registry();
   // Process metrics (CPU, memory, event loop lag, handles), so an operator sees what the proxy itself costs.

@@ -63,7 +63,8 @@ export function registerShadowApi(app: Hono<AdminEnv>, options: ShadowApiOptions
   app.get("/api/routes/:id/shadow", async (c) => {
     const route = options.findRoute(c.req.param("id"));
     const { windowMinutes } = readQuery(c, windowSchema);
-    await shadows.flush();
+    // A write read back at once (SQLite): this process's last results count too; PostgreSQL shows the judge's last fold.
+    if (!evidence.foldedByJudge) await shadows.flush();
     const counts = await evidence.outcomes(route.id, Math.floor(Date.now() / 60_000) - windowMinutes + 1);
     const compared = counts.match + counts.diverge + counts.error;
     const signatures = await evidence.signatures(route.id);
@@ -89,7 +90,7 @@ export function registerShadowApi(app: Hono<AdminEnv>, options: ShadowApiOptions
   app.get("/api/routes/:id/divergences", async (c) => {
     const route = options.findRoute(c.req.param("id"));
     const { status, examples } = readQuery(c, divergenceQuery);
-    await shadows.flush();
+    if (!evidence.foldedByJudge) await shadows.flush();
     const found = (await evidence.signatures(route.id, status === "all" ? undefined : status)).filter((s) => !isNoise(route, s));
     const signatures = await Promise.all(found.map(async (s) => ({ ...s, examples: (await evidence.examples(s.id, examples)).map(exampleView) })));
     return c.json({ routeId: route.id, signatures });

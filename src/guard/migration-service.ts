@@ -403,14 +403,17 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
       // fleet's folded: the windows each route's guard and promotion will ask for.
       await source.settle();
       const read = await readAhead(source, evidenceWindows(options.routes(), stored, now));
+      const verdicts: Array<{ routeId: string; verdict: unknown }> = [];
       for (const route of options.routes()) {
         const record = remember(stored.get(route.id) ?? (await repository.ensure(route.id, stateFor(percentOf(route.id), route.shadow !== undefined), "routes.config.ts"))) as MigrationRecord;
         const guard = await guardRoute(route, record, now, read);
         // What the guard left (a trip halts the route and pauses its promotion): it remembers what it wrote.
         const fresh = known.get(route.id) ?? record;
         const promotion = await promoteRoute(route, fresh, now, read);
-        if (guard !== undefined || promotion !== undefined) await repository.setVerdict(route.id, { at: new Date(now).toISOString(), guard: guard ?? null, promotion: promotion ?? null });
+        if (guard !== undefined || promotion !== undefined) verdicts.push({ routeId: route.id, verdict: { at: new Date(now).toISOString(), guard: guard ?? null, promotion: promotion ?? null } });
       }
+      // Every route's verdict in one write: a tick over 500 guarded routes is one transaction, not 500.
+      await repository.setVerdicts(verdicts);
     },
     get: (routeId) => known.get(routeId),
     read: async (routeId) => remember(await repository.get(routeId)),

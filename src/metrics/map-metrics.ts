@@ -49,3 +49,19 @@ export function registerEvidenceMetrics(registry: Registry, evidence: FleetEvide
     },
   });
 }
+
+/** The database round trips this process has made (PostgreSQL), per database: what it costs the fleet's database. */
+export function registerStoreMetrics(registry: Registry, checkouts: () => { readonly main: number; readonly evidence: number }): void {
+  new Counter({
+    name: "strangler_store_checkouts_total",
+    help: "Connections taken from the PostgreSQL pools (one per transaction or lone statement), by database: main, or evidence (EVIDENCE_DATABASE_URL); none on SQLite",
+    labelNames: ["database"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const now = checkouts();
+      this.inc({ database: "main" }, now.main);
+      this.inc({ database: "evidence" }, now.evidence);
+    },
+  });
+}

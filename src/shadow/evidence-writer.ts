@@ -218,7 +218,7 @@ export class EvidenceWriter {
       this.#droppedLogged = this.dropped;
       this.#lastDropLog = now;
     }
-    if (!this.store.prunedByJudge && now - this.#lastPrune >= this.pruneEveryMs) {
+    if (!this.store.foldedByJudge && now - this.#lastPrune >= this.pruneEveryMs) {
       this.#lastPrune = now;
       try {
         await this.store.prune(this.limits());

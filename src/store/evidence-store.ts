@@ -41,6 +41,8 @@ export interface EvidenceStore {
   prune(beforeMs: number): Promise<void>;
   /** The route's traffic per minute (every node's), for minutes from `fromMinute` to before `toMinute`, oldest first; minutes without traffic are absent. */
   history(routeId: string, fromMinute: number, toMinute: number): Promise<TrafficMinute[]>;
+  /** `history` for many routes at once (one query on PostgreSQL); a route without traffic has none in the map. */
+  histories(routeIds: readonly string[], fromMinute: number, toMinute: number): Promise<Map<string, TrafficMinute[]>>;
   /** Deletes the history of minutes before `beforeMinute`. */
   pruneHistory(beforeMinute: number): Promise<void>;
 }
@@ -123,6 +125,8 @@ export function createSqliteEvidenceStore(db: Database.Database): EvidenceStore 
     async history(routeId, fromMinute, toMinute) {
       return historyOf(selectHistory.all(routeId, fromMinute, toMinute) as Array<{ minute: number; metric: string; count: number }>);
     },
+    histories: async (routeIds, fromMinute, toMinute) =>
+      new Map(routeIds.map((id) => [id, historyOf(selectHistory.all(id, fromMinute, toMinute) as Array<{ minute: number; metric: string; count: number }>)])),
     async pruneHistory(beforeMinute) {
       db.prepare("DELETE FROM traffic_minutes WHERE minute < ?").run(beforeMinute);
     },

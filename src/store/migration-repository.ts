@@ -96,7 +96,7 @@ export interface MigrationRepository {
    * same transaction. Returns the new record, or undefined when another process got there first.
    */
   change(routeId: string, change: MigrationChange, audit: Omit<NewAuditEntry, "at">, expected?: MigrationExpectation): MigrationRecord | undefined;
-  setVerdict(routeId: string, verdict: unknown): void;
+  setVerdicts(verdicts: ReadonlyArray<{ readonly routeId: string; readonly verdict: unknown }>): void;
   /** Ids of the routes in state `retired`. */
   retired(): string[];
 }
@@ -147,8 +147,9 @@ export function createMigrationRepository(db: Database.Database, appendAudit: (e
       return get(routeId) as MigrationRecord;
     },
     change: (routeId, c, audit, expected) => change.immediate(routeId, c, audit, expected),
-    setVerdict(routeId, verdict) {
-      db.prepare("UPDATE route_migration SET last_verdict = ? WHERE route_id = ?").run(JSON.stringify(verdict), routeId);
-    },
+    setVerdicts: db.transaction((verdicts: ReadonlyArray<{ readonly routeId: string; readonly verdict: unknown }>) => {
+      const update = db.prepare("UPDATE route_migration SET last_verdict = ? WHERE route_id = ?");
+      for (const { routeId, verdict } of verdicts) update.run(JSON.stringify(verdict), routeId);
+    }),
   };
 }

@@ -12,7 +12,8 @@ export interface MigrationStore {
   all(): Promise<MigrationRecord[]>;
   ensure(routeId: string, state: MigrationState, actor: string): Promise<MigrationRecord>;
   change(routeId: string, change: MigrationChange, audit: Omit<NewAuditEntry, "at">, expected?: MigrationExpectation): Promise<MigrationRecord | undefined>;
-  setVerdict(routeId: string, verdict: unknown): Promise<void>;
+  /** Each route's last verdict (JSON), for many routes in one transaction: the judge's tick writes them all at once. */
+  setVerdicts(verdicts: ReadonlyArray<{ readonly routeId: string; readonly verdict: unknown }>): Promise<void>;
   retired(): Promise<string[]>;
 }
 
@@ -23,7 +24,7 @@ export function sqliteMigrationStore(repository: MigrationRepository): Migration
     all: async () => repository.all(),
     ensure: async (routeId, state, actor) => repository.ensure(routeId, state, actor),
     change: async (routeId, change, audit, expected) => repository.change(routeId, change, audit, expected),
-    setVerdict: async (routeId, verdict) => repository.setVerdict(routeId, verdict),
+    setVerdicts: async (verdicts) => repository.setVerdicts(verdicts),
     retired: async () => repository.retired(),
   };
 }

@@ -18,7 +18,7 @@ import { migratePostgres } from "./postgres/migrations.ts";
 import { createPostgresRolloutStore, ROLLOUT_CHANNEL } from "./postgres/rollout-store.ts";
 import { createPostgresShadowStore } from "./postgres/shadow-store.ts";
 import { FleetExampleSampler, foldInbox, NodeOutbox, type FoldResult } from "./postgres/fleet-inbox.ts";
-import { createRolloutRepository } from "./rollout-repository.ts";
+import { createRolloutRepository, type NewAuditEntry } from "./rollout-repository.ts";
 import { sqliteRolloutStore, type RolloutStore } from "./rollout-store.ts";
 import { createShadowRepository } from "./shadow-repository.ts";
 import { createSqliteWebhookStore, type WebhookStore } from "./webhook-store.ts";
@@ -53,6 +53,12 @@ export interface Stores {
    * every write lands in its table at once.
    */
   fold(): Promise<FoldResult>;
+  /**
+   * PostgreSQL: connections taken from each pool so far (one per transaction or lone statement), the
+   * database's `main` and its `evidence` one (the same pool without EVIDENCE_DATABASE_URL: counted once,
+   * under main). What this node costs the database in round trips; zero on SQLite.
+   */
+  checkouts(): { readonly main: number; readonly evidence: number };
   /** False once the store is closed or (PostgreSQL) its listening connection is down. */
   isHealthy(): boolean;
   close(): Promise<void>;
@@ -63,6 +69,12 @@ export interface StoreOptions {
   readonly dataDir: string;
   /** `postgres://…` or `postgresql://…`: the fleet's PostgreSQL instead of the SQLite file. */
   readonly databaseUrl?: string | undefined;
+  /**
+   * With `databaseUrl`: another PostgreSQL database for the evidence (the nodes' inbox, the folded
+   * evidence and traffic history, shadow outcomes, signatures, examples and noise), so that its writes
+   * and its bulk (example bodies) weigh on a database of their own. Default: `databaseUrl`'s.
+   */
+  readonly evidenceDatabaseUrl?: string | undefined;
   /** SQLite: how often changes made by other processes are looked for. Default 250 ms. */
   readonly pollMs?: number | undefined;
   /** PostgreSQL: how often the state is read afresh whatever NOTIFY said (`fleet.reconcileMs`). Default 1000 ms. */
@@ -86,8 +98,9 @@ export function databaseUrlProblem(url: string): string | undefined {
 }
 
 /** Opens the stores: PostgreSQL when `databaseUrl` is given (migrated on open), else the SQLite file. */
-export async function openStores({ dataDir, databaseUrl, pollMs = 250, reconcileMs = 1_000, outboxMs = 1_000 }: StoreOptions): Promise<Stores> {
-  if (databaseUrl) return openPostgresStores(databaseUrl, reconcileMs, outboxMs);
+export async function openStores({ dataDir, databaseUrl, evidenceDatabaseUrl, pollMs = 250, reconcileMs = 1_000, outboxMs = 1_000 }: StoreOptions): Promise<Stores> {
+  if (evidenceDatabaseUrl && !databaseUrl) throw new Error("EVIDENCE_DATABASE_URL needs DATABASE_URL: the evidence moves to a database of its own only from a fleet's PostgreSQL, not from the SQLite file");
+  if (databaseUrl) return openPostgresStores(databaseUrl, evidenceDatabaseUrl ?? databaseUrl, reconcileMs, outboxMs);
   const db = openDatabase(resolve(dataDir));
   const rollouts = createRolloutRepository(db);
   return {
@@ -104,6 +117,7 @@ export async function openStores({ dataDir, databaseUrl, pollMs = 250, reconcile
     webhooks: createSqliteWebhookStore(db),
     watchRollouts: (onChange) => watchForeignWrites(db, onChange, pollMs),
     fold: async () => NOTHING_FOLDED,
+    checkouts: () => ({ main: 0, evidence: 0 }),
     isHealthy: () => db.open,
     async close() {
       db.close();
@@ -111,25 +125,39 @@ export async function openStores({ dataDir, databaseUrl, pollMs = 250, reconcile
   };
 }
 
-async function openPostgresStores(databaseUrl: string, reconcileMs: number, outboxMs: number): Promise<Stores> {
-  const problem = databaseUrlProblem(databaseUrl);
+async function openPostgresStores(databaseUrl: string, evidenceUrl: string, reconcileMs: number, outboxMs: number): Promise<Stores> {
+  const problem = databaseUrlProblem(databaseUrl) ?? databaseUrlProblem(evidenceUrl)?.replace("DATABASE_URL", "EVIDENCE_DATABASE_URL");
   if (problem) throw new Error(problem);
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 10_000 });
-  // An idle client's error (the server restarted) must not crash the process: the pool replaces it.
-  pool.on("error", () => undefined);
-  await migratePostgres(pool);
+  const poolOn = async (url: string) => {
+    const opened = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000 });
+    // An idle client's error (the server restarted) must not crash the process: the pool replaces it.
+    opened.on("error", () => undefined);
+    // Both databases get the whole schema (the evidence tables stay empty in the other): one migration path.
+    await migratePostgres(opened);
+    return opened;
+  };
+  const pool = await poolOn(databaseUrl);
+  const separate = evidenceUrl !== databaseUrl;
+  const evidencePool = separate ? await poolOn(evidenceUrl) : pool;
+  const checkouts = { main: 0, evidence: 0 };
+  pool.on("acquire", () => checkouts.main++);
+  if (separate) evidencePool.on("acquire", () => checkouts.evidence++);
+  const rollouts = createPostgresRolloutStore(pool);
   let closed = false;
   let listening = false;
   const stops = new Set<() => void>();
-  const outbox = new NodeOutbox(pool, outboxMs);
+  const outbox = new NodeOutbox(evidencePool, outboxMs);
   const sampler = new FleetExampleSampler();
+  // A divergence told in the audit trail: in the fold's own transaction when the evidence shares the
+  // database; else after the fold commits, on the main database (a failure there is logged by the fold).
+  const announce = separate ? (entries: ReadonlyArray<Omit<NewAuditEntry, "at">>) => Promise.all(entries.map((e) => rollouts.appendAudit(e))).then(() => undefined) : undefined;
   return {
     kind: "postgres",
-    rollouts: createPostgresRolloutStore(pool),
+    rollouts,
     migrations: createPostgresMigrationStore(pool),
-    shadows: createPostgresShadowStore(pool, outbox),
+    shadows: createPostgresShadowStore(evidencePool, outbox),
     fleet: createPostgresFleetStore(pool),
-    evidence: createPostgresEvidenceStore(pool, outbox),
+    evidence: createPostgresEvidenceStore(evidencePool, outbox),
     map: createPostgresMapStore(pool),
     secrets: createPostgresSecretStore(pool),
     recordings: createPostgresRecordingStore(pool),
@@ -171,13 +199,15 @@ async function openPostgresStores(databaseUrl: string, reconcileMs: number, outb
       stops.add(stop);
       return stop;
     },
-    fold: () => foldInbox(pool, sampler),
+    fold: () => foldInbox(evidencePool, sampler, announce),
+    checkouts: () => ({ ...checkouts }),
     isHealthy: () => !closed && (stops.size === 0 || listening),
     async close() {
       closed = true;
       for (const stop of [...stops]) stop();
       await outbox.flushNow().catch(() => undefined);
       await pool.end();
+      if (separate) await evidencePool.end();
     },
   };
 }

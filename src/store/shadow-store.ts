@@ -6,15 +6,20 @@ import type { EvidenceBatchItem, EvidenceRetention, ExampleRecord, NoiseRecord, 
  */
 export interface ShadowStore {
   /**
-   * True when old evidence is pruned by the fleet's judge as it folds (PostgreSQL), so the nodes' writers
-   * do not each scan the tables; false when each writer prunes (SQLite).
+   * True when a batch written reaches readers only once the fleet's judge has folded it, and old evidence
+   * is pruned by the judge, not by each node's writer (PostgreSQL: src/store/postgres/fleet-inbox.ts);
+   * false when a write is read back at once and each writer prunes (SQLite).
    */
-  readonly prunedByJudge: boolean;
+  readonly foldedByJudge: boolean;
   writeBatch(items: readonly EvidenceBatchItem[], retention: EvidenceRetention): Promise<void>;
   prune(retention: EvidenceRetention): Promise<void>;
   outcomes(routeId: string, sinceMinute: number): Promise<OutcomeCounts>;
+  /** `outcomes` for many routes at once (one query on PostgreSQL); a route without any has none in the map. */
+  outcomesOf(routeIds: readonly string[], sinceMinute: number): Promise<Map<string, OutcomeCounts>>;
   outcomesByMinute(routeId: string, sinceMinute: number): Promise<Array<{ minute: number; compared: number; match: number }>>;
   signatures(routeId: string, status?: SignatureRecord["status"]): Promise<SignatureRecord[]>;
+  /** Each route's `perRoute` most frequent signatures of a status (one query on PostgreSQL), as `signatures` orders them. */
+  topSignatures(routeIds: readonly string[], status: SignatureRecord["status"], perRoute: number): Promise<Map<string, SignatureRecord[]>>;
   signature(id: number): Promise<SignatureRecord | undefined>;
   examples(signatureId: number, limit: number): Promise<ExampleRecord[]>;
   acknowledge(id: number, status: SignatureRecord["status"], reason: string): Promise<SignatureRecord | undefined>;
@@ -27,10 +32,13 @@ export interface ShadowStore {
 /** The SQLite repository behind the asynchronous interface. */
 export function sqliteShadowStore(r: ShadowRepository): ShadowStore {
   return {
-    prunedByJudge: false,
+    foldedByJudge: false,
     writeBatch: async (items, retention) => r.writeBatch(items, retention),
     prune: async (retention) => r.prune(retention),
     outcomes: async (routeId, since) => r.outcomes(routeId, since),
+    // In-process: a statement per route costs what one grouped query would.
+    outcomesOf: async (routeIds, since) => new Map(routeIds.map((id) => [id, r.outcomes(id, since)])),
+    topSignatures: async (routeIds, status, perRoute) => new Map(routeIds.map((id) => [id, r.signatures(id, status).slice(0, perRoute)])),
     outcomesByMinute: async (routeId, since) => r.outcomesByMinute(routeId, since),
     signatures: async (routeId, status) => r.signatures(routeId, status),
     signature: async (id) => r.signature(id),

@@ -63,7 +63,8 @@ export function wireAdmin(deps: AdminDeps): AdminWiring {
     shadows,
     shadowEvidence: stores.shadows,
     traffic: stores.evidence,
-    flushTraffic: () => evidence.flush(),
+    // Where a write is read back at once (SQLite); on PostgreSQL the chart shows the judge's last fold.
+    flushTraffic: () => (stores.evidence.foldedByJudge ? Promise.resolve() : evidence.flush()),
     clock: deps.clock,
     judgeEveryMs: () => live.config.guards.intervalMs,
     ...(observed ? { observed } : {}),

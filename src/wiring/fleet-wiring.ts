@@ -147,7 +147,7 @@ function pruneEvidence(stores: Stores, isJudge: () => boolean, clock: Clock, ret
     stores.map.prune(clock.now() - retention.mapMs).catch(warn);
     stores.recordings.prune(clock.now() - retention.recordingsMs()).catch(warn);
     // Where the nodes' shadow writers do not prune (PostgreSQL: one scan for the fleet, not one per node).
-    if (stores.shadows.prunedByJudge) stores.shadows.prune(shadows()).catch(warn);
+    if (stores.shadows.foldedByJudge) stores.shadows.prune(shadows()).catch(warn);
   }, 60_000);
   timer.unref();
   return () => clearInterval(timer);

@@ -4,7 +4,7 @@ import type { Clock } from "../guard/clock.ts";
 import { FleetEvidence } from "../guard/fleet-evidence.ts";
 import { createGuardMetrics, type GuardMetrics } from "../guard/guard-metrics.ts";
 import { createMigrationService, type MigrationService } from "../guard/migration-service.ts";
-import { registerEvidenceMetrics } from "../metrics/map-metrics.ts";
+import { registerEvidenceMetrics, registerStoreMetrics } from "../metrics/map-metrics.ts";
 import type { RolloutService } from "../rollout/rollout-service.ts";
 import type { Stores } from "../store/open-stores.ts";
 import type { LiveState } from "./live-state.ts";
@@ -44,6 +44,7 @@ export async function wireGuards(deps: GuardDeps): Promise<GuardWiring> {
   const evidence = new FleetEvidence({ store: stores.evidence, nodeId: deps.nodeId, clock, logger, bucketMs: fleet.evidenceBucketMs, maxPendingMs: fleet.evidenceRetentionMs, fold: () => stores.fold() });
   const stopFlushing = evidence.start(fleet.evidenceFlushMs);
   registerEvidenceMetrics(deps.registry, evidence);
+  registerStoreMetrics(deps.registry, () => stores.checkouts());
   const metrics = createGuardMetrics(deps.registry);
   const migrations = createMigrationService({
     routes: () => live.config.routes,

@@ -77,8 +77,13 @@ describe.each(storeKinds(() => postgres))("the migration store on %s", (_kind, o
     withStore(open, async (s) => {
       const { migrations } = await s.node();
       for (const id of ["b", "a", "c"]) await migrations.ensure(id, "migrated", "file");
-      await migrations.setVerdict("a", { guard: { verdict: "ok" }, at: 5 });
+      await migrations.setVerdicts([
+        { routeId: "a", verdict: { guard: { verdict: "ok" }, at: 5 } },
+        { routeId: "c", verdict: { promotion: { verdict: "waiting" }, at: 5 } },
+      ]);
       expect((await migrations.get("a"))?.lastVerdict).toEqual({ guard: { verdict: "ok" }, at: 5 });
+      expect((await migrations.get("c"))?.lastVerdict).toEqual({ promotion: { verdict: "waiting" }, at: 5 });
+      expect((await migrations.get("b"))?.lastVerdict).toBeNull();
       for (const id of ["c", "a"]) await migrations.change(id, { state: "retired", actor: "ops", reason: "done" }, { ...audit("retire"), routeId: id });
       expect(await migrations.retired()).toEqual(["a", "c"]);
     }),

@@ -46,6 +46,19 @@ export function createPostgresEvidenceStore(pool: pg.Pool, outbox: NodeOutbox): 
       );
       return historyOf(rows.flatMap((r) => vectorRows(r.counts).map((c) => ({ minute: Number(r.minute), ...c }))));
     },
+    async histories(routeIds, fromMinute, toMinute) {
+      const { rows } = await pool.query<{ route_id: string; minute: string; counts: string[] }>(
+        "SELECT route_id, minute, counts FROM traffic_minute_counts WHERE route_id = ANY($1::text[]) AND minute >= $2 AND minute < $3 ORDER BY route_id, minute",
+        [routeIds, fromMinute, toMinute],
+      );
+      const byRoute = new Map<string, Array<{ minute: number; metric: string; count: number }>>();
+      for (const r of rows) {
+        let into = byRoute.get(r.route_id);
+        if (!into) byRoute.set(r.route_id, (into = []));
+        for (const c of vectorRows(r.counts)) into.push({ minute: Number(r.minute), ...c });
+      }
+      return new Map([...byRoute].map(([id, counted]) => [id, historyOf(counted)]));
+    },
     async pruneHistory(beforeMinute) {
       await pool.query("DELETE FROM traffic_minute_counts WHERE minute < $1", [beforeMinute]);
     },

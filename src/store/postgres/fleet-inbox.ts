@@ -3,6 +3,7 @@ import type { EvidenceCount } from "../evidence-store.ts";
 import { isTrafficMetric, minuteOf } from "../evidence-store.ts";
 import { emptyVector, EVIDENCE_METRICS, metricIndex } from "../evidence-vector.ts";
 import type { EvidenceBatchItem, EvidenceRetention } from "../shadow-repository.ts";
+import type { NewAuditEntry } from "../rollout-repository.ts";
 import { writeShadowBatch } from "./shadow-store.ts";
 import { inTransaction } from "./transaction.ts";
 
@@ -52,7 +53,10 @@ export function encodeEvidence(counts: readonly EvidenceCount[]): EncodedEvidenc
  */
 export class NodeOutbox {
   #evidence: EncodedEvidence[] = [];
-  #shadow: Array<{ retention: EvidenceRetention; items: readonly EvidenceBatchItem[] }> = [];
+  /** Results gathered for the next row: counted ones merged by key (see `#mergeKey`), the others as they came. */
+  #shadow = new Map<string, EvidenceBatchItem>();
+  #unmerged: EvidenceBatchItem[] = [];
+  #retention: EvidenceRetention | undefined;
   #waiting: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
   #timer: NodeJS.Timeout | undefined;
   #lastWriteAt = -Infinity;
@@ -70,9 +74,23 @@ export class NodeOutbox {
     return this.#wait();
   }
 
+  /**
+   * A writer's batch. Its plain and single-signature results arrive counted per route and minute every
+   * `shadowing.evidenceFlushMs` (200 ms); those of one route, minute, outcome and signature are merged
+   * here into one item, so a row carries about one item per route and outcome, not one per writer flush.
+   */
   putShadow(items: readonly EvidenceBatchItem[], retention: EvidenceRetention): Promise<void> {
     if (items.length === 0) return Promise.resolve();
-    this.#shadow.push({ retention, items });
+    this.#retention = retention;
+    for (const item of items) {
+      if (item.example !== undefined || item.noiseSample !== undefined) {
+        this.#unmerged.push(item);
+        continue;
+      }
+      const key = mergeKey(item);
+      const before = this.#shadow.get(key);
+      this.#shadow.set(key, before ? merged(before, item) : item);
+    }
     return this.#wait();
   }
 
@@ -100,9 +118,11 @@ export class NodeOutbox {
     this.#writing = this.#writing.then(async () => {
       const waiting = this.#waiting;
       if (waiting.length === 0) return;
-      const payload: InboxPayload = { e: this.#evidence.flat(), s: mergeShadow(this.#shadow) };
+      const items = [...this.#shadow.values(), ...this.#unmerged];
+      const payload: InboxPayload = { e: this.#evidence.flat(), ...(this.#retention && items.length > 0 ? { s: { retention: this.#retention, items } } : {}) };
       this.#evidence = [];
-      this.#shadow = [];
+      this.#shadow = new Map();
+      this.#unmerged = [];
       this.#waiting = [];
       this.#lastWriteAt = Date.now();
       try {
@@ -116,9 +136,20 @@ export class NodeOutbox {
   }
 }
 
-function mergeShadow(parts: ReadonlyArray<{ retention: EvidenceRetention; items: readonly EvidenceBatchItem[] }>): InboxPayload["s"] {
-  const last = parts.at(-1);
-  return last ? { retention: last.retention, items: parts.flatMap((p) => p.items) } : undefined;
+/** Results that may be merged: one route, minute, outcome and set of signatures. */
+const mergeKey = (item: EvidenceBatchItem): string =>
+  `${item.routeId}\u0000${Math.floor(item.atMs / 60_000)}\u0000${item.outcome}\u0000${item.signatures.map((g) => `${g.path}\u0001${g.kind}`).join("\u0002")}`;
+
+/** Two counted results of one key as one: counts added, the earliest and the latest kept. */
+function merged(a: EvidenceBatchItem, b: EvidenceBatchItem): EvidenceBatchItem {
+  return {
+    routeId: a.routeId,
+    outcome: a.outcome,
+    signatures: a.signatures,
+    atMs: Math.max(a.atMs, b.atMs),
+    firstMs: Math.min(a.firstMs ?? a.atMs, b.firstMs ?? b.atMs),
+    count: (a.count ?? 1) + (b.count ?? 1),
+  };
 }
 
 /**
@@ -172,12 +203,18 @@ const ROWS_PER_FOLD = 500;
  * sums to the folded tables and deletes them, in one transaction, again until the inbox is empty. Two
  * judges overlapping for a moment fold disjoint rows: nothing is counted twice or lost.
  */
-export async function foldInbox(pool: pg.Pool, sampler: FleetExampleSampler): Promise<FoldResult> {
+export async function foldInbox(
+  pool: pg.Pool,
+  sampler: FleetExampleSampler,
+  /** With the evidence on a database of its own: writes the audit entries of divergences told, after the fold commits. */
+  announce?: (entries: ReadonlyArray<Omit<NewAuditEntry, "at">>) => Promise<void>,
+): Promise<FoldResult> {
   let inboxRows = 0;
   let evidenceRows = 0;
   let shadowItems = 0;
   let oldestMs = 0;
   for (;;) {
+    const told: Array<Omit<NewAuditEntry, "at">> = [];
     const taken = await inTransaction(pool, async (client) => {
       const { rows } = await client.query<{ payload: string; age_ms: number }>(
         `DELETE FROM fleet_inbox WHERE id IN (SELECT id FROM fleet_inbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
@@ -215,11 +252,13 @@ export async function foldInbox(pool: pg.Pool, sampler: FleetExampleSampler): Pr
       await addVectors(client, "traffic_minute_counts", "minute", minutes);
       if (retention && items.length > 0) {
         const perMinute = (retention as EvidenceRetention & { examplesPerSignaturePerMinute?: number }).examplesPerSignaturePerMinute ?? Infinity;
-        await writeShadowBatch(client, sampler.sample(items, perMinute), retention);
+        await writeShadowBatch(client, sampler.sample(items, perMinute), retention, announce ? (entry) => told.push(entry) : undefined);
         shadowItems += items.length;
       }
       return rows.length;
     });
+    // Told once: the signature's count crossed the line in the transaction that just committed.
+    if (announce && told.length > 0) await announce(told);
     inboxRows += taken;
     if (taken < ROWS_PER_FOLD) return { inboxRows, evidenceRows, shadowItems, oldestMs };
   }

@@ -46,8 +46,14 @@ export function createPostgresMigrationStore(pool: pg.Pool): MigrationStore {
         await client.query(INSERT_AUDIT, auditValues({ ...audit, at }));
         return after;
       }),
-    async setVerdict(routeId, verdict) {
-      await pool.query("UPDATE route_migration SET last_verdict = $2 WHERE route_id = $1", [routeId, JSON.stringify(verdict)]);
+    async setVerdicts(verdicts) {
+      if (verdicts.length === 0) return;
+      // One statement for every route, in key order (two judges overlapping never deadlock).
+      const sorted = [...verdicts].sort((a, b) => (a.routeId < b.routeId ? -1 : a.routeId > b.routeId ? 1 : 0));
+      await pool.query(
+        "UPDATE route_migration m SET last_verdict = v.verdict FROM unnest($1::text[], $2::text[]) AS v(route_id, verdict) WHERE m.route_id = v.route_id",
+        [sorted.map((v) => v.routeId), sorted.map((v) => JSON.stringify(v.verdict))],
+      );
     },
     async retired() {
       return (await pool.query<{ route_id: string }>("SELECT route_id FROM route_migration WHERE state = 'retired' ORDER BY route_id")).rows.map((r) => r.route_id);

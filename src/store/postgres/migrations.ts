@@ -2,8 +2,10 @@ import type pg from "pg";
 import { metricPositionsSql } from "../evidence-vector.ts";
 
 /**
- * The PostgreSQL schema, version for version the same tables as the SQLite one (src/store/migrations.ts):
- * a change to one is a change to both, and the contract tests hold them to the same behaviour.
+ * The PostgreSQL schema, version for version the same tables as the SQLite one (src/store/migrations.ts)
+ * up to 16: a change to one is a change to both, and the contract tests hold them to the same behaviour.
+ * From 17 on, PostgreSQL keeps a fleet's evidence its own way (the inbox the judge folds, counts as
+ * arrays: src/store/postgres/fleet-inbox.ts), behind the same store interfaces.
  * Never edit a migration that has shipped: add another.
  */
 export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly name: string; readonly sql: string }> = [

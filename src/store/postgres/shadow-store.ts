@@ -3,6 +3,7 @@ import { divergenceAnnouncement, summarise, toExample, toNoise, toSignature, typ
 import type { ShadowStore } from "../shadow-store.ts";
 import type { EvidenceBatchItem, EvidenceRetention } from "../shadow-repository.ts";
 import type { NodeOutbox } from "./fleet-inbox.ts";
+import type { NewAuditEntry } from "../rollout-repository.ts";
 import { auditValues, INSERT_AUDIT } from "./rollout-store.ts";
 import { inTransaction } from "./transaction.ts";
 
@@ -19,7 +20,13 @@ const sorted = <T>(entries: Iterable<[string, T]>) => [...entries].sort(([a], [b
  * Writes a batch of comparison results in the caller's transaction: the judge's fold of the fleet's inbox
  * (src/store/postgres/fleet-inbox.ts), and the tests that write a batch directly.
  */
-export async function writeShadowBatch(client: pg.PoolClient, items: readonly EvidenceBatchItem[], retention: EvidenceRetention): Promise<void> {
+export async function writeShadowBatch(
+  client: pg.PoolClient,
+  items: readonly EvidenceBatchItem[],
+  retention: EvidenceRetention,
+  /** Where a divergence's audit entry goes when the audit trail is on another database; else it is written in this transaction. */
+  tellElsewhere?: (entry: Omit<NewAuditEntry, "at">) => void,
+): Promise<void> {
   const batch = summarise(items);
   // One statement per table (unnest of arrays), whatever the number of routes: the fold of a fleet's
   // inbox carries every route's results at once.
@@ -49,7 +56,8 @@ export async function writeShadowBatch(client: pg.PoolClient, items: readonly Ev
     const row = storedAs.get(`${sig.routeId}\u0000${sig.path}\u0000${sig.kind}`);
     const id = Number(row?.id);
     const told = divergenceAnnouncement(sig, id, Number(row?.count), retention.announceDivergenceAt);
-    if (told) await client.query(INSERT_AUDIT, auditValues({ ...told, at: new Date().toISOString() }));
+    if (told && tellElsewhere) tellElsewhere(told);
+    else if (told) await client.query(INSERT_AUDIT, auditValues({ ...told, at: new Date().toISOString() }));
     for (const { at, example: e } of sig.examples) {
       await client.query(
         `INSERT INTO shadow_examples (signature_id, at, request_id, method, path, query, primary_side, legacy_status, target_status,
@@ -94,7 +102,7 @@ export function createPostgresShadowStore(pool: pg.Pool, outbox: NodeOutbox): Sh
     // A node's results go to its outbox (one inbox row per flush with its evidence deltas); the judge
     // folds every node's into these tables (fleet-inbox.ts), so the rows written follow routes, not nodes.
     writeBatch: (items, retention) => outbox.putShadow(items, retention),
-    prunedByJudge: true,
+    foldedByJudge: true,
     prune: (retention) =>
       inTransaction(pool, async (client) => {
         const cutoff = new Date(Date.now() - retention.maxAgeDays * 86_400_000).toISOString();
@@ -115,6 +123,34 @@ export function createPostgresShadowStore(pool: pg.Pool, outbox: NodeOutbox): Sh
       );
       for (const row of rows) counts[row.outcome] = Number(row.n);
       return counts;
+    },
+    async outcomesOf(routeIds, sinceMinute) {
+      const { rows } = await pool.query<{ route_id: string; outcome: keyof OutcomeCounts; n: string }>(
+        "SELECT route_id, outcome, sum(count) AS n FROM shadow_outcomes WHERE route_id = ANY($1::text[]) AND minute >= $2 GROUP BY route_id, outcome",
+        [routeIds, sinceMinute],
+      );
+      const out = new Map<string, OutcomeCounts>();
+      for (const row of rows) {
+        let counts = out.get(row.route_id);
+        if (!counts) out.set(row.route_id, (counts = { match: 0, diverge: 0, error: 0, skipped: 0 }));
+        counts[row.outcome] = Number(row.n);
+      }
+      return out;
+    },
+    async topSignatures(routeIds, status, perRoute) {
+      const { rows } = await pool.query(
+        `SELECT * FROM (
+           SELECT *, row_number() OVER (PARTITION BY route_id ORDER BY count DESC, id) AS rank
+           FROM shadow_signatures WHERE route_id = ANY($1::text[]) AND status = $2
+         ) ranked WHERE rank <= $3 ORDER BY route_id, count DESC, id`,
+        [routeIds, status, perRoute],
+      );
+      const out = new Map<string, ReturnType<typeof toSignature>[]>();
+      for (const row of rows) {
+        const sig = toSignature(signatureRow(row));
+        out.set(sig.routeId, [...(out.get(sig.routeId) ?? []), sig]);
+      }
+      return out;
     },
     async outcomesByMinute(routeId, sinceMinute) {
       const { rows } = await pool.query<{ minute: string; compared: string; match: string }>(

@@ -58,6 +58,7 @@ describe("FleetEvidence", () => {
     const store: EvidenceStore = {
       foldedByJudge: stores.evidence.foldedByJudge,
       summaries: (...args) => stores.evidence.summaries(...args),
+      histories: (...args) => stores.evidence.histories(...args),
       add: (nodeId, counts) => (down ? Promise.reject(new Error("connection refused")) : stores.evidence.add(nodeId, counts)),
       summary: (...args) => stores.evidence.summary(...args),
       prune: (before) => stores.evidence.prune(before),
