@@ -2,9 +2,10 @@
  * Part of `npm run bench:fleet` (bench/fleet-sizing.ts): NODES fleet nodes in one process, each with the
  * stores, writers and timers a proxy node runs against PostgreSQL (the same code: `openStores`,
  * `FleetEvidence`, `EvidenceWriter`, the heartbeat, the judge's lease and its fold, LISTEN and the
- * reconciliation), driven by a synthetic evidence stream instead of live requests: every route gets
- * traffic on every node between two flushes (the worst case for what a fleet writes), a tenth of the
- * routes diverge with one signature and an example now and then.
+ * reconciliation, the migration map's flush), driven by a synthetic stream instead of live requests: every
+ * route gets traffic on every node between two flushes (the worst case for what a fleet writes), a tenth
+ * of the routes diverge with one signature and an example now and then, and the map learns one template
+ * per route.
  *
  * Reports to the parent over IPC: `{ seen }` when a node first reads a change's reason, and `{ flushes }`
  * (each flush's duration, ms) when told to stop.
@@ -35,6 +36,7 @@ const limits = { examplesPerSignature: 5, examplesPerSignaturePerMinute: 2, sign
 const flushes: number[] = [];
 const stops: Array<() => Promise<void>> = [];
 const pauses: Array<() => void> = [];
+const gos: Array<() => void> = [];
 // How late this process's event loop runs: when it is late, the harness (a hundred nodes on two cores) is
 // what a flush waits for, not the database.
 const loopDelay = monitorEventLoopDelay({ resolution: 20 });
@@ -67,23 +69,53 @@ async function startNode(index: number): Promise<void> {
   // The synthetic stream: each route once per node a second (a request on each side and a comparison), so
   // that every route has news on every node at each flush: the most a fleet writes, whatever the traffic.
   let tick = 0;
-  const traffic = setInterval(() => {
-    tick++;
-    for (let r = 0; r < routes.length; r++) {
-      const routeId = routes[r] as string;
-      evidence.request(routeId, "legacy", false, 4);
-      evidence.request(routeId, "target", r % 50 === 7, 6);
-      const diverges = r % 10 === 3;
-      evidence.shadow(routeId, diverges ? "diverge" : "match");
-      if (!diverges) writer.count(routeId, "match");
-      else if (tick % 10 === index % 10 && writer.wantsExample(routeId, [{ path: "$.price", kind: "changed" }])) {
-        writer.push({ routeId, atMs: Date.now(), outcome: "diverge", signatures: [{ path: "$.price", kind: "changed" }], example: { requestId: `${nodeId}-${tick}`, method: "GET", path: `/api/${routeId}/1`, query: "", primary: "legacy", legacyStatus: 200, targetStatus: 200, legacyMs: 4, targetMs: 6, requestHeaders: {}, requestBody: "", legacyBody: '{"price":10}', targetBody: '{"price":"10"}', differences: [] } });
-      } else writer.countSigned(routeId, "diverge", { path: "$.price", kind: "changed" });
-    }
-  }, 1_000);
-  pauses.push(() => clearInterval(traffic));
+  let traffic: NodeJS.Timeout | undefined;
+  let mapFlush: NodeJS.Timeout | undefined;
+  // The stream starts when every node of the fleet is up (a node starting on a loaded machine may wait
+  // past its connection timeout otherwise).
+  gos.push(() => {
+    traffic = setInterval(() => {
+      tick++;
+      for (let r = 0; r < routes.length; r++) {
+        const routeId = routes[r] as string;
+        evidence.request(routeId, "legacy", false, 4);
+        evidence.request(routeId, "target", r % 50 === 7, 6);
+        const diverges = r % 10 === 3;
+        evidence.shadow(routeId, diverges ? "diverge" : "match");
+        if (!diverges) writer.count(routeId, "match");
+        else if (tick % 10 === index % 10 && writer.wantsExample(routeId, [{ path: "$.price", kind: "changed" }])) {
+          writer.push({ routeId, atMs: Date.now(), outcome: "diverge", signatures: [{ path: "$.price", kind: "changed" }], example: { requestId: `${nodeId}-${tick}`, method: "GET", path: `/api/${routeId}/1`, query: "", primary: "legacy", legacyStatus: 200, targetStatus: 200, legacyMs: 4, targetMs: 6, requestHeaders: {}, requestBody: "", legacyBody: '{"price":10}', targetBody: '{"price":"10"}', differences: [] } });
+        } else writer.countSigned(routeId, "diverge", { path: "$.price", kind: "changed" });
+      }
+    }, 1_000);
+    // The migration map's flush (map.flushMs, 5 s): what a node learned of each route's template this hour,
+    // as TrafficMap hands it to the store.
+    mapFlush = setInterval(() => {
+      const now = Date.now();
+      const hour = now - (now % 3_600_000);
+      const templates = routes.map((routeId, r) => ({ routeId, r, template: `/api/${routeId}/{id}` }));
+      void stores.map
+        .add({
+          counts: templates.flatMap(({ template, r }) => [
+            { method: "GET", template, bucket: hour, metric: "requests", count: 5 },
+            { method: "GET", template, bucket: hour, metric: "legacy", count: 5 },
+            { method: "GET", template, bucket: hour, metric: r % 50 === 7 ? "status.5" : "status.2", count: 5 },
+            { method: "GET", template, bucket: hour, metric: "le.4", count: 5 },
+            { method: "GET", template, bucket: hour, metric: "bytes", count: 500 },
+          ]),
+          seen: templates.map(({ template, routeId }) => ({ method: "GET", template, routeId, firstSeen: now - 5_000, lastSeen: now, lastLegacyAt: now, lastTargetAt: null })),
+          collapsed: [],
+        })
+        .catch(() => undefined);
+    }, 5_000);
+  });
+  pauses.push(() => {
+    clearInterval(traffic);
+    clearInterval(mapFlush);
+  });
   stops.push(async () => {
     clearInterval(traffic);
+    clearInterval(mapFlush);
     clearInterval(flushTimer);
     stopWatching();
     await lease.stop();
@@ -98,7 +130,8 @@ async function startNode(index: number): Promise<void> {
 // Started one after another, spread over a second each few nodes, as a fleet rolling out would.
 for (let i = 0; i < NODES; i++) await startNode(i);
 process.send?.({ ready: NODES });
-process.on("message", (message: { stop?: boolean; pause?: boolean }) => {
+process.on("message", (message: { stop?: boolean; pause?: boolean; go?: boolean }) => {
+  if (message.go) for (const go of gos) go();
   if (message.pause) {
     for (const pause of pauses) pause();
     process.send?.({ paused: true, loopDelayP99Ms: loopDelay.percentile(99) / 1e6 });

@@ -87,6 +87,7 @@ async function measure(nodes: number, routeCount: number) {
     }),
   );
   const proxies: Started[] = [];
+  let stopping = false;
   const sims: Array<ReturnType<typeof fork>> = [];
   const client = new pg.Client({ connectionString: postgres.url });
   try {
@@ -100,7 +101,7 @@ async function measure(nodes: number, routeCount: number) {
       p.child.stdout?.on("data", keep);
       p.child.stderr?.on("data", keep);
       p.child.once("exit", (code, signal) => {
-        if (signal !== "SIGKILL" && signal !== "SIGTERM") console.error(`proxy ${i} exited (${code ?? signal}):\n${tail}`);
+        if (!stopping && signal !== "SIGKILL") console.error(`proxy ${i} exited (${code ?? signal}):\n${tail}`);
       });
     }
     await client.connect();
@@ -127,6 +128,7 @@ async function measure(nodes: number, routeCount: number) {
       c.on("message", (m: { ready?: number }) => m.ready !== undefined && resolve());
       c.once("exit", (code) => reject(new Error(`a simulated node process exited (${code})`)));
     })));
+    for (const c of sims) c.send({ go: true });
     await sleep(5_000); // every node past its first flushes and beats
     // Steady state: rows, transactions, the database's CPU, the inbox's oldest row.
     const dbPids = () => processTree(postgres.postmasterPid());
@@ -229,6 +231,7 @@ async function measure(nodes: number, routeCount: number) {
       tables,
     };
   } finally {
+    stopping = true;
     for (const c of sims) if (c.exitCode === null) c.kill("SIGKILL");
     await Promise.all(proxies.map((p) => p.stop().catch(() => undefined)));
     await client.end().catch(() => undefined);

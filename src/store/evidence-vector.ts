@@ -37,3 +37,17 @@ export function vectorRows(vector: ReadonlyArray<number | string | null>): Array
  * from 1 as PostgreSQL's arrays count them.
  */
 export const metricPositionsSql = (): string => EVIDENCE_METRICS.map((name, i) => `('${name}', ${i + 1})`).join(", ");
+
+/**
+ * The migration map's metrics in a fixed order (see MapCount): on PostgreSQL a template's hour is one
+ * row holding one array, as the evidence's bucket is. Grows only at the end.
+ */
+export const MAP_METRICS: readonly string[] = ["requests", "legacy", "target", ...Array.from({ length: 6 }, (_, i) => `status.${i}`), ...LATENCY_BUCKETS_MS.map((_, i) => `le.${i}`), "bytes"];
+
+const MAP_INDEX = new Map(MAP_METRICS.map((name, i) => [name, i]));
+
+/** A map metric's place in the array, or undefined for a name this version does not know. */
+export const mapMetricIndex = (metric: string): number | undefined => MAP_INDEX.get(metric);
+
+/** SQL VALUES of (name, position) for the map's metrics, positions from 1. */
+export const mapMetricPositionsSql = (): string => MAP_METRICS.map((name, i) => `('${name}', ${i + 1})`).join(", ");

@@ -42,6 +42,8 @@ export interface MapSnapshot {
 }
 
 export interface MapStore {
+  /** True when a batch added reaches readers only once the fleet's judge has folded it (PostgreSQL); false when read back at once (SQLite). */
+  readonly foldedByJudge: boolean;
   add(batch: MapBatch): Promise<void>;
   read(sinceMs: number): Promise<MapSnapshot>;
   /** The templates `routeId` claimed, with the last time the monolith answered each. */
@@ -95,6 +97,7 @@ export function createSqliteMapStore(db: Database.Database): MapStore {
     for (const p of batch.collapsed) addCollapsed.run(p);
   });
   return {
+    foldedByJudge: false,
     async add(batch) {
       add.immediate(batch);
     },

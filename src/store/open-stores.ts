@@ -158,7 +158,7 @@ async function openPostgresStores(databaseUrl: string, evidenceUrl: string, reco
     shadows: createPostgresShadowStore(evidencePool, outbox),
     fleet: createPostgresFleetStore(pool),
     evidence: createPostgresEvidenceStore(evidencePool, outbox),
-    map: createPostgresMapStore(pool),
+    map: createPostgresMapStore(evidencePool, outbox),
     secrets: createPostgresSecretStore(pool),
     recordings: createPostgresRecordingStore(pool),
     webhooks: createPostgresWebhookStore(pool),

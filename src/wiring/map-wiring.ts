@@ -28,13 +28,14 @@ export function wireMap(deps: { readonly stores: Stores; readonly clock: Clock; 
   return {
     traffic,
     async read(hours) {
-      await traffic.flush();
+      // Read back at once (SQLite): this process's last exchanges count too; PostgreSQL shows the judge's last fold.
+      if (!stores.map.foldedByJudge) await traffic.flush();
       const now = clock.now();
       const since = now - (now % 3_600_000) - (hours - 1) * 3_600_000;
       return buildMap(await stores.map.read(since), live.config.routes, trieLimits, hours * 3_600_000);
     },
     async monolithUse(routeId) {
-      await traffic.flush();
+      if (!stores.map.foldedByJudge) await traffic.flush();
       const rows = await stores.map.servedFor(routeId);
       const lastAt = rows.reduce<number | null>((last, r) => (r.lastLegacyAt === null ? last : last === null ? r.lastLegacyAt : Math.max(last, r.lastLegacyAt)), null);
       return { lastAt, templates: rows.map((r) => ({ method: r.method, template: r.template, lastMonolithAt: r.lastLegacyAt })) };

@@ -94,6 +94,58 @@ describe("the fleet's inbox on PostgreSQL", () => {
     expect((await nodes[3]!.shadows.outcomes("r", Math.floor(now / 60_000))).diverge).toBe(12);
   });
 
+  it("carries the migration map in the same inbox row: counts summed per template and hour, sightings merged, one row per template", async () => {
+    const { url, nodes } = await fleetOf(3, "inbox_map");
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    await Promise.all(
+      nodes.map((n, i) =>
+        Promise.all([
+          n.evidence.add(`n${i}`, [{ routeId: "r", bucket: T0, metric: "compared", count: 1 }]),
+          n.map.add({
+            counts: [
+              { method: "GET", template: "/api/orders/{id}", bucket: hour, metric: "requests", count: 10 },
+              { method: "GET", template: "/api/orders/{id}", bucket: hour, metric: "legacy", count: 10 },
+              { method: "GET", template: "/api/orders/{id}", bucket: hour, metric: "status.2", count: 9 },
+              { method: "GET", template: "/api/orders/{id}", bucket: hour, metric: "bytes", count: 100 },
+            ],
+            seen: [{ method: "GET", template: "/api/orders/{id}", routeId: i === 2 ? "orders" : null, firstSeen: hour + i, lastSeen: hour + 10 + i, lastLegacyAt: hour + 10 + i, lastTargetAt: null }],
+            collapsed: i === 0 ? ["GET /api/orders/*"] : [],
+          }),
+        ]),
+      ),
+    );
+    expect(await tableRows(url, "fleet_inbox")).toBe(3);
+    await nodes[0]!.fold();
+    expect(await tableRows(url, "map_count_arrays")).toBe(1);
+    const map = await nodes[1]!.map.read(hour);
+    const count = (metric: string) => map.counts.find((c) => c.template === "/api/orders/{id}" && c.metric === metric)?.count;
+    expect([count("requests"), count("legacy"), count("status.2"), count("bytes")]).toEqual([30, 30, 27, 300]);
+    expect(map.hours).toEqual([{ bucket: hour, legacy: 30, target: 0 }]);
+    expect(map.seen).toEqual([{ method: "GET", template: "/api/orders/{id}", routeId: "orders", firstSeen: hour, lastSeen: hour + 12, lastLegacyAt: hour + 12, lastTargetAt: null }]);
+    expect(map.collapsed).toEqual(["GET /api/orders/*"]);
+    expect((await nodes[2]!.map.servedFor("orders")).map((s) => s.template)).toEqual(["/api/orders/{id}"]);
+  });
+
+  it("migrates the map's rows per metric of before (version 17) to one row per template and hour", async () => {
+    const pool = new pg.Pool({ connectionString: await postgres.createDatabase(`map_migration_${process.pid}_${Date.now()}`) });
+    try {
+      await pool.query("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+      for (const m of POSTGRES_MIGRATIONS.filter((m) => m.version <= 17)) {
+        await pool.query(m.sql);
+        await pool.query("INSERT INTO schema_migrations VALUES ($1, $2, $3)", [m.version, m.name, "then"]);
+      }
+      await pool.query("INSERT INTO map_counts (method, template, bucket, metric, count) VALUES ('GET', '/a', 3600000, 'requests', 4), ('GET', '/a', 3600000, 'target', 4), ('GET', '/a', 7200000, 'legacy', 2)");
+      await migratePostgres(pool);
+      const stores = await openStores({ dataDir: "unused", databaseUrl: (pool.options as { connectionString: string }).connectionString });
+      opened.push(stores);
+      const map = await stores.map.read(0);
+      expect(map.counts.filter((c) => c.template === "/a").map((c) => [c.metric, c.count]).sort()).toEqual([["legacy", 2], ["requests", 4], ["target", 4]]);
+      expect(map.hours).toEqual([{ bucket: 3_600_000, legacy: 0, target: 4 }, { bucket: 7_200_000, legacy: 2, target: 0 }]);
+    } finally {
+      await pool.end();
+    }
+  });
+
   it("migrates the rows per metric and node of before (version 16) to one row per route and bucket, summed over nodes", async () => {
     const pool = new pg.Pool({ connectionString: await postgres.createDatabase(`inbox_migration_${process.pid}_${Date.now()}`) });
     try {

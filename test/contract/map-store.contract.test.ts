@@ -40,6 +40,7 @@ describe.each(storeKinds(() => postgres))("the map store on %s", (_kind, open) =
         seen: [],
         collapsed: ["/tags", "/api/blog"],
       });
+      await s.settle();
       const map = await a.map.read(T0 - HOUR);
       const count = (metric: string) => map.counts.find((c) => c.template === "/api/users/:id" && c.metric === metric)?.count;
       expect([count("requests"), count("legacy"), count("target")]).toEqual([17, 12, 5]);
@@ -59,6 +60,7 @@ describe.each(storeKinds(() => postgres))("the map store on %s", (_kind, open) =
       await a.map.add({ counts: [], seen: [seen({ routeId: "users", firstSeen: T0, lastSeen: T0 + 100, lastLegacyAt: T0 + 100, lastTargetAt: null })], collapsed: [] });
       await b.map.add({ counts: [], seen: [seen({ routeId: "users", firstSeen: T0 - 50, lastSeen: T0 + 90, lastLegacyAt: null, lastTargetAt: T0 + 90 })], collapsed: [] });
       await b.map.add({ counts: [], seen: [seen({ template: "/api/users", routeId: "users", lastLegacyAt: T0 + 5 })], collapsed: [] });
+      await s.settle();
       expect(await a.map.servedFor("users")).toEqual([
         seen({ routeId: "users", firstSeen: T0 - 50, lastSeen: T0 + 100, lastLegacyAt: T0 + 100, lastTargetAt: T0 + 90 }),
         seen({ template: "/api/users", routeId: "users", lastLegacyAt: T0 + 5 }),
@@ -66,6 +68,7 @@ describe.each(storeKinds(() => postgres))("the map store on %s", (_kind, open) =
       expect(await a.map.servedFor("orders")).toEqual([]);
       // The newest sighting names the route: the template left the route, and the monolith has it again.
       await a.map.add({ counts: [], seen: [seen({ routeId: null, lastSeen: T0 + 200, lastLegacyAt: T0 + 200 })], collapsed: [] });
+      await s.settle();
       expect((await a.map.servedFor("users")).map((r) => r.template)).toEqual(["/api/users"]);
     }),
   );
@@ -82,6 +85,7 @@ describe.each(storeKinds(() => postgres))("the map store on %s", (_kind, open) =
         seen: [seen({ template: "/old", lastSeen: T0 - 10 * HOUR }), seen({ template: "/new" })],
         collapsed: [],
       });
+      await s.settle();
       await map.prune(T0 - HOUR);
       const after = await map.read(0);
       expect(after.counts.map((c) => c.template)).toEqual(["/new"]);

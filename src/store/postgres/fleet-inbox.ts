@@ -1,7 +1,9 @@
 import type pg from "pg";
 import type { EvidenceCount } from "../evidence-store.ts";
 import { isTrafficMetric, minuteOf } from "../evidence-store.ts";
-import { emptyVector, EVIDENCE_METRICS, metricIndex } from "../evidence-vector.ts";
+import { emptyVector, EVIDENCE_METRICS, MAP_METRICS, mapMetricIndex, metricIndex } from "../evidence-vector.ts";
+import type { MapBatch, MapSeen } from "../map-store.ts";
+import { mergedSeen, writeMapBatch, type MapVector } from "./map-store.ts";
 import type { EvidenceBatchItem, EvidenceRetention } from "../shadow-repository.ts";
 import type { NewAuditEntry } from "../rollout-repository.ts";
 import { writeShadowBatch } from "./shadow-store.ts";
@@ -24,9 +26,13 @@ import { inTransaction } from "./transaction.ts";
 /** A node's evidence deltas in the inbox: per route and bucket, the non-zero metrics as (position, count) pairs. */
 type EncodedEvidence = Array<[routeId: string, bucket: number, ...pairs: number[]]>;
 
+/** A node's map deltas in the inbox: per template and hour, the non-zero metrics as (position, count) pairs. */
+type EncodedMap = Array<[method: string, template: string, bucket: number, ...pairs: number[]]>;
+
 /** One inbox row. */
 interface InboxPayload {
   readonly e?: EncodedEvidence;
+  readonly m?: { readonly c: EncodedMap; readonly s: readonly MapSeen[]; readonly x: readonly string[] };
   readonly s?: { readonly retention: EvidenceRetention; readonly items: readonly EvidenceBatchItem[] };
 }
 
@@ -57,6 +63,10 @@ export class NodeOutbox {
   #shadow = new Map<string, EvidenceBatchItem>();
   #unmerged: EvidenceBatchItem[] = [];
   #retention: EvidenceRetention | undefined;
+  /** The map's deltas gathered for the next row: per template and hour, sightings per template, collapses. */
+  #mapCounts = new Map<string, MapVector>();
+  #mapSeen = new Map<string, MapSeen>();
+  #mapCollapsed = new Set<string>();
   #waiting: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
   #timer: NodeJS.Timeout | undefined;
   #lastWriteAt = -Infinity;
@@ -94,6 +104,23 @@ export class NodeOutbox {
     return this.#wait();
   }
 
+  /** What the map learned (every `map.flushMs`): summed here per template and hour, with the evidence's next row. */
+  putMap(batch: MapBatch): Promise<void> {
+    if (batch.counts.length === 0 && batch.seen.length === 0 && batch.collapsed.length === 0) return Promise.resolve();
+    for (const c of batch.counts) {
+      const position = mapMetricIndex(c.metric);
+      if (c.count === 0 || position === undefined) continue;
+      (mapVectorIn(this.#mapCounts, c.method, c.template, c.bucket)[position] as number) += c.count;
+    }
+    for (const s of batch.seen) {
+      const key = `${s.method}\u0000${s.template}`;
+      const before = this.#mapSeen.get(key);
+      this.#mapSeen.set(key, before ? mergedSeen(before, s) : s);
+    }
+    for (const prefix of batch.collapsed) this.#mapCollapsed.add(prefix);
+    return this.#wait();
+  }
+
   /** Writes what is gathered now, without waiting for the interval (a shutdown's last flush). */
   flushNow(): Promise<void> {
     clearTimeout(this.#timer);
@@ -119,7 +146,11 @@ export class NodeOutbox {
       const waiting = this.#waiting;
       if (waiting.length === 0) return;
       const items = [...this.#shadow.values(), ...this.#unmerged];
-      const payload: InboxPayload = { e: this.#evidence.flat(), ...(this.#retention && items.length > 0 ? { s: { retention: this.#retention, items } } : {}) };
+      const map = this.#mapCounts.size + this.#mapSeen.size + this.#mapCollapsed.size > 0 ? { c: encodeMap(this.#mapCounts), s: [...this.#mapSeen.values()], x: [...this.#mapCollapsed] } : undefined;
+      const payload: InboxPayload = { e: this.#evidence.flat(), ...(this.#retention && items.length > 0 ? { s: { retention: this.#retention, items } } : {}), ...(map ? { m: map } : {}) };
+      this.#mapCounts = new Map();
+      this.#mapSeen = new Map();
+      this.#mapCollapsed = new Set();
       this.#evidence = [];
       this.#shadow = new Map();
       this.#unmerged = [];
@@ -226,6 +257,9 @@ export async function foldInbox(
       const minutes = new Map<string, { routeId: string; at: number; counts: number[] }>();
       const items: EvidenceBatchItem[] = [];
       let retention: EvidenceRetention | undefined;
+      const mapCounts = new Map<string, MapVector>();
+      const mapSeen = new Map<string, MapSeen>();
+      const mapCollapsed = new Set<string>();
       for (const row of rows) {
         oldestMs = Math.max(oldestMs, row.age_ms);
         const payload = JSON.parse(row.payload) as InboxPayload;
@@ -247,9 +281,20 @@ export async function foldInbox(
           items.push(...payload.s.items);
           retention = payload.s.retention;
         }
+        for (const [method, template, bucket, ...pairs] of payload.m?.c ?? []) {
+          const into = mapVectorIn(mapCounts, method, template, bucket);
+          for (let i = 0; i + 1 < pairs.length; i += 2) (into[pairs[i] as number] as number) += pairs[i + 1] as number;
+        }
+        for (const s of payload.m?.s ?? []) {
+          const key = `${s.method}\u0000${s.template}`;
+          const before = mapSeen.get(key);
+          mapSeen.set(key, before ? mergedSeen(before, s) : s);
+        }
+        for (const prefix of payload.m?.x ?? []) mapCollapsed.add(prefix);
       }
       evidenceRows += await addVectors(client, "evidence_buckets", "bucket", buckets);
       await addVectors(client, "traffic_minute_counts", "minute", minutes);
+      await writeMapBatch(client, [...mapCounts.values()], [...mapSeen.values()], [...mapCollapsed]);
       if (retention && items.length > 0) {
         const perMinute = (retention as EvidenceRetention & { examplesPerSignaturePerMinute?: number }).examplesPerSignaturePerMinute ?? Infinity;
         await writeShadowBatch(client, sampler.sample(items, perMinute), retention, announce ? (entry) => told.push(entry) : undefined);
@@ -267,6 +312,24 @@ export async function foldInbox(
 /** Positions of the metrics kept in the per-minute traffic history (each side's counts). */
 const TRAFFIC_POSITIONS: readonly boolean[] = EVIDENCE_METRICS.map(isTrafficMetric);
 const isTrafficPosition = (position: number): boolean => TRAFFIC_POSITIONS[position] === true;
+
+function mapVectorIn(into: Map<string, MapVector>, method: string, template: string, bucket: number): number[] {
+  const key = `${method}\u0000${template}\u0000${bucket}`;
+  let entry = into.get(key);
+  if (!entry) into.set(key, (entry = { method, template, bucket, counts: new Array<number>(MAP_METRICS.length).fill(0) }));
+  return entry.counts;
+}
+
+/** A node's map deltas as the inbox carries them: the non-zero metrics of each template's hour. */
+function encodeMap(vectors: ReadonlyMap<string, MapVector>): EncodedMap {
+  const out: EncodedMap = [];
+  for (const v of vectors.values()) {
+    const entry: [string, string, number, ...number[]] = [v.method, v.template, v.bucket];
+    v.counts.forEach((n, i) => n !== 0 && entry.push(i, n));
+    out.push(entry);
+  }
+  return out;
+}
 
 function vectorIn(into: Map<string, { routeId: string; at: number; counts: number[] }>, routeId: string, at: number): number[] {
   const key = `${routeId}\u0000${at}`;

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { metricPositionsSql } from "../evidence-vector.ts";
+import { mapMetricPositionsSql, metricPositionsSql } from "../evidence-vector.ts";
 
 /**
  * The PostgreSQL schema, version for version the same tables as the SQLite one (src/store/migrations.ts)
@@ -355,6 +355,27 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ readonly version: number; read
         GROUP BY k.route_id, k.minute;
       DROP TABLE evidence_counts;
       DROP TABLE traffic_minutes;
+    `,
+  },
+  {
+    version: 18,
+    name: "fleet at scale: the migration map's counts through the inbox too, one row per template and hour, counts as arrays",
+    sql: `
+      -- Counts in the order of MAP_METRICS (src/store/evidence-vector.ts).
+      CREATE TABLE map_count_arrays (
+        method   TEXT NOT NULL,
+        template TEXT NOT NULL,
+        bucket   BIGINT NOT NULL,
+        counts   BIGINT[] NOT NULL,
+        PRIMARY KEY (method, template, bucket)
+      ) WITH (fillfactor = 70);
+      INSERT INTO map_count_arrays (method, template, bucket, counts)
+        SELECT k.method, k.template, k.bucket, array_agg(coalesce(c.count, 0)::bigint ORDER BY m.pos)
+        FROM (SELECT DISTINCT method, template, bucket FROM map_counts) k
+        CROSS JOIN (VALUES ${mapMetricPositionsSql()}) AS m(metric, pos)
+        LEFT JOIN map_counts c ON c.method = k.method AND c.template = k.template AND c.bucket = k.bucket AND c.metric = m.metric
+        GROUP BY k.method, k.template, k.bucket;
+      DROP TABLE map_counts;
     `,
   },
 ];
