@@ -718,8 +718,13 @@ export const fleetSchema = z.strictObject({
    * Default 3600000 ms (1 hour).
    */
   evidenceRetentionMs: z.number().int().min(60_000).default(3_600_000),
-  /** PostgreSQL: the rollout state is read afresh this often whatever `NOTIFY` said, in case one was lost with a connection. Default 1000 ms. */
-  reconcileMs: z.number().int().min(100).default(1_000),
+  /**
+   * PostgreSQL: how often a node checks the rollout state's version (the audit trail's head, one small
+   * read) whatever `NOTIFY` said, and reads the state again when it moved: the safety net for a
+   * notification lost with a listening connection that broke silently (one that breaks noisily is
+   * reconnected and the state read at once). Default 5000 ms.
+   */
+  reconcileMs: z.number().int().min(100).default(5_000),
 });
 
 const fieldName = z.string().min(1).max(200);

@@ -77,7 +77,7 @@ export interface StoreOptions {
   readonly evidenceDatabaseUrl?: string | undefined;
   /** SQLite: how often changes made by other processes are looked for. Default 250 ms. */
   readonly pollMs?: number | undefined;
-  /** PostgreSQL: how often the state is read afresh whatever NOTIFY said (`fleet.reconcileMs`). Default 1000 ms. */
+  /** PostgreSQL: how often the state's version is checked whatever NOTIFY said (`fleet.reconcileMs`). Default 5000 ms. */
   readonly reconcileMs?: number | undefined;
   /** PostgreSQL: a node's inbox row (its evidence and shadow results) is written at most this often (`fleet.evidenceFlushMs`). Default 1000 ms. */
   readonly outboxMs?: number | undefined;
@@ -98,7 +98,7 @@ export function databaseUrlProblem(url: string): string | undefined {
 }
 
 /** Opens the stores: PostgreSQL when `databaseUrl` is given (migrated on open), else the SQLite file. */
-export async function openStores({ dataDir, databaseUrl, evidenceDatabaseUrl, pollMs = 250, reconcileMs = 1_000, outboxMs = 1_000 }: StoreOptions): Promise<Stores> {
+export async function openStores({ dataDir, databaseUrl, evidenceDatabaseUrl, pollMs = 250, reconcileMs = 5_000, outboxMs = 1_000 }: StoreOptions): Promise<Stores> {
   if (evidenceDatabaseUrl && !databaseUrl) throw new Error("EVIDENCE_DATABASE_URL needs DATABASE_URL: the evidence moves to a database of its own only from a fleet's PostgreSQL, not from the SQLite file");
   if (databaseUrl) return openPostgresStores(databaseUrl, evidenceDatabaseUrl ?? databaseUrl, reconcileMs, outboxMs);
   const db = openDatabase(resolve(dataDir));
@@ -129,7 +129,9 @@ async function openPostgresStores(databaseUrl: string, evidenceUrl: string, reco
   const problem = databaseUrlProblem(databaseUrl) ?? databaseUrlProblem(evidenceUrl)?.replace("DATABASE_URL", "EVIDENCE_DATABASE_URL");
   if (problem) throw new Error(problem);
   const poolOn = async (url: string) => {
-    const opened = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000 });
+    // Idle connections are kept half a minute: a node's flushes and reads each second reuse them rather
+    // than open new ones (each a process forked on the server), as the pool's 10 s would at a slow turn.
+    const opened = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
     // An idle client's error (the server restarted) must not crash the process: the pool replaces it.
     opened.on("error", () => undefined);
     // Both databases get the whole schema (the evidence tables stay empty in the other): one migration path.
@@ -186,8 +188,21 @@ async function openPostgresStores(databaseUrl: string, evidenceUrl: string, reco
         }
       };
       void connect();
-      // The safety net: a notification lost with a dropped connection is caught up within this.
-      const reconcile = setInterval(onChange, reconcileMs);
+      // The safety net: a notification lost with a connection that broke silently is caught up within
+      // this. Every change of the rollout state is audited in its own transaction, so the audit trail's
+      // head is the state's version: one small read a tick, and the state read again only when it moved.
+      let seenHead: number | undefined;
+      const reconcile = setInterval(() => {
+        pool.query<{ head: string }>("SELECT coalesce(max(id), 0) AS head FROM audit_log").then(
+          ({ rows }) => {
+            const head = Number(rows[0]?.head ?? 0);
+            if (head === seenHead) return;
+            seenHead = head;
+            onChange();
+          },
+          () => onChange(),
+        );
+      }, reconcileMs);
       reconcile.unref();
       const stop = () => {
         clearInterval(reconcile);

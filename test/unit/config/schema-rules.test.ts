@@ -193,7 +193,7 @@ describe("config rules, one wrong field at a time", () => {
     expect(r?.guard?.onTrip).toBe("zero");
     expect(config.stickyCookie).toBe("strangler_id");
     expect(config.guards).toEqual({ intervalMs: 10_000 });
-    expect(config.fleet).toEqual({ heartbeatMs: 5_000, evidenceFlushMs: 1_000, foldMs: 2_000, evidenceBucketMs: 5_000, evidenceRetentionMs: 3_600_000, reconcileMs: 1_000 });
+    expect(config.fleet).toEqual({ heartbeatMs: 5_000, evidenceFlushMs: 1_000, foldMs: 2_000, evidenceBucketMs: 5_000, evidenceRetentionMs: 3_600_000, reconcileMs: 5_000 });
     expect(validateConfig({ backends, routes: [route({ promote: {} })] }, "t").routes[0]?.promote?.steps).toEqual([1, 5, 25, 50, 100]);
   });
 });
