@@ -24,6 +24,16 @@ import { foldWhileJudging } from "../src/wiring/fleet-wiring.ts";
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const DATABASE_URL = process.env.DATABASE_URL as string;
 const NODES = env("NODES", 1);
+/** This process's first node's place in the whole fleet, and the fleet's size: how the stream is spread. */
+const FIRST_NODE = env("FIRST_NODE", 0);
+const FLEET_NODES = env("FLEET_NODES", NODES);
+/**
+ * Each route's traffic reaches ten nodes a second, as a load balancer spreads ~10+ requests a second per
+ * route: every node sees every route each second up to ten nodes, a tenth of them at a hundred. Every
+ * route has news for every fold all the same (what the database takes is the worst case); only an inbox
+ * row's size shrinks, and a hundred nodes' streams fit on this machine's two cores.
+ */
+const STRIDE = Math.max(1, Math.round(FLEET_NODES / 10));
 const ROUTES = env("ROUTES", 7);
 const FLUSH_MS = env("FLUSH_MS", 1_000);
 const FOLD_MS = env("FOLD_MS", 2_000);
@@ -34,6 +44,8 @@ const logger = pino({ level: "warn" });
 const routes = Array.from({ length: ROUTES }, (_, i) => `route-${i}`);
 const limits = { examplesPerSignature: 5, examplesPerSignaturePerMinute: 2, signaturesPerRoute: 200, maxAgeDays: 30, announceDivergenceAt: 10 };
 const flushes: number[] = [];
+/** Each node's stores, to count the round trips they made (`checkouts`). */
+const opened: Array<{ checkouts(): { main: number; evidence: number } }> = [];
 const stops: Array<() => Promise<void>> = [];
 const pauses: Array<() => void> = [];
 const gos: Array<() => void> = [];
@@ -43,8 +55,10 @@ const loopDelay = monitorEventLoopDelay({ resolution: 20 });
 loopDelay.enable();
 
 async function startNode(index: number): Promise<void> {
+  const place = FIRST_NODE + index;
   const nodeId = `sim:${process.pid}:${index}`;
   const stores = await openStores({ dataDir: "unused", databaseUrl: DATABASE_URL, reconcileMs: RECONCILE_MS, outboxMs: FLUSH_MS });
+  opened.push(stores);
   const evidence = new FleetEvidence({ store: stores.evidence, nodeId, clock: systemClock, logger });
   const flushTimer = setInterval(() => {
     const started = performance.now();
@@ -77,6 +91,7 @@ async function startNode(index: number): Promise<void> {
     traffic = setInterval(() => {
       tick++;
       for (let r = 0; r < routes.length; r++) {
+        if ((r + tick + place) % STRIDE !== 0) continue;
         const routeId = routes[r] as string;
         evidence.request(routeId, "legacy", false, 4);
         evidence.request(routeId, "target", r % 50 === 7, 6);
@@ -93,7 +108,8 @@ async function startNode(index: number): Promise<void> {
     mapFlush = setInterval(() => {
       const now = Date.now();
       const hour = now - (now % 3_600_000);
-      const templates = routes.map((routeId, r) => ({ routeId, r, template: `/api/${routeId}/{id}` }));
+      // The templates of the routes this node saw in the last five seconds.
+      const templates = routes.map((routeId, r) => ({ routeId, r, template: `/api/${routeId}/{id}` })).filter(({ r }) => STRIDE <= 5 || (r + tick + place) % STRIDE < 5);
       void stores.map
         .add({
           counts: templates.flatMap(({ template, r }) => [
@@ -130,12 +146,13 @@ async function startNode(index: number): Promise<void> {
 // Started one after another, spread over a second each few nodes, as a fleet rolling out would.
 for (let i = 0; i < NODES; i++) await startNode(i);
 process.send?.({ ready: NODES });
-process.on("message", (message: { stop?: boolean; pause?: boolean; go?: boolean }) => {
+process.on("message", (message: { stop?: boolean; pause?: boolean; go?: boolean; count?: boolean }) => {
   if (message.go) for (const go of gos) go();
   if (message.pause) {
     for (const pause of pauses) pause();
-    process.send?.({ paused: true, loopDelayP99Ms: loopDelay.percentile(99) / 1e6 });
+    process.send?.({ paused: true, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, checkouts: opened.reduce((sum, s) => sum + s.checkouts().main, 0) });
   }
+  if (message.count) process.send?.({ checkouts: opened.reduce((sum, s) => sum + s.checkouts().main, 0) });
   if (!message.stop) return;
   void Promise.all(stops.map((stop) => stop().catch(() => undefined))).then(() => {
     process.send?.({ flushes }, () => process.exit(0));

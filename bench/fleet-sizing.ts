@@ -65,7 +65,8 @@ async function statistics(client: pg.Client) {
 }
 
 async function measure(nodes: number, routeCount: number) {
-  const postgres = await startTempPostgres({ maxConnections: 200 + nodes * 12 });
+  const postgres = await startTempPostgres({ maxConnections: 200 + nodes * 7 });
+  console.log(`(${nodes} nodes, ${routeCount} routes): PostgreSQL at ${postgres.url}`);
   const backend = createServer((_req, res) => res.setHeader("content-type", "application/json").end('{"ok":true}'));
   backend.listen(0, "127.0.0.1");
   await once(backend, "listening");
@@ -113,11 +114,22 @@ async function measure(nodes: number, routeCount: number) {
     const seen = new Map<string, number[]>();
     const flushes: number[] = [];
     const loopDelays: number[] = [];
+    const checkoutReports: number[] = [];
+    /** Round trips the simulated nodes made so far (their pools' checkouts), summed over the processes. */
+    const simCheckouts = async () => {
+      checkoutReports.length = 0;
+      for (const c of sims) c.send({ count: true });
+      while (checkoutReports.length < sims.length) await sleep(10);
+      return checkoutReports.reduce((a, b) => a + b, 0);
+    };
     const processes = Math.min(PROCESSES, Math.max(1, simulated));
+    let firstNode = PROXIES;
     for (let p = 0; p < processes && simulated > 0; p++) {
       const share = Math.floor(simulated / processes) + (p < simulated % processes ? 1 : 0);
-      const child = fork(join(ROOT, "bench", "fleet-node-sim.ts"), [], { cwd: ROOT, execArgv: ["--import", "tsx"], env: { ...process.env, DATABASE_URL: postgres.url, NODES: String(share), ROUTES: String(routeCount), INTERVAL_MS: String(INTERVAL_MS) } });
-      child.on("message", (m: { seen?: string; at?: number; flushes?: number[]; loopDelayP99Ms?: number }) => {
+      const child = fork(join(ROOT, "bench", "fleet-node-sim.ts"), [], { cwd: ROOT, execArgv: ["--import", "tsx"], env: { ...process.env, DATABASE_URL: postgres.url, NODES: String(share), FIRST_NODE: String(firstNode), FLEET_NODES: String(nodes), ROUTES: String(routeCount), INTERVAL_MS: String(INTERVAL_MS) } });
+      firstNode += share;
+      child.on("message", (m: { seen?: string; at?: number; flushes?: number[]; loopDelayP99Ms?: number; checkouts?: number }) => {
+        if (m.checkouts !== undefined) checkoutReports.push(m.checkouts);
         if (m.seen !== undefined) seen.set(m.seen, [...(seen.get(m.seen) ?? []), m.at as number]);
         if (m.flushes) flushes.push(...m.flushes);
         if (m.loopDelayP99Ms !== undefined) loopDelays.push(m.loopDelayP99Ms);
@@ -132,6 +144,18 @@ async function measure(nodes: number, routeCount: number) {
     await sleep(5_000); // every node past its first flushes and beats
     // Steady state: rows, transactions, the database's CPU, the inbox's oldest row.
     const dbPids = () => processTree(postgres.postmasterPid());
+    /** Round trips the proxies made so far, from their own metrics. */
+    const proxyCheckouts = async () => {
+      let sum = 0;
+      for (const p of proxies) {
+        if (p.child.exitCode !== null || p.child.signalCode !== null) continue;
+        const text = await (await fetch(`http://127.0.0.1:${p.ready.adminPort as number}/metrics`)).text();
+        sum += Number(/strangler_store_checkouts_total\{database="main"\} (\d+)/.exec(text)?.[1] ?? 0);
+      }
+      return sum;
+    };
+    const proxyCheckoutsBefore = await proxyCheckouts();
+    const checkoutsBefore = await simCheckouts();
     const before = await statistics(client);
     const cpuBefore = cpuSeconds(dbPids());
     const started = performance.now();
@@ -145,10 +169,12 @@ async function measure(nodes: number, routeCount: number) {
     const connections = Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()")).rows[0]?.n);
     const cpu = cpuSeconds(dbPids()) - cpuBefore;
     const after = await statistics(client);
+    const simTransactionsPerSecond = round(((await simCheckouts()) - checkoutsBefore) / seconds);
+    const proxyTransactionsPerSecond = round(((await proxyCheckouts()) - proxyCheckoutsBefore) / seconds);
     const tables = [...after.tables].map(([table, n]) => ({ table, rowsPerSecond: round((n - (before.tables.get(table) ?? 0)) / seconds) })).filter((t) => t.rowsPerSecond > 0).sort((a, b) => b.rowsPerSecond - a.rowsPerSecond);
     const rowsPerSecond = round(tables.reduce((sum, t) => sum + t.rowsPerSecond, 0));
     const transactionsPerSecond = round((after.commits - before.commits) / seconds);
-    console.log(`\n(${nodes} nodes, ${routeCount} routes), steady state over ${round(seconds)} s: ${rowsPerSecond} rows written/s, ${transactionsPerSecond} transactions/s, database CPU ${round((cpu / seconds) * 100)}% of a core, ${connections} connections`);
+    console.log(`\n(${nodes} nodes, ${routeCount} routes), steady state over ${round(seconds)} s: ${rowsPerSecond} rows written/s, ${transactionsPerSecond} transactions/s (round trips: the simulated nodes' ${simTransactionsPerSecond}/s, the proxies' ${proxyTransactionsPerSecond}/s), database CPU ${round((cpu / seconds) * 100)}% of a core, ${connections} connections`);
     for (const t of tables) console.log(`  | ${t.table} | ${t.rowsPerSecond} |`);
     // The guards judged the fleet's folded evidence: each route whose target the stream fails is halted.
     const halted = Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM route_migration WHERE state = 'halted'")).rows[0]?.n);

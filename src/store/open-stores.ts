@@ -131,7 +131,9 @@ async function openPostgresStores(databaseUrl: string, evidenceUrl: string, reco
   const poolOn = async (url: string) => {
     // Idle connections are kept half a minute: a node's flushes and reads each second reuse them rather
     // than open new ones (each a process forked on the server), as the pool's 10 s would at a slow turn.
-    const opened = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
+    // Five connections at most (plus the listening one): a node's flush, lease, beat and reads rarely
+    // overlap, and a hundred nodes then hold at most ~600 of the server's connections, not ~1,100.
+    const opened = new pg.Pool({ connectionString: url, max: 5, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
     // An idle client's error (the server restarted) must not crash the process: the pool replaces it.
     opened.on("error", () => undefined);
     // Both databases get the whole schema (the evidence tables stay empty in the other): one migration path.
