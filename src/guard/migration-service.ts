@@ -40,6 +40,9 @@ export interface MonolithUse {
  * live in the store (SQLite or the fleet's PostgreSQL), so they survive restarts, and steps are taken
  * with compare-and-set, so two processes or nodes never both take one. Guards judge the fleet's evidence.
  */
+/** How stale the retired routes may be on a node serving shadowed requests (a read of one column each time). */
+const RETIRED_READ_EVERY_MS = 5_000;
+
 /** A route's evidence from `fromMs` to now, as a tick reads it. */
 type EvidenceRead = (routeId: string, fromMs: number) => Promise<EvidenceSummary>;
 
@@ -170,8 +173,9 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
   };
   const done = (record: MigrationRecord | undefined): MigrationResult => (record ? { ok: true, record } : fail("conflict", "changed meanwhile by another process; try again"));
 
-  async function follow(route: RouteConfig, actor: string, reason: string): Promise<void> {
-    const record = remember(await repository.ensure(route.id, stateFor(percentOf(route.id), route.shadow !== undefined), "routes.config.ts")) as MigrationRecord;
+  /** Moves a route's state to follow its percentage; `stored` is its row when the caller has just read it. */
+  async function follow(route: RouteConfig, actor: string, reason: string, stored?: MigrationRecord): Promise<void> {
+    const record = remember(stored ?? (await repository.ensure(route.id, stateFor(percentOf(route.id), route.shadow !== undefined), "routes.config.ts"))) as MigrationRecord;
     metrics.state(route.id, record.state);
     if (HELD.has(record.state)) return;
     const next = stateFor(percentOf(route.id), route.shadow !== undefined);
@@ -388,9 +392,15 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
 
   const service: MigrationService = {
     async sync() {
-      await readRetired();
+      // One read for every route (the retired ones among them), and a write only where a state must
+      // follow: sync runs on every node at every change of the rollout state, and a fleet's database
+      // should not see a query per route per node per change (issue 32).
+      const stored = await repository.all();
+      retired = new Set(stored.filter((r) => r.state === "retired").map((r) => r.routeId));
+      retiredReadAt = Date.now();
+      const byRoute = new Map(stored.map((r) => [r.routeId, r]));
       for (const route of options.routes()) {
-        await follow(route, rollouts.state.record(route.id)?.changedBy ?? "routes.config.ts", followReason(route.id));
+        await follow(route, rollouts.state.record(route.id)?.changedBy ?? "routes.config.ts", followReason(route.id), byRoute.get(route.id));
       }
     },
     async tick() {
@@ -537,8 +547,9 @@ export function createMigrationService(options: MigrationServiceOptions): Migrat
     },
     isRetired(routeId) {
       // Asked for every shadowed request: answered from memory, read again in the background at most
-      // once a second (a retirement made through another process or node shows within about that).
-      if (Date.now() - retiredReadAt > 1_000) void readRetired();
+      // every RETIRED_READ_EVERY_MS; a retirement made through another process or node is also read with
+      // the state (sync) as soon as the node hears of the change.
+      if (Date.now() - retiredReadAt > RETIRED_READ_EVERY_MS) void readRetired();
       return retired.has(routeId);
     },
     schedule(intervalMs, isJudge = () => true) {
