@@ -134,9 +134,10 @@ const tables: ReadonlyArray<readonly [name: string, schema: z.ZodType, base: Rec
     [
       ["heartbeatMs", 5_000, 500, undefined, true],
       ["evidenceFlushMs", 1_000, 100, 60_000, true],
+      ["foldMs", 2_000, 100, 60_000, true],
       ["evidenceBucketMs", 5_000, 1_000, 60_000, true],
       ["evidenceRetentionMs", 3_600_000, 60_000, undefined, true],
-      ["reconcileMs", 1_000, 100, undefined, true],
+      ["reconcileMs", 5_000, 100, undefined, true],
     ],
   ],
   [
