@@ -75,12 +75,19 @@ describe("grouped reads on PostgreSQL", () => {
     const text = await (await fetch(`${proxy.adminUrl}/metrics`)).text();
     return Number(/strangler_store_checkouts_total\{database="main"\} (\d+)/.exec(text)?.[1]);
   };
-  /** Round trips one GET costs, warm (its first call may write what it flushes): the second call's. */
+  /**
+   * Round trips one GET costs, warm (its first call may write what it flushes): the fewest of three
+   * calls, since a timer of the judge (about one read a second) may land inside one of them.
+   */
   async function cost(proxy: Strangler, path: string): Promise<number> {
     expect((await fetch(`${proxy.adminUrl}${path}`)).status).toBe(200);
-    const before = await checkouts(proxy);
-    expect((await fetch(`${proxy.adminUrl}${path}`)).status).toBe(200);
-    return (await checkouts(proxy)) - before;
+    const costs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = await checkouts(proxy);
+      expect((await fetch(`${proxy.adminUrl}${path}`)).status).toBe(200);
+      costs.push((await checkouts(proxy)) - before);
+    }
+    return Math.min(...costs);
   }
 
   it("costs the same few round trips with 5 routes as with 60: the overview, the routes, the fleet, the map", async () => {
