@@ -83,7 +83,7 @@ export interface StoreOptions {
   readonly outboxMs?: number | undefined;
 }
 
-const NOTHING_FOLDED: FoldResult = { inboxRows: 0, evidenceRows: 0, shadowItems: 0, oldestMs: 0 };
+const NOTHING_FOLDED: FoldResult = { inboxRows: 0 };
 
 /** Why a DATABASE_URL cannot be used, or undefined. */
 export function databaseUrlProblem(url: string): string | undefined {

@@ -217,13 +217,9 @@ export class FleetExampleSampler {
   }
 }
 
-/** What one fold did: inbox rows taken, and rows written to the folded tables. */
+/** What one fold did: the inbox rows it took (and folded). */
 export interface FoldResult {
   readonly inboxRows: number;
-  readonly evidenceRows: number;
-  readonly shadowItems: number;
-  /** Age of the oldest row folded (ms, by the database's clock): how late the guards saw a node's deltas. */
-  readonly oldestMs: number;
 }
 
 /** Inbox rows folded in one transaction; a longer inbox (a judge catching up) is folded in several. */
@@ -241,15 +237,12 @@ export async function foldInbox(
   announce?: (entries: ReadonlyArray<Omit<NewAuditEntry, "at">>) => Promise<void>,
 ): Promise<FoldResult> {
   let inboxRows = 0;
-  let evidenceRows = 0;
-  let shadowItems = 0;
-  let oldestMs = 0;
   for (;;) {
     const told: Array<Omit<NewAuditEntry, "at">> = [];
     const taken = await inTransaction(pool, async (client) => {
-      const { rows } = await client.query<{ payload: string; age_ms: number }>(
+      const { rows } = await client.query<{ payload: string }>(
         `DELETE FROM fleet_inbox WHERE id IN (SELECT id FROM fleet_inbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING payload, (extract(epoch FROM clock_timestamp() - written_at) * 1000)::float8 AS age_ms`,
+         RETURNING payload`,
         [ROWS_PER_FOLD],
       );
       if (rows.length === 0) return 0;
@@ -261,7 +254,6 @@ export async function foldInbox(
       const mapSeen = new Map<string, MapSeen>();
       const mapCollapsed = new Set<string>();
       for (const row of rows) {
-        oldestMs = Math.max(oldestMs, row.age_ms);
         const payload = JSON.parse(row.payload) as InboxPayload;
         for (const [routeId, bucket, ...pairs] of payload.e ?? []) {
           const inBucket = vectorIn(buckets, routeId, bucket);
@@ -292,20 +284,19 @@ export async function foldInbox(
         }
         for (const prefix of payload.m?.x ?? []) mapCollapsed.add(prefix);
       }
-      evidenceRows += await addVectors(client, "evidence_buckets", "bucket", buckets);
+      await addVectors(client, "evidence_buckets", "bucket", buckets);
       await addVectors(client, "traffic_minute_counts", "minute", minutes);
       await writeMapBatch(client, [...mapCounts.values()], [...mapSeen.values()], [...mapCollapsed]);
       if (retention && items.length > 0) {
         const perMinute = (retention as EvidenceRetention & { examplesPerSignaturePerMinute?: number }).examplesPerSignaturePerMinute ?? Infinity;
         await writeShadowBatch(client, sampler.sample(items, perMinute), retention, announce ? (entry) => told.push(entry) : undefined);
-        shadowItems += items.length;
       }
       return rows.length;
     });
     // Told once: the signature's count crossed the line in the transaction that just committed.
     if (announce && told.length > 0) await announce(told);
     inboxRows += taken;
-    if (taken < ROWS_PER_FOLD) return { inboxRows, evidenceRows, shadowItems, oldestMs };
+    if (taken < ROWS_PER_FOLD) return { inboxRows };
   }
 }
 
@@ -339,14 +330,13 @@ function vectorIn(into: Map<string, { routeId: string; at: number; counts: numbe
 }
 
 /** One upsert adding every (route, time) array to its stored row, in key order (two folders never deadlock). */
-async function addVectors(client: pg.PoolClient, table: "evidence_buckets" | "traffic_minute_counts", column: "bucket" | "minute", vectors: Map<string, { routeId: string; at: number; counts: number[] }>): Promise<number> {
+async function addVectors(client: pg.PoolClient, table: "evidence_buckets" | "traffic_minute_counts", column: "bucket" | "minute", vectors: Map<string, { routeId: string; at: number; counts: number[] }>): Promise<void> {
   const rows = [...vectors.values()].sort((a, b) => (a.routeId < b.routeId ? -1 : a.routeId > b.routeId ? 1 : a.at - b.at));
-  if (rows.length === 0) return 0;
+  if (rows.length === 0) return;
   await client.query(
     `INSERT INTO ${table} (route_id, ${column}, counts)
      SELECT r, t, c::bigint[] FROM unnest($1::text[], $2::bigint[], $3::text[]) AS u(r, t, c)
      ON CONFLICT (route_id, ${column}) DO UPDATE SET counts = strangler_add_counts(${table}.counts, excluded.counts)`,
     [rows.map((r) => r.routeId), rows.map((r) => r.at), rows.map((r) => `{${r.counts.join(",")}}`)],
   );
-  return rows.length;
 }
